@@ -1,0 +1,167 @@
+//! Measuring the intent classifier: stratified k-fold cross-validation with
+//! accuracy, macro-F1, per-intent scores, confused pairs and the misses.
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use rand::rngs::SmallRng;
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use serde::Serialize;
+
+use crate::extract::EntityExtractor;
+use crate::model::NluConfig;
+use crate::train::{train, TrainingData};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ClassScore {
+    pub class: String,
+    pub precision: f64,
+    pub recall: f64,
+    pub f1: f64,
+    pub support: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Miss {
+    pub text: String,
+    pub expected: String,
+    pub predicted: String,
+    pub confidence: f32,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Evaluation {
+    pub folds: usize,
+    pub examples: usize,
+    /// Share of examples whose most likely class is the right one.
+    pub accuracy: f64,
+    pub macro_f1: f64,
+    /// Mean training time of one fold's model, in seconds.
+    pub mean_training_seconds: f64,
+    pub per_class: Vec<ClassScore>,
+    /// (expected, predicted, count), most frequent first.
+    pub confused_pairs: Vec<(String, String, usize)>,
+    pub misses: Vec<Miss>,
+}
+
+/// Stratified k-fold split: each fold gets a fair share of every class.
+pub fn stratified_folds(labels: &[String], folds: usize, seed: u64) -> Vec<Vec<usize>> {
+    let mut by_class: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    for (i, l) in labels.iter().enumerate() {
+        by_class.entry(l).or_default().push(i);
+    }
+    let mut rng = SmallRng::seed_from_u64(seed);
+    let mut out = vec![Vec::new(); folds];
+    let mut next = 0;
+    for indices in by_class.values_mut() {
+        indices.shuffle(&mut rng);
+        for &i in indices.iter() {
+            out[next % folds].push(i);
+            next += 1;
+        }
+    }
+    out
+}
+
+pub fn cross_validate(
+    data: &TrainingData,
+    extractor: &EntityExtractor,
+    config: &NluConfig,
+    folds: usize,
+    seed: u64,
+    mut on_fold: impl FnMut(usize),
+) -> Evaluation {
+    let folds = folds.clamp(2, data.len().max(2));
+    let split = stratified_folds(&data.labels, folds, seed);
+    let mut predictions: Vec<(String, f32)> = vec![(String::new(), 0.0); data.len()];
+    let mut training_seconds = 0.0;
+    for (k, test) in split.iter().enumerate() {
+        let train_idx: Vec<usize> = (0..data.len()).filter(|i| !test.contains(i)).collect();
+        let started = Instant::now();
+        let model = train(&data.subset(&train_idx), extractor, config, "cross-validation", |_| {});
+        training_seconds += started.elapsed().as_secs_f64();
+        for &i in test {
+            let text = &data.texts[i];
+            let ranked = model.rank(text, &extractor.extract(text));
+            predictions[i] = ranked.into_iter().next().unwrap_or_default();
+        }
+        on_fold(k + 1);
+    }
+    let mut evaluation = score(data, &predictions);
+    evaluation.folds = folds;
+    evaluation.mean_training_seconds = training_seconds / folds as f64;
+    evaluation
+}
+
+/// Scores predictions (class, confidence) against the data's labels.
+pub fn score(data: &TrainingData, predictions: &[(String, f32)]) -> Evaluation {
+    let classes = data.classes();
+    let mut per_class = Vec::new();
+    for class in &classes {
+        let tp = (0..data.len()).filter(|&i| data.labels[i] == *class && predictions[i].0 == *class).count();
+        let predicted = predictions.iter().filter(|p| p.0 == *class).count();
+        let support = data.labels.iter().filter(|l| *l == class).count();
+        let precision = if predicted == 0 { 0.0 } else { tp as f64 / predicted as f64 };
+        let recall = if support == 0 { 0.0 } else { tp as f64 / support as f64 };
+        let f1 = if precision + recall == 0.0 { 0.0 } else { 2.0 * precision * recall / (precision + recall) };
+        per_class.push(ClassScore { class: class.clone(), precision, recall, f1, support });
+    }
+    let correct = (0..data.len()).filter(|&i| data.labels[i] == predictions[i].0).count();
+    let mut pairs: BTreeMap<(String, String), usize> = BTreeMap::new();
+    let mut misses = Vec::new();
+    for i in 0..data.len() {
+        if data.labels[i] != predictions[i].0 {
+            *pairs.entry((data.labels[i].clone(), predictions[i].0.clone())).or_default() += 1;
+            misses.push(Miss {
+                text: data.texts[i].clone(),
+                expected: data.labels[i].clone(),
+                predicted: predictions[i].0.clone(),
+                confidence: predictions[i].1,
+            });
+        }
+    }
+    let mut confused_pairs: Vec<(String, String, usize)> = pairs.into_iter().map(|((a, b), n)| (a, b, n)).collect();
+    confused_pairs.sort_by(|a, b| b.2.cmp(&a.2).then_with(|| a.0.cmp(&b.0)));
+    Evaluation {
+        folds: 0,
+        examples: data.len(),
+        accuracy: if data.is_empty() { 0.0 } else { correct as f64 / data.len() as f64 },
+        macro_f1: if per_class.is_empty() { 0.0 } else { per_class.iter().map(|c| c.f1).sum::<f64>() / per_class.len() as f64 },
+        mean_training_seconds: 0.0,
+        per_class,
+        confused_pairs,
+        misses,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn folds_partition_and_stratify() {
+        let labels: Vec<String> = (0..20).map(|i| if i < 10 { "a" } else { "b" }.to_string()).collect();
+        let folds = stratified_folds(&labels, 5, 1);
+        let mut all: Vec<usize> = folds.iter().flatten().copied().collect();
+        all.sort();
+        assert_eq!(all, (0..20).collect::<Vec<_>>());
+        for fold in &folds {
+            assert_eq!(fold.iter().filter(|&&i| i < 10).count(), 2);
+        }
+    }
+
+    #[test]
+    fn score_counts_precision_and_recall() {
+        let mut data = TrainingData::default();
+        data.push("x", "a");
+        data.push("y", "a");
+        data.push("z", "b");
+        let predictions = vec![("a".to_string(), 0.9), ("b".to_string(), 0.6), ("b".to_string(), 0.8)];
+        let e = score(&data, &predictions);
+        assert!((e.accuracy - 2.0 / 3.0).abs() < 1e-9);
+        let b = &e.per_class[1];
+        assert_eq!((b.precision, b.recall), (0.5, 1.0));
+        assert_eq!(e.confused_pairs, vec![("a".to_string(), "b".to_string(), 1)]);
+    }
+}

@@ -1,0 +1,47 @@
+//! Natural-language understanding: an intent classifier trained in Rust on sparse
+//! n-gram features, and entity extraction from regexes, value lists with synonyms
+//! and values learned from annotations.
+//!
+//! Second stage of the pipeline: it reads the checked spec and produces an
+//! [`Understanding`] per message, which is all the dialog engine ever sees.
+
+pub mod classifier;
+pub mod evaluate;
+pub mod extract;
+pub mod features;
+pub mod model;
+pub mod train;
+mod understand;
+
+use std::path::PathBuf;
+
+pub use extract::EntityExtractor;
+pub use model::{FeatureSource, IntentModel, NluConfig, MODEL_FILE};
+pub use train::{train, TrainProgress, TrainingData};
+pub use understand::{IntentGuess, Nlu, Understanding};
+
+#[derive(Debug, thiserror::Error)]
+pub enum NluError {
+    #[error("no trained model at {}; run `opsbot train` first", path.display())]
+    Missing { path: PathBuf },
+    #[error("cannot read or write {}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{} is not a readable model ({reason}); run `opsbot train` to rebuild it", path.display())]
+    Corrupt { path: PathBuf, reason: String },
+    #[error("{} is {found} but this opsbot reads {expected}; run `opsbot train` to rebuild it", path.display())]
+    Version {
+        path: PathBuf,
+        found: String,
+        expected: String,
+    },
+    #[error("{} is stale: it was trained on intents {trained_on} but intents/ is now {current}; run `opsbot train`", path.display())]
+    Stale {
+        path: PathBuf,
+        trained_on: String,
+        current: String,
+    },
+}

@@ -1,0 +1,35 @@
+//! opsbot's authoring format: YAML intents, entities and dialogs, loaded and
+//! checked as a whole so every mistake is reported as `file:line:column`.
+//!
+//! This is the first stage of the pipeline (spec → nlu → dialog → runtime →
+//! adapters); it depends on nothing else in opsbot.
+
+pub mod annotation;
+pub mod diag;
+pub mod entity;
+mod project;
+mod raw;
+pub mod template;
+
+use std::path::PathBuf;
+
+pub use diag::{Diagnostic, Diagnostics, Location};
+pub use entity::{join_or, Entity, EntityMatch, MatchSource, MAX_VALUE_CHARS};
+pub use project::{
+    load_project, training_hash, Action, Allow, Behaviour, Dialog, Example, Intent,
+    ProgramAction, Project, Settings, Slot, CAPABILITIES_VAR, CONTEXT_VARS, OUT_OF_SCOPE,
+    RESULT_VARS,
+};
+pub use template::Template;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SpecError {
+    #[error("cannot read {}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Invalid(Diagnostics),
+}

@@ -1,0 +1,134 @@
+//! The authoring format exactly as written in YAML (serde types, no checks yet).
+//!
+//! `validate` turns these into the checked [`crate::Project`]; keeping the raw shape
+//! separate lets every mistake be collected instead of stopping at the first.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+/// One file under `intents/`: entities, intents with examples, out-of-scope examples.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IntentFile {
+    #[serde(default)]
+    pub entities: BTreeMap<String, RawEntity>,
+    #[serde(default)]
+    pub intents: BTreeMap<String, RawIntent>,
+    /// Messages the bot must not act on (chit-chat, other domains); trained as
+    /// their own class so "not understood" is learned, not only thresholded.
+    #[serde(default)]
+    pub out_of_scope: Vec<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawEntity {
+    /// Shown when a value is rejected: "a host name like web-01 or an IP address".
+    pub description: Option<String>,
+    /// Regular expression that finds the entity in text and, anchored, validates it.
+    pub pattern: Option<String>,
+    /// Canonical value → synonyms that mean it.
+    #[serde(default)]
+    pub values: BTreeMap<String, Vec<String>>,
+    /// Accept values outside `values` (they must still match `pattern` if given).
+    #[serde(default)]
+    pub open: bool,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawIntent {
+    #[serde(default)]
+    pub examples: Vec<String>,
+}
+
+/// One file under `dialogs/`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DialogFile {
+    #[serde(default)]
+    pub dialogs: BTreeMap<String, RawDialog>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDialog {
+    /// The intent that starts this dialog; defaults to the dialog's name.
+    pub intent: Option<String>,
+    /// One line for `help`: "restart a service on a host".
+    pub description: Option<String>,
+    /// Who may run it: user ids, or `"*"` for everyone.
+    #[serde(default)]
+    pub allow: Vec<String>,
+    #[serde(default)]
+    pub slots: Vec<RawSlot>,
+    /// Shown before running; the bot appends "(yes/no)".
+    pub confirm: Option<String>,
+    /// A dialog that only reads may skip confirmation, if it says so.
+    #[serde(default)]
+    pub read_only: bool,
+    pub action: Option<RawAction>,
+    /// Reply for dialogs without an action (greetings, help).
+    pub reply: Option<String>,
+    pub running: Option<String>,
+    pub success: Option<String>,
+    pub failure: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSlot {
+    pub name: Option<String>,
+    pub entity: String,
+    pub prompt: Option<String>,
+    pub default: Option<String>,
+    /// Reuse this slot's value from the user's previous finished request when the
+    /// new message does not give one ("restart it on web-02").
+    #[serde(default)]
+    pub carry_over: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAction {
+    /// Program to run, relative to the project root unless absolute.
+    pub program: Option<String>,
+    /// Argument templates; each renders to exactly one argument.
+    #[serde(default)]
+    pub args: Vec<String>,
+    /// Extra environment variable templates.
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+    /// How long the program may run, e.g. `30s`, `2m`.
+    pub timeout: Option<String>,
+    /// Working directory, relative to the project root.
+    pub workdir: Option<String>,
+    /// Instead of a program: list recent audit records of one intent.
+    pub show_audit: Option<RawShowAudit>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawShowAudit {
+    pub intent: String,
+    #[serde(default = "default_audit_limit")]
+    pub limit: usize,
+}
+
+fn default_audit_limit() -> usize {
+    5
+}
+
+/// `opsbot.yaml` at the project root.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSettings {
+    pub name: Option<String>,
+    /// Intent confidence below which a message is "not understood".
+    pub confidence_threshold: Option<f32>,
+    /// How long a pending question or confirmation stays open, e.g. `10m`.
+    pub pending_expiry: Option<String>,
+    /// How long a finished request's slots may be carried over, e.g. `30m`.
+    pub carry_over_expiry: Option<String>,
+}
