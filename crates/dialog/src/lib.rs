@@ -1,0 +1,13 @@
+//! The dialog engine: per-conversation state machines that collect slots, ask for
+//! confirmation and decide what to run. Pure: (state, understood message) → (new
+//! state, replies, effects). It knows no adapter, store or process; the runtime
+//! performs the effects it returns.
+
+pub mod engine;
+pub mod phrases;
+pub mod plan;
+pub mod state;
+
+pub use engine::{step, ActionOutcome, Context, Disposition, Effect, Input, Record, Transition, MAX_MESSAGE_CHARS};
+pub use plan::Plan;
+pub use state::{Conversation, Finished, Phase, Request, SlotOrigin, SlotValue};

@@ -1,0 +1,34 @@
+//! The runtime around the pure dialog engine: the sled store, the audit trail,
+//! the executor, and the [`Bot`] service that ties NLU, dialogs and effects
+//! together for the adapters.
+
+pub mod audit;
+pub mod bot;
+pub mod exec;
+pub mod store;
+
+use std::path::PathBuf;
+
+pub use audit::{AuditOutcome, AuditRecord};
+pub use bot::Bot;
+pub use store::{ConversationKey, Store};
+
+#[derive(Debug, thiserror::Error)]
+pub enum RuntimeError {
+    #[error("cannot create or read {}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("the store at {} is in use by another opsbot process; stop it first (only one process may open a store)", path.display())]
+    StoreLocked { path: PathBuf },
+    #[error("store error at {}: {source}", path.display())]
+    Store {
+        path: PathBuf,
+        #[source]
+        source: sled::Error,
+    },
+    #[error("cannot read the stored {what}: {reason}")]
+    CorruptState { what: String, reason: String },
+}

@@ -1,0 +1,508 @@
+//! The dialog engine: a pure function of (conversation, input) → (new
+//! conversation, replies, effects). No I/O, no clock, no adapter: the caller
+//! passes the time, performs the effects and feeds action outcomes back in.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use opsbot_nlu::Understanding;
+use opsbot_spec::{Behaviour, Dialog, EntityMatch, Project, Slot};
+use serde::{Deserialize, Serialize};
+
+use crate::phrases::{self, Answer};
+use crate::plan::{self, Plan};
+use crate::state::{Conversation, Finished, Phase, Request, SlotOrigin, SlotValue};
+
+/// Messages longer than this are refused instead of interpreted.
+pub const MAX_MESSAGE_CHARS: usize = 2000;
+/// How sure the NLU must be before a message that does not answer the pending
+/// question abandons it for another request.
+pub const SWITCH_CONFIDENCE: f32 = 0.75;
+
+/// Who is speaking, where, and when.
+#[derive(Debug, Clone)]
+pub struct Context<'a> {
+    pub user: &'a str,
+    pub room: &'a str,
+    pub now: DateTime<Utc>,
+}
+
+/// What happened to a program the engine asked to run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ActionOutcome {
+    pub succeeded: bool,
+    pub exit_code: Option<i32>,
+    /// Output excerpt (already truncated by the executor).
+    pub output: String,
+    pub duration: Duration,
+    /// Why it did not run or finish normally (timeout, missing program).
+    pub error: Option<String>,
+}
+
+pub enum Input<'a> {
+    Message(&'a Understanding),
+    ActionFinished(&'a ActionOutcome),
+    /// The process restarted while this conversation's action was running.
+    Interrupted,
+}
+
+/// Why a request ended without running.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Disposition {
+    Cancelled,
+    Denied,
+    Expired,
+    OutcomeUnknown,
+}
+
+/// A request that ended without an outcome from the executor, for the audit trail.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Record {
+    pub disposition: Disposition,
+    pub request: Request,
+    pub reason: String,
+}
+
+/// Work for the caller.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    /// Run the plan, then feed `Input::ActionFinished` back.
+    Run { plan: Plan, request: Request },
+    /// Append to the audit trail.
+    Record(Record),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Transition {
+    pub conversation: Conversation,
+    pub replies: Vec<String>,
+    pub effects: Vec<Effect>,
+}
+
+/// Advances one conversation by one input.
+pub fn step(project: &Project, conversation: Conversation, input: Input<'_>, ctx: &Context<'_>) -> Transition {
+    let Conversation { phase, mut last } = conversation;
+    if last.as_ref().is_some_and(|f| elapsed(f.at, ctx.now) > project.settings.carry_over_expiry) {
+        last = None;
+    }
+    let mut step = Step { project, ctx, replies: Vec::new(), effects: Vec::new() };
+    let phase = match input {
+        Input::Message(understanding) => step.message(phase, &mut last, understanding),
+        Input::ActionFinished(outcome) => step.finished(phase, &mut last, outcome),
+        Input::Interrupted => step.interrupted(phase),
+    };
+    Transition {
+        conversation: Conversation { phase, last },
+        replies: step.replies,
+        effects: step.effects,
+    }
+}
+
+fn elapsed(from: DateTime<Utc>, to: DateTime<Utc>) -> Duration {
+    (to - from).to_std().unwrap_or_default()
+}
+
+struct Step<'a> {
+    project: &'a Project,
+    ctx: &'a Context<'a>,
+    replies: Vec<String>,
+    effects: Vec<Effect>,
+}
+
+impl<'a> Step<'a> {
+    fn say(&mut self, text: impl Into<String>) {
+        self.replies.push(text.into());
+    }
+
+    fn vars(&self, request: &Request) -> BTreeMap<String, String> {
+        plan::variables(request, self.ctx.user, self.ctx.room, &self.project.settings.name)
+    }
+
+    fn record(&mut self, disposition: Disposition, request: Request, reason: impl Into<String>) {
+        self.effects.push(Effect::Record(Record { disposition, request, reason: reason.into() }));
+    }
+
+    fn message(&mut self, phase: Phase, last: &mut Option<Finished>, u: &Understanding) -> Phase {
+        let length = u.text.chars().count();
+        if length > MAX_MESSAGE_CHARS {
+            self.say(format!(
+                "That message is {length} characters long; I only read messages of up to {MAX_MESSAGE_CHARS} characters."
+            ));
+            return phase;
+        }
+        if u.text.trim().is_empty() {
+            return phase;
+        }
+        let phase = self.expire(phase, u);
+        match phase {
+            Phase::Idle => self.start(u, last),
+            Phase::Collecting { request, asking } => self.collect(request, asking, u, last),
+            Phase::AwaitingConfirmation { request } => self.confirm(request, u, last),
+            Phase::Executing { request } => {
+                let description = self.description(&request.dialog);
+                self.say(format!("I am still working on your request to {description}; I will tell you when it is done."));
+                Phase::Executing { request }
+            }
+        }
+    }
+
+    /// Drops a pending question that waited too long.
+    fn expire(&mut self, phase: Phase, u: &Understanding) -> Phase {
+        let request = match &phase {
+            Phase::Collecting { request, .. } | Phase::AwaitingConfirmation { request } => request,
+            _ => return phase,
+        };
+        let limit = self.project.settings.pending_expiry;
+        if elapsed(request.touched_at, self.ctx.now) <= limit {
+            return phase;
+        }
+        let description = self.description(&request.dialog);
+        self.say(format!(
+            "Your request to {description} waited more than {} for an answer, so I dropped it.",
+            humantime::format_duration(limit)
+        ));
+        self.record(Disposition::Expired, request.clone(), "no answer before the pending request expired");
+        if !matches!(phrases::classify(&u.text), Answer::Other) {
+            self.say("Nothing is waiting for an answer now; ask again if you still need it.");
+            return Phase::Idle;
+        }
+        Phase::Idle
+    }
+
+    fn description(&self, dialog: &str) -> String {
+        self.project
+            .dialogs
+            .get(dialog)
+            .map(|d| d.description.clone())
+            .unwrap_or_else(|| dialog.to_string())
+    }
+
+    fn start(&mut self, u: &Understanding, last: &Option<Finished>) -> Phase {
+        match phrases::classify(&u.text) {
+            Answer::Yes => {
+                self.say("There is nothing waiting for a yes right now. Say “help” to see what I can do.");
+                return Phase::Idle;
+            }
+            Answer::No => {
+                self.say("Okay. There is nothing to cancel.");
+                return Phase::Idle;
+            }
+            _ => {}
+        }
+        match u.intent.as_ref().and_then(|g| self.project.dialog_for_intent(&g.name).map(|d| (d, g.confidence))) {
+            Some((dialog, confidence)) => self.begin(dialog, confidence, u, last),
+            None => {
+                self.not_understood(u);
+                Phase::Idle
+            }
+        }
+    }
+
+    fn not_understood(&mut self, u: &Understanding) {
+        let shown: String = u.text.trim().chars().take(80).collect();
+        self.say(format!(
+            "Sorry, I did not understand “{shown}”. I can:\n{}",
+            self.project.capabilities()
+        ));
+    }
+
+    fn begin(&mut self, dialog: &Dialog, confidence: f32, u: &Understanding, last: &Option<Finished>) -> Phase {
+        let mut request = Request {
+            dialog: dialog.name.clone(),
+            intent: dialog.intent.clone(),
+            confidence,
+            slots: BTreeMap::new(),
+            messages: vec![u.text.clone()],
+            failed_answers: 0,
+            confirmed_by: None,
+            started_at: self.ctx.now,
+            touched_at: self.ctx.now,
+        };
+        let errors = self.fill_from_entities(dialog, &mut request, &u.entities, None).1;
+        if !dialog.allow.permits(self.ctx.user) {
+            self.say(format!("Sorry, {} is not allowed to {}.", self.ctx.user, dialog.description));
+            self.record(Disposition::Denied, request, format!("{} is not in the dialog's allow list", self.ctx.user));
+            return Phase::Idle;
+        }
+        match &dialog.behaviour {
+            Behaviour::Reply(template) => {
+                let mut vars = self.vars(&request);
+                vars.insert(opsbot_spec::CAPABILITIES_VAR.into(), self.project.capabilities());
+                self.say(template.render(&vars));
+                Phase::Idle
+            }
+            Behaviour::Run { .. } => {
+                for error in errors {
+                    self.say(format!("{}.", capitalise(&error)));
+                }
+                self.carry_over(dialog, &mut request, last);
+                for slot in &dialog.slots {
+                    if let (false, Some(default)) = (request.slots.contains_key(&slot.name), &slot.default) {
+                        request.slots.insert(slot.name.clone(), SlotValue { value: default.clone(), origin: SlotOrigin::Default });
+                    }
+                }
+                self.advance(dialog, request)
+            }
+        }
+    }
+
+    /// Assigns the message's entities to the dialog's slots; the slot being asked
+    /// for gets the first value of its entity. Returns the slots set and the
+    /// reasons any value was rejected.
+    fn fill_from_entities(&self, dialog: &Dialog, request: &mut Request, entities: &[EntityMatch], asking: Option<&str>) -> (BTreeSet<String>, Vec<String>) {
+        let mut filled = BTreeSet::new();
+        let mut errors = Vec::new();
+        for m in entities {
+            let candidates: Vec<&Slot> = dialog.slots.iter().filter(|s| s.entity == m.entity && !filled.contains(&s.name)).collect();
+            let chosen = candidates
+                .iter()
+                .find(|s| Some(s.name.as_str()) == asking)
+                .or_else(|| candidates.iter().find(|s| !request.slots.contains_key(&s.name)))
+                .or_else(|| candidates.first());
+            let Some(slot) = chosen else { continue };
+            let Some(entity) = self.project.entities.get(&slot.entity) else { continue };
+            match entity.validate(&m.value) {
+                Ok(value) => {
+                    let origin = if Some(slot.name.as_str()) == asking { SlotOrigin::Asked } else { SlotOrigin::Extracted };
+                    request.slots.insert(slot.name.clone(), SlotValue { value, origin });
+                    filled.insert(slot.name.clone());
+                }
+                Err(reason) => errors.push(reason),
+            }
+        }
+        (filled, errors)
+    }
+
+    fn carry_over(&self, dialog: &Dialog, request: &mut Request, last: &Option<Finished>) {
+        let Some(finished) = last else { return };
+        let Some(previous) = self.project.dialogs.get(&finished.dialog) else { return };
+        for slot in dialog.slots.iter().filter(|s| s.carry_over) {
+            if request.slots.contains_key(&slot.name) {
+                continue;
+            }
+            let same_kind = previous.slot(&slot.name).is_some_and(|p| p.entity == slot.entity);
+            if let (true, Some(value)) = (same_kind, finished.slots.get(&slot.name)) {
+                request.slots.insert(slot.name.clone(), SlotValue { value: value.clone(), origin: SlotOrigin::CarriedOver });
+            }
+        }
+    }
+
+    fn prompt(&self, dialog: &Dialog, slot: &Slot, request: &Request) -> String {
+        match &slot.prompt {
+            Some(p) => p.render(&self.vars(request)),
+            None => format!("Which {} should I use for {}?", slot.entity, dialog.description),
+        }
+    }
+
+    fn preview(&self, dialog: &Dialog, request: &Request) -> String {
+        match &dialog.confirm {
+            Some(c) => format!("{} (yes/no)", c.render(&self.vars(request))),
+            None => String::new(),
+        }
+    }
+
+    fn advance(&mut self, dialog: &Dialog, request: Request) -> Phase {
+        if let Some(slot) = dialog.slots.iter().find(|s| !request.slots.contains_key(&s.name)) {
+            let prompt = self.prompt(dialog, slot, &request);
+            self.say(prompt);
+            return Phase::Collecting { request, asking: slot.name.clone() };
+        }
+        if dialog.confirm.is_some() {
+            let preview = self.preview(dialog, &request);
+            self.say(preview);
+            return Phase::AwaitingConfirmation { request };
+        }
+        self.run(dialog, request)
+    }
+
+    fn run(&mut self, dialog: &Dialog, request: Request) -> Phase {
+        let Behaviour::Run { action, running, .. } = &dialog.behaviour else {
+            return Phase::Idle;
+        };
+        let vars = self.vars(&request);
+        let plan = plan::build(dialog, action, &vars, &request, self.ctx.user, self.ctx.room);
+        if let Some(running) = running {
+            self.say(running.render(&vars));
+        }
+        self.effects.push(Effect::Run { plan, request: request.clone() });
+        Phase::Executing { request }
+    }
+
+    fn cancel(&mut self, request: Request) -> Phase {
+        self.say("Okay, I cancelled that. Nothing was run.");
+        self.record(Disposition::Cancelled, request, "cancelled by the requester");
+        Phase::Idle
+    }
+
+    /// Looks the dialog of a stored request up; it may be gone after an edit.
+    fn dialog_of(&mut self, request: &Request) -> Option<&'a Dialog> {
+        let dialog = self.project.dialogs.get(&request.dialog);
+        if dialog.is_none() {
+            self.say(format!(
+                "Your pending request can no longer continue: its dialog `{}` is no longer defined. Please ask again.",
+                request.dialog
+            ));
+        }
+        dialog
+    }
+
+    fn collect(&mut self, mut request: Request, asking: String, u: &Understanding, last: &Option<Finished>) -> Phase {
+        let Some(dialog) = self.dialog_of(&request) else { return Phase::Idle };
+        if phrases::is_cancel(&u.text) {
+            request.messages.push(u.text.clone());
+            return self.cancel(request);
+        }
+        let (filled, mut errors) = self.fill_from_entities(dialog, &mut request, &u.entities, Some(&asking));
+        if !request.slots.contains_key(&asking) {
+            // Not an answer: maybe a question aside ("help") or a new request.
+            let other = u.intent.as_ref().and_then(|g| self.project.dialog_for_intent(&g.name).map(|d| (d, g.confidence)));
+            if let (Some((other, confidence)), true) = (other, filled.is_empty() && errors.is_empty()) {
+                if other.name != dialog.name {
+                    match other.behaviour {
+                        Behaviour::Reply(_) => {
+                            self.begin(other, confidence, u, last);
+                            let slot = dialog.slot(&asking).expect("asked slot exists");
+                            let prompt = self.prompt(dialog, slot, &request);
+                            self.say(prompt);
+                            return Phase::Collecting { request, asking };
+                        }
+                        Behaviour::Run { .. } if confidence >= SWITCH_CONFIDENCE => {
+                            self.say(format!("Okay, I dropped your request to {}.", dialog.description));
+                            self.record(Disposition::Cancelled, request, "abandoned for another request");
+                            return self.begin(other, confidence, u, last);
+                        }
+                        Behaviour::Run { .. } => {}
+                    }
+                }
+            }
+            request.messages.push(u.text.clone());
+            request.touched_at = self.ctx.now;
+            let slot = dialog.slot(&asking).expect("asked slot exists");
+            if errors.is_empty() {
+                if let Some(entity) = self.project.entities.get(&slot.entity) {
+                    match entity.validate(strip_answer(&u.text)) {
+                        Ok(value) => {
+                            request.slots.insert(asking.clone(), SlotValue { value, origin: SlotOrigin::Asked });
+                        }
+                        Err(reason) => errors.push(reason),
+                    }
+                }
+            }
+            if !request.slots.contains_key(&asking) {
+                request.failed_answers += 1;
+                let prompt = self.prompt(dialog, slot, &request);
+                let hint = if request.failed_answers >= 2 { " (Say “cancel” to stop.)" } else { "" };
+                let reason = errors.first().map(|e| capitalise(e)).unwrap_or_default();
+                self.say(format!("{reason}. {prompt}{hint}"));
+                return Phase::Collecting { request, asking };
+            }
+        } else {
+            request.messages.push(u.text.clone());
+            request.touched_at = self.ctx.now;
+        }
+        request.failed_answers = 0;
+        self.advance(dialog, request)
+    }
+
+    fn confirm(&mut self, mut request: Request, u: &Understanding, last: &Option<Finished>) -> Phase {
+        let Some(dialog) = self.dialog_of(&request) else { return Phase::Idle };
+        request.messages.push(u.text.clone());
+        request.touched_at = self.ctx.now;
+        let answer = phrases::classify(&u.text);
+        match answer {
+            Answer::Yes => {
+                request.confirmed_by = Some(self.ctx.user.to_string());
+                return self.run(dialog, request);
+            }
+            Answer::No => return self.cancel(request),
+            Answer::NoBut(_) | Answer::Other => {}
+        }
+        let before = request.slots.clone();
+        let (_, mut errors) = self.fill_from_entities(dialog, &mut request, &u.entities, None);
+        if let (true, Answer::NoBut(rest)) = (request.slots == before, &answer) {
+            // "no, banana": try the rest as a new value for each slot in turn.
+            let candidate = strip_answer(rest);
+            let fits = dialog.slots.iter().find_map(|slot| {
+                let entity = self.project.entities.get(&slot.entity)?;
+                entity.validate(candidate).ok().map(|v| (slot.name.clone(), v))
+            });
+            match fits {
+                Some((slot, value)) => {
+                    request.slots.insert(slot, SlotValue { value, origin: SlotOrigin::Asked });
+                }
+                None => errors.push(format!(
+                    "I could not use “{}” as a new {}",
+                    candidate.chars().take(60).collect::<String>(),
+                    opsbot_spec::join_or(&dialog.slots.iter().map(|s| s.name.as_str()).collect::<Vec<_>>())
+                )),
+            }
+        }
+        let preview = self.preview(dialog, &request);
+        if request.slots != before {
+            self.say(preview);
+        } else if let Some(error) = errors.first() {
+            self.say(format!("{}. {preview}", capitalise(error)));
+        } else if let Some((other @ Dialog { behaviour: Behaviour::Reply(_), .. }, confidence)) =
+            u.intent.as_ref().and_then(|g| self.project.dialog_for_intent(&g.name).map(|d| (d, g.confidence)))
+        {
+            self.begin(other, confidence, u, last);
+            self.say(preview);
+        } else {
+            self.say(format!("Please answer yes or no. {preview}"));
+        }
+        Phase::AwaitingConfirmation { request }
+    }
+
+    fn finished(&mut self, phase: Phase, last: &mut Option<Finished>, outcome: &ActionOutcome) -> Phase {
+        let Phase::Executing { request } = phase else {
+            // An outcome for a request this conversation no longer waits on.
+            return phase;
+        };
+        let Some(dialog) = self.dialog_of(&request) else { return Phase::Idle };
+        let Behaviour::Run { success, failure, .. } = &dialog.behaviour else { return Phase::Idle };
+        let mut vars = self.vars(&request);
+        let output = outcome.error.clone().unwrap_or_else(|| outcome.output.trim().to_string());
+        vars.insert("output".into(), output);
+        vars.insert("exit_code".into(), outcome.exit_code.map_or("none".to_string(), |c| c.to_string()));
+        vars.insert("duration".into(), format!("{:.1}s", outcome.duration.as_secs_f64()));
+        let template = if outcome.succeeded { success } else { failure };
+        self.say(template.render(&vars).trim_end().to_string());
+        *last = Some(Finished { dialog: request.dialog.clone(), slots: request.slot_values(), at: self.ctx.now });
+        Phase::Idle
+    }
+
+    fn interrupted(&mut self, phase: Phase) -> Phase {
+        let Phase::Executing { request } = phase else { return phase };
+        let description = self.description(&request.dialog);
+        self.say(format!(
+            "I lost track of your request to {description}: I was restarted while it ran, so I do not know whether it finished. Please check before asking again (`opsbot audit`)."
+        ));
+        self.record(Disposition::OutcomeUnknown, request, "the bot restarted while the action ran");
+        Phase::Idle
+    }
+}
+
+/// "on web-01." → "web-01": the words people put around a bare answer.
+fn strip_answer(text: &str) -> &str {
+    let mut t = text.trim().trim_end_matches(['.', '!', '?', ',']).trim();
+    loop {
+        let lower = t.to_ascii_lowercase();
+        let prefix = ["on ", "to ", "in ", "for ", "at ", "it's ", "it is ", "its ", "use ", "the ", "host ", "service ", "please "]
+            .iter()
+            .find(|p| lower.starts_with(**p));
+        match prefix {
+            Some(p) => t = t[p.len()..].trim_start(),
+            None => return t,
+        }
+    }
+}
+
+fn capitalise(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}

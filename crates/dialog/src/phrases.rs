@@ -1,0 +1,115 @@
+//! Yes, no and cancel in the many ways people say them.
+//!
+//! Listed rather than learned: the set is small, closed and must never surprise;
+//! the tests below pin every variant.
+
+/// What a reply to a yes/no question means.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Answer {
+    Yes,
+    /// No, cancel, never mind: the whole message is a refusal.
+    No,
+    /// "no, on web-03": a refusal followed by something else, usually a correction.
+    NoBut(String),
+    Other,
+}
+
+const YES: &[&str] = &[
+    "yes", "y", "ya", "yeah", "yea", "yep", "yup", "sure", "ok", "okay", "k", "kk", "go",
+    "go ahead", "go for it", "do it", "just do it", "confirm", "confirmed", "proceed",
+    "affirmative", "please do", "please", "yes please", "yes do it", "sounds good",
+    "ship it", "correct", "right", "absolutely", "of course", "definitely", "lgtm",
+    "run it", "let's go", "lets go", "yes go ahead", "ok go ahead", "sure go ahead",
+    "approved", "👍", "✅",
+];
+
+const NO: &[&str] = &[
+    "no", "n", "nope", "nah", "no way", "stop", "cancel", "cancel that", "cancel it",
+    "abort", "never mind", "nevermind", "nvm", "forget it", "forget about it",
+    "don't", "dont", "do not", "don't do it", "do not do it", "no thanks", "no thank you",
+    "negative", "scratch that", "not now", "no stop", "stop it", "quit", "drop it",
+    "no don't", "👎", "❌",
+];
+
+/// Lower case, punctuation dropped, spaces collapsed ("Go ahead!" → "go ahead").
+pub fn normalise(text: &str) -> String {
+    let keep = |c: char| c.is_alphanumeric() || c == '\'' || (!c.is_ascii() && !c.is_whitespace() && !is_punctuation(c));
+    let cleaned: String = text
+        .chars()
+        .map(|c| if keep(c) { c } else { ' ' })
+        .flat_map(char::to_lowercase)
+        .collect();
+    cleaned.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn is_punctuation(c: char) -> bool {
+    matches!(c, '…' | '“' | '”' | '‘' | '’' | '«' | '»' | '–' | '—')
+}
+
+fn strip_politeness(text: &str) -> &str {
+    let mut t = text;
+    for suffix in [" please", " thanks", " thank you", " now", " then"] {
+        if let Some(rest) = t.strip_suffix(suffix) {
+            t = rest;
+        }
+    }
+    t
+}
+
+pub fn classify(text: &str) -> Answer {
+    let norm = normalise(text);
+    let core = strip_politeness(&norm);
+    if YES.contains(&core) || YES.contains(&norm.as_str()) {
+        return Answer::Yes;
+    }
+    if NO.contains(&core) || NO.contains(&norm.as_str()) {
+        return Answer::No;
+    }
+    // "no, on web-03" / "nope - web-03": a refusal leading into something else.
+    let original = text.trim();
+    let separator = |c: char| matches!(c, ',' | ' ' | '-' | ':' | ';' | '.' | '!');
+    for lead in ["no", "nope", "nah"] {
+        let Some(head) = original.get(..lead.len()) else { continue };
+        let remainder = &original[lead.len()..];
+        if head.eq_ignore_ascii_case(lead) && remainder.starts_with(separator) {
+            let remainder = remainder.trim_start_matches(separator);
+            if !remainder.is_empty() {
+                return Answer::NoBut(remainder.to_string());
+            }
+        }
+    }
+    Answer::Other
+}
+
+/// Whether the whole message abandons the current request.
+pub fn is_cancel(text: &str) -> bool {
+    classify(text) == Answer::No
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn yes_variants() {
+        for text in ["yes", "Y", "sure", "Go ahead!", "do it", "yes please", "OK", "yep.", "sure, go ahead", "confirm", "👍"] {
+            assert_eq!(classify(text), Answer::Yes, "{text}");
+        }
+    }
+
+    #[test]
+    fn no_variants() {
+        for text in ["no", "N", "nope", "stop", "Cancel", "never mind", "nevermind", "forget it", "no thanks", "abort!", "don't"] {
+            assert_eq!(classify(text), Answer::No, "{text}");
+        }
+    }
+
+    #[test]
+    fn refusal_with_correction() {
+        assert_eq!(classify("no, on web-03"), Answer::NoBut("on web-03".into()));
+        assert_eq!(classify("No - web-03"), Answer::NoBut("web-03".into()));
+        assert_eq!(classify("nobody"), Answer::Other);
+        assert_eq!(classify("restart apache"), Answer::Other);
+        assert_eq!(classify("yes and no"), Answer::Other);
+    }
+}

@@ -1,0 +1,113 @@
+//! The exact thing that will run: a program with its argument vector and
+//! environment, rendered from the dialog's templates and the validated slots.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use opsbot_spec::{Action, Dialog};
+use serde::{Deserialize, Serialize};
+
+use crate::state::Request;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Plan {
+    Program {
+        program: PathBuf,
+        /// The program as the author wrote it, for previews and the audit.
+        program_display: String,
+        /// One element per argument template: a slot value is always one argument.
+        args: Vec<String>,
+        env: Vec<(String, String)>,
+        timeout: Duration,
+        workdir: PathBuf,
+    },
+    ShowAudit {
+        intent: String,
+        limit: usize,
+    },
+}
+
+impl Plan {
+    /// A readable command line for previews and the audit; each argument is
+    /// quoted when it needs it, but nothing here is ever given to a shell.
+    pub fn command_line(&self) -> String {
+        match self {
+            Plan::Program { program_display, args, .. } => std::iter::once(program_display.as_str())
+                .chain(args.iter().map(String::as_str))
+                .map(quote_for_display)
+                .collect::<Vec<_>>()
+                .join(" "),
+            Plan::ShowAudit { intent, limit } => format!("(built in) show the last {limit} `{intent}` audit records"),
+        }
+    }
+}
+
+fn quote_for_display(arg: &str) -> String {
+    let plain = !arg.is_empty()
+        && arg.chars().all(|c| c.is_ascii_alphanumeric() || "-_./:=@+,".contains(c));
+    if plain {
+        arg.to_string()
+    } else {
+        format!("'{}'", arg.replace('\'', r"'\''"))
+    }
+}
+
+/// Template variables for a request: its slots plus who asked, where, and the bot.
+pub fn variables(request: &Request, user: &str, room: &str, bot: &str) -> BTreeMap<String, String> {
+    let mut vars = request.slot_values();
+    vars.insert("user".into(), user.into());
+    vars.insert("room".into(), room.into());
+    vars.insert("bot".into(), bot.into());
+    vars
+}
+
+/// Renders the dialog's action for a request whose slots are all filled.
+pub fn build(dialog: &Dialog, action: &Action, vars: &BTreeMap<String, String>, request: &Request, user: &str, room: &str) -> Plan {
+    match action {
+        Action::ShowAudit { intent, limit } => Plan::ShowAudit { intent: intent.clone(), limit: *limit },
+        Action::Program(p) => {
+            let mut env: Vec<(String, String)> = request
+                .slots
+                .iter()
+                .map(|(name, v)| (format!("OPSBOT_SLOT_{}", env_name(name)), v.value.clone()))
+                .collect();
+            env.push(("OPSBOT_USER".into(), user.into()));
+            env.push(("OPSBOT_ROOM".into(), room.into()));
+            env.push(("OPSBOT_DIALOG".into(), dialog.name.clone()));
+            env.extend(p.env.iter().map(|(k, t)| (k.clone(), t.render(vars))));
+            Plan::Program {
+                program: p.program.clone(),
+                program_display: p.program_display.clone(),
+                args: p.args.iter().map(|t| t.render(vars)).collect(),
+                env,
+                timeout: p.timeout,
+                workdir: p.workdir.clone(),
+            }
+        }
+    }
+}
+
+fn env_name(slot: &str) -> String {
+    slot.chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_uppercase() } else { '_' })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn command_line_quotes_for_reading_only() {
+        let plan = Plan::Program {
+            program: "/p/a.sh".into(),
+            program_display: "actions/a.sh".into(),
+            args: vec!["web-01".into(), "x; touch /tmp/y".into(), "it's".into()],
+            env: vec![],
+            timeout: Duration::from_secs(1),
+            workdir: "/p".into(),
+        };
+        assert_eq!(plan.command_line(), r"actions/a.sh web-01 'x; touch /tmp/y' 'it'\''s'");
+    }
+}

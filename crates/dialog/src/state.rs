@@ -1,0 +1,110 @@
+//! Conversation state per (room, user), serde-derived so the store can persist it.
+//!
+//! The phase is an enum whose variants hold what has been collected so far, so a
+//! state that makes no sense (confirming with a slot missing) cannot be written.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// Where a slot value came from; the audit records it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SlotOrigin {
+    /// Found in a message by the NLU.
+    Extracted,
+    /// The user's answer to the bot's question.
+    Asked,
+    /// Reused from the user's previous finished request.
+    CarriedOver,
+    /// The dialog's default.
+    Default,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SlotValue {
+    pub value: String,
+    pub origin: SlotOrigin,
+}
+
+/// A request being put together, confirmed or run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Request {
+    pub dialog: String,
+    pub intent: String,
+    pub confidence: f32,
+    pub slots: BTreeMap<String, SlotValue>,
+    /// The user's messages that shaped this request, for the audit trail.
+    pub messages: Vec<String>,
+    /// Answers that failed validation in a row (to offer a way out).
+    #[serde(default)]
+    pub failed_answers: u32,
+    pub confirmed_by: Option<String>,
+    pub started_at: DateTime<Utc>,
+    /// Last time the user moved this request on; pending questions expire from here.
+    pub touched_at: DateTime<Utc>,
+}
+
+impl Request {
+    pub fn slot_values(&self) -> BTreeMap<String, String> {
+        self.slots
+            .iter()
+            .map(|(k, v)| (k.clone(), v.value.clone()))
+            .collect()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "phase", rename_all = "snake_case")]
+pub enum Phase {
+    Idle,
+    /// Asking the user for the slot named `asking`.
+    Collecting { request: Request, asking: String },
+    AwaitingConfirmation { request: Request },
+    /// The action was handed to the executor; its outcome is not known yet.
+    Executing { request: Request },
+}
+
+/// The slots of the user's last finished request, for carry-over.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Finished {
+    pub dialog: String,
+    pub slots: BTreeMap<String, String>,
+    pub at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Conversation {
+    pub phase: Phase,
+    pub last: Option<Finished>,
+}
+
+impl Default for Conversation {
+    fn default() -> Self {
+        Conversation {
+            phase: Phase::Idle,
+            last: None,
+        }
+    }
+}
+
+impl Conversation {
+    pub fn request(&self) -> Option<&Request> {
+        match &self.phase {
+            Phase::Idle => None,
+            Phase::Collecting { request, .. }
+            | Phase::AwaitingConfirmation { request }
+            | Phase::Executing { request } => Some(request),
+        }
+    }
+
+    pub fn phase_name(&self) -> &'static str {
+        match self.phase {
+            Phase::Idle => "idle",
+            Phase::Collecting { .. } => "collecting",
+            Phase::AwaitingConfirmation { .. } => "awaiting_confirmation",
+            Phase::Executing { .. } => "executing",
+        }
+    }
+}
