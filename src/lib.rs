@@ -1,0 +1,8 @@
+//! opsbot: a natural-language ChatOps bot. This crate is the last stage of the
+//! pipeline (spec → nlu → dialog → runtime → adapters → binary): the adapters,
+//! conversation tests and the command line.
+
+pub mod adapters;
+pub mod app;
+pub mod cli;
+pub mod transcript;

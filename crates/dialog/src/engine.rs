@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::phrases::{self, Answer};
 use crate::plan::{self, Plan};
-use crate::state::{Conversation, Finished, Phase, Request, SlotOrigin, SlotValue};
+use crate::state::{Conversation, Phase, Remembered, Request, SlotOrigin, SlotValue};
 
 /// Messages longer than this are refused instead of interpreted.
 pub const MAX_MESSAGE_CHARS: usize = 2000;
@@ -83,22 +83,23 @@ pub struct Transition {
 
 /// Advances one conversation by one input.
 pub fn step(project: &Project, conversation: Conversation, input: Input<'_>, ctx: &Context<'_>) -> Transition {
-    let Conversation { phase, mut last } = conversation;
-    if last.as_ref().is_some_and(|f| elapsed(f.at, ctx.now) > project.settings.carry_over_expiry) {
-        last = None;
-    }
+    let Conversation { phase, mut memory } = conversation;
+    memory.retain(|_, r| elapsed(r.at, ctx.now) <= project.settings.carry_over_expiry);
     let mut step = Step { project, ctx, replies: Vec::new(), effects: Vec::new() };
     let phase = match input {
-        Input::Message(understanding) => step.message(phase, &mut last, understanding),
-        Input::ActionFinished(outcome) => step.finished(phase, &mut last, outcome),
+        Input::Message(understanding) => step.message(phase, &memory, understanding),
+        Input::ActionFinished(outcome) => step.finished(phase, &mut memory, outcome),
         Input::Interrupted => step.interrupted(phase),
     };
     Transition {
-        conversation: Conversation { phase, last },
+        conversation: Conversation { phase, memory },
         replies: step.replies,
         effects: step.effects,
     }
 }
+
+/// Slot name → latest remembered value.
+type Memory = BTreeMap<String, Remembered>;
 
 fn elapsed(from: DateTime<Utc>, to: DateTime<Utc>) -> Duration {
     (to - from).to_std().unwrap_or_default()
@@ -124,7 +125,7 @@ impl<'a> Step<'a> {
         self.effects.push(Effect::Record(Record { disposition, request, reason: reason.into() }));
     }
 
-    fn message(&mut self, phase: Phase, last: &mut Option<Finished>, u: &Understanding) -> Phase {
+    fn message(&mut self, phase: Phase, memory: &Memory, u: &Understanding) -> Phase {
         let length = u.text.chars().count();
         if length > MAX_MESSAGE_CHARS {
             self.say(format!(
@@ -137,9 +138,9 @@ impl<'a> Step<'a> {
         }
         let phase = self.expire(phase, u);
         match phase {
-            Phase::Idle => self.start(u, last),
-            Phase::Collecting { request, asking } => self.collect(request, asking, u, last),
-            Phase::AwaitingConfirmation { request } => self.confirm(request, u, last),
+            Phase::Idle => self.start(u, memory),
+            Phase::Collecting { request, asking } => self.collect(request, asking, u, memory),
+            Phase::AwaitingConfirmation { request } => self.confirm(request, u, memory),
             Phase::Executing { request } => {
                 let description = self.description(&request.dialog);
                 self.say(format!("I am still working on your request to {description}; I will tell you when it is done."));
@@ -179,7 +180,7 @@ impl<'a> Step<'a> {
             .unwrap_or_else(|| dialog.to_string())
     }
 
-    fn start(&mut self, u: &Understanding, last: &Option<Finished>) -> Phase {
+    fn start(&mut self, u: &Understanding, memory: &Memory) -> Phase {
         match phrases::classify(&u.text) {
             Answer::Yes => {
                 self.say("There is nothing waiting for a yes right now. Say “help” to see what I can do.");
@@ -192,7 +193,7 @@ impl<'a> Step<'a> {
             _ => {}
         }
         match u.intent.as_ref().and_then(|g| self.project.dialog_for_intent(&g.name).map(|d| (d, g.confidence))) {
-            Some((dialog, confidence)) => self.begin(dialog, confidence, u, last),
+            Some((dialog, confidence)) => self.begin(dialog, confidence, u, memory),
             None => {
                 self.not_understood(u);
                 Phase::Idle
@@ -208,7 +209,7 @@ impl<'a> Step<'a> {
         ));
     }
 
-    fn begin(&mut self, dialog: &Dialog, confidence: f32, u: &Understanding, last: &Option<Finished>) -> Phase {
+    fn begin(&mut self, dialog: &Dialog, confidence: f32, u: &Understanding, memory: &Memory) -> Phase {
         let mut request = Request {
             dialog: dialog.name.clone(),
             intent: dialog.intent.clone(),
@@ -237,7 +238,7 @@ impl<'a> Step<'a> {
                 for error in errors {
                     self.say(format!("{}.", capitalise(&error)));
                 }
-                self.carry_over(dialog, &mut request, last);
+                self.carry_over(dialog, &mut request, memory);
                 for slot in &dialog.slots {
                     if let (false, Some(default)) = (request.slots.contains_key(&slot.name), &slot.default) {
                         request.slots.insert(slot.name.clone(), SlotValue { value: default.clone(), origin: SlotOrigin::Default });
@@ -275,16 +276,13 @@ impl<'a> Step<'a> {
         (filled, errors)
     }
 
-    fn carry_over(&self, dialog: &Dialog, request: &mut Request, last: &Option<Finished>) {
-        let Some(finished) = last else { return };
-        let Some(previous) = self.project.dialogs.get(&finished.dialog) else { return };
+    fn carry_over(&self, dialog: &Dialog, request: &mut Request, memory: &Memory) {
         for slot in dialog.slots.iter().filter(|s| s.carry_over) {
             if request.slots.contains_key(&slot.name) {
                 continue;
             }
-            let same_kind = previous.slot(&slot.name).is_some_and(|p| p.entity == slot.entity);
-            if let (true, Some(value)) = (same_kind, finished.slots.get(&slot.name)) {
-                request.slots.insert(slot.name.clone(), SlotValue { value: value.clone(), origin: SlotOrigin::CarriedOver });
+            if let Some(remembered) = memory.get(&slot.name).filter(|r| r.entity == slot.entity) {
+                request.slots.insert(slot.name.clone(), SlotValue { value: remembered.value.clone(), origin: SlotOrigin::CarriedOver });
             }
         }
     }
@@ -348,7 +346,7 @@ impl<'a> Step<'a> {
         dialog
     }
 
-    fn collect(&mut self, mut request: Request, asking: String, u: &Understanding, last: &Option<Finished>) -> Phase {
+    fn collect(&mut self, mut request: Request, asking: String, u: &Understanding, memory: &Memory) -> Phase {
         let Some(dialog) = self.dialog_of(&request) else { return Phase::Idle };
         if phrases::is_cancel(&u.text) {
             request.messages.push(u.text.clone());
@@ -358,11 +356,12 @@ impl<'a> Step<'a> {
         if !request.slots.contains_key(&asking) {
             // Not an answer: maybe a question aside ("help") or a new request.
             let other = u.intent.as_ref().and_then(|g| self.project.dialog_for_intent(&g.name).map(|d| (d, g.confidence)));
-            if let (Some((other, confidence)), true) = (other, filled.is_empty() && errors.is_empty()) {
+            let plain_reply = phrases::classify(&u.text) != Answer::Other;
+            if let (Some((other, confidence)), true) = (other, filled.is_empty() && errors.is_empty() && !plain_reply) {
                 if other.name != dialog.name {
                     match other.behaviour {
                         Behaviour::Reply(_) => {
-                            self.begin(other, confidence, u, last);
+                            self.begin(other, confidence, u, memory);
                             let slot = dialog.slot(&asking).expect("asked slot exists");
                             let prompt = self.prompt(dialog, slot, &request);
                             self.say(prompt);
@@ -371,7 +370,7 @@ impl<'a> Step<'a> {
                         Behaviour::Run { .. } if confidence >= SWITCH_CONFIDENCE => {
                             self.say(format!("Okay, I dropped your request to {}.", dialog.description));
                             self.record(Disposition::Cancelled, request, "abandoned for another request");
-                            return self.begin(other, confidence, u, last);
+                            return self.begin(other, confidence, u, memory);
                         }
                         Behaviour::Run { .. } => {}
                     }
@@ -406,7 +405,7 @@ impl<'a> Step<'a> {
         self.advance(dialog, request)
     }
 
-    fn confirm(&mut self, mut request: Request, u: &Understanding, last: &Option<Finished>) -> Phase {
+    fn confirm(&mut self, mut request: Request, u: &Understanding, memory: &Memory) -> Phase {
         let Some(dialog) = self.dialog_of(&request) else { return Phase::Idle };
         request.messages.push(u.text.clone());
         request.touched_at = self.ctx.now;
@@ -447,7 +446,7 @@ impl<'a> Step<'a> {
         } else if let Some((other @ Dialog { behaviour: Behaviour::Reply(_), .. }, confidence)) =
             u.intent.as_ref().and_then(|g| self.project.dialog_for_intent(&g.name).map(|d| (d, g.confidence)))
         {
-            self.begin(other, confidence, u, last);
+            self.begin(other, confidence, u, memory);
             self.say(preview);
         } else {
             self.say(format!("Please answer yes or no. {preview}"));
@@ -455,7 +454,7 @@ impl<'a> Step<'a> {
         Phase::AwaitingConfirmation { request }
     }
 
-    fn finished(&mut self, phase: Phase, last: &mut Option<Finished>, outcome: &ActionOutcome) -> Phase {
+    fn finished(&mut self, phase: Phase, memory: &mut Memory, outcome: &ActionOutcome) -> Phase {
         let Phase::Executing { request } = phase else {
             // An outcome for a request this conversation no longer waits on.
             return phase;
@@ -469,7 +468,13 @@ impl<'a> Step<'a> {
         vars.insert("duration".into(), format!("{:.1}s", outcome.duration.as_secs_f64()));
         let template = if outcome.succeeded { success } else { failure };
         self.say(template.render(&vars).trim_end().to_string());
-        *last = Some(Finished { dialog: request.dialog.clone(), slots: request.slot_values(), at: self.ctx.now });
+        if outcome.succeeded {
+            for slot in &dialog.slots {
+                if let Some(v) = request.slots.get(&slot.name) {
+                    memory.insert(slot.name.clone(), Remembered { entity: slot.entity.clone(), value: v.value.clone(), at: self.ctx.now });
+                }
+            }
+        }
         Phase::Idle
     }
 

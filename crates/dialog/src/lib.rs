@@ -10,4 +10,4 @@ pub mod state;
 
 pub use engine::{step, ActionOutcome, Context, Disposition, Effect, Input, Record, Transition, MAX_MESSAGE_CHARS};
 pub use plan::Plan;
-pub use state::{Conversation, Finished, Phase, Request, SlotOrigin, SlotValue};
+pub use state::{Conversation, Phase, Remembered, Request, SlotOrigin, SlotValue};

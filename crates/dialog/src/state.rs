@@ -66,25 +66,27 @@ pub enum Phase {
     Executing { request: Request },
 }
 
-/// The slots of the user's last finished request, for carry-over.
+/// A slot value from a finished request, kept for carry-over.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Finished {
-    pub dialog: String,
-    pub slots: BTreeMap<String, String>,
+pub struct Remembered {
+    pub entity: String,
+    pub value: String,
     pub at: DateTime<Utc>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Conversation {
     pub phase: Phase,
-    pub last: Option<Finished>,
+    /// The latest value of each slot name in the user's finished requests.
+    #[serde(default)]
+    pub memory: BTreeMap<String, Remembered>,
 }
 
 impl Default for Conversation {
     fn default() -> Self {
         Conversation {
             phase: Phase::Idle,
-            last: None,
+            memory: BTreeMap::new(),
         }
     }
 }

@@ -23,7 +23,7 @@ impl Default for TrainConfig {
     fn default() -> Self {
         TrainConfig {
             epochs: 40,
-            learning_rate: 0.5,
+            learning_rate: 0.3,
             l2: 1e-5,
             seed: 42,
         }

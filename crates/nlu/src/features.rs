@@ -26,7 +26,7 @@ impl Default for SparseConfig {
     fn default() -> Self {
         SparseConfig {
             char_ngram_min: 2,
-            char_ngram_max: 5,
+            char_ngram_max: 4,
             word_bigrams: true,
             min_count: 1,
         }

@@ -279,6 +279,11 @@ pub fn load_project(root: &Path) -> Result<Project, SpecError> {
 
     let mut entities = check_entities(&parsed_intents, &mut diagnostics);
     let (intents, out_of_scope) = check_intents(&parsed_intents, &mut entities, &mut diagnostics);
+    // A file that did not parse defines nothing; checking references against it
+    // would only bury the real mistake under follow-on ones.
+    if parsed_intents.len() < intent_files.len() {
+        return invalid(diagnostics);
+    }
     let dialogs = check_dialogs(root, &parsed_dialogs, &entities, &intents, &mut diagnostics);
 
     for intent in intents.values() {
@@ -298,8 +303,7 @@ pub fn load_project(root: &Path) -> Result<Project, SpecError> {
     }
 
     if !diagnostics.is_empty() {
-        diagnostics.sort();
-        return Err(SpecError::Invalid(diagnostics));
+        return invalid(diagnostics);
     }
     Ok(Project {
         root: root.to_path_buf(),
@@ -310,6 +314,11 @@ pub fn load_project(root: &Path) -> Result<Project, SpecError> {
         dialogs,
         training_hash: training_hash(root)?,
     })
+}
+
+fn invalid(mut diagnostics: Diagnostics) -> Result<Project, SpecError> {
+    diagnostics.sort();
+    Err(SpecError::Invalid(diagnostics))
 }
 
 fn load_settings(root: &Path, diagnostics: &mut Diagnostics) -> Result<Settings, SpecError> {

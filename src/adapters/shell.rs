@@ -1,0 +1,76 @@
+//! The terminal adapter: `opsbot shell`. Interactive with a prompt on a terminal;
+//! otherwise one message per input line and each reply on stdout, so it can be
+//! scripted and tested.
+
+use std::io::{BufRead, Write};
+
+use anyhow::Result;
+use opsbot_runtime::{Bot, ConversationKey};
+
+pub struct ShellOptions {
+    pub user: String,
+    pub room: String,
+    pub interactive: bool,
+}
+
+/// Runs the conversation until end of input (or `/quit` when interactive).
+pub fn run(bot: &Bot, runtime: &tokio::runtime::Runtime, options: &ShellOptions, mut input: impl BufRead, output: &mut (dyn Write + Send)) -> Result<()> {
+    let key = ConversationKey::new(&options.room, &options.user);
+    if options.interactive {
+        writeln!(output, "opsbot shell — you are {} in room {}. Say “help” to see what I can do; /quit or Ctrl-D to leave.", options.user, options.room)?;
+    }
+    let mut line = Vec::new();
+    loop {
+        if options.interactive {
+            write!(output, "{}> ", options.user)?;
+            output.flush()?;
+        }
+        line.clear();
+        if input.read_until(b'\n', &mut line)? == 0 {
+            if options.interactive {
+                writeln!(output)?;
+            }
+            return Ok(());
+        }
+        let text = match std::str::from_utf8(&line) {
+            Ok(text) => text.trim_end_matches(['\n', '\r']).to_string(),
+            Err(_) => {
+                print_reply(output, options.interactive, "I could not read that line: it is not valid UTF-8 text.")?;
+                continue;
+            }
+        };
+        if text.trim().is_empty() {
+            continue;
+        }
+        if options.interactive && text.trim() == "/quit" {
+            return Ok(());
+        }
+        let mut failed = None;
+        {
+            let mut printer = |reply: String| {
+                if let Err(e) = print_reply(output, options.interactive, &reply) {
+                    failed = Some(e);
+                }
+            };
+            if let Err(e) = runtime.block_on(bot.handle(&key, &text, &mut printer)) {
+                tracing::error!(error = %e, "message could not be handled");
+                printer(format!("Sorry, something went wrong on my side and nothing was run: {e}"));
+            }
+        }
+        if let Some(e) = failed {
+            return Err(e.into());
+        }
+    }
+}
+
+fn print_reply(output: &mut (dyn Write + Send), interactive: bool, reply: &str) -> std::io::Result<()> {
+    if interactive {
+        for (i, line) in reply.lines().enumerate() {
+            let lead = if i == 0 { "bot>   " } else { "       " };
+            writeln!(output, "{lead}{line}")?;
+        }
+    } else {
+        writeln!(output, "{reply}")?;
+    }
+    output.flush()
+}

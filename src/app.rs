@@ -1,0 +1,64 @@
+//! Where a project's pieces live on disk, and assembling them into a [`Bot`].
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, Result};
+use opsbot_nlu::{Nlu, MODEL_FILE};
+use opsbot_runtime::{Bot, Store};
+use opsbot_spec::{Project, SpecError};
+
+/// The folders a command works with.
+#[derive(Debug, Clone)]
+pub struct Paths {
+    /// Holds `intents/`, `dialogs/`, `models/`, `data/` and `opsbot.yaml`.
+    pub project: PathBuf,
+    /// Writable: the sled store and files actions write.
+    pub state: PathBuf,
+}
+
+impl Paths {
+    pub fn new(project: &Path, state: Option<&Path>) -> Paths {
+        Paths {
+            project: project.to_path_buf(),
+            state: state.map(Path::to_path_buf).unwrap_or_else(|| project.join("data").join("state")),
+        }
+    }
+
+    pub fn model(&self) -> PathBuf {
+        self.project.join("models").join(MODEL_FILE)
+    }
+
+    pub fn store(&self) -> PathBuf {
+        self.state.join("opsbot.db")
+    }
+}
+
+/// An invalid project: its diagnostics are the message, one per line.
+#[derive(Debug, thiserror::Error)]
+#[error("{diagnostics}\n{count} mistake(s) found; nothing was changed")]
+pub struct InvalidProject {
+    pub diagnostics: opsbot_spec::Diagnostics,
+    pub count: usize,
+}
+
+pub fn load_project(paths: &Paths) -> Result<Project> {
+    match opsbot_spec::load_project(&paths.project) {
+        Ok(project) => Ok(project),
+        Err(SpecError::Invalid(diagnostics)) => {
+            let count = diagnostics.len();
+            Err(InvalidProject { diagnostics, count }.into())
+        }
+        Err(e) => Err(e).with_context(|| format!("loading the project in {}", paths.project.display())),
+    }
+}
+
+pub fn load_nlu(project: &Project, paths: &Paths) -> Result<Nlu> {
+    Ok(Nlu::load(project, &paths.model())?)
+}
+
+pub fn open_bot(paths: &Paths) -> Result<Bot> {
+    let project = load_project(paths)?;
+    let nlu = load_nlu(&project, paths)?;
+    let store = Store::open(&paths.store())?;
+    Ok(Bot::new(project, nlu, store, paths.state.clone()))
+}

@@ -1,0 +1,305 @@
+//! The `opsbot` command line: flags parsed by clap into plain structs, each
+//! subcommand a function returning `anyhow::Result`.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{bail, Context as _, Result};
+use clap::{Args, Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+use opsbot_nlu::evaluate::cross_validate;
+use opsbot_nlu::{EntityExtractor, NluConfig, TrainProgress, TrainingData};
+use opsbot_runtime::{AuditRecord, Bot, Store};
+
+use crate::adapters::shell::{self, ShellOptions};
+use crate::app::{self, Paths};
+use crate::transcript;
+
+#[derive(Debug, Parser)]
+#[command(name = "opsbot", version, about = "Natural-language ChatOps: YAML-authored intents and dialogs, trained NLU, safe execution")]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Project folder (holds intents/, dialogs/, models/, data/).
+    #[arg(long, global = true, env = "OPSBOT_PROJECT", default_value = ".")]
+    pub project: PathBuf,
+    /// Writable state folder for the store and action output [default: <project>/data/state].
+    #[arg(long, global = true, env = "OPSBOT_STATE")]
+    pub state: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check intents, entities and dialogs; print every mistake as file:line:column.
+    Check,
+    /// Train the intent model from intents/ and write it to models/.
+    Train,
+    /// Measure the intent classifier by k-fold cross-validation.
+    Evaluate(EvaluateArgs),
+    /// Converse with the bot in the terminal (one message per line when not a terminal).
+    Shell(ShellArgs),
+    /// List audit records, newest first.
+    Audit(AuditArgs),
+    /// Run conversation transcripts against the trained bot with a throwaway store.
+    Test(TestArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct EvaluateArgs {
+    #[arg(long, default_value_t = 5)]
+    pub folds: usize,
+    #[arg(long, default_value_t = 7)]
+    pub seed: u64,
+    /// Also write the full evaluation as JSON here.
+    #[arg(long)]
+    pub json: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ShellArgs {
+    /// Who you are in the conversation [default: $USER].
+    #[arg(long)]
+    pub user: Option<String>,
+    #[arg(long, default_value = "shell")]
+    pub room: String,
+}
+
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    #[arg(long)]
+    pub user: Option<String>,
+    #[arg(long)]
+    pub intent: Option<String>,
+    /// Only records whose messages, slots or command contain this text.
+    #[arg(long)]
+    pub grep: Option<String>,
+    #[arg(long, default_value_t = 20)]
+    pub limit: usize,
+    /// One JSON object per line instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct TestArgs {
+    /// Transcript files or folders [default: <project>/tests/conversations].
+    pub paths: Vec<PathBuf>,
+}
+
+pub fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+pub fn run(cli: Cli) -> Result<std::process::ExitCode> {
+    let paths = Paths::new(&cli.global.project, cli.global.state.as_deref());
+    match cli.command {
+        Command::Check => check(&paths),
+        Command::Train => train(&paths),
+        Command::Evaluate(args) => evaluate(&paths, &args),
+        Command::Shell(args) => run_shell(&paths, &args),
+        Command::Audit(args) => audit(&paths, &args),
+        Command::Test(args) => test(&paths, &args),
+    }
+    .map(|()| std::process::ExitCode::SUCCESS)
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().context("starting the async runtime")
+}
+
+fn check(paths: &Paths) -> Result<()> {
+    let project = app::load_project(paths)?;
+    let examples: usize = project.intents.values().map(|i| i.examples.len()).sum();
+    println!(
+        "ok: {} intents ({} examples, {} out of scope), {} entities, {} dialogs",
+        project.intents.len(),
+        examples,
+        project.out_of_scope.len(),
+        project.entities.len(),
+        project.dialogs.len()
+    );
+    Ok(())
+}
+
+fn bar(len: u64, what: &str) -> ProgressBar {
+    let bar = if std::io::stderr().is_terminal() { ProgressBar::new(len) } else { ProgressBar::hidden() };
+    bar.set_style(ProgressStyle::with_template("{msg:>10} [{bar:30}] {pos}/{len}").expect("static template").progress_chars("=> "));
+    bar.set_message(what.to_string());
+    bar
+}
+
+fn train(paths: &Paths) -> Result<()> {
+    let started = Instant::now();
+    let project = app::load_project(paths)?;
+    let data = TrainingData::from_project(&project);
+    let config = NluConfig::default();
+    let progress = bar(config.train.epochs as u64, "epochs");
+    let model = opsbot_nlu::train(&data, &EntityExtractor::new(&project), &config, &project.training_hash, |p| match p {
+        TrainProgress::Epoch { done, .. } => progress.set_position(done as u64),
+    });
+    progress.finish_and_clear();
+    let path = paths.model();
+    model.save(&path)?;
+    println!(
+        "trained on {} examples of {} classes ({} features) in {:.2}s → {}",
+        data.len(),
+        model.classes.len(),
+        model.featurizer.dimension(),
+        started.elapsed().as_secs_f64(),
+        path.display()
+    );
+    Ok(())
+}
+
+fn evaluate(paths: &Paths, args: &EvaluateArgs) -> Result<()> {
+    let project = app::load_project(paths)?;
+    let data = TrainingData::from_project(&project);
+    let progress = bar(args.folds as u64, "folds");
+    let evaluation = cross_validate(&data, &EntityExtractor::new(&project), &NluConfig::default(), args.folds, args.seed, |k| progress.set_position(k as u64));
+    progress.finish_and_clear();
+    println!("{}-fold cross-validation on {} examples (seed {})", evaluation.folds, evaluation.examples, args.seed);
+    println!("accuracy  {:.1}%", evaluation.accuracy * 100.0);
+    println!("macro-F1  {:.1}%", evaluation.macro_f1 * 100.0);
+    println!("training  {:.3}s per fold", evaluation.mean_training_seconds);
+    println!("\n{:<20} {:>9} {:>7} {:>6} {:>8}", "intent", "precision", "recall", "F1", "examples");
+    for c in &evaluation.per_class {
+        println!("{:<20} {:>8.1}% {:>6.1}% {:>5.1}% {:>8}", c.class, c.precision * 100.0, c.recall * 100.0, c.f1 * 100.0, c.support);
+    }
+    if !evaluation.confused_pairs.is_empty() {
+        println!("\nmost confused (expected → predicted):");
+        for (expected, predicted, n) in evaluation.confused_pairs.iter().take(5) {
+            println!("  {expected} → {predicted}: {n}");
+        }
+        println!("\nmisclassified:");
+        for miss in &evaluation.misses {
+            println!("  {:?}: {} → {} ({:.2})", miss.text, miss.expected, miss.predicted, miss.confidence);
+        }
+    }
+    if let Some(json) = &args.json {
+        std::fs::write(json, serde_json::to_vec_pretty(&evaluation)?).with_context(|| format!("writing {}", json.display()))?;
+    }
+    Ok(())
+}
+
+fn run_shell(paths: &Paths, args: &ShellArgs) -> Result<()> {
+    let bot = app::open_bot(paths)?;
+    let runtime = runtime()?;
+    let user = args.user.clone().or_else(|| std::env::var("USER").ok()).filter(|u| !u.is_empty()).unwrap_or_else(|| "you".into());
+    let options = ShellOptions { user, room: args.room.clone(), interactive: std::io::stdin().is_terminal() };
+    let stdin = std::io::stdin().lock();
+    let mut stdout = std::io::stdout();
+    shell::run(&bot, &runtime, &options, stdin, &mut stdout)
+}
+
+fn audit(paths: &Paths, args: &AuditArgs) -> Result<()> {
+    let store_path = paths.store();
+    if !store_path.exists() {
+        println!("no audit records yet ({} does not exist)", store_path.display());
+        return Ok(());
+    }
+    let store = Store::open(&store_path)?;
+    let mut shown = 0;
+    for record in store.audit_newest_first() {
+        let record = record?;
+        let keep = args.user.as_ref().is_none_or(|u| record.user == *u)
+            && args.intent.as_ref().is_none_or(|i| record.intent == *i)
+            && args.grep.as_ref().is_none_or(|g| record.mentions(g));
+        if !keep {
+            continue;
+        }
+        if args.json {
+            println!("{}", serde_json::to_string(&record)?);
+        } else {
+            print_record(&record);
+        }
+        shown += 1;
+        if shown == args.limit {
+            break;
+        }
+    }
+    if shown == 0 && !args.json {
+        println!("no matching audit records");
+    }
+    Ok(())
+}
+
+fn print_record(r: &AuditRecord) {
+    let result = match (r.exit_code, r.duration_ms) {
+        (Some(code), Some(ms)) => format!("  exit {code} in {:.1}s", ms as f64 / 1000.0),
+        _ => String::new(),
+    };
+    println!("#{} {}  {}/{}  {}  {}{}", r.id, r.time.format("%Y-%m-%d %H:%M:%S UTC"), r.room, r.user, r.intent, r.outcome.as_str(), result);
+    let said: Vec<String> = r.messages.iter().map(|m| format!("{m:?}")).collect();
+    let confirmed = r.confirmed_by.as_deref().map(|c| format!(", confirmed by {c}")).unwrap_or_default();
+    println!("    said: {} (confidence {:.2}{confirmed})", said.join(" → "), r.confidence);
+    if !r.slots.is_empty() {
+        let slots: Vec<String> = r.slots.iter().map(|(k, v)| format!("{k}={} ({})", v.value, serde_json::to_value(v.origin).ok().and_then(|o| o.as_str().map(str::to_string)).unwrap_or_default())).collect();
+        println!("    slots: {}", slots.join(", "));
+    }
+    if let Some(command) = &r.command {
+        println!("    ran: {command}");
+    }
+    if let Some(reason) = &r.reason {
+        println!("    why: {reason}");
+    }
+    if let Some(output) = r.output.as_deref().filter(|o| !o.trim().is_empty()) {
+        for (i, line) in output.trim_end().lines().enumerate() {
+            println!("    {}{line}", if i == 0 { "output: " } else { "        " });
+        }
+    }
+}
+
+fn test(paths: &Paths, args: &TestArgs) -> Result<()> {
+    let project = app::load_project(paths)?;
+    let nlu = app::load_nlu(&project, paths)?;
+    let runtime = runtime()?;
+    let targets = if args.paths.is_empty() { vec![paths.project.join("tests").join("conversations")] } else { args.paths.clone() };
+    let files = transcript::collect(&targets)?;
+    if files.is_empty() {
+        bail!("no transcript files found in {}", targets.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "));
+    }
+    let make_bot = |state: &Path| -> Result<Bot> {
+        let store = transcript::throwaway_store(state)?;
+        Ok(Bot::new(project.clone(), nlu.clone(), store, state.to_path_buf()))
+    };
+    let (mut passed, mut failed) = (0, 0);
+    for file in &files {
+        let transcripts = transcript::load(file)?;
+        for conversation in &transcripts.conversations {
+            let outcome = transcript::run_conversation(conversation, &make_bot, &runtime);
+            match outcome.failure {
+                None => {
+                    passed += 1;
+                    println!("ok      {} — {}", file.display(), outcome.name);
+                }
+                Some(why) => {
+                    failed += 1;
+                    println!("FAILED  {} — {}\n    {why}", file.display(), outcome.name);
+                }
+            }
+        }
+    }
+    println!("\n{passed} passed, {failed} failed");
+    if failed > 0 {
+        bail!("{failed} conversation test(s) failed");
+    }
+    Ok(())
+}

@@ -1,0 +1,196 @@
+//! Conversation tests for bot authors: YAML transcripts of user turns and the
+//! replies expected, run by `opsbot test` against the trained bot with a
+//! throwaway store.
+//!
+//! ```yaml
+//! conversations:
+//!   - name: the reference conversation
+//!     user: alice            # default speaker (optional)
+//!     room: ops              # (optional)
+//!     turns:
+//!       - say: restart apache
+//!         expect: On which host would you like to restart apache?
+//!       - say: banana
+//!         expect: [{contains: "not a host"}]
+//!       - as: bob              # another user in the same room
+//!         say: hello
+//!         expect: [{matches: "^Hello bob"}]
+//!       - restart: true        # stop the bot and start it again on the same store
+//!       - wait: 11m            # move the bot's clock forward
+//! ```
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context as _, Result};
+use opsbot_runtime::{Bot, ConversationKey, Store};
+use regex::Regex;
+use serde::Deserialize;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TranscriptFile {
+    pub conversations: Vec<Conversation>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Conversation {
+    pub name: String,
+    #[serde(default = "default_user")]
+    pub user: String,
+    #[serde(default = "default_room")]
+    pub room: String,
+    pub turns: Vec<Turn>,
+}
+
+fn default_user() -> String {
+    "alice".into()
+}
+
+fn default_room() -> String {
+    "ops".into()
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Turn {
+    #[serde(rename = "as")]
+    pub speaker: Option<String>,
+    pub say: Option<String>,
+    pub expect: Option<Expected>,
+    #[serde(default)]
+    pub restart: bool,
+    pub wait: Option<String>,
+    /// Files (relative to the conversation's state folder) that must exist.
+    #[serde(default)]
+    pub expect_files: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum Expected {
+    One(Expectation),
+    Many(Vec<Expectation>),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum Expectation {
+    Exact(String),
+    Contains { contains: String },
+    Matches { matches: String },
+}
+
+impl Expectation {
+    fn check(&self, reply: &str) -> Result<bool> {
+        Ok(match self {
+            Expectation::Exact(text) => reply == text,
+            Expectation::Contains { contains } => reply.contains(contains.as_str()),
+            Expectation::Matches { matches } => Regex::new(matches).with_context(|| format!("bad pattern {matches:?}"))?.is_match(reply),
+        })
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            Expectation::Exact(text) => format!("{text:?}"),
+            Expectation::Contains { contains } => format!("a reply containing {contains:?}"),
+            Expectation::Matches { matches } => format!("a reply matching /{matches}/"),
+        }
+    }
+}
+
+/// What running one conversation found.
+pub struct Outcome {
+    pub name: String,
+    pub failure: Option<String>,
+}
+
+pub fn load(path: &Path) -> Result<TranscriptFile> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    serde_yaml::from_str(&text).map_err(|e| {
+        let at = e.location().map(|l| format!("{}:{}:{}", path.display(), l.line(), l.column())).unwrap_or_else(|| path.display().to_string());
+        anyhow::anyhow!("{at}: {e}")
+    })
+}
+
+/// Transcript files under `paths` (files, or folders of `*.yaml`), sorted.
+pub fn collect(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    for path in paths {
+        if path.is_dir() {
+            for entry in std::fs::read_dir(path).with_context(|| format!("reading {}", path.display()))? {
+                let p = entry?.path();
+                if matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml")) {
+                    files.push(p);
+                }
+            }
+        } else if path.exists() {
+            files.push(path.clone());
+        } else {
+            bail!("{} does not exist", path.display());
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+/// Builds a bot for one conversation on a fresh store in `state`.
+pub type BotFactory<'a> = dyn Fn(&Path) -> Result<Bot> + 'a;
+
+pub fn run_conversation(conversation: &Conversation, make_bot: &BotFactory<'_>, runtime: &tokio::runtime::Runtime) -> Outcome {
+    let failure = run_turns(conversation, make_bot, runtime).err().map(|e| format!("{e:#}"));
+    Outcome { name: conversation.name.clone(), failure }
+}
+
+fn run_turns(conversation: &Conversation, make_bot: &BotFactory<'_>, runtime: &tokio::runtime::Runtime) -> Result<()> {
+    let state = tempfile::tempdir().context("creating a throwaway state folder")?;
+    let mut bot = Some(make_bot(state.path())?);
+    for (number, turn) in conversation.turns.iter().enumerate() {
+        let number = number + 1;
+        if turn.restart {
+            drop(bot.take());
+            bot = Some(make_bot(state.path())?);
+        }
+        let current = bot.as_ref().expect("bot is running");
+        if let Some(wait) = &turn.wait {
+            let by = humantime::parse_duration(wait).with_context(|| format!("turn {number}: `wait: {wait}` is not a duration"))?;
+            current.advance_clock(by);
+        }
+        for file in &turn.expect_files {
+            if !state.path().join(file).exists() {
+                bail!("turn {number}: expected the action to have written {file}");
+            }
+        }
+        let Some(text) = &turn.say else {
+            if turn.expect.is_some() {
+                bail!("turn {number}: `expect` needs a `say`");
+            }
+            continue;
+        };
+        let user = turn.speaker.as_deref().unwrap_or(&conversation.user);
+        let key = ConversationKey::new(&conversation.room, user);
+        let mut replies = Vec::new();
+        runtime
+            .block_on(current.handle(&key, text, &mut |r| replies.push(r)))
+            .with_context(|| format!("turn {number}: handling {text:?}"))?;
+        let expected: Vec<&Expectation> = match &turn.expect {
+            None => continue,
+            Some(Expected::One(e)) => vec![e],
+            Some(Expected::Many(list)) => list.iter().collect(),
+        };
+        let mismatch = expected.len() != replies.len() || expected.iter().zip(&replies).map(|(e, r)| e.check(r)).collect::<Result<Vec<bool>>>()?.contains(&false);
+        if mismatch {
+            bail!(
+                "turn {number}, {user} said {text:?}\n      expected: {}\n      got:      {}",
+                expected.iter().map(|e| e.describe()).collect::<Vec<_>>().join("\n                "),
+                if replies.is_empty() { "(no reply)".to_string() } else { replies.iter().map(|r| format!("{r:?}")).collect::<Vec<_>>().join("\n                ") }
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Opens a store for a transcript conversation.
+pub fn throwaway_store(state: &Path) -> Result<Store> {
+    Ok(Store::open(&state.join("opsbot.db"))?)
+}
