@@ -17,7 +17,7 @@ use crate::state::{Conversation, Phase, Remembered, Request, SlotOrigin, SlotVal
 /// Messages longer than this are refused instead of interpreted.
 pub const MAX_MESSAGE_CHARS: usize = 2000;
 /// How sure the NLU must be before a message that does not answer the pending
-/// question abandons it for another request.
+/// question is taken as something else: a question aside or a new request.
 pub const SWITCH_CONFIDENCE: f32 = 0.75;
 
 /// Who is speaking, where, and when.
@@ -105,6 +105,12 @@ fn elapsed(from: DateTime<Utc>, to: DateTime<Utc>) -> Duration {
     (to - from).to_std().unwrap_or_default()
 }
 
+enum Expiry {
+    /// The message was only an answer to the dropped question; nothing more to do.
+    Answered,
+    Continue(Phase),
+}
+
 struct Step<'a> {
     project: &'a Project,
     ctx: &'a Context<'a>,
@@ -136,7 +142,10 @@ impl<'a> Step<'a> {
         if u.text.trim().is_empty() {
             return phase;
         }
-        let phase = self.expire(phase, u);
+        let phase = match self.expire(phase, u) {
+            Expiry::Answered => return Phase::Idle,
+            Expiry::Continue(phase) => phase,
+        };
         match phase {
             Phase::Idle => self.start(u, memory),
             Phase::Collecting { request, asking } => self.collect(request, asking, u, memory),
@@ -150,14 +159,14 @@ impl<'a> Step<'a> {
     }
 
     /// Drops a pending question that waited too long.
-    fn expire(&mut self, phase: Phase, u: &Understanding) -> Phase {
+    fn expire(&mut self, phase: Phase, u: &Understanding) -> Expiry {
         let request = match &phase {
             Phase::Collecting { request, .. } | Phase::AwaitingConfirmation { request } => request,
-            _ => return phase,
+            _ => return Expiry::Continue(phase),
         };
         let limit = self.project.settings.pending_expiry;
         if elapsed(request.touched_at, self.ctx.now) <= limit {
-            return phase;
+            return Expiry::Continue(phase);
         }
         let description = self.description(&request.dialog);
         self.say(format!(
@@ -167,9 +176,10 @@ impl<'a> Step<'a> {
         self.record(Disposition::Expired, request.clone(), "no answer before the pending request expired");
         if !matches!(phrases::classify(&u.text), Answer::Other) {
             self.say("Nothing is waiting for an answer now; ask again if you still need it.");
-            return Phase::Idle;
+            return Expiry::Answered;
         }
-        Phase::Idle
+        // Anything else is read afresh, as a new request.
+        Expiry::Continue(Phase::Idle)
     }
 
     fn description(&self, dialog: &str) -> String {
@@ -358,7 +368,7 @@ impl<'a> Step<'a> {
             let other = u.intent.as_ref().and_then(|g| self.project.dialog_for_intent(&g.name).map(|d| (d, g.confidence)));
             let plain_reply = phrases::classify(&u.text) != Answer::Other;
             if let (Some((other, confidence)), true) = (other, filled.is_empty() && errors.is_empty() && !plain_reply) {
-                if other.name != dialog.name {
+                if other.name != dialog.name && confidence >= SWITCH_CONFIDENCE {
                     match other.behaviour {
                         Behaviour::Reply(_) => {
                             self.begin(other, confidence, u, memory);
@@ -367,12 +377,11 @@ impl<'a> Step<'a> {
                             self.say(prompt);
                             return Phase::Collecting { request, asking };
                         }
-                        Behaviour::Run { .. } if confidence >= SWITCH_CONFIDENCE => {
+                        Behaviour::Run { .. } => {
                             self.say(format!("Okay, I dropped your request to {}.", dialog.description));
                             self.record(Disposition::Cancelled, request, "abandoned for another request");
                             return self.begin(other, confidence, u, memory);
                         }
-                        Behaviour::Run { .. } => {}
                     }
                 }
             }

@@ -7,6 +7,7 @@ use opsbot_spec::{EntityMatch, Project, OUT_OF_SCOPE};
 use crate::classifier::SoftmaxRegression;
 use crate::extract::EntityExtractor;
 use crate::features::SparseFeaturizer;
+use crate::understand::mask_bot_name;
 use crate::model::{IntentModel, ModelMeta, NluConfig, MODEL_FORMAT, MODEL_FORMAT_VERSION};
 
 /// Texts with their intent labels; out-of-scope examples carry [`OUT_OF_SCOPE`].
@@ -19,13 +20,14 @@ pub struct TrainingData {
 impl TrainingData {
     pub fn from_project(project: &Project) -> TrainingData {
         let mut data = TrainingData::default();
+        let name = &project.settings.name;
         for intent in project.intents.values() {
             for example in &intent.examples {
-                data.push(&example.text, &intent.name);
+                data.push(&mask_bot_name(&example.text, name), &intent.name);
             }
         }
         for example in &project.out_of_scope {
-            data.push(&example.text, OUT_OF_SCOPE);
+            data.push(&mask_bot_name(&example.text, name), OUT_OF_SCOPE);
         }
         data
     }

@@ -44,6 +44,7 @@ pub struct Nlu {
     extractor: EntityExtractor,
     model: IntentModel,
     threshold: f32,
+    bot_name: String,
 }
 
 impl Nlu {
@@ -65,6 +66,7 @@ impl Nlu {
             extractor: EntityExtractor::new(project),
             model,
             threshold: project.settings.confidence_threshold,
+            bot_name: project.settings.name.clone(),
         }
     }
 
@@ -73,8 +75,9 @@ impl Nlu {
     }
 
     pub fn understand(&self, text: &str) -> Understanding {
-        let entities = self.extractor.extract(text);
-        let ranked = self.model.rank(text, &entities);
+        let content = mask_bot_name(text, &self.bot_name);
+        let entities = self.extractor.extract(&content);
+        let ranked = self.model.rank(&content, &entities);
         let ranking: Vec<IntentGuess> = ranked
             .into_iter()
             .take(3)
@@ -93,6 +96,39 @@ impl Nlu {
     }
 }
 
+/// Blanks out the bot's name where it is a word of its own: addressing the bot
+/// says nothing about what is asked. Same length, so entity offsets still hold.
+pub fn mask_bot_name(text: &str, name: &str) -> String {
+    if name.is_empty() {
+        return text.to_string();
+    }
+    let lower = text.to_ascii_lowercase();
+    let name = name.to_ascii_lowercase();
+    let mut out = text.to_string();
+    let is_word = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_');
+    let mut from = 0;
+    while let Some(pos) = lower[from..].find(&name) {
+        let start = from + pos;
+        let end = start + name.len();
+        if !is_word(lower[..start].chars().next_back()) && !is_word(lower[end..].chars().next()) {
+            out.replace_range(start..end, &" ".repeat(name.len()));
+        }
+        from = end;
+    }
+    out
+}
+
 fn short(hash: &str) -> String {
     hash.chars().take(12).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::mask_bot_name;
+
+    #[test]
+    fn bot_name_is_blanked_as_a_word_only() {
+        assert_eq!(mask_bot_name("hello OpsBot!", "opsbot"), "hello       !");
+        assert_eq!(mask_bot_name("opsbots", "opsbot"), "opsbots");
+    }
 }

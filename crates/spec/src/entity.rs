@@ -212,9 +212,17 @@ pub fn remove_overlaps(mut matches: Vec<EntityMatch>) -> Vec<EntityMatch> {
     kept
 }
 
+/// Characters that have no place next to a value in prose but do in shell
+/// commands; a value touching one is not extracted, so "web-01; touch /tmp/x" is
+/// judged as a whole (and rejected) instead of quietly becoming "web-01".
+const SHELL_METACHARACTERS: &[char] = &[';', '|', '&', '$', '`', '<', '>', '\\'];
+
 fn at_word_boundary(text: &str, start: usize, end: usize) -> bool {
     let before = text[..start].chars().next_back();
     let after = text[end..].chars().next();
+    if before.into_iter().chain(after).any(|c| SHELL_METACHARACTERS.contains(&c)) || text[..start].ends_with("$(") {
+        return false;
+    }
     let is_word = |c: char| c.is_alphanumeric() || c == '_';
     let first = text[start..end].chars().next();
     let last = text[start..end].chars().next_back();
@@ -282,5 +290,7 @@ mod tests {
         assert!(h.validate("web-01\n").is_ok(), "surrounding whitespace is trimmed");
         assert!(h.validate("web-01\nrm").is_err());
         assert_eq!(h.find_all("restart it on web-02 now")[0].value, "web-02");
+        assert!(h.find_all("web-01; touch /tmp/x").is_empty(), "a value touching a shell metacharacter is not extracted");
+        assert!(h.find_all("$(web-01)").is_empty());
     }
 }
