@@ -40,7 +40,7 @@ pub enum Command {
     /// Check intents, entities and dialogs; print every mistake as file:line:column.
     Check,
     /// Train the intent model from intents/ and write it to models/.
-    Train,
+    Train(TrainArgs),
     /// Measure the intent classifier by k-fold cross-validation.
     Evaluate(EvaluateArgs),
     /// Converse with the bot in the terminal (one message per line when not a terminal).
@@ -49,6 +49,13 @@ pub enum Command {
     Audit(AuditArgs),
     /// Run conversation transcripts against the trained bot with a throwaway store.
     Test(TestArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TrainArgs {
+    /// Only train when the model is missing, stale or from another format.
+    #[arg(long)]
+    pub if_stale: bool,
 }
 
 #[derive(Debug, Args)]
@@ -112,7 +119,7 @@ pub fn run(cli: Cli) -> Result<std::process::ExitCode> {
     let paths = Paths::new(&cli.global.project, cli.global.state.as_deref());
     match cli.command {
         Command::Check => check(&paths),
-        Command::Train => train(&paths),
+        Command::Train(args) => train(&paths, &args),
         Command::Evaluate(args) => evaluate(&paths, &args),
         Command::Shell(args) => run_shell(&paths, &args),
         Command::Audit(args) => audit(&paths, &args),
@@ -146,9 +153,18 @@ fn bar(len: u64, what: &str) -> ProgressBar {
     bar
 }
 
-fn train(paths: &Paths) -> Result<()> {
+fn train(paths: &Paths, args: &TrainArgs) -> Result<()> {
     let started = Instant::now();
     let project = app::load_project(paths)?;
+    if args.if_stale {
+        match app::load_nlu(&project, paths) {
+            Ok(_) => {
+                println!("the model at {} is up to date", paths.model().display());
+                return Ok(());
+            }
+            Err(why) => println!("training: {why:#}"),
+        }
+    }
     let data = TrainingData::from_project(&project);
     let config = NluConfig::default();
     let progress = bar(config.train.epochs as u64, "epochs");

@@ -1,1 +1,10 @@
-fn main(){}
+//! Integration tests: the real `opsbot` binary (and the library behind it) on
+//! temporary copies of the example project, with real sled stores and real
+//! action scripts.
+
+mod check;
+mod conversations;
+mod injection;
+mod restart;
+mod shell;
+mod util;

@@ -75,8 +75,10 @@ impl Nlu {
     }
 
     pub fn understand(&self, text: &str) -> Understanding {
+        // Values come from the original text; only the classifier sees the mask
+        // (same length, so the entity spans fit both).
+        let entities = self.extractor.extract(text);
         let content = mask_bot_name(text, &self.bot_name);
-        let entities = self.extractor.extract(&content);
         let ranked = self.model.rank(&content, &entities);
         let ranking: Vec<IntentGuess> = ranked
             .into_iter()

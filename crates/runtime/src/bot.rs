@@ -91,7 +91,9 @@ impl Bot {
             let transition = step(&self.project, conversation, Input::Interrupted, &ctx);
             conversation = self.apply(key, transition, Vec::new(), reply).await?;
         }
-        let understanding = self.nlu().understand(text);
+        // Surrounding whitespace carries no meaning, but a value next to a line
+        // break is not extracted, so trim before understanding.
+        let understanding = self.nlu().understand(text.trim());
         tracing::debug!(
             room = %key.room,
             user = %key.user,

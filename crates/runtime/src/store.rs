@@ -49,7 +49,8 @@ impl Store {
             std::fs::create_dir_all(parent).map_err(|source| RuntimeError::Io { path: parent.to_path_buf(), source })?;
         }
         let db = sled::Config::new().path(path).open().map_err(|e| match e {
-            sled::Error::Io(io) if io.kind() == std::io::ErrorKind::WouldBlock || io.raw_os_error() == Some(11) => {
+            // sled wraps the failed file lock in an I/O error of its own.
+            sled::Error::Io(io) if io.kind() == std::io::ErrorKind::WouldBlock || io.to_string().contains("could not acquire lock") => {
                 RuntimeError::StoreLocked { path: path.to_path_buf() }
             }
             other => RuntimeError::Store { path: path.to_path_buf(), source: other },
@@ -130,7 +131,7 @@ mod tests {
         {
             let store = Store::open(&path).unwrap();
             assert_eq!(store.load(&key).unwrap(), Conversation::default());
-            let conversation = Conversation { phase: Phase::Idle, last: None };
+            let conversation = Conversation { phase: Phase::Idle, memory: Default::default() };
             let record = AuditRecord::test_record("first");
             store.commit(&key, &conversation, &[record.clone(), AuditRecord::test_record("second")]).unwrap();
         }

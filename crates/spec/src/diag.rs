@@ -168,8 +168,15 @@ impl PositionIndex {
 }
 
 enum Frame {
-    Mapping { key: Option<String> },
-    Sequence { next: usize },
+    /// `key` is the pending key and where it was written; `first_key` is set
+    /// until the mapping's first key arrives (its position is the mapping's).
+    Mapping {
+        key: Option<(String, Marker)>,
+        unplaced: bool,
+    },
+    Sequence {
+        next: usize,
+    },
 }
 
 #[derive(Default)]
@@ -179,24 +186,29 @@ struct Recorder {
 }
 
 impl Recorder {
-    /// The path of the node that starts now, advancing the parent's cursor; `None`
-    /// when the node is a mapping key.
-    fn next_child_path(&mut self) -> Option<String> {
+    /// The path of the node that starts now and, for a mapping value, where its
+    /// key was written; advances the parent's cursor. `None` when the node is a
+    /// mapping key.
+    fn next_child_path(&mut self) -> Option<(String, Option<Marker>)> {
         let Some((parent_path, frame)) = self.stack.last_mut() else {
-            return Some(String::new());
+            return Some((String::new(), None));
         };
-        let segment = match frame {
-            Frame::Mapping { key } => key.take()?,
+        let (segment, key_mark) = match frame {
+            Frame::Mapping { key, .. } => {
+                let (name, mark) = key.take()?;
+                (name, Some(mark))
+            }
             Frame::Sequence { next } => {
                 *next += 1;
-                (*next - 1).to_string()
+                ((*next - 1).to_string(), None)
             }
         };
-        Some(if parent_path.is_empty() {
+        let path = if parent_path.is_empty() {
             segment
         } else {
             format!("{parent_path}.{segment}")
-        })
+        };
+        Some((path, key_mark))
     }
 
     fn record(&mut self, path: String, mark: Marker, quoted: bool) {
@@ -212,7 +224,7 @@ impl MarkedEventReceiver for Recorder {
     fn on_event(&mut self, event: Event, mark: Marker) {
         match event {
             Event::Scalar(value, style, ..) => match self.next_child_path() {
-                Some(path) => {
+                Some((path, _)) => {
                     let quoted = matches!(
                         style,
                         TScalarStyle::SingleQuoted | TScalarStyle::DoubleQuoted
@@ -220,25 +232,36 @@ impl MarkedEventReceiver for Recorder {
                     self.record(path, mark, quoted);
                 }
                 None => {
-                    if let Some((_, Frame::Mapping { key })) = self.stack.last_mut() {
-                        *key = Some(value);
+                    if let Some((path, Frame::Mapping { key, unplaced })) = self.stack.last_mut() {
+                        *key = Some((value, mark));
+                        if std::mem::take(unplaced) {
+                            // The parser marks a block mapping after its first
+                            // key; the key itself is where the mapping starts.
+                            let path = path.clone();
+                            self.nodes.remove(&path);
+                            self.record(path, mark, false);
+                        }
                     }
                 }
             },
             Event::Alias(_) => {
-                if let Some(path) = self.next_child_path() {
+                if let Some((path, _)) = self.next_child_path() {
                     self.record(path, mark, false);
                 }
             }
             Event::MappingStart(..) | Event::SequenceStart(..) => {
                 // A collection used as a mapping key has no useful path; index it
                 // under a placeholder so its children do not clobber real paths.
-                let path = self
+                let (path, key_mark) = self
                     .next_child_path()
-                    .unwrap_or_else(|| "\u{0}complex-key".to_string());
-                self.record(path.clone(), mark, false);
+                    .unwrap_or_else(|| ("\u{0}complex-key".to_string(), None));
+                // A collection under a key is reported where its key is written.
+                self.record(path.clone(), key_mark.unwrap_or(mark), false);
                 let frame = if matches!(event, Event::MappingStart(..)) {
-                    Frame::Mapping { key: None }
+                    Frame::Mapping {
+                        key: None,
+                        unplaced: key_mark.is_none(),
+                    }
                 } else {
                     Frame::Sequence { next: 0 }
                 };
@@ -265,6 +288,12 @@ mod tests {
         let quoted = index.locate_in_scalar("intents.restart.examples.1", 0);
         assert_eq!((quoted.line, quoted.column), (5, 10));
         let missing = index.locate("intents.restart.examples.9");
-        assert_eq!(missing.line, 4, "falls back to the nearest ancestor (the sequence)");
+        assert_eq!((missing.line, missing.column), (3, 5), "falls back to the nearest ancestor, at its key");
+        let nested = "dialogs:\n  restart:\n    slots:\n      - entity: service\n        prompt: x\n";
+        let index = PositionIndex::build(Path::new("d.yaml"), nested);
+        let restart = index.locate("dialogs.restart");
+        assert_eq!((restart.line, restart.column), (2, 3));
+        let slot = index.locate("dialogs.restart.slots.0");
+        assert_eq!((slot.line, slot.column), (4, 9), "a mapping in a list starts at its first key");
     }
 }

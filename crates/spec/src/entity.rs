@@ -215,7 +215,7 @@ pub fn remove_overlaps(mut matches: Vec<EntityMatch>) -> Vec<EntityMatch> {
 /// Characters that have no place next to a value in prose but do in shell
 /// commands; a value touching one is not extracted, so "web-01; touch /tmp/x" is
 /// judged as a whole (and rejected) instead of quietly becoming "web-01".
-const SHELL_METACHARACTERS: &[char] = &[';', '|', '&', '$', '`', '<', '>', '\\'];
+const SHELL_METACHARACTERS: &[char] = &[';', '|', '&', '$', '`', '<', '>', '\\', '\n', '\r'];
 
 fn at_word_boundary(text: &str, start: usize, end: usize) -> bool {
     let before = text[..start].chars().next_back();

@@ -55,6 +55,7 @@ pub struct Example {
 pub struct Intent {
     pub name: String,
     pub examples: Vec<Example>,
+    pub location: Location,
 }
 
 #[derive(Debug, Clone)]
@@ -285,15 +286,16 @@ pub fn load_project(root: &Path) -> Result<Project, SpecError> {
         return invalid(diagnostics);
     }
     let dialogs = check_dialogs(root, &parsed_dialogs, &entities, &intents, &mut diagnostics);
+    // Dialogs that failed their own checks still claim their intent.
+    let claimed: BTreeSet<String> = parsed_dialogs
+        .iter()
+        .flat_map(|(_, file)| file.dialogs.iter().map(|(name, d)| d.intent.clone().unwrap_or_else(|| name.clone())))
+        .collect();
 
     for intent in intents.values() {
-        if !dialogs.values().any(|d| d.intent == intent.name) {
+        if !claimed.contains(&intent.name) {
             diagnostics.push(
-                intent
-                    .examples
-                    .first()
-                    .map(|e| e.location.clone())
-                    .unwrap_or_else(|| Location::new("intents", 1, 1)),
+                intent.location.clone(),
                 format!(
                     "intent `{}` has no dialog; expected a dialog under dialogs/ with `intent: {}`",
                     intent.name, intent.name
@@ -392,7 +394,7 @@ fn check_entities(
                     }
                     Ok(re) => Some(re),
                     Err(e) => {
-                        let detail = e.to_string().lines().last().unwrap_or("").trim().to_string();
+                        let detail = e.to_string().lines().last().unwrap_or("").trim().trim_start_matches("error: ").to_string();
                         diagnostics.push(
                             file.index.locate(&format!("{path}.pattern")),
                             format!("pattern of entity `{name}` is not a valid regular expression ({detail}); expected Rust regex syntax"),
@@ -505,7 +507,7 @@ fn check_intents(
                 diagnostics.push(at.clone(), format!("intent `{name}` has no examples; expected a list under `examples:`"));
             }
             let examples = parse_examples(file, &format!("{path}.examples"), &raw.examples, entities, diagnostics);
-            intents.insert(name.clone(), Intent { name: name.clone(), examples });
+            intents.insert(name.clone(), Intent { name: name.clone(), examples, location: at });
         }
         out_of_scope.extend(parse_examples(file, "out_of_scope", &parsed.out_of_scope, entities, diagnostics));
     }

@@ -1,0 +1,116 @@
+//! `opsbot check`: every mistake, with file:line:column, and never a panic.
+
+use crate::util::{stderr, stdout, Fixture};
+
+#[test]
+fn the_example_bot_checks_clean() {
+    let fixture = Fixture::example();
+    let out = fixture.run(&["check"], "");
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).starts_with("ok: 8 intents"), "{}", stdout(&out));
+}
+
+const BROKEN_INTENTS: &str = "\
+entities:
+  host:
+    pattern: '[a-z'
+  service:
+    values:
+      apache: []
+intents:
+  restart:
+    examples:
+      - restart [apache](servce) now
+      - restart [nginx(service)
+      - restart [](service)
+";
+
+const BROKEN_DIALOGS: &str = "\
+dialogs:
+  restart:
+    allow: [\"*\"]
+    slots:
+      - entity: service
+      - entity: hostt
+        prompt: On which host?
+    confirm: Restart {service} on {hots}?
+    action:
+      program: actions/missing.sh
+      timeout: soon
+  deploy:
+    description: deploy
+    reply: hi
+";
+
+#[test]
+fn every_mistake_is_reported_with_its_position() {
+    let fixture = Fixture::example();
+    std::fs::remove_dir_all(fixture.path().join("intents")).unwrap();
+    std::fs::remove_dir_all(fixture.path().join("dialogs")).unwrap();
+    fixture.write("intents/broken.yaml", BROKEN_INTENTS);
+    fixture.write("dialogs/broken.yaml", BROKEN_DIALOGS);
+    let out = fixture.run(&["check"], "");
+    assert_eq!(out.status.code(), Some(1));
+    let report = stderr(&out);
+    let expected = [
+        "intents/broken.yaml:3:14: pattern of entity `host` is not a valid regular expression (unclosed character class); expected Rust regex syntax",
+        "intents/broken.yaml:10:26: unknown entity `servce` in annotation; expected one of host or service",
+        "intents/broken.yaml:11:17: '[' is never closed; expected `[value](entity)`",
+        "intents/broken.yaml:12:17: annotated value is empty; expected `[value](entity)`",
+        "dialogs/broken.yaml:2:3: dialog `restart` has no `description`; expected one line for help, e.g. \"restart a service on a host\"",
+        "dialogs/broken.yaml:5:9: slot `service` has no `prompt`; expected a question such as \"Which service?\" (or a `default`)",
+        "dialogs/broken.yaml:6:17: slot `hostt` uses unknown entity `hostt`; expected one of host or service",
+        "dialogs/broken.yaml:8:35: template names unknown slot `hots`; expected one of service, hostt, user, room or bot",
+        "dialogs/broken.yaml:10:16: program `actions/missing.sh` does not exist; expected a path relative to the project root",
+        "dialogs/broken.yaml:11:16: `soon` is not a timeout; expected a duration such as `30s` or `5m`",
+        "dialogs/broken.yaml:12:3: dialog `deploy` starts on intent `deploy`, which no file under intents/ defines; expected one of restart",
+    ];
+    for line in expected {
+        assert!(report.contains(line), "missing\n  {line}\nin\n{report}");
+    }
+    assert!(report.contains("11 mistake(s) found"), "exactly these, no follow-on errors: {report}");
+    assert!(!report.contains("panicked"));
+}
+
+#[test]
+fn train_refuses_invalid_data_before_training() {
+    let fixture = Fixture::example();
+    fixture.write("intents/broken.yaml", "intents:\n  restart_service:\n    examples: [oops]\n");
+    let out = fixture.run(&["train"], "");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("intents/operations.yaml:4:3: intent `restart_service` is already defined in intents/broken.yaml; expected each intent once"), "{}", stderr(&out));
+    assert!(!fixture.path().join("models/intent-model.json").exists());
+}
+
+#[test]
+fn malformed_yaml_never_panics() {
+    let corpus: &[&str] = &[
+        "",
+        "# only a comment\n",
+        "intents: [\n",
+        "intents:\n  a:\n    examples: 'unclosed\n",
+        "intents:\n\ta: {}\n",
+        "intents: 7\n",
+        "- just\n- a list\n",
+        "entities:\n  e:\n    pattern: 5\n    values: [1, 2]\n",
+        "intents:\n  a:\n    examples:\n      - [[[nested]]]\n",
+        "intents:\n  a:\n    examples:\n      - \"[x](e:)\"\n      - \"[x]()\"\n      - \"]](\"\n",
+        "&a [*a, *a]\n",
+        "intents: &x\n  b: *x\n",
+        "\u{0}\u{1}\u{2}binary",
+        "intents:\n  a:\n    examples:\n      - \"\u{202e}rtl [value](unknown)\"\n",
+        "---\nintents: {}\n---\nintents: {}\n",
+        "key: value\nkey: again\n",
+    ];
+    for (i, text) in corpus.iter().enumerate() {
+        let fixture = Fixture::example();
+        fixture.write("intents/zz-fuzz.yaml", text);
+        let out = fixture.run(&["check"], "");
+        let report = stderr(&out);
+        assert!(!report.contains("panicked"), "case {i} panicked: {report}");
+        assert!(out.status.code() == Some(0) || out.status.code() == Some(1), "case {i}: {:?}", out.status);
+        if out.status.code() == Some(1) {
+            assert!(report.contains("zz-fuzz.yaml:"), "case {i} names the file: {report}");
+        }
+    }
+}

@@ -1,0 +1,103 @@
+//! A throwaway copy of the example project and helpers to run the binary in it.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+/// The repository root (the example project).
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub struct Fixture {
+    pub dir: tempfile::TempDir,
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+impl Fixture {
+    /// A copy of the example bot's sources (no model, no state).
+    pub fn example() -> Fixture {
+        let dir = tempfile::tempdir().unwrap();
+        for folder in ["intents", "dialogs", "actions", "data"] {
+            copy_tree(&repo().join(folder), &dir.path().join(folder));
+        }
+        let _ = std::fs::remove_dir_all(dir.path().join("data/state"));
+        std::fs::copy(repo().join("opsbot.yaml"), dir.path().join("opsbot.yaml")).unwrap();
+        Fixture { dir }
+    }
+
+    /// The example bot, trained.
+    pub fn trained() -> Fixture {
+        let fixture = Fixture::example();
+        let out = fixture.run(&["train"], "");
+        assert!(out.status.success(), "training failed: {}", stderr(&out));
+        fixture
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn state(&self) -> PathBuf {
+        self.path().join("state")
+    }
+
+    pub fn write(&self, relative: &str, text: &str) {
+        let path = self.path().join(relative);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_opsbot"));
+        command
+            .arg("--project")
+            .arg(self.path())
+            .arg("--state")
+            .arg(self.state())
+            .args(args)
+            .env_remove("RUST_LOG");
+        command
+    }
+
+    /// Runs the binary with `input` on stdin and waits for it.
+    pub fn run(&self, args: &[&str], input: &str) -> Output {
+        let mut child = self
+            .command(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+        child.wait_with_output().unwrap()
+    }
+
+    /// `opsbot shell` as `user`, one message per line; returns stdout.
+    pub fn shell(&self, user: &str, lines: &[&str]) -> String {
+        let input: String = lines.iter().map(|l| format!("{l}\n")).collect();
+        let out = self.run(&["shell", "--user", user], &input);
+        assert!(out.status.success(), "shell failed: {}", stderr(&out));
+        stdout(&out)
+    }
+}
+
+pub fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
