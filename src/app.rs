@@ -20,7 +20,9 @@ impl Paths {
     pub fn new(project: &Path, state: Option<&Path>) -> Paths {
         Paths {
             project: project.to_path_buf(),
-            state: state.map(Path::to_path_buf).unwrap_or_else(|| project.join("data").join("state")),
+            state: state
+                .map(Path::to_path_buf)
+                .unwrap_or_else(|| project.join("data").join("state")),
         }
     }
 
@@ -48,7 +50,9 @@ pub fn load_project(paths: &Paths) -> Result<Project> {
             let count = diagnostics.len();
             Err(InvalidProject { diagnostics, count }.into())
         }
-        Err(e) => Err(e).with_context(|| format!("loading the project in {}", paths.project.display())),
+        Err(e) => {
+            Err(e).with_context(|| format!("loading the project in {}", paths.project.display()))
+        }
     }
 }
 

@@ -17,7 +17,11 @@ use crate::app::{self, Paths};
 use crate::transcript;
 
 #[derive(Debug, Parser)]
-#[command(name = "opsbot", version, about = "Natural-language ChatOps: YAML-authored intents and dialogs, trained NLU, safe execution")]
+#[command(
+    name = "opsbot",
+    version,
+    about = "Natural-language ChatOps: YAML-authored intents and dialogs, trained NLU, safe execution"
+)]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
@@ -103,7 +107,9 @@ pub struct TestArgs {
 pub fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
+        )
         .with_writer(std::io::stderr)
         .init();
     match run(cli) {
@@ -129,7 +135,11 @@ pub fn run(cli: Cli) -> Result<std::process::ExitCode> {
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().context("starting the async runtime")
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
 }
 
 fn check(paths: &Paths) -> Result<()> {
@@ -147,8 +157,16 @@ fn check(paths: &Paths) -> Result<()> {
 }
 
 fn bar(len: u64, what: &str) -> ProgressBar {
-    let bar = if std::io::stderr().is_terminal() { ProgressBar::new(len) } else { ProgressBar::hidden() };
-    bar.set_style(ProgressStyle::with_template("{msg:>10} [{bar:30}] {pos}/{len}").expect("static template").progress_chars("=> "));
+    let bar = if std::io::stderr().is_terminal() {
+        ProgressBar::new(len)
+    } else {
+        ProgressBar::hidden()
+    };
+    bar.set_style(
+        ProgressStyle::with_template("{msg:>10} [{bar:30}] {pos}/{len}")
+            .expect("static template")
+            .progress_chars("=> "),
+    );
     bar.set_message(what.to_string());
     bar
 }
@@ -168,9 +186,15 @@ fn train(paths: &Paths, args: &TrainArgs) -> Result<()> {
     let data = TrainingData::from_project(&project);
     let config = NluConfig::default();
     let progress = bar(config.train.epochs as u64, "epochs");
-    let model = opsbot_nlu::train(&data, &EntityExtractor::new(&project), &config, &project.training_hash, |p| match p {
-        TrainProgress::Epoch { done, .. } => progress.set_position(done as u64),
-    });
+    let model = opsbot_nlu::train(
+        &data,
+        &EntityExtractor::new(&project),
+        &config,
+        &project.training_hash,
+        |p| match p {
+            TrainProgress::Epoch { done, .. } => progress.set_position(done as u64),
+        },
+    );
     progress.finish_and_clear();
     let path = paths.model();
     model.save(&path)?;
@@ -189,15 +213,38 @@ fn evaluate(paths: &Paths, args: &EvaluateArgs) -> Result<()> {
     let project = app::load_project(paths)?;
     let data = TrainingData::from_project(&project);
     let progress = bar(args.folds as u64, "folds");
-    let evaluation = cross_validate(&data, &EntityExtractor::new(&project), &NluConfig::default(), args.folds, args.seed, |k| progress.set_position(k as u64));
+    let evaluation = cross_validate(
+        &data,
+        &EntityExtractor::new(&project),
+        &NluConfig::default(),
+        args.folds,
+        args.seed,
+        |k| progress.set_position(k as u64),
+    );
     progress.finish_and_clear();
-    println!("{}-fold cross-validation on {} examples (seed {})", evaluation.folds, evaluation.examples, args.seed);
+    println!(
+        "{}-fold cross-validation on {} examples (seed {})",
+        evaluation.folds, evaluation.examples, args.seed
+    );
     println!("accuracy  {:.1}%", evaluation.accuracy * 100.0);
     println!("macro-F1  {:.1}%", evaluation.macro_f1 * 100.0);
-    println!("training  {:.3}s per fold", evaluation.mean_training_seconds);
-    println!("\n{:<20} {:>9} {:>7} {:>6} {:>8}", "intent", "precision", "recall", "F1", "examples");
+    println!(
+        "training  {:.3}s per fold",
+        evaluation.mean_training_seconds
+    );
+    println!(
+        "\n{:<20} {:>9} {:>7} {:>6} {:>8}",
+        "intent", "precision", "recall", "F1", "examples"
+    );
     for c in &evaluation.per_class {
-        println!("{:<20} {:>8.1}% {:>6.1}% {:>5.1}% {:>8}", c.class, c.precision * 100.0, c.recall * 100.0, c.f1 * 100.0, c.support);
+        println!(
+            "{:<20} {:>8.1}% {:>6.1}% {:>5.1}% {:>8}",
+            c.class,
+            c.precision * 100.0,
+            c.recall * 100.0,
+            c.f1 * 100.0,
+            c.support
+        );
     }
     if !evaluation.confused_pairs.is_empty() {
         println!("\nmost confused (expected → predicted):");
@@ -206,11 +253,15 @@ fn evaluate(paths: &Paths, args: &EvaluateArgs) -> Result<()> {
         }
         println!("\nmisclassified:");
         for miss in &evaluation.misses {
-            println!("  {:?}: {} → {} ({:.2})", miss.text, miss.expected, miss.predicted, miss.confidence);
+            println!(
+                "  {:?}: {} → {} ({:.2})",
+                miss.text, miss.expected, miss.predicted, miss.confidence
+            );
         }
     }
     if let Some(json) = &args.json {
-        std::fs::write(json, serde_json::to_vec_pretty(&evaluation)?).with_context(|| format!("writing {}", json.display()))?;
+        std::fs::write(json, serde_json::to_vec_pretty(&evaluation)?)
+            .with_context(|| format!("writing {}", json.display()))?;
     }
     Ok(())
 }
@@ -218,8 +269,17 @@ fn evaluate(paths: &Paths, args: &EvaluateArgs) -> Result<()> {
 fn run_shell(paths: &Paths, args: &ShellArgs) -> Result<()> {
     let bot = app::open_bot(paths)?;
     let runtime = runtime()?;
-    let user = args.user.clone().or_else(|| std::env::var("USER").ok()).filter(|u| !u.is_empty()).unwrap_or_else(|| "you".into());
-    let options = ShellOptions { user, room: args.room.clone(), interactive: std::io::stdin().is_terminal() };
+    let user = args
+        .user
+        .clone()
+        .or_else(|| std::env::var("USER").ok())
+        .filter(|u| !u.is_empty())
+        .unwrap_or_else(|| "you".into());
+    let options = ShellOptions {
+        user,
+        room: args.room.clone(),
+        interactive: std::io::stdin().is_terminal(),
+    };
     let stdin = std::io::stdin().lock();
     let mut stdout = std::io::stdout();
     shell::run(&bot, &runtime, &options, stdin, &mut stdout)
@@ -228,7 +288,10 @@ fn run_shell(paths: &Paths, args: &ShellArgs) -> Result<()> {
 fn audit(paths: &Paths, args: &AuditArgs) -> Result<()> {
     let store_path = paths.store();
     if !store_path.exists() {
-        println!("no audit records yet ({} does not exist)", store_path.display());
+        println!(
+            "no audit records yet ({} does not exist)",
+            store_path.display()
+        );
         return Ok(());
     }
     let store = Store::open(&store_path)?;
@@ -262,12 +325,42 @@ fn print_record(r: &AuditRecord) {
         (Some(code), Some(ms)) => format!("  exit {code} in {:.1}s", ms as f64 / 1000.0),
         _ => String::new(),
     };
-    println!("#{} {}  {}/{}  {}  {}{}", r.id, r.time.format("%Y-%m-%d %H:%M:%S UTC"), r.room, r.user, r.intent, r.outcome.as_str(), result);
+    println!(
+        "#{} {}  {}/{}  {}  {}{}",
+        r.id,
+        r.time.format("%Y-%m-%d %H:%M:%S UTC"),
+        r.room,
+        r.user,
+        r.intent,
+        r.outcome.as_str(),
+        result
+    );
     let said: Vec<String> = r.messages.iter().map(|m| format!("{m:?}")).collect();
-    let confirmed = r.confirmed_by.as_deref().map(|c| format!(", confirmed by {c}")).unwrap_or_default();
-    println!("    said: {} (confidence {:.2}{confirmed})", said.join(" → "), r.confidence);
+    let confirmed = r
+        .confirmed_by
+        .as_deref()
+        .map(|c| format!(", confirmed by {c}"))
+        .unwrap_or_default();
+    println!(
+        "    said: {} (confidence {:.2}{confirmed})",
+        said.join(" → "),
+        r.confidence
+    );
     if !r.slots.is_empty() {
-        let slots: Vec<String> = r.slots.iter().map(|(k, v)| format!("{k}={} ({})", v.value, serde_json::to_value(v.origin).ok().and_then(|o| o.as_str().map(str::to_string)).unwrap_or_default())).collect();
+        let slots: Vec<String> = r
+            .slots
+            .iter()
+            .map(|(k, v)| {
+                format!(
+                    "{k}={} ({})",
+                    v.value,
+                    serde_json::to_value(v.origin)
+                        .ok()
+                        .and_then(|o| o.as_str().map(str::to_string))
+                        .unwrap_or_default()
+                )
+            })
+            .collect();
         println!("    slots: {}", slots.join(", "));
     }
     if let Some(command) = &r.command {
@@ -287,14 +380,30 @@ fn test(paths: &Paths, args: &TestArgs) -> Result<()> {
     let project = app::load_project(paths)?;
     let nlu = app::load_nlu(&project, paths)?;
     let runtime = runtime()?;
-    let targets = if args.paths.is_empty() { vec![paths.project.join("tests").join("conversations")] } else { args.paths.clone() };
+    let targets = if args.paths.is_empty() {
+        vec![paths.project.join("tests").join("conversations")]
+    } else {
+        args.paths.clone()
+    };
     let files = transcript::collect(&targets)?;
     if files.is_empty() {
-        bail!("no transcript files found in {}", targets.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "));
+        bail!(
+            "no transcript files found in {}",
+            targets
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
     }
     let make_bot = |state: &Path| -> Result<Bot> {
         let store = transcript::throwaway_store(state)?;
-        Ok(Bot::new(project.clone(), nlu.clone(), store, state.to_path_buf()))
+        Ok(Bot::new(
+            project.clone(),
+            nlu.clone(),
+            store,
+            state.to_path_buf(),
+        ))
     };
     let (mut passed, mut failed) = (0, 0);
     for file in &files {

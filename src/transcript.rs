@@ -86,7 +86,9 @@ impl Expectation {
         Ok(match self {
             Expectation::Exact(text) => reply == text,
             Expectation::Contains { contains } => reply.contains(contains.as_str()),
-            Expectation::Matches { matches } => Regex::new(matches).with_context(|| format!("bad pattern {matches:?}"))?.is_match(reply),
+            Expectation::Matches { matches } => Regex::new(matches)
+                .with_context(|| format!("bad pattern {matches:?}"))?
+                .is_match(reply),
         })
     }
 
@@ -106,9 +108,13 @@ pub struct Outcome {
 }
 
 pub fn load(path: &Path) -> Result<TranscriptFile> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     serde_yaml::from_str(&text).map_err(|e| {
-        let at = e.location().map(|l| format!("{}:{}:{}", path.display(), l.line(), l.column())).unwrap_or_else(|| path.display().to_string());
+        let at = e
+            .location()
+            .map(|l| format!("{}:{}:{}", path.display(), l.line(), l.column()))
+            .unwrap_or_else(|| path.display().to_string());
         anyhow::anyhow!("{at}: {e}")
     })
 }
@@ -118,7 +124,9 @@ pub fn collect(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
     let mut files = Vec::new();
     for path in paths {
         if path.is_dir() {
-            for entry in std::fs::read_dir(path).with_context(|| format!("reading {}", path.display()))? {
+            for entry in
+                std::fs::read_dir(path).with_context(|| format!("reading {}", path.display()))?
+            {
                 let p = entry?.path();
                 if matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml")) {
                     files.push(p);
@@ -137,12 +145,25 @@ pub fn collect(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
 /// Builds a bot for one conversation on a fresh store in `state`.
 pub type BotFactory<'a> = dyn Fn(&Path) -> Result<Bot> + 'a;
 
-pub fn run_conversation(conversation: &Conversation, make_bot: &BotFactory<'_>, runtime: &tokio::runtime::Runtime) -> Outcome {
-    let failure = run_turns(conversation, make_bot, runtime).err().map(|e| format!("{e:#}"));
-    Outcome { name: conversation.name.clone(), failure }
+pub fn run_conversation(
+    conversation: &Conversation,
+    make_bot: &BotFactory<'_>,
+    runtime: &tokio::runtime::Runtime,
+) -> Outcome {
+    let failure = run_turns(conversation, make_bot, runtime)
+        .err()
+        .map(|e| format!("{e:#}"));
+    Outcome {
+        name: conversation.name.clone(),
+        failure,
+    }
 }
 
-fn run_turns(conversation: &Conversation, make_bot: &BotFactory<'_>, runtime: &tokio::runtime::Runtime) -> Result<()> {
+fn run_turns(
+    conversation: &Conversation,
+    make_bot: &BotFactory<'_>,
+    runtime: &tokio::runtime::Runtime,
+) -> Result<()> {
     let state = tempfile::tempdir().context("creating a throwaway state folder")?;
     let mut bot = Some(make_bot(state.path())?);
     for (number, turn) in conversation.turns.iter().enumerate() {
@@ -153,7 +174,8 @@ fn run_turns(conversation: &Conversation, make_bot: &BotFactory<'_>, runtime: &t
         }
         let current = bot.as_ref().expect("bot is running");
         if let Some(wait) = &turn.wait {
-            let by = humantime::parse_duration(wait).with_context(|| format!("turn {number}: `wait: {wait}` is not a duration"))?;
+            let by = humantime::parse_duration(wait)
+                .with_context(|| format!("turn {number}: `wait: {wait}` is not a duration"))?;
             current.advance_clock(by);
         }
         for file in &turn.expect_files {
@@ -178,12 +200,30 @@ fn run_turns(conversation: &Conversation, make_bot: &BotFactory<'_>, runtime: &t
             Some(Expected::One(e)) => vec![e],
             Some(Expected::Many(list)) => list.iter().collect(),
         };
-        let mismatch = expected.len() != replies.len() || expected.iter().zip(&replies).map(|(e, r)| e.check(r)).collect::<Result<Vec<bool>>>()?.contains(&false);
+        let mismatch = expected.len() != replies.len()
+            || expected
+                .iter()
+                .zip(&replies)
+                .map(|(e, r)| e.check(r))
+                .collect::<Result<Vec<bool>>>()?
+                .contains(&false);
         if mismatch {
             bail!(
                 "turn {number}, {user} said {text:?}\n      expected: {}\n      got:      {}",
-                expected.iter().map(|e| e.describe()).collect::<Vec<_>>().join("\n                "),
-                if replies.is_empty() { "(no reply)".to_string() } else { replies.iter().map(|r| format!("{r:?}")).collect::<Vec<_>>().join("\n                ") }
+                expected
+                    .iter()
+                    .map(|e| e.describe())
+                    .collect::<Vec<_>>()
+                    .join("\n                "),
+                if replies.is_empty() {
+                    "(no reply)".to_string()
+                } else {
+                    replies
+                        .iter()
+                        .map(|r| format!("{r:?}"))
+                        .collect::<Vec<_>>()
+                        .join("\n                ")
+                }
             );
         }
     }

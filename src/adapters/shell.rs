@@ -14,7 +14,13 @@ pub struct ShellOptions {
 }
 
 /// Runs the conversation until end of input (or `/quit` when interactive).
-pub fn run(bot: &Bot, runtime: &tokio::runtime::Runtime, options: &ShellOptions, mut input: impl BufRead, output: &mut (dyn Write + Send)) -> Result<()> {
+pub fn run(
+    bot: &Bot,
+    runtime: &tokio::runtime::Runtime,
+    options: &ShellOptions,
+    mut input: impl BufRead,
+    output: &mut (dyn Write + Send),
+) -> Result<()> {
     let key = ConversationKey::new(&options.room, &options.user);
     if options.interactive {
         writeln!(output, "opsbot shell — you are {} in room {}. Say “help” to see what I can do; /quit or Ctrl-D to leave.", options.user, options.room)?;
@@ -35,7 +41,11 @@ pub fn run(bot: &Bot, runtime: &tokio::runtime::Runtime, options: &ShellOptions,
         let text = match std::str::from_utf8(&line) {
             Ok(text) => text.trim_end_matches(['\n', '\r']).to_string(),
             Err(_) => {
-                print_reply(output, options.interactive, "I could not read that line: it is not valid UTF-8 text.")?;
+                print_reply(
+                    output,
+                    options.interactive,
+                    "I could not read that line: it is not valid UTF-8 text.",
+                )?;
                 continue;
             }
         };
@@ -54,7 +64,9 @@ pub fn run(bot: &Bot, runtime: &tokio::runtime::Runtime, options: &ShellOptions,
             };
             if let Err(e) = runtime.block_on(bot.handle(&key, &text, &mut printer)) {
                 tracing::error!(error = %e, "message could not be handled");
-                printer(format!("Sorry, something went wrong on my side and nothing was run: {e}"));
+                printer(format!(
+                    "Sorry, something went wrong on my side and nothing was run: {e}"
+                ));
             }
         }
         if let Some(e) = failed {
@@ -63,7 +75,11 @@ pub fn run(bot: &Bot, runtime: &tokio::runtime::Runtime, options: &ShellOptions,
     }
 }
 
-fn print_reply(output: &mut (dyn Write + Send), interactive: bool, reply: &str) -> std::io::Result<()> {
+fn print_reply(
+    output: &mut (dyn Write + Send),
+    interactive: bool,
+    reply: &str,
+) -> std::io::Result<()> {
     if interactive {
         for (i, line) in reply.lines().enumerate() {
             let lead = if i == 0 { "bot>   " } else { "       " };

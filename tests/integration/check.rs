@@ -7,7 +7,11 @@ fn the_example_bot_checks_clean() {
     let fixture = Fixture::example();
     let out = fixture.run(&["check"], "");
     assert!(out.status.success(), "{}", stderr(&out));
-    assert!(stdout(&out).starts_with("ok: 8 intents"), "{}", stdout(&out));
+    assert!(
+        stdout(&out).starts_with("ok: 8 intents"),
+        "{}",
+        stdout(&out)
+    );
 }
 
 const BROKEN_INTENTS: &str = "\
@@ -68,14 +72,20 @@ fn every_mistake_is_reported_with_its_position() {
     for line in expected {
         assert!(report.contains(line), "missing\n  {line}\nin\n{report}");
     }
-    assert!(report.contains("11 mistake(s) found"), "exactly these, no follow-on errors: {report}");
+    assert!(
+        report.contains("11 mistake(s) found"),
+        "exactly these, no follow-on errors: {report}"
+    );
     assert!(!report.contains("panicked"));
 }
 
 #[test]
 fn train_refuses_invalid_data_before_training() {
     let fixture = Fixture::example();
-    fixture.write("intents/broken.yaml", "intents:\n  restart_service:\n    examples: [oops]\n");
+    fixture.write(
+        "intents/broken.yaml",
+        "intents:\n  restart_service:\n    examples: [oops]\n",
+    );
     let out = fixture.run(&["train"], "");
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("intents/operations.yaml:4:3: intent `restart_service` is already defined in intents/broken.yaml; expected each intent once"), "{}", stderr(&out));
@@ -108,9 +118,16 @@ fn malformed_yaml_never_panics() {
         let out = fixture.run(&["check"], "");
         let report = stderr(&out);
         assert!(!report.contains("panicked"), "case {i} panicked: {report}");
-        assert!(out.status.code() == Some(0) || out.status.code() == Some(1), "case {i}: {:?}", out.status);
+        assert!(
+            out.status.code() == Some(0) || out.status.code() == Some(1),
+            "case {i}: {:?}",
+            out.status
+        );
         if out.status.code() == Some(1) {
-            assert!(report.contains("zz-fuzz.yaml:"), "case {i} names the file: {report}");
+            assert!(
+                report.contains("zz-fuzz.yaml:"),
+                "case {i} names the file: {report}"
+            );
         }
     }
 }

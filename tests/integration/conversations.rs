@@ -23,16 +23,36 @@ fn a_wrong_expectation_fails_and_says_why() {
     let text = stdout(&out);
     assert!(text.contains("FAILED"), "{text}");
     assert!(text.contains("expected: \"Which host?\""), "{text}");
-    assert!(text.contains("got:      \"On which host would you like to restart apache?\""), "{text}");
+    assert!(
+        text.contains("got:      \"On which host would you like to restart apache?\""),
+        "{text}"
+    );
 }
 
 #[test]
 fn every_example_intent_has_at_least_fifteen_examples() {
     let project = opsbot_spec::load_project(&repo()).unwrap();
     for intent in project.intents.values() {
-        assert!(intent.examples.len() >= 15, "{} has {} examples", intent.name, intent.examples.len());
+        assert!(
+            intent.examples.len() >= 15,
+            "{} has {} examples",
+            intent.name,
+            intent.examples.len()
+        );
     }
-    for required in ["restart_service", "deploy_app", "rollback_app", "who_is_on_call", "recent_deploys", "extend_trial", "greet", "help"] {
-        assert!(project.dialog_for_intent(required).is_some(), "missing {required}");
+    for required in [
+        "restart_service",
+        "deploy_app",
+        "rollback_app",
+        "who_is_on_call",
+        "recent_deploys",
+        "extend_trial",
+        "greet",
+        "help",
+    ] {
+        assert!(
+            project.dialog_for_intent(required).is_some(),
+            "missing {required}"
+        );
     }
 }

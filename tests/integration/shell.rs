@@ -35,16 +35,31 @@ fn variations_through_the_shell() {
         ],
     );
     let lines: Vec<&str> = out.lines().collect();
-    assert_eq!(lines[0], "I will restart nginx on web-01. Shall I go ahead? (yes/no)");
-    assert_eq!(lines[1], "I will restart nginx on web-03. Shall I go ahead? (yes/no)");
+    assert_eq!(
+        lines[0],
+        "I will restart nginx on web-01. Shall I go ahead? (yes/no)"
+    );
+    assert_eq!(
+        lines[1],
+        "I will restart nginx on web-03. Shall I go ahead? (yes/no)"
+    );
     assert_eq!(lines[3], "The nginx service has been restarted on web-03.");
-    assert_eq!(lines[4], "I will restart nginx on web-02. Shall I go ahead? (yes/no)");
+    assert_eq!(
+        lines[4],
+        "I will restart nginx on web-02. Shall I go ahead? (yes/no)"
+    );
     assert_eq!(lines[5], "Okay, I cancelled that. Nothing was run.");
     assert_eq!(lines[7], "“banana” is not a host name like web-01 or an IP address. On which host would you like to restart apache?");
     assert_eq!(lines[8], "Okay, I cancelled that. Nothing was run.");
-    assert!(lines[9].starts_with("Sorry, I did not understand “what's the weather in Paris”. I can:"));
+    assert!(
+        lines[9].starts_with("Sorry, I did not understand “what's the weather in Paris”. I can:")
+    );
     let log = std::fs::read_to_string(fixture.state().join("restarts.tsv")).unwrap();
-    assert_eq!(log.lines().count(), 1, "only the confirmed restart ran: {log}");
+    assert_eq!(
+        log.lines().count(),
+        1,
+        "only the confirmed restart ran: {log}"
+    );
 }
 
 #[test]
@@ -64,9 +79,18 @@ fn invalid_utf8_and_long_lines_get_a_reply_not_a_crash() {
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
     let text = stdout(&out);
-    assert!(text.contains("I could not read that line: it is not valid UTF-8 text."), "{text}");
-    assert!(text.contains("That message is 5000 characters long"), "{text}");
-    assert!(text.contains("I can:"), "help still answered after bad input: {text}");
+    assert!(
+        text.contains("I could not read that line: it is not valid UTF-8 text."),
+        "{text}"
+    );
+    assert!(
+        text.contains("That message is 5000 characters long"),
+        "{text}"
+    );
+    assert!(
+        text.contains("I can:"),
+        "help still answered after bad input: {text}"
+    );
 }
 
 #[test]
@@ -74,11 +98,17 @@ fn a_stale_or_missing_model_is_refused_with_a_clear_error() {
     let fixture = Fixture::example();
     let out = fixture.run(&["shell"], "hello\n");
     assert!(!out.status.success());
-    assert!(stderr(&out).contains("no trained model"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("no trained model"),
+        "{}",
+        stderr(&out)
+    );
 
     assert!(fixture.run(&["train"], "").status.success());
     let intents = fixture.path().join("intents/operations.yaml");
-    let text = std::fs::read_to_string(&intents).unwrap().replace("      - hello\n", "      - hello\n      - hello friend\n");
+    let text = std::fs::read_to_string(&intents)
+        .unwrap()
+        .replace("      - hello\n", "      - hello\n      - hello friend\n");
     std::fs::write(&intents, text).unwrap();
     let out = fixture.run(&["shell"], "hello\n");
     assert!(!out.status.success());
@@ -88,7 +118,11 @@ fn a_stale_or_missing_model_is_refused_with_a_clear_error() {
     assert!(out.status.success());
     assert!(fixture.run(&["shell"], "hello\n").status.success());
     let again = fixture.run(&["train", "--if-stale"], "");
-    assert!(stdout(&again).contains("is up to date"), "{}", stdout(&again));
+    assert!(
+        stdout(&again).contains("is up to date"),
+        "{}",
+        stdout(&again)
+    );
 }
 
 #[test]
@@ -97,6 +131,10 @@ fn help_lists_every_dialog_description() {
     let out = fixture.shell("alice", &["what can you do?"]);
     let project = opsbot_spec::load_project(fixture.path()).unwrap();
     for dialog in project.dialogs.values() {
-        assert!(out.contains(&format!("• {}", dialog.description)), "missing {:?} in {out}", dialog.description);
+        assert!(
+            out.contains(&format!("• {}", dialog.description)),
+            "missing {:?} in {out}",
+            dialog.description
+        );
     }
 }

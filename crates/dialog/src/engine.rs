@@ -82,10 +82,20 @@ pub struct Transition {
 }
 
 /// Advances one conversation by one input.
-pub fn step(project: &Project, conversation: Conversation, input: Input<'_>, ctx: &Context<'_>) -> Transition {
+pub fn step(
+    project: &Project,
+    conversation: Conversation,
+    input: Input<'_>,
+    ctx: &Context<'_>,
+) -> Transition {
     let Conversation { phase, mut memory } = conversation;
     memory.retain(|_, r| elapsed(r.at, ctx.now) <= project.settings.carry_over_expiry);
-    let mut step = Step { project, ctx, replies: Vec::new(), effects: Vec::new() };
+    let mut step = Step {
+        project,
+        ctx,
+        replies: Vec::new(),
+        effects: Vec::new(),
+    };
     let phase = match input {
         Input::Message(understanding) => step.message(phase, &memory, understanding),
         Input::ActionFinished(outcome) => step.finished(phase, &mut memory, outcome),
@@ -124,11 +134,20 @@ impl<'a> Step<'a> {
     }
 
     fn vars(&self, request: &Request) -> BTreeMap<String, String> {
-        plan::variables(request, self.ctx.user, self.ctx.room, &self.project.settings.name)
+        plan::variables(
+            request,
+            self.ctx.user,
+            self.ctx.room,
+            &self.project.settings.name,
+        )
     }
 
     fn record(&mut self, disposition: Disposition, request: Request, reason: impl Into<String>) {
-        self.effects.push(Effect::Record(Record { disposition, request, reason: reason.into() }));
+        self.effects.push(Effect::Record(Record {
+            disposition,
+            request,
+            reason: reason.into(),
+        }));
     }
 
     fn message(&mut self, phase: Phase, memory: &Memory, u: &Understanding) -> Phase {
@@ -173,7 +192,11 @@ impl<'a> Step<'a> {
             "Your request to {description} waited more than {} for an answer, so I dropped it.",
             humantime::format_duration(limit)
         ));
-        self.record(Disposition::Expired, request.clone(), "no answer before the pending request expired");
+        self.record(
+            Disposition::Expired,
+            request.clone(),
+            "no answer before the pending request expired",
+        );
         if !matches!(phrases::classify(&u.text), Answer::Other) {
             self.say("Nothing is waiting for an answer now; ask again if you still need it.");
             return Expiry::Answered;
@@ -202,7 +225,11 @@ impl<'a> Step<'a> {
             }
             _ => {}
         }
-        match u.intent.as_ref().and_then(|g| self.project.dialog_for_intent(&g.name).map(|d| (d, g.confidence))) {
+        match u.intent.as_ref().and_then(|g| {
+            self.project
+                .dialog_for_intent(&g.name)
+                .map(|d| (d, g.confidence))
+        }) {
             Some((dialog, confidence)) => self.begin(dialog, confidence, u, memory),
             None => {
                 self.not_understood(u);
@@ -219,7 +246,13 @@ impl<'a> Step<'a> {
         ));
     }
 
-    fn begin(&mut self, dialog: &Dialog, confidence: f32, u: &Understanding, memory: &Memory) -> Phase {
+    fn begin(
+        &mut self,
+        dialog: &Dialog,
+        confidence: f32,
+        u: &Understanding,
+        memory: &Memory,
+    ) -> Phase {
         let mut request = Request {
             dialog: dialog.name.clone(),
             intent: dialog.intent.clone(),
@@ -231,16 +264,28 @@ impl<'a> Step<'a> {
             started_at: self.ctx.now,
             touched_at: self.ctx.now,
         };
-        let errors = self.fill_from_entities(dialog, &mut request, &u.entities, None).1;
+        let errors = self
+            .fill_from_entities(dialog, &mut request, &u.entities, None)
+            .1;
         if !dialog.allow.permits(self.ctx.user) {
-            self.say(format!("Sorry, {} is not allowed to {}.", self.ctx.user, dialog.description));
-            self.record(Disposition::Denied, request, format!("{} is not in the dialog's allow list", self.ctx.user));
+            self.say(format!(
+                "Sorry, {} is not allowed to {}.",
+                self.ctx.user, dialog.description
+            ));
+            self.record(
+                Disposition::Denied,
+                request,
+                format!("{} is not in the dialog's allow list", self.ctx.user),
+            );
             return Phase::Idle;
         }
         match &dialog.behaviour {
             Behaviour::Reply(template) => {
                 let mut vars = self.vars(&request);
-                vars.insert(opsbot_spec::CAPABILITIES_VAR.into(), self.project.capabilities());
+                vars.insert(
+                    opsbot_spec::CAPABILITIES_VAR.into(),
+                    self.project.capabilities(),
+                );
                 self.say(template.render(&vars));
                 Phase::Idle
             }
@@ -250,8 +295,16 @@ impl<'a> Step<'a> {
                 }
                 self.carry_over(dialog, &mut request, memory);
                 for slot in &dialog.slots {
-                    if let (false, Some(default)) = (request.slots.contains_key(&slot.name), &slot.default) {
-                        request.slots.insert(slot.name.clone(), SlotValue { value: default.clone(), origin: SlotOrigin::Default });
+                    if let (false, Some(default)) =
+                        (request.slots.contains_key(&slot.name), &slot.default)
+                    {
+                        request.slots.insert(
+                            slot.name.clone(),
+                            SlotValue {
+                                value: default.clone(),
+                                origin: SlotOrigin::Default,
+                            },
+                        );
                     }
                 }
                 self.advance(dialog, request)
@@ -262,22 +315,44 @@ impl<'a> Step<'a> {
     /// Assigns the message's entities to the dialog's slots; the slot being asked
     /// for gets the first value of its entity. Returns the slots set and the
     /// reasons any value was rejected.
-    fn fill_from_entities(&self, dialog: &Dialog, request: &mut Request, entities: &[EntityMatch], asking: Option<&str>) -> (BTreeSet<String>, Vec<String>) {
+    fn fill_from_entities(
+        &self,
+        dialog: &Dialog,
+        request: &mut Request,
+        entities: &[EntityMatch],
+        asking: Option<&str>,
+    ) -> (BTreeSet<String>, Vec<String>) {
         let mut filled = BTreeSet::new();
         let mut errors = Vec::new();
         for m in entities {
-            let candidates: Vec<&Slot> = dialog.slots.iter().filter(|s| s.entity == m.entity && !filled.contains(&s.name)).collect();
+            let candidates: Vec<&Slot> = dialog
+                .slots
+                .iter()
+                .filter(|s| s.entity == m.entity && !filled.contains(&s.name))
+                .collect();
             let chosen = candidates
                 .iter()
                 .find(|s| Some(s.name.as_str()) == asking)
-                .or_else(|| candidates.iter().find(|s| !request.slots.contains_key(&s.name)))
+                .or_else(|| {
+                    candidates
+                        .iter()
+                        .find(|s| !request.slots.contains_key(&s.name))
+                })
                 .or_else(|| candidates.first());
             let Some(slot) = chosen else { continue };
-            let Some(entity) = self.project.entities.get(&slot.entity) else { continue };
+            let Some(entity) = self.project.entities.get(&slot.entity) else {
+                continue;
+            };
             match entity.validate(&m.value) {
                 Ok(value) => {
-                    let origin = if Some(slot.name.as_str()) == asking { SlotOrigin::Asked } else { SlotOrigin::Extracted };
-                    request.slots.insert(slot.name.clone(), SlotValue { value, origin });
+                    let origin = if Some(slot.name.as_str()) == asking {
+                        SlotOrigin::Asked
+                    } else {
+                        SlotOrigin::Extracted
+                    };
+                    request
+                        .slots
+                        .insert(slot.name.clone(), SlotValue { value, origin });
                     filled.insert(slot.name.clone());
                 }
                 Err(reason) => errors.push(reason),
@@ -292,7 +367,13 @@ impl<'a> Step<'a> {
                 continue;
             }
             if let Some(remembered) = memory.get(&slot.name).filter(|r| r.entity == slot.entity) {
-                request.slots.insert(slot.name.clone(), SlotValue { value: remembered.value.clone(), origin: SlotOrigin::CarriedOver });
+                request.slots.insert(
+                    slot.name.clone(),
+                    SlotValue {
+                        value: remembered.value.clone(),
+                        origin: SlotOrigin::CarriedOver,
+                    },
+                );
             }
         }
     }
@@ -300,7 +381,10 @@ impl<'a> Step<'a> {
     fn prompt(&self, dialog: &Dialog, slot: &Slot, request: &Request) -> String {
         match &slot.prompt {
             Some(p) => p.render(&self.vars(request)),
-            None => format!("Which {} should I use for {}?", slot.entity, dialog.description),
+            None => format!(
+                "Which {} should I use for {}?",
+                slot.entity, dialog.description
+            ),
         }
     }
 
@@ -312,10 +396,17 @@ impl<'a> Step<'a> {
     }
 
     fn advance(&mut self, dialog: &Dialog, request: Request) -> Phase {
-        if let Some(slot) = dialog.slots.iter().find(|s| !request.slots.contains_key(&s.name)) {
+        if let Some(slot) = dialog
+            .slots
+            .iter()
+            .find(|s| !request.slots.contains_key(&s.name))
+        {
             let prompt = self.prompt(dialog, slot, &request);
             self.say(prompt);
-            return Phase::Collecting { request, asking: slot.name.clone() };
+            return Phase::Collecting {
+                request,
+                asking: slot.name.clone(),
+            };
         }
         if dialog.confirm.is_some() {
             let preview = self.preview(dialog, &request);
@@ -326,21 +417,38 @@ impl<'a> Step<'a> {
     }
 
     fn run(&mut self, dialog: &Dialog, request: Request) -> Phase {
-        let Behaviour::Run { action, running, .. } = &dialog.behaviour else {
+        let Behaviour::Run {
+            action, running, ..
+        } = &dialog.behaviour
+        else {
             return Phase::Idle;
         };
         let vars = self.vars(&request);
-        let plan = plan::build(dialog, action, &vars, &request, self.ctx.user, self.ctx.room);
+        let plan = plan::build(
+            dialog,
+            action,
+            &vars,
+            &request,
+            self.ctx.user,
+            self.ctx.room,
+        );
         if let Some(running) = running {
             self.say(running.render(&vars));
         }
-        self.effects.push(Effect::Run { plan, request: request.clone() });
+        self.effects.push(Effect::Run {
+            plan,
+            request: request.clone(),
+        });
         Phase::Executing { request }
     }
 
     fn cancel(&mut self, request: Request) -> Phase {
         self.say("Okay, I cancelled that. Nothing was run.");
-        self.record(Disposition::Cancelled, request, "cancelled by the requester");
+        self.record(
+            Disposition::Cancelled,
+            request,
+            "cancelled by the requester",
+        );
         Phase::Idle
     }
 
@@ -356,18 +464,34 @@ impl<'a> Step<'a> {
         dialog
     }
 
-    fn collect(&mut self, mut request: Request, asking: String, u: &Understanding, memory: &Memory) -> Phase {
-        let Some(dialog) = self.dialog_of(&request) else { return Phase::Idle };
+    fn collect(
+        &mut self,
+        mut request: Request,
+        asking: String,
+        u: &Understanding,
+        memory: &Memory,
+    ) -> Phase {
+        let Some(dialog) = self.dialog_of(&request) else {
+            return Phase::Idle;
+        };
         if phrases::is_cancel(&u.text) {
             request.messages.push(u.text.clone());
             return self.cancel(request);
         }
-        let (filled, mut errors) = self.fill_from_entities(dialog, &mut request, &u.entities, Some(&asking));
+        let (filled, mut errors) =
+            self.fill_from_entities(dialog, &mut request, &u.entities, Some(&asking));
         if !request.slots.contains_key(&asking) {
             // Not an answer: maybe a question aside ("help") or a new request.
-            let other = u.intent.as_ref().and_then(|g| self.project.dialog_for_intent(&g.name).map(|d| (d, g.confidence)));
+            let other = u.intent.as_ref().and_then(|g| {
+                self.project
+                    .dialog_for_intent(&g.name)
+                    .map(|d| (d, g.confidence))
+            });
             let plain_reply = phrases::classify(&u.text) != Answer::Other;
-            if let (Some((other, confidence)), true) = (other, filled.is_empty() && errors.is_empty() && !plain_reply) {
+            if let (Some((other, confidence)), true) = (
+                other,
+                filled.is_empty() && errors.is_empty() && !plain_reply,
+            ) {
                 if other.name != dialog.name && confidence >= SWITCH_CONFIDENCE {
                     match other.behaviour {
                         Behaviour::Reply(_) => {
@@ -378,8 +502,15 @@ impl<'a> Step<'a> {
                             return Phase::Collecting { request, asking };
                         }
                         Behaviour::Run { .. } => {
-                            self.say(format!("Okay, I dropped your request to {}.", dialog.description));
-                            self.record(Disposition::Cancelled, request, "abandoned for another request");
+                            self.say(format!(
+                                "Okay, I dropped your request to {}.",
+                                dialog.description
+                            ));
+                            self.record(
+                                Disposition::Cancelled,
+                                request,
+                                "abandoned for another request",
+                            );
                             return self.begin(other, confidence, u, memory);
                         }
                     }
@@ -392,7 +523,13 @@ impl<'a> Step<'a> {
                 if let Some(entity) = self.project.entities.get(&slot.entity) {
                     match entity.validate(strip_answer(&u.text)) {
                         Ok(value) => {
-                            request.slots.insert(asking.clone(), SlotValue { value, origin: SlotOrigin::Asked });
+                            request.slots.insert(
+                                asking.clone(),
+                                SlotValue {
+                                    value,
+                                    origin: SlotOrigin::Asked,
+                                },
+                            );
                         }
                         Err(reason) => errors.push(reason),
                     }
@@ -401,7 +538,11 @@ impl<'a> Step<'a> {
             if !request.slots.contains_key(&asking) {
                 request.failed_answers += 1;
                 let prompt = self.prompt(dialog, slot, &request);
-                let hint = if request.failed_answers >= 2 { " (Say “cancel” to stop.)" } else { "" };
+                let hint = if request.failed_answers >= 2 {
+                    " (Say “cancel” to stop.)"
+                } else {
+                    ""
+                };
                 let reason = errors.first().map(|e| capitalise(e)).unwrap_or_default();
                 self.say(format!("{reason}. {prompt}{hint}"));
                 return Phase::Collecting { request, asking };
@@ -415,7 +556,9 @@ impl<'a> Step<'a> {
     }
 
     fn confirm(&mut self, mut request: Request, u: &Understanding, memory: &Memory) -> Phase {
-        let Some(dialog) = self.dialog_of(&request) else { return Phase::Idle };
+        let Some(dialog) = self.dialog_of(&request) else {
+            return Phase::Idle;
+        };
         request.messages.push(u.text.clone());
         request.touched_at = self.ctx.now;
         let answer = phrases::classify(&u.text);
@@ -434,16 +577,31 @@ impl<'a> Step<'a> {
             let candidate = strip_answer(rest);
             let fits = dialog.slots.iter().find_map(|slot| {
                 let entity = self.project.entities.get(&slot.entity)?;
-                entity.validate(candidate).ok().map(|v| (slot.name.clone(), v))
+                entity
+                    .validate(candidate)
+                    .ok()
+                    .map(|v| (slot.name.clone(), v))
             });
             match fits {
                 Some((slot, value)) => {
-                    request.slots.insert(slot, SlotValue { value, origin: SlotOrigin::Asked });
+                    request.slots.insert(
+                        slot,
+                        SlotValue {
+                            value,
+                            origin: SlotOrigin::Asked,
+                        },
+                    );
                 }
                 None => errors.push(format!(
                     "I could not use “{}” as a new {}",
                     candidate.chars().take(60).collect::<String>(),
-                    opsbot_spec::join_or(&dialog.slots.iter().map(|s| s.name.as_str()).collect::<Vec<_>>())
+                    opsbot_spec::join_or(
+                        &dialog
+                            .slots
+                            .iter()
+                            .map(|s| s.name.as_str())
+                            .collect::<Vec<_>>()
+                    )
                 )),
             }
         }
@@ -452,9 +610,17 @@ impl<'a> Step<'a> {
             self.say(preview);
         } else if let Some(error) = errors.first() {
             self.say(format!("{}. {preview}", capitalise(error)));
-        } else if let Some((other @ Dialog { behaviour: Behaviour::Reply(_), .. }, confidence)) =
-            u.intent.as_ref().and_then(|g| self.project.dialog_for_intent(&g.name).map(|d| (d, g.confidence)))
-        {
+        } else if let Some((
+            other @ Dialog {
+                behaviour: Behaviour::Reply(_),
+                ..
+            },
+            confidence,
+        )) = u.intent.as_ref().and_then(|g| {
+            self.project
+                .dialog_for_intent(&g.name)
+                .map(|d| (d, g.confidence))
+        }) {
             self.begin(other, confidence, u, memory);
             self.say(preview);
         } else {
@@ -468,19 +634,44 @@ impl<'a> Step<'a> {
             // An outcome for a request this conversation no longer waits on.
             return phase;
         };
-        let Some(dialog) = self.dialog_of(&request) else { return Phase::Idle };
-        let Behaviour::Run { success, failure, .. } = &dialog.behaviour else { return Phase::Idle };
+        let Some(dialog) = self.dialog_of(&request) else {
+            return Phase::Idle;
+        };
+        let Behaviour::Run {
+            success, failure, ..
+        } = &dialog.behaviour
+        else {
+            return Phase::Idle;
+        };
         let mut vars = self.vars(&request);
-        let output = outcome.error.clone().unwrap_or_else(|| outcome.output.trim().to_string());
+        let output = outcome
+            .error
+            .clone()
+            .unwrap_or_else(|| outcome.output.trim().to_string());
         vars.insert("output".into(), output);
-        vars.insert("exit_code".into(), outcome.exit_code.map_or("none".to_string(), |c| c.to_string()));
-        vars.insert("duration".into(), format!("{:.1}s", outcome.duration.as_secs_f64()));
+        vars.insert(
+            "exit_code".into(),
+            outcome
+                .exit_code
+                .map_or("none".to_string(), |c| c.to_string()),
+        );
+        vars.insert(
+            "duration".into(),
+            format!("{:.1}s", outcome.duration.as_secs_f64()),
+        );
         let template = if outcome.succeeded { success } else { failure };
         self.say(template.render(&vars).trim_end().to_string());
         if outcome.succeeded {
             for slot in &dialog.slots {
                 if let Some(v) = request.slots.get(&slot.name) {
-                    memory.insert(slot.name.clone(), Remembered { entity: slot.entity.clone(), value: v.value.clone(), at: self.ctx.now });
+                    memory.insert(
+                        slot.name.clone(),
+                        Remembered {
+                            entity: slot.entity.clone(),
+                            value: v.value.clone(),
+                            at: self.ctx.now,
+                        },
+                    );
                 }
             }
         }
@@ -488,12 +679,18 @@ impl<'a> Step<'a> {
     }
 
     fn interrupted(&mut self, phase: Phase) -> Phase {
-        let Phase::Executing { request } = phase else { return phase };
+        let Phase::Executing { request } = phase else {
+            return phase;
+        };
         let description = self.description(&request.dialog);
         self.say(format!(
             "I lost track of your request to {description}: I was restarted while it ran, so I do not know whether it finished. Please check before asking again (`opsbot audit`)."
         ));
-        self.record(Disposition::OutcomeUnknown, request, "the bot restarted while the action ran");
+        self.record(
+            Disposition::OutcomeUnknown,
+            request,
+            "the bot restarted while the action ran",
+        );
         Phase::Idle
     }
 }
@@ -503,9 +700,12 @@ fn strip_answer(text: &str) -> &str {
     let mut t = text.trim().trim_end_matches(['.', '!', '?', ',']).trim();
     loop {
         let lower = t.to_ascii_lowercase();
-        let prefix = ["on ", "to ", "in ", "for ", "at ", "it's ", "it is ", "its ", "use ", "the ", "host ", "service ", "please "]
-            .iter()
-            .find(|p| lower.starts_with(**p));
+        let prefix = [
+            "on ", "to ", "in ", "for ", "at ", "it's ", "it is ", "its ", "use ", "the ", "host ",
+            "service ", "please ",
+        ]
+        .iter()
+        .find(|p| lower.starts_with(**p));
         match prefix {
             Some(p) => t = t[p.len()..].trim_start(),
             None => return t,
@@ -518,5 +718,249 @@ fn capitalise(text: &str) -> String {
     match chars.next() {
         Some(first) => first.to_uppercase().chain(chars).collect(),
         None => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The engine driven directly with hand-made understandings: no model, no
+    //! store, no runtime.
+
+    use std::path::Path;
+
+    use chrono::TimeZone;
+    use opsbot_nlu::{EntityExtractor, IntentGuess};
+
+    use super::*;
+
+    fn project() -> Project {
+        opsbot_spec::load_project(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../.."))
+            .expect("the example bot loads")
+    }
+
+    fn understood(project: &Project, text: &str, intent: Option<&str>) -> Understanding {
+        Understanding {
+            text: text.into(),
+            intent: intent.map(|name| IntentGuess {
+                name: name.into(),
+                confidence: 0.9,
+            }),
+            ranking: Vec::new(),
+            entities: EntityExtractor::new(project).extract(text),
+        }
+    }
+
+    fn at(minute: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 24, 10, minute, 0).unwrap()
+    }
+
+    struct Session {
+        project: Project,
+        conversation: Conversation,
+    }
+
+    impl Session {
+        fn new() -> Session {
+            Session {
+                project: project(),
+                conversation: Conversation::default(),
+            }
+        }
+
+        fn say(&mut self, text: &str, intent: Option<&str>, minute: u32) -> Transition {
+            let u = understood(&self.project, text, intent);
+            let ctx = Context {
+                user: "alice",
+                room: "ops",
+                now: at(minute),
+            };
+            let t = step(
+                &self.project,
+                self.conversation.clone(),
+                Input::Message(&u),
+                &ctx,
+            );
+            self.conversation = t.conversation.clone();
+            t
+        }
+
+        fn feed(&mut self, input: Input<'_>, minute: u32) -> Transition {
+            let ctx = Context {
+                user: "alice",
+                room: "ops",
+                now: at(minute),
+            };
+            let t = step(&self.project, self.conversation.clone(), input, &ctx);
+            self.conversation = t.conversation.clone();
+            t
+        }
+    }
+
+    #[test]
+    fn confirmation_yields_the_exact_argv_and_environment() {
+        let mut s = Session::new();
+        s.say("restart apache on web-01", Some("restart_service"), 0);
+        let t = s.say("yes", None, 1);
+        let [Effect::Run {
+            plan:
+                Plan::Program {
+                    program_display,
+                    args,
+                    env,
+                    ..
+                },
+            request,
+        }] = t.effects.as_slice()
+        else {
+            panic!("expected one run effect: {:?}", t.effects);
+        };
+        assert_eq!(program_display, "actions/restart-service.sh");
+        assert_eq!(args, &["apache", "web-01"]);
+        assert!(env.contains(&("OPSBOT_SLOT_HOST".into(), "web-01".into())));
+        assert!(env.contains(&("OPSBOT_USER".into(), "alice".into())));
+        assert_eq!(request.confirmed_by.as_deref(), Some("alice"));
+        assert_eq!(request.messages, ["restart apache on web-01", "yes"]);
+        assert!(matches!(s.conversation.phase, Phase::Executing { .. }));
+    }
+
+    #[test]
+    fn outcomes_use_the_result_templates_and_feed_carry_over() {
+        let mut s = Session::new();
+        s.say("restart apache on web-01", Some("restart_service"), 0);
+        s.say("yes", None, 0);
+        let failed = ActionOutcome {
+            succeeded: false,
+            exit_code: Some(3),
+            output: "boom\n".into(),
+            duration: Duration::from_millis(20),
+            error: None,
+        };
+        let t = s.feed(Input::ActionFinished(&failed), 0);
+        assert_eq!(
+            t.replies,
+            ["Restarting apache on web-01 failed (exit status 3): boom"]
+        );
+        assert!(
+            s.conversation.memory.is_empty(),
+            "a failed request is not carried over"
+        );
+
+        s.say("restart apache on web-01", Some("restart_service"), 1);
+        s.say("yes", None, 1);
+        let ok = ActionOutcome {
+            succeeded: true,
+            exit_code: Some(0),
+            output: String::new(),
+            duration: Duration::ZERO,
+            error: None,
+        };
+        s.feed(Input::ActionFinished(&ok), 1);
+        assert_eq!(s.conversation.memory["service"].value, "apache");
+        let t = s.say("restart it on web-02", Some("restart_service"), 2);
+        assert_eq!(
+            t.replies,
+            ["I will restart apache on web-02. Shall I go ahead? (yes/no)"]
+        );
+        let Phase::AwaitingConfirmation { request } = &s.conversation.phase else {
+            panic!()
+        };
+        assert_eq!(request.slots["service"].origin, SlotOrigin::CarriedOver);
+        assert_eq!(request.slots["host"].origin, SlotOrigin::Extracted);
+    }
+
+    #[test]
+    fn an_interrupted_action_is_recorded_as_unknown_and_never_rerun() {
+        let mut s = Session::new();
+        s.say("restart apache on web-01", Some("restart_service"), 0);
+        s.say("yes", None, 0);
+        let t = s.feed(Input::Interrupted, 5);
+        assert!(
+            t.replies[0].starts_with("I lost track of your request to restart a service on a host")
+        );
+        assert!(!t.effects.iter().any(|e| matches!(e, Effect::Run { .. })));
+        assert!(matches!(
+            t.effects.as_slice(),
+            [Effect::Record(Record {
+                disposition: Disposition::OutcomeUnknown,
+                ..
+            })]
+        ));
+        assert_eq!(s.conversation.phase, Phase::Idle);
+    }
+
+    #[test]
+    fn a_denied_request_is_recorded_with_what_was_asked() {
+        let project = project();
+        let u = understood(
+            &project,
+            "extend acme's trial by 30 days",
+            Some("extend_trial"),
+        );
+        let ctx = Context {
+            user: "mallory",
+            room: "ops",
+            now: at(0),
+        };
+        let t = step(&project, Conversation::default(), Input::Message(&u), &ctx);
+        assert_eq!(
+            t.replies,
+            ["Sorry, mallory is not allowed to extend a customer's trial by some days."]
+        );
+        let [Effect::Record(record)] = t.effects.as_slice() else {
+            panic!("{:?}", t.effects)
+        };
+        assert_eq!(record.disposition, Disposition::Denied);
+        assert_eq!(record.request.slots["customer"].value, "acme");
+    }
+
+    #[test]
+    fn expiry_starts_just_after_the_limit() {
+        let mut s = Session::new();
+        s.say("restart apache", Some("restart_service"), 0);
+        let t = s.say("web-01", None, 10);
+        assert_eq!(
+            t.replies,
+            ["I will restart apache on web-01. Shall I go ahead? (yes/no)"],
+            "exactly 10 minutes is still in time"
+        );
+        let t = s.say("yes", None, 21);
+        assert_eq!(t.replies[0], "Your request to restart a service on a host waited more than 10m for an answer, so I dropped it.");
+        assert!(matches!(
+            t.effects.as_slice(),
+            [Effect::Record(Record {
+                disposition: Disposition::Expired,
+                ..
+            })]
+        ));
+    }
+
+    #[test]
+    fn stored_state_keeps_its_shape() {
+        // The store persists this JSON; changing its shape needs a migration.
+        let mut s = Session::new();
+        s.say("restart apache", Some("restart_service"), 0);
+        let json = serde_json::to_value(&s.conversation).unwrap();
+        assert_eq!(json["phase"]["phase"], "collecting");
+        assert_eq!(json["phase"]["asking"], "host");
+        assert_eq!(
+            json["phase"]["request"]["slots"]["service"],
+            serde_json::json!({"value": "apache", "origin": "extracted"})
+        );
+        assert_eq!(
+            json["phase"]["request"]["touched_at"],
+            "2026-11-24T10:00:00Z"
+        );
+        let back: Conversation = serde_json::from_value(json).unwrap();
+        assert_eq!(back, s.conversation);
+    }
+
+    #[test]
+    fn overlong_messages_are_refused_without_changing_state() {
+        let mut s = Session::new();
+        s.say("restart apache", Some("restart_service"), 0);
+        let before = s.conversation.clone();
+        let t = s.say(&"x".repeat(MAX_MESSAGE_CHARS + 1), None, 1);
+        assert!(t.replies[0].contains("I only read messages of up to 2000 characters"));
+        assert_eq!(s.conversation, before);
     }
 }

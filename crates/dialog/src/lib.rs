@@ -8,6 +8,8 @@ pub mod phrases;
 pub mod plan;
 pub mod state;
 
-pub use engine::{step, ActionOutcome, Context, Disposition, Effect, Input, Record, Transition, MAX_MESSAGE_CHARS};
+pub use engine::{
+    step, ActionOutcome, Context, Disposition, Effect, Input, Record, Transition, MAX_MESSAGE_CHARS,
+};
 pub use plan::Plan;
 pub use state::{Conversation, Phase, Remembered, Request, SlotOrigin, SlotValue};

@@ -15,25 +15,92 @@ pub enum Answer {
 }
 
 const YES: &[&str] = &[
-    "yes", "y", "ya", "yeah", "yea", "yep", "yup", "sure", "ok", "okay", "k", "kk", "go",
-    "go ahead", "go for it", "do it", "just do it", "confirm", "confirmed", "proceed",
-    "affirmative", "please do", "please", "yes please", "yes do it", "sounds good",
-    "ship it", "correct", "right", "absolutely", "of course", "definitely", "lgtm",
-    "run it", "let's go", "lets go", "yes go ahead", "ok go ahead", "sure go ahead",
-    "approved", "👍", "✅",
+    "yes",
+    "y",
+    "ya",
+    "yeah",
+    "yea",
+    "yep",
+    "yup",
+    "sure",
+    "ok",
+    "okay",
+    "k",
+    "kk",
+    "go",
+    "go ahead",
+    "go for it",
+    "do it",
+    "just do it",
+    "confirm",
+    "confirmed",
+    "proceed",
+    "affirmative",
+    "please do",
+    "please",
+    "yes please",
+    "yes do it",
+    "sounds good",
+    "ship it",
+    "correct",
+    "right",
+    "absolutely",
+    "of course",
+    "definitely",
+    "lgtm",
+    "run it",
+    "let's go",
+    "lets go",
+    "yes go ahead",
+    "ok go ahead",
+    "sure go ahead",
+    "approved",
+    "👍",
+    "✅",
 ];
 
 const NO: &[&str] = &[
-    "no", "n", "nope", "nah", "no way", "stop", "cancel", "cancel that", "cancel it",
-    "abort", "never mind", "nevermind", "nvm", "forget it", "forget about it",
-    "don't", "dont", "do not", "don't do it", "do not do it", "no thanks", "no thank you",
-    "negative", "scratch that", "not now", "no stop", "stop it", "quit", "drop it",
-    "no don't", "👎", "❌",
+    "no",
+    "n",
+    "nope",
+    "nah",
+    "no way",
+    "stop",
+    "cancel",
+    "cancel that",
+    "cancel it",
+    "abort",
+    "never mind",
+    "nevermind",
+    "nvm",
+    "forget it",
+    "forget about it",
+    "don't",
+    "dont",
+    "do not",
+    "don't do it",
+    "do not do it",
+    "no thanks",
+    "no thank you",
+    "negative",
+    "scratch that",
+    "not now",
+    "no stop",
+    "stop it",
+    "quit",
+    "drop it",
+    "no don't",
+    "👎",
+    "❌",
 ];
 
 /// Lower case, punctuation dropped, spaces collapsed ("Go ahead!" → "go ahead").
 pub fn normalise(text: &str) -> String {
-    let keep = |c: char| c.is_alphanumeric() || c == '\'' || (!c.is_ascii() && !c.is_whitespace() && !is_punctuation(c));
+    let keep = |c: char| {
+        c.is_alphanumeric()
+            || c == '\''
+            || (!c.is_ascii() && !c.is_whitespace() && !is_punctuation(c))
+    };
     let cleaned: String = text
         .chars()
         .map(|c| if keep(c) { c } else { ' ' })
@@ -69,7 +136,9 @@ pub fn classify(text: &str) -> Answer {
     let original = text.trim();
     let separator = |c: char| matches!(c, ',' | ' ' | '-' | ':' | ';' | '.' | '!');
     for lead in ["no", "nope", "nah"] {
-        let Some(head) = original.get(..lead.len()) else { continue };
+        let Some(head) = original.get(..lead.len()) else {
+            continue;
+        };
         let remainder = &original[lead.len()..];
         if head.eq_ignore_ascii_case(lead) && remainder.starts_with(separator) {
             let remainder = remainder.trim_start_matches(separator);
@@ -92,14 +161,38 @@ mod tests {
 
     #[test]
     fn yes_variants() {
-        for text in ["yes", "Y", "sure", "Go ahead!", "do it", "yes please", "OK", "yep.", "sure, go ahead", "confirm", "👍"] {
+        for text in [
+            "yes",
+            "Y",
+            "sure",
+            "Go ahead!",
+            "do it",
+            "yes please",
+            "OK",
+            "yep.",
+            "sure, go ahead",
+            "confirm",
+            "👍",
+        ] {
             assert_eq!(classify(text), Answer::Yes, "{text}");
         }
     }
 
     #[test]
     fn no_variants() {
-        for text in ["no", "N", "nope", "stop", "Cancel", "never mind", "nevermind", "forget it", "no thanks", "abort!", "don't"] {
+        for text in [
+            "no",
+            "N",
+            "nope",
+            "stop",
+            "Cancel",
+            "never mind",
+            "nevermind",
+            "forget it",
+            "no thanks",
+            "abort!",
+            "don't",
+        ] {
             assert_eq!(classify(text), Answer::No, "{text}");
         }
     }

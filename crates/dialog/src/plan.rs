@@ -33,19 +33,27 @@ impl Plan {
     /// quoted when it needs it, but nothing here is ever given to a shell.
     pub fn command_line(&self) -> String {
         match self {
-            Plan::Program { program_display, args, .. } => std::iter::once(program_display.as_str())
+            Plan::Program {
+                program_display,
+                args,
+                ..
+            } => std::iter::once(program_display.as_str())
                 .chain(args.iter().map(String::as_str))
                 .map(quote_for_display)
                 .collect::<Vec<_>>()
                 .join(" "),
-            Plan::ShowAudit { intent, limit } => format!("(built in) show the last {limit} `{intent}` audit records"),
+            Plan::ShowAudit { intent, limit } => {
+                format!("(built in) show the last {limit} `{intent}` audit records")
+            }
         }
     }
 }
 
 fn quote_for_display(arg: &str) -> String {
     let plain = !arg.is_empty()
-        && arg.chars().all(|c| c.is_ascii_alphanumeric() || "-_./:=@+,".contains(c));
+        && arg
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./:=@+,".contains(c));
     if plain {
         arg.to_string()
     } else {
@@ -63,9 +71,19 @@ pub fn variables(request: &Request, user: &str, room: &str, bot: &str) -> BTreeM
 }
 
 /// Renders the dialog's action for a request whose slots are all filled.
-pub fn build(dialog: &Dialog, action: &Action, vars: &BTreeMap<String, String>, request: &Request, user: &str, room: &str) -> Plan {
+pub fn build(
+    dialog: &Dialog,
+    action: &Action,
+    vars: &BTreeMap<String, String>,
+    request: &Request,
+    user: &str,
+    room: &str,
+) -> Plan {
     match action {
-        Action::ShowAudit { intent, limit } => Plan::ShowAudit { intent: intent.clone(), limit: *limit },
+        Action::ShowAudit { intent, limit } => Plan::ShowAudit {
+            intent: intent.clone(),
+            limit: *limit,
+        },
         Action::Program(p) => {
             let mut env: Vec<(String, String)> = request
                 .slots
@@ -90,7 +108,13 @@ pub fn build(dialog: &Dialog, action: &Action, vars: &BTreeMap<String, String>, 
 
 fn env_name(slot: &str) -> String {
     slot.chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_uppercase() } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_uppercase()
+            } else {
+                '_'
+            }
+        })
         .collect()
 }
 
@@ -108,6 +132,9 @@ mod tests {
             timeout: Duration::from_secs(1),
             workdir: "/p".into(),
         };
-        assert_eq!(plan.command_line(), r"actions/a.sh web-01 'x; touch /tmp/y' 'it'\''s'");
+        assert_eq!(
+            plan.command_line(),
+            r"actions/a.sh web-01 'x; touch /tmp/y' 'it'\''s'"
+        );
     }
 }

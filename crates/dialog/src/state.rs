@@ -60,10 +60,17 @@ impl Request {
 pub enum Phase {
     Idle,
     /// Asking the user for the slot named `asking`.
-    Collecting { request: Request, asking: String },
-    AwaitingConfirmation { request: Request },
+    Collecting {
+        request: Request,
+        asking: String,
+    },
+    AwaitingConfirmation {
+        request: Request,
+    },
     /// The action was handed to the executor; its outcome is not known yet.
-    Executing { request: Request },
+    Executing {
+        request: Request,
+    },
 }
 
 /// A slot value from a finished request, kept for carry-over.

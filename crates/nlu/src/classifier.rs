@@ -73,18 +73,18 @@ impl SoftmaxRegression {
                 for (c, p) in probs.iter_mut().enumerate() {
                     *p = w * (*p - if c == labels[i] { 1.0 } else { 0.0 });
                 }
-                for c in 0..classes {
-                    let g = probs[c];
-                    bias_sq[c] += g * g;
-                    model.bias[c] -= config.learning_rate * g / (bias_sq[c].sqrt() + EPS);
+                for ((b, sq), &g) in model.bias.iter_mut().zip(&mut bias_sq).zip(&probs) {
+                    *sq += g * g;
+                    *b -= config.learning_rate * g / (sq.sqrt() + EPS);
                 }
                 for &(j, x) in &inputs[i] {
-                    let row = j as usize * classes;
-                    for c in 0..classes {
-                        let k = row + c;
-                        let g = probs[c] * x + config.l2 * model.weights[k];
-                        weight_sq[k] += g * g;
-                        model.weights[k] -= config.learning_rate * g / (weight_sq[k].sqrt() + EPS);
+                    let row = j as usize * classes..(j as usize + 1) * classes;
+                    let weights = &mut model.weights[row.clone()];
+                    let squares = &mut weight_sq[row];
+                    for ((w, sq), &p) in weights.iter_mut().zip(squares).zip(&probs) {
+                        let g = p * x + config.l2 * *w;
+                        *sq += g * g;
+                        *w -= config.learning_rate * g / (sq.sqrt() + EPS);
                     }
                 }
             }
@@ -149,14 +149,24 @@ mod tests {
 
     #[test]
     fn learns_a_separable_problem_deterministically() {
-        let inputs: Vec<SparseVec> = vec![vec![(0, 1.0)], vec![(1, 1.0)], vec![(2, 1.0)], vec![(0, 0.7), (3, 0.7)]];
+        let inputs: Vec<SparseVec> = vec![
+            vec![(0, 1.0)],
+            vec![(1, 1.0)],
+            vec![(2, 1.0)],
+            vec![(0, 0.7), (3, 0.7)],
+        ];
         let labels = vec![0, 1, 2, 0];
         let config = TrainConfig::default();
         let a = SoftmaxRegression::train(&inputs, &labels, 3, 4, &config, |_| {});
         let b = SoftmaxRegression::train(&inputs, &labels, 3, 4, &config, |_| {});
         for (input, &label) in inputs.iter().zip(&labels) {
             let p = a.probabilities(input);
-            let best = p.iter().enumerate().max_by(|x, y| x.1.total_cmp(y.1)).unwrap().0;
+            let best = p
+                .iter()
+                .enumerate()
+                .max_by(|x, y| x.1.total_cmp(y.1))
+                .unwrap()
+                .0;
             assert_eq!(best, label);
             assert!((p.iter().sum::<f32>() - 1.0).abs() < 1e-5);
             assert_eq!(p, b.probabilities(input), "same seed, same model");

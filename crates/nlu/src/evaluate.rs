@@ -79,7 +79,13 @@ pub fn cross_validate(
     for (k, test) in split.iter().enumerate() {
         let train_idx: Vec<usize> = (0..data.len()).filter(|i| !test.contains(i)).collect();
         let started = Instant::now();
-        let model = train(&data.subset(&train_idx), extractor, config, "cross-validation", |_| {});
+        let model = train(
+            &data.subset(&train_idx),
+            extractor,
+            config,
+            "cross-validation",
+            |_| {},
+        );
         training_seconds += started.elapsed().as_secs_f64();
         for &i in test {
             let text = &data.texts[i];
@@ -99,35 +105,68 @@ pub fn score(data: &TrainingData, predictions: &[(String, f32)]) -> Evaluation {
     let classes = data.classes();
     let mut per_class = Vec::new();
     for class in &classes {
-        let tp = (0..data.len()).filter(|&i| data.labels[i] == *class && predictions[i].0 == *class).count();
+        let tp = (0..data.len())
+            .filter(|&i| data.labels[i] == *class && predictions[i].0 == *class)
+            .count();
         let predicted = predictions.iter().filter(|p| p.0 == *class).count();
         let support = data.labels.iter().filter(|l| *l == class).count();
-        let precision = if predicted == 0 { 0.0 } else { tp as f64 / predicted as f64 };
-        let recall = if support == 0 { 0.0 } else { tp as f64 / support as f64 };
-        let f1 = if precision + recall == 0.0 { 0.0 } else { 2.0 * precision * recall / (precision + recall) };
-        per_class.push(ClassScore { class: class.clone(), precision, recall, f1, support });
+        let precision = if predicted == 0 {
+            0.0
+        } else {
+            tp as f64 / predicted as f64
+        };
+        let recall = if support == 0 {
+            0.0
+        } else {
+            tp as f64 / support as f64
+        };
+        let f1 = if precision + recall == 0.0 {
+            0.0
+        } else {
+            2.0 * precision * recall / (precision + recall)
+        };
+        per_class.push(ClassScore {
+            class: class.clone(),
+            precision,
+            recall,
+            f1,
+            support,
+        });
     }
-    let correct = (0..data.len()).filter(|&i| data.labels[i] == predictions[i].0).count();
+    let correct = (0..data.len())
+        .filter(|&i| data.labels[i] == predictions[i].0)
+        .count();
     let mut pairs: BTreeMap<(String, String), usize> = BTreeMap::new();
     let mut misses = Vec::new();
-    for i in 0..data.len() {
-        if data.labels[i] != predictions[i].0 {
-            *pairs.entry((data.labels[i].clone(), predictions[i].0.clone())).or_default() += 1;
+    for ((text, label), (predicted, confidence)) in
+        data.texts.iter().zip(&data.labels).zip(predictions)
+    {
+        if label != predicted {
+            *pairs.entry((label.clone(), predicted.clone())).or_default() += 1;
             misses.push(Miss {
-                text: data.texts[i].clone(),
-                expected: data.labels[i].clone(),
-                predicted: predictions[i].0.clone(),
-                confidence: predictions[i].1,
+                text: text.clone(),
+                expected: label.clone(),
+                predicted: predicted.clone(),
+                confidence: *confidence,
             });
         }
     }
-    let mut confused_pairs: Vec<(String, String, usize)> = pairs.into_iter().map(|((a, b), n)| (a, b, n)).collect();
+    let mut confused_pairs: Vec<(String, String, usize)> =
+        pairs.into_iter().map(|((a, b), n)| (a, b, n)).collect();
     confused_pairs.sort_by(|a, b| b.2.cmp(&a.2).then_with(|| a.0.cmp(&b.0)));
     Evaluation {
         folds: 0,
         examples: data.len(),
-        accuracy: if data.is_empty() { 0.0 } else { correct as f64 / data.len() as f64 },
-        macro_f1: if per_class.is_empty() { 0.0 } else { per_class.iter().map(|c| c.f1).sum::<f64>() / per_class.len() as f64 },
+        accuracy: if data.is_empty() {
+            0.0
+        } else {
+            correct as f64 / data.len() as f64
+        },
+        macro_f1: if per_class.is_empty() {
+            0.0
+        } else {
+            per_class.iter().map(|c| c.f1).sum::<f64>() / per_class.len() as f64
+        },
         mean_training_seconds: 0.0,
         per_class,
         confused_pairs,
@@ -141,7 +180,9 @@ mod tests {
 
     #[test]
     fn folds_partition_and_stratify() {
-        let labels: Vec<String> = (0..20).map(|i| if i < 10 { "a" } else { "b" }.to_string()).collect();
+        let labels: Vec<String> = (0..20)
+            .map(|i| if i < 10 { "a" } else { "b" }.to_string())
+            .collect();
         let folds = stratified_folds(&labels, 5, 1);
         let mut all: Vec<usize> = folds.iter().flatten().copied().collect();
         all.sort();
@@ -157,11 +198,18 @@ mod tests {
         data.push("x", "a");
         data.push("y", "a");
         data.push("z", "b");
-        let predictions = vec![("a".to_string(), 0.9), ("b".to_string(), 0.6), ("b".to_string(), 0.8)];
+        let predictions = vec![
+            ("a".to_string(), 0.9),
+            ("b".to_string(), 0.6),
+            ("b".to_string(), 0.8),
+        ];
         let e = score(&data, &predictions);
         assert!((e.accuracy - 2.0 / 3.0).abs() < 1e-9);
         let b = &e.per_class[1];
         assert_eq!((b.precision, b.recall), (0.5, 1.0));
-        assert_eq!(e.confused_pairs, vec![("a".to_string(), "b".to_string(), 1)]);
+        assert_eq!(
+            e.confused_pairs,
+            vec![("a".to_string(), "b".to_string(), 1)]
+        );
     }
 }

@@ -71,7 +71,11 @@ fn tokens(text: &str, entities: &[EntityMatch]) -> Vec<(String, bool)> {
     out
 }
 
-fn raw_features(text: &str, entities: &[EntityMatch], config: &SparseConfig) -> Vec<(String, Group)> {
+fn raw_features(
+    text: &str,
+    entities: &[EntityMatch],
+    config: &SparseConfig,
+) -> Vec<(String, Group)> {
     let toks = tokens(text, entities);
     let mut features = Vec::new();
     for (tok, is_entity) in &toks {
@@ -86,13 +90,19 @@ fn raw_features(text: &str, entities: &[EntityMatch], config: &SparseConfig) -> 
                 break;
             }
             for window in padded.windows(n) {
-                features.push((format!("c:{}", window.iter().collect::<String>()), Group::Char));
+                features.push((
+                    format!("c:{}", window.iter().collect::<String>()),
+                    Group::Char,
+                ));
             }
         }
     }
     if config.word_bigrams {
         let mut previous = "<s>".to_string();
-        for (tok, _) in toks.iter().chain(std::iter::once(&("</s>".to_string(), false))) {
+        for (tok, _) in toks
+            .iter()
+            .chain(std::iter::once(&("</s>".to_string(), false)))
+        {
             features.push((format!("b:{previous} {tok}"), Group::Word));
             previous = tok.clone();
         }

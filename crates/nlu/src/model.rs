@@ -64,7 +64,9 @@ impl IntentModel {
 
     /// (class name, probability), most likely first.
     pub fn rank(&self, text: &str, entities: &[EntityMatch]) -> Vec<(String, f32)> {
-        let probs = self.classifier.probabilities(&self.features(text, entities));
+        let probs = self
+            .classifier
+            .probabilities(&self.features(text, entities));
         let mut ranked: Vec<(String, f32)> = self.classes.iter().cloned().zip(probs).collect();
         ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
         ranked
@@ -73,7 +75,10 @@ impl IntentModel {
     /// Writes the artifact atomically (temporary file, then rename), so a running
     /// bot never reads a half-written model.
     pub fn save(&self, path: &Path) -> Result<(), NluError> {
-        let io = |source| NluError::Io { path: path.to_path_buf(), source };
+        let io = |source| NluError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent).map_err(io)?;
         }
@@ -89,9 +94,14 @@ impl IntentModel {
     pub fn load(path: &Path) -> Result<IntentModel, NluError> {
         let bytes = std::fs::read(path).map_err(|source| {
             if source.kind() == std::io::ErrorKind::NotFound {
-                NluError::Missing { path: path.to_path_buf() }
+                NluError::Missing {
+                    path: path.to_path_buf(),
+                }
             } else {
-                NluError::Io { path: path.to_path_buf(), source }
+                NluError::Io {
+                    path: path.to_path_buf(),
+                    source,
+                }
             }
         })?;
         #[derive(Deserialize)]
@@ -109,10 +119,14 @@ impl IntentModel {
             reason: e.to_string(),
         };
         let header: Header = serde_json::from_slice(&bytes).map_err(corrupt)?;
-        if header.meta.format != MODEL_FORMAT || header.meta.format_version != MODEL_FORMAT_VERSION {
+        if header.meta.format != MODEL_FORMAT || header.meta.format_version != MODEL_FORMAT_VERSION
+        {
             return Err(NluError::Version {
                 path: path.to_path_buf(),
-                found: format!("{} v{} (opsbot {})", header.meta.format, header.meta.format_version, header.meta.opsbot_version),
+                found: format!(
+                    "{} v{} (opsbot {})",
+                    header.meta.format, header.meta.format_version, header.meta.opsbot_version
+                ),
                 expected: format!("{MODEL_FORMAT} v{MODEL_FORMAT_VERSION}"),
             });
         }

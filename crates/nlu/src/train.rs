@@ -7,8 +7,8 @@ use opsbot_spec::{EntityMatch, Project, OUT_OF_SCOPE};
 use crate::classifier::SoftmaxRegression;
 use crate::extract::EntityExtractor;
 use crate::features::SparseFeaturizer;
-use crate::understand::mask_bot_name;
 use crate::model::{IntentModel, ModelMeta, NluConfig, MODEL_FORMAT, MODEL_FORMAT_VERSION};
+use crate::understand::mask_bot_name;
 
 /// Texts with their intent labels; out-of-scope examples carry [`OUT_OF_SCOPE`].
 #[derive(Debug, Clone, Default)]
@@ -79,7 +79,10 @@ pub fn train(
     let entities: Vec<Vec<EntityMatch>> = data.texts.iter().map(|t| extractor.extract(t)).collect();
     let featurizer = SparseFeaturizer::fit(
         config.sparse.clone(),
-        data.texts.iter().map(String::as_str).zip(entities.iter().map(Vec::as_slice)),
+        data.texts
+            .iter()
+            .map(String::as_str)
+            .zip(entities.iter().map(Vec::as_slice)),
     );
     let classes = data.classes();
     let inputs: Vec<_> = data

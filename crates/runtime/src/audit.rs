@@ -56,7 +56,12 @@ pub struct AuditRecord {
 }
 
 impl AuditRecord {
-    fn from_request(key: &ConversationKey, time: DateTime<Utc>, outcome: AuditOutcome, request: &Request) -> AuditRecord {
+    fn from_request(
+        key: &ConversationKey,
+        time: DateTime<Utc>,
+        outcome: AuditOutcome,
+        request: &Request,
+    ) -> AuditRecord {
         AuditRecord {
             id: 0,
             time,
@@ -91,8 +96,18 @@ impl AuditRecord {
     }
 
     /// A request that ran.
-    pub fn executed(key: &ConversationKey, time: DateTime<Utc>, request: &Request, plan: &Plan, outcome: &ActionOutcome) -> AuditRecord {
-        let status = if outcome.succeeded { AuditOutcome::Succeeded } else { AuditOutcome::Failed };
+    pub fn executed(
+        key: &ConversationKey,
+        time: DateTime<Utc>,
+        request: &Request,
+        plan: &Plan,
+        outcome: &ActionOutcome,
+    ) -> AuditRecord {
+        let status = if outcome.succeeded {
+            AuditOutcome::Succeeded
+        } else {
+            AuditOutcome::Failed
+        };
         let mut audit = AuditRecord::from_request(key, time, status, request);
         audit.command = Some(plan.command_line());
         audit.exit_code = outcome.exit_code;
@@ -104,15 +119,27 @@ impl AuditRecord {
 
     /// "shop=1.2.0 environment=staging".
     pub fn slot_summary(&self) -> String {
-        self.slots.iter().map(|(k, v)| format!("{k}={}", v.value)).collect::<Vec<_>>().join(" ")
+        self.slots
+            .iter()
+            .map(|(k, v)| format!("{k}={}", v.value))
+            .collect::<Vec<_>>()
+            .join(" ")
     }
 
     /// Whether a filter's free text appears in the record's messages, slots or command.
     pub fn mentions(&self, text: &str) -> bool {
         let needle = text.to_lowercase();
-        self.messages.iter().any(|m| m.to_lowercase().contains(&needle))
-            || self.slots.values().any(|v| v.value.to_lowercase().contains(&needle))
-            || self.command.as_deref().is_some_and(|c| c.to_lowercase().contains(&needle))
+        self.messages
+            .iter()
+            .any(|m| m.to_lowercase().contains(&needle))
+            || self
+                .slots
+                .values()
+                .any(|v| v.value.to_lowercase().contains(&needle))
+            || self
+                .command
+                .as_deref()
+                .is_some_and(|c| c.to_lowercase().contains(&needle))
     }
 
     #[cfg(test)]

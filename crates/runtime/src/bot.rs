@@ -8,7 +8,9 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use opsbot_dialog::{step, ActionOutcome, Context, Conversation, Effect, Input, Phase, Plan, Transition};
+use opsbot_dialog::{
+    step, ActionOutcome, Context, Conversation, Effect, Input, Phase, Plan, Transition,
+};
 use opsbot_nlu::Nlu;
 use opsbot_spec::Project;
 
@@ -59,7 +61,8 @@ impl Bot {
 
     /// Moves the bot's clock forward (conversation tests of expiry).
     pub fn advance_clock(&self, by: Duration) {
-        *self.clock_offset.lock().expect("clock lock") += chrono::Duration::from_std(by).unwrap_or_default();
+        *self.clock_offset.lock().expect("clock lock") +=
+            chrono::Duration::from_std(by).unwrap_or_default();
     }
 
     fn now(&self) -> DateTime<Utc> {
@@ -67,12 +70,22 @@ impl Bot {
     }
 
     fn lock_for(&self, key: &ConversationKey) -> Arc<tokio::sync::Mutex<()>> {
-        self.conversations.lock().expect("conversation map lock").entry(key.clone()).or_default().clone()
+        self.conversations
+            .lock()
+            .expect("conversation map lock")
+            .entry(key.clone())
+            .or_default()
+            .clone()
     }
 
     /// Handles one message; each reply is passed to `reply` as soon as it is
     /// known (so "Restarting …" shows before the action finishes).
-    pub async fn handle(&self, key: &ConversationKey, text: &str, reply: &mut (dyn FnMut(String) + Send)) -> Result<(), RuntimeError> {
+    pub async fn handle(
+        &self,
+        key: &ConversationKey,
+        text: &str,
+        reply: &mut (dyn FnMut(String) + Send),
+    ) -> Result<(), RuntimeError> {
         let lock = self.lock_for(key);
         let _in_order = lock.lock().await;
         let mut conversation = match self.store.load(key) {
@@ -87,7 +100,11 @@ impl Bot {
         if matches!(conversation.phase, Phase::Executing { .. }) {
             // This conversation is locked, so nothing of it runs now: the process
             // that started the action ended before recording the outcome.
-            let ctx = Context { user: &key.user, room: &key.room, now: self.now() };
+            let ctx = Context {
+                user: &key.user,
+                room: &key.room,
+                now: self.now(),
+            };
             let transition = step(&self.project, conversation, Input::Interrupted, &ctx);
             conversation = self.apply(key, transition, Vec::new(), reply).await?;
         }
@@ -102,21 +119,38 @@ impl Bot {
             phase = conversation.phase_name(),
             "message understood"
         );
-        let ctx = Context { user: &key.user, room: &key.room, now: self.now() };
-        let transition = step(&self.project, conversation, Input::Message(&understanding), &ctx);
+        let ctx = Context {
+            user: &key.user,
+            room: &key.room,
+            now: self.now(),
+        };
+        let transition = step(
+            &self.project,
+            conversation,
+            Input::Message(&understanding),
+            &ctx,
+        );
         self.apply(key, transition, Vec::new(), reply).await?;
         Ok(())
     }
 
     /// Persists a transition with its audit records, replies, and runs its action
     /// (feeding the outcome back) until the conversation rests.
-    async fn apply(&self, key: &ConversationKey, mut transition: Transition, mut records: Vec<AuditRecord>, reply: &mut (dyn FnMut(String) + Send)) -> Result<Conversation, RuntimeError> {
+    async fn apply(
+        &self,
+        key: &ConversationKey,
+        mut transition: Transition,
+        mut records: Vec<AuditRecord>,
+        reply: &mut (dyn FnMut(String) + Send),
+    ) -> Result<Conversation, RuntimeError> {
         loop {
             let now = self.now();
             let mut run = None;
             for effect in transition.effects {
                 match effect {
-                    Effect::Record(record) => records.push(AuditRecord::from_record(key, now, &record)),
+                    Effect::Record(record) => {
+                        records.push(AuditRecord::from_record(key, now, &record))
+                    }
                     Effect::Run { plan, request } => run = Some((plan, request)),
                 }
             }
@@ -131,22 +165,53 @@ impl Bot {
             tracing::info!(room = %key.room, user = %key.user, dialog = %request.dialog, command = %plan.command_line(), "running action");
             let outcome = self.execute(&plan).await;
             tracing::info!(dialog = %request.dialog, exit_code = ?outcome.exit_code, succeeded = outcome.succeeded, "action finished");
-            let ctx = Context { user: &key.user, room: &key.room, now: self.now() };
-            records.push(AuditRecord::executed(key, ctx.now, &request, &plan, &outcome));
-            transition = step(&self.project, transition.conversation, Input::ActionFinished(&outcome), &ctx);
+            let ctx = Context {
+                user: &key.user,
+                room: &key.room,
+                now: self.now(),
+            };
+            records.push(AuditRecord::executed(
+                key, ctx.now, &request, &plan, &outcome,
+            ));
+            transition = step(
+                &self.project,
+                transition.conversation,
+                Input::ActionFinished(&outcome),
+                &ctx,
+            );
         }
     }
 
     async fn execute(&self, plan: &Plan) -> ActionOutcome {
         match plan {
-            Plan::Program { program, args, env, timeout, workdir, .. } => {
+            Plan::Program {
+                program,
+                args,
+                env,
+                timeout,
+                workdir,
+                ..
+            } => {
                 if let Err(e) = std::fs::create_dir_all(&self.state_dir) {
                     tracing::warn!(dir = %self.state_dir.display(), error = %e, "cannot create the state folder");
                 }
                 let mut env = env.clone();
-                env.push(("OPSBOT_STATE_DIR".into(), self.state_dir.display().to_string()));
-                env.push(("OPSBOT_PROJECT_DIR".into(), self.project.root.display().to_string()));
-                exec::run(&Invocation { program, args, env: &env, workdir, timeout: *timeout }).await
+                env.push((
+                    "OPSBOT_STATE_DIR".into(),
+                    self.state_dir.display().to_string(),
+                ));
+                env.push((
+                    "OPSBOT_PROJECT_DIR".into(),
+                    self.project.root.display().to_string(),
+                ));
+                exec::run(&Invocation {
+                    program,
+                    args,
+                    env: &env,
+                    workdir,
+                    timeout: *timeout,
+                })
+                .await
             }
             Plan::ShowAudit { intent, limit } => self.show_audit(intent, *limit),
         }
@@ -158,20 +223,37 @@ impl Bot {
         for record in self.store.audit_newest_first() {
             match record {
                 Ok(r) if r.intent == intent && r.outcome == AuditOutcome::Succeeded => {
-                    lines.push(format!("• {} {}: {}", r.time.format("%Y-%m-%d %H:%M UTC"), r.user, r.slot_summary()));
+                    lines.push(format!(
+                        "• {} {}: {}",
+                        r.time.format("%Y-%m-%d %H:%M UTC"),
+                        r.user,
+                        r.slot_summary()
+                    ));
                     if lines.len() == limit {
                         break;
                     }
                 }
                 Ok(_) => {}
                 Err(e) => {
-                    return ActionOutcome { succeeded: false, exit_code: None, output: String::new(), duration: started.elapsed(), error: Some(e.to_string()) }
+                    return ActionOutcome {
+                        succeeded: false,
+                        exit_code: None,
+                        output: String::new(),
+                        duration: started.elapsed(),
+                        error: Some(e.to_string()),
+                    }
                 }
             }
         }
         if lines.is_empty() {
             lines.push("none yet".into());
         }
-        ActionOutcome { succeeded: true, exit_code: Some(0), output: lines.join("\n"), duration: started.elapsed(), error: None }
+        ActionOutcome {
+            succeeded: true,
+            exit_code: Some(0),
+            output: lines.join("\n"),
+            duration: started.elapsed(),
+            error: None,
+        }
     }
 }

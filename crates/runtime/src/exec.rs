@@ -35,7 +35,10 @@ pub async fn run(invocation: &Invocation<'_>) -> ActionOutcome {
     command
         .args(invocation.args)
         .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_else(|| "/usr/local/bin:/usr/bin:/bin".into()))
+        .env(
+            "PATH",
+            std::env::var_os("PATH").unwrap_or_else(|| "/usr/local/bin:/usr/bin:/bin".into()),
+        )
         .env("LANG", "C.UTF-8")
         .envs(invocation.env.iter().map(|(k, v)| (k, v)))
         .current_dir(invocation.workdir)
@@ -55,7 +58,10 @@ pub async fn run(invocation: &Invocation<'_>) -> ActionOutcome {
                 exit_code: None,
                 output: String::new(),
                 duration: started.elapsed(),
-                error: Some(format!("could not start {}: {e}", invocation.program.display())),
+                error: Some(format!(
+                    "could not start {}: {e}",
+                    invocation.program.display()
+                )),
             }
         }
     };
@@ -66,7 +72,10 @@ pub async fn run(invocation: &Invocation<'_>) -> ActionOutcome {
         Err(_) => {
             if let Some(pid) = child.id() {
                 // The program ran in its own process group; end all of it.
-                let _ = nix::sys::signal::killpg(nix::unistd::Pid::from_raw(pid as i32), nix::sys::signal::Signal::SIGKILL);
+                let _ = nix::sys::signal::killpg(
+                    nix::unistd::Pid::from_raw(pid as i32),
+                    nix::sys::signal::Signal::SIGKILL,
+                );
             }
             let _ = child.kill().await;
             (child.wait().await.ok(), true)
@@ -85,7 +94,10 @@ pub async fn run(invocation: &Invocation<'_>) -> ActionOutcome {
     let output = excerpt(&output, EXCERPT_CHARS);
     let exit_code = status.and_then(|s| s.code());
     let error = if timed_out {
-        Some(format!("timed out after {} and was stopped", humantime::format_duration(invocation.timeout)))
+        Some(format!(
+            "timed out after {} and was stopped",
+            humantime::format_duration(invocation.timeout)
+        ))
     } else if exit_code.is_none() {
         Some("ended by a signal".to_string())
     } else {
@@ -101,7 +113,9 @@ pub async fn run(invocation: &Invocation<'_>) -> ActionOutcome {
 }
 
 async fn read_capped<R: AsyncRead + Unpin>(stream: Option<R>) -> (Vec<u8>, usize) {
-    let Some(mut stream) = stream else { return (Vec::new(), 0) };
+    let Some(mut stream) = stream else {
+        return (Vec::new(), 0);
+    };
     let mut kept = Vec::new();
     let mut total = 0;
     let mut buffer = [0u8; 8192];
@@ -123,7 +137,10 @@ async fn drain(task: tokio::task::JoinHandle<(Vec<u8>, usize)>) -> String {
         Ok(Ok((bytes, total))) => {
             let mut text = String::from_utf8_lossy(&bytes).into_owned();
             if total > bytes.len() {
-                text.push_str(&format!("\n[… {} more bytes not captured]", total - bytes.len()));
+                text.push_str(&format!(
+                    "\n[… {} more bytes not captured]",
+                    total - bytes.len()
+                ));
             }
             text
         }
@@ -140,7 +157,10 @@ pub fn excerpt(text: &str, limit: usize) -> String {
     let half = limit / 2;
     let head: String = text.chars().take(half).collect();
     let tail: String = text.chars().skip(count - half).collect();
-    format!("{head}\n[… {} characters omitted …]\n{tail}", count - 2 * half)
+    format!(
+        "{head}\n[… {} characters omitted …]\n{tail}",
+        count - 2 * half
+    )
 }
 
 #[cfg(test)]
@@ -148,13 +168,30 @@ mod tests {
     use super::*;
 
     fn invocation<'a>(program: &'a Path, args: &'a [String], timeout: Duration) -> Invocation<'a> {
-        Invocation { program, args, env: &[], workdir: Path::new("/"), timeout }
+        Invocation {
+            program,
+            args,
+            env: &[],
+            workdir: Path::new("/"),
+            timeout,
+        }
     }
 
     #[tokio::test]
     async fn arguments_reach_the_program_literally() {
-        let args: Vec<String> = vec!["-c".into(), r#"printf '%s|' "$@""#.into(), "sh".into(), "a b; touch /tmp/never".into(), "$(id)".into()];
-        let outcome = run(&invocation(Path::new("/bin/sh"), &args, Duration::from_secs(5))).await;
+        let args: Vec<String> = vec![
+            "-c".into(),
+            r#"printf '%s|' "$@""#.into(),
+            "sh".into(),
+            "a b; touch /tmp/never".into(),
+            "$(id)".into(),
+        ];
+        let outcome = run(&invocation(
+            Path::new("/bin/sh"),
+            &args,
+            Duration::from_secs(5),
+        ))
+        .await;
         assert!(outcome.succeeded, "{outcome:?}");
         assert_eq!(outcome.output, "a b; touch /tmp/never|$(id)|");
     }
@@ -162,22 +199,44 @@ mod tests {
     #[tokio::test]
     async fn timeout_kills_the_process_group() {
         let args: Vec<String> = vec!["-c".into(), "sleep 30 & echo $!; sleep 30".into()];
-        let outcome = run(&invocation(Path::new("/bin/sh"), &args, Duration::from_millis(500))).await;
+        let outcome = run(&invocation(
+            Path::new("/bin/sh"),
+            &args,
+            Duration::from_millis(500),
+        ))
+        .await;
         assert!(!outcome.succeeded);
         assert!(outcome.error.as_deref().unwrap().contains("timed out"));
-        let background: u32 = outcome.output.trim().parse().expect("the script printed its child's pid");
+        let background: u32 = outcome
+            .output
+            .trim()
+            .parse()
+            .expect("the script printed its child's pid");
         // Gone, or a zombie waiting to be reaped: either way no longer running.
         let stat = std::fs::read_to_string(format!("/proc/{background}/stat")).unwrap_or_default();
-        assert!(stat.is_empty() || stat.contains(") Z "), "background child still running: {stat}");
+        assert!(
+            stat.is_empty() || stat.contains(") Z "),
+            "background child still running: {stat}"
+        );
     }
 
     #[tokio::test]
     async fn failures_report_status_and_stderr() {
         let args: Vec<String> = vec!["-c".into(), "echo out; echo err >&2; exit 3".into()];
-        let outcome = run(&invocation(Path::new("/bin/sh"), &args, Duration::from_secs(5))).await;
+        let outcome = run(&invocation(
+            Path::new("/bin/sh"),
+            &args,
+            Duration::from_secs(5),
+        ))
+        .await;
         assert_eq!(outcome.exit_code, Some(3));
         assert_eq!(outcome.output, "out\nerr\n");
-        let missing = run(&invocation(Path::new("/nonexistent/program"), &[], Duration::from_secs(1))).await;
+        let missing = run(&invocation(
+            Path::new("/nonexistent/program"),
+            &[],
+            Duration::from_secs(1),
+        ))
+        .await;
         assert!(missing.error.unwrap().contains("could not start"));
     }
 

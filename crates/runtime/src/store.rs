@@ -23,7 +23,10 @@ pub struct ConversationKey {
 
 impl ConversationKey {
     pub fn new(room: impl Into<String>, user: impl Into<String>) -> Self {
-        ConversationKey { room: room.into(), user: user.into() }
+        ConversationKey {
+            room: room.into(),
+            user: user.into(),
+        }
     }
 
     fn bytes(&self) -> Vec<u8> {
@@ -46,27 +49,52 @@ pub struct Store {
 impl Store {
     pub fn open(path: &Path) -> Result<Store, RuntimeError> {
         if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).map_err(|source| RuntimeError::Io { path: parent.to_path_buf(), source })?;
+            std::fs::create_dir_all(parent).map_err(|source| RuntimeError::Io {
+                path: parent.to_path_buf(),
+                source,
+            })?;
         }
         let db = sled::Config::new().path(path).open().map_err(|e| match e {
             // sled wraps the failed file lock in an I/O error of its own.
-            sled::Error::Io(io) if io.kind() == std::io::ErrorKind::WouldBlock || io.to_string().contains("could not acquire lock") => {
-                RuntimeError::StoreLocked { path: path.to_path_buf() }
+            sled::Error::Io(io)
+                if io.kind() == std::io::ErrorKind::WouldBlock
+                    || io.to_string().contains("could not acquire lock") =>
+            {
+                RuntimeError::StoreLocked {
+                    path: path.to_path_buf(),
+                }
             }
-            other => RuntimeError::Store { path: path.to_path_buf(), source: other },
+            other => RuntimeError::Store {
+                path: path.to_path_buf(),
+                source: other,
+            },
         })?;
-        let store_error = |source| RuntimeError::Store { path: path.to_path_buf(), source };
+        let store_error = |source| RuntimeError::Store {
+            path: path.to_path_buf(),
+            source,
+        };
         let conversations = db.open_tree("conversations").map_err(store_error)?;
         let audit = db.open_tree("audit").map_err(store_error)?;
-        Ok(Store { db, conversations, audit })
+        Ok(Store {
+            db,
+            conversations,
+            audit,
+        })
     }
 
     fn error(&self, source: sled::Error) -> RuntimeError {
-        RuntimeError::Store { path: Default::default(), source }
+        RuntimeError::Store {
+            path: Default::default(),
+            source,
+        }
     }
 
     pub fn load(&self, key: &ConversationKey) -> Result<Conversation, RuntimeError> {
-        match self.conversations.get(key.bytes()).map_err(|e| self.error(e))? {
+        match self
+            .conversations
+            .get(key.bytes())
+            .map_err(|e| self.error(e))?
+        {
             None => Ok(Conversation::default()),
             Some(bytes) => serde_json::from_slice(&bytes).map_err(|e| RuntimeError::CorruptState {
                 what: format!("conversation of {} in {}", key.user, key.room),
@@ -77,9 +105,18 @@ impl Store {
 
     /// Saves a conversation and appends audit records atomically, then flushes.
     /// Returns the ids given to the records.
-    pub fn commit(&self, key: &ConversationKey, conversation: &Conversation, records: &[AuditRecord]) -> Result<Vec<u64>, RuntimeError> {
+    pub fn commit(
+        &self,
+        key: &ConversationKey,
+        conversation: &Conversation,
+        records: &[AuditRecord],
+    ) -> Result<Vec<u64>, RuntimeError> {
         let state = serde_json::to_vec(conversation).expect("conversation serialises");
-        let ids: Vec<u64> = records.iter().map(|_| self.db.generate_id()).collect::<Result<_, _>>().map_err(|e| self.error(e))?;
+        let ids: Vec<u64> = records
+            .iter()
+            .map(|_| self.db.generate_id())
+            .collect::<Result<_, _>>()
+            .map_err(|e| self.error(e))?;
         let encoded: Vec<(u64, Vec<u8>)> = records
             .iter()
             .zip(&ids)
@@ -106,10 +143,18 @@ impl Store {
     }
 
     /// Audit records, newest first.
-    pub fn audit_newest_first(&self) -> impl Iterator<Item = Result<AuditRecord, RuntimeError>> + '_ {
+    pub fn audit_newest_first(
+        &self,
+    ) -> impl Iterator<Item = Result<AuditRecord, RuntimeError>> + '_ {
         self.audit.iter().rev().map(|item| {
-            let (_, bytes) = item.map_err(|e| RuntimeError::Store { path: Default::default(), source: e })?;
-            serde_json::from_slice(&bytes).map_err(|e| RuntimeError::CorruptState { what: "audit record".into(), reason: e.to_string() })
+            let (_, bytes) = item.map_err(|e| RuntimeError::Store {
+                path: Default::default(),
+                source: e,
+            })?;
+            serde_json::from_slice(&bytes).map_err(|e| RuntimeError::CorruptState {
+                what: "audit record".into(),
+                reason: e.to_string(),
+            })
         })
     }
 
@@ -131,9 +176,18 @@ mod tests {
         {
             let store = Store::open(&path).unwrap();
             assert_eq!(store.load(&key).unwrap(), Conversation::default());
-            let conversation = Conversation { phase: Phase::Idle, memory: Default::default() };
+            let conversation = Conversation {
+                phase: Phase::Idle,
+                memory: Default::default(),
+            };
             let record = AuditRecord::test_record("first");
-            store.commit(&key, &conversation, &[record.clone(), AuditRecord::test_record("second")]).unwrap();
+            store
+                .commit(
+                    &key,
+                    &conversation,
+                    &[record.clone(), AuditRecord::test_record("second")],
+                )
+                .unwrap();
         }
         let store = Store::open(&path).unwrap();
         let records: Vec<AuditRecord> = store.audit_newest_first().map(Result::unwrap).collect();

@@ -127,7 +127,10 @@ mod tests {
         let parsed = parse("restart [apache](service) on [web-01](host)").unwrap();
         assert_eq!(parsed.text, "restart apache on web-01");
         assert_eq!(parsed.spans.len(), 2);
-        assert_eq!(&parsed.text[parsed.spans[1].start..parsed.spans[1].end], "web-01");
+        assert_eq!(
+            &parsed.text[parsed.spans[1].start..parsed.spans[1].end],
+            "web-01"
+        );
         assert_eq!(parsed.spans[1].entity, "host");
     }
 

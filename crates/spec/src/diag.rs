@@ -288,12 +288,21 @@ mod tests {
         let quoted = index.locate_in_scalar("intents.restart.examples.1", 0);
         assert_eq!((quoted.line, quoted.column), (5, 10));
         let missing = index.locate("intents.restart.examples.9");
-        assert_eq!((missing.line, missing.column), (3, 5), "falls back to the nearest ancestor, at its key");
-        let nested = "dialogs:\n  restart:\n    slots:\n      - entity: service\n        prompt: x\n";
+        assert_eq!(
+            (missing.line, missing.column),
+            (3, 5),
+            "falls back to the nearest ancestor, at its key"
+        );
+        let nested =
+            "dialogs:\n  restart:\n    slots:\n      - entity: service\n        prompt: x\n";
         let index = PositionIndex::build(Path::new("d.yaml"), nested);
         let restart = index.locate("dialogs.restart");
         assert_eq!((restart.line, restart.column), (2, 3));
         let slot = index.locate("dialogs.restart.slots.0");
-        assert_eq!((slot.line, slot.column), (4, 9), "a mapping in a list starts at its first key");
+        assert_eq!(
+            (slot.line, slot.column),
+            (4, 9),
+            "a mapping in a list starts at its first key"
+        );
     }
 }

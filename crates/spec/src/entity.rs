@@ -40,7 +40,6 @@ pub struct Entity {
     /// Lower-cased surface form → canonical value, longest surfaces first.
     lexicon: Vec<(String, String)>,
     canonical: BTreeSet<String>,
-    open: bool,
 }
 
 impl Entity {
@@ -50,11 +49,10 @@ impl Entity {
         description: Option<String>,
         pattern: Option<Regex>,
         values: &BTreeMap<String, Vec<String>>,
-        open: bool,
     ) -> Entity {
-        let anchored = pattern
-            .as_ref()
-            .map(|p| Regex::new(&format!(r"\A(?:{})\z", p.as_str())).expect("anchoring a valid regex"));
+        let anchored = pattern.as_ref().map(|p| {
+            Regex::new(&format!(r"\A(?:{})\z", p.as_str())).expect("anchoring a valid regex")
+        });
         let mut entity = Entity {
             name: name.to_string(),
             description: description.unwrap_or_else(|| format!("a {name}")),
@@ -62,7 +60,6 @@ impl Entity {
             anchored,
             lexicon: Vec::new(),
             canonical: BTreeSet::new(),
-            open,
         };
         for (canonical, synonyms) in values {
             entity.learn(canonical, canonical);
@@ -104,7 +101,8 @@ impl Entity {
             .map(|(_, c)| c.as_str())
     }
 
-    /// Checks a candidate value and returns its canonical form, or a reason fit to
+    /// Checks a candidate value and returns its canonical form (a listed value or
+    /// synonym, or else a match of the whole pattern), or a reason fit to
     /// show the user ("“banana” is not a host name like web-01 or an IP address").
     pub fn validate(&self, candidate: &str) -> Result<String, String> {
         let candidate = candidate.trim();
@@ -136,7 +134,6 @@ impl Entity {
         match &self.anchored {
             Some(anchored) if anchored.is_match(candidate) => Ok(candidate.to_string()),
             Some(_) => Err(format!("“{shown}” is not {}", self.description)),
-            None if self.open => Ok(candidate.to_string()),
             None => {
                 let known: Vec<&str> = self.canonical_values().collect();
                 Err(format!(
@@ -220,7 +217,12 @@ const SHELL_METACHARACTERS: &[char] = &[';', '|', '&', '$', '`', '<', '>', '\\',
 fn at_word_boundary(text: &str, start: usize, end: usize) -> bool {
     let before = text[..start].chars().next_back();
     let after = text[end..].chars().next();
-    if before.into_iter().chain(after).any(|c| SHELL_METACHARACTERS.contains(&c)) || text[..start].ends_with("$(") {
+    if before
+        .into_iter()
+        .chain(after)
+        .any(|c| SHELL_METACHARACTERS.contains(&c))
+        || text[..start].ends_with("$(")
+    {
         return false;
     }
     let is_word = |c: char| c.is_alphanumeric() || c == '_';
@@ -250,7 +252,7 @@ mod tests {
             ("apache".to_string(), vec!["httpd".to_string()]),
             ("nginx".to_string(), vec![]),
         ]);
-        Entity::new("service", Some("a service".into()), None, &values, false)
+        Entity::new("service", Some("a service".into()), None, &values)
     }
 
     fn host() -> Entity {
@@ -260,7 +262,6 @@ mod tests {
             Some("a host name like web-01 or an IP address".into()),
             Some(pattern),
             &BTreeMap::new(),
-            false,
         )
     }
 
@@ -272,7 +273,10 @@ mod tests {
         assert_eq!(found[0].value, "apache");
         assert_eq!(found[0].surface, "HTTPD");
         assert_eq!(s.validate("Httpd"), Ok("apache".to_string()));
-        assert!(s.validate("tomcat").unwrap_err().contains("apache or nginx"));
+        assert!(s
+            .validate("tomcat")
+            .unwrap_err()
+            .contains("apache or nginx"));
     }
 
     #[test]
@@ -285,12 +289,21 @@ mod tests {
     fn pattern_validation_is_anchored() {
         let h = host();
         assert_eq!(h.validate("192.168.0.24"), Ok("192.168.0.24".into()));
-        assert!(h.validate("banana").unwrap_err().contains("not a host name"));
+        assert!(h
+            .validate("banana")
+            .unwrap_err()
+            .contains("not a host name"));
         assert!(h.validate("web-01; touch /tmp/x").is_err());
-        assert!(h.validate("web-01\n").is_ok(), "surrounding whitespace is trimmed");
+        assert!(
+            h.validate("web-01\n").is_ok(),
+            "surrounding whitespace is trimmed"
+        );
         assert!(h.validate("web-01\nrm").is_err());
         assert_eq!(h.find_all("restart it on web-02 now")[0].value, "web-02");
-        assert!(h.find_all("web-01; touch /tmp/x").is_empty(), "a value touching a shell metacharacter is not extracted");
+        assert!(
+            h.find_all("web-01; touch /tmp/x").is_empty(),
+            "a value touching a shell metacharacter is not extracted"
+        );
         assert!(h.find_all("$(web-01)").is_empty());
     }
 }

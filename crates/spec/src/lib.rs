@@ -16,9 +16,8 @@ use std::path::PathBuf;
 pub use diag::{Diagnostic, Diagnostics, Location};
 pub use entity::{join_or, Entity, EntityMatch, MatchSource, MAX_VALUE_CHARS};
 pub use project::{
-    load_project, training_hash, Action, Allow, Behaviour, Dialog, Example, Intent,
-    ProgramAction, Project, Settings, Slot, CAPABILITIES_VAR, CONTEXT_VARS, OUT_OF_SCOPE,
-    RESULT_VARS,
+    load_project, training_hash, Action, Allow, Behaviour, Dialog, Example, Intent, ProgramAction,
+    Project, Settings, Slot, CAPABILITIES_VAR, CONTEXT_VARS, OUT_OF_SCOPE, RESULT_VARS,
 };
 pub use template::Template;
 

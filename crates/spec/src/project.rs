@@ -99,9 +99,15 @@ pub struct ProgramAction {
 pub enum Action {
     Program(ProgramAction),
     /// Lists the newest audit records of one intent (read-only, built in).
-    ShowAudit { intent: String, limit: usize },
+    ShowAudit {
+        intent: String,
+        limit: usize,
+    },
 }
 
+// A project holds a handful of dialogs; boxing the larger variant would only
+// add indirection.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum Behaviour {
     /// Answers with a message; nothing runs.
@@ -289,7 +295,11 @@ pub fn load_project(root: &Path) -> Result<Project, SpecError> {
     // Dialogs that failed their own checks still claim their intent.
     let claimed: BTreeSet<String> = parsed_dialogs
         .iter()
-        .flat_map(|(_, file)| file.dialogs.iter().map(|(name, d)| d.intent.clone().unwrap_or_else(|| name.clone())))
+        .flat_map(|(_, file)| {
+            file.dialogs
+                .iter()
+                .map(|(name, d)| d.intent.clone().unwrap_or_else(|| name.clone()))
+        })
         .collect();
 
     for intent in intents.values() {
@@ -347,8 +357,16 @@ fn load_settings(root: &Path, diagnostics: &mut Diagnostics) -> Result<Settings,
         }
     }
     for (key, value, target) in [
-        ("pending_expiry", raw.pending_expiry, &mut settings.pending_expiry),
-        ("carry_over_expiry", raw.carry_over_expiry, &mut settings.carry_over_expiry),
+        (
+            "pending_expiry",
+            raw.pending_expiry,
+            &mut settings.pending_expiry,
+        ),
+        (
+            "carry_over_expiry",
+            raw.carry_over_expiry,
+            &mut settings.carry_over_expiry,
+        ),
     ] {
         if let Some(text) = value {
             match humantime::parse_duration(&text) {
@@ -374,12 +392,20 @@ fn check_entities(
             let path = format!("entities.{name}");
             let at = file.index.locate(&path);
             if !is_identifier(name) {
-                diagnostics.push(at.clone(), format!("`{name}` is not a valid entity name; expected letters, digits, '_' or '-'"));
+                diagnostics.push(
+                    at.clone(),
+                    format!(
+                        "`{name}` is not a valid entity name; expected letters, digits, '_' or '-'"
+                    ),
+                );
             }
             if let Some(first) = defined_in.insert(name.clone(), file.display.clone()) {
                 diagnostics.push(
                     at.clone(),
-                    format!("entity `{name}` is already defined in {}; expected each entity once", first.display()),
+                    format!(
+                        "entity `{name}` is already defined in {}; expected each entity once",
+                        first.display()
+                    ),
                 );
                 continue;
             }
@@ -394,7 +420,14 @@ fn check_entities(
                     }
                     Ok(re) => Some(re),
                     Err(e) => {
-                        let detail = e.to_string().lines().last().unwrap_or("").trim().trim_start_matches("error: ").to_string();
+                        let detail = e
+                            .to_string()
+                            .lines()
+                            .last()
+                            .unwrap_or("")
+                            .trim()
+                            .trim_start_matches("error: ")
+                            .to_string();
                         diagnostics.push(
                             file.index.locate(&format!("{path}.pattern")),
                             format!("pattern of entity `{name}` is not a valid regular expression ({detail}); expected Rust regex syntax"),
@@ -407,12 +440,11 @@ fn check_entities(
             if raw.pattern.is_none() && raw.values.is_empty() {
                 diagnostics.push(at.clone(), format!("entity `{name}` has neither `pattern` nor `values`; expected at least one, so its values can be validated"));
             }
-            if raw.open && raw.pattern.is_none() {
-                diagnostics.push(at.clone(), format!("entity `{name}` is `open` without a `pattern`; expected a pattern that limits what an open value may contain"));
-            }
             if let Some(re) = &pattern {
                 for canonical in raw.values.keys() {
-                    if !Regex::new(&format!(r"\A(?:{})\z", re.as_str())).is_ok_and(|a| a.is_match(canonical)) {
+                    if !Regex::new(&format!(r"\A(?:{})\z", re.as_str()))
+                        .is_ok_and(|a| a.is_match(canonical))
+                    {
                         diagnostics.push(
                             file.index.locate(&format!("{path}.values.{canonical}")),
                             format!("value `{canonical}` of entity `{name}` does not match its pattern; expected values the pattern accepts"),
@@ -422,7 +454,7 @@ fn check_entities(
             }
             entities.insert(
                 name.clone(),
-                Entity::new(name, raw.description.clone(), pattern, &raw.values, raw.open),
+                Entity::new(name, raw.description.clone(), pattern, &raw.values),
             );
         }
     }
@@ -451,7 +483,11 @@ fn parse_examples(
                     let Some(entity) = entities.get_mut(&span.entity) else {
                         diagnostics.push(
                             at,
-                            format!("unknown entity `{}` in annotation; expected one of {}", span.entity, join_or(&known)),
+                            format!(
+                                "unknown entity `{}` in annotation; expected one of {}",
+                                span.entity,
+                                join_or(&known)
+                            ),
                         );
                         ok = false;
                         continue;
@@ -500,16 +536,44 @@ fn check_intents(
                 diagnostics.push(at.clone(), format!("`{name}` is not a usable intent name; expected letters, digits, '_' or '-' (and not `{OUT_OF_SCOPE}`, which is reserved)"));
             }
             if let Some(first) = defined_in.insert(name.clone(), file.display.clone()) {
-                diagnostics.push(at.clone(), format!("intent `{name}` is already defined in {}; expected each intent once", first.display()));
+                diagnostics.push(
+                    at.clone(),
+                    format!(
+                        "intent `{name}` is already defined in {}; expected each intent once",
+                        first.display()
+                    ),
+                );
                 continue;
             }
             if raw.examples.is_empty() {
-                diagnostics.push(at.clone(), format!("intent `{name}` has no examples; expected a list under `examples:`"));
+                diagnostics.push(
+                    at.clone(),
+                    format!("intent `{name}` has no examples; expected a list under `examples:`"),
+                );
             }
-            let examples = parse_examples(file, &format!("{path}.examples"), &raw.examples, entities, diagnostics);
-            intents.insert(name.clone(), Intent { name: name.clone(), examples, location: at });
+            let examples = parse_examples(
+                file,
+                &format!("{path}.examples"),
+                &raw.examples,
+                entities,
+                diagnostics,
+            );
+            intents.insert(
+                name.clone(),
+                Intent {
+                    name: name.clone(),
+                    examples,
+                    location: at,
+                },
+            );
         }
-        out_of_scope.extend(parse_examples(file, "out_of_scope", &parsed.out_of_scope, entities, diagnostics));
+        out_of_scope.extend(parse_examples(
+            file,
+            "out_of_scope",
+            &parsed.out_of_scope,
+            entities,
+            diagnostics,
+        ));
     }
     (intents, out_of_scope)
 }
@@ -528,7 +592,10 @@ fn check_template(
                 if !allowed.contains(&name.as_str()) {
                     diagnostics.push(
                         file.index.locate_in_scalar(path, offset),
-                        format!("template names unknown slot `{name}`; expected one of {}", join_or(allowed)),
+                        format!(
+                            "template names unknown slot `{name}`; expected one of {}",
+                            join_or(allowed)
+                        ),
                     );
                     ok = false;
                 }
@@ -559,7 +626,10 @@ fn check_dialogs(
             let at = file.index.locate(&path);
             let before = diagnostics.len();
             if dialogs.contains_key(name) {
-                diagnostics.push(at.clone(), format!("dialog `{name}` is defined twice; expected each dialog once"));
+                diagnostics.push(
+                    at.clone(),
+                    format!("dialog `{name}` is defined twice; expected each dialog once"),
+                );
                 continue;
             }
             let intent = raw.intent.clone().unwrap_or_else(|| name.clone());
@@ -584,8 +654,14 @@ fn check_dialogs(
             for (i, raw_slot) in raw.slots.iter().enumerate() {
                 let slot_path = format!("{path}.slots.{i}");
                 let slot_at = file.index.locate(&slot_path);
-                let slot_name = raw_slot.name.clone().unwrap_or_else(|| raw_slot.entity.clone());
-                if !is_identifier(&slot_name) || CONTEXT_VARS.contains(&slot_name.as_str()) || RESULT_VARS.contains(&slot_name.as_str()) {
+                let slot_name = raw_slot
+                    .name
+                    .clone()
+                    .unwrap_or_else(|| raw_slot.entity.clone());
+                if !is_identifier(&slot_name)
+                    || CONTEXT_VARS.contains(&slot_name.as_str())
+                    || RESULT_VARS.contains(&slot_name.as_str())
+                {
                     diagnostics.push(slot_at.clone(), format!("`{slot_name}` is not a usable slot name; expected letters, digits, '_' or '-', not one of {}", join_or(&[CONTEXT_VARS, RESULT_VARS].concat())));
                 }
                 if slot_names.contains(&slot_name) {
@@ -595,12 +671,19 @@ fn check_dialogs(
                 if entity.is_none() {
                     diagnostics.push(
                         file.index.locate(&format!("{slot_path}.entity")),
-                        format!("slot `{slot_name}` uses unknown entity `{}`; expected one of {}", raw_slot.entity, join_or(&entity_names)),
+                        format!(
+                            "slot `{slot_name}` uses unknown entity `{}`; expected one of {}",
+                            raw_slot.entity,
+                            join_or(&entity_names)
+                        ),
                     );
                 }
                 if let (Some(default), Some(entity)) = (&raw_slot.default, entity) {
                     if let Err(reason) = entity.validate(default) {
-                        diagnostics.push(file.index.locate(&format!("{slot_path}.default")), format!("default of slot `{slot_name}` is invalid: {reason}"));
+                        diagnostics.push(
+                            file.index.locate(&format!("{slot_path}.default")),
+                            format!("default of slot `{slot_name}` is invalid: {reason}"),
+                        );
                     }
                 }
                 if raw_slot.prompt.is_none() && raw_slot.default.is_none() {
@@ -619,7 +702,13 @@ fn check_dialogs(
                 .into_iter()
                 .map(|(slot_name, raw_slot, i)| Slot {
                     prompt: raw_slot.prompt.as_ref().and_then(|p| {
-                        check_template(file, &format!("{path}.slots.{i}.prompt"), p, &base_vars, diagnostics)
+                        check_template(
+                            file,
+                            &format!("{path}.slots.{i}.prompt"),
+                            p,
+                            &base_vars,
+                            diagnostics,
+                        )
                     }),
                     name: slot_name,
                     entity: raw_slot.entity.clone(),
@@ -628,14 +717,18 @@ fn check_dialogs(
                 })
                 .collect();
 
-            let confirm = raw
-                .confirm
-                .as_ref()
-                .and_then(|c| check_template(file, &format!("{path}.confirm"), c, &base_vars, diagnostics));
+            let confirm = raw.confirm.as_ref().and_then(|c| {
+                check_template(file, &format!("{path}.confirm"), c, &base_vars, diagnostics)
+            });
 
             let behaviour = match (&raw.action, &raw.reply) {
                 (Some(_), Some(_)) => {
-                    diagnostics.push(at.clone(), format!("dialog `{name}` has both `action` and `reply`; expected one of them"));
+                    diagnostics.push(
+                        at.clone(),
+                        format!(
+                            "dialog `{name}` has both `action` and `reply`; expected one of them"
+                        ),
+                    );
                     None
                 }
                 (None, None) => {
@@ -645,21 +738,52 @@ fn check_dialogs(
                 (None, Some(reply)) => {
                     let mut vars = base_vars.clone();
                     vars.push(CAPABILITIES_VAR);
-                    check_template(file, &format!("{path}.reply"), reply, &vars, diagnostics).map(Behaviour::Reply)
+                    check_template(file, &format!("{path}.reply"), reply, &vars, diagnostics)
+                        .map(Behaviour::Reply)
                 }
                 (Some(action), None) => {
-                    let action = check_action(root, file, &path, name, action, &base_vars, intents, diagnostics);
+                    let action = check_action(
+                        root,
+                        file,
+                        &path,
+                        name,
+                        action,
+                        &base_vars,
+                        intents,
+                        diagnostics,
+                    );
                     if raw.allow.is_empty() {
                         diagnostics.push(at.clone(), format!("dialog `{name}` runs an action but does not say who may run it; expected `allow: [user, ...]` or `allow: [\"*\"]`"));
                     }
                     if raw.confirm.is_none() && !raw.read_only {
                         diagnostics.push(at.clone(), format!("dialog `{name}` runs an action without `confirm`; expected a confirmation template, or `read_only: true` if it changes nothing"));
                     }
-                    let running = raw.running.as_ref().and_then(|t| check_template(file, &format!("{path}.running"), t, &base_vars, diagnostics));
-                    let success = check_template(file, &format!("{path}.success"), raw.success.as_deref().unwrap_or("Done: {output}"), &result_vars, diagnostics);
-                    let failure = check_template(file, &format!("{path}.failure"), raw.failure.as_deref().unwrap_or("That failed (exit status {exit_code}): {output}"), &result_vars, diagnostics);
+                    let running = raw.running.as_ref().and_then(|t| {
+                        check_template(file, &format!("{path}.running"), t, &base_vars, diagnostics)
+                    });
+                    let success = check_template(
+                        file,
+                        &format!("{path}.success"),
+                        raw.success.as_deref().unwrap_or("Done: {output}"),
+                        &result_vars,
+                        diagnostics,
+                    );
+                    let failure = check_template(
+                        file,
+                        &format!("{path}.failure"),
+                        raw.failure
+                            .as_deref()
+                            .unwrap_or("That failed (exit status {exit_code}): {output}"),
+                        &result_vars,
+                        diagnostics,
+                    );
                     match (action, success, failure) {
-                        (Some(action), Some(success), Some(failure)) => Some(Behaviour::Run { action, running, success, failure }),
+                        (Some(action), Some(success), Some(failure)) => Some(Behaviour::Run {
+                            action,
+                            running,
+                            success,
+                            failure,
+                        }),
                         _ => None,
                     }
                 }
@@ -672,7 +796,15 @@ fn check_dialogs(
             if let (true, Some(behaviour)) = (diagnostics.len() == before, behaviour) {
                 dialogs.insert(
                     name.clone(),
-                    Dialog { name: name.clone(), intent, description, allow, slots, confirm, behaviour },
+                    Dialog {
+                        name: name.clone(),
+                        intent,
+                        description,
+                        allow,
+                        slots,
+                        confirm,
+                        behaviour,
+                    },
                 );
             }
         }
@@ -700,10 +832,19 @@ fn check_action(
         }
         (None, Some(show)) => {
             if !intents.contains_key(&show.intent) {
-                diagnostics.push(file.index.locate(&format!("{path}.show_audit.intent")), format!("`show_audit` names unknown intent `{}`; expected an intent under intents/", show.intent));
+                diagnostics.push(
+                    file.index.locate(&format!("{path}.show_audit.intent")),
+                    format!(
+                        "`show_audit` names unknown intent `{}`; expected an intent under intents/",
+                        show.intent
+                    ),
+                );
                 return None;
             }
-            Some(Action::ShowAudit { intent: show.intent.clone(), limit: show.limit.clamp(1, 50) })
+            Some(Action::ShowAudit {
+                intent: show.intent.clone(),
+                limit: show.limit.clamp(1, 50),
+            })
         }
         (Some(program), None) => {
             let before = diagnostics.len();
@@ -721,15 +862,22 @@ fn check_action(
                 .args
                 .iter()
                 .enumerate()
-                .filter_map(|(i, a)| check_template(file, &format!("{path}.args.{i}"), a, vars, diagnostics))
+                .filter_map(|(i, a)| {
+                    check_template(file, &format!("{path}.args.{i}"), a, vars, diagnostics)
+                })
                 .collect();
             let mut env = BTreeMap::new();
             for (key, value) in &raw.env {
-                let valid = Regex::new(r"\A[A-Z_][A-Z0-9_]*\z").expect("static regex").is_match(key);
+                let valid = key.starts_with(|c: char| c.is_ascii_uppercase() || c == '_')
+                    && key
+                        .chars()
+                        .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_');
                 if !valid {
                     diagnostics.push(file.index.locate(&format!("{path}.env.{key}")), format!("`{key}` is not an environment variable name; expected capitals, digits and '_'"));
                 }
-                if let Some(t) = check_template(file, &format!("{path}.env.{key}"), value, vars, diagnostics) {
+                if let Some(t) =
+                    check_template(file, &format!("{path}.env.{key}"), value, vars, diagnostics)
+                {
                     env.insert(key.clone(), t);
                 }
             }

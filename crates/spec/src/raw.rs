@@ -31,9 +31,6 @@ pub struct RawEntity {
     /// Canonical value → synonyms that mean it.
     #[serde(default)]
     pub values: BTreeMap<String, Vec<String>>,
-    /// Accept values outside `values` (they must still match `pattern` if given).
-    #[serde(default)]
-    pub open: bool,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -56,7 +56,9 @@ impl Template {
                     if !crate::annotation::is_identifier(&name) {
                         return Err(TemplateError {
                             offset: i,
-                            message: format!("`{{{name}}}` is not a placeholder; expected `{{slot_name}}`"),
+                            message: format!(
+                                "`{{{name}}}` is not a placeholder; expected `{{slot_name}}`"
+                            ),
                         });
                     }
                     if !text.is_empty() {

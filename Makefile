@@ -1,0 +1,56 @@
+# opsbot: `make run` to converse with the example bot, `make test` for the tests.
+# Both install what they need first.
+
+SHELL := /bin/bash
+CARGO ?= cargo
+RELEASE_BIN := target/release/opsbot
+DEBUG_BIN := target/debug/opsbot
+
+.PHONY: run test bench deps build check train lint fmt clean
+
+## Install what is missing: a C toolchain (for crates with C parts) via apt.
+deps:
+	@command -v $(CARGO) >/dev/null || { echo "error: cargo not found; install Rust with rustup (https://rustup.rs)"; exit 1; }
+	@if ! command -v cc >/dev/null || ! command -v make >/dev/null; then \
+		echo "installing build-essential"; \
+		$(if $(shell command -v sudo),sudo,) apt-get update -qq && $(if $(shell command -v sudo),sudo,) apt-get install -y -qq build-essential; \
+	fi
+	@$(CARGO) fmt --version >/dev/null 2>&1 || rustup component add rustfmt
+	@$(CARGO) clippy --version >/dev/null 2>&1 || rustup component add clippy
+
+build: deps
+	$(CARGO) build --release --bin opsbot
+
+## Build, train the example bot if its model is missing or stale, and open a conversation.
+run: build
+	$(RELEASE_BIN) check
+	$(RELEASE_BIN) train --if-stale
+	$(RELEASE_BIN) shell
+
+check: build
+	$(RELEASE_BIN) check
+
+train: build
+	$(RELEASE_BIN) train
+
+lint: deps
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+## Formatting, lints, unit and integration tests, then the conversation tests.
+test: lint
+	$(CARGO) test --workspace
+	$(DEBUG_BIN) check
+	$(DEBUG_BIN) train
+	$(DEBUG_BIN) test
+
+## Accuracy, training time and latency figures; writes target/bench/core.md and .json.
+bench: deps
+	$(CARGO) bench --bench pipeline
+
+fmt:
+	$(CARGO) fmt --all
+
+clean:
+	$(CARGO) clean
+	rm -rf data/state models/*.json
