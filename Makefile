@@ -3,8 +3,9 @@
 
 SHELL := /bin/bash
 CARGO ?= cargo
-RELEASE_BIN := target/release/opsbot
-DEBUG_BIN := target/debug/opsbot
+# Through cargo, so CARGO_TARGET_DIR is honoured and nothing is rebuilt needlessly.
+RELEASE_BIN := $(CARGO) run --quiet --release --bin opsbot --
+DEBUG_BIN := $(CARGO) run --quiet --bin opsbot --
 
 .PHONY: run test bench deps build check train lint fmt clean
 
