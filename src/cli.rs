@@ -49,8 +49,11 @@ pub enum Command {
     Evaluate(EvaluateArgs),
     /// Converse with the bot in the terminal (one message per line when not a terminal).
     Shell(ShellArgs),
-    /// List audit records, newest first.
+    /// List audit records newest first; verify the hash chain; export a timeline.
     Audit(AuditArgs),
+    /// Step-up two-factor authentication (TOTP): enrol or remove users.
+    #[command(name = "2fa", subcommand)]
+    TwoFactor(TwoFactorCommand),
     /// Run conversation transcripts against the trained bot with a throwaway store.
     Test(TestArgs),
 }
@@ -80,10 +83,53 @@ pub struct ShellArgs {
     pub user: Option<String>,
     #[arg(long, default_value = "shell")]
     pub room: String,
+    /// Run nothing: every request ends by showing the argv and environment it would run.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TwoFactorCommand {
+    /// Create a TOTP secret for USER and print its otpauth:// URI once.
+    Enroll {
+        user: String,
+        /// Replace an existing secret.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Remove USER's TOTP secret.
+    Remove { user: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Check the hash chain; name any record edited, removed or reordered.
+    Verify,
+    /// Write a timeline for a postmortem or learning review.
+    Export(ExportArgs),
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum ExportFormat {
+    Jsonl,
+    Markdown,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    #[arg(long, value_enum, default_value = "markdown")]
+    pub format: ExportFormat,
+    /// Only records since this time: an RFC 3339 time, a date (2026-11-24) or an age (`24h`, `7d`).
+    #[arg(long)]
+    pub since: Option<String>,
+    #[arg(long)]
+    pub room: Option<String>,
 }
 
 #[derive(Debug, Args)]
 pub struct AuditArgs {
+    #[command(subcommand)]
+    pub command: Option<AuditCommand>,
     #[arg(long)]
     pub user: Option<String>,
     #[arg(long)]
@@ -128,7 +174,12 @@ pub fn run(cli: Cli) -> Result<std::process::ExitCode> {
         Command::Train(args) => train(&paths, &args),
         Command::Evaluate(args) => evaluate(&paths, &args),
         Command::Shell(args) => run_shell(&paths, &args),
-        Command::Audit(args) => audit(&paths, &args),
+        Command::Audit(args) => match &args.command {
+            None => audit(&paths, &args),
+            Some(AuditCommand::Verify) => audit_verify(&paths),
+            Some(AuditCommand::Export(export)) => audit_export(&paths, export),
+        },
+        Command::TwoFactor(command) => two_factor(&paths, &command),
         Command::Test(args) => test(&paths, &args),
     }
     .map(|()| std::process::ExitCode::SUCCESS)
@@ -285,16 +336,167 @@ fn run_shell(paths: &Paths, args: &ShellArgs) -> Result<()> {
     shell::run(&bot, &runtime, &options, stdin, &mut stdout)
 }
 
-fn audit(paths: &Paths, args: &AuditArgs) -> Result<()> {
+/// The store, or `None` (after saying so) when nothing was ever recorded.
+fn existing_store(paths: &Paths) -> Result<Option<Store>> {
     let store_path = paths.store();
     if !store_path.exists() {
         println!(
             "no audit records yet ({} does not exist)",
             store_path.display()
         );
+        return Ok(None);
+    }
+    Ok(Some(Store::open(&store_path)?))
+}
+
+fn audit_verify(paths: &Paths) -> Result<()> {
+    let Some(store) = existing_store(paths)? else {
+        return Ok(());
+    };
+    let verification = opsbot_runtime::verify(store.audit_oldest_first(), store.chain_head()?)?;
+    if verification.problems.is_empty() {
+        println!(
+            "ok: {} audit records, hash chain intact",
+            verification.records
+        );
         return Ok(());
     }
-    let store = Store::open(&store_path)?;
+    for problem in &verification.problems {
+        println!("{problem}");
+    }
+    bail!(
+        "the audit trail does not verify: {} problem(s) in {} records",
+        verification.problems.len(),
+        verification.records
+    )
+}
+
+fn parse_since(
+    text: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<chrono::DateTime<chrono::Utc>> {
+    if let Ok(time) = chrono::DateTime::parse_from_rfc3339(text) {
+        return Ok(time.with_timezone(&chrono::Utc));
+    }
+    if let Ok(date) = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+        return Ok(date
+            .and_hms_opt(0, 0, 0)
+            .expect("midnight exists")
+            .and_utc());
+    }
+    let age = humantime::parse_duration(text).with_context(|| {
+        format!("`{text}` is not a time, a date (2026-11-24) or an age (24h, 7d)")
+    })?;
+    Ok(now - chrono::Duration::from_std(age)?)
+}
+
+fn audit_export(paths: &Paths, args: &ExportArgs) -> Result<()> {
+    let Some(store) = existing_store(paths)? else {
+        return Ok(());
+    };
+    let since = args
+        .since
+        .as_deref()
+        .map(|s| parse_since(s, chrono::Utc::now()))
+        .transpose()?;
+    let mut records = Vec::new();
+    for record in store.audit_oldest_first() {
+        let record = record?;
+        if since.is_some_and(|s| record.time < s)
+            || args.room.as_ref().is_some_and(|r| record.room != *r)
+        {
+            continue;
+        }
+        records.push(record);
+    }
+    match args.format {
+        ExportFormat::Jsonl => {
+            for record in &records {
+                println!("{}", serde_json::to_string(record)?);
+            }
+        }
+        ExportFormat::Markdown => print!("{}", markdown_timeline(&records)),
+    }
+    Ok(())
+}
+
+fn markdown_timeline(records: &[AuditRecord]) -> String {
+    let mut out = String::from("# opsbot timeline\n\n");
+    match (records.first(), records.last()) {
+        (Some(first), Some(last)) => out.push_str(&format!(
+            "{} records from {} to {}.\n\n",
+            records.len(),
+            first.time.format("%Y-%m-%d %H:%M:%S UTC"),
+            last.time.format("%Y-%m-%d %H:%M:%S UTC")
+        )),
+        _ => out.push_str("No records match.\n\n"),
+    }
+    out.push_str("| # | time (UTC) | room | who | request | outcome | details |\n|---|---|---|---|---|---|---|\n");
+    let cell = |s: &str| s.replace('|', "\\|").replace('\n', " ");
+    for r in records {
+        let mut details = Vec::new();
+        if let Some(c) = &r.confirmed_by {
+            details.push(format!("confirmed by {c}"));
+        }
+        if let Some(a) = &r.approved_by {
+            details.push(format!("approved by {a}"));
+        }
+        if r.two_factor {
+            details.push("2FA".into());
+        }
+        if let Some(command) = &r.command {
+            details.push(format!("`{command}`"));
+        }
+        if let Some(code) = r.exit_code {
+            details.push(format!("exit {code}"));
+        }
+        if let Some(reason) = &r.reason {
+            details.push(reason.clone());
+        }
+        out.push_str(&format!(
+            "| {} | {} | {} | {} | {} {} | {} | {} |\n",
+            r.id,
+            r.time.format("%Y-%m-%d %H:%M:%S"),
+            cell(&r.room),
+            cell(&r.user),
+            r.intent,
+            cell(&r.slot_summary()),
+            r.outcome.as_str(),
+            cell(&details.join("; "))
+        ));
+    }
+    out
+}
+
+fn two_factor(paths: &Paths, command: &TwoFactorCommand) -> Result<()> {
+    let project = app::load_project(paths)?;
+    let store = Store::open(&paths.store())?;
+    match command {
+        TwoFactorCommand::Enroll { user, force } => {
+            if store.totp(user)?.is_some() && !force {
+                bail!("{user} is already enrolled; use --force to replace the secret");
+            }
+            let record = opsbot_runtime::TotpRecord::generate(chrono::Utc::now());
+            store.put_totp(user, &record)?;
+            println!(
+                "Enrolled {user}. Add this to an authenticator app now; it is not shown again:"
+            );
+            println!("{}", record.uri(&project.settings.name, user));
+        }
+        TwoFactorCommand::Remove { user } => {
+            if !store.remove_totp(user)? {
+                bail!("{user} is not enrolled");
+            }
+            println!("removed {user}'s two-factor secret");
+        }
+    }
+    Ok(())
+}
+
+fn audit(paths: &Paths, args: &AuditArgs) -> Result<()> {
+    let Some(store) = existing_store(paths)? else {
+        return Ok(());
+    };
     let mut shown = 0;
     for record in store.audit_newest_first() {
         let record = record?;
@@ -336,11 +538,20 @@ fn print_record(r: &AuditRecord) {
         result
     );
     let said: Vec<String> = r.messages.iter().map(|m| format!("{m:?}")).collect();
-    let confirmed = r
+    let mut confirmed = r
         .confirmed_by
         .as_deref()
         .map(|c| format!(", confirmed by {c}"))
         .unwrap_or_default();
+    if let Some(approver) = &r.approved_by {
+        confirmed.push_str(&format!(", approved by {approver}"));
+    }
+    if r.two_factor {
+        confirmed.push_str(", with 2FA");
+    }
+    if r.dry_run {
+        confirmed.push_str(", dry run");
+    }
     println!(
         "    said: {} (confidence {:.2}{confirmed})",
         said.join(" → "),
@@ -368,6 +579,12 @@ fn print_record(r: &AuditRecord) {
     }
     if let Some(reason) = &r.reason {
         println!("    why: {reason}");
+    }
+    if r.access != "allowed" {
+        println!("    access: {}", r.access);
+    }
+    if r.access != "allowed" {
+        println!("    access: {}", r.access);
     }
     if let Some(output) = r.output.as_deref().filter(|o| !o.trim().is_empty()) {
         for (i, line) in output.trim_end().lines().enumerate() {

@@ -17,12 +17,16 @@
 //!         expect: [{matches: "^Hello bob"}]
 //!       - restart: true        # stop the bot and start it again on the same store
 //!       - wait: 11m            # move the bot's clock forward
+//!       - totp: true           # send the speaker's current TOTP code
 //! ```
+//!
+//! Users listed under a conversation's `two_factor:` are enrolled first.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context as _, Result};
-use opsbot_runtime::{Bot, ConversationKey, Store};
+use opsbot_runtime::totp::current_code;
+use opsbot_runtime::{Bot, ConversationKey, Store, TotpRecord};
 use regex::Regex;
 use serde::Deserialize;
 
@@ -40,6 +44,9 @@ pub struct Conversation {
     pub user: String,
     #[serde(default = "default_room")]
     pub room: String,
+    /// Users enrolled in two-factor authentication (with fresh secrets) before the first turn.
+    #[serde(default)]
+    pub two_factor: Vec<String>,
     pub turns: Vec<Turn>,
 }
 
@@ -64,6 +71,13 @@ pub struct Turn {
     /// Files (relative to the conversation's state folder) that must exist.
     #[serde(default)]
     pub expect_files: Vec<String>,
+    /// Files that must not exist (nothing ran).
+    #[serde(default)]
+    pub absent_files: Vec<String>,
+    /// Say the speaker's current TOTP code (the clock first moves on 30 s, so
+    /// each code is fresh).
+    #[serde(default)]
+    pub totp: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -166,6 +180,12 @@ fn run_turns(
 ) -> Result<()> {
     let state = tempfile::tempdir().context("creating a throwaway state folder")?;
     let mut bot = Some(make_bot(state.path())?);
+    for user in &conversation.two_factor {
+        let current = bot.as_ref().expect("bot is running");
+        current
+            .store()
+            .put_totp(user, &TotpRecord::generate(current.now()))?;
+    }
     for (number, turn) in conversation.turns.iter().enumerate() {
         let number = number + 1;
         if turn.restart {
@@ -183,13 +203,29 @@ fn run_turns(
                 bail!("turn {number}: expected the action to have written {file}");
             }
         }
-        let Some(text) = &turn.say else {
+        for file in &turn.absent_files {
+            if state.path().join(file).exists() {
+                bail!("turn {number}: expected no {file}, but an action wrote it");
+            }
+        }
+        let user = turn.speaker.as_deref().unwrap_or(&conversation.user);
+        let code;
+        let said = if turn.totp {
+            current.advance_clock(std::time::Duration::from_secs(30));
+            let record = current.store().totp(user)?.with_context(|| {
+                format!("turn {number}: {user} is not enrolled (list them under `two_factor:`)")
+            })?;
+            code = current_code(&record.secret_bytes(), current.now());
+            Some(&code)
+        } else {
+            turn.say.as_ref()
+        };
+        let Some(text) = said else {
             if turn.expect.is_some() {
                 bail!("turn {number}: `expect` needs a `say`");
             }
             continue;
         };
-        let user = turn.speaker.as_deref().unwrap_or(&conversation.user);
         let key = ConversationKey::new(&conversation.room, user);
         let mut replies = Vec::new();
         runtime

@@ -25,6 +25,10 @@ pub fn run(
     if options.interactive {
         writeln!(output, "opsbot shell — you are {} in room {}. Say “help” to see what I can do; /quit or Ctrl-D to leave.", options.user, options.room)?;
     }
+    // An action the previous process left unfinished is reported first.
+    runtime.block_on(bot.resume(&key, &mut |reply| {
+        let _ = print_reply(output, options.interactive, &reply);
+    }))?;
     let mut line = Vec::new();
     loop {
         if options.interactive {

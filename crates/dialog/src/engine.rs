@@ -20,12 +20,46 @@ pub const MAX_MESSAGE_CHARS: usize = 2000;
 /// question is taken as something else: a question aside or a new request.
 pub const SWITCH_CONFIDENCE: f32 = 0.75;
 
-/// Who is speaking, where, and when.
+/// Who is speaking, where, when, and the facts about them the engine needs.
 #[derive(Debug, Clone)]
 pub struct Context<'a> {
     pub user: &'a str,
     pub room: &'a str,
     pub now: DateTime<Utc>,
+    /// The whole bot runs dry, or this message began with "dry run".
+    pub dry_run: bool,
+    /// Actions this user started within the rate-limit window.
+    pub recent_executions: u32,
+    /// Whether this user has a TOTP secret.
+    pub two_factor_enrolled: bool,
+}
+
+impl<'a> Context<'a> {
+    /// A context with no dry run, no recent executions and no 2FA enrolment.
+    pub fn new(user: &'a str, room: &'a str, now: DateTime<Utc>) -> Context<'a> {
+        Context {
+            user,
+            room,
+            now,
+            dry_run: false,
+            recent_executions: 0,
+            two_factor_enrolled: false,
+        }
+    }
+}
+
+/// What the runtime found when checking a TOTP code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CodeCheck {
+    Valid,
+    /// The user has no TOTP secret (it was removed while the code was awaited).
+    NotEnrolled,
+    Invalid {
+        tries_left: u32,
+    },
+    LockedOut {
+        until: DateTime<Utc>,
+    },
 }
 
 /// What happened to a program the engine asked to run.
@@ -42,9 +76,19 @@ pub struct ActionOutcome {
 
 pub enum Input<'a> {
     Message(&'a Understanding),
+    /// A TOTP code the requester sent, already checked by the runtime.
+    Code(CodeCheck),
+    /// Another user decided on this conversation's request awaiting approval.
+    Approval {
+        approver: &'a str,
+        approve: bool,
+    },
     ActionFinished(&'a ActionOutcome),
-    /// The process restarted while this conversation's action was running.
-    Interrupted,
+    /// The process restarted while this conversation's action was planned
+    /// (`started: false`: it never ran) or running (`true`: outcome unknown).
+    Interrupted {
+        started: bool,
+    },
 }
 
 /// Why a request ended without running.
@@ -53,7 +97,13 @@ pub enum Input<'a> {
 pub enum Disposition {
     Cancelled,
     Denied,
+    /// An approver declined it.
+    Rejected,
     Expired,
+    /// Everything but execution happened.
+    DryRun,
+    /// The bot stopped after planning the action but before starting it.
+    NotRun,
     OutcomeUnknown,
 }
 
@@ -98,8 +148,10 @@ pub fn step(
     };
     let phase = match input {
         Input::Message(understanding) => step.message(phase, &memory, understanding),
+        Input::Code(check) => step.code(phase, check),
+        Input::Approval { approver, approve } => step.approval(phase, approver, approve),
         Input::ActionFinished(outcome) => step.finished(phase, &mut memory, outcome),
-        Input::Interrupted => step.interrupted(phase),
+        Input::Interrupted { started } => step.interrupted(phase, started),
     };
     Transition {
         conversation: Conversation { phase, memory },
@@ -161,7 +213,14 @@ impl<'a> Step<'a> {
         if u.text.trim().is_empty() {
             return phase;
         }
-        let phase = match self.expire(phase, u) {
+        if u.text
+            .chars()
+            .any(|c| c.is_control() && c != '\n' && c != '\t')
+        {
+            self.say("That message contains control characters; please send plain text.");
+            return phase;
+        }
+        let phase = match self.expire(phase, Some(u)) {
             Expiry::Answered => return Phase::Idle,
             Expiry::Continue(phase) => phase,
         };
@@ -169,6 +228,21 @@ impl<'a> Step<'a> {
             Phase::Idle => self.start(u, memory),
             Phase::Collecting { request, asking } => self.collect(request, asking, u, memory),
             Phase::AwaitingConfirmation { request } => self.confirm(request, u, memory),
+            Phase::AwaitingCode { request } => {
+                if phrases::is_cancel(&u.text) {
+                    return self.cancel(request);
+                }
+                self.say("Please send the current 6-digit code from your authenticator app, or say “cancel”.");
+                Phase::AwaitingCode { request }
+            }
+            Phase::AwaitingApproval { request } => {
+                if phrases::is_cancel(&u.text) {
+                    return self.cancel(request);
+                }
+                let approvers = self.approver_names(&request.dialog);
+                self.say(format!("Your request {} is still waiting for approval by a member of {approvers}. Say “cancel” to withdraw it.", request.short_id()));
+                Phase::AwaitingApproval { request }
+            }
             Phase::Executing { request } => {
                 let description = self.description(&request.dialog);
                 self.say(format!("I am still working on your request to {description}; I will tell you when it is done."));
@@ -177,13 +251,17 @@ impl<'a> Step<'a> {
         }
     }
 
-    /// Drops a pending question that waited too long.
-    fn expire(&mut self, phase: Phase, u: &Understanding) -> Expiry {
-        let request = match &phase {
-            Phase::Collecting { request, .. } | Phase::AwaitingConfirmation { request } => request,
+    /// Drops a pending question, confirmation, code request or approval that
+    /// waited too long. `u` is the message that arrived, if any.
+    fn expire(&mut self, phase: Phase, u: Option<&Understanding>) -> Expiry {
+        let settings = &self.project.settings;
+        let (request, limit) = match &phase {
+            Phase::Collecting { request, .. } => (request, settings.pending_expiry),
+            Phase::AwaitingConfirmation { request }
+            | Phase::AwaitingCode { request }
+            | Phase::AwaitingApproval { request } => (request, settings.confirmation_expiry),
             _ => return Expiry::Continue(phase),
         };
-        let limit = self.project.settings.pending_expiry;
         if elapsed(request.touched_at, self.ctx.now) <= limit {
             return Expiry::Continue(phase);
         }
@@ -197,7 +275,10 @@ impl<'a> Step<'a> {
             request.clone(),
             "no answer before the pending request expired",
         );
-        if !matches!(phrases::classify(&u.text), Answer::Other) {
+        let Some(u) = u else { return Expiry::Answered };
+        if !matches!(phrases::classify(&u.text), Answer::Other)
+            || phrases::totp_code(&u.text).is_some()
+        {
             self.say("Nothing is waiting for an answer now; ask again if you still need it.");
             return Expiry::Answered;
         }
@@ -254,6 +335,7 @@ impl<'a> Step<'a> {
         memory: &Memory,
     ) -> Phase {
         let mut request = Request {
+            id: request_id(self.ctx, &u.text),
             dialog: dialog.name.clone(),
             intent: dialog.intent.clone(),
             confidence,
@@ -261,23 +343,21 @@ impl<'a> Step<'a> {
             messages: vec![u.text.clone()],
             failed_answers: 0,
             confirmed_by: None,
+            approved_by: None,
+            two_factor: false,
+            dry_run: self.ctx.dry_run,
             started_at: self.ctx.now,
             touched_at: self.ctx.now,
         };
         let errors = self
             .fill_from_entities(dialog, &mut request, &u.entities, None)
             .1;
-        if !dialog.allow.permits(self.ctx.user) {
-            self.say(format!(
-                "Sorry, {} is not allowed to {}.",
-                self.ctx.user, dialog.description
-            ));
-            self.record(
-                Disposition::Denied,
-                request,
-                format!("{} is not in the dialog's allow list", self.ctx.user),
-            );
-            return Phase::Idle;
+        if let Err(reason) =
+            dialog
+                .access
+                .check_start(&self.project.settings.groups, self.ctx.user, self.ctx.room)
+        {
+            return self.deny(dialog, request, &reason);
         }
         match &dialog.behaviour {
             Behaviour::Reply(template) => {
@@ -408,12 +488,116 @@ impl<'a> Step<'a> {
                 asking: slot.name.clone(),
             };
         }
+        if let Err(reason) = dialog.access.check_values(
+            &self.project.settings.groups,
+            self.ctx.user,
+            &request.slot_values(),
+        ) {
+            return self.deny(dialog, request, &reason);
+        }
         if dialog.confirm.is_some() {
             let preview = self.preview(dialog, &request);
             self.say(preview);
             return Phase::AwaitingConfirmation { request };
         }
+        self.confirmed(dialog, request)
+    }
+
+    fn deny(&mut self, dialog: &Dialog, request: Request, reason: &str) -> Phase {
+        self.say(format!(
+            "Sorry, {} may not {}: {reason}.",
+            self.ctx.user, dialog.description
+        ));
+        self.record(Disposition::Denied, request, reason);
+        Phase::Idle
+    }
+
+    fn approver_names(&self, dialog: &str) -> String {
+        let groups: Vec<&str> = self
+            .project
+            .dialogs
+            .get(dialog)
+            .and_then(|d| d.approval.as_ref())
+            .map(|a| a.groups.iter().map(String::as_str).collect())
+            .unwrap_or_default();
+        opsbot_spec::join_or(&groups)
+    }
+
+    /// After the requester's yes (or directly, for read-only dialogs): the rate
+    /// limit, then 2FA and approval, then the run.
+    fn confirmed(&mut self, dialog: &Dialog, request: Request) -> Phase {
+        let limit = &self.project.settings.rate_limit;
+        if !request.dry_run && !self.ctx.dry_run && self.ctx.recent_executions >= limit.executions {
+            let wait = format!(
+                "You have started {} actions in the last {}; please wait a little",
+                self.ctx.recent_executions,
+                humantime::format_duration(limit.per)
+            );
+            if dialog.confirm.is_some() {
+                self.say(format!(
+                    "{wait}, then answer again. {}",
+                    self.preview(dialog, &request)
+                ));
+                return Phase::AwaitingConfirmation { request };
+            }
+            self.say(format!("{wait}, then ask again."));
+            return Phase::Idle;
+        }
+        self.guarded(dialog, request)
+    }
+
+    /// The checks that follow confirmation, in order: 2FA, then approval.
+    fn guarded(&mut self, dialog: &Dialog, mut request: Request) -> Phase {
+        if dialog.two_factor && !request.two_factor {
+            if !self.ctx.two_factor_enrolled {
+                let reason = format!(
+                    "it needs two-factor authentication and {} has not enrolled (an operator can run `opsbot 2fa enroll {}`)",
+                    self.ctx.user, self.ctx.user
+                );
+                return self.deny(dialog, request, &reason);
+            }
+            request.touched_at = self.ctx.now;
+            self.say("This needs two-factor authentication: please send the current 6-digit code from your authenticator app.");
+            return Phase::AwaitingCode { request };
+        }
+        let needs_approval = dialog
+            .approval
+            .as_ref()
+            .is_some_and(|a| a.applies(&request.slot_values()));
+        if needs_approval && request.approved_by.is_none() {
+            request.touched_at = self.ctx.now;
+            self.say(format!(
+                "{} asks to {}. A member of {} other than {} must approve: say “approve {}” or “deny {}”. This expires in {}.",
+                self.ctx.user,
+                self.describe(dialog, &request),
+                self.approver_names(&dialog.name),
+                self.ctx.user,
+                request.short_id(),
+                request.short_id(),
+                humantime::format_duration(self.project.settings.confirmation_expiry)
+            ));
+            return Phase::AwaitingApproval { request };
+        }
         self.run(dialog, request)
+    }
+
+    /// "deploy a version of an app to an environment (app=shop, version=1.2, …)".
+    fn describe(&self, dialog: &Dialog, request: &Request) -> String {
+        let slots: Vec<String> = dialog
+            .slots
+            .iter()
+            .filter_map(|s| {
+                request
+                    .slots
+                    .get(&s.name)
+                    .map(|v| format!("{}={}", s.name, v.value))
+            })
+            .collect();
+        if slots.is_empty() {
+            dialog.description.clone()
+        } else {
+            format!("{} ({})", dialog.description, slots.join(", "))
+        }
     }
 
     fn run(&mut self, dialog: &Dialog, request: Request) -> Phase {
@@ -432,6 +616,11 @@ impl<'a> Step<'a> {
             self.ctx.user,
             self.ctx.room,
         );
+        if request.dry_run || self.ctx.dry_run {
+            self.say(format!("Dry run, nothing was run. {}", plan.describe()));
+            self.record(Disposition::DryRun, request, "dry run");
+            return Phase::Idle;
+        }
         if let Some(running) = running {
             self.say(running.render(&vars));
         }
@@ -440,6 +629,91 @@ impl<'a> Step<'a> {
             request: request.clone(),
         });
         Phase::Executing { request }
+    }
+
+    fn code(&mut self, phase: Phase, check: CodeCheck) -> Phase {
+        let phase = match self.expire(phase, None) {
+            Expiry::Answered => return Phase::Idle,
+            Expiry::Continue(phase) => phase,
+        };
+        let Phase::AwaitingCode { mut request } = phase else {
+            return phase;
+        };
+        let Some(dialog) = self.dialog_of(&request) else {
+            return Phase::Idle;
+        };
+        match check {
+            CodeCheck::Valid => {
+                request.two_factor = true;
+                self.guarded(dialog, request)
+            }
+            CodeCheck::Invalid { tries_left } => {
+                self.say(format!(
+                    "That code is not valid; {tries_left} more wrong codes lock two-factor authentication. Please send the current code, or say “cancel”."
+                ));
+                Phase::AwaitingCode { request }
+            }
+            CodeCheck::NotEnrolled => {
+                let reason = format!("it needs two-factor authentication and {} has not enrolled (an operator can run `opsbot 2fa enroll {}`)", self.ctx.user, self.ctx.user);
+                self.deny(dialog, request, &reason)
+            }
+            CodeCheck::LockedOut { until } => {
+                let reason = format!(
+                    "too many wrong codes, so two-factor authentication is locked until {}",
+                    until.format("%H:%M UTC")
+                );
+                self.deny(dialog, request, &reason)
+            }
+        }
+    }
+
+    fn approval(&mut self, phase: Phase, approver: &str, approve: bool) -> Phase {
+        let phase = match self.expire(phase, None) {
+            Expiry::Answered => return Phase::Idle,
+            Expiry::Continue(phase) => phase,
+        };
+        let Phase::AwaitingApproval { mut request } = phase else {
+            self.say("That request is no longer waiting for approval.");
+            return phase;
+        };
+        let Some(dialog) = self.dialog_of(&request) else {
+            return Phase::Idle;
+        };
+        let approvers = dialog
+            .approval
+            .as_ref()
+            .map(|a| a.groups.clone())
+            .unwrap_or_default();
+        if approver == self.ctx.user {
+            self.say(format!(
+                "You cannot approve your own request; a member of {} other than you must.",
+                self.approver_names(&dialog.name)
+            ));
+            return Phase::AwaitingApproval { request };
+        }
+        if !opsbot_spec::access::member_of_any(&self.project.settings.groups, approver, &approvers)
+        {
+            self.say(format!(
+                "{approver} is not a member of {}, so cannot decide on this request.",
+                self.approver_names(&dialog.name)
+            ));
+            return Phase::AwaitingApproval { request };
+        }
+        request.approved_by = Some(approver.to_string());
+        if !approve {
+            self.say(format!(
+                "{approver} declined {}'s request to {}. Nothing was run.",
+                self.ctx.user, dialog.description
+            ));
+            self.record(
+                Disposition::Rejected,
+                request,
+                format!("declined by {approver}"),
+            );
+            return Phase::Idle;
+        }
+        self.say(format!("Approved by {approver}."));
+        self.guarded(dialog, request)
     }
 
     fn cancel(&mut self, request: Request) -> Phase {
@@ -565,7 +839,7 @@ impl<'a> Step<'a> {
         match answer {
             Answer::Yes => {
                 request.confirmed_by = Some(self.ctx.user.to_string());
-                return self.run(dialog, request);
+                return self.confirmed(dialog, request);
             }
             Answer::No => return self.cancel(request),
             Answer::NoBut(_) | Answer::Other => {}
@@ -603,6 +877,15 @@ impl<'a> Step<'a> {
                             .collect::<Vec<_>>()
                     )
                 )),
+            }
+        }
+        if request.slots != before {
+            if let Err(reason) = dialog.access.check_values(
+                &self.project.settings.groups,
+                self.ctx.user,
+                &request.slot_values(),
+            ) {
+                return self.deny(dialog, request, &reason);
             }
         }
         let preview = self.preview(dialog, &request);
@@ -678,11 +961,22 @@ impl<'a> Step<'a> {
         Phase::Idle
     }
 
-    fn interrupted(&mut self, phase: Phase) -> Phase {
+    fn interrupted(&mut self, phase: Phase, started: bool) -> Phase {
         let Phase::Executing { request } = phase else {
             return phase;
         };
         let description = self.description(&request.dialog);
+        if !started {
+            self.say(format!(
+                "I was restarted before your request to {description} started, so nothing was run. Ask again if you still need it."
+            ));
+            self.record(
+                Disposition::NotRun,
+                request,
+                "the bot restarted before the action started",
+            );
+            return Phase::Idle;
+        }
         self.say(format!(
             "I lost track of your request to {description}: I was restarted while it ran, so I do not know whether it finished. Please check before asking again (`opsbot audit`)."
         ));
@@ -693,6 +987,23 @@ impl<'a> Step<'a> {
         );
         Phase::Idle
     }
+}
+
+/// A request id from who asked, where, when and what: unique in practice, and
+/// the engine stays a pure function.
+fn request_id(ctx: &Context<'_>, text: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let mut hasher = Sha256::new();
+    for part in [
+        ctx.room,
+        ctx.user,
+        &ctx.now.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true),
+        text,
+    ] {
+        hasher.update(part.as_bytes());
+        hasher.update([0]);
+    }
+    hex::encode(&hasher.finalize()[..8])
 }
 
 /// "on web-01." → "web-01": the words people put around a bare answer.
@@ -769,11 +1080,7 @@ mod tests {
 
         fn say(&mut self, text: &str, intent: Option<&str>, minute: u32) -> Transition {
             let u = understood(&self.project, text, intent);
-            let ctx = Context {
-                user: "alice",
-                room: "ops",
-                now: at(minute),
-            };
+            let ctx = Context::new("alice", "ops", at(minute));
             let t = step(
                 &self.project,
                 self.conversation.clone(),
@@ -785,11 +1092,7 @@ mod tests {
         }
 
         fn feed(&mut self, input: Input<'_>, minute: u32) -> Transition {
-            let ctx = Context {
-                user: "alice",
-                room: "ops",
-                now: at(minute),
-            };
+            let ctx = Context::new("alice", "ops", at(minute));
             let t = step(&self.project, self.conversation.clone(), input, &ctx);
             self.conversation = t.conversation.clone();
             t
@@ -873,7 +1176,7 @@ mod tests {
         let mut s = Session::new();
         s.say("restart apache on web-01", Some("restart_service"), 0);
         s.say("yes", None, 0);
-        let t = s.feed(Input::Interrupted, 5);
+        let t = s.feed(Input::Interrupted { started: true }, 5);
         assert!(
             t.replies[0].starts_with("I lost track of your request to restart a service on a host")
         );
@@ -896,16 +1199,9 @@ mod tests {
             "extend acme's trial by 30 days",
             Some("extend_trial"),
         );
-        let ctx = Context {
-            user: "mallory",
-            room: "ops",
-            now: at(0),
-        };
+        let ctx = Context::new("mallory", "ops", at(0));
         let t = step(&project, Conversation::default(), Input::Message(&u), &ctx);
-        assert_eq!(
-            t.replies,
-            ["Sorry, mallory is not allowed to extend a customer's trial by some days."]
-        );
+        assert_eq!(t.replies, ["Sorry, mallory may not extend a customer's trial by some days: that needs membership of account-managers."]);
         let [Effect::Record(record)] = t.effects.as_slice() else {
             panic!("{:?}", t.effects)
         };
@@ -923,8 +1219,8 @@ mod tests {
             ["I will restart apache on web-01. Shall I go ahead? (yes/no)"],
             "exactly 10 minutes is still in time"
         );
-        let t = s.say("yes", None, 21);
-        assert_eq!(t.replies[0], "Your request to restart a service on a host waited more than 10m for an answer, so I dropped it.");
+        let t = s.say("yes", None, 16);
+        assert_eq!(t.replies[0], "Your request to restart a service on a host waited more than 5m for an answer, so I dropped it.");
         assert!(matches!(
             t.effects.as_slice(),
             [Effect::Record(Record {
@@ -932,6 +1228,153 @@ mod tests {
                 ..
             })]
         ));
+    }
+
+    #[test]
+    fn the_rate_limit_holds_the_confirmation() {
+        let project = project();
+        let limit = project.settings.rate_limit.executions;
+        let u = understood(
+            &project,
+            "restart apache on web-01",
+            Some("restart_service"),
+        );
+        let mut ctx = Context::new("alice", "ops", at(0));
+        let t = step(&project, Conversation::default(), Input::Message(&u), &ctx);
+        let yes = understood(&project, "yes", None);
+        ctx.recent_executions = limit;
+        let held = step(&project, t.conversation.clone(), Input::Message(&yes), &ctx);
+        assert!(held.replies[0].starts_with(&format!("You have started {limit} actions in the last 1m; please wait a little, then answer again.")));
+        assert!(held.effects.is_empty());
+        assert!(matches!(
+            held.conversation.phase,
+            Phase::AwaitingConfirmation { .. }
+        ));
+        ctx.recent_executions = limit - 1;
+        let runs = step(&project, held.conversation, Input::Message(&yes), &ctx);
+        assert!(matches!(runs.effects.as_slice(), [Effect::Run { .. }]));
+    }
+
+    #[test]
+    fn access_matrix_over_users_dialogs_and_values() {
+        let project = project();
+        // (user, message, intent, whether it reaches a confirmation)
+        let cases = [
+            ("alice", "restart apache on web-01", "restart_service", true),
+            (
+                "alice",
+                "restart postgres on db-01",
+                "restart_service",
+                false,
+            ),
+            (
+                "carol",
+                "restart postgres on db-01",
+                "restart_service",
+                true,
+            ),
+            (
+                "mallory",
+                "restart apache on web-01",
+                "restart_service",
+                true,
+            ),
+            (
+                "alice",
+                "deploy shop 1.0.0 to production",
+                "deploy_app",
+                true,
+            ),
+            (
+                "dave",
+                "deploy shop 1.0.0 to production",
+                "deploy_app",
+                true,
+            ),
+            (
+                "bob",
+                "deploy shop 1.0.0 to production",
+                "deploy_app",
+                false,
+            ),
+            ("bob", "deploy shop 1.0.0 to staging", "deploy_app", true),
+            ("bob", "roll back shop in production", "rollback_app", false),
+            ("dave", "roll back shop in production", "rollback_app", true),
+            ("bob", "extend acme's trial by 3 days", "extend_trial", true),
+            (
+                "dave",
+                "extend acme's trial by 3 days",
+                "extend_trial",
+                false,
+            ),
+            (
+                "mallory",
+                "extend acme's trial by 3 days",
+                "extend_trial",
+                false,
+            ),
+        ];
+        for (user, text, intent, allowed) in cases {
+            let u = understood(&project, text, Some(intent));
+            let t = step(
+                &project,
+                Conversation::default(),
+                Input::Message(&u),
+                &Context::new(user, "ops", at(0)),
+            );
+            let confirming = matches!(t.conversation.phase, Phase::AwaitingConfirmation { .. });
+            assert_eq!(confirming, allowed, "{user}: {text}: {:?}", t.replies);
+            let denied = matches!(
+                t.effects.as_slice(),
+                [Effect::Record(Record {
+                    disposition: Disposition::Denied,
+                    ..
+                })]
+            );
+            assert_eq!(denied, !allowed, "a denial is audited: {user}: {text}");
+        }
+    }
+
+    #[test]
+    fn only_a_different_approver_runs_a_production_deploy() {
+        let mut s = Session::new();
+        s.say("deploy shop 1.0.0 to production", Some("deploy_app"), 0);
+        let t = s.say("yes", None, 0);
+        assert!(t.replies[0].contains("must approve"), "{:?}", t.replies);
+        let alice = s.feed(
+            Input::Approval {
+                approver: "alice",
+                approve: true,
+            },
+            1,
+        );
+        assert!(
+            alice.effects.is_empty()
+                && alice.replies[0].starts_with("You cannot approve your own request")
+        );
+        let bob = s.feed(
+            Input::Approval {
+                approver: "bob",
+                approve: true,
+            },
+            1,
+        );
+        assert!(
+            bob.effects.is_empty()
+                && bob.replies[0].starts_with("bob is not a member of release-managers")
+        );
+        let dave = s.feed(
+            Input::Approval {
+                approver: "dave",
+                approve: true,
+            },
+            2,
+        );
+        let [Effect::Run { request, .. }] = dave.effects.as_slice() else {
+            panic!("{:?}", dave.effects)
+        };
+        assert_eq!(request.approved_by.as_deref(), Some("dave"));
+        assert_eq!(request.confirmed_by.as_deref(), Some("alice"));
     }
 
     #[test]

@@ -9,7 +9,8 @@ pub mod plan;
 pub mod state;
 
 pub use engine::{
-    step, ActionOutcome, Context, Disposition, Effect, Input, Record, Transition, MAX_MESSAGE_CHARS,
+    step, ActionOutcome, CodeCheck, Context, Disposition, Effect, Input, Record, Transition,
+    MAX_MESSAGE_CHARS,
 };
 pub use plan::Plan;
 pub use state::{Conversation, Phase, Remembered, Request, SlotOrigin, SlotValue};

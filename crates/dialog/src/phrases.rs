@@ -150,6 +150,57 @@ pub fn classify(text: &str) -> Answer {
     Answer::Other
 }
 
+/// "approve", "approve 7f3a", "deny 7f3a": a decision on a request awaiting approval.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApprovalCommand {
+    pub approve: bool,
+    /// The request's short id, when given.
+    pub code: Option<String>,
+}
+
+pub fn approval_command(text: &str) -> Option<ApprovalCommand> {
+    let norm = normalise(text);
+    let mut words = norm.split(' ');
+    let approve = match words.next()? {
+        "approve" | "approved" | "lgtm" => true,
+        "deny" | "denied" | "reject" | "rejected" | "decline" => false,
+        _ => return None,
+    };
+    let code = match (words.next(), words.next()) {
+        (None, _) => None,
+        (Some(code), None) if code.len() >= 4 && code.chars().all(|c| c.is_ascii_hexdigit()) => {
+            Some(code.to_string())
+        }
+        _ => return None,
+    };
+    Some(ApprovalCommand { approve, code })
+}
+
+/// "dry run: deploy shop 1.2 to staging" → (true, "deploy shop 1.2 to staging").
+pub fn strip_dry_run(text: &str) -> (bool, &str) {
+    let trimmed = text.trim_start();
+    for prefix in ["dry run", "dry-run", "dryrun"] {
+        if let Some(head) = trimmed.get(..prefix.len()) {
+            if head.eq_ignore_ascii_case(prefix) {
+                let rest = trimmed[prefix.len()..].trim_start_matches([':', ',', '-', ' ']);
+                if rest.len() < trimmed.len() - prefix.len() || rest.is_empty() {
+                    return (true, rest);
+                }
+            }
+        }
+    }
+    (false, text)
+}
+
+/// A TOTP code as people type it: six digits, perhaps split by a space.
+pub fn totp_code(text: &str) -> Option<String> {
+    let digits: String = text
+        .chars()
+        .filter(|c| !c.is_whitespace() && *c != '-')
+        .collect();
+    (digits.len() == 6 && digits.chars().all(|c| c.is_ascii_digit())).then_some(digits)
+}
+
 /// Whether the whole message abandons the current request.
 pub fn is_cancel(text: &str) -> bool {
     classify(text) == Answer::No
@@ -195,6 +246,44 @@ mod tests {
         ] {
             assert_eq!(classify(text), Answer::No, "{text}");
         }
+    }
+
+    #[test]
+    fn approval_commands() {
+        assert_eq!(
+            approval_command("approve"),
+            Some(ApprovalCommand {
+                approve: true,
+                code: None
+            })
+        );
+        assert_eq!(
+            approval_command("Approve 7F3A"),
+            Some(ApprovalCommand {
+                approve: true,
+                code: Some("7f3a".into())
+            })
+        );
+        assert_eq!(
+            approval_command("deny 7f3a"),
+            Some(ApprovalCommand {
+                approve: false,
+                code: Some("7f3a".into())
+            })
+        );
+        assert_eq!(approval_command("approve the deploy"), None);
+        assert_eq!(approval_command("deploy"), None);
+    }
+
+    #[test]
+    fn dry_run_prefix_and_codes() {
+        assert_eq!(strip_dry_run("dry run: deploy shop"), (true, "deploy shop"));
+        assert_eq!(strip_dry_run("Dry-run deploy shop"), (true, "deploy shop"));
+        assert_eq!(strip_dry_run("dryrunner"), (false, "dryrunner"));
+        assert_eq!(strip_dry_run("deploy shop"), (false, "deploy shop"));
+        assert_eq!(totp_code("123 456"), Some("123456".into()));
+        assert_eq!(totp_code("12345"), None);
+        assert_eq!(totp_code("12345a"), None);
     }
 
     #[test]

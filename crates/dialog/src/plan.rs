@@ -49,6 +49,33 @@ impl Plan {
     }
 }
 
+impl Plan {
+    /// What a dry run reports: the exact argument vector and environment.
+    pub fn describe(&self) -> String {
+        match self {
+            Plan::Program {
+                env,
+                timeout,
+                workdir,
+                ..
+            } => {
+                let env: Vec<String> = env
+                    .iter()
+                    .map(|(k, v)| format!("{k}={}", quote_for_display(v)))
+                    .collect();
+                format!(
+                    "I would run: {}\nin {} with a timeout of {}, and environment: {}",
+                    self.command_line(),
+                    workdir.display(),
+                    humantime::format_duration(*timeout),
+                    env.join(" ")
+                )
+            }
+            Plan::ShowAudit { .. } => format!("I would run: {}", self.command_line()),
+        }
+    }
+}
+
 fn quote_for_display(arg: &str) -> String {
     let plain = !arg.is_empty()
         && arg

@@ -31,6 +31,8 @@ pub struct SlotValue {
 /// A request being put together, confirmed or run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Request {
+    /// Unique id (hex); its first four characters name it in approvals.
+    pub id: String,
     pub dialog: String,
     pub intent: String,
     pub confidence: f32,
@@ -41,12 +43,25 @@ pub struct Request {
     #[serde(default)]
     pub failed_answers: u32,
     pub confirmed_by: Option<String>,
+    #[serde(default)]
+    pub approved_by: Option<String>,
+    /// The requester gave a valid TOTP code for this request.
+    #[serde(default)]
+    pub two_factor: bool,
+    /// Everything happens except execution; the reply shows what would run.
+    #[serde(default)]
+    pub dry_run: bool,
     pub started_at: DateTime<Utc>,
     /// Last time the user moved this request on; pending questions expire from here.
     pub touched_at: DateTime<Utc>,
 }
 
 impl Request {
+    /// The short name used in approval commands ("approve 7f3a").
+    pub fn short_id(&self) -> &str {
+        &self.id[..self.id.len().min(4)]
+    }
+
     pub fn slot_values(&self) -> BTreeMap<String, String> {
         self.slots
             .iter()
@@ -65,6 +80,14 @@ pub enum Phase {
         asking: String,
     },
     AwaitingConfirmation {
+        request: Request,
+    },
+    /// Waiting for the requester's TOTP code.
+    AwaitingCode {
+        request: Request,
+    },
+    /// Waiting for a different member of the approver groups.
+    AwaitingApproval {
         request: Request,
     },
     /// The action was handed to the executor; its outcome is not known yet.
@@ -104,6 +127,8 @@ impl Conversation {
             Phase::Idle => None,
             Phase::Collecting { request, .. }
             | Phase::AwaitingConfirmation { request }
+            | Phase::AwaitingCode { request }
+            | Phase::AwaitingApproval { request }
             | Phase::Executing { request } => Some(request),
         }
     }
@@ -113,6 +138,8 @@ impl Conversation {
             Phase::Idle => "idle",
             Phase::Collecting { .. } => "collecting",
             Phase::AwaitingConfirmation { .. } => "awaiting_confirmation",
+            Phase::AwaitingCode { .. } => "awaiting_code",
+            Phase::AwaitingApproval { .. } => "awaiting_approval",
             Phase::Executing { .. } => "executing",
         }
     }

@@ -1,12 +1,18 @@
-//! Audit records: what was asked, understood, confirmed and run, by whom, with
-//! what result. Every executed, failed, denied, cancelled or expired request
-//! leaves one.
+//! Audit records: what was asked, understood, confirmed, approved and run, by
+//! whom, with what result. Every executed, failed, denied, cancelled, expired or
+//! dry-run request leaves one.
+//!
+//! Records form a hash chain: each holds the hash of the one before, and the
+//! store keeps the newest id and hash apart, so [`verify`] finds any record that
+//! was edited, removed or reordered.
 
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use opsbot_dialog::{ActionOutcome, Disposition, Plan, Record, Request, SlotValue};
+use opsbot_spec::Settings;
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
 use crate::store::ConversationKey;
 
@@ -17,7 +23,10 @@ pub enum AuditOutcome {
     Failed,
     Cancelled,
     Denied,
+    Rejected,
     Expired,
+    DryRun,
+    NotRun,
     OutcomeUnknown,
 }
 
@@ -28,7 +37,10 @@ impl AuditOutcome {
             AuditOutcome::Failed => "failed",
             AuditOutcome::Cancelled => "cancelled",
             AuditOutcome::Denied => "denied",
+            AuditOutcome::Rejected => "rejected by approver",
             AuditOutcome::Expired => "expired",
+            AuditOutcome::DryRun => "dry run",
+            AuditOutcome::NotRun => "not run (restart)",
             AuditOutcome::OutcomeUnknown => "outcome unknown",
         }
     }
@@ -36,8 +48,13 @@ impl AuditOutcome {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AuditRecord {
-    /// Monotonic, assigned by the store.
+    /// 1, 2, 3 …, assigned by the store.
     pub id: u64,
+    /// Hash of the previous record ("" for the first).
+    pub prev_hash: String,
+    /// SHA-256 over this record with `hash` empty.
+    pub hash: String,
+    pub request_id: String,
     pub time: DateTime<Utc>,
     pub room: String,
     pub user: String,
@@ -45,9 +62,15 @@ pub struct AuditRecord {
     pub dialog: String,
     pub intent: String,
     pub confidence: f32,
+    /// Values with where each came from (extracted, asked, carried over, default).
     pub slots: BTreeMap<String, SlotValue>,
     pub messages: Vec<String>,
     pub confirmed_by: Option<String>,
+    pub approved_by: Option<String>,
+    pub two_factor: bool,
+    pub dry_run: bool,
+    /// The access decision: "allowed", or "denied: why".
+    pub access: String,
     pub command: Option<String>,
     pub exit_code: Option<i32>,
     pub duration_ms: Option<u64>,
@@ -55,8 +78,16 @@ pub struct AuditRecord {
     pub reason: Option<String>,
 }
 
+/// The newest record's id and hash, kept beside the trail.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChainHead {
+    pub id: u64,
+    pub hash: String,
+}
+
 impl AuditRecord {
     fn from_request(
+        settings: &Settings,
         key: &ConversationKey,
         time: DateTime<Utc>,
         outcome: AuditOutcome,
@@ -64,6 +95,9 @@ impl AuditRecord {
     ) -> AuditRecord {
         AuditRecord {
             id: 0,
+            prev_hash: String::new(),
+            hash: String::new(),
+            request_id: request.id.clone(),
             time,
             room: key.room.clone(),
             user: key.user.clone(),
@@ -72,8 +106,16 @@ impl AuditRecord {
             intent: request.intent.clone(),
             confidence: request.confidence,
             slots: request.slots.clone(),
-            messages: request.messages.clone(),
+            messages: request
+                .messages
+                .iter()
+                .map(|m| settings.redact(m))
+                .collect(),
             confirmed_by: request.confirmed_by.clone(),
+            approved_by: request.approved_by.clone(),
+            two_factor: request.two_factor,
+            dry_run: request.dry_run,
+            access: "allowed".into(),
             command: None,
             exit_code: None,
             duration_ms: None,
@@ -82,21 +124,33 @@ impl AuditRecord {
         }
     }
 
-    /// A request that ended without running (cancelled, denied, expired, unknown).
-    pub fn from_record(key: &ConversationKey, time: DateTime<Utc>, record: &Record) -> AuditRecord {
+    /// A request that ended without running (cancelled, denied, expired, dry run, unknown).
+    pub fn from_record(
+        settings: &Settings,
+        key: &ConversationKey,
+        time: DateTime<Utc>,
+        record: &Record,
+    ) -> AuditRecord {
         let outcome = match record.disposition {
             Disposition::Cancelled => AuditOutcome::Cancelled,
             Disposition::Denied => AuditOutcome::Denied,
+            Disposition::Rejected => AuditOutcome::Rejected,
             Disposition::Expired => AuditOutcome::Expired,
+            Disposition::DryRun => AuditOutcome::DryRun,
+            Disposition::NotRun => AuditOutcome::NotRun,
             Disposition::OutcomeUnknown => AuditOutcome::OutcomeUnknown,
         };
-        let mut audit = AuditRecord::from_request(key, time, outcome, &record.request);
-        audit.reason = Some(record.reason.clone());
+        let mut audit = AuditRecord::from_request(settings, key, time, outcome, &record.request);
+        if outcome == AuditOutcome::Denied {
+            audit.access = format!("denied: {}", record.reason);
+        }
+        audit.reason = Some(settings.redact(&record.reason));
         audit
     }
 
     /// A request that ran.
     pub fn executed(
+        settings: &Settings,
         key: &ConversationKey,
         time: DateTime<Utc>,
         request: &Request,
@@ -108,13 +162,21 @@ impl AuditRecord {
         } else {
             AuditOutcome::Failed
         };
-        let mut audit = AuditRecord::from_request(key, time, status, request);
+        let mut audit = AuditRecord::from_request(settings, key, time, status, request);
         audit.command = Some(plan.command_line());
         audit.exit_code = outcome.exit_code;
         audit.duration_ms = Some(outcome.duration.as_millis() as u64);
-        audit.output = Some(outcome.output.clone());
-        audit.reason = outcome.error.clone();
+        audit.output = Some(settings.redact(&outcome.output));
+        audit.reason = outcome.error.as_deref().map(|e| settings.redact(e));
         audit
+    }
+
+    /// SHA-256 of the record with its own hash left empty.
+    pub fn compute_hash(&self) -> String {
+        let mut unhashed = self.clone();
+        unhashed.hash = String::new();
+        let bytes = serde_json::to_vec(&unhashed).expect("audit record serialises");
+        hex::encode(Sha256::digest(&bytes))
     }
 
     /// "shop=1.2.0 environment=staging".
@@ -146,6 +208,9 @@ impl AuditRecord {
     pub(crate) fn test_record(dialog: &str) -> AuditRecord {
         AuditRecord {
             id: 0,
+            prev_hash: String::new(),
+            hash: String::new(),
+            request_id: "r".into(),
             time: Utc::now(),
             room: "room".into(),
             user: "alice".into(),
@@ -156,11 +221,149 @@ impl AuditRecord {
             slots: BTreeMap::new(),
             messages: vec!["hello".into()],
             confirmed_by: None,
+            approved_by: None,
+            two_factor: false,
+            dry_run: false,
+            access: "allowed".into(),
             command: None,
             exit_code: Some(0),
             duration_ms: Some(1),
             output: None,
             reason: None,
         }
+    }
+}
+
+/// What `opsbot audit verify` found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verification {
+    pub records: u64,
+    /// Each problem names the record it concerns; empty when the chain holds.
+    pub problems: Vec<String>,
+}
+
+/// Walks the trail oldest first and checks ids, links, hashes and the head.
+pub fn verify(
+    records: impl Iterator<Item = Result<AuditRecord, crate::RuntimeError>>,
+    head: Option<ChainHead>,
+) -> Result<Verification, crate::RuntimeError> {
+    let mut problems = Vec::new();
+    let mut expected_id = 1;
+    let mut previous_hash = String::new();
+    let mut count = 0;
+    for record in records {
+        let record = record?;
+        count += 1;
+        if record.id > expected_id {
+            let range = if record.id > expected_id + 1 {
+                format!("s #{expected_id} to #{}", record.id - 1)
+            } else {
+                format!(" #{expected_id}")
+            };
+            problems.push(format!(
+                "record{range} missing: the trail jumps from #{} to #{}",
+                expected_id - 1,
+                record.id
+            ));
+        } else if record.id < expected_id {
+            problems.push(format!(
+                "record #{} is out of order (after #{})",
+                record.id,
+                expected_id - 1
+            ));
+        }
+        if record.compute_hash() != record.hash {
+            problems.push(format!(
+                "record #{} was edited: its content does not match its hash",
+                record.id
+            ));
+        } else if record.prev_hash != previous_hash {
+            problems.push(format!("record #{} does not follow the record before it (a record was removed, inserted or reordered)", record.id));
+        }
+        previous_hash = record.hash.clone();
+        expected_id = record.id + 1;
+    }
+    match head {
+        Some(head) if head.id != expected_id - 1 || head.hash != previous_hash => problems.push(format!(
+            "the newest record should be #{} but the trail ends at #{}: records were removed from the end, or the head was altered",
+            head.id,
+            expected_id - 1
+        )),
+        None if count > 0 => problems.push("the chain head is missing".to_string()),
+        _ => {}
+    }
+    Ok(Verification {
+        records: count,
+        problems,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn chain(n: u64) -> Vec<AuditRecord> {
+        let mut previous = String::new();
+        (1..=n)
+            .map(|id| {
+                let mut r = AuditRecord::test_record(&format!("d{id}"));
+                r.id = id;
+                r.prev_hash = previous.clone();
+                r.hash = r.compute_hash();
+                previous = r.hash.clone();
+                r
+            })
+            .collect()
+    }
+
+    fn check(records: &[AuditRecord], head: ChainHead) -> Vec<String> {
+        verify(records.iter().cloned().map(Ok), Some(head))
+            .unwrap()
+            .problems
+    }
+
+    #[test]
+    fn an_intact_chain_verifies() {
+        let records = chain(4);
+        let head = ChainHead {
+            id: 4,
+            hash: records[3].hash.clone(),
+        };
+        assert!(check(&records, head).is_empty());
+    }
+
+    #[test]
+    fn edits_removals_and_reorders_are_named() {
+        let records = chain(4);
+        let head = ChainHead {
+            id: 4,
+            hash: records[3].hash.clone(),
+        };
+
+        let mut edited = records.clone();
+        edited[1].output = Some("nothing to see".into());
+        assert_eq!(
+            check(&edited, head.clone()),
+            ["record #2 was edited: its content does not match its hash"]
+        );
+
+        let mut removed = records.clone();
+        removed.remove(2);
+        let problems = check(&removed, head.clone());
+        assert!(problems[0].starts_with("record #3 missing"), "{problems:?}");
+
+        let mut reordered = records.clone();
+        reordered.swap(1, 2);
+        let problems = check(&reordered, head.clone());
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.contains("#3 does not follow") || p.contains("out of order")),
+            "{problems:?}"
+        );
+
+        let truncated = &records[..3];
+        let problems = check(truncated, head);
+        assert!(problems[0].contains("removed from the end"), "{problems:?}");
     }
 }

@@ -8,16 +8,20 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use opsbot_dialog::phrases::{self, ApprovalCommand};
 use opsbot_dialog::{
-    step, ActionOutcome, Context, Conversation, Effect, Input, Phase, Plan, Transition,
+    step, ActionOutcome, CodeCheck, Context, Conversation, Effect, Input, Phase, Plan, Transition,
 };
 use opsbot_nlu::Nlu;
 use opsbot_spec::Project;
 
 use crate::audit::{AuditOutcome, AuditRecord};
 use crate::exec::{self, Invocation};
-use crate::store::{ConversationKey, Store};
+use crate::store::{Commit, ConversationKey, JournalStatus, Store};
 use crate::RuntimeError;
+
+/// Where replies go: called once per reply, as soon as it is known.
+pub type Reply<'r> = dyn FnMut(String) + Send + 'r;
 
 pub struct Bot {
     project: Arc<Project>,
@@ -25,6 +29,8 @@ pub struct Bot {
     store: Store,
     /// Writable folder handed to actions as `OPSBOT_STATE_DIR`.
     state_dir: PathBuf,
+    /// Every request is a dry run: nothing executes.
+    dry_run: bool,
     conversations: Mutex<HashMap<ConversationKey, Arc<tokio::sync::Mutex<()>>>>,
     clock_offset: Mutex<chrono::Duration>,
 }
@@ -36,9 +42,16 @@ impl Bot {
             nlu: RwLock::new(Arc::new(nlu)),
             store,
             state_dir,
+            dry_run: false,
             conversations: Mutex::new(HashMap::new()),
             clock_offset: Mutex::new(chrono::Duration::zero()),
         }
+    }
+
+    /// Makes every request a dry run.
+    pub fn with_dry_run(mut self, dry_run: bool) -> Bot {
+        self.dry_run = dry_run;
+        self
     }
 
     pub fn project(&self) -> &Project {
@@ -65,7 +78,7 @@ impl Bot {
             chrono::Duration::from_std(by).unwrap_or_default();
     }
 
-    fn now(&self) -> DateTime<Utc> {
+    pub fn now(&self) -> DateTime<Utc> {
         Utc::now() + *self.clock_offset.lock().expect("clock lock")
     }
 
@@ -78,39 +91,122 @@ impl Bot {
             .clone()
     }
 
+    /// The facts about a user that the pure engine needs.
+    fn context<'k>(
+        &self,
+        key: &'k ConversationKey,
+        dry_run: bool,
+    ) -> Result<Context<'k>, RuntimeError> {
+        let now = self.now();
+        let window =
+            chrono::Duration::from_std(self.project.settings.rate_limit.per).unwrap_or_default();
+        Ok(Context {
+            user: &key.user,
+            room: &key.room,
+            now,
+            dry_run: self.dry_run || dry_run,
+            recent_executions: self.store.executions_since(&key.user, now - window)?,
+            two_factor_enrolled: self.store.totp(&key.user)?.is_some(),
+        })
+    }
+
+    fn load(
+        &self,
+        key: &ConversationKey,
+        reply: &mut Reply<'_>,
+    ) -> Result<Conversation, RuntimeError> {
+        match self.store.load(key) {
+            Ok(c) => Ok(c),
+            Err(RuntimeError::CorruptState { reason, .. }) => {
+                tracing::warn!(room = %key.room, user = %key.user, %reason, "unreadable conversation state; starting fresh");
+                reply("I could not read our earlier conversation (it was saved in another format), so I started fresh.".into());
+                Ok(Conversation::default())
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Tells the user about an action the previous process left unfinished; call
+    /// when an adapter starts. Messages do it too, before anything else.
+    pub async fn resume(
+        &self,
+        key: &ConversationKey,
+        reply: &mut Reply<'_>,
+    ) -> Result<(), RuntimeError> {
+        let lock = self.lock_for(key);
+        let _in_order = lock.lock().await;
+        let conversation = self.load(key, reply)?;
+        self.recover(key, conversation, reply).await?;
+        Ok(())
+    }
+
+    /// A conversation found `Executing` under its lock was left by a process
+    /// that died before recording the outcome: the journal tells whether the
+    /// program had started. Nothing is re-run.
+    async fn recover(
+        &self,
+        key: &ConversationKey,
+        conversation: Conversation,
+        reply: &mut Reply<'_>,
+    ) -> Result<Conversation, RuntimeError> {
+        let Phase::Executing { request } = &conversation.phase else {
+            return Ok(conversation);
+        };
+        let started = self
+            .store
+            .journal_entry(&request.id)?
+            .is_some_and(|e| e.status != JournalStatus::Planned);
+        let ctx = self.context(key, false)?;
+        let transition = step(
+            &self.project,
+            conversation,
+            Input::Interrupted { started },
+            &ctx,
+        );
+        self.apply(key, transition, Vec::new(), Vec::new(), reply)
+            .await
+    }
+
     /// Handles one message; each reply is passed to `reply` as soon as it is
     /// known (so "Restarting …" shows before the action finishes).
     pub async fn handle(
         &self,
         key: &ConversationKey,
         text: &str,
-        reply: &mut (dyn FnMut(String) + Send),
+        reply: &mut Reply<'_>,
     ) -> Result<(), RuntimeError> {
+        // Surrounding whitespace carries no meaning, and a value next to a line
+        // break is not extracted, so trim first.
+        let text = text.trim();
+        if let Some(command) = phrases::approval_command(text) {
+            return self.handle_approval(key, &command, reply).await;
+        }
         let lock = self.lock_for(key);
         let _in_order = lock.lock().await;
-        let mut conversation = match self.store.load(key) {
-            Ok(c) => c,
-            Err(RuntimeError::CorruptState { reason, .. }) => {
-                tracing::warn!(room = %key.room, user = %key.user, %reason, "unreadable conversation state; starting fresh");
-                reply("I could not read our earlier conversation (it was saved in another format), so I started fresh.".into());
-                Conversation::default()
-            }
-            Err(e) => return Err(e),
-        };
-        if matches!(conversation.phase, Phase::Executing { .. }) {
-            // This conversation is locked, so nothing of it runs now: the process
-            // that started the action ended before recording the outcome.
-            let ctx = Context {
-                user: &key.user,
-                room: &key.room,
-                now: self.now(),
+        let conversation = self.load(key, reply)?;
+        let conversation = self.recover(key, conversation, reply).await?;
+
+        if let (Phase::AwaitingCode { .. }, Some(code)) =
+            (&conversation.phase, phrases::totp_code(text))
+        {
+            let ctx = self.context(key, false)?;
+            let check = match self.store.totp(&key.user)? {
+                Some(mut record) => {
+                    let check = record.check(&code, ctx.now);
+                    self.store.put_totp(&key.user, &record)?;
+                    check
+                }
+                None => CodeCheck::NotEnrolled,
             };
-            let transition = step(&self.project, conversation, Input::Interrupted, &ctx);
-            conversation = self.apply(key, transition, Vec::new(), reply).await?;
+            tracing::info!(room = %key.room, user = %key.user, valid = matches!(check, CodeCheck::Valid), "two-factor code checked");
+            let transition = step(&self.project, conversation, Input::Code(check), &ctx);
+            self.apply(key, transition, Vec::new(), Vec::new(), reply)
+                .await?;
+            return Ok(());
         }
-        // Surrounding whitespace carries no meaning, but a value next to a line
-        // break is not extracted, so trim before understanding.
-        let understanding = self.nlu().understand(text.trim());
+
+        let (dry_run, content) = phrases::strip_dry_run(text);
+        let understanding = self.nlu().understand(content);
         tracing::debug!(
             room = %key.room,
             user = %key.user,
@@ -119,60 +215,135 @@ impl Bot {
             phase = conversation.phase_name(),
             "message understood"
         );
-        let ctx = Context {
-            user: &key.user,
-            room: &key.room,
-            now: self.now(),
-        };
+        let ctx = self.context(key, dry_run)?;
         let transition = step(
             &self.project,
             conversation,
             Input::Message(&understanding),
             &ctx,
         );
-        self.apply(key, transition, Vec::new(), reply).await?;
+        self.apply(key, transition, Vec::new(), Vec::new(), reply)
+            .await?;
         Ok(())
     }
 
-    /// Persists a transition with its audit records, replies, and runs its action
-    /// (feeding the outcome back) until the conversation rests.
+    /// "approve 7f3a" from `approver`: finds the request waiting in this room and
+    /// steps the requester's conversation with the decision.
+    async fn handle_approval(
+        &self,
+        approver: &ConversationKey,
+        command: &ApprovalCommand,
+        reply: &mut Reply<'_>,
+    ) -> Result<(), RuntimeError> {
+        let waiting: Vec<(ConversationKey, String, String)> = self
+            .store
+            .conversations_in(&approver.room)?
+            .into_iter()
+            .filter_map(|(key, conversation)| match conversation.phase {
+                Phase::AwaitingApproval { request } => {
+                    let matches = command
+                        .code
+                        .as_ref()
+                        .is_none_or(|code| request.id.starts_with(code.as_str()));
+                    matches.then(|| (key, request.id.clone(), request.dialog.clone()))
+                }
+                _ => None,
+            })
+            .collect();
+        let (requester, request_id) = match waiting.as_slice() {
+            [] => {
+                reply(match &command.code {
+                    Some(code) => {
+                        format!("No request {code} is waiting for approval in this room.")
+                    }
+                    None => "No request is waiting for approval in this room.".to_string(),
+                });
+                return Ok(());
+            }
+            [(key, id, _)] => (key.clone(), id.clone()),
+            several => {
+                let verb = if command.approve { "approve" } else { "deny" };
+                let choices: Vec<String> = several
+                    .iter()
+                    .map(|(key, id, dialog)| {
+                        format!("“{verb} {}” ({}: {dialog})", &id[..4], key.user)
+                    })
+                    .collect();
+                reply(format!(
+                    "Several requests are waiting for approval; say which: {}.",
+                    choices.join(", ")
+                ));
+                return Ok(());
+            }
+        };
+        let lock = self.lock_for(&requester);
+        let _in_order = lock.lock().await;
+        let conversation = self.load(&requester, reply)?;
+        // It may have moved on while the lock was awaited.
+        if !matches!(&conversation.phase, Phase::AwaitingApproval { request } if request.id == request_id)
+        {
+            reply("That request is no longer waiting for approval.".into());
+            return Ok(());
+        }
+        tracing::info!(room = %approver.room, approver = %approver.user, requester = %requester.user, approve = command.approve, "approval decision");
+        let ctx = self.context(&requester, false)?;
+        let input = Input::Approval {
+            approver: &approver.user,
+            approve: command.approve,
+        };
+        let transition = step(&self.project, conversation, input, &ctx);
+        self.apply(&requester, transition, Vec::new(), Vec::new(), reply)
+            .await?;
+        Ok(())
+    }
+
+    /// Persists a transition with its audit records and journal entries,
+    /// replies, and runs its action (feeding the outcome back) until the
+    /// conversation rests.
     async fn apply(
         &self,
         key: &ConversationKey,
         mut transition: Transition,
         mut records: Vec<AuditRecord>,
-        reply: &mut (dyn FnMut(String) + Send),
+        mut journal: Vec<(String, JournalStatus)>,
+        reply: &mut Reply<'_>,
     ) -> Result<Conversation, RuntimeError> {
+        let settings = &self.project.settings;
         loop {
             let now = self.now();
             let mut run = None;
             for effect in transition.effects {
                 match effect {
                     Effect::Record(record) => {
-                        records.push(AuditRecord::from_record(key, now, &record))
+                        records.push(AuditRecord::from_record(settings, key, now, &record))
                     }
                     Effect::Run { plan, request } => run = Some((plan, request)),
                 }
             }
-            self.store.commit(key, &transition.conversation, &records)?;
-            records.clear();
+            if let Some((_, request)) = &run {
+                journal.push((request.id.clone(), JournalStatus::Planned));
+            }
+            let change = Commit {
+                records: std::mem::take(&mut records),
+                journal: std::mem::take(&mut journal),
+                execution_by: run.as_ref().map(|_| key.user.as_str()),
+            };
+            self.store.commit(key, &transition.conversation, change)?;
             for text in transition.replies {
                 reply(text);
             }
             let Some((plan, request)) = run else {
                 return Ok(transition.conversation);
             };
-            tracing::info!(room = %key.room, user = %key.user, dialog = %request.dialog, command = %plan.command_line(), "running action");
+            self.store.mark_started(&request.id)?;
+            tracing::info!(room = %key.room, user = %key.user, dialog = %request.dialog, request = %request.id, command = %plan.command_line(), "running action");
             let outcome = self.execute(&plan).await;
-            tracing::info!(dialog = %request.dialog, exit_code = ?outcome.exit_code, succeeded = outcome.succeeded, "action finished");
-            let ctx = Context {
-                user: &key.user,
-                room: &key.room,
-                now: self.now(),
-            };
+            tracing::info!(request = %request.id, exit_code = ?outcome.exit_code, succeeded = outcome.succeeded, "action finished");
+            let ctx = self.context(key, false)?;
             records.push(AuditRecord::executed(
-                key, ctx.now, &request, &plan, &outcome,
+                settings, key, ctx.now, &request, &plan, &outcome,
             ));
+            journal.push((request.id.clone(), JournalStatus::Finished));
             transition = step(
                 &self.project,
                 transition.conversation,

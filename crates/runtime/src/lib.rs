@@ -6,12 +6,14 @@ pub mod audit;
 pub mod bot;
 pub mod exec;
 pub mod store;
+pub mod totp;
 
 use std::path::PathBuf;
 
-pub use audit::{AuditOutcome, AuditRecord};
-pub use bot::Bot;
-pub use store::{ConversationKey, Store};
+pub use audit::{verify, AuditOutcome, AuditRecord, ChainHead, Verification};
+pub use bot::{Bot, Reply};
+pub use store::{ConversationKey, JournalStatus, Store};
+pub use totp::TotpRecord;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RuntimeError {

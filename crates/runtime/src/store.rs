@@ -1,17 +1,22 @@
-//! Persistent state in sled: one tree of conversations keyed by (room, user) and
-//! one append-only tree of audit records keyed by a monotonic id.
+//! Persistent state in sled: conversations keyed by (room, user), the
+//! hash-chained audit trail, the action journal, execution times for the rate
+//! limit, and TOTP secrets.
 //!
-//! A conversation's new state and the audit records its step produced are written
-//! in one transaction and flushed before the bot replies, so a crash can lose
-//! neither a dialog nor an audit entry.
+//! A conversation's new state, the audit records and journal entries its step
+//! produced are written in one transaction and flushed before the bot replies,
+//! so a crash loses neither a dialog nor an audit entry, and the journal always
+//! agrees with the state.
 
 use std::path::Path;
 
+use chrono::{DateTime, Utc};
 use opsbot_dialog::Conversation;
-use sled::transaction::{ConflictableTransactionError, TransactionError};
+use serde::{Deserialize, Serialize};
+use sled::transaction::{ConflictableTransactionError, TransactionError, TransactionalTree};
 use sled::Transactional;
 
-use crate::audit::AuditRecord;
+use crate::audit::{AuditRecord, ChainHead};
+use crate::totp::TotpRecord;
 use crate::RuntimeError;
 
 /// Identifies a conversation: one user in one room.
@@ -37,13 +42,58 @@ impl ConversationKey {
         key.extend_from_slice(self.user.as_bytes());
         key
     }
+
+    fn from_bytes(bytes: &[u8]) -> Option<ConversationKey> {
+        let split = bytes.iter().position(|b| *b == 0)?;
+        Some(ConversationKey {
+            room: String::from_utf8(bytes[..split].to_vec()).ok()?,
+            user: String::from_utf8(bytes[split + 1..].to_vec()).ok()?,
+        })
+    }
 }
+
+/// Where an action is in its life; see the module docs for the guarantees.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JournalStatus {
+    /// Decided, committed with the `Executing` state; the program has not started.
+    Planned,
+    /// About to spawn or running; after a crash its outcome is unknown.
+    Started,
+    Finished,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JournalEntry {
+    pub status: JournalStatus,
+    pub at: DateTime<Utc>,
+}
+
+/// Everything one engine step changes, written atomically.
+#[derive(Default)]
+pub struct Commit<'a> {
+    pub records: Vec<AuditRecord>,
+    /// (request id, status)
+    pub journal: Vec<(String, JournalStatus)>,
+    /// A user whose execution counts towards the rate limit.
+    pub execution_by: Option<&'a str>,
+}
+
+const HEAD_KEY: &[u8] = b"audit-head";
 
 #[derive(Clone)]
 pub struct Store {
     db: sled::Db,
     conversations: sled::Tree,
     audit: sled::Tree,
+    meta: sled::Tree,
+    journal: sled::Tree,
+    executions: sled::Tree,
+    totp: sled::Tree,
+}
+
+fn json<T: Serialize>(value: &T) -> Vec<u8> {
+    serde_json::to_vec(value).expect("stored types serialise")
 }
 
 impl Store {
@@ -69,98 +119,249 @@ impl Store {
                 source: other,
             },
         })?;
-        let store_error = |source| RuntimeError::Store {
-            path: path.to_path_buf(),
-            source,
+        let tree = |name: &str| {
+            db.open_tree(name).map_err(|source| RuntimeError::Store {
+                path: path.to_path_buf(),
+                source,
+            })
         };
-        let conversations = db.open_tree("conversations").map_err(store_error)?;
-        let audit = db.open_tree("audit").map_err(store_error)?;
         Ok(Store {
+            conversations: tree("conversations")?,
+            audit: tree("audit")?,
+            meta: tree("meta")?,
+            journal: tree("journal")?,
+            executions: tree("executions")?,
+            totp: tree("totp")?,
             db,
-            conversations,
-            audit,
         })
     }
 
-    fn error(&self, source: sled::Error) -> RuntimeError {
+    fn error(source: sled::Error) -> RuntimeError {
         RuntimeError::Store {
             path: Default::default(),
             source,
         }
     }
 
+    fn corrupt(what: impl Into<String>, e: serde_json::Error) -> RuntimeError {
+        RuntimeError::CorruptState {
+            what: what.into(),
+            reason: e.to_string(),
+        }
+    }
+
     pub fn load(&self, key: &ConversationKey) -> Result<Conversation, RuntimeError> {
-        match self
-            .conversations
-            .get(key.bytes())
-            .map_err(|e| self.error(e))?
-        {
+        match self.conversations.get(key.bytes()).map_err(Self::error)? {
             None => Ok(Conversation::default()),
-            Some(bytes) => serde_json::from_slice(&bytes).map_err(|e| RuntimeError::CorruptState {
-                what: format!("conversation of {} in {}", key.user, key.room),
-                reason: e.to_string(),
+            Some(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
+                Self::corrupt(format!("conversation of {} in {}", key.user, key.room), e)
             }),
         }
     }
 
-    /// Saves a conversation and appends audit records atomically, then flushes.
-    /// Returns the ids given to the records.
+    /// Conversations in `room`, for finding requests that wait for approval.
+    pub fn conversations_in(
+        &self,
+        room: &str,
+    ) -> Result<Vec<(ConversationKey, Conversation)>, RuntimeError> {
+        let mut prefix = room.as_bytes().to_vec();
+        prefix.push(0);
+        let mut found = Vec::new();
+        for item in self.conversations.scan_prefix(prefix) {
+            let (key, bytes) = item.map_err(Self::error)?;
+            let (Some(key), Ok(conversation)) = (
+                ConversationKey::from_bytes(&key),
+                serde_json::from_slice(&bytes),
+            ) else {
+                continue;
+            };
+            found.push((key, conversation));
+        }
+        Ok(found)
+    }
+
+    /// Saves a conversation with the step's audit records and journal entries in
+    /// one transaction, then flushes. Returns the records as stored (ids, hashes).
     pub fn commit(
         &self,
         key: &ConversationKey,
         conversation: &Conversation,
-        records: &[AuditRecord],
-    ) -> Result<Vec<u64>, RuntimeError> {
-        let state = serde_json::to_vec(conversation).expect("conversation serialises");
-        let ids: Vec<u64> = records
-            .iter()
-            .map(|_| self.db.generate_id())
-            .collect::<Result<_, _>>()
-            .map_err(|e| self.error(e))?;
-        let encoded: Vec<(u64, Vec<u8>)> = records
-            .iter()
-            .zip(&ids)
-            .map(|(r, &id)| {
-                let mut r = r.clone();
-                r.id = id;
-                (id, serde_json::to_vec(&r).expect("audit record serialises"))
-            })
-            .collect();
-        (&self.conversations, &self.audit)
-            .transaction(|(conversations, audit)| {
+        change: Commit<'_>,
+    ) -> Result<Vec<AuditRecord>, RuntimeError> {
+        let state = json(conversation);
+        let now = Utc::now();
+        let stored = (
+            &self.conversations,
+            &self.audit,
+            &self.meta,
+            &self.journal,
+            &self.executions,
+        )
+            .transaction(|(conversations, audit, meta, journal, executions)| {
                 conversations.insert(key.bytes(), state.as_slice())?;
-                for (id, bytes) in &encoded {
-                    audit.insert(&id.to_be_bytes(), bytes.as_slice())?;
+                let stored = append_chained(audit, meta, &change.records)?;
+                for (id, status) in &change.journal {
+                    journal.insert(
+                        id.as_bytes(),
+                        json(&JournalEntry {
+                            status: *status,
+                            at: now,
+                        }),
+                    )?;
                 }
-                Ok::<_, ConflictableTransactionError<()>>(())
+                if let Some(user) = change.execution_by {
+                    executions.insert(execution_key(user, now), &[])?;
+                }
+                Ok(stored)
             })
-            .map_err(|e| match e {
-                TransactionError::Storage(e) => self.error(e),
+            .map_err(|e: TransactionError<()>| match e {
+                TransactionError::Storage(e) => Self::error(e),
                 TransactionError::Abort(()) => unreachable!("the transaction never aborts"),
             })?;
-        self.db.flush().map_err(|e| self.error(e))?;
-        Ok(ids)
+        self.db.flush().map_err(Self::error)?;
+        Ok(stored)
+    }
+
+    /// Marks a planned action as started, durably, just before it is spawned.
+    pub fn mark_started(&self, request_id: &str) -> Result<(), RuntimeError> {
+        self.journal
+            .insert(
+                request_id.as_bytes(),
+                json(&JournalEntry {
+                    status: JournalStatus::Started,
+                    at: Utc::now(),
+                }),
+            )
+            .map_err(Self::error)?;
+        self.db.flush().map_err(Self::error)?;
+        Ok(())
+    }
+
+    pub fn journal_entry(&self, request_id: &str) -> Result<Option<JournalEntry>, RuntimeError> {
+        match self
+            .journal
+            .get(request_id.as_bytes())
+            .map_err(Self::error)?
+        {
+            None => Ok(None),
+            Some(bytes) => serde_json::from_slice(&bytes)
+                .map(Some)
+                .map_err(|e| Self::corrupt("journal entry", e)),
+        }
+    }
+
+    /// Executions by `user` since `since` (older entries are pruned on the way).
+    pub fn executions_since(&self, user: &str, since: DateTime<Utc>) -> Result<u32, RuntimeError> {
+        let start = execution_key(user, DateTime::<Utc>::MIN_UTC);
+        let cut = execution_key(user, since);
+        for item in self.executions.range(start..cut.clone()) {
+            let (k, _) = item.map_err(Self::error)?;
+            self.executions.remove(k).map_err(Self::error)?;
+        }
+        let mut end = user.as_bytes().to_vec();
+        end.push(1);
+        Ok(self.executions.range(cut..end).count() as u32)
     }
 
     /// Audit records, newest first.
     pub fn audit_newest_first(
         &self,
     ) -> impl Iterator<Item = Result<AuditRecord, RuntimeError>> + '_ {
-        self.audit.iter().rev().map(|item| {
-            let (_, bytes) = item.map_err(|e| RuntimeError::Store {
-                path: Default::default(),
-                source: e,
-            })?;
-            serde_json::from_slice(&bytes).map_err(|e| RuntimeError::CorruptState {
-                what: "audit record".into(),
-                reason: e.to_string(),
-            })
-        })
+        self.audit.iter().rev().map(decode_record)
     }
 
-    pub fn audit_len(&self) -> usize {
-        self.audit.len()
+    /// Audit records, oldest first.
+    pub fn audit_oldest_first(
+        &self,
+    ) -> impl Iterator<Item = Result<AuditRecord, RuntimeError>> + '_ {
+        self.audit.iter().map(decode_record)
     }
+
+    pub fn chain_head(&self) -> Result<Option<ChainHead>, RuntimeError> {
+        match self.meta.get(HEAD_KEY).map_err(Self::error)? {
+            None => Ok(None),
+            Some(bytes) => serde_json::from_slice(&bytes)
+                .map(Some)
+                .map_err(|e| Self::corrupt("audit chain head", e)),
+        }
+    }
+
+    pub fn totp(&self, user: &str) -> Result<Option<TotpRecord>, RuntimeError> {
+        match self.totp.get(user.as_bytes()).map_err(Self::error)? {
+            None => Ok(None),
+            Some(bytes) => serde_json::from_slice(&bytes)
+                .map(Some)
+                .map_err(|e| Self::corrupt("two-factor record", e)),
+        }
+    }
+
+    pub fn put_totp(&self, user: &str, record: &TotpRecord) -> Result<(), RuntimeError> {
+        self.totp
+            .insert(user.as_bytes(), json(record))
+            .map_err(Self::error)?;
+        self.db.flush().map_err(Self::error)?;
+        Ok(())
+    }
+
+    pub fn remove_totp(&self, user: &str) -> Result<bool, RuntimeError> {
+        let existed = self
+            .totp
+            .remove(user.as_bytes())
+            .map_err(Self::error)?
+            .is_some();
+        self.db.flush().map_err(Self::error)?;
+        Ok(existed)
+    }
+
+    /// Raw access for tests that tamper with the trail on purpose.
+    #[doc(hidden)]
+    pub fn audit_tree(&self) -> &sled::Tree {
+        &self.audit
+    }
+}
+
+fn execution_key(user: &str, at: DateTime<Utc>) -> Vec<u8> {
+    let mut key = user.as_bytes().to_vec();
+    key.push(0);
+    key.extend_from_slice(&at.timestamp_micros().to_be_bytes());
+    key
+}
+
+fn decode_record(
+    item: sled::Result<(sled::IVec, sled::IVec)>,
+) -> Result<AuditRecord, RuntimeError> {
+    let (_, bytes) = item.map_err(Store::error)?;
+    serde_json::from_slice(&bytes).map_err(|e| Store::corrupt("audit record", e))
+}
+
+/// Appends records after the chain head, linking each to the previous hash.
+fn append_chained(
+    audit: &TransactionalTree,
+    meta: &TransactionalTree,
+    records: &[AuditRecord],
+) -> Result<Vec<AuditRecord>, ConflictableTransactionError<()>> {
+    if records.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut head: ChainHead = match meta.get(HEAD_KEY)? {
+        Some(bytes) => serde_json::from_slice(&bytes).unwrap_or_default(),
+        None => ChainHead::default(),
+    };
+    let mut stored = Vec::with_capacity(records.len());
+    for record in records {
+        let mut record = record.clone();
+        record.id = head.id + 1;
+        record.prev_hash = head.hash.clone();
+        record.hash = record.compute_hash();
+        audit.insert(&record.id.to_be_bytes(), json(&record))?;
+        head = ChainHead {
+            id: record.id,
+            hash: record.hash.clone(),
+        };
+        stored.push(record);
+    }
+    meta.insert(HEAD_KEY, json(&head))?;
+    Ok(stored)
 }
 
 #[cfg(test)]
@@ -180,19 +381,47 @@ mod tests {
                 phase: Phase::Idle,
                 memory: Default::default(),
             };
-            let record = AuditRecord::test_record("first");
-            store
-                .commit(
-                    &key,
-                    &conversation,
-                    &[record.clone(), AuditRecord::test_record("second")],
-                )
-                .unwrap();
+            let change = Commit {
+                records: vec![
+                    AuditRecord::test_record("first"),
+                    AuditRecord::test_record("second"),
+                ],
+                journal: vec![("r1".into(), JournalStatus::Planned)],
+                execution_by: Some("alice"),
+            };
+            store.commit(&key, &conversation, change).unwrap();
         }
         let store = Store::open(&path).unwrap();
         let records: Vec<AuditRecord> = store.audit_newest_first().map(Result::unwrap).collect();
         assert_eq!(records.len(), 2);
         assert_eq!(records[0].dialog, "second", "newest first");
-        assert!(records[0].id > records[1].id);
+        assert_eq!((records[1].id, records[0].id), (1, 2));
+        assert_eq!(records[0].prev_hash, records[1].hash, "chained");
+        assert_eq!(store.chain_head().unwrap().unwrap().hash, records[0].hash);
+        assert_eq!(
+            store.journal_entry("r1").unwrap().unwrap().status,
+            JournalStatus::Planned
+        );
+        assert_eq!(
+            store
+                .executions_since("alice", Utc::now() - chrono::Duration::minutes(1))
+                .unwrap(),
+            1
+        );
+        assert_eq!(
+            store
+                .executions_since("alice", Utc::now() + chrono::Duration::minutes(1))
+                .unwrap(),
+            0
+        );
+        assert_eq!(
+            store
+                .executions_since("alic", Utc::now() - chrono::Duration::minutes(1))
+                .unwrap(),
+            0,
+            "no prefix confusion"
+        );
+        assert_eq!(store.conversations_in("room").unwrap().len(), 1);
+        assert!(store.conversations_in("roo").unwrap().is_empty());
     }
 }

@@ -131,6 +131,13 @@ impl Entity {
         if let Some(canonical) = self.lookup(candidate) {
             return Ok(canonical.to_string());
         }
+        if candidate.starts_with('-') {
+            // A program could take it for an option ("-rf", "--force").
+            return Err(format!(
+                "“{shown}” starts with '-', so it is not {}",
+                self.description
+            ));
+        }
         match &self.anchored {
             Some(anchored) if anchored.is_match(candidate) => Ok(candidate.to_string()),
             Some(_) => Err(format!("“{shown}” is not {}", self.description)),
@@ -299,6 +306,19 @@ mod tests {
             "surrounding whitespace is trimmed"
         );
         assert!(h.validate("web-01\nrm").is_err());
+        let anything = Entity::new(
+            "text",
+            Some("some text".into()),
+            Some(Regex::new(".+").unwrap()),
+            &BTreeMap::new(),
+        );
+        assert!(
+            anything
+                .validate("--force")
+                .unwrap_err()
+                .contains("starts with '-'"),
+            "no option injection"
+        );
         assert_eq!(h.find_all("restart it on web-02 now")[0].value, "web-02");
         assert!(
             h.find_all("web-01; touch /tmp/x").is_empty(),

@@ -4,6 +4,7 @@
 //! This is the first stage of the pipeline (spec → nlu → dialog → runtime →
 //! adapters); it depends on nothing else in opsbot.
 
+pub mod access;
 pub mod annotation;
 pub mod diag;
 pub mod entity;
@@ -13,10 +14,11 @@ pub mod template;
 
 use std::path::PathBuf;
 
+pub use access::{Access, Allow, Approval, Groups, Requirement};
 pub use diag::{Diagnostic, Diagnostics, Location};
 pub use entity::{join_or, Entity, EntityMatch, MatchSource, MAX_VALUE_CHARS};
 pub use project::{
-    load_project, training_hash, Action, Allow, Behaviour, Dialog, Example, Intent, ProgramAction,
+    load_project, training_hash, Action, Behaviour, Dialog, Example, Intent, ProgramAction,
     Project, Settings, Slot, CAPABILITIES_VAR, CONTEXT_VARS, OUT_OF_SCOPE, RESULT_VARS,
 };
 pub use template::Template;

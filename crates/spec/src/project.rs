@@ -8,6 +8,7 @@ use std::time::Duration;
 use regex::Regex;
 use sha2::{Digest, Sha256};
 
+use crate::access::{Access, Allow, Approval, Groups, Requirement};
 use crate::annotation::{self, is_identifier, AnnotatedText, EntitySpan};
 use crate::diag::{Diagnostics, Location, PositionIndex};
 use crate::entity::{join_or, Entity};
@@ -25,11 +26,23 @@ pub const CAPABILITIES_VAR: &str = "capabilities";
 pub const OUT_OF_SCOPE: &str = "out_of_scope";
 
 #[derive(Debug, Clone)]
+pub struct RateLimit {
+    pub executions: u32,
+    pub per: Duration,
+}
+
+#[derive(Debug, Clone)]
 pub struct Settings {
     pub name: String,
     pub confidence_threshold: f32,
+    /// How long a question for a slot waits for its answer.
     pub pending_expiry: Duration,
     pub carry_over_expiry: Duration,
+    /// How long a confirmation, approval or 2FA code is awaited.
+    pub confirmation_expiry: Duration,
+    pub groups: Groups,
+    pub redact: Vec<Regex>,
+    pub rate_limit: RateLimit,
 }
 
 impl Default for Settings {
@@ -39,7 +52,25 @@ impl Default for Settings {
             confidence_threshold: 0.5,
             pending_expiry: Duration::from_secs(10 * 60),
             carry_over_expiry: Duration::from_secs(30 * 60),
+            confirmation_expiry: Duration::from_secs(5 * 60),
+            groups: Groups::new(),
+            redact: Vec::new(),
+            rate_limit: RateLimit {
+                executions: 20,
+                per: Duration::from_secs(60),
+            },
         }
+    }
+}
+
+impl Settings {
+    /// Replaces every match of the redaction patterns by `[redacted]`.
+    pub fn redact(&self, text: &str) -> String {
+        let mut out = text.to_string();
+        for pattern in &self.redact {
+            out = pattern.replace_all(&out, "[redacted]").into_owned();
+        }
+        out
     }
 }
 
@@ -65,22 +96,6 @@ pub struct Slot {
     pub prompt: Option<Template>,
     pub default: Option<String>,
     pub carry_over: bool,
-}
-
-/// Who may run a dialog.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Allow {
-    Everyone,
-    Users(BTreeSet<String>),
-}
-
-impl Allow {
-    pub fn permits(&self, user: &str) -> bool {
-        match self {
-            Allow::Everyone => true,
-            Allow::Users(users) => users.contains(user),
-        }
-    }
 }
 
 #[derive(Debug, Clone)]
@@ -125,7 +140,10 @@ pub struct Dialog {
     pub name: String,
     pub intent: String,
     pub description: String,
-    pub allow: Allow,
+    pub access: Access,
+    /// Who must approve, and when; `None`: no approval.
+    pub approval: Option<Approval>,
+    pub two_factor: bool,
     pub slots: Vec<Slot>,
     pub confirm: Option<Template>,
     pub behaviour: Behaviour,
@@ -291,7 +309,14 @@ pub fn load_project(root: &Path) -> Result<Project, SpecError> {
     if parsed_intents.len() < intent_files.len() {
         return invalid(diagnostics);
     }
-    let dialogs = check_dialogs(root, &parsed_dialogs, &entities, &intents, &mut diagnostics);
+    let dialogs = check_dialogs(
+        root,
+        &settings,
+        &parsed_dialogs,
+        &entities,
+        &intents,
+        &mut diagnostics,
+    );
     // Dialogs that failed their own checks still claim their intent.
     let claimed: BTreeSet<String> = parsed_dialogs
         .iter()
@@ -356,6 +381,30 @@ fn load_settings(root: &Path, diagnostics: &mut Diagnostics) -> Result<Settings,
             );
         }
     }
+    for (name, members) in raw.groups {
+        if !is_identifier(&name) {
+            diagnostics.push(
+                file.index.locate(&format!("groups.{name}")),
+                format!("`{name}` is not a valid group name; expected letters, digits, '_' or '-'"),
+            );
+        }
+        settings.groups.insert(name, members.into_iter().collect());
+    }
+    for (i, pattern) in raw.redact.iter().enumerate() {
+        match Regex::new(pattern) {
+            Ok(re) => settings.redact.push(re),
+            Err(e) => diagnostics.push(
+                file.index.locate(&format!("redact.{i}")),
+                format!("redaction pattern is not a valid regular expression ({}); expected Rust regex syntax", e.to_string().lines().last().unwrap_or("").trim().trim_start_matches("error: ")),
+            ),
+        }
+    }
+    if let Some(limit) = raw.rate_limit {
+        match humantime::parse_duration(&limit.per) {
+            Ok(per) if limit.executions > 0 && !per.is_zero() => settings.rate_limit = RateLimit { executions: limit.executions, per },
+            _ => diagnostics.push(file.index.locate("rate_limit"), "rate_limit is invalid; expected `executions:` above 0 and `per:` a duration such as `1m`"),
+        }
+    }
     for (key, value, target) in [
         (
             "pending_expiry",
@@ -366,6 +415,11 @@ fn load_settings(root: &Path, diagnostics: &mut Diagnostics) -> Result<Settings,
             "carry_over_expiry",
             raw.carry_over_expiry,
             &mut settings.carry_over_expiry,
+        ),
+        (
+            "confirmation_expiry",
+            raw.confirmation_expiry,
+            &mut settings.confirmation_expiry,
         ),
     ] {
         if let Some(text) = value {
@@ -611,6 +665,7 @@ fn check_template(
 
 fn check_dialogs(
     root: &Path,
+    settings: &Settings,
     files: &[(&SourceFile, raw::DialogFile)],
     entities: &BTreeMap<String, Entity>,
     intents: &BTreeMap<String, Intent>,
@@ -788,11 +843,35 @@ fn check_dialogs(
                     }
                 }
             };
-            let allow = if raw.allow.iter().any(|u| u == "*") || raw.action.is_none() {
-                Allow::Everyone
-            } else {
-                Allow::Users(raw.allow.iter().cloned().collect())
-            };
+            let access = check_access(file, &path, raw, settings, &slot_names, diagnostics);
+            let approval = raw.approval.as_ref().map(|a| {
+                let at = file.index.locate(&format!("{path}.approval"));
+                if a.groups.is_empty() {
+                    diagnostics.push(
+                        at.clone(),
+                        "approval names no groups; expected `groups: [approvers]`",
+                    );
+                }
+                check_groups(&a.groups, settings, &at, diagnostics);
+                for slot in a.when.keys().filter(|s| !slot_names.contains(s)) {
+                    diagnostics.push(
+                        at.clone(),
+                        format!(
+                            "approval names unknown slot `{slot}`; expected one of {}",
+                            join_or(&slot_names.iter().map(String::as_str).collect::<Vec<_>>())
+                        ),
+                    );
+                }
+                Approval {
+                    groups: a.groups.iter().cloned().collect(),
+                    when: a.when.clone(),
+                }
+            });
+            if raw.action.is_none()
+                && (raw.approval.is_some() || raw.two_factor || !raw.require.is_empty())
+            {
+                diagnostics.push(at.clone(), format!("dialog `{name}` only replies, so `approval`, `two_factor` and `require` have nothing to guard; expected them on dialogs with an action"));
+            }
             if let (true, Some(behaviour)) = (diagnostics.len() == before, behaviour) {
                 dialogs.insert(
                     name.clone(),
@@ -800,7 +879,9 @@ fn check_dialogs(
                         name: name.clone(),
                         intent,
                         description,
-                        allow,
+                        access,
+                        approval,
+                        two_factor: raw.two_factor,
                         slots,
                         confirm,
                         behaviour,
@@ -810,6 +891,84 @@ fn check_dialogs(
         }
     }
     dialogs
+}
+
+fn check_groups(
+    names: &[String],
+    settings: &Settings,
+    at: &Location,
+    diagnostics: &mut Diagnostics,
+) {
+    let known: Vec<&str> = settings.groups.keys().map(String::as_str).collect();
+    for group in names {
+        if !settings.groups.contains_key(group) {
+            diagnostics.push(
+                at.clone(),
+                format!(
+                    "unknown group `{group}`; expected one of {} (define groups in opsbot.yaml)",
+                    join_or(&known)
+                ),
+            );
+        }
+    }
+}
+
+fn check_access(
+    file: &SourceFile,
+    path: &str,
+    raw: &raw::RawDialog,
+    settings: &Settings,
+    slot_names: &[String],
+    diagnostics: &mut Diagnostics,
+) -> Access {
+    let at = file.index.locate(&format!("{path}.allow"));
+    let allow = if raw.allow.iter().any(|u| u == "*") || raw.action.is_none() {
+        Allow::Everyone
+    } else {
+        let (groups, users): (Vec<&String>, Vec<&String>) =
+            raw.allow.iter().partition(|u| u.starts_with("group:"));
+        let groups: Vec<String> = groups
+            .iter()
+            .map(|g| g.trim_start_matches("group:").to_string())
+            .collect();
+        check_groups(&groups, settings, &at, diagnostics);
+        Allow::Principals {
+            users: users.into_iter().cloned().collect(),
+            groups: groups.into_iter().collect(),
+        }
+    };
+    let mut requirements = Vec::new();
+    for (i, requirement) in raw.require.iter().enumerate() {
+        let at = file.index.locate(&format!("{path}.require.{i}"));
+        for slot in requirement.when.keys() {
+            if !slot_names.contains(slot) {
+                let known: Vec<&str> = slot_names.iter().map(String::as_str).collect();
+                diagnostics.push(
+                    at.clone(),
+                    format!(
+                        "requirement names unknown slot `{slot}`; expected one of {}",
+                        join_or(&known)
+                    ),
+                );
+            }
+        }
+        if requirement.when.is_empty() || requirement.groups.is_empty() {
+            diagnostics.push(
+                at.clone(),
+                "requirement needs `when: {slot: pattern}` and `groups: [...]`",
+            );
+        }
+        check_groups(&requirement.groups, settings, &at, diagnostics);
+        requirements.push(Requirement {
+            when: requirement.when.clone(),
+            groups: requirement.groups.iter().cloned().collect(),
+        });
+    }
+    Access {
+        allow,
+        rooms: (!raw.rooms.is_empty()).then(|| raw.rooms.iter().cloned().collect()),
+        requirements,
+    }
 }
 
 #[allow(clippy::too_many_arguments)]

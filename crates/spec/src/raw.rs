@@ -55,9 +55,20 @@ pub struct RawDialog {
     pub intent: Option<String>,
     /// One line for `help`: "restart a service on a host".
     pub description: Option<String>,
-    /// Who may run it: user ids, or `"*"` for everyone.
+    /// Who may run it: user ids, `group:NAME`, or `"*"` for everyone.
     #[serde(default)]
     pub allow: Vec<String>,
+    /// Rooms it may run in; empty means any room.
+    #[serde(default)]
+    pub rooms: Vec<String>,
+    /// Extra group memberships needed for some slot values.
+    #[serde(default)]
+    pub require: Vec<RawRequirement>,
+    /// A different member of these groups must approve before it runs.
+    pub approval: Option<RawApproval>,
+    /// The requester must give a current TOTP code before it runs.
+    #[serde(default)]
+    pub two_factor: bool,
     #[serde(default)]
     pub slots: Vec<RawSlot>,
     /// Shown before running; the bot appends "(yes/no)".
@@ -71,6 +82,23 @@ pub struct RawDialog {
     pub running: Option<String>,
     pub success: Option<String>,
     pub failure: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRequirement {
+    /// Slot name → glob on its canonical value (`*` and `?` wildcards).
+    pub when: BTreeMap<String, String>,
+    pub groups: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawApproval {
+    pub groups: Vec<String>,
+    /// Only for these slot values (globs); empty: always.
+    #[serde(default)]
+    pub when: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -128,4 +156,22 @@ pub struct RawSettings {
     pub pending_expiry: Option<String>,
     /// How long a finished request's slots may be carried over, e.g. `30m`.
     pub carry_over_expiry: Option<String>,
+    /// How long a confirmation, approval or 2FA code is awaited, e.g. `5m`.
+    pub confirmation_expiry: Option<String>,
+    /// Group name → members (user ids).
+    #[serde(default)]
+    pub groups: BTreeMap<String, Vec<String>>,
+    /// Regular expressions whose matches are replaced by `[redacted]` in the audit.
+    #[serde(default)]
+    pub redact: Vec<String>,
+    pub rate_limit: Option<RawRateLimit>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRateLimit {
+    /// At most this many executions per user …
+    pub executions: u32,
+    /// … within this window, e.g. `1m`.
+    pub per: String,
 }
