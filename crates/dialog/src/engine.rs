@@ -167,12 +167,6 @@ fn elapsed(from: DateTime<Utc>, to: DateTime<Utc>) -> Duration {
     (to - from).to_std().unwrap_or_default()
 }
 
-enum Expiry {
-    /// The message was only an answer to the dropped question; nothing more to do.
-    Answered,
-    Continue(Phase),
-}
-
 struct Step<'a> {
     project: &'a Project,
     ctx: &'a Context<'a>,
@@ -220,9 +214,8 @@ impl<'a> Step<'a> {
             self.say("That message contains control characters; please send plain text.");
             return phase;
         }
-        let phase = match self.expire(phase, Some(u)) {
-            Expiry::Answered => return Phase::Idle,
-            Expiry::Continue(phase) => phase,
+        let Some(phase) = self.expire(phase, Some(u)) else {
+            return Phase::Idle;
         };
         match phase {
             Phase::Idle => self.start(u, memory),
@@ -253,17 +246,19 @@ impl<'a> Step<'a> {
 
     /// Drops a pending question, confirmation, code request or approval that
     /// waited too long. `u` is the message that arrived, if any.
-    fn expire(&mut self, phase: Phase, u: Option<&Understanding>) -> Expiry {
+    /// Returns `None` when the message was only an answer to the dropped
+    /// question, so there is nothing more to do.
+    fn expire(&mut self, phase: Phase, u: Option<&Understanding>) -> Option<Phase> {
         let settings = &self.project.settings;
         let (request, limit) = match &phase {
             Phase::Collecting { request, .. } => (request, settings.pending_expiry),
             Phase::AwaitingConfirmation { request }
             | Phase::AwaitingCode { request }
             | Phase::AwaitingApproval { request } => (request, settings.confirmation_expiry),
-            _ => return Expiry::Continue(phase),
+            _ => return Some(phase),
         };
         if elapsed(request.touched_at, self.ctx.now) <= limit {
-            return Expiry::Continue(phase);
+            return Some(phase);
         }
         let description = self.description(&request.dialog);
         self.say(format!(
@@ -275,15 +270,15 @@ impl<'a> Step<'a> {
             request.clone(),
             "no answer before the pending request expired",
         );
-        let Some(u) = u else { return Expiry::Answered };
+        let u = u?;
         if !matches!(phrases::classify(&u.text), Answer::Other)
             || phrases::totp_code(&u.text).is_some()
         {
             self.say("Nothing is waiting for an answer now; ask again if you still need it.");
-            return Expiry::Answered;
+            return None;
         }
         // Anything else is read afresh, as a new request.
-        Expiry::Continue(Phase::Idle)
+        Some(Phase::Idle)
     }
 
     fn description(&self, dialog: &str) -> String {
@@ -632,9 +627,8 @@ impl<'a> Step<'a> {
     }
 
     fn code(&mut self, phase: Phase, check: CodeCheck) -> Phase {
-        let phase = match self.expire(phase, None) {
-            Expiry::Answered => return Phase::Idle,
-            Expiry::Continue(phase) => phase,
+        let Some(phase) = self.expire(phase, None) else {
+            return Phase::Idle;
         };
         let Phase::AwaitingCode { mut request } = phase else {
             return phase;
@@ -668,9 +662,8 @@ impl<'a> Step<'a> {
     }
 
     fn approval(&mut self, phase: Phase, approver: &str, approve: bool) -> Phase {
-        let phase = match self.expire(phase, None) {
-            Expiry::Answered => return Phase::Idle,
-            Expiry::Continue(phase) => phase,
+        let Some(phase) = self.expire(phase, None) else {
+            return Phase::Idle;
         };
         let Phase::AwaitingApproval { mut request } = phase else {
             self.say("That request is no longer waiting for approval.");
