@@ -6,5 +6,6 @@ mod check;
 mod conversations;
 mod injection;
 mod restart;
+mod safety;
 mod shell;
 mod util;
