@@ -7,7 +7,7 @@ CARGO ?= cargo
 RELEASE_BIN := $(CARGO) run --quiet --release --bin opsbot --
 DEBUG_BIN := $(CARGO) run --quiet --bin opsbot --
 
-.PHONY: run test bench deps build check train lint fmt clean
+.PHONY: run test bench fuzz deps build check train lint fmt clean
 
 ## Install what is missing: a C toolchain (for crates with C parts) via apt.
 deps:
@@ -45,9 +45,16 @@ test: lint
 	$(DEBUG_BIN) train
 	$(DEBUG_BIN) test
 
-## Accuracy, training time and latency figures; writes target/bench/core.md and .json.
+## Accuracy, training time, latency and load figures; writes target/bench/*.md and *.json.
 bench: deps
 	$(CARGO) bench --bench pipeline
+	$(CARGO) bench --bench load
+
+## Property tests with many cases: the YAML loader, parsers, NLU and dialog engine must never panic.
+FUZZ_CASES ?= 20000
+fuzz: deps
+	OPSBOT_FUZZ_CASES=$(FUZZ_CASES) $(CARGO) test --release -p opsbot-spec -p opsbot-nlu -p opsbot-dialog fuzz
+	@echo "fuzz: $(FUZZ_CASES) cases for each of 6 single-input properties, $$(( $(FUZZ_CASES) / 10 )) engine sequences of up to 30 events; no panic"
 
 fmt:
 	$(CARGO) fmt --all

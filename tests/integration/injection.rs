@@ -219,31 +219,42 @@ const CORPUS: &[&str] = &[
 #[test]
 fn a_corpus_of_hostile_answers_never_reaches_a_shell() {
     assert!(CORPUS.len() >= 50, "at least 50 hostile values");
-    assert!(!pwned(), "/tmp/opsbot-pwned exists before the test; remove it");
+    assert!(
+        !pwned(),
+        "/tmp/opsbot-pwned exists before the test; remove it"
+    );
     let fixture = Fixture::trained();
     let project = opsbot_spec::load_project(fixture.path()).unwrap();
-    let nlu = opsbot_nlu::Nlu::load(&project, &fixture.path().join("models/intent-model.json")).unwrap();
+    let nlu =
+        opsbot_nlu::Nlu::load(&project, &fixture.path().join("models/intent-model.json")).unwrap();
     let store = Store::open(&fixture.state().join("opsbot.db")).unwrap();
     let bot = Bot::new(project, nlu, store, fixture.state());
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let key = ConversationKey::new("ops", "alice");
-        let say = |text: &str| -> Vec<String> {
+    let say = |text: &str| -> Vec<String> {
         let mut replies = Vec::new();
-        runtime.block_on(bot.handle(&key, text, &mut |r| replies.push(r))).unwrap();
+        runtime
+            .block_on(bot.handle(&key, text, &mut |r| replies.push(r)))
+            .unwrap();
         replies
     };
     let (mut rejected, mut confirmed) = (0, 0);
     for value in CORPUS {
-        assert_eq!(say("restart apache"), ["On which host would you like to restart apache?"], "{value:?}");
+        assert_eq!(
+            say("restart apache"),
+            ["On which host would you like to restart apache?"],
+            "{value:?}"
+        );
         let reply = say(value).join("\n");
         if reply.starts_with("I will restart apache on ") {
             // Only a clean host stood apart from the rest; that is all that may run.
             say("yes");
             confirmed += 1;
         } else {
-                        // Rejected, or not taken as an answer at all (the question is asked again).
+            // Rejected, or not taken as an answer at all (the question is asked again).
             assert!(
-                reply.ends_with("On which host would you like to restart apache?") || reply.contains("control characters"),
+                reply.ends_with("On which host would you like to restart apache?")
+                    || reply.contains("control characters"),
                 "{value:?} was neither rejected nor reduced to a host: {reply}"
             );
             say("cancel");
@@ -255,17 +266,24 @@ fn a_corpus_of_hostile_answers_never_reaches_a_shell() {
         let log = std::fs::read_to_string(fixture.state().join("restarts.tsv")).unwrap();
         for line in log.lines() {
             let host = line.rsplit('\t').next().unwrap();
-            assert_eq!(host_entity.validate(host).as_deref(), Ok(host), "only validated hosts reach the action");
+            assert_eq!(
+                host_entity.validate(host).as_deref(),
+                Ok(host),
+                "only validated hosts reach the action"
+            );
         }
         assert_eq!(log.lines().count(), confirmed);
     }
-        assert_eq!(rejected + confirmed, CORPUS.len());
+    assert_eq!(rejected + confirmed, CORPUS.len());
     assert!(!pwned());
 }
 
 #[test]
 fn a_corpus_of_hostile_values_reaches_a_permissive_slot_as_single_arguments() {
-    assert!(!pwned(), "/tmp/opsbot-pwned exists before the test; remove it");
+    assert!(
+        !pwned(),
+        "/tmp/opsbot-pwned exists before the test; remove it"
+    );
     let fixture = Fixture::example();
     fixture.write(
         "intents/notes.yaml",
@@ -275,14 +293,22 @@ fn a_corpus_of_hostile_values_reaches_a_permissive_slot_as_single_arguments() {
         "dialogs/notes.yaml",
         "dialogs:\n  note:\n    description: write a note\n    allow: [\"*\"]\n    slots:\n      - entity: text\n        prompt: What should the note say?\n    confirm: Write {text}?\n    action:\n      program: actions/record-args.sh\n      args: [\"{text}\"]\n    success: written\n",
     );
-        fixture.write("actions/record-args.sh", "#!/bin/sh\nfor a in \"$@\"; do printf '%s\\0' \"$a\"; done >> \"$OPSBOT_STATE_DIR/args\"\necho ok\n");
-    std::process::Command::new("chmod").arg("+x").arg(fixture.path().join("actions/record-args.sh")).status().unwrap();
+    fixture.write("actions/record-args.sh", "#!/bin/sh\nfor a in \"$@\"; do printf '%s\\0' \"$a\"; done >> \"$OPSBOT_STATE_DIR/args\"\necho ok\n");
+    std::process::Command::new("chmod")
+        .arg("+x")
+        .arg(fixture.path().join("actions/record-args.sh"))
+        .status()
+        .unwrap();
     // Every value runs here, more than the example's rate limit allows.
-        let settings = std::fs::read_to_string(fixture.path().join("opsbot.yaml")).unwrap();
-    fixture.write("opsbot.yaml", &settings.replace("executions: 20", "executions: 1000"));
+    let settings = std::fs::read_to_string(fixture.path().join("opsbot.yaml")).unwrap();
+    fixture.write(
+        "opsbot.yaml",
+        &settings.replace("executions: 20", "executions: 1000"),
+    );
     assert!(fixture.run(&["train"], "").status.success());
     let project = opsbot_spec::load_project(fixture.path()).unwrap();
-    let nlu = opsbot_nlu::Nlu::load(&project, &fixture.path().join("models/intent-model.json")).unwrap();
+    let nlu =
+        opsbot_nlu::Nlu::load(&project, &fixture.path().join("models/intent-model.json")).unwrap();
     let store = Store::open(&fixture.state().join("opsbot.db")).unwrap();
     let bot = Bot::new(project, nlu, store, fixture.state());
     let runtime = tokio::runtime::Runtime::new().unwrap();
@@ -291,21 +317,37 @@ fn a_corpus_of_hostile_values_reaches_a_permissive_slot_as_single_arguments() {
     for value in CORPUS {
         let message = format!("note: {value}");
         let mut replies = Vec::new();
-        runtime.block_on(bot.handle(&key, &message, &mut |r| replies.push(r))).unwrap();
+        runtime
+            .block_on(bot.handle(&key, &message, &mut |r| replies.push(r)))
+            .unwrap();
         if replies == [format!("Write {}? (yes/no)", message.trim())] {
             replies.clear();
-            runtime.block_on(bot.handle(&key, "yes", &mut |r| replies.push(r))).unwrap();
+            runtime
+                .block_on(bot.handle(&key, "yes", &mut |r| replies.push(r)))
+                .unwrap();
             assert_eq!(replies, ["written"], "{value:?}");
             delivered.push(message.trim().to_string());
         } else {
             // Line breaks and control characters are refused before anything else.
-            assert!(value.chars().any(|c| c.is_control()), "{value:?} was refused: {replies:?}");
-            runtime.block_on(bot.handle(&key, "cancel", &mut |_| {})).unwrap();
+            assert!(
+                value.chars().any(|c| c.is_control()),
+                "{value:?} was refused: {replies:?}"
+            );
+            runtime
+                .block_on(bot.handle(&key, "cancel", &mut |_| {}))
+                .unwrap();
         }
     }
     let recorded = std::fs::read(fixture.state().join("args")).unwrap();
-    let arguments: Vec<String> = recorded.split(|b| *b == 0).filter(|a| !a.is_empty()).map(|a| String::from_utf8(a.to_vec()).unwrap()).collect();
-    assert_eq!(arguments, delivered, "each value arrived as exactly one argument, unchanged");
+    let arguments: Vec<String> = recorded
+        .split(|b| *b == 0)
+        .filter(|a| !a.is_empty())
+        .map(|a| String::from_utf8(a.to_vec()).unwrap())
+        .collect();
+    assert_eq!(
+        arguments, delivered,
+        "each value arrived as exactly one argument, unchanged"
+    );
     assert!(delivered.len() >= 50, "{} delivered", delivered.len());
     assert!(!pwned());
 }

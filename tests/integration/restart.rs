@@ -153,8 +153,12 @@ fn a_crash_during_an_action_is_reported_not_rerun() {
         nix::unistd::Pid::from_raw(orphan),
         nix::sys::signal::Signal::SIGKILL,
     );
-        let audit = stdout(&fixture.run(&["audit", "--json"], ""));
+    let audit = stdout(&fixture.run(&["audit", "--json"], ""));
     assert!(audit.contains("\"outcome\":\"outcome_unknown\""), "{audit}");
     let verified = fixture.run(&["audit", "verify"], "");
-    assert!(verified.status.success(), "the chain still verifies: {}", stdout(&verified));
+    assert!(
+        verified.status.success(),
+        "the chain still verifies: {}",
+        stdout(&verified)
+    );
 }

@@ -26,25 +26,41 @@ impl Shell {
             .unwrap();
         let stdin = child.stdin.take().unwrap();
         let stdout = BufReader::new(child.stdout.take().unwrap());
-        Shell { child, stdin, stdout }
+        Shell {
+            child,
+            stdin,
+            stdout,
+        }
     }
 
     fn say(&mut self, text: &str) -> String {
         writeln!(self.stdin, "{text}").unwrap();
         let mut line = String::new();
-        assert!(self.stdout.read_line(&mut line).unwrap() > 0, "the shell ended");
+        assert!(
+            self.stdout.read_line(&mut line).unwrap() > 0,
+            "the shell ended"
+        );
         line
     }
 
     fn kill9(mut self) {
-        nix::sys::signal::kill(nix::unistd::Pid::from_raw(self.child.id() as i32), nix::sys::signal::Signal::SIGKILL).unwrap();
+        nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(self.child.id() as i32),
+            nix::sys::signal::Signal::SIGKILL,
+        )
+        .unwrap();
         self.child.wait().unwrap();
     }
 }
 
 fn verify_ok(fixture: &Fixture) -> String {
     let out = fixture.run(&["audit", "verify"], "");
-    assert!(out.status.success(), "audit verify failed: {}{}", stdout(&out), stderr(&out));
+    assert!(
+        out.status.success(),
+        "audit verify failed: {}{}",
+        stdout(&out),
+        stderr(&out)
+    );
     stdout(&out)
 }
 
@@ -52,13 +68,22 @@ fn verify_ok(fixture: &Fixture) -> String {
 fn a_kill_while_asking_or_confirming_loses_nothing() {
     let fixture = Fixture::trained();
     let mut shell = Shell::start(&fixture, "alice");
-    assert_eq!(shell.say("restart apache"), "On which host would you like to restart apache?\n");
+    assert_eq!(
+        shell.say("restart apache"),
+        "On which host would you like to restart apache?\n"
+    );
     shell.kill9();
     let mut shell = Shell::start(&fixture, "alice");
-    assert_eq!(shell.say("web-01"), "I will restart apache on web-01. Shall I go ahead? (yes/no)\n");
+    assert_eq!(
+        shell.say("web-01"),
+        "I will restart apache on web-01. Shall I go ahead? (yes/no)\n"
+    );
     shell.kill9();
     let out = fixture.shell("alice", &["yes"]);
-    assert_eq!(out, "Restarting apache on web-01 …\nThe apache service has been restarted on web-01.\n");
+    assert_eq!(
+        out,
+        "Restarting apache on web-01 …\nThe apache service has been restarted on web-01.\n"
+    );
     let log = std::fs::read_to_string(fixture.state().join("restarts.tsv")).unwrap();
     assert_eq!(log.lines().count(), 1, "ran exactly once: {log}");
     assert!(verify_ok(&fixture).starts_with("ok: 1 audit records"));
@@ -68,21 +93,31 @@ fn a_kill_while_asking_or_confirming_loses_nothing() {
 fn a_planned_action_that_never_started_is_reported_as_not_run() {
     let fixture = Fixture::trained();
     let project = opsbot_spec::load_project(fixture.path()).unwrap();
-    let nlu = opsbot_nlu::Nlu::load(&project, &fixture.path().join("models/intent-model.json")).unwrap();
+    let nlu =
+        opsbot_nlu::Nlu::load(&project, &fixture.path().join("models/intent-model.json")).unwrap();
     let key = ConversationKey::new("shell", "alice");
     let runtime = tokio::runtime::Runtime::new().unwrap();
     {
         let store = Store::open(&fixture.state().join("opsbot.db")).unwrap();
         let bot = Bot::new(project.clone(), nlu.clone(), store.clone(), fixture.state());
         let mut replies = Vec::new();
-        runtime.block_on(bot.handle(&key, "restart apache on web-01", &mut |r| replies.push(r))).unwrap();
+        runtime
+            .block_on(bot.handle(&key, "restart apache on web-01", &mut |r| replies.push(r)))
+            .unwrap();
         // What a crash between planning and spawning leaves behind: the
         // Executing state and a Planned journal entry, committed together.
         let mut conversation = store.load(&key).unwrap();
-        let opsbot_dialog::Phase::AwaitingConfirmation { request } = conversation.phase.clone() else { panic!("{conversation:?}") };
+        let opsbot_dialog::Phase::AwaitingConfirmation { request } = conversation.phase.clone()
+        else {
+            panic!("{conversation:?}")
+        };
         let id = request.id.clone();
         conversation.phase = opsbot_dialog::Phase::Executing { request };
-        let change = opsbot_runtime::store::Commit { records: vec![], journal: vec![(id, opsbot_runtime::JournalStatus::Planned)], execution_by: None };
+        let change = opsbot_runtime::store::Commit {
+            records: vec![],
+            journal: vec![(id, opsbot_runtime::JournalStatus::Planned)],
+            execution_by: None,
+        };
         store.commit(&key, &conversation, change).unwrap();
     }
     let out = fixture.shell("alice", &[]);
@@ -96,20 +131,37 @@ fn a_planned_action_that_never_started_is_reported_as_not_run() {
 #[test]
 fn the_audit_trail_names_edited_and_removed_records() {
     let fixture = Fixture::trained();
-    fixture.shell("alice", &["restart apache on web-01", "yes", "restart nginx on web-02", "no", "who is on call", "deploy shop 1.0.0 to qa", "yes"]);
+    fixture.shell(
+        "alice",
+        &[
+            "restart apache on web-01",
+            "yes",
+            "restart nginx on web-02",
+            "no",
+            "who is on call",
+            "deploy shop 1.0.0 to qa",
+            "yes",
+        ],
+    );
     assert!(verify_ok(&fixture).starts_with("ok: 4 audit records"));
     {
         let store = Store::open(&fixture.state().join("opsbot.db")).unwrap();
         let tree = store.audit_tree();
         let key = 2u64.to_be_bytes();
-        let mut record: serde_json::Value = serde_json::from_slice(&tree.get(key).unwrap().unwrap()).unwrap();
+        let mut record: serde_json::Value =
+            serde_json::from_slice(&tree.get(key).unwrap().unwrap()).unwrap();
         record["user"] = "mallory".into();
-        tree.insert(key, serde_json::to_vec(&record).unwrap()).unwrap();
+        tree.insert(key, serde_json::to_vec(&record).unwrap())
+            .unwrap();
         tree.flush().unwrap();
     }
     let out = fixture.run(&["audit", "verify"], "");
     assert!(!out.status.success());
-    assert!(stdout(&out).contains("record #2 was edited: its content does not match its hash"), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("record #2 was edited: its content does not match its hash"),
+        "{}",
+        stdout(&out)
+    );
     {
         let store = Store::open(&fixture.state().join("opsbot.db")).unwrap();
         store.audit_tree().remove(3u64.to_be_bytes()).unwrap();
@@ -117,23 +169,59 @@ fn the_audit_trail_names_edited_and_removed_records() {
     }
     let out = fixture.run(&["audit", "verify"], "");
     let report = stdout(&out);
-    assert!(report.contains("record #3 missing: the trail jumps from #2 to #4"), "{report}");
+    assert!(
+        report.contains("record #3 missing: the trail jumps from #2 to #4"),
+        "{report}"
+    );
     assert!(stderr(&out).contains("does not verify"), "{}", stderr(&out));
 }
 
 #[test]
 fn the_timeline_exports_as_markdown_and_jsonl() {
     let fixture = Fixture::trained();
-    fixture.shell("alice", &["restart apache on web-01", "yes", "token=hunter2 restart nginx on web-02", "no"]);
-    let markdown = stdout(&fixture.run(&["audit", "export", "--format", "markdown", "--since", "1h"], ""));
-    assert!(markdown.starts_with("# opsbot timeline\n\n2 records from "), "{markdown}");
+    fixture.shell(
+        "alice",
+        &[
+            "restart apache on web-01",
+            "yes",
+            "token=hunter2 restart nginx on web-02",
+            "no",
+        ],
+    );
+    let markdown = stdout(&fixture.run(
+        &["audit", "export", "--format", "markdown", "--since", "1h"],
+        "",
+    ));
+    assert!(
+        markdown.starts_with("# opsbot timeline\n\n2 records from "),
+        "{markdown}"
+    );
     assert!(markdown.contains("| restart_service host=web-01 service=apache | succeeded | confirmed by alice; `actions/restart-service.sh apache web-01`; exit 0 |"), "{markdown}");
-    let jsonl = stdout(&fixture.run(&["audit", "export", "--format", "jsonl", "--room", "shell"], ""));
-    let records: Vec<serde_json::Value> = jsonl.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let jsonl = stdout(&fixture.run(
+        &["audit", "export", "--format", "jsonl", "--room", "shell"],
+        "",
+    ));
+    let records: Vec<serde_json::Value> = jsonl
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(records.len(), 2);
-    assert_eq!(records[1]["messages"][0], "[redacted] restart nginx on web-02", "secrets are redacted");
+    assert_eq!(
+        records[1]["messages"][0], "[redacted] restart nginx on web-02",
+        "secrets are redacted"
+    );
     assert!(!jsonl.contains("hunter2"));
-    let none = stdout(&fixture.run(&["audit", "export", "--format", "jsonl", "--room", "elsewhere"], ""));
+    let none = stdout(&fixture.run(
+        &[
+            "audit",
+            "export",
+            "--format",
+            "jsonl",
+            "--room",
+            "elsewhere",
+        ],
+        "",
+    ));
     assert!(none.is_empty());
     let future = stdout(&fixture.run(&["audit", "export", "--since", "2999-01-01"], ""));
     assert!(future.contains("No records match."), "{future}");
@@ -145,36 +233,69 @@ fn enrolment_prints_the_secret_once_and_codes_unlock_the_action() {
     let out = fixture.run(&["2fa", "enroll", "alice"], "");
     assert!(out.status.success(), "{}", stderr(&out));
     let text = stdout(&out);
-    let uri = text.lines().find(|l| l.starts_with("otpauth://totp/opsbot:alice?secret=")).expect("an otpauth URI");
-    let secret = uri.split("secret=").nth(1).unwrap().split('&').next().unwrap().to_string();
+    let uri = text
+        .lines()
+        .find(|l| l.starts_with("otpauth://totp/opsbot:alice?secret="))
+        .expect("an otpauth URI");
+    let secret = uri
+        .split("secret=")
+        .nth(1)
+        .unwrap()
+        .split('&')
+        .next()
+        .unwrap()
+        .to_string();
     let again = fixture.run(&["2fa", "enroll", "alice"], "");
     assert!(!again.status.success() && stderr(&again).contains("already enrolled"));
 
-    let bytes = data_encoding::BASE32_NOPAD.decode(secret.as_bytes()).unwrap();
+    let bytes = data_encoding::BASE32_NOPAD
+        .decode(secret.as_bytes())
+        .unwrap();
     let code = opsbot_runtime::totp::current_code(&bytes, chrono::Utc::now());
-    let out = fixture.run(&["shell", "--user", "alice"], &format!("extend acme's trial by 3 days\nyes\n{code}\n"));
+    let out = fixture.run(
+        &["shell", "--user", "alice"],
+        &format!("extend acme's trial by 3 days\nyes\n{code}\n"),
+    );
     let out = stdout(&out) + &stderr(&out);
     assert!(out.contains("Extended acme's trial by 3 days"), "{out}");
 
     let listed = stdout(&fixture.run(&["audit", "--json"], ""));
     assert!(listed.contains("\"two_factor\":true"), "{listed}");
-    assert!(!listed.contains(&secret) && !listed.contains(&code), "neither secret nor code is recorded");
-    let debug_log = fixture.command(&["shell", "--user", "alice"]).env("RUST_LOG", "debug").stdin(Stdio::null()).output().unwrap();
+    assert!(
+        !listed.contains(&secret) && !listed.contains(&code),
+        "neither secret nor code is recorded"
+    );
+    let debug_log = fixture
+        .command(&["shell", "--user", "alice"])
+        .env("RUST_LOG", "debug")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
     assert!(!stderr(&debug_log).contains(&secret));
-    assert!(fixture.run(&["2fa", "remove", "alice"], "").status.success());
+    assert!(fixture
+        .run(&["2fa", "remove", "alice"], "")
+        .status
+        .success());
 }
 
 #[test]
 fn approvals_name_the_request_when_several_wait() {
     let fixture = Fixture::trained();
     let project = opsbot_spec::load_project(fixture.path()).unwrap();
-    let nlu = opsbot_nlu::Nlu::load(&project, &fixture.path().join("models/intent-model.json")).unwrap();
+    let nlu =
+        opsbot_nlu::Nlu::load(&project, &fixture.path().join("models/intent-model.json")).unwrap();
     let store = Store::open(&fixture.state().join("opsbot.db")).unwrap();
     let bot = Bot::new(project, nlu, store, fixture.state());
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let say = |user: &str, text: &str| -> Vec<String> {
         let mut replies = Vec::new();
-        runtime.block_on(bot.handle(&ConversationKey::new("ops", user), text, &mut |r| replies.push(r))).unwrap();
+        runtime
+            .block_on(
+                bot.handle(&ConversationKey::new("ops", user), text, &mut |r| {
+                    replies.push(r)
+                }),
+            )
+            .unwrap();
         replies
     };
     let code_in = |reply: &str| reply.split("“approve ").nth(1).unwrap()[..4].to_string();
@@ -183,15 +304,32 @@ fn approvals_name_the_request_when_several_wait() {
     say("dave", "deploy billing 9.0.0 to production");
     let dave_code = code_in(&say("dave", "yes")[0]);
     let ambiguous = say("bob", "approve");
-    assert!(ambiguous[0].starts_with("Several requests are waiting for approval; say which:"), "{ambiguous:?}");
+    assert!(
+        ambiguous[0].starts_with("Several requests are waiting for approval; say which:"),
+        "{ambiguous:?}"
+    );
     assert!(ambiguous[0].contains(&format!("“approve {alice_code}” (alice: deploy_app)")));
-    assert_eq!(say("dave", "approve ffff"), ["No request ffff is waiting for approval in this room."]);
+    assert_eq!(
+        say("dave", "approve ffff"),
+        ["No request ffff is waiting for approval in this room."]
+    );
     let approved = say("dave", &format!("approve {alice_code}"));
-    assert_eq!(approved, ["Approved by dave.", "Deploying shop 3.0.0 to production …", "shop 3.0.0 is now deployed to production."]);
+    assert_eq!(
+        approved,
+        [
+            "Approved by dave.",
+            "Deploying shop 3.0.0 to production …",
+            "shop 3.0.0 is now deployed to production."
+        ]
+    );
     assert_eq!(say("alice", &format!("deny {dave_code}")), ["alice declined dave's request to deploy a version of an app to an environment. Nothing was run."]);
     let deploys = std::fs::read_to_string(fixture.state().join("deploys.tsv")).unwrap();
     assert_eq!(deploys.lines().count(), 1);
-    let audit: Vec<serde_json::Value> = bot.store().audit_newest_first().map(|r| serde_json::to_value(r.unwrap()).unwrap()).collect();
+    let audit: Vec<serde_json::Value> = bot
+        .store()
+        .audit_newest_first()
+        .map(|r| serde_json::to_value(r.unwrap()).unwrap())
+        .collect();
     assert_eq!(audit[0]["outcome"], "rejected");
     assert_eq!(audit[1]["approved_by"], "dave");
     assert_eq!(audit[1]["confirmed_by"], "alice");

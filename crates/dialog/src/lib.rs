@@ -8,6 +8,9 @@ pub mod phrases;
 pub mod plan;
 pub mod state;
 
+#[cfg(test)]
+mod fuzz;
+
 pub use engine::{
     step, ActionOutcome, CodeCheck, Context, Disposition, Effect, Input, Record, Transition,
     MAX_MESSAGE_CHARS,

@@ -13,6 +13,9 @@ pub mod model;
 pub mod train;
 mod understand;
 
+#[cfg(test)]
+mod fuzz;
+
 use std::path::PathBuf;
 
 pub use extract::EntityExtractor;

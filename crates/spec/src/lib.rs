@@ -12,6 +12,9 @@ mod project;
 mod raw;
 pub mod template;
 
+#[cfg(test)]
+mod fuzz;
+
 use std::path::PathBuf;
 
 pub use access::{Access, Allow, Approval, Groups, Requirement};
