@@ -334,3 +334,58 @@ fn approvals_name_the_request_when_several_wait() {
     assert_eq!(audit[1]["approved_by"], "dave");
     assert_eq!(audit[1]["confirmed_by"], "alice");
 }
+
+#[test]
+fn a_duplicated_yes_delivered_concurrently_runs_once() {
+    let fixture = Fixture::trained();
+    let project = opsbot_spec::load_project(fixture.path()).unwrap();
+    let nlu =
+        opsbot_nlu::Nlu::load(&project, &fixture.path().join("models/intent-model.json")).unwrap();
+    let store = Store::open(&fixture.state().join("opsbot.db")).unwrap();
+    let bot = std::sync::Arc::new(Bot::new(project, nlu, store, fixture.state()));
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let key = ConversationKey::new("ops", "alice");
+    runtime
+        .block_on(bot.handle(&key, "restart apache on web-01", &mut |_| {}))
+        .unwrap();
+    let replies = runtime.block_on(async {
+        let tasks: Vec<_> = (0..8)
+            .map(|_| {
+                let (bot, key) = (bot.clone(), key.clone());
+                tokio::spawn(async move {
+                    let mut replies = Vec::new();
+                    bot.handle(&key, "yes", &mut |r| replies.push(r))
+                        .await
+                        .unwrap();
+                    replies
+                })
+            })
+            .collect();
+        let mut all = Vec::new();
+        for task in tasks {
+            all.push(task.await.unwrap());
+        }
+        all
+    });
+    let ran = replies
+        .iter()
+        .filter(|r| r.first().is_some_and(|t| t.starts_with("Restarting")))
+        .count();
+    assert_eq!(ran, 1, "{replies:?}");
+    assert_eq!(
+        replies
+            .iter()
+            .filter(|r| r == &&vec![
+                "There is nothing waiting for a yes right now. Say “help” to see what I can do."
+                    .to_string()
+            ])
+            .count(),
+        7
+    );
+    let log = std::fs::read_to_string(fixture.state().join("restarts.tsv")).unwrap();
+    assert_eq!(log.lines().count(), 1);
+}
