@@ -7,7 +7,12 @@ CARGO ?= cargo
 RELEASE_BIN := $(CARGO) run --quiet --release --bin opsbot --
 DEBUG_BIN := $(CARGO) run --quiet --bin opsbot --
 
-.PHONY: run test bench fuzz deps build check train lint fmt clean
+.PHONY: run test bench fuzz deps synapse matrix-demo build check train lint fmt clean
+
+# Synapse (a real Matrix homeserver for the Matrix tests, benchmark and demo),
+# installed from PyPI into a local virtualenv.
+VENV := .venv
+SYNAPSE := $(VENV)/bin/register_new_matrix_user
 
 ## Install what is missing: a C toolchain (for crates with C parts) via apt.
 deps:
@@ -16,8 +21,18 @@ deps:
 		echo "installing build-essential"; \
 		$(if $(shell command -v sudo),sudo,) apt-get update -qq && $(if $(shell command -v sudo),sudo,) apt-get install -y -qq build-essential; \
 	fi
+	@python3 -m venv --help >/dev/null 2>&1 || { \
+		echo "installing python3-venv"; \
+		$(if $(shell command -v sudo),sudo,) apt-get update -qq && $(if $(shell command -v sudo),sudo,) apt-get install -y -qq python3-venv; \
+	}
 	@$(CARGO) fmt --version >/dev/null 2>&1 || rustup component add rustfmt
 	@$(CARGO) clippy --version >/dev/null 2>&1 || rustup component add clippy
+
+$(SYNAPSE):
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install -q "matrix-synapse>=1.163,<2"
+
+synapse: deps $(SYNAPSE)
 
 build: deps
 	$(CARGO) build --release --bin opsbot
@@ -39,7 +54,7 @@ lint: deps
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
 ## Formatting, lints, unit and integration tests, then the conversation tests.
-test: lint
+test: lint synapse
 	$(CARGO) test --workspace
 	$(DEBUG_BIN) check
 	$(DEBUG_BIN) train

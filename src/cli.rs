@@ -47,6 +47,8 @@ pub enum Command {
     Train(TrainArgs),
     /// Measure the intent classifier by k-fold cross-validation.
     Evaluate(EvaluateArgs),
+    /// Run the bot in Matrix rooms (configuration from --config and OPSBOT_MATRIX_*).
+    Run(RunArgs),
     /// Converse with the bot in the terminal (one message per line when not a terminal).
     Shell(ShellArgs),
     /// List audit records newest first; verify the hash chain; export a timeline.
@@ -83,6 +85,16 @@ pub struct ShellArgs {
     pub user: Option<String>,
     #[arg(long, default_value = "shell")]
     pub room: String,
+    /// Run nothing: every request ends by showing the argv and environment it would run.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Matrix adapter configuration (YAML); environment variables override it.
+    #[arg(long, env = "OPSBOT_MATRIX_CONFIG")]
+    pub config: Option<PathBuf>,
     /// Run nothing: every request ends by showing the argv and environment it would run.
     #[arg(long)]
     pub dry_run: bool,
@@ -174,6 +186,7 @@ pub fn run(cli: Cli) -> Result<std::process::ExitCode> {
         Command::Train(args) => train(&paths, &args),
         Command::Evaluate(args) => evaluate(&paths, &args),
         Command::Shell(args) => run_shell(&paths, &args),
+        Command::Run(args) => run_matrix(&paths, &args),
         Command::Audit(args) => match &args.command {
             None => audit(&paths, &args),
             Some(AuditCommand::Verify) => audit_verify(&paths),
@@ -314,6 +327,28 @@ fn evaluate(paths: &Paths, args: &EvaluateArgs) -> Result<()> {
         std::fs::write(json, serde_json::to_vec_pretty(&evaluation)?)
             .with_context(|| format!("writing {}", json.display()))?;
     }
+    Ok(())
+}
+
+fn run_matrix(paths: &Paths, args: &RunArgs) -> Result<()> {
+    let config = opsbot_matrix::MatrixConfig::load(args.config.as_deref())?;
+    let bot = app::open_bot(paths)?
+        .with_dry_run(args.dry_run)
+        .with_action_limit(config.max_concurrent_actions);
+    let runtime = runtime()?;
+    runtime.block_on(async {
+        let shutdown = async {
+            let mut terminate =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                    .expect("SIGTERM handler");
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = terminate.recv() => {}
+            }
+            tracing::info!("shutting down");
+        };
+        opsbot_matrix::run(config, std::sync::Arc::new(bot), shutdown).await
+    })?;
     Ok(())
 }
 

@@ -5,6 +5,7 @@
 mod check;
 mod conversations;
 mod injection;
+mod matrix;
 mod restart;
 mod safety;
 mod shell;

@@ -256,7 +256,7 @@ fn enrolment_prints_the_secret_once_and_codes_unlock_the_action() {
         &["shell", "--user", "alice"],
         &format!("extend acme's trial by 3 days\nyes\n{code}\n"),
     );
-    let out = stdout(&out) + &stderr(&out);
+    let out = stdout(&out) + stderr(&out).as_str();
     assert!(out.contains("Extended acme's trial by 3 days"), "{out}");
 
     let listed = stdout(&fixture.run(&["audit", "--json"], ""));
@@ -379,7 +379,8 @@ fn a_duplicated_yes_delivered_concurrently_runs_once() {
     assert_eq!(
         replies
             .iter()
-            .filter(|r| r == &&vec![
+            .filter(|r| r
+                == &&vec![
                 "There is nothing waiting for a yes right now. Say “help” to see what I can do."
                     .to_string()
             ])

@@ -23,6 +23,9 @@ use crate::RuntimeError;
 /// Where replies go: called once per reply, as soon as it is known.
 pub type Reply<'r> = dyn FnMut(String) + Send + 'r;
 
+/// Actions that may run at once unless [`Bot::with_action_limit`] says otherwise.
+pub const DEFAULT_ACTION_LIMIT: usize = 4;
+
 pub struct Bot {
     project: Arc<Project>,
     nlu: RwLock<Arc<Nlu>>,
@@ -31,6 +34,8 @@ pub struct Bot {
     state_dir: PathBuf,
     /// Every request is a dry run: nothing executes.
     dry_run: bool,
+    /// Bounds how many actions run at once across all conversations.
+    actions: Arc<tokio::sync::Semaphore>,
     conversations: Mutex<HashMap<ConversationKey, Arc<tokio::sync::Mutex<()>>>>,
     clock_offset: Mutex<chrono::Duration>,
 }
@@ -43,9 +48,45 @@ impl Bot {
             store,
             state_dir,
             dry_run: false,
+            actions: Arc::new(tokio::sync::Semaphore::new(DEFAULT_ACTION_LIMIT)),
             conversations: Mutex::new(HashMap::new()),
             clock_offset: Mutex::new(chrono::Duration::zero()),
         }
+    }
+
+    /// Lets at most `limit` actions run at once (others wait their turn).
+    pub fn with_action_limit(mut self, limit: usize) -> Bot {
+        self.actions = Arc::new(tokio::sync::Semaphore::new(limit.max(1)));
+        self
+    }
+
+    /// Handles a message that carries an adapter id (a Matrix event id) at most
+    /// once: a redelivered id is ignored. Returns whether it was handled.
+    pub async fn handle_once(
+        &self,
+        key: &ConversationKey,
+        message_id: &str,
+        text: &str,
+        reply: &mut Reply<'_>,
+    ) -> Result<bool, RuntimeError> {
+        if !self.store.first_sighting(message_id)? {
+            tracing::debug!(message_id, "redelivered message ignored");
+            return Ok(false);
+        }
+        self.handle(key, text, reply).await?;
+        Ok(true)
+    }
+
+    /// Whether the bot has asked this user something in this room and waits for
+    /// the answer (so an answer needs no mention in a group room).
+    pub fn awaits_answer(&self, key: &ConversationKey) -> bool {
+        matches!(
+            self.store.load(key).map(|c| c.phase),
+            Ok(Phase::Collecting { .. }
+                | Phase::AwaitingConfirmation { .. }
+                | Phase::AwaitingCode { .. }
+                | Phase::AwaitingApproval { .. })
+        )
     }
 
     /// Makes every request a dry run.
@@ -363,6 +404,11 @@ impl Bot {
                 workdir,
                 ..
             } => {
+                let _slot = self
+                    .actions
+                    .acquire()
+                    .await
+                    .expect("the semaphore is never closed");
                 if let Err(e) = std::fs::create_dir_all(&self.state_dir) {
                     tracing::warn!(dir = %self.state_dir.display(), error = %e, "cannot create the state folder");
                 }

@@ -90,6 +90,8 @@ pub struct Store {
     journal: sled::Tree,
     executions: sled::Tree,
     totp: sled::Tree,
+    /// Adapter message ids already handled (value: when, as Unix milliseconds).
+    seen: sled::Tree,
 }
 
 fn json<T: Serialize>(value: &T) -> Vec<u8> {
@@ -132,6 +134,7 @@ impl Store {
             journal: tree("journal")?,
             executions: tree("executions")?,
             totp: tree("totp")?,
+            seen: tree("seen")?,
             db,
         })
     }
@@ -180,6 +183,26 @@ impl Store {
         Ok(found)
     }
 
+    /// Conversations whose action was running when the process stopped.
+    pub fn executing_conversations(&self) -> Result<Vec<ConversationKey>, RuntimeError> {
+        let mut found = Vec::new();
+        for item in self.conversations.iter() {
+            let (key, bytes) = item.map_err(Self::error)?;
+            let conversation: Result<Conversation, _> = serde_json::from_slice(&bytes);
+            if let (
+                Some(key),
+                Ok(Conversation {
+                    phase: opsbot_dialog::Phase::Executing { .. },
+                    ..
+                }),
+            ) = (ConversationKey::from_bytes(&key), conversation)
+            {
+                found.push(key);
+            }
+        }
+        Ok(found)
+    }
+
     /// Saves a conversation with the step's audit records and journal entries in
     /// one transaction, then flushes. Returns the records as stored (ids, hashes).
     pub fn commit(
@@ -220,6 +243,41 @@ impl Store {
             })?;
         self.db.flush().map_err(Self::error)?;
         Ok(stored)
+    }
+
+    /// Records a message id; `false` if it was recorded before (a redelivery).
+    /// Flushed before returning, so a message is handled at most once even
+    /// across a crash.
+    pub fn first_sighting(&self, message_id: &str) -> Result<bool, RuntimeError> {
+        let now = Utc::now().timestamp_millis().to_be_bytes();
+        let fresh = self
+            .seen
+            .compare_and_swap(message_id.as_bytes(), None as Option<&[u8]>, Some(&now[..]))
+            .map_err(Self::error)?
+            .is_ok();
+        if fresh {
+            self.db.flush().map_err(Self::error)?;
+        }
+        Ok(fresh)
+    }
+
+    /// Forgets message ids recorded before `before` (redeliveries are recent).
+    pub fn forget_sightings(&self, before: DateTime<Utc>) -> Result<usize, RuntimeError> {
+        let cut = before.timestamp_millis();
+        let mut removed = 0;
+        for item in self.seen.iter() {
+            let (key, value) = item.map_err(Self::error)?;
+            let at = value
+                .as_ref()
+                .try_into()
+                .map(i64::from_be_bytes)
+                .unwrap_or(0);
+            if at < cut {
+                self.seen.remove(key).map_err(Self::error)?;
+                removed += 1;
+            }
+        }
+        Ok(removed)
     }
 
     /// Marks a planned action as started, durably, just before it is spawned.
@@ -422,6 +480,18 @@ mod tests {
             "no prefix confusion"
         );
         assert_eq!(store.conversations_in("room").unwrap().len(), 1);
+        assert!(store.first_sighting("$event1").unwrap());
+        assert!(
+            !store.first_sighting("$event1").unwrap(),
+            "a redelivery is recognised"
+        );
+        assert_eq!(
+            store
+                .forget_sightings(Utc::now() + chrono::Duration::seconds(1))
+                .unwrap(),
+            1
+        );
+        assert!(store.first_sighting("$event1").unwrap());
         assert!(store.conversations_in("roo").unwrap().is_empty());
     }
 }

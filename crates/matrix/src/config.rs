@@ -1,0 +1,181 @@
+//! Matrix adapter settings: a YAML file and/or `OPSBOT_MATRIX_*` environment
+//! variables (the environment wins). Secrets never appear in `Debug` output.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::MatrixError;
+
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MatrixConfig {
+    /// e.g. `http://127.0.0.1:8008`
+    pub homeserver: String,
+    /// The bot's full user id, e.g. `@opsbot:example.org`.
+    pub user: String,
+    /// Used once to log in; afterwards the saved session is reused.
+    pub password: Option<String>,
+    /// Instead of a password: an existing access token (with its `device_id`).
+    pub access_token: Option<String>,
+    pub device_id: Option<String>,
+    /// Session, matrix-sdk state and crypto store live here.
+    #[serde(default = "default_data_dir")]
+    pub data_dir: PathBuf,
+    #[serde(default = "default_display_name")]
+    pub display_name: String,
+    /// Messages starting with this address the bot in group rooms (besides mentions).
+    pub command_prefix: Option<String>,
+    /// Who may invite the bot: user ids (`@alice:example.org`) or whole servers (`:example.org`).
+    #[serde(default)]
+    pub allow_invites_from: Vec<String>,
+    /// Who may ask the bot to leave a room; defaults to `allow_invites_from`.
+    #[serde(default)]
+    pub admins: Vec<String>,
+    /// Messages older than this when they arrive (sent while the bot was down)
+    /// are not acted on; the sender is told.
+    #[serde(default = "default_max_age", with = "humantime_serde_compat")]
+    pub max_message_age: Duration,
+    /// Actions running at once across all rooms.
+    #[serde(default = "default_concurrency")]
+    pub max_concurrent_actions: usize,
+}
+
+fn default_data_dir() -> PathBuf {
+    PathBuf::from("data/state/matrix")
+}
+
+fn default_display_name() -> String {
+    "opsbot".into()
+}
+
+fn default_max_age() -> Duration {
+    Duration::from_secs(3600)
+}
+
+fn default_concurrency() -> usize {
+    4
+}
+
+mod humantime_serde_compat {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer};
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        let text = String::deserialize(d)?;
+        humantime::parse_duration(&text).map_err(serde::de::Error::custom)
+    }
+}
+
+impl std::fmt::Debug for MatrixConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MatrixConfig")
+            .field("homeserver", &self.homeserver)
+            .field("user", &self.user)
+            .field("password", &self.password.as_ref().map(|_| "[redacted]"))
+            .field(
+                "access_token",
+                &self.access_token.as_ref().map(|_| "[redacted]"),
+            )
+            .field("device_id", &self.device_id)
+            .field("data_dir", &self.data_dir)
+            .field("command_prefix", &self.command_prefix)
+            .field("allow_invites_from", &self.allow_invites_from)
+            .finish()
+    }
+}
+
+impl MatrixConfig {
+    /// Reads `path` (if given), then applies `OPSBOT_MATRIX_*` variables.
+    pub fn load(path: Option<&Path>) -> Result<MatrixConfig, MatrixError> {
+        let mut value: serde_yaml::Value = match path {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|source| MatrixError::Io {
+                    path: path.to_path_buf(),
+                    source,
+                })?;
+                serde_yaml::from_str(&text)
+                    .map_err(|e| MatrixError::Config(format!("{}: {e}", path.display())))?
+            }
+            None => serde_yaml::Value::Mapping(Default::default()),
+        };
+        let map = value.as_mapping_mut().ok_or_else(|| {
+            MatrixError::Config("the Matrix configuration must be a mapping".into())
+        })?;
+        for (variable, key) in [
+            ("OPSBOT_MATRIX_HOMESERVER", "homeserver"),
+            ("OPSBOT_MATRIX_USER", "user"),
+            ("OPSBOT_MATRIX_PASSWORD", "password"),
+            ("OPSBOT_MATRIX_ACCESS_TOKEN", "access_token"),
+            ("OPSBOT_MATRIX_DEVICE_ID", "device_id"),
+            ("OPSBOT_MATRIX_DATA_DIR", "data_dir"),
+            ("OPSBOT_MATRIX_PREFIX", "command_prefix"),
+        ] {
+            if let Ok(v) = std::env::var(variable) {
+                map.insert(key.into(), v.into());
+            }
+        }
+        if let Ok(v) = std::env::var("OPSBOT_MATRIX_ALLOW_INVITES_FROM") {
+            let list: Vec<serde_yaml::Value> = v
+                .split(',')
+                .map(|s| s.trim().into())
+                .filter(|s: &serde_yaml::Value| s.as_str() != Some(""))
+                .collect();
+            map.insert("allow_invites_from".into(), list.into());
+        }
+        let config: MatrixConfig =
+            serde_yaml::from_value(value).map_err(|e| MatrixError::Config(e.to_string()))?;
+        if config.password.is_none()
+            && config.access_token.is_none()
+            && !config.data_dir.join("session.json").exists()
+        {
+            return Err(MatrixError::Config(
+                "no credentials: give `password` (or OPSBOT_MATRIX_PASSWORD) or `access_token`"
+                    .into(),
+            ));
+        }
+        Ok(config)
+    }
+
+    /// Whether `user` may invite the bot (or, for admins, make it leave).
+    pub fn may_invite(&self, user: &str) -> bool {
+        matches_any(&self.allow_invites_from, user)
+    }
+
+    pub fn is_admin(&self, user: &str) -> bool {
+        if self.admins.is_empty() {
+            self.may_invite(user)
+        } else {
+            matches_any(&self.admins, user)
+        }
+    }
+}
+
+fn matches_any(list: &[String], user: &str) -> bool {
+    list.iter()
+        .any(|entry| entry == user || (entry.starts_with(':') && user.ends_with(entry.as_str())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn invite_rules_take_users_and_servers() {
+        let config: MatrixConfig = serde_yaml::from_str("homeserver: http://x\nuser: '@b:x'\npassword: p\nallow_invites_from: ['@alice:a', ':b.org']\n").unwrap();
+        assert!(config.may_invite("@alice:a"));
+        assert!(config.may_invite("@carol:b.org"));
+        assert!(!config.may_invite("@carol:evil.b.org.example"));
+        assert!(!config.may_invite("@mallory:a"));
+        assert!(
+            config.is_admin("@alice:a"),
+            "admins default to the inviters"
+        );
+        assert!(
+            !format!("{config:?}").contains("\"p\""),
+            "the password is redacted"
+        );
+    }
+}

@@ -1,0 +1,104 @@
+//! Bot replies as Matrix messages: a plain `body` plus an HTML `formatted_body`
+//! (command output in a code block), a mention of the requester in group rooms,
+//! and the thread of the user's message when there was one.
+
+use matrix_sdk::ruma::events::relation::Thread;
+use matrix_sdk::ruma::events::room::message::{Relation, RoomMessageEventContent};
+use matrix_sdk::ruma::events::Mentions;
+use matrix_sdk::ruma::{OwnedEventId, OwnedUserId};
+
+/// Replies longer than this are cut, with a note.
+pub const MAX_REPLY_CHARS: usize = 6000;
+
+pub struct Addressee<'a> {
+    pub user_id: &'a OwnedUserId,
+    pub name: &'a str,
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// Cuts an over-long reply on a character boundary and says so.
+pub fn truncate(reply: &str) -> String {
+    if reply.chars().count() <= MAX_REPLY_CHARS {
+        return reply.to_string();
+    }
+    let kept: String = reply.chars().take(MAX_REPLY_CHARS).collect();
+    format!("{kept}\n… (truncated; the full record is in `opsbot audit`)")
+}
+
+/// The plain body and its HTML: the first line as text, any further lines (lists,
+/// command output) in a preformatted block.
+pub fn bodies(reply: &str, mention: Option<&Addressee<'_>>) -> (String, String) {
+    let reply = truncate(reply);
+    let (first, rest) = match reply.split_once('\n') {
+        Some((first, rest)) => (first, Some(rest)),
+        None => (reply.as_str(), None),
+    };
+    let mut plain = String::new();
+    let mut html = String::new();
+    if let Some(m) = mention {
+        plain.push_str(&format!("{}: ", m.name));
+        html.push_str(&format!(
+            "<a href=\"https://matrix.to/#/{}\">{}</a>: ",
+            m.user_id,
+            escape(m.name)
+        ));
+    }
+    plain.push_str(&reply);
+    html.push_str(&escape(first));
+    if let Some(rest) = rest {
+        html.push_str(&format!("<pre><code>{}</code></pre>", escape(rest)));
+    }
+    (plain, html)
+}
+
+pub fn content(
+    reply: &str,
+    mention: Option<&Addressee<'_>>,
+    thread: Option<(&OwnedEventId, &OwnedEventId)>,
+) -> RoomMessageEventContent {
+    let (plain, html) = bodies(reply, mention);
+    let mut content = RoomMessageEventContent::text_html(plain, html);
+    if let Some(m) = mention {
+        content = content.add_mentions(Mentions::with_user_ids([m.user_id.clone()]));
+    }
+    if let Some((root, in_reply_to)) = thread {
+        content.relates_to = Some(Relation::Thread(Thread::plain(
+            root.clone(),
+            in_reply_to.clone(),
+        )));
+    }
+    content
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn output_goes_in_a_code_block_and_html_is_escaped() {
+        let (plain, html) = bodies("Recent deploys:\n• shop <1.2>", None);
+        assert_eq!(plain, "Recent deploys:\n• shop <1.2>");
+        assert_eq!(
+            html,
+            "Recent deploys:<pre><code>• shop &lt;1.2&gt;</code></pre>"
+        );
+        let user: OwnedUserId = "@alice:localhost".try_into().unwrap();
+        let (plain, html) = bodies(
+            "On which host?",
+            Some(&Addressee {
+                user_id: &user,
+                name: "alice",
+            }),
+        );
+        assert_eq!(plain, "alice: On which host?");
+        assert!(html.starts_with("<a href=\"https://matrix.to/#/@alice:localhost\">alice</a>: "));
+        assert!(truncate(&"x".repeat(MAX_REPLY_CHARS + 10))
+            .ends_with("(truncated; the full record is in `opsbot audit`)"));
+    }
+}

@@ -1,0 +1,676 @@
+//! The Matrix adapter end to end: a real Synapse homeserver started on a free
+//! loopback port, the real `opsbot run` process, and real matrix-sdk clients
+//! for the people. One test drives every scenario on one homeserver, in order.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use matrix_sdk::config::SyncSettings;
+use matrix_sdk::ruma::api::client::room::create_room::v3::{Request as CreateRoom, RoomPreset};
+use matrix_sdk::ruma::events::room::member::{MembershipState, StrippedRoomMemberEvent};
+use matrix_sdk::ruma::events::room::message::{
+    MessageType, OriginalSyncRoomMessageEvent, RoomMessageEventContent,
+};
+use matrix_sdk::ruma::{OwnedRoomId, OwnedUserId};
+use matrix_sdk::{Client, Room, RoomMemberships};
+
+use crate::util::{repo, Fixture};
+
+const BOT: &str = "@opsbot:localhost";
+const PASSWORD: &str = "correct horse battery staple";
+const WAIT: Duration = Duration::from_secs(40);
+
+/// The virtualenv's Python, creating it (with Synapse from PyPI) when missing.
+fn synapse_python() -> PathBuf {
+    let venv = repo().join(".venv");
+    let python = venv.join("bin/python");
+    let ready = Command::new(&python)
+        .args(["-c", "import synapse"])
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ready {
+        assert!(
+            Command::new("python3")
+                .args(["-m", "venv"])
+                .arg(&venv)
+                .status()
+                .unwrap()
+                .success(),
+            "creating {}",
+            venv.display()
+        );
+        let pip = Command::new(venv.join("bin/pip"))
+            .args(["install", "-q", "matrix-synapse>=1.163,<2"])
+            .status()
+            .unwrap();
+        assert!(pip.success(), "pip install matrix-synapse failed");
+    }
+    python
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn answers(port: u16) -> bool {
+    let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) else {
+        return false;
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+    if stream
+        .write_all(b"GET /_matrix/client/versions HTTP/1.0\r\nHost: localhost\r\n\r\n")
+        .is_err()
+    {
+        return false;
+    }
+    let mut response = String::new();
+    let _ = stream.read_to_string(&mut response);
+    response.starts_with("HTTP/1.1 200") || response.starts_with("HTTP/1.0 200")
+}
+
+/// A Synapse homeserver on loopback, killed when dropped.
+struct Synapse {
+    dir: tempfile::TempDir,
+    port: u16,
+    python: PathBuf,
+    child: Option<Child>,
+}
+
+impl Synapse {
+    fn start() -> Synapse {
+        let python = synapse_python();
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("hs.yaml");
+        let generated = Command::new(&python)
+            .args([
+                "-m",
+                "synapse.app.homeserver",
+                "--server-name",
+                "localhost",
+                "--config-path",
+            ])
+            .arg(&config)
+            .arg("--data-directory")
+            .arg(dir.path())
+            .args(["--generate-config", "--report-stats=no"])
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        assert!(
+            generated.status.success(),
+            "generating the Synapse config: {}",
+            String::from_utf8_lossy(&generated.stderr)
+        );
+        let port = free_port();
+        let mut yaml: serde_yaml::Value =
+            serde_yaml::from_str(&std::fs::read_to_string(&config).unwrap()).unwrap();
+        let overrides: serde_yaml::Value = serde_yaml::from_str(&format!(
+            "listeners:
+  - port: {port}
+    tls: false
+    type: http
+    x_forwarded: false
+    bind_addresses: ['127.0.0.1']
+    resources: [{{names: [client], compress: false}}]
+trusted_key_servers: []
+suppress_key_server_warning: true
+enable_registration: false
+rc_message: {{per_second: 1000, burst_count: 1000}}
+rc_registration: {{per_second: 1000, burst_count: 1000}}
+rc_login:
+  address: {{per_second: 1000, burst_count: 1000}}
+  account: {{per_second: 1000, burst_count: 1000}}
+  failed_attempts: {{per_second: 1000, burst_count: 1000}}
+rc_joins:
+  local: {{per_second: 1000, burst_count: 1000}}
+  remote: {{per_second: 1000, burst_count: 1000}}
+rc_invites:
+  per_room: {{per_second: 1000, burst_count: 1000}}
+  per_user: {{per_second: 1000, burst_count: 1000}}
+  per_issuer: {{per_second: 1000, burst_count: 1000}}
+"
+        ))
+        .unwrap();
+        for (key, value) in overrides.as_mapping().unwrap() {
+            yaml.as_mapping_mut()
+                .unwrap()
+                .insert(key.clone(), value.clone());
+        }
+        std::fs::write(&config, serde_yaml::to_string(&yaml).unwrap()).unwrap();
+        let mut synapse = Synapse {
+            dir,
+            port,
+            python,
+            child: None,
+        };
+        synapse.launch();
+        synapse
+    }
+
+    fn launch(&mut self) {
+        let log = std::fs::File::create(self.dir.path().join("synapse.out")).unwrap();
+        let child = Command::new(&self.python)
+            .args(["-m", "synapse.app.homeserver", "-c"])
+            .arg(self.dir.path().join("hs.yaml"))
+            .current_dir(self.dir.path())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        self.child = Some(child);
+        let started = Instant::now();
+        while !answers(self.port) {
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "Synapse did not start: {}",
+                self.log_tail()
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    fn register(&self, name: &str) {
+        let out = Command::new(
+            self.python
+                .parent()
+                .unwrap()
+                .join("register_new_matrix_user"),
+        )
+        .arg("-c")
+        .arg(self.dir.path().join("hs.yaml"))
+        .args(["-u", name, "-p", PASSWORD, "--no-admin"])
+        .arg(self.url())
+        .output()
+        .unwrap();
+        assert!(
+            out.status.success(),
+            "registering {name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    fn log_tail(&self) -> String {
+        let text = std::fs::read_to_string(self.dir.path().join("synapse.out")).unwrap_or_default();
+        text.lines()
+            .rev()
+            .take(30)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+}
+
+impl Drop for Synapse {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// The `opsbot run` process.
+struct BotProcess {
+    child: Child,
+}
+
+fn start_bot(fixture: &Fixture, config: &Path) -> BotProcess {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(fixture.path().join("bot.log"))
+        .unwrap();
+    let child = fixture
+        .command(&["run", "--config", config.to_str().unwrap()])
+        .env("RUST_LOG", "opsbot_matrix=debug,opsbot_runtime=info,warn")
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    BotProcess { child }
+}
+
+impl BotProcess {
+    fn kill9(mut self) {
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(self.child.id() as i32),
+            nix::sys::signal::Signal::SIGKILL,
+        );
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for BotProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[derive(Clone, Debug)]
+struct Message {
+    room: OwnedRoomId,
+    body: String,
+    html: Option<String>,
+}
+
+/// A person with a real Matrix client, syncing in the background.
+struct Person {
+    client: Client,
+    inbox: Arc<Mutex<Vec<Message>>>,
+    read: usize,
+    _dir: tempfile::TempDir,
+    sync: tokio::task::JoinHandle<()>,
+}
+
+impl Person {
+    async fn login(url: &str, name: &str) -> Person {
+        let dir = tempfile::tempdir().unwrap();
+        let client = Client::builder()
+            .homeserver_url(url)
+            .sqlite_store(dir.path(), None)
+            .build()
+            .await
+            .unwrap();
+        client
+            .matrix_auth()
+            .login_username(name, PASSWORD)
+            .send()
+            .await
+            .unwrap();
+        client.sync_once(SyncSettings::default()).await.unwrap();
+        let inbox: Arc<Mutex<Vec<Message>>> = Arc::default();
+        client.add_event_handler({
+            let inbox = inbox.clone();
+            move |event: OriginalSyncRoomMessageEvent, room: Room| {
+                let inbox = inbox.clone();
+                async move {
+                    if event.sender.as_str() != BOT {
+                        return;
+                    }
+                    if let MessageType::Text(text) = event.content.msgtype {
+                        inbox.lock().unwrap().push(Message {
+                            room: room.room_id().to_owned(),
+                            body: text.body,
+                            html: text.formatted.map(|f| f.body),
+                        });
+                    }
+                }
+            }
+        });
+        client.add_event_handler(
+            |event: StrippedRoomMemberEvent, room: Room, client: Client| async move {
+                if Some(event.state_key.as_ref()) == client.user_id()
+                    && event.content.membership == MembershipState::Invite
+                {
+                    for _ in 0..10 {
+                        if room.join().await.is_ok() {
+                            break;
+                        }
+                        tokio::time::sleep(Duration::from_millis(300)).await;
+                    }
+                }
+            },
+        );
+        let sync = tokio::spawn({
+            let client = client.clone();
+            async move {
+                loop {
+                    if client
+                        .sync_once(SyncSettings::default().timeout(Duration::from_secs(2)))
+                        .await
+                        .is_err()
+                    {
+                        tokio::time::sleep(Duration::from_millis(300)).await;
+                    }
+                }
+            }
+        });
+        Person {
+            client,
+            inbox,
+            read: 0,
+            _dir: dir,
+            sync,
+        }
+    }
+
+    fn user_id(name: &str) -> OwnedUserId {
+        format!("@{name}:localhost").try_into().unwrap()
+    }
+
+    /// A private room with the bot (and others) invited; waits until all joined.
+    async fn room_with(&self, others: &[&str], direct: bool) -> Room {
+        let mut request = CreateRoom::new();
+        request.invite = others.iter().map(|o| Person::user_id(o)).collect();
+        request.is_direct = direct;
+        request.preset = Some(RoomPreset::PrivateChat);
+        let room = self.client.create_room(request).await.unwrap();
+        self.wait_members(&room, others.len() + 1).await;
+        room
+    }
+
+    async fn wait_members(&self, room: &Room, count: usize) {
+        let started = Instant::now();
+        loop {
+            let joined = room
+                .members_no_sync(RoomMemberships::JOIN)
+                .await
+                .map(|m| m.len())
+                .unwrap_or(0);
+            if joined >= count {
+                return;
+            }
+            assert!(
+                started.elapsed() < WAIT,
+                "only {joined} of {count} members joined {}",
+                room.room_id()
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    /// Sends a message; only the bot's messages after it count as replies.
+    async fn say(&mut self, room: &Room, text: &str) {
+        self.read = self.inbox.lock().unwrap().len();
+        // Through this person's own client: a Room handle belongs to one client.
+        let started = Instant::now();
+        let own = loop {
+            if let Some(own) = self.client.get_room(room.room_id()) {
+                break own;
+            }
+            assert!(started.elapsed() < WAIT, "not in {}", room.room_id());
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+        own.send(RoomMessageEventContent::text_plain(text))
+            .await
+            .unwrap();
+    }
+
+    /// The bot's next `count` messages in `room`.
+    async fn replies(&mut self, room: &Room, count: usize) -> Vec<Message> {
+        let started = Instant::now();
+        loop {
+            let found: Vec<Message> = self.inbox.lock().unwrap()[self.read..]
+                .iter()
+                .filter(|m| m.room == room.room_id())
+                .cloned()
+                .collect();
+            if found.len() >= count {
+                let taken: Vec<Message> = found.into_iter().take(count).collect();
+                // Consume everything up to the last message taken.
+                let last = taken.last().unwrap().clone();
+                let inbox = self.inbox.lock().unwrap();
+                let position = inbox[self.read..]
+                    .iter()
+                    .position(|m| m.room == last.room && m.body == last.body)
+                    .unwrap();
+                self.read += position + 1;
+                return taken;
+            }
+            assert!(
+                started.elapsed() < WAIT,
+                "waited for {count} bot replies in {}, got {:?}",
+                room.room_id(),
+                found.iter().map(|m| &m.body).collect::<Vec<_>>()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    async fn reply(&mut self, room: &Room) -> String {
+        self.replies(room, 1).await.remove(0).body
+    }
+
+    /// Says something and returns the bot's next reply.
+    async fn ask(&mut self, room: &Room, text: &str) -> String {
+        self.say(room, text).await;
+        self.reply(room).await
+    }
+
+    fn no_reply_since(&self, room: &Room) -> bool {
+        !self.inbox.lock().unwrap()[self.read..]
+            .iter()
+            .any(|m| m.room == room.room_id())
+    }
+}
+
+impl Drop for Person {
+    fn drop(&mut self) {
+        self.sync.abort();
+    }
+}
+
+#[test]
+fn the_bot_converses_in_matrix_rooms() {
+    let synapse = Synapse::start();
+    for name in ["opsbot", "alice", "bob", "mallory"] {
+        synapse.register(name);
+    }
+    let fixture = Fixture::trained();
+    let config = fixture.path().join("matrix.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "homeserver: {}\nuser: '{BOT}'\npassword: '{PASSWORD}'\ndata_dir: {}\nallow_invites_from: ['@alice:localhost', '@bob:localhost']\ncommand_prefix: '!ops'\n",
+            synapse.url(),
+            fixture.state().join("matrix").display()
+        ),
+    )
+    .unwrap();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut synapse = synapse;
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        runtime.block_on(scenarios(&fixture, &config, &mut synapse))
+    }));
+    if let Err(panic) = outcome {
+        eprintln!(
+            "--- bot log ---\n{}",
+            std::fs::read_to_string(fixture.path().join("bot.log")).unwrap_or_default()
+        );
+        eprintln!("--- synapse log (tail) ---\n{}", synapse.log_tail());
+        std::panic::resume_unwind(panic);
+    }
+}
+
+async fn scenarios(fixture: &Fixture, config: &Path, synapse: &mut Synapse) {
+    let bot = start_bot(fixture, config);
+    let url = synapse.url();
+    let mut alice = Person::login(&url, "alice").await;
+    let mut bob = Person::login(&url, "bob").await;
+
+    // The reference conversation in a group room, addressed by mention.
+    let room = alice.room_with(&["opsbot", "bob"], false).await;
+    assert_eq!(
+        alice.ask(&room, "@opsbot:localhost restart apache").await,
+        "alice: On which host would you like to restart apache?"
+    );
+    assert_eq!(
+        alice.ask(&room, "192.168.0.24").await,
+        "alice: I will restart apache on 192.168.0.24. Shall I go ahead? (yes/no)"
+    );
+    alice.say(&room, "yes").await;
+    let done = alice.replies(&room, 2).await;
+    assert_eq!(done[0].body, "alice: Restarting apache on 192.168.0.24 …");
+    assert_eq!(
+        done[1].body,
+        "The apache service has been restarted on 192.168.0.24."
+    );
+    assert!(done[0]
+        .html
+        .as_deref()
+        .unwrap()
+        .starts_with("<a href=\"https://matrix.to/#/@alice:localhost\">alice</a>"));
+
+    // All slots at once, by display name and by prefix; unaddressed chatter is ignored.
+    assert_eq!(
+        alice
+            .ask(&room, "opsbot: please bounce nginx on web-01")
+            .await,
+        "alice: I will restart nginx on web-01. Shall I go ahead? (yes/no)"
+    );
+    assert_eq!(
+        alice.ask(&room, "no").await,
+        "alice: Okay, I cancelled that. Nothing was run."
+    );
+    bob.say(&room, "lunch anyone?").await;
+    assert!(
+        bob.ask(&room, "!ops who is on call")
+            .await
+            .contains("is on call for platform"),
+        "only the addressed message is answered"
+    );
+
+    // Two users interleaved in one room: bob's yes never confirms alice's request.
+    assert_eq!(
+        alice.ask(&room, "opsbot: restart redis on cache-01").await,
+        "alice: I will restart redis on cache-01. Shall I go ahead? (yes/no)"
+    );
+    assert_eq!(
+        bob.ask(&room, "opsbot: deploy billing 3.1 to qa").await,
+        "bob: I will deploy billing 3.1 to qa. Shall I go ahead? (yes/no)"
+    );
+    bob.say(&room, "yes").await;
+    let bobs = bob.replies(&room, 2).await;
+    assert_eq!(
+        bobs[0].body, "bob: Deploying billing 3.1 to qa …",
+        "bob's yes ran bob's request"
+    );
+    assert_eq!(bobs[1].body, "billing 3.1 is now deployed to qa.");
+    alice.say(&room, "yes").await;
+    let alices = alice.replies(&room, 2).await;
+    assert_eq!(
+        alices[0].body, "alice: Restarting redis on cache-01 …",
+        "alice's request was still waiting for alice"
+    );
+    assert_eq!(
+        alices[1].body,
+        "The redis service has been restarted on cache-01."
+    );
+
+    // A direct-message room needs no mention.
+    let dm = alice.room_with(&["opsbot"], true).await;
+    assert_eq!(
+        alice.ask(&dm, "restart apache on web-05").await,
+        "I will restart apache on web-05. Shall I go ahead? (yes/no)"
+    );
+    assert_eq!(
+        alice.ask(&dm, "no").await,
+        "Okay, I cancelled that. Nothing was run."
+    );
+
+    // An end-to-end encrypted DM.
+    let encrypted = alice
+        .client
+        .create_dm(&Person::user_id("opsbot"))
+        .await
+        .unwrap();
+    alice.wait_members(&encrypted, 2).await;
+    assert!(encrypted
+        .latest_encryption_state()
+        .await
+        .unwrap()
+        .is_encrypted());
+    assert!(alice
+        .ask(&encrypted, "hello")
+        .await
+        .starts_with("Hello @alice:localhost!"));
+
+    // The bot restarts mid-dialog; the dialog continues.
+    assert_eq!(
+        alice.ask(&dm, "restart apache").await,
+        "On which host would you like to restart apache?"
+    );
+    bot.kill9();
+    let bot = start_bot(fixture, config);
+    assert_eq!(
+        alice.ask(&dm, "web-07").await,
+        "I will restart apache on web-07. Shall I go ahead? (yes/no)"
+    );
+
+    // The homeserver restarts mid-dialog; the bot retries and resumes.
+    synapse.stop();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    synapse.launch();
+    alice.say(&dm, "yes").await;
+    let resumed = alice.replies(&dm, 2).await;
+    assert_eq!(
+        resumed[1].body,
+        "The apache service has been restarted on web-07."
+    );
+
+    // Redelivery: a new device of the bot syncs from scratch and sees old events
+    // again; none is answered twice and no action runs twice.
+    bot.kill9();
+    let matrix_dir = fixture.state().join("matrix");
+    std::fs::remove_file(matrix_dir.join("session.json")).unwrap();
+    std::fs::remove_dir_all(matrix_dir.join("sdk")).unwrap();
+    let restarts_before = std::fs::read_to_string(fixture.state().join("restarts.tsv"))
+        .unwrap()
+        .lines()
+        .count();
+    let bot = start_bot(fixture, config);
+    assert!(
+        alice
+            .ask(&dm, "who is on call")
+            .await
+            .contains("is on call for platform"),
+        "the new device answers new messages"
+    );
+    assert!(alice.no_reply_since(&dm), "no old message answered again");
+    let restarts_after = std::fs::read_to_string(fixture.state().join("restarts.tsv"))
+        .unwrap()
+        .lines()
+        .count();
+    assert_eq!(restarts_before, restarts_after);
+
+    // An uninvited user's invite is rejected.
+    let mallory = Person::login(&url, "mallory").await;
+    let mut request = CreateRoom::new();
+    request.invite = vec![Person::user_id("opsbot")];
+    let room = mallory.client.create_room(request).await.unwrap();
+    let started = Instant::now();
+    loop {
+        let member = room.get_member(&Person::user_id("opsbot")).await.unwrap();
+        if member
+            .as_ref()
+            .is_some_and(|m| *m.membership() == MembershipState::Leave)
+        {
+            break;
+        }
+        assert!(
+            started.elapsed() < WAIT,
+            "the bot did not reject mallory's invite: {:?}",
+            member.map(|m| m.membership().clone())
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    drop(bot);
+
+    let audit = crate::util::stdout(&fixture.run(&["audit", "verify"], ""));
+    assert!(audit.starts_with("ok:"), "{audit}");
+}
