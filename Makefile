@@ -53,6 +53,11 @@ lint: deps
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
+## A local Synapse with a bot and a demo user, and `opsbot run`: see opsbot in Matrix.
+matrix-demo: synapse
+	$(RELEASE_BIN) train --if-stale
+	tools/matrix-demo.sh
+
 ## Formatting, lints, unit and integration tests, then the conversation tests.
 test: lint synapse
 	$(CARGO) test --workspace
@@ -61,9 +66,10 @@ test: lint synapse
 	$(DEBUG_BIN) test
 
 ## Accuracy, training time, latency and load figures; writes target/bench/*.md and *.json.
-bench: deps
+bench: synapse
 	$(CARGO) bench --bench pipeline
 	$(CARGO) bench --bench load
+	$(CARGO) test --release --test integration matrix_round_trip_benchmark -- --ignored --nocapture
 
 ## Property tests with many cases: the YAML loader, parsers, NLU and dialog engine must never panic.
 FUZZ_CASES ?= 20000

@@ -166,7 +166,10 @@ pub fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+                // Key backup is not configured for bots; matrix-sdk would say so every sync.
+                "warn,matrix_sdk_crypto::backups=error".into()
+            }),
         )
         .with_writer(std::io::stderr)
         .init();
