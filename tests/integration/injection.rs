@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use opsbot_runtime::{Bot, ConversationKey, Store};
+use opsbot_runtime::ConversationKey;
 
 use crate::util::{stdout, Fixture};
 
@@ -37,11 +37,7 @@ fn hostile_answers_fail_host_validation() {
         "/tmp/opsbot-pwned exists before the test; remove it"
     );
     let fixture = Fixture::trained();
-    let project = opsbot_spec::load_project(fixture.path()).unwrap();
-    let nlu =
-        opsbot_nlu::Nlu::load(&project, &fixture.path().join("models/intent-model.json")).unwrap();
-    let store = Store::open(&fixture.state().join("opsbot.db")).unwrap();
-    let bot = Bot::new(project, nlu, store, fixture.state());
+    let bot = fixture.bot();
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let key = ConversationKey::new("ops", "alice");
     for value in HOSTILE {
@@ -118,11 +114,7 @@ fn a_permissive_slot_passes_hostile_values_as_one_literal_argument() {
     let out = fixture.run(&["train"], "");
     assert!(out.status.success(), "{}", stdout(&out));
 
-    let project = opsbot_spec::load_project(fixture.path()).unwrap();
-    let nlu =
-        opsbot_nlu::Nlu::load(&project, &fixture.path().join("models/intent-model.json")).unwrap();
-    let store = Store::open(&fixture.state().join("opsbot.db")).unwrap();
-    let bot = Bot::new(project, nlu, store, fixture.state());
+    let bot = fixture.bot();
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let key = ConversationKey::new("ops", "alice");
     let values = [
@@ -224,11 +216,7 @@ fn a_corpus_of_hostile_answers_never_reaches_a_shell() {
         "/tmp/opsbot-pwned exists before the test; remove it"
     );
     let fixture = Fixture::trained();
-    let project = opsbot_spec::load_project(fixture.path()).unwrap();
-    let nlu =
-        opsbot_nlu::Nlu::load(&project, &fixture.path().join("models/intent-model.json")).unwrap();
-    let store = Store::open(&fixture.state().join("opsbot.db")).unwrap();
-    let bot = Bot::new(project, nlu, store, fixture.state());
+    let bot = fixture.bot();
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let key = ConversationKey::new("ops", "alice");
     let say = |text: &str| -> Vec<String> {
@@ -306,11 +294,7 @@ fn a_corpus_of_hostile_values_reaches_a_permissive_slot_as_single_arguments() {
         &settings.replace("executions: 20", "executions: 1000"),
     );
     assert!(fixture.run(&["train"], "").status.success());
-    let project = opsbot_spec::load_project(fixture.path()).unwrap();
-    let nlu =
-        opsbot_nlu::Nlu::load(&project, &fixture.path().join("models/intent-model.json")).unwrap();
-    let store = Store::open(&fixture.state().join("opsbot.db")).unwrap();
-    let bot = Bot::new(project, nlu, store, fixture.state());
+    let bot = fixture.bot();
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let key = ConversationKey::new("ops", "alice");
     let mut delivered = Vec::new();

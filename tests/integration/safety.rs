@@ -281,11 +281,7 @@ fn enrolment_prints_the_secret_once_and_codes_unlock_the_action() {
 #[test]
 fn approvals_name_the_request_when_several_wait() {
     let fixture = Fixture::trained();
-    let project = opsbot_spec::load_project(fixture.path()).unwrap();
-    let nlu =
-        opsbot_nlu::Nlu::load(&project, &fixture.path().join("models/intent-model.json")).unwrap();
-    let store = Store::open(&fixture.state().join("opsbot.db")).unwrap();
-    let bot = Bot::new(project, nlu, store, fixture.state());
+    let bot = fixture.bot();
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let say = |user: &str, text: &str| -> Vec<String> {
         let mut replies = Vec::new();
@@ -338,11 +334,7 @@ fn approvals_name_the_request_when_several_wait() {
 #[test]
 fn a_duplicated_yes_delivered_concurrently_runs_once() {
     let fixture = Fixture::trained();
-    let project = opsbot_spec::load_project(fixture.path()).unwrap();
-    let nlu =
-        opsbot_nlu::Nlu::load(&project, &fixture.path().join("models/intent-model.json")).unwrap();
-    let store = Store::open(&fixture.state().join("opsbot.db")).unwrap();
-    let bot = std::sync::Arc::new(Bot::new(project, nlu, store, fixture.state()));
+    let bot = std::sync::Arc::new(fixture.bot());
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

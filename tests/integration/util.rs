@@ -46,6 +46,15 @@ impl Fixture {
         fixture
     }
 
+    /// The bot of this (trained) fixture, in-process, on its state folder.
+    pub fn bot(&self) -> opsbot_runtime::Bot {
+        let project = opsbot_spec::load_project(self.path()).unwrap();
+        let nlu =
+            opsbot_nlu::Nlu::load(&project, &self.path().join("models/intent-model.json")).unwrap();
+        let store = opsbot_runtime::Store::open(&self.state().join("opsbot.db")).unwrap();
+        opsbot_runtime::Bot::new(project, nlu, store, self.state())
+    }
+
     pub fn path(&self) -> &Path {
         self.dir.path()
     }
