@@ -89,12 +89,9 @@ fn hostile_answers_fail_host_validation() {
     assert!(!pwned());
 }
 
-#[test]
-fn a_permissive_slot_passes_hostile_values_as_one_literal_argument() {
-    assert!(
-        !pwned(),
-        "/tmp/opsbot-pwned exists before the test; remove it"
-    );
+/// The example bot plus a `note` dialog whose slot accepts almost any text and
+/// whose action records each argument it receives (NUL-separated), trained.
+fn notes_fixture(many_runs: bool) -> Fixture {
     let fixture = Fixture::example();
     fixture.write(
         "intents/notes.yaml",
@@ -111,8 +108,26 @@ fn a_permissive_slot_passes_hostile_values_as_one_literal_argument() {
         .arg(fixture.path().join("actions/record-args.sh"))
         .status()
         .unwrap();
+    if many_runs {
+        // Every value runs, more than the example's rate limit allows.
+        let settings = std::fs::read_to_string(fixture.path().join("opsbot.yaml")).unwrap();
+        fixture.write(
+            "opsbot.yaml",
+            &settings.replace("executions: 20", "executions: 1000"),
+        );
+    }
     let out = fixture.run(&["train"], "");
     assert!(out.status.success(), "{}", stdout(&out));
+    fixture
+}
+
+#[test]
+fn a_permissive_slot_passes_hostile_values_as_one_literal_argument() {
+    assert!(
+        !pwned(),
+        "/tmp/opsbot-pwned exists before the test; remove it"
+    );
+    let fixture = notes_fixture(false);
 
     let bot = fixture.bot();
     let runtime = tokio::runtime::Runtime::new().unwrap();
@@ -272,28 +287,7 @@ fn a_corpus_of_hostile_values_reaches_a_permissive_slot_as_single_arguments() {
         !pwned(),
         "/tmp/opsbot-pwned exists before the test; remove it"
     );
-    let fixture = Fixture::example();
-    fixture.write(
-        "intents/notes.yaml",
-        "entities:\n  text:\n    description: a line of text\n    pattern: 'note:[^\\n]{1,200}'\nintents:\n  note:\n    examples:\n      - \"[note: remember the milk](text)\"\n",
-    );
-    fixture.write(
-        "dialogs/notes.yaml",
-        "dialogs:\n  note:\n    description: write a note\n    allow: [\"*\"]\n    slots:\n      - entity: text\n        prompt: What should the note say?\n    confirm: Write {text}?\n    action:\n      program: actions/record-args.sh\n      args: [\"{text}\"]\n    success: written\n",
-    );
-    fixture.write("actions/record-args.sh", "#!/bin/sh\nfor a in \"$@\"; do printf '%s\\0' \"$a\"; done >> \"$OPSBOT_STATE_DIR/args\"\necho ok\n");
-    std::process::Command::new("chmod")
-        .arg("+x")
-        .arg(fixture.path().join("actions/record-args.sh"))
-        .status()
-        .unwrap();
-    // Every value runs here, more than the example's rate limit allows.
-    let settings = std::fs::read_to_string(fixture.path().join("opsbot.yaml")).unwrap();
-    fixture.write(
-        "opsbot.yaml",
-        &settings.replace("executions: 20", "executions: 1000"),
-    );
-    assert!(fixture.run(&["train"], "").status.success());
+    let fixture = notes_fixture(true);
     let bot = fixture.bot();
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let key = ConversationKey::new("ops", "alice");
