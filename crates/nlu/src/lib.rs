@@ -6,6 +6,7 @@
 //! [`Understanding`] per message, which is all the dialog engine ever sees.
 
 pub mod classifier;
+mod encoder;
 pub mod evaluate;
 pub mod extract;
 pub mod features;
@@ -18,6 +19,7 @@ mod fuzz;
 
 use std::path::PathBuf;
 
+pub use encoder::SentenceEncoder;
 pub use extract::EntityExtractor;
 pub use model::{FeatureSource, IntentModel, NluConfig, MODEL_FILE};
 pub use train::{train, TrainProgress, TrainingData};
@@ -41,6 +43,8 @@ pub enum NluError {
         found: String,
         expected: String,
     },
+    #[error("sentence encoder: {0}")]
+    Encoder(String),
     #[error("{} is stale: it was trained on intents {trained_on} but intents/ is now {current}; run `opsbot train`", path.display())]
     Stale {
         path: PathBuf,

@@ -1,0 +1,275 @@
+//! all-MiniLM-L6-v2 loaded from local files into rust-bert's `BertModel`.
+//!
+//! tch 0.10 cannot read safetensors, so the weights are read with the
+//! `safetensors` crate and copied into the variables of a `BertModel` built from
+//! `config.json`; every variable must be found in the file, or loading fails
+//! instead of running a half-initialised network.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use rust_bert::bert::{BertConfig, BertEmbeddings, BertModel};
+use sha2::{Digest, Sha256};
+use tch::{nn, Device, Kind, Tensor};
+use tokenizers::Tokenizer;
+
+use crate::EncoderError;
+
+/// Where `make models` unpacks the encoder, relative to the project.
+pub const MODEL_DIR: &str = "models/all-MiniLM-L6-v2";
+
+/// Longest input in tokens; longer messages are truncated (the model was trained
+/// on at most 256 word pieces, chat messages are far shorter).
+const MAX_TOKENS: usize = 128;
+
+/// Sentences per forward pass when encoding many (training data).
+const BATCH: usize = 64;
+
+pub struct MiniLm {
+    /// libtorch tensors may move between threads but not be shared: one forward
+    /// pass at a time (each uses the intra-op threads set with `set_threads`).
+    network: Mutex<Network>,
+    tokenizer: Tokenizer,
+    id: String,
+    dimension: usize,
+}
+
+struct Network {
+    model: BertModel<BertEmbeddings>,
+    // Kept alive for the model's variables.
+    _vars: nn::VarStore,
+}
+
+impl std::fmt::Debug for MiniLm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MiniLm").field("id", &self.id).finish()
+    }
+}
+
+impl MiniLm {
+    /// Loads the model from `dir` (holding `config.json`, `tokenizer.json` and
+    /// `model.safetensors`).
+    pub fn load(dir: &Path) -> Result<MiniLm, EncoderError> {
+        let file = |name: &str| -> Result<PathBuf, EncoderError> {
+            let path = dir.join(name);
+            if path.is_file() {
+                Ok(path)
+            } else {
+                Err(EncoderError::Missing { path })
+            }
+        };
+        let config_path = file("config.json")?;
+        let tokenizer_path = file("tokenizer.json")?;
+        let weights_path = file("model.safetensors")?;
+        let read = |path: &Path| {
+            std::fs::read(path).map_err(|source| EncoderError::Io {
+                path: path.to_path_buf(),
+                source,
+            })
+        };
+        let invalid = |path: &Path, reason: String| EncoderError::Invalid {
+            path: path.to_path_buf(),
+            reason,
+        };
+
+        let config: BertConfig = serde_json::from_slice(&read(&config_path)?)
+            .map_err(|e| invalid(&config_path, e.to_string()))?;
+        let mut tokenizer = Tokenizer::from_file(&tokenizer_path)
+            .map_err(|e| invalid(&tokenizer_path, e.to_string()))?;
+        // The shipped tokenizer pads every input to 128 tokens: slow, and mean
+        // pooling must only see real tokens, so batches are padded here instead.
+        tokenizer.with_padding(None);
+        tokenizer
+            .with_truncation(Some(tokenizers::TruncationParams {
+                max_length: MAX_TOKENS,
+                ..Default::default()
+            }))
+            .map_err(|e| invalid(&tokenizer_path, e.to_string()))?;
+
+        let weights = read(&weights_path)?;
+        let id = format!(
+            "all-MiniLM-L6-v2@{}",
+            &hex::encode(Sha256::digest(&weights))[..16]
+        );
+        let vars = nn::VarStore::new(Device::Cpu);
+        let model = BertModel::<BertEmbeddings>::new(vars.root(), &config);
+        copy_weights(&vars, &weights).map_err(|reason| invalid(&weights_path, reason))?;
+        Ok(MiniLm {
+            network: Mutex::new(Network { model, _vars: vars }),
+            tokenizer,
+            id,
+            dimension: config.hidden_size as usize,
+        })
+    }
+
+    /// Intra-op threads of libtorch for this process. One thread is fastest for
+    /// one short message (no thread hand-offs); batches gain from more.
+    pub fn set_threads(threads: usize) {
+        tch::set_num_threads(threads.max(1) as i32);
+    }
+
+    /// Identifies the weights: a model trained on these embeddings is only valid with them.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    pub fn dimension(&self) -> usize {
+        self.dimension
+    }
+
+    /// Unit-length sentence embeddings, one per text, in order.
+    pub fn encode(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EncoderError> {
+        let mut out = vec![Vec::new(); texts.len()];
+        // Similar lengths together: less padding, fewer wasted operations.
+        let mut order: Vec<usize> = (0..texts.len()).collect();
+        order.sort_by_key(|&i| texts[i].len());
+        for chunk in order.chunks(BATCH) {
+            let batch: Vec<&str> = chunk.iter().map(|&i| texts[i]).collect();
+            for (i, embedding) in chunk.iter().zip(self.encode_batch(&batch)?) {
+                out[*i] = embedding;
+            }
+        }
+        Ok(out)
+    }
+
+    fn encode_batch(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EncoderError> {
+        let encodings = self
+            .tokenizer
+            .encode_batch(texts.to_vec(), true)
+            .map_err(|e| EncoderError::Encode(e.to_string()))?;
+        let width = encodings
+            .iter()
+            .map(|e| e.get_ids().len())
+            .max()
+            .unwrap_or(0)
+            .max(1);
+        let mut ids = vec![0i64; texts.len() * width];
+        let mut mask = vec![0i64; texts.len() * width];
+        for (row, encoding) in encodings.iter().enumerate() {
+            for (col, (&id, &m)) in encoding
+                .get_ids()
+                .iter()
+                .zip(encoding.get_attention_mask())
+                .enumerate()
+            {
+                ids[row * width + col] = id as i64;
+                mask[row * width + col] = m as i64;
+            }
+        }
+        let shape = [texts.len() as i64, width as i64];
+        let ids = Tensor::of_slice(&ids).view(shape);
+        let mask = Tensor::of_slice(&mask).view(shape);
+        let network = self
+            .network
+            .lock()
+            .map_err(|_| EncoderError::Encode("encoder lock poisoned".into()))?;
+        let pooled = tch::no_grad(|| -> Result<Tensor, EncoderError> {
+            let output = network
+                .model
+                .forward_t(Some(&ids), Some(&mask), None, None, None, None, None, false)
+                .map_err(|e| EncoderError::Encode(e.to_string()))?;
+            Ok(mean_pool_normalised(&output.hidden_state, &mask))
+        })?;
+        let flat: Vec<f32> = Vec::from(&pooled.contiguous().view([-1]));
+        Ok(flat
+            .chunks(self.dimension)
+            .map(<[f32]>::to_vec)
+            .collect())
+    }
+}
+
+/// Mean of the token states where the mask is 1, scaled to unit length.
+fn mean_pool_normalised(hidden: &Tensor, mask: &Tensor) -> Tensor {
+    let mask = mask.to_kind(Kind::Float).unsqueeze(-1);
+    let summed = (hidden * &mask).sum_dim_intlist(Some([1i64].as_slice()), false, Kind::Float);
+    let counts = mask
+        .sum_dim_intlist(Some([1i64].as_slice()), false, Kind::Float)
+        .clamp_min(1e-9);
+    let mean = summed / counts;
+    let norm = mean
+        .norm_scalaropt_dim(2, [1i64].as_slice(), true)
+        .clamp_min(1e-12);
+    mean / norm
+}
+
+/// Copies every variable of `vars` from the safetensors file's tensor of the same
+/// name; a missing or misshapen tensor is an error.
+fn copy_weights(vars: &nn::VarStore, bytes: &[u8]) -> Result<(), String> {
+    let file = safetensors::SafeTensors::deserialize(bytes).map_err(|e| e.to_string())?;
+    let names: HashSet<String> = file.names().into_iter().cloned().collect();
+    let mut variables = vars.variables();
+    let mut missing = Vec::new();
+    for (name, variable) in variables.iter_mut() {
+        if !names.contains(name) {
+            missing.push(name.clone());
+            continue;
+        }
+        let view = file.tensor(name).map_err(|e| e.to_string())?;
+        if view.dtype() != safetensors::Dtype::F32 {
+            return Err(format!("{name} is {:?}, expected F32", view.dtype()));
+        }
+        let shape: Vec<i64> = view.shape().iter().map(|&d| d as i64).collect();
+        if shape != variable.size() {
+            return Err(format!(
+                "{name} has shape {shape:?}, the model expects {:?}",
+                variable.size()
+            ));
+        }
+        let values: Vec<f32> = view
+            .data()
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect();
+        let source = Tensor::of_slice(&values).view(shape.as_slice());
+        tch::no_grad(|| variable.copy_(&source));
+    }
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        missing.sort();
+        Err(format!("missing tensors: {}", missing.join(", ")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn model_dir() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(MODEL_DIR)
+    }
+
+    fn cosine(a: &[f32], b: &[f32]) -> f32 {
+        a.iter().zip(b).map(|(x, y)| x * y).sum()
+    }
+
+    #[test]
+    fn reproduces_the_reference_sentence_embeddings() {
+        let encoder = MiniLm::load(&model_dir()).expect("run `make models` first");
+        let texts = [
+            "restart apache on web-01",
+            "please bounce the apache service",
+            "what's the weather in Paris",
+        ];
+        let batch = encoder.encode(&texts).unwrap();
+        assert_eq!(batch.len(), 3);
+        assert_eq!(batch[0].len(), 384);
+        let norm = cosine(&batch[0], &batch[0]);
+        assert!((norm - 1.0).abs() < 1e-4, "unit length, got {norm}");
+        // Reference figures from sentence-transformers for these sentences.
+        assert!((cosine(&batch[0], &batch[1]) - 0.48).abs() < 0.02);
+        assert!(cosine(&batch[0], &batch[2]).abs() < 0.05);
+        // Padding in a batch must not change a sentence's embedding.
+        let alone = encoder.encode(&texts[..1]).unwrap();
+        assert!(cosine(&alone[0], &batch[0]) > 0.9999);
+    }
+
+    #[test]
+    fn a_missing_model_names_the_file_and_the_fix() {
+        let err = MiniLm::load(Path::new("/nonexistent")).unwrap_err();
+        let message = err.to_string();
+        assert!(message.contains("/nonexistent/config.json"), "{message}");
+        assert!(message.contains("make models"), "{message}");
+    }
+}
