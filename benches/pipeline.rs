@@ -8,10 +8,12 @@
 //!   running the real action scripts.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use opsbot_encoder::{CachedEncoder, EmbeddingCache, MiniLm};
 use opsbot_nlu::evaluate::cross_validate;
-use opsbot_nlu::{EntityExtractor, Nlu, NluConfig, TrainingData};
+use opsbot_nlu::{EntityExtractor, Nlu, NluConfig, TrainOptions, TrainingData};
 use opsbot_runtime::{Bot, ConversationKey, Store};
 
 const ROUNDS: usize = 40;
@@ -31,21 +33,47 @@ fn main() {
     let data = TrainingData::from_project(&project);
     let extractor = EntityExtractor::new(&project);
     let config = NluConfig::default();
+    // The example bot's encoder; training embeddings come from a cache that the
+    // first training fills (training time below is with the cache warm).
+    let encoder: Arc<MiniLm> =
+        Arc::new(MiniLm::load(&root.join(opsbot_encoder::MODEL_DIR)).expect("encoder"));
+    MiniLm::set_threads(1);
+    let cache_dir = tempfile::tempdir().expect("temp dir");
+    let cached = CachedEncoder::new(
+        &encoder,
+        EmbeddingCache::open(&cache_dir.path().join("cache")),
+    );
+    let options = TrainOptions {
+        encoder: Some(&cached),
+        validation: None,
+    };
 
-    let evaluation = cross_validate(&data, &extractor, &config, 5, 7, |_| {});
+    let evaluation =
+        cross_validate(&data, &extractor, &config, 5, 7, Some(&cached), |_| {}).expect("cv");
 
+    let train = || {
+        opsbot_nlu::train(
+            &data,
+            &extractor,
+            &config,
+            &project.training_hash,
+            options,
+            |_| {},
+        )
+        .expect("training")
+    };
     let mut train_times: Vec<Duration> = (0..5)
         .map(|_| {
             let started = Instant::now();
-            let _ = opsbot_nlu::train(&data, &extractor, &config, &project.training_hash, |_| {});
+            let _ = train();
             started.elapsed()
         })
         .collect();
     train_times.sort();
-    let model = opsbot_nlu::train(&data, &extractor, &config, &project.training_hash, |_| {});
+    let model = train();
 
-    // NLU alone, one message at a time.
-    let nlu = Nlu::new(&project, model.clone());
+    // NLU alone (encoder + classifier), one message at a time.
+    let nlu = Nlu::new(&project, model.clone(), Some(encoder.clone())).expect("nlu");
     let mut nlu_times: Vec<Duration> = Vec::new();
     for _ in 0..ROUNDS {
         for text in &data.texts {
@@ -61,7 +89,7 @@ fn main() {
     let store = Store::open(&state.path().join("opsbot.db")).expect("store opens");
     let bot = Bot::new(
         project.clone(),
-        Nlu::new(&project, model),
+        Nlu::new(&project, model, Some(encoder.clone())).expect("nlu"),
         store,
         state.path().to_path_buf(),
     );

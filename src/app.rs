@@ -3,7 +3,10 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result};
-use opsbot_nlu::{Nlu, MODEL_FILE};
+use std::sync::Arc;
+
+use opsbot_encoder::MiniLm;
+use opsbot_nlu::{IntentModel, Nlu, SentenceEncoder, MODEL_FILE};
 use opsbot_runtime::{Bot, Store};
 use opsbot_spec::{Project, SpecError};
 
@@ -28,6 +31,16 @@ impl Paths {
 
     pub fn model(&self) -> PathBuf {
         self.project.join("models").join(MODEL_FILE)
+    }
+
+    /// The sentence encoder's files (fetched by `make models`).
+    pub fn encoder(&self) -> PathBuf {
+        self.project.join(opsbot_encoder::MODEL_DIR)
+    }
+
+    /// Embeddings of training examples, so retraining encodes only what changed.
+    pub fn embedding_cache(&self) -> PathBuf {
+        self.project.join("models").join("embedding-cache.bin")
     }
 
     pub fn store(&self) -> PathBuf {
@@ -56,8 +69,21 @@ pub fn load_project(paths: &Paths) -> Result<Project> {
     }
 }
 
+/// Loads the sentence encoder, with libtorch limited to `threads` intra-op threads.
+pub fn load_encoder(paths: &Paths, threads: usize) -> Result<MiniLm> {
+    MiniLm::set_threads(threads);
+    Ok(MiniLm::load(&paths.encoder())?)
+}
+
+/// The trained model, with the encoder it was trained with (if any).
 pub fn load_nlu(project: &Project, paths: &Paths) -> Result<Nlu> {
-    Ok(Nlu::load(project, &paths.model())?)
+    let meta = IntentModel::load_meta(&paths.model())?;
+    let encoder: Option<Arc<dyn SentenceEncoder>> = match meta.encoder {
+        // One thread: fastest for one message at a time (see the encoder's notes).
+        Some(_) => Some(Arc::new(load_encoder(paths, 1)?)),
+        None => None,
+    };
+    Ok(Nlu::load(project, &paths.model(), encoder)?)
 }
 
 pub fn open_bot(paths: &Paths) -> Result<Bot> {

@@ -3,13 +3,18 @@
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{bail, Context as _, Result};
 use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
-use opsbot_nlu::evaluate::cross_validate;
-use opsbot_nlu::{EntityExtractor, NluConfig, TrainProgress, TrainingData};
+use opsbot_encoder::{CachedEncoder, EmbeddingCache};
+use opsbot_nlu::evaluate::{cross_validate, evaluate_model};
+use opsbot_nlu::{
+    EntityExtractor, IntentModel, NluConfig, SentenceEncoder, TrainOptions, TrainProgress,
+    TrainingData,
+};
 use opsbot_runtime::{AuditRecord, Bot, Store};
 
 use crate::adapters::shell::{self, ShellOptions};
@@ -45,7 +50,9 @@ pub enum Command {
     Check,
     /// Train the intent model from intents/ and write it to models/.
     Train(TrainArgs),
-    /// Measure the intent classifier by k-fold cross-validation.
+    /// Convert Rasa NLU (YAML or Markdown), `text<TAB>intent` or CSV training data to opsbot intents YAML.
+    Import(ImportArgs),
+    /// Measure the intent classifier by k-fold cross-validation or on a test file.
     Evaluate(EvaluateArgs),
     /// Run the bot in Matrix rooms (configuration from --config and OPSBOT_MATRIX_*).
     Run(RunArgs),
@@ -68,14 +75,33 @@ pub struct TrainArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// A .yml/.yaml (Rasa), .md (Rasa), .tsv or .csv file.
+    pub file: PathBuf,
+    /// Where to write the intents [default: <project>/intents/imported.yaml].
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Replace the output file if it exists.
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
 pub struct EvaluateArgs {
     #[arg(long, default_value_t = 5)]
     pub folds: usize,
     #[arg(long, default_value_t = 7)]
     pub seed: u64,
+    /// Score the trained model on this labelled file instead of cross-validating
+    /// (opsbot or Rasa YAML, Rasa Markdown, `text<TAB>intent`, or CSV `text,intent`).
+    #[arg(long)]
+    pub test: Option<PathBuf>,
     /// Also write the full evaluation as JSON here.
     #[arg(long)]
     pub json: Option<PathBuf>,
+    /// Also draw the confusion matrix as an SVG image here.
+    #[arg(long)]
+    pub confusion: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -188,6 +214,7 @@ pub fn run(cli: Cli) -> Result<std::process::ExitCode> {
         Command::Check => check(&paths),
         Command::Train(args) => train(&paths, &args),
         Command::Evaluate(args) => evaluate(&paths, &args),
+        Command::Import(args) => import(&paths, &args),
         Command::Shell(args) => run_shell(&paths, &args),
         Command::Run(args) => run_matrix(&paths, &args),
         Command::Audit(args) => match &args.command {
@@ -252,60 +279,234 @@ fn train(paths: &Paths, args: &TrainArgs) -> Result<()> {
     }
     let data = TrainingData::from_project(&project);
     let config = NluConfig::default();
-    let progress = bar(config.train.epochs as u64, "epochs");
+    let encoder = if project.settings.use_encoder {
+        Some(app::load_encoder(paths, training_threads())?)
+    } else {
+        None
+    };
+    let cached = encoder
+        .as_ref()
+        .map(|e| CachedEncoder::new(e, EmbeddingCache::open(&paths.embedding_cache())));
     let model = opsbot_nlu::train(
         &data,
         &EntityExtractor::new(&project),
         &config,
         &project.training_hash,
-        |p| match p {
-            TrainProgress::Epoch { done, .. } => progress.set_position(done as u64),
+        TrainOptions {
+            encoder: cached.as_ref().map(|c| c as &dyn SentenceEncoder),
+            validation: None,
         },
-    );
-    progress.finish_and_clear();
+        progress_bars(),
+    )?;
     let path = paths.model();
     model.save(&path)?;
+    print_training_summary(&model, started.elapsed().as_secs_f64(), &path);
+    Ok(())
+}
+
+/// Threads for encoding training data: all cores (batches gain from them).
+fn training_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// Progress bars for encoding and epochs, drawn only on a terminal.
+fn progress_bars() -> impl FnMut(TrainProgress) {
+    let mut encoding: Option<ProgressBar> = None;
+    let mut epochs: Option<ProgressBar> = None;
+    move |p| match p {
+        TrainProgress::Encoding { done, total } => {
+            let bar = encoding.get_or_insert_with(|| bar(total as u64, "encoding"));
+            bar.set_position(done as u64);
+            if done >= total {
+                bar.finish_and_clear();
+            }
+        }
+        TrainProgress::Epoch { done, total } => {
+            let bar = epochs.get_or_insert_with(|| bar(total as u64, "epochs"));
+            if bar.length() != Some(total as u64) {
+                bar.set_length(total as u64);
+            }
+            bar.set_position(done as u64);
+        }
+    }
+}
+
+fn print_training_summary(model: &IntentModel, seconds: f64, path: &Path) {
+    let meta = &model.meta;
+    let metrics = &meta.metrics;
     println!(
-        "trained on {} examples of {} classes ({} features) in {:.2}s → {}",
-        data.len(),
-        model.classes.len(),
-        model.featurizer.dimension(),
-        started.elapsed().as_secs_f64(),
+        "trained on {} examples of {} intents{} in {:.2}s → {}",
+        meta.examples,
+        meta.intents,
+        if model.classes.iter().any(|c| c == opsbot_spec::OUT_OF_SCOPE) {
+            " and out of scope"
+        } else {
+            ""
+        },
+        seconds,
         path.display()
+    );
+    println!(
+        "  features: {} n-grams{}; {} sentences embedded",
+        model.featurizer.dimension(),
+        meta.encoder
+            .as_ref()
+            .map(|e| format!(" + {e} embedding"))
+            .unwrap_or_default(),
+        metrics.encoded,
+    );
+    if metrics.validation_examples > 0 {
+        println!(
+            "  held out {} examples: in-scope accuracy {:.1}%{}; best epoch {} of {}",
+            metrics.validation_examples,
+            metrics.in_scope_accuracy * 100.0,
+            metrics
+                .out_of_scope_recall
+                .map(|r| format!(", out-of-scope recall {:.1}%", r * 100.0))
+                .unwrap_or_default(),
+            metrics.best_epoch,
+            metrics.epochs_run,
+        );
+    }
+    println!(
+        "  out-of-scope threshold {:.2} ({}), temperature {:.2}",
+        meta.calibration.threshold, meta.calibration.threshold_rule, meta.calibration.temperature
+    );
+}
+
+fn import(paths: &Paths, args: &ImportArgs) -> Result<()> {
+    let data = opsbot_nlu::import::read_file(&args.file)?;
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| paths.project.join("intents").join("imported.yaml"));
+    if out.exists() && !args.force {
+        bail!("{} exists; pass --force to replace it", out.display());
+    }
+    let mut intents: std::collections::BTreeMap<&str, Vec<&str>> = Default::default();
+    for (text, label) in data.texts.iter().zip(&data.labels) {
+        intents.entry(label).or_default().push(text);
+    }
+    let mut yaml = format!(
+        "# Imported from {} by `opsbot import`. Entity annotations were dropped:\n# mark values as [value](entity) where the dialogs need them.\nintents:\n",
+        args.file.display()
+    );
+    for (intent, examples) in &intents {
+        yaml.push_str(&format!("  {intent}:\n    examples:\n"));
+        for example in examples {
+            yaml.push_str(&format!("      - {}\n", serde_json::to_string(example)?));
+        }
+    }
+    if let Some(parent) = out.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    std::fs::write(&out, yaml).with_context(|| format!("writing {}", out.display()))?;
+    println!(
+        "imported {} examples of {} intents into {}; run `opsbot check` and add dialogs for new intents",
+        data.len(),
+        intents.len(),
+        out.display()
     );
     Ok(())
 }
 
 fn evaluate(paths: &Paths, args: &EvaluateArgs) -> Result<()> {
     let project = app::load_project(paths)?;
-    let data = TrainingData::from_project(&project);
-    let progress = bar(args.folds as u64, "folds");
-    let evaluation = cross_validate(
-        &data,
-        &EntityExtractor::new(&project),
-        &NluConfig::default(),
-        args.folds,
-        args.seed,
-        |k| progress.set_position(k as u64),
-    );
-    progress.finish_and_clear();
+    let extractor = EntityExtractor::new(&project);
+    let evaluation = match &args.test {
+        Some(file) => {
+            // A held-out test file against the trained model.
+            let test = opsbot_nlu::import::read_file(file)?;
+            let model = IntentModel::load(&paths.model())?;
+            let encoder = match model.meta.encoder {
+                Some(_) => Some(app::load_encoder(paths, training_threads())?),
+                None => None,
+            };
+            let evaluation = evaluate_model(
+                &model,
+                &test,
+                &extractor,
+                encoder.as_ref().map(|e| e as &dyn SentenceEncoder),
+            )?;
+            println!(
+                "{} examples from {} against {}",
+                evaluation.examples,
+                file.display(),
+                paths.model().display()
+            );
+            evaluation
+        }
+        None => {
+            let data = TrainingData::from_project(&project);
+            let encoder = if project.settings.use_encoder {
+                Some(app::load_encoder(paths, training_threads())?)
+            } else {
+                None
+            };
+            let cached = encoder
+                .as_ref()
+                .map(|e| CachedEncoder::new(e, EmbeddingCache::open(&paths.embedding_cache())));
+            let progress = bar(args.folds as u64, "folds");
+            let evaluation = cross_validate(
+                &data,
+                &extractor,
+                &NluConfig::default(),
+                args.folds,
+                args.seed,
+                cached.as_ref().map(|c| c as &dyn SentenceEncoder),
+                |k| progress.set_position(k as u64),
+            )?;
+            progress.finish_and_clear();
+            println!(
+                "{}-fold cross-validation on {} examples (seed {})",
+                evaluation.folds, evaluation.examples, args.seed
+            );
+            evaluation
+        }
+    };
+    print_evaluation(&evaluation);
+    if let Some(json) = &args.json {
+        std::fs::write(json, serde_json::to_vec_pretty(&evaluation)?)
+            .with_context(|| format!("writing {}", json.display()))?;
+        println!("\nwrote {}", json.display());
+    }
+    if let Some(image) = &args.confusion {
+        crate::confusion::write_svg(&evaluation.confusion, image)
+            .with_context(|| format!("writing {}", image.display()))?;
+        println!("wrote {}", image.display());
+    }
+    Ok(())
+}
+
+fn print_evaluation(evaluation: &opsbot_nlu::evaluate::Evaluation) {
+    println!("accuracy           {:.1}%", evaluation.accuracy * 100.0);
     println!(
-        "{}-fold cross-validation on {} examples (seed {})",
-        evaluation.folds, evaluation.examples, args.seed
+        "in-scope accuracy  {:.1}%",
+        evaluation.in_scope_accuracy * 100.0
     );
-    println!("accuracy  {:.1}%", evaluation.accuracy * 100.0);
-    println!("macro-F1  {:.1}%", evaluation.macro_f1 * 100.0);
+    if let Some(oos) = &evaluation.out_of_scope {
+        println!(
+            "out of scope       precision {:.1}%, recall {:.1}% ({} examples)",
+            oos.precision * 100.0,
+            oos.recall * 100.0,
+            oos.support
+        );
+    }
+    println!("macro-F1           {:.1}%", evaluation.macro_f1 * 100.0);
+    println!("threshold          {:.2}", evaluation.threshold);
+    if evaluation.folds > 0 {
+        println!(
+            "training           {:.3}s per fold",
+            evaluation.mean_training_seconds
+        );
+    }
     println!(
-        "training  {:.3}s per fold",
-        evaluation.mean_training_seconds
-    );
-    println!(
-        "\n{:<20} {:>9} {:>7} {:>6} {:>8}",
+        "\n{:<24} {:>9} {:>7} {:>6} {:>8}",
         "intent", "precision", "recall", "F1", "examples"
     );
     for c in &evaluation.per_class {
         println!(
-            "{:<20} {:>8.1}% {:>6.1}% {:>5.1}% {:>8}",
+            "{:<24} {:>8.1}% {:>6.1}% {:>5.1}% {:>8}",
             c.class,
             c.precision * 100.0,
             c.recall * 100.0,
@@ -319,26 +520,36 @@ fn evaluate(paths: &Paths, args: &EvaluateArgs) -> Result<()> {
             println!("  {expected} → {predicted}: {n}");
         }
         println!("\nmisclassified:");
-        for miss in &evaluation.misses {
+        const SHOWN: usize = 30;
+        for miss in evaluation.misses.iter().take(SHOWN) {
             println!(
                 "  {:?}: {} → {} ({:.2})",
                 miss.text, miss.expected, miss.predicted, miss.confidence
             );
         }
+        if evaluation.misses.len() > SHOWN {
+            println!(
+                "  … and {} more (all of them in --json)",
+                evaluation.misses.len() - SHOWN
+            );
+        }
     }
-    if let Some(json) = &args.json {
-        std::fs::write(json, serde_json::to_vec_pretty(&evaluation)?)
-            .with_context(|| format!("writing {}", json.display()))?;
-    }
-    Ok(())
 }
 
 fn run_matrix(paths: &Paths, args: &RunArgs) -> Result<()> {
     let config = opsbot_matrix::MatrixConfig::load(args.config.as_deref())?;
-    let bot = app::open_bot(paths)?
-        .with_dry_run(args.dry_run)
-        .with_action_limit(config.max_concurrent_actions);
+    let admins = config.clone();
+    let bot = Arc::new(
+        app::open_bot(paths)?
+            .with_dry_run(args.dry_run)
+            .with_action_limit(config.max_concurrent_actions)
+            .with_reloader(
+                crate::refresh::reloader(paths),
+                Arc::new(move |u: &str| admins.is_admin(u)),
+            ),
+    );
     let runtime = runtime()?;
+    runtime.spawn(crate::refresh::watch(bot.clone(), paths.clone()));
     runtime.block_on(async {
         let shutdown = async {
             let mut terminate =
@@ -350,20 +561,30 @@ fn run_matrix(paths: &Paths, args: &RunArgs) -> Result<()> {
             }
             tracing::info!("shutting down");
         };
-        opsbot_matrix::run(config, std::sync::Arc::new(bot), shutdown).await
+        opsbot_matrix::run(config, bot, shutdown).await
     })?;
     Ok(())
 }
 
 fn run_shell(paths: &Paths, args: &ShellArgs) -> Result<()> {
-    let bot = app::open_bot(paths)?;
-    let runtime = runtime()?;
     let user = args
         .user
         .clone()
         .or_else(|| std::env::var("USER").ok())
         .filter(|u| !u.is_empty())
         .unwrap_or_else(|| "you".into());
+    // The person at the terminal runs the bot, so they may reload its model.
+    let operator = user.clone();
+    let bot = Arc::new(
+        app::open_bot(paths)?
+            .with_dry_run(args.dry_run)
+            .with_reloader(
+                crate::refresh::reloader(paths),
+                Arc::new(move |u: &str| u == operator),
+            ),
+    );
+    let runtime = runtime()?;
+    runtime.spawn(crate::refresh::watch(bot.clone(), paths.clone()));
     let options = ShellOptions {
         user,
         room: args.room.clone(),

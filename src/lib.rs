@@ -5,4 +5,6 @@
 pub mod adapters;
 pub mod app;
 pub mod cli;
+pub mod confusion;
+pub mod refresh;
 pub mod transcript;

@@ -89,7 +89,7 @@ fn train_refuses_invalid_data_before_training() {
     let out = fixture.run(&["train"], "");
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("intents/operations.yaml:4:3: intent `restart_service` is already defined in intents/broken.yaml; expected each intent once"), "{}", stderr(&out));
-    assert!(!fixture.path().join("models/intent-model.json").exists());
+    assert!(!fixture.path().join("models/intent-model.bin").exists());
 }
 
 #[test]

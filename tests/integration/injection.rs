@@ -95,7 +95,7 @@ fn notes_fixture(many_runs: bool) -> Fixture {
     let fixture = Fixture::example();
     fixture.write(
         "intents/notes.yaml",
-        "entities:\n  text:\n    description: a line of text\n    pattern: 'note:[^\\n]{1,200}'\nintents:\n  note:\n    examples:\n      - \"[note: remember the milk](text)\"\n",
+        "entities:\n  text:\n    description: a line of text\n    pattern: 'note:[^\\n]{1,200}'\nintents:\n  note:\n    examples:\n      - \"[note: remember the milk](text)\"\n      - \"[note: call the vendor about web-01](text)\"\n      - \"please [note: the server room door is broken](text)\"\n      - \"[note: deploy freeze on friday](text)\"\n      - \"add this [note: rotate the keys](text)\"\n      - \"[note: restart cron later](text)\"\n",
     );
     fixture.write(
         "dialogs/notes.yaml",

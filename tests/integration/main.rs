@@ -6,6 +6,7 @@ mod check;
 mod conversations;
 mod injection;
 mod matrix;
+mod nlu;
 mod restart;
 mod safety;
 mod shell;

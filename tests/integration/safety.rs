@@ -93,8 +93,7 @@ fn a_kill_while_asking_or_confirming_loses_nothing() {
 fn a_planned_action_that_never_started_is_reported_as_not_run() {
     let fixture = Fixture::trained();
     let project = opsbot_spec::load_project(fixture.path()).unwrap();
-    let nlu =
-        opsbot_nlu::Nlu::load(&project, &fixture.path().join("models/intent-model.json")).unwrap();
+    let nlu = fixture.nlu(&project);
     let key = ConversationKey::new("shell", "alice");
     let runtime = tokio::runtime::Runtime::new().unwrap();
     {

@@ -35,6 +35,19 @@ impl Fixture {
         }
         let _ = std::fs::remove_dir_all(dir.path().join("data/state"));
         std::fs::copy(repo().join("opsbot.yaml"), dir.path().join("opsbot.yaml")).unwrap();
+        // The sentence encoder is shared (read-only); the embedding cache is
+        // copied so training here encodes only what the repository has not.
+        let models = dir.path().join("models");
+        std::fs::create_dir_all(&models).unwrap();
+        std::os::unix::fs::symlink(
+            repo().join(opsbot_encoder::MODEL_DIR),
+            dir.path().join(opsbot_encoder::MODEL_DIR),
+        )
+        .unwrap();
+        let _ = std::fs::copy(
+            repo().join("models/embedding-cache.bin"),
+            models.join("embedding-cache.bin"),
+        );
         Fixture { dir }
     }
 
@@ -49,10 +62,15 @@ impl Fixture {
     /// The bot of this (trained) fixture, in-process, on its state folder.
     pub fn bot(&self) -> opsbot_runtime::Bot {
         let project = opsbot_spec::load_project(self.path()).unwrap();
-        let nlu =
-            opsbot_nlu::Nlu::load(&project, &self.path().join("models/intent-model.json")).unwrap();
+        let nlu = self.nlu(&project);
         let store = opsbot_runtime::Store::open(&self.state().join("opsbot.db")).unwrap();
         opsbot_runtime::Bot::new(project, nlu, store, self.state())
+    }
+
+    /// The trained model of this fixture, with its encoder.
+    pub fn nlu(&self, project: &opsbot_spec::Project) -> opsbot_nlu::Nlu {
+        let paths = opsbot::app::Paths::new(self.path(), Some(&self.state()));
+        opsbot::app::load_nlu(project, &paths).unwrap()
     }
 
     pub fn path(&self) -> &Path {

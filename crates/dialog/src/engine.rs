@@ -6,13 +6,13 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use opsbot_nlu::Understanding;
+use opsbot_nlu::{IntentGuess, Understanding};
 use opsbot_spec::{Behaviour, Dialog, EntityMatch, Project, Slot};
 use serde::{Deserialize, Serialize};
 
 use crate::phrases::{self, Answer};
 use crate::plan::{self, Plan};
-use crate::state::{Conversation, Phase, Remembered, Request, SlotOrigin, SlotValue};
+use crate::state::{Choice, Conversation, Phase, Remembered, Request, SlotOrigin, SlotValue};
 
 /// Messages longer than this are refused instead of interpreted.
 pub const MAX_MESSAGE_CHARS: usize = 2000;
@@ -163,6 +163,16 @@ pub fn step(
 /// Slot name → latest remembered value.
 type Memory = BTreeMap<String, Remembered>;
 
+/// Intents less likely than this are not worth suggesting as "closest".
+const NEAREST_MIN_CONFIDENCE: f32 = 0.1;
+
+/// Equal, or one a prefix of the other of at least four letters ("deploy" and
+/// "deployment", "restart" and "restarting").
+fn stem_eq(a: &str, b: &str) -> bool {
+    let (short, long) = if a.len() <= b.len() { (a, b) } else { (b, a) };
+    a == b || (short.len() >= 4 && long.starts_with(short))
+}
+
 fn elapsed(from: DateTime<Utc>, to: DateTime<Utc>) -> Duration {
     (to - from).to_std().unwrap_or_default()
 }
@@ -241,6 +251,116 @@ impl<'a> Step<'a> {
                 self.say(format!("I am still working on your request to {description}; I will tell you when it is done."));
                 Phase::Executing { request }
             }
+            Phase::Choosing {
+                options, message, ..
+            } => self.choose(options, message, u, memory),
+        }
+    }
+
+    /// Asks which of two close intents was meant.
+    fn ask_which(&mut self, u: &Understanding) -> Option<Phase> {
+        let mut options: Vec<Choice> = Vec::new();
+        for guess in &u.ambiguous {
+            let dialog = self.project.dialog_for_intent(&guess.name)?;
+            if options.iter().any(|o| o.dialog == dialog.name) {
+                return None; // two intents of one dialog: nothing to choose
+            }
+            options.push(Choice {
+                intent: guess.name.clone(),
+                dialog: dialog.name.clone(),
+                confidence: guess.confidence,
+            });
+        }
+        if options.len() < 2 {
+            return None;
+        }
+        let described: Vec<String> = options
+            .iter()
+            .map(|o| format!("to {}", self.description(&o.dialog)))
+            .collect();
+        self.say(format!(
+            "Did you mean {}? Say “the first”, “the second” or what you meant.",
+            described.join(" or ")
+        ));
+        Some(Phase::Choosing {
+            options,
+            message: u.clone(),
+            asked_at: self.ctx.now,
+        })
+    }
+
+    /// Resolves the answer to "did you mean A or B?": by position, by words of
+    /// an option's name or description, or by what the reply itself means.
+    /// Anything else is read as a new message.
+    fn choose(
+        &mut self,
+        options: Vec<Choice>,
+        message: Understanding,
+        u: &Understanding,
+        memory: &Memory,
+    ) -> Phase {
+        if matches!(phrases::classify(&u.text), Answer::No) || phrases::is_cancel(&u.text) {
+            self.say("Okay, I will do neither.");
+            return Phase::Idle;
+        }
+        let picked = phrases::ordinal_choice(&u.text, options.len())
+            .or_else(|| self.option_named(&options, &u.text))
+            .or_else(|| {
+                let intent = &u.intent.as_ref()?.name;
+                options.iter().position(|o| &o.intent == intent)
+            });
+        let Some(index) = picked else {
+            return self.start(u, memory);
+        };
+        let choice = &options[index];
+        let Some(dialog) = self.project.dialogs.get(&choice.dialog) else {
+            self.not_understood(u);
+            return Phase::Idle;
+        };
+        let mut message = message;
+        message.intent = Some(IntentGuess {
+            name: choice.intent.clone(),
+            confidence: choice.confidence,
+        });
+        message.ambiguous.clear();
+        self.begin(dialog, choice.confidence, &message, memory)
+    }
+
+    /// The one option whose dialog name, intent name or description shares a
+    /// word with the reply ("deploy", "the restart one"), if exactly one does.
+    fn option_named(&self, options: &[Choice], reply: &str) -> Option<usize> {
+        const IGNORED: &[&str] = &[
+            "the", "a", "an", "to", "on", "of", "one", "for", "and", "i", "meant", "mean",
+            "please", "it", "in", "with",
+        ];
+        let words = |text: &str| -> Vec<String> {
+            text.split(|c: char| !c.is_alphanumeric())
+                .filter(|w| !w.is_empty())
+                .map(str::to_lowercase)
+                .filter(|w| !IGNORED.contains(&w.as_str()))
+                .collect()
+        };
+        let reply = words(reply);
+        if reply.is_empty() {
+            return None;
+        }
+        let matching: Vec<usize> = options
+            .iter()
+            .enumerate()
+            .filter(|(_, o)| {
+                let names = words(&format!(
+                    "{} {} {}",
+                    o.dialog.replace('_', " "),
+                    o.intent.replace('_', " "),
+                    self.description(&o.dialog)
+                ));
+                reply.iter().any(|w| names.iter().any(|n| stem_eq(n, w)))
+            })
+            .map(|(i, _)| i)
+            .collect();
+        match matching.as_slice() {
+            [one] => Some(*one),
+            _ => None,
         }
     }
 
@@ -255,6 +375,15 @@ impl<'a> Step<'a> {
             Phase::AwaitingConfirmation { request }
             | Phase::AwaitingCode { request }
             | Phase::AwaitingApproval { request } => (request, settings.confirmation_expiry),
+            Phase::Choosing { asked_at, .. } => {
+                // Nothing was requested yet, so nothing to record: a late reply
+                // is simply read as a new message.
+                return if elapsed(*asked_at, self.ctx.now) <= settings.pending_expiry {
+                    Some(phase)
+                } else {
+                    Some(Phase::Idle)
+                };
+            }
             _ => return Some(phase),
         };
         if elapsed(request.touched_at, self.ctx.now) <= limit {
@@ -301,6 +430,11 @@ impl<'a> Step<'a> {
             }
             _ => {}
         }
+        if !u.ambiguous.is_empty() {
+            if let Some(phase) = self.ask_which(u) {
+                return phase;
+            }
+        }
         match u.intent.as_ref().and_then(|g| {
             self.project
                 .dialog_for_intent(&g.name)
@@ -314,12 +448,36 @@ impl<'a> Step<'a> {
         }
     }
 
+    /// Says so, and offers the nearest things the bot can do (or all of them
+    /// when nothing is near).
     fn not_understood(&mut self, u: &Understanding) {
         let shown: String = u.text.trim().chars().take(80).collect();
-        self.say(format!(
-            "Sorry, I did not understand “{shown}”. I can:\n{}",
-            self.project.capabilities()
-        ));
+        let mut nearest: Vec<String> = Vec::new();
+        for guess in u.nearest_intents() {
+            if guess.confidence < NEAREST_MIN_CONFIDENCE {
+                break;
+            }
+            if let Some(dialog) = self.project.dialog_for_intent(&guess.name) {
+                let line = format!("• {}", dialog.description);
+                if !nearest.contains(&line) {
+                    nearest.push(line);
+                }
+            }
+            if nearest.len() == 2 {
+                break;
+            }
+        }
+        if nearest.is_empty() {
+            self.say(format!(
+                "Sorry, I did not understand “{shown}”. I can:\n{}",
+                self.project.capabilities()
+            ));
+        } else {
+            self.say(format!(
+                "Sorry, I did not understand “{shown}”. Closest to that, I can:\n{}\nSay “help” to see everything I can do.",
+                nearest.join("\n")
+            ));
+        }
     }
 
     fn begin(
@@ -1050,6 +1208,7 @@ mod tests {
                 confidence: 0.9,
             }),
             ranking: Vec::new(),
+            ambiguous: Vec::new(),
             entities: EntityExtractor::new(project).extract(text),
         }
     }
@@ -1090,6 +1249,95 @@ mod tests {
             self.conversation = t.conversation.clone();
             t
         }
+    }
+
+    impl Session {
+        /// A message the NLU found ambiguous between restarting and deploying.
+        fn say_ambiguous(&mut self, text: &str, minute: u32) -> Transition {
+            let mut u = understood(&self.project, text, None);
+            u.ambiguous = vec![
+                IntentGuess {
+                    name: "restart_service".into(),
+                    confidence: 0.45,
+                },
+                IntentGuess {
+                    name: "deploy_app".into(),
+                    confidence: 0.40,
+                },
+            ];
+            let ctx = Context::new("alice", "ops", at(minute));
+            let t = step(
+                &self.project,
+                self.conversation.clone(),
+                Input::Message(&u),
+                &ctx,
+            );
+            self.conversation = t.conversation.clone();
+            t
+        }
+    }
+
+    #[test]
+    fn ambiguous_messages_ask_which_and_an_ordinal_answers() {
+        let mut s = Session::new();
+        let t = s.say_ambiguous("checkout on web-01 again", 0);
+        assert_eq!(
+            t.replies,
+            ["Did you mean to restart a service on a host or to deploy a version of an app to an environment? Say “the first”, “the second” or what you meant."]
+        );
+        assert!(matches!(s.conversation.phase, Phase::Choosing { .. }));
+        let t = s.say("the first", None, 1);
+        // The original message's host is kept; the service is asked for.
+        assert!(t.replies[0].contains("service"), "{:?}", t.replies);
+        let Phase::Collecting { request, .. } = &s.conversation.phase else {
+            panic!("expected collecting: {:?}", s.conversation.phase);
+        };
+        assert_eq!(request.dialog, "restart_service");
+        assert_eq!(request.slots["host"].value, "web-01");
+    }
+
+    #[test]
+    fn a_word_of_the_option_or_a_new_request_resolves_the_question() {
+        let mut s = Session::new();
+        s.say_ambiguous("checkout please", 0);
+        s.say("deploy", None, 1);
+        let request = s.conversation.request().expect("a request");
+        assert_eq!(request.dialog, "deploy_app");
+
+        let mut s = Session::new();
+        s.say_ambiguous("checkout please", 0);
+        let t = s.say("never mind", None, 1);
+        assert_eq!(t.replies, ["Okay, I will do neither."]);
+        assert_eq!(s.conversation.phase, Phase::Idle);
+
+        // An unrelated reply is read afresh.
+        let mut s = Session::new();
+        s.say_ambiguous("checkout please", 0);
+        s.say("who is on call for payments", Some("who_is_on_call"), 1);
+        assert_ne!(s.conversation.phase_name(), "choosing");
+    }
+
+    #[test]
+    fn not_understood_suggests_the_nearest_things() {
+        let mut s = Session::new();
+        let mut u = understood(&s.project, "frobnicate the database", None);
+        u.ranking = vec![
+            IntentGuess {
+                name: "out_of_scope".into(),
+                confidence: 0.5,
+            },
+            IntentGuess {
+                name: "rollback_app".into(),
+                confidence: 0.3,
+            },
+        ];
+        let ctx = Context::new("alice", "ops", at(0));
+        let t = step(&s.project, s.conversation.clone(), Input::Message(&u), &ctx);
+        s.conversation = t.conversation;
+        assert_eq!(
+            t.replies,
+            ["Sorry, I did not understand “frobnicate the database”. Closest to that, I can:\n• roll an app back to its previous version\nSay “help” to see everything I can do."]
+        );
     }
 
     #[test]

@@ -8,7 +8,7 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use chrono::TimeZone;
-use opsbot_nlu::{train, EntityExtractor, Nlu, NluConfig, TrainingData};
+use opsbot_nlu::{train, EntityExtractor, Nlu, NluConfig, TrainOptions, TrainingData};
 use opsbot_spec::Project;
 use proptest::prelude::*;
 
@@ -27,9 +27,11 @@ fn example() -> &'static (Project, Nlu) {
             &EntityExtractor::new(&project),
             &NluConfig::default(),
             &project.training_hash,
+            TrainOptions::default(),
             |_| {},
-        );
-        let nlu = Nlu::new(&project, model);
+        )
+        .expect("training");
+        let nlu = Nlu::new(&project, model, None).expect("model fits");
         (project, nlu)
     })
 }

@@ -295,3 +295,63 @@ mod tests {
         assert_eq!(classify("yes and no"), Answer::Other);
     }
 }
+
+/// "reload the model", "refresh model": an admin's request to load the newest
+/// trained model without restarting the bot.
+pub fn is_reload_command(text: &str) -> bool {
+    let norm = normalise(text);
+    let core = strip_politeness(&norm);
+    let core = core.trim_start_matches("opsbot ");
+    matches!(
+        core,
+        "reload model"
+            | "reload the model"
+            | "refresh model"
+            | "refresh the model"
+            | "reload the intent model"
+            | "reload intents"
+    )
+}
+
+/// "the first", "2", "the latter": which of the offered options a reply picks
+/// by position (0-based), if it does.
+pub fn ordinal_choice(text: &str, options: usize) -> Option<usize> {
+    let norm = normalise(text);
+    let core = strip_politeness(&norm);
+    let core = core
+        .trim_start_matches("the ")
+        .trim_start_matches("i meant ")
+        .trim_start_matches("i mean ")
+        .trim_start_matches("the ")
+        .trim_end_matches(" one")
+        .trim_end_matches(" option");
+    let index = match core {
+        "1" | "1st" | "first" | "one" | "former" | "a" => 0,
+        "2" | "2nd" | "second" | "two" | "latter" | "b" => 1,
+        "3" | "3rd" | "third" | "three" | "c" => 2,
+        "last" => options.checked_sub(1)?,
+        _ => return None,
+    };
+    (index < options).then_some(index)
+}
+
+#[cfg(test)]
+mod choice_tests {
+    use super::ordinal_choice;
+
+    #[test]
+    fn ordinals_pick_options_by_position() {
+        for (text, expected) in [
+            ("the first", Some(0)),
+            ("first one", Some(0)),
+            ("1", Some(0)),
+            ("The second, please", Some(1)),
+            ("the latter", Some(1)),
+            ("last", Some(1)),
+            ("third", None),
+            ("deploy", None),
+        ] {
+            assert_eq!(ordinal_choice(text, 2), expected, "{text}");
+        }
+    }
+}

@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
+use opsbot_nlu::Understanding;
 use serde::{Deserialize, Serialize};
 
 /// Where a slot value came from; the audit records it.
@@ -94,6 +95,21 @@ pub enum Phase {
     Executing {
         request: Request,
     },
+    /// Two intents fitted the message about equally well; the bot asked which
+    /// one was meant and keeps the message to start the chosen one with.
+    Choosing {
+        options: Vec<Choice>,
+        message: Understanding,
+        asked_at: DateTime<Utc>,
+    },
+}
+
+/// One of the intents offered when a message was ambiguous.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Choice {
+    pub intent: String,
+    pub dialog: String,
+    pub confidence: f32,
 }
 
 /// A slot value from a finished request, kept for carry-over.
@@ -124,7 +140,7 @@ impl Default for Conversation {
 impl Conversation {
     pub fn request(&self) -> Option<&Request> {
         match &self.phase {
-            Phase::Idle => None,
+            Phase::Idle | Phase::Choosing { .. } => None,
             Phase::Collecting { request, .. }
             | Phase::AwaitingConfirmation { request }
             | Phase::AwaitingCode { request }
@@ -141,6 +157,7 @@ impl Conversation {
             Phase::AwaitingCode { .. } => "awaiting_code",
             Phase::AwaitingApproval { .. } => "awaiting_approval",
             Phase::Executing { .. } => "executing",
+            Phase::Choosing { .. } => "choosing",
         }
     }
 }

@@ -95,6 +95,8 @@ impl MiniLm {
         let vars = nn::VarStore::new(Device::Cpu);
         let model = BertModel::<BertEmbeddings>::new(vars.root(), &config);
         copy_weights(&vars, &weights).map_err(|reason| invalid(&weights_path, reason))?;
+        // The file's bytes are no longer needed once copied into the variables.
+        drop(weights);
         Ok(MiniLm {
             network: Mutex::new(Network { model, _vars: vars }),
             tokenizer,
@@ -172,10 +174,7 @@ impl MiniLm {
             Ok(mean_pool_normalised(&output.hidden_state, &mask))
         })?;
         let flat: Vec<f32> = Vec::from(&pooled.contiguous().view([-1]));
-        Ok(flat
-            .chunks(self.dimension)
-            .map(<[f32]>::to_vec)
-            .collect())
+        Ok(flat.chunks(self.dimension).map(<[f32]>::to_vec).collect())
     }
 }
 
@@ -216,12 +215,10 @@ fn copy_weights(vars: &nn::VarStore, bytes: &[u8]) -> Result<(), String> {
                 variable.size()
             ));
         }
-        let values: Vec<f32> = view
-            .data()
-            .chunks_exact(4)
-            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-            .collect();
-        let source = Tensor::of_slice(&values).view(shape.as_slice());
+        // Straight from the file's bytes (little-endian f32, as on x86-64 and
+        // aarch64): no intermediate copy of the weights.
+        let source = Tensor::f_of_data_size(view.data(), &shape, Kind::Float)
+            .map_err(|e| format!("{name}: {e}"))?;
         tch::no_grad(|| variable.copy_(&source));
     }
     if missing.is_empty() {
@@ -237,7 +234,9 @@ mod tests {
     use super::*;
 
     fn model_dir() -> PathBuf {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(MODEL_DIR)
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../..")
+            .join(MODEL_DIR)
     }
 
     fn cosine(a: &[f32], b: &[f32]) -> f32 {

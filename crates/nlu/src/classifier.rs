@@ -23,8 +23,8 @@ impl Default for TrainConfig {
     fn default() -> Self {
         TrainConfig {
             epochs: 40,
-            learning_rate: 0.3,
-            l2: 1e-5,
+            learning_rate: 0.1,
+            l2: 1e-4,
             seed: 42,
         }
     }
@@ -41,8 +41,17 @@ pub struct SoftmaxRegression {
 }
 
 impl SoftmaxRegression {
-    /// Trains on `inputs` labelled by class index; `on_epoch` is called after
-    /// each epoch with its number (for progress bars).
+    pub fn new(classes: usize, features: usize) -> SoftmaxRegression {
+        SoftmaxRegression {
+            classes,
+            features,
+            weights: vec![0.0; features * classes],
+            bias: vec![0.0; classes],
+        }
+    }
+
+    /// Trains for `config.epochs` epochs; `on_epoch` is called after each epoch
+    /// with its number (for progress bars).
     pub fn train(
         inputs: &[SparseVec],
         labels: &[usize],
@@ -51,43 +60,10 @@ impl SoftmaxRegression {
         config: &TrainConfig,
         mut on_epoch: impl FnMut(usize),
     ) -> SoftmaxRegression {
-        assert_eq!(inputs.len(), labels.len(), "one label per input");
-        let mut model = SoftmaxRegression {
-            classes,
-            features,
-            weights: vec![0.0; features * classes],
-            bias: vec![0.0; classes],
-        };
-        let mut weight_sq = vec![0.0f32; features * classes];
-        let mut bias_sq = vec![0.0f32; classes];
-        let class_weight = balanced_class_weights(labels, classes);
-        let mut order: Vec<usize> = (0..inputs.len()).collect();
-        let mut rng = SmallRng::seed_from_u64(config.seed);
-        let mut probs = vec![0.0f32; classes];
-        const EPS: f32 = 1e-8;
+        let mut model = SoftmaxRegression::new(classes, features);
+        let mut trainer = Trainer::new(&model, labels, config);
         for epoch in 0..config.epochs {
-            order.shuffle(&mut rng);
-            for &i in &order {
-                model.probabilities_into(&inputs[i], &mut probs);
-                let w = class_weight[labels[i]];
-                for (c, p) in probs.iter_mut().enumerate() {
-                    *p = w * (*p - if c == labels[i] { 1.0 } else { 0.0 });
-                }
-                for ((b, sq), &g) in model.bias.iter_mut().zip(&mut bias_sq).zip(&probs) {
-                    *sq += g * g;
-                    *b -= config.learning_rate * g / (sq.sqrt() + EPS);
-                }
-                for &(j, x) in &inputs[i] {
-                    let row = j as usize * classes..(j as usize + 1) * classes;
-                    let weights = &mut model.weights[row.clone()];
-                    let squares = &mut weight_sq[row];
-                    for ((w, sq), &p) in weights.iter_mut().zip(squares).zip(&probs) {
-                        let g = p * x + config.l2 * *w;
-                        *sq += g * g;
-                        *w -= config.learning_rate * g / (sq.sqrt() + EPS);
-                    }
-                }
-            }
+            trainer.epoch(&mut model, inputs, labels);
             on_epoch(epoch + 1);
         }
         model
@@ -100,7 +76,8 @@ impl SoftmaxRegression {
         out
     }
 
-    fn probabilities_into(&self, input: &SparseVec, out: &mut [f32]) {
+    /// Raw scores (before softmax) for one input.
+    pub fn logits_into(&self, input: &SparseVec, out: &mut [f32]) {
         out.copy_from_slice(&self.bias);
         for &(j, x) in input {
             let j = j as usize;
@@ -112,6 +89,20 @@ impl SoftmaxRegression {
                 *o += w * x;
             }
         }
+    }
+
+    fn probabilities_into(&self, input: &SparseVec, out: &mut [f32]) {
+        self.logits_into(input, out);
+        softmax_in_place(out, 1.0);
+    }
+}
+
+/// Softmax of `logits / temperature`, in place.
+pub fn softmax_in_place(out: &mut [f32], temperature: f32) {
+    {
+        for o in out.iter_mut() {
+            *o /= temperature;
+        }
         let max = out.iter().copied().fold(f32::NEG_INFINITY, f32::max);
         let mut total = 0.0;
         for o in out.iter_mut() {
@@ -120,6 +111,63 @@ impl SoftmaxRegression {
         }
         for o in out.iter_mut() {
             *o /= total;
+        }
+    }
+}
+
+/// Adagrad state of one training run: an epoch at a time, so the caller can
+/// stop early when held-out accuracy stops improving.
+pub struct Trainer {
+    weight_sq: Vec<f32>,
+    bias_sq: Vec<f32>,
+    class_weight: Vec<f32>,
+    order: Vec<usize>,
+    rng: SmallRng,
+    learning_rate: f32,
+    l2: f32,
+}
+
+impl Trainer {
+    pub fn new(model: &SoftmaxRegression, labels: &[usize], config: &TrainConfig) -> Trainer {
+        Trainer {
+            weight_sq: vec![0.0; model.weights.len()],
+            bias_sq: vec![0.0; model.classes],
+            class_weight: balanced_class_weights(labels, model.classes),
+            order: (0..labels.len()).collect(),
+            rng: SmallRng::seed_from_u64(config.seed),
+            learning_rate: config.learning_rate,
+            l2: config.l2,
+        }
+    }
+
+    /// One pass over the data in a fresh random order.
+    pub fn epoch(&mut self, model: &mut SoftmaxRegression, inputs: &[SparseVec], labels: &[usize]) {
+        assert_eq!(inputs.len(), labels.len(), "one label per input");
+        assert_eq!(self.order.len(), labels.len(), "same data every epoch");
+        const EPS: f32 = 1e-8;
+        let classes = model.classes;
+        let mut probs = vec![0.0f32; classes];
+        self.order.shuffle(&mut self.rng);
+        for &i in &self.order {
+            model.probabilities_into(&inputs[i], &mut probs);
+            let w = self.class_weight[labels[i]];
+            for (c, p) in probs.iter_mut().enumerate() {
+                *p = w * (*p - if c == labels[i] { 1.0 } else { 0.0 });
+            }
+            for ((b, sq), &g) in model.bias.iter_mut().zip(&mut self.bias_sq).zip(&probs) {
+                *sq += g * g;
+                *b -= self.learning_rate * g / (sq.sqrt() + EPS);
+            }
+            for &(j, x) in &inputs[i] {
+                let row = j as usize * classes..(j as usize + 1) * classes;
+                let weights = &mut model.weights[row.clone()];
+                let squares = &mut self.weight_sq[row];
+                for ((w, sq), &p) in weights.iter_mut().zip(squares).zip(&probs) {
+                    let g = p * x + self.l2 * *w;
+                    *sq += g * g;
+                    *w -= self.learning_rate * g / (sq.sqrt() + EPS);
+                }
+            }
         }
     }
 }

@@ -9,9 +9,12 @@ use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use serde::Serialize;
 
+use opsbot_spec::OUT_OF_SCOPE;
+
 use crate::extract::EntityExtractor;
-use crate::model::NluConfig;
-use crate::train::{train, TrainingData};
+use crate::model::{IntentModel, NluConfig};
+use crate::train::{train, TrainOptions, TrainingData};
+use crate::{NluError, SentenceEncoder};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct ClassScore {
@@ -34,15 +37,30 @@ pub struct Miss {
 pub struct Evaluation {
     pub folds: usize,
     pub examples: usize,
-    /// Share of examples whose most likely class is the right one.
+    /// Share of examples decided right (out of scope counts as a class).
     pub accuracy: f64,
+    /// Share of in-scope examples given their right intent (CLINC150's measure).
+    pub in_scope_accuracy: f64,
+    /// Precision and recall of "out of scope", when the data has such examples.
+    pub out_of_scope: Option<ClassScore>,
     pub macro_f1: f64,
+    /// Mean decision threshold of the models evaluated.
+    pub threshold: f32,
     /// Mean training time of one fold's model, in seconds.
     pub mean_training_seconds: f64,
     pub per_class: Vec<ClassScore>,
     /// (expected, predicted, count), most frequent first.
     pub confused_pairs: Vec<(String, String, usize)>,
     pub misses: Vec<Miss>,
+    pub confusion: Confusion,
+}
+
+/// Counts of (expected, predicted) over the classes, for the confusion-matrix image.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Confusion {
+    pub classes: Vec<String>,
+    /// `counts[expected][predicted]`, in the order of `classes`.
+    pub counts: Vec<Vec<usize>>,
 }
 
 /// Stratified k-fold split: each fold gets a fair share of every class.
@@ -64,40 +82,90 @@ pub fn stratified_folds(labels: &[String], folds: usize, seed: u64) -> Vec<Vec<u
     out
 }
 
+/// k-fold cross-validation: every example is predicted by a model that never
+/// saw it (each fold's model calibrates its threshold on its own held-out share).
 pub fn cross_validate(
     data: &TrainingData,
     extractor: &EntityExtractor,
     config: &NluConfig,
     folds: usize,
     seed: u64,
+    encoder: Option<&dyn SentenceEncoder>,
     mut on_fold: impl FnMut(usize),
-) -> Evaluation {
+) -> Result<Evaluation, NluError> {
     let folds = folds.clamp(2, data.len().max(2));
     let split = stratified_folds(&data.labels, folds, seed);
     let mut predictions: Vec<(String, f32)> = vec![(String::new(), 0.0); data.len()];
     let mut training_seconds = 0.0;
+    let mut threshold_sum = 0.0;
+    let options = TrainOptions {
+        encoder,
+        validation: None,
+    };
     for (k, test) in split.iter().enumerate() {
-        let train_idx: Vec<usize> = (0..data.len()).filter(|i| !test.contains(i)).collect();
+        let in_test: std::collections::HashSet<usize> = test.iter().copied().collect();
+        let train_idx: Vec<usize> = (0..data.len()).filter(|i| !in_test.contains(i)).collect();
         let started = Instant::now();
         let model = train(
             &data.subset(&train_idx),
             extractor,
             config,
             "cross-validation",
+            options,
             |_| {},
-        );
+        )?;
         training_seconds += started.elapsed().as_secs_f64();
-        for &i in test {
-            let text = &data.texts[i];
-            let ranked = model.rank(text, &extractor.extract(text));
-            predictions[i] = ranked.into_iter().next().unwrap_or_default();
+        threshold_sum += model.meta.calibration.threshold as f64;
+        let test_data = data.subset(test);
+        for (&i, prediction) in test
+            .iter()
+            .zip(predict(&model, &test_data, extractor, encoder)?)
+        {
+            predictions[i] = prediction;
         }
         on_fold(k + 1);
     }
     let mut evaluation = score(data, &predictions);
     evaluation.folds = folds;
     evaluation.mean_training_seconds = training_seconds / folds as f64;
-    evaluation
+    evaluation.threshold = (threshold_sum / folds as f64) as f32;
+    Ok(evaluation)
+}
+
+/// Scores a trained model on labelled test data.
+pub fn evaluate_model(
+    model: &IntentModel,
+    data: &TrainingData,
+    extractor: &EntityExtractor,
+    encoder: Option<&dyn SentenceEncoder>,
+) -> Result<Evaluation, NluError> {
+    let predictions = predict(model, data, extractor, encoder)?;
+    let mut evaluation = score(data, &predictions);
+    evaluation.threshold = model.meta.calibration.threshold;
+    Ok(evaluation)
+}
+
+/// (decided class, its probability) for each text, at the model's threshold.
+pub fn predict(
+    model: &IntentModel,
+    data: &TrainingData,
+    extractor: &EntityExtractor,
+    encoder: Option<&dyn SentenceEncoder>,
+) -> Result<Vec<(String, f32)>, NluError> {
+    let texts: Vec<&str> = data.texts.iter().map(String::as_str).collect();
+    let embeddings = match (encoder, &model.meta.encoder) {
+        (Some(encoder), Some(_)) => Some(encoder.encode(&texts)?),
+        _ => None,
+    };
+    Ok(texts
+        .iter()
+        .enumerate()
+        .map(|(i, text)| {
+            let embedding = embeddings.as_ref().map(|e| e[i].as_slice());
+            let ranked = model.rank(text, &extractor.extract(text), embedding);
+            model.decide(&ranked)
+        })
+        .collect())
 }
 
 /// Scores predictions (class, confidence) against the data's labels.
@@ -151,6 +219,27 @@ pub fn score(data: &TrainingData, predictions: &[(String, f32)]) -> Evaluation {
             });
         }
     }
+    let mut confusion = Confusion {
+        classes: classes.clone(),
+        counts: vec![vec![0; classes.len()]; classes.len()],
+    };
+    for (label, (predicted, _)) in data.labels.iter().zip(predictions) {
+        if let (Ok(e), Ok(p)) = (
+            classes.binary_search(label),
+            classes.binary_search(predicted),
+        ) {
+            confusion.counts[e][p] += 1;
+        }
+    }
+    let in_scope: Vec<usize> = (0..data.len())
+        .filter(|&i| data.labels[i] != OUT_OF_SCOPE)
+        .collect();
+    let in_scope_accuracy = in_scope
+        .iter()
+        .filter(|&&i| data.labels[i] == predictions[i].0)
+        .count() as f64
+        / in_scope.len().max(1) as f64;
+    let out_of_scope = per_class.iter().find(|c| c.class == OUT_OF_SCOPE).cloned();
     let mut confused_pairs: Vec<(String, String, usize)> =
         pairs.into_iter().map(|((a, b), n)| (a, b, n)).collect();
     confused_pairs.sort_by(|a, b| b.2.cmp(&a.2).then_with(|| a.0.cmp(&b.0)));
@@ -167,10 +256,14 @@ pub fn score(data: &TrainingData, predictions: &[(String, f32)]) -> Evaluation {
         } else {
             per_class.iter().map(|c| c.f1).sum::<f64>() / per_class.len() as f64
         },
+        in_scope_accuracy,
+        out_of_scope,
+        threshold: 0.0,
         mean_training_seconds: 0.0,
         per_class,
         confused_pairs,
         misses,
+        confusion,
     }
 }
 

@@ -146,6 +146,16 @@ impl SparseFeaturizer {
         self.vocabulary.len()
     }
 
+    /// Words (and entity placeholders) of the message that occur in the
+    /// training examples. None at all means the message shares nothing with
+    /// what the bot was taught, whatever the classifier makes of it.
+    pub fn known_words(&self, text: &str, entities: &[EntityMatch]) -> usize {
+        tokens(text, entities)
+            .iter()
+            .filter(|(tok, _)| self.vocabulary.contains_key(&format!("w:{tok}")))
+            .count()
+    }
+
     pub fn transform(&self, text: &str, entities: &[EntityMatch]) -> SparseVec {
         let mut by_group: [Vec<(u32, f32)>; 3] = Default::default();
         for (feature, group) in raw_features(text, entities, &self.config) {

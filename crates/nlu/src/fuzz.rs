@@ -7,7 +7,7 @@ use std::sync::OnceLock;
 
 use proptest::prelude::*;
 
-use crate::{train, EntityExtractor, Nlu, NluConfig, TrainingData};
+use crate::{train, EntityExtractor, Nlu, NluConfig, TrainOptions, TrainingData};
 
 fn example_nlu() -> &'static Nlu {
     static NLU: OnceLock<Nlu> = OnceLock::new();
@@ -21,9 +21,11 @@ fn example_nlu() -> &'static Nlu {
             &EntityExtractor::new(&project),
             &NluConfig::default(),
             &project.training_hash,
+            TrainOptions::default(),
             |_| {},
-        );
-        Nlu::new(&project, model)
+        )
+        .expect("training");
+        Nlu::new(&project, model, None).expect("model fits")
     })
 }
 

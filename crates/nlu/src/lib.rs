@@ -10,6 +10,7 @@ mod encoder;
 pub mod evaluate;
 pub mod extract;
 pub mod features;
+pub mod import;
 pub mod model;
 pub mod train;
 mod understand;
@@ -21,8 +22,8 @@ use std::path::PathBuf;
 
 pub use encoder::SentenceEncoder;
 pub use extract::EntityExtractor;
-pub use model::{FeatureSource, IntentModel, NluConfig, MODEL_FILE};
-pub use train::{train, TrainProgress, TrainingData};
+pub use model::{Calibration, IntentModel, ModelMeta, NluConfig, TrainMetrics, MODEL_FILE};
+pub use train::{train, TrainOptions, TrainProgress, TrainingData};
 pub use understand::{IntentGuess, Nlu, Understanding};
 
 #[derive(Debug, thiserror::Error)]
@@ -42,6 +43,12 @@ pub enum NluError {
         path: PathBuf,
         found: String,
         expected: String,
+    },
+    #[error("{} was trained with the sentence encoder {needs}, but this bot has {have}; run `opsbot train` (and `make models` if the encoder is missing)", path.display())]
+    EncoderMismatch {
+        path: PathBuf,
+        needs: String,
+        have: String,
     },
     #[error("sentence encoder: {0}")]
     Encoder(String),

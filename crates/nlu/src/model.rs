@@ -1,29 +1,88 @@
 //! The trained intent model and its versioned artifact on disk.
 //!
-//! The artifact records the format version it was written with and the hash of
-//! the training files, so a model from another opsbot or from edited intents is
-//! refused with a clear message instead of answering wrongly.
+//! The artifact starts with a readable JSON header (format version, the hash of
+//! the training files, the encoder it needs, its metrics), then the weights in
+//! bincode. A model from another opsbot, from edited intents or for another
+//! encoder is refused with a clear message instead of answering wrongly.
 
+use std::io::Write;
 use std::path::Path;
 
-use opsbot_spec::EntityMatch;
+use opsbot_spec::{EntityMatch, OUT_OF_SCOPE};
 use serde::{Deserialize, Serialize};
 
-use crate::classifier::{SoftmaxRegression, TrainConfig};
+use crate::classifier::{softmax_in_place, SoftmaxRegression, TrainConfig};
 use crate::features::{SparseConfig, SparseFeaturizer, SparseVec};
 use crate::NluError;
 
 pub const MODEL_FORMAT: &str = "opsbot-intent-model";
 /// Bumped whenever the artifact's meaning changes; older files must be retrained.
-pub const MODEL_FORMAT_VERSION: u32 = 1;
+pub const MODEL_FORMAT_VERSION: u32 = 2;
 /// File name of the intent model inside `models/`.
-pub const MODEL_FILE: &str = "intent-model.json";
+pub const MODEL_FILE: &str = "intent-model.bin";
+const MAGIC: &[u8] = b"OPSBOT-MODEL\n";
 
 /// Everything that shapes a trained model.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct NluConfig {
     pub sparse: SparseConfig,
     pub train: TrainConfig,
+    /// Scale of the sentence embedding beside the sparse groups (each of unit length).
+    pub dense_weight: f32,
+    /// Share of the examples held out for early stopping and calibration when no
+    /// validation data is given.
+    pub validation_share: f32,
+    /// Epochs without a better held-out loss before training stops.
+    pub patience: usize,
+}
+
+impl Default for NluConfig {
+    fn default() -> Self {
+        NluConfig {
+            sparse: SparseConfig::default(),
+            train: TrainConfig::default(),
+            // Chosen on CLINC150's validation split (`make bench`).
+            dense_weight: 3.0,
+            validation_share: 0.1,
+            patience: 3,
+        }
+    }
+}
+
+/// How probabilities are made honest and where "I don't know" starts.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Calibration {
+    /// Logits are divided by this before the softmax (fitted on held-out data).
+    pub temperature: f32,
+    /// Below this probability for the best in-scope intent, the message is out of scope.
+    pub threshold: f32,
+    /// How the threshold was chosen, for people reading the model's header.
+    pub threshold_rule: String,
+}
+
+impl Default for Calibration {
+    fn default() -> Self {
+        Calibration {
+            temperature: 1.0,
+            threshold: 0.5,
+            threshold_rule: "default".into(),
+        }
+    }
+}
+
+/// Figures measured on the held-out data while training.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct TrainMetrics {
+    pub validation_examples: usize,
+    /// Share of held-out in-scope examples classified right and above the threshold.
+    pub in_scope_accuracy: f64,
+    /// Share of held-out out-of-scope examples recognised as such (None: none held out).
+    pub out_of_scope_recall: Option<f64>,
+    /// Epoch whose weights were kept.
+    pub best_epoch: usize,
+    pub epochs_run: usize,
+    /// Sentences the encoder had to encode (the rest came from the cache).
+    pub encoded: usize,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -35,17 +94,22 @@ pub struct ModelMeta {
     pub training_hash: String,
     pub trained_at: String,
     pub examples: usize,
+    pub intents: usize,
     pub training_seconds: f64,
+    /// The sentence encoder whose embeddings the model was trained on.
+    pub encoder: Option<String>,
     pub config: NluConfig,
+    pub calibration: Calibration,
+    pub metrics: TrainMetrics,
 }
 
-/// A source of classifier features. The sparse n-gram featuriser is built in; the
-/// sentence encoder of the transformer NLU plugs in here as another source.
-pub trait FeatureSource: Send + Sync {
-    /// Stable name recorded in the model, so a model is only used with its sources.
-    fn name(&self) -> &str;
-    fn dimension(&self) -> usize;
-    fn features(&self, text: &str, entities: &[EntityMatch]) -> SparseVec;
+/// Where the sentence embedding sits in the classifier's input.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DenseFeatures {
+    pub dimension: usize,
+    /// Index of the embedding's first component (after the sparse features).
+    pub offset: u32,
+    pub weight: f32,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -53,23 +117,62 @@ pub struct IntentModel {
     pub meta: ModelMeta,
     pub classes: Vec<String>,
     pub featurizer: SparseFeaturizer,
+    pub dense: Option<DenseFeatures>,
     pub classifier: SoftmaxRegression,
 }
 
+#[derive(Serialize, Deserialize)]
+struct Body {
+    classes: Vec<String>,
+    featurizer: SparseFeaturizer,
+    dense: Option<DenseFeatures>,
+    classifier: SoftmaxRegression,
+}
+
 impl IntentModel {
-    /// The classifier's input: the sparse features (dense sources append after them).
-    pub fn features(&self, text: &str, entities: &[EntityMatch]) -> SparseVec {
-        self.featurizer.transform(text, entities)
+    /// The classifier's input: sparse features, then the scaled embedding.
+    pub fn input(
+        &self,
+        text: &str,
+        entities: &[EntityMatch],
+        embedding: Option<&[f32]>,
+    ) -> SparseVec {
+        let mut input = self.featurizer.transform(text, entities);
+        if let (Some(dense), Some(embedding)) = (&self.dense, embedding) {
+            input.extend(
+                embedding
+                    .iter()
+                    .take(dense.dimension)
+                    .enumerate()
+                    .map(|(i, v)| (dense.offset + i as u32, v * dense.weight)),
+            );
+        }
+        input
+    }
+
+    /// Calibrated class probabilities, in the order of `classes`.
+    pub fn probabilities(&self, input: &SparseVec) -> Vec<f32> {
+        let mut out = vec![0.0; self.classes.len()];
+        self.classifier.logits_into(input, &mut out);
+        softmax_in_place(&mut out, self.meta.calibration.temperature);
+        out
     }
 
     /// (class name, probability), most likely first.
-    pub fn rank(&self, text: &str, entities: &[EntityMatch]) -> Vec<(String, f32)> {
-        let probs = self
-            .classifier
-            .probabilities(&self.features(text, entities));
-        let mut ranked: Vec<(String, f32)> = self.classes.iter().cloned().zip(probs).collect();
-        ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
-        ranked
+    pub fn rank(
+        &self,
+        text: &str,
+        entities: &[EntityMatch],
+        embedding: Option<&[f32]>,
+    ) -> Vec<(String, f32)> {
+        let probs = self.probabilities(&self.input(text, entities, embedding));
+        rank_classes(&self.classes, &probs)
+    }
+
+    /// The decision at the model's threshold: the best in-scope class if it is
+    /// likely enough and out of scope is not likelier, else [`OUT_OF_SCOPE`].
+    pub fn decide(&self, ranked: &[(String, f32)]) -> (String, f32) {
+        decide(ranked, self.meta.calibration.threshold)
     }
 
     /// Writes the artifact atomically (temporary file, then rename), so a running
@@ -79,57 +182,155 @@ impl IntentModel {
             path: path.to_path_buf(),
             source,
         };
+        let corrupt = |reason: String| NluError::Corrupt {
+            path: path.to_path_buf(),
+            reason,
+        };
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent).map_err(io)?;
         }
-        let tmp = path.with_extension("json.tmp");
-        let bytes = serde_json::to_vec(self).map_err(|e| NluError::Corrupt {
-            path: path.to_path_buf(),
-            reason: e.to_string(),
-        })?;
-        std::fs::write(&tmp, bytes).map_err(io)?;
+        let header = serde_json::to_vec_pretty(&self.meta).map_err(|e| corrupt(e.to_string()))?;
+        let body = bincode::serialize(&BodyRef {
+            classes: &self.classes,
+            featurizer: &self.featurizer,
+            dense: &self.dense,
+            classifier: &self.classifier,
+        })
+        .map_err(|e| corrupt(e.to_string()))?;
+        let tmp = path.with_extension("bin.tmp");
+        let mut file = std::fs::File::create(&tmp).map_err(io)?;
+        file.write_all(MAGIC).map_err(io)?;
+        file.write_all(&(header.len() as u32).to_le_bytes())
+            .map_err(io)?;
+        file.write_all(&header).map_err(io)?;
+        file.write_all(b"\n").map_err(io)?;
+        file.write_all(&body).map_err(io)?;
+        file.sync_all().map_err(io)?;
+        drop(file);
         std::fs::rename(&tmp, path).map_err(io)
     }
 
+    /// Reads only the header: what a model was trained on and how well it did.
+    pub fn load_meta(path: &Path) -> Result<ModelMeta, NluError> {
+        let bytes = read(path)?;
+        Ok(split(path, &bytes)?.0)
+    }
+
     pub fn load(path: &Path) -> Result<IntentModel, NluError> {
-        let bytes = std::fs::read(path).map_err(|source| {
-            if source.kind() == std::io::ErrorKind::NotFound {
-                NluError::Missing {
-                    path: path.to_path_buf(),
-                }
-            } else {
-                NluError::Io {
-                    path: path.to_path_buf(),
-                    source,
-                }
-            }
-        })?;
-        #[derive(Deserialize)]
-        struct Header {
-            meta: HeaderMeta,
-        }
-        #[derive(Deserialize)]
-        struct HeaderMeta {
-            format: String,
-            format_version: u32,
-            opsbot_version: String,
-        }
-        let corrupt = |e: serde_json::Error| NluError::Corrupt {
+        let bytes = read(path)?;
+        let (meta, body) = split(path, &bytes)?;
+        let body: Body = bincode::deserialize(body).map_err(|e| NluError::Corrupt {
             path: path.to_path_buf(),
             reason: e.to_string(),
-        };
-        let header: Header = serde_json::from_slice(&bytes).map_err(corrupt)?;
-        if header.meta.format != MODEL_FORMAT || header.meta.format_version != MODEL_FORMAT_VERSION
-        {
-            return Err(NluError::Version {
+        })?;
+        Ok(IntentModel {
+            meta,
+            classes: body.classes,
+            featurizer: body.featurizer,
+            dense: body.dense,
+            classifier: body.classifier,
+        })
+    }
+}
+
+#[derive(Serialize)]
+struct BodyRef<'a> {
+    classes: &'a Vec<String>,
+    featurizer: &'a SparseFeaturizer,
+    dense: &'a Option<DenseFeatures>,
+    classifier: &'a SoftmaxRegression,
+}
+
+fn read(path: &Path) -> Result<Vec<u8>, NluError> {
+    std::fs::read(path).map_err(|source| {
+        if source.kind() == std::io::ErrorKind::NotFound {
+            NluError::Missing {
                 path: path.to_path_buf(),
-                found: format!(
-                    "{} v{} (opsbot {})",
-                    header.meta.format, header.meta.format_version, header.meta.opsbot_version
-                ),
-                expected: format!("{MODEL_FORMAT} v{MODEL_FORMAT_VERSION}"),
-            });
+            }
+        } else {
+            NluError::Io {
+                path: path.to_path_buf(),
+                source,
+            }
         }
-        serde_json::from_slice(&bytes).map_err(corrupt)
+    })
+}
+
+/// Checks the magic and the version, returns the header and the body's bytes.
+fn split<'a>(path: &Path, bytes: &'a [u8]) -> Result<(ModelMeta, &'a [u8]), NluError> {
+    let corrupt = |reason: String| NluError::Corrupt {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let rest = bytes
+        .strip_prefix(MAGIC)
+        .ok_or_else(|| corrupt("it does not start with an opsbot model header".into()))?;
+    let length = rest
+        .get(..4)
+        .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize)
+        .ok_or_else(|| corrupt("the header is cut short".into()))?;
+    let header = rest
+        .get(4..4 + length)
+        .ok_or_else(|| corrupt("the header is cut short".into()))?;
+    #[derive(Deserialize)]
+    struct Version {
+        format: String,
+        format_version: u32,
+        opsbot_version: String,
+    }
+    let version: Version =
+        serde_json::from_slice(header).map_err(|e| corrupt(format!("header: {e}")))?;
+    if version.format != MODEL_FORMAT || version.format_version != MODEL_FORMAT_VERSION {
+        return Err(NluError::Version {
+            path: path.to_path_buf(),
+            found: format!(
+                "{} v{} (opsbot {})",
+                version.format, version.format_version, version.opsbot_version
+            ),
+            expected: format!("{MODEL_FORMAT} v{MODEL_FORMAT_VERSION}"),
+        });
+    }
+    let meta: ModelMeta =
+        serde_json::from_slice(header).map_err(|e| corrupt(format!("header: {e}")))?;
+    let body = rest
+        .get(4 + length + 1..)
+        .ok_or_else(|| corrupt("the weights are missing".into()))?;
+    Ok((meta, body))
+}
+
+pub(crate) fn rank_classes(classes: &[String], probs: &[f32]) -> Vec<(String, f32)> {
+    let mut ranked: Vec<(String, f32)> =
+        classes.iter().cloned().zip(probs.iter().copied()).collect();
+    ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
+    ranked
+}
+
+/// Best in-scope class when it clears `threshold` and out of scope is not the
+/// likeliest; otherwise out of scope (with the best in-scope probability).
+pub fn decide(ranked: &[(String, f32)], threshold: f32) -> (String, f32) {
+    let best_in_scope = ranked.iter().find(|(c, _)| c != OUT_OF_SCOPE);
+    let oos_first = ranked.first().is_some_and(|(c, _)| c == OUT_OF_SCOPE);
+    match best_in_scope {
+        Some((class, p)) if !oos_first && *p >= threshold => (class.clone(), *p),
+        Some((_, p)) => (OUT_OF_SCOPE.to_string(), *p),
+        None => (OUT_OF_SCOPE.to_string(), 0.0),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ranked(items: &[(&str, f32)]) -> Vec<(String, f32)> {
+        items.iter().map(|(c, p)| (c.to_string(), *p)).collect()
+    }
+
+    #[test]
+    fn decisions_respect_threshold_and_the_out_of_scope_class() {
+        let r = ranked(&[("restart", 0.7), (OUT_OF_SCOPE, 0.2), ("deploy", 0.1)]);
+        assert_eq!(decide(&r, 0.5).0, "restart");
+        assert_eq!(decide(&r, 0.8).0, OUT_OF_SCOPE);
+        let r = ranked(&[(OUT_OF_SCOPE, 0.5), ("restart", 0.45)]);
+        assert_eq!(decide(&r, 0.3).0, OUT_OF_SCOPE);
     }
 }

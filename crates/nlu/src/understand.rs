@@ -1,13 +1,14 @@
 //! The NLU's answer for one message, and the engine that produces it.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use opsbot_spec::{EntityMatch, Project, OUT_OF_SCOPE};
 use serde::{Deserialize, Serialize};
 
 use crate::extract::EntityExtractor;
-use crate::model::IntentModel;
-use crate::NluError;
+use crate::model::{decide, IntentModel};
+use crate::{NluError, SentenceEncoder};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct IntentGuess {
@@ -23,6 +24,10 @@ pub struct Understanding {
     pub intent: Option<IntentGuess>,
     /// The best few classes, most likely first (may include out of scope).
     pub ranking: Vec<IntentGuess>,
+    /// Two intents too close to choose between, most likely first; empty when
+    /// the message is clear. The dialog engine asks which one was meant.
+    #[serde(default)]
+    pub ambiguous: Vec<IntentGuess>,
     pub entities: Vec<EntityMatch>,
 }
 
@@ -33,23 +38,49 @@ impl Understanding {
             text: text.to_string(),
             intent: None,
             ranking: Vec::new(),
+            ambiguous: Vec::new(),
             entities: Vec::new(),
         }
+    }
+
+    /// In-scope intents from the ranking, most likely first.
+    pub fn nearest_intents(&self) -> impl Iterator<Item = &IntentGuess> {
+        self.ranking.iter().filter(|g| g.name != OUT_OF_SCOPE)
     }
 }
 
 /// Intent classification plus entity extraction, ready to answer messages.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Nlu {
     extractor: EntityExtractor,
     model: IntentModel,
+    encoder: Option<Arc<dyn SentenceEncoder>>,
     threshold: f32,
+    ambiguity_margin: f32,
     bot_name: String,
 }
 
+impl std::fmt::Debug for Nlu {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Nlu")
+            .field("model", &self.model.meta)
+            .field(
+                "encoder",
+                &self.encoder.as_ref().map(|e| e.id().to_string()),
+            )
+            .field("threshold", &self.threshold)
+            .finish()
+    }
+}
+
 impl Nlu {
-    /// Loads the model for `project`, refusing one trained on other data.
-    pub fn load(project: &Project, model_path: &Path) -> Result<Nlu, NluError> {
+    /// Loads the model for `project`, refusing one trained on other data or for
+    /// another encoder than `encoder`.
+    pub fn load(
+        project: &Project,
+        model_path: &Path,
+        encoder: Option<Arc<dyn SentenceEncoder>>,
+    ) -> Result<Nlu, NluError> {
         let model = IntentModel::load(model_path)?;
         if model.meta.training_hash != project.training_hash {
             return Err(NluError::Stale {
@@ -58,20 +89,55 @@ impl Nlu {
                 current: short(&project.training_hash),
             });
         }
-        Ok(Nlu::new(project, model))
+        Nlu::new(project, model, encoder).map_err(|e| match e {
+            NluError::EncoderMismatch { needs, have, .. } => NluError::EncoderMismatch {
+                path: model_path.to_path_buf(),
+                needs,
+                have,
+            },
+            other => other,
+        })
     }
 
-    pub fn new(project: &Project, model: IntentModel) -> Nlu {
-        Nlu {
-            extractor: EntityExtractor::new(project),
-            model,
-            threshold: project.settings.confidence_threshold,
-            bot_name: project.settings.name.clone(),
+    pub fn new(
+        project: &Project,
+        model: IntentModel,
+        encoder: Option<Arc<dyn SentenceEncoder>>,
+    ) -> Result<Nlu, NluError> {
+        let have = encoder.as_ref().map(|e| e.id().to_string());
+        if model.meta.encoder.is_some() && model.meta.encoder != have {
+            return Err(NluError::EncoderMismatch {
+                path: Default::default(),
+                needs: model.meta.encoder.clone().unwrap_or_default(),
+                have: have.unwrap_or_else(|| "none".into()),
+            });
         }
+        // A model trained without embeddings ignores an encoder.
+        let encoder = if model.meta.encoder.is_some() {
+            encoder
+        } else {
+            None
+        };
+        Ok(Nlu {
+            extractor: EntityExtractor::new(project),
+            threshold: project
+                .settings
+                .confidence_threshold
+                .unwrap_or(model.meta.calibration.threshold),
+            ambiguity_margin: project.settings.ambiguity_margin,
+            model,
+            encoder,
+            bot_name: project.settings.name.clone(),
+        })
     }
 
     pub fn model(&self) -> &IntentModel {
         &self.model
+    }
+
+    /// The probability below which a message is taken as out of scope.
+    pub fn threshold(&self) -> f32 {
+        self.threshold
     }
 
     pub fn understand(&self, text: &str) -> Understanding {
@@ -79,21 +145,61 @@ impl Nlu {
         // (same length, so the entity spans fit both).
         let entities = self.extractor.extract(text);
         let content = mask_bot_name(text, &self.bot_name);
-        let ranked = self.model.rank(&content, &entities);
-        let ranking: Vec<IntentGuess> = ranked
+        let embedding = match &self.encoder {
+            Some(encoder) => match encoder.encode(&[content.as_str()]) {
+                Ok(mut e) => e.pop(),
+                Err(error) => {
+                    // Without the embedding the sparse features still classify,
+                    // less well; better than not answering.
+                    tracing::error!(%error, "sentence encoder failed; classifying on n-grams only");
+                    None
+                }
+            },
+            None => None,
+        };
+        let ranked = self.model.rank(&content, &entities, embedding.as_deref());
+        let (mut decision, _) = decide(&ranked, self.threshold);
+        let unfamiliar = self.model.featurizer.known_words(&content, &entities) == 0;
+        if unfamiliar {
+            decision = OUT_OF_SCOPE.to_string();
+        }
+        let guesses: Vec<IntentGuess> = ranked
             .into_iter()
-            .take(3)
             .map(|(name, confidence)| IntentGuess { name, confidence })
             .collect();
-        let intent = ranking
-            .first()
-            .filter(|best| best.name != OUT_OF_SCOPE && best.confidence >= self.threshold)
+        let intent = guesses
+            .iter()
+            .find(|g| g.name == decision && decision != OUT_OF_SCOPE)
             .cloned();
+        let ambiguous = if unfamiliar {
+            Vec::new()
+        } else {
+            self.ambiguous(&guesses)
+        };
         Understanding {
             text: text.to_string(),
             intent,
-            ranking,
+            ranking: guesses.into_iter().take(3).collect(),
+            ambiguous,
             entities,
+        }
+    }
+
+    /// The two likeliest intents, when they are within the margin of each other
+    /// and together likely enough that one of them was surely meant.
+    fn ambiguous(&self, ranked: &[IntentGuess]) -> Vec<IntentGuess> {
+        if ranked.first().is_some_and(|g| g.name == OUT_OF_SCOPE) {
+            return Vec::new();
+        }
+        let mut in_scope = ranked.iter().filter(|g| g.name != OUT_OF_SCOPE);
+        match (in_scope.next(), in_scope.next()) {
+            (Some(first), Some(second))
+                if first.confidence - second.confidence < self.ambiguity_margin
+                    && first.confidence + second.confidence >= self.threshold.max(0.5) =>
+            {
+                vec![first.clone(), second.clone()]
+            }
+            _ => Vec::new(),
         }
     }
 }

@@ -26,9 +26,22 @@ pub type Reply<'r> = dyn FnMut(String) + Send + 'r;
 /// Actions that may run at once unless [`Bot::with_action_limit`] says otherwise.
 pub const DEFAULT_ACTION_LIMIT: usize = 4;
 
+/// Loads a freshly trained model (and the project files it was trained on).
+pub type Reloader = dyn Fn() -> Result<(Project, Nlu), String> + Send + Sync;
+/// Whether a user may reload the model from chat.
+pub type IsAdmin = dyn Fn(&str) -> bool + Send + Sync;
+
+/// The project and the model that understands it, swapped together on a refresh.
+/// Each message works with the snapshot it started with.
+pub struct Loaded {
+    pub project: Project,
+    pub nlu: Nlu,
+}
+
 pub struct Bot {
-    project: Arc<Project>,
-    nlu: RwLock<Arc<Nlu>>,
+    loaded: RwLock<Arc<Loaded>>,
+    /// How to reload the model on an admin's request, and who may ask.
+    reloader: Option<(Arc<Reloader>, Arc<IsAdmin>)>,
     store: Store,
     /// Writable folder handed to actions as `OPSBOT_STATE_DIR`.
     state_dir: PathBuf,
@@ -43,8 +56,8 @@ pub struct Bot {
 impl Bot {
     pub fn new(project: Project, nlu: Nlu, store: Store, state_dir: PathBuf) -> Bot {
         Bot {
-            project: Arc::new(project),
-            nlu: RwLock::new(Arc::new(nlu)),
+            loaded: RwLock::new(Arc::new(Loaded { project, nlu })),
+            reloader: None,
             store,
             state_dir,
             dry_run: false,
@@ -85,7 +98,8 @@ impl Bot {
             Ok(Phase::Collecting { .. }
                 | Phase::AwaitingConfirmation { .. }
                 | Phase::AwaitingCode { .. }
-                | Phase::AwaitingApproval { .. })
+                | Phase::AwaitingApproval { .. }
+                | Phase::Choosing { .. })
         )
     }
 
@@ -95,22 +109,59 @@ impl Bot {
         self
     }
 
-    pub fn project(&self) -> &Project {
-        &self.project
+    /// The project in use now (a refresh may replace it).
+    pub fn loaded(&self) -> Arc<Loaded> {
+        self.loaded.read().expect("model lock").clone()
+    }
+
+    /// Lets admins say "reload the model" in chat; `reloader` loads it.
+    pub fn with_reloader(mut self, reloader: Arc<Reloader>, is_admin: Arc<IsAdmin>) -> Bot {
+        self.reloader = Some((reloader, is_admin));
+        self
     }
 
     pub fn store(&self) -> &Store {
         &self.store
     }
 
-    pub fn nlu(&self) -> Arc<Nlu> {
-        self.nlu.read().expect("nlu lock").clone()
+    /// Swaps in a newly trained model with its project; messages already being
+    /// handled finish with the ones they started with, none waits or is dropped.
+    pub fn replace(&self, project: Project, nlu: Nlu) {
+        *self.loaded.write().expect("model lock") = Arc::new(Loaded { project, nlu });
+        tracing::info!("intent model refreshed");
     }
 
-    /// Swaps in a newly trained model; messages already being handled finish
-    /// with the model they started with.
-    pub fn replace_nlu(&self, nlu: Nlu) {
-        *self.nlu.write().expect("nlu lock") = Arc::new(nlu);
+    /// "reload the model" from an admin: loads the newest model and swaps it in.
+    async fn handle_reload(&self, key: &ConversationKey, reply: &mut Reply<'_>) {
+        let Some((reloader, is_admin)) = &self.reloader else {
+            reply(
+                "Reloading the model is not enabled here; restart the bot or send it SIGHUP."
+                    .into(),
+            );
+            return;
+        };
+        if !is_admin(&key.user) {
+            reply("Only an admin of this bot can reload the model.".into());
+            return;
+        }
+        let reloader = reloader.clone();
+        match tokio::task::spawn_blocking(move || reloader()).await {
+            Ok(Ok((project, nlu))) => {
+                let meta = &nlu.model().meta;
+                let summary = format!(
+                    "Reloaded the intent model: trained {} on {} examples of {} intents.",
+                    meta.trained_at, meta.examples, meta.intents
+                );
+                self.replace(project, nlu);
+                reply(summary);
+            }
+            Ok(Err(error)) => reply(format!(
+                "I could not reload the model, so I am still using the current one: {error}"
+            )),
+            Err(error) => reply(format!(
+                "I could not reload the model, so I am still using the current one: {error}"
+            )),
+        }
     }
 
     /// Moves the bot's clock forward (conversation tests of expiry).
@@ -139,8 +190,8 @@ impl Bot {
         dry_run: bool,
     ) -> Result<Context<'k>, RuntimeError> {
         let now = self.now();
-        let window =
-            chrono::Duration::from_std(self.project.settings.rate_limit.per).unwrap_or_default();
+        let window = chrono::Duration::from_std(self.loaded().project.settings.rate_limit.per)
+            .unwrap_or_default();
         Ok(Context {
             user: &key.user,
             room: &key.room,
@@ -198,14 +249,22 @@ impl Bot {
             .journal_entry(&request.id)?
             .is_some_and(|e| e.status != JournalStatus::Planned);
         let ctx = self.context(key, false)?;
+        let loaded = self.loaded();
         let transition = step(
-            &self.project,
+            &loaded.project,
             conversation,
             Input::Interrupted { started },
             &ctx,
         );
-        self.apply(key, transition, Vec::new(), Vec::new(), reply)
-            .await
+        self.apply(
+            &loaded.project,
+            key,
+            transition,
+            Vec::new(),
+            Vec::new(),
+            reply,
+        )
+        .await
     }
 
     /// Handles one message; each reply is passed to `reply` as soon as it is
@@ -221,6 +280,10 @@ impl Bot {
         let text = text.trim();
         if let Some(command) = phrases::approval_command(text) {
             return self.handle_approval(key, &command, reply).await;
+        }
+        if phrases::is_reload_command(text) {
+            self.handle_reload(key, reply).await;
+            return Ok(());
         }
         let lock = self.lock_for(key);
         let _in_order = lock.lock().await;
@@ -240,14 +303,23 @@ impl Bot {
                 None => CodeCheck::NotEnrolled,
             };
             tracing::info!(room = %key.room, user = %key.user, valid = matches!(check, CodeCheck::Valid), "two-factor code checked");
-            let transition = step(&self.project, conversation, Input::Code(check), &ctx);
-            self.apply(key, transition, Vec::new(), Vec::new(), reply)
-                .await?;
+            let loaded = self.loaded();
+            let transition = step(&loaded.project, conversation, Input::Code(check), &ctx);
+            self.apply(
+                &loaded.project,
+                key,
+                transition,
+                Vec::new(),
+                Vec::new(),
+                reply,
+            )
+            .await?;
             return Ok(());
         }
 
         let (dry_run, content) = phrases::strip_dry_run(text);
-        let understanding = self.nlu().understand(content);
+        let loaded = self.loaded();
+        let understanding = loaded.nlu.understand(content);
         tracing::debug!(
             room = %key.room,
             user = %key.user,
@@ -258,13 +330,20 @@ impl Bot {
         );
         let ctx = self.context(key, dry_run)?;
         let transition = step(
-            &self.project,
+            &loaded.project,
             conversation,
             Input::Message(&understanding),
             &ctx,
         );
-        self.apply(key, transition, Vec::new(), Vec::new(), reply)
-            .await?;
+        self.apply(
+            &loaded.project,
+            key,
+            transition,
+            Vec::new(),
+            Vec::new(),
+            reply,
+        )
+        .await?;
         Ok(())
     }
 
@@ -332,9 +411,17 @@ impl Bot {
             approver: &approver.user,
             approve: command.approve,
         };
-        let transition = step(&self.project, conversation, input, &ctx);
-        self.apply(&requester, transition, Vec::new(), Vec::new(), reply)
-            .await?;
+        let loaded = self.loaded();
+        let transition = step(&loaded.project, conversation, input, &ctx);
+        self.apply(
+            &loaded.project,
+            &requester,
+            transition,
+            Vec::new(),
+            Vec::new(),
+            reply,
+        )
+        .await?;
         Ok(())
     }
 
@@ -343,13 +430,14 @@ impl Bot {
     /// conversation rests.
     async fn apply(
         &self,
+        project: &Project,
         key: &ConversationKey,
         mut transition: Transition,
         mut records: Vec<AuditRecord>,
         mut journal: Vec<(String, JournalStatus)>,
         reply: &mut Reply<'_>,
     ) -> Result<Conversation, RuntimeError> {
-        let settings = &self.project.settings;
+        let settings = &project.settings;
         loop {
             let now = self.now();
             let mut run = None;
@@ -378,7 +466,7 @@ impl Bot {
             };
             self.store.mark_started(&request.id)?;
             tracing::info!(room = %key.room, user = %key.user, dialog = %request.dialog, request = %request.id, command = %plan.command_line(), "running action");
-            let outcome = self.execute(&plan).await;
+            let outcome = self.execute(project, &plan).await;
             tracing::info!(request = %request.id, exit_code = ?outcome.exit_code, succeeded = outcome.succeeded, "action finished");
             let ctx = self.context(key, false)?;
             records.push(AuditRecord::executed(
@@ -386,7 +474,7 @@ impl Bot {
             ));
             journal.push((request.id.clone(), JournalStatus::Finished));
             transition = step(
-                &self.project,
+                project,
                 transition.conversation,
                 Input::ActionFinished(&outcome),
                 &ctx,
@@ -394,7 +482,7 @@ impl Bot {
         }
     }
 
-    async fn execute(&self, plan: &Plan) -> ActionOutcome {
+    async fn execute(&self, project: &Project, plan: &Plan) -> ActionOutcome {
         match plan {
             Plan::Program {
                 program,
@@ -419,7 +507,7 @@ impl Bot {
                 ));
                 env.push((
                     "OPSBOT_PROJECT_DIR".into(),
-                    self.project.root.display().to_string(),
+                    project.root.display().to_string(),
                 ));
                 exec::run(&Invocation {
                     program,

@@ -11,7 +11,7 @@ pub mod totp;
 use std::path::PathBuf;
 
 pub use audit::{verify, AuditOutcome, AuditRecord, ChainHead, Verification};
-pub use bot::{Bot, Reply};
+pub use bot::{Bot, IsAdmin, Loaded, Reloader, Reply};
 pub use store::{ConversationKey, JournalStatus, Store};
 pub use totp::TotpRecord;
 

@@ -34,7 +34,12 @@ pub struct RateLimit {
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub name: String,
-    pub confidence_threshold: f32,
+    /// Overrides the threshold the model learned on held-out data.
+    pub confidence_threshold: Option<f32>,
+    /// Two intents closer than this in probability are ambiguous: the bot asks.
+    pub ambiguity_margin: f32,
+    /// Train with the sentence encoder (`nlu.encoder: none` trains on n-grams only).
+    pub use_encoder: bool,
     /// How long a question for a slot waits for its answer.
     pub pending_expiry: Duration,
     pub carry_over_expiry: Duration,
@@ -49,7 +54,9 @@ impl Default for Settings {
     fn default() -> Self {
         Settings {
             name: "opsbot".into(),
-            confidence_threshold: 0.5,
+            confidence_threshold: None,
+            ambiguity_margin: 0.15,
+            use_encoder: true,
             pending_expiry: Duration::from_secs(10 * 60),
             carry_over_expiry: Duration::from_secs(30 * 60),
             confirmation_expiry: Duration::from_secs(5 * 60),
@@ -373,13 +380,31 @@ fn load_settings(root: &Path, diagnostics: &mut Diagnostics) -> Result<Settings,
     }
     if let Some(threshold) = raw.confidence_threshold {
         if (0.0..=1.0).contains(&threshold) {
-            settings.confidence_threshold = threshold;
+            settings.confidence_threshold = Some(threshold);
         } else {
             diagnostics.push(
                 file.index.locate("confidence_threshold"),
                 format!("confidence_threshold {threshold} is out of range; expected a number from 0 to 1"),
             );
         }
+    }
+    if let Some(margin) = raw.ambiguity_margin {
+        if (0.0..=1.0).contains(&margin) {
+            settings.ambiguity_margin = margin;
+        } else {
+            diagnostics.push(
+                file.index.locate("ambiguity_margin"),
+                format!("ambiguity_margin {margin} is out of range; expected a number from 0 to 1 (0 never asks)"),
+            );
+        }
+    }
+    match raw.encoder.as_deref() {
+        None | Some("all-MiniLM-L6-v2") => {}
+        Some("none") => settings.use_encoder = false,
+        Some(other) => diagnostics.push(
+            file.index.locate("encoder"),
+            format!("unknown encoder `{other}`; expected `all-MiniLM-L6-v2` (the default) or `none` (n-gram features only)"),
+        ),
     }
     for (name, members) in raw.groups {
         if !is_identifier(&name) {

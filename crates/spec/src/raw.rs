@@ -152,6 +152,10 @@ pub struct RawSettings {
     pub name: Option<String>,
     /// Intent confidence below which a message is "not understood".
     pub confidence_threshold: Option<f32>,
+    /// Probability gap under which two intents count as ambiguous.
+    pub ambiguity_margin: Option<f32>,
+    /// Sentence encoder for the intent classifier: `all-MiniLM-L6-v2` or `none`.
+    pub encoder: Option<String>,
     /// How long a pending question or confirmation stays open, e.g. `10m`.
     pub pending_expiry: Option<String>,
     /// How long a finished request's slots may be carried over, e.g. `30m`.
