@@ -38,6 +38,11 @@ impl Paths {
         self.project.join(opsbot_encoder::MODEL_DIR)
     }
 
+    /// Where `opsbot train --fine-tune` writes its tuned encoder.
+    pub fn fine_tuned_encoder(&self) -> PathBuf {
+        self.project.join("models").join(FINE_TUNED_DIR)
+    }
+
     /// Embeddings of training examples, so retraining encodes only what changed.
     pub fn embedding_cache(&self) -> PathBuf {
         self.project.join("models").join("embedding-cache.bin")
@@ -69,10 +74,23 @@ pub fn load_project(paths: &Paths) -> Result<Project> {
     }
 }
 
+/// Folder of the fine-tuned encoder under `models/`.
+pub const FINE_TUNED_DIR: &str = "encoder-fine-tuned";
+
 /// Loads the sentence encoder, with libtorch limited to `threads` intra-op threads.
 pub fn load_encoder(paths: &Paths, threads: usize) -> Result<MiniLm> {
     MiniLm::set_threads(threads);
     Ok(MiniLm::load(&paths.encoder())?)
+}
+
+/// The encoder folder a model names (the stock one when it names none).
+fn encoder_dir(paths: &Paths, meta: &opsbot_nlu::ModelMeta) -> PathBuf {
+    match &meta.encoder_dir {
+        Some(dir) if !dir.contains("..") && !dir.contains('/') => {
+            paths.project.join("models").join(dir)
+        }
+        _ => paths.encoder(),
+    }
 }
 
 /// The trained model, with the encoder it was trained with (if any).
@@ -80,7 +98,10 @@ pub fn load_nlu(project: &Project, paths: &Paths) -> Result<Nlu> {
     let meta = IntentModel::load_meta(&paths.model())?;
     let encoder: Option<Arc<dyn SentenceEncoder>> = match meta.encoder {
         // One thread: fastest for one message at a time (see the encoder's notes).
-        Some(_) => Some(Arc::new(load_encoder(paths, 1)?)),
+        Some(_) => {
+            MiniLm::set_threads(1);
+            Some(Arc::new(MiniLm::load(&encoder_dir(paths, &meta))?))
+        }
         None => None,
     };
     Ok(Nlu::load(project, &paths.model(), encoder)?)

@@ -72,6 +72,13 @@ pub struct TrainArgs {
     /// Only train when the model is missing, stale or from another format.
     #[arg(long)]
     pub if_stale: bool,
+    /// Also train the sentence encoder's weights on the examples (minutes, not
+    /// seconds); the tuned encoder is saved under models/encoder-fine-tuned.
+    #[arg(long)]
+    pub fine_tune: bool,
+    /// Epochs of fine-tuning.
+    #[arg(long, default_value_t = 3, requires = "fine_tune")]
+    pub fine_tune_epochs: usize,
 }
 
 #[derive(Debug, Args)]
@@ -279,11 +286,46 @@ fn train(paths: &Paths, args: &TrainArgs) -> Result<()> {
     }
     let data = TrainingData::from_project(&project);
     let config = NluConfig::default();
-    let encoder = if project.settings.use_encoder {
+    if args.fine_tune && !project.settings.use_encoder {
+        bail!("--fine-tune needs the sentence encoder, but opsbot.yaml says `encoder: none`");
+    }
+    let mut encoder = if project.settings.use_encoder {
         Some(app::load_encoder(paths, training_threads())?)
     } else {
         None
     };
+    let mut encoder_dir = opsbot_encoder::MODEL_DIR
+        .trim_start_matches("models/")
+        .to_string();
+    if let (true, Some(base)) = (args.fine_tune, &encoder) {
+        let classes = data.classes();
+        let labels: Vec<usize> = data
+            .labels
+            .iter()
+            .map(|l| classes.binary_search(l).expect("label among classes"))
+            .collect();
+        let texts: Vec<&str> = data.texts.iter().map(String::as_str).collect();
+        let tune = opsbot_encoder::FineTuneConfig {
+            epochs: args.fine_tune_epochs,
+            ..Default::default()
+        };
+        let mut steps: Option<ProgressBar> = None;
+        let report = base.fine_tune(&texts, &labels, classes.len(), &tune, |done, total| {
+            steps
+                .get_or_insert_with(|| bar(total as u64, "fine-tune"))
+                .set_position(done as u64)
+        })?;
+        if let Some(bar) = steps {
+            bar.finish_and_clear();
+        }
+        println!(
+            "fine-tuned the encoder: {} steps, loss {:.3} → {:.3}",
+            report.steps, report.first_epoch_loss, report.last_epoch_loss
+        );
+        base.save(&paths.encoder(), &paths.fine_tuned_encoder())?;
+        encoder = Some(opsbot_encoder::MiniLm::load(&paths.fine_tuned_encoder())?);
+        encoder_dir = app::FINE_TUNED_DIR.to_string();
+    }
     let cached = encoder
         .as_ref()
         .map(|e| CachedEncoder::new(e, EmbeddingCache::open(&paths.embedding_cache())));
@@ -298,6 +340,10 @@ fn train(paths: &Paths, args: &TrainArgs) -> Result<()> {
         },
         progress_bars(),
     )?;
+    let mut model = model;
+    if model.meta.encoder.is_some() {
+        model.meta.encoder_dir = Some(encoder_dir);
+    }
     let path = paths.model();
     model.save(&path)?;
     print_training_summary(&model, started.elapsed().as_secs_f64(), &path);

@@ -228,3 +228,21 @@ fn a_running_bot_refreshes_its_model_without_a_restart() {
     drop(stdin);
     assert!(child.wait().unwrap().success());
 }
+
+#[test]
+fn fine_tuning_trains_the_encoder_and_the_bot_uses_it() {
+    let fixture = Fixture::example();
+    let out = fixture.run(&["train", "--fine-tune", "--fine-tune-epochs", "1"], "");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("fine-tuned the encoder: 7 steps"), "{text}");
+    let meta = opsbot_nlu::IntentModel::load_meta(&fixture.path().join("models/intent-model.bin"))
+        .unwrap();
+    assert_eq!(meta.encoder_dir.as_deref(), Some("encoder-fine-tuned"));
+    assert!(fixture
+        .path()
+        .join("models/encoder-fine-tuned/model.safetensors")
+        .exists());
+    let reply = fixture.shell("alice", &["restart apache on web-01"]);
+    assert!(reply.contains("I will restart apache on web-01"), "{reply}");
+}

@@ -7,9 +7,11 @@
 //! [`EmbeddingCache`], so a retrain only encodes new or changed examples.
 
 mod cache;
+mod finetune;
 mod minilm;
 
 pub use cache::{CachedEncoder, EmbeddingCache};
+pub use finetune::{FineTuneConfig, FineTuneReport};
 pub use minilm::{MiniLm, MODEL_DIR};
 
 use std::path::PathBuf;

@@ -29,16 +29,15 @@ const BATCH: usize = 64;
 pub struct MiniLm {
     /// libtorch tensors may move between threads but not be shared: one forward
     /// pass at a time (each uses the intra-op threads set with `set_threads`).
-    network: Mutex<Network>,
+    pub(crate) network: Mutex<Network>,
     tokenizer: Tokenizer,
     id: String,
     dimension: usize,
 }
 
-struct Network {
-    model: BertModel<BertEmbeddings>,
-    // Kept alive for the model's variables.
-    _vars: nn::VarStore,
+pub(crate) struct Network {
+    pub(crate) model: BertModel<BertEmbeddings>,
+    pub(crate) vars: nn::VarStore,
 }
 
 impl std::fmt::Debug for MiniLm {
@@ -98,7 +97,7 @@ impl MiniLm {
         // The file's bytes are no longer needed once copied into the variables.
         drop(weights);
         Ok(MiniLm {
-            network: Mutex::new(Network { model, _vars: vars }),
+            network: Mutex::new(Network { model, vars }),
             tokenizer,
             id,
             dimension: config.hidden_size as usize,
@@ -135,7 +134,8 @@ impl MiniLm {
         Ok(out)
     }
 
-    fn encode_batch(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EncoderError> {
+    /// Token ids and attention mask of a batch, padded to its longest text.
+    pub(crate) fn batch_tensors(&self, texts: &[&str]) -> Result<(Tensor, Tensor), EncoderError> {
         let encodings = self
             .tokenizer
             .encode_batch(texts.to_vec(), true)
@@ -160,8 +160,14 @@ impl MiniLm {
             }
         }
         let shape = [texts.len() as i64, width as i64];
-        let ids = Tensor::of_slice(&ids).view(shape);
-        let mask = Tensor::of_slice(&mask).view(shape);
+        Ok((
+            Tensor::of_slice(&ids).view(shape),
+            Tensor::of_slice(&mask).view(shape),
+        ))
+    }
+
+    fn encode_batch(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EncoderError> {
+        let (ids, mask) = self.batch_tensors(texts)?;
         let network = self
             .network
             .lock()
@@ -179,7 +185,7 @@ impl MiniLm {
 }
 
 /// Mean of the token states where the mask is 1, scaled to unit length.
-fn mean_pool_normalised(hidden: &Tensor, mask: &Tensor) -> Tensor {
+pub(crate) fn mean_pool_normalised(hidden: &Tensor, mask: &Tensor) -> Tensor {
     let mask = mask.to_kind(Kind::Float).unsqueeze(-1);
     let summed = (hidden * &mask).sum_dim_intlist(Some([1i64].as_slice()), false, Kind::Float);
     let counts = mask

@@ -98,6 +98,9 @@ pub struct ModelMeta {
     pub training_seconds: f64,
     /// The sentence encoder whose embeddings the model was trained on.
     pub encoder: Option<String>,
+    /// Its folder under `models/` (a fine-tuned encoder has its own).
+    #[serde(default)]
+    pub encoder_dir: Option<String>,
     pub config: NluConfig,
     pub calibration: Calibration,
     pub metrics: TrainMetrics,

@@ -388,6 +388,7 @@ impl<'a> Fit<'a> {
                 intents,
                 training_seconds: started.elapsed().as_secs_f64(),
                 encoder,
+                encoder_dir: None,
                 config: self.config.clone(),
                 calibration,
                 metrics,
@@ -498,13 +499,24 @@ fn calibrate(
     };
     let candidates = (0..100).map(|i| i as f32 / 100.0);
     let (threshold, rule) = if held_oos > 0 {
-        let mut best = (0.0f32, f64::NEG_INFINITY);
-        for t in candidates {
-            let (acc, recall) = rates(t);
-            if acc + recall > best.1 + 1e-9 {
-                best = (t, acc + recall);
-            }
-        }
+        // Of the thresholds that score best, the middle one: the widest margin
+        // on both sides (small held-out sets are often separable over a range).
+        let objective: Vec<(f32, f64)> = candidates
+            .map(|t| {
+                let (acc, recall) = rates(t);
+                (t, acc + recall)
+            })
+            .collect();
+        let top = objective
+            .iter()
+            .map(|o| o.1)
+            .fold(f64::NEG_INFINITY, f64::max);
+        let tied: Vec<f32> = objective
+            .iter()
+            .filter(|o| o.1 >= top - 1e-9)
+            .map(|o| o.0)
+            .collect();
+        let best = (tied[tied.len() / 2], top);
         (
             best.0,
             format!(
