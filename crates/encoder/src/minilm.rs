@@ -5,7 +5,6 @@
 //! `config.json`; every variable must be found in the file, or loading fails
 //! instead of running a half-initialised network.
 
-use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -86,16 +85,14 @@ impl MiniLm {
             }))
             .map_err(|e| invalid(&tokenizer_path, e.to_string()))?;
 
-        let weights = read(&weights_path)?;
-        let id = format!(
-            "all-MiniLM-L6-v2@{}",
-            &hex::encode(Sha256::digest(&weights))[..16]
-        );
+        let digest = file_digest(&weights_path).map_err(|source| EncoderError::Io {
+            path: weights_path.clone(),
+            source,
+        })?;
+        let id = format!("all-MiniLM-L6-v2@{}", &digest[..16]);
         let vars = nn::VarStore::new(Device::Cpu);
         let model = BertModel::<BertEmbeddings>::new(vars.root(), &config);
-        copy_weights(&vars, &weights).map_err(|reason| invalid(&weights_path, reason))?;
-        // The file's bytes are no longer needed once copied into the variables.
-        drop(weights);
+        copy_weights(&vars, &weights_path).map_err(|reason| invalid(&weights_path, reason))?;
         Ok(MiniLm {
             network: Mutex::new(Network { model, vars }),
             tokenizer,
@@ -199,31 +196,52 @@ pub(crate) fn mean_pool_normalised(hidden: &Tensor, mask: &Tensor) -> Tensor {
 }
 
 /// Copies every variable of `vars` from the safetensors file's tensor of the same
-/// name; a missing or misshapen tensor is an error.
-fn copy_weights(vars: &nn::VarStore, bytes: &[u8]) -> Result<(), String> {
-    let file = safetensors::SafeTensors::deserialize(bytes).map_err(|e| e.to_string())?;
-    let names: HashSet<String> = file.names().into_iter().cloned().collect();
+/// name; a missing or misshapen tensor is an error. Tensors are read one at a
+/// time, so loading never holds a second copy of the weights in memory.
+fn copy_weights(vars: &nn::VarStore, path: &Path) -> Result<(), String> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    let length = file.metadata().map_err(|e| e.to_string())?.len();
+    let mut size = [0u8; 8];
+    file.read_exact(&mut size).map_err(|e| e.to_string())?;
+    let header_length = u64::from_le_bytes(size);
+    if header_length > 100 << 20 || 8 + header_length > length {
+        return Err("the header length is out of range".into());
+    }
+    let mut header = vec![0u8; header_length as usize];
+    file.read_exact(&mut header).map_err(|e| e.to_string())?;
+    let metadata: safetensors::tensor::Metadata =
+        serde_json::from_slice(&header).map_err(|e| format!("header: {e}"))?;
+    let data_start = 8 + header_length;
+    let mut buffer = Vec::new();
     let mut variables = vars.variables();
     let mut missing = Vec::new();
     for (name, variable) in variables.iter_mut() {
-        if !names.contains(name) {
+        let Some(info) = metadata.info(name) else {
             missing.push(name.clone());
             continue;
+        };
+        if info.dtype != safetensors::Dtype::F32 {
+            return Err(format!("{name} is {:?}, expected F32", info.dtype));
         }
-        let view = file.tensor(name).map_err(|e| e.to_string())?;
-        if view.dtype() != safetensors::Dtype::F32 {
-            return Err(format!("{name} is {:?}, expected F32", view.dtype()));
-        }
-        let shape: Vec<i64> = view.shape().iter().map(|&d| d as i64).collect();
+        let shape: Vec<i64> = info.shape.iter().map(|&d| d as i64).collect();
         if shape != variable.size() {
             return Err(format!(
                 "{name} has shape {shape:?}, the model expects {:?}",
                 variable.size()
             ));
         }
-        // Straight from the file's bytes (little-endian f32, as on x86-64 and
-        // aarch64): no intermediate copy of the weights.
-        let source = Tensor::f_of_data_size(view.data(), &shape, Kind::Float)
+        let (begin, end) = info.data_offsets;
+        let expected = shape.iter().product::<i64>() as usize * 4;
+        if end < begin || end - begin != expected || data_start + end as u64 > length {
+            return Err(format!("{name}: its data lies outside the file"));
+        }
+        buffer.resize(expected, 0);
+        file.seek(SeekFrom::Start(data_start + begin as u64))
+            .and_then(|_| file.read_exact(&mut buffer))
+            .map_err(|e| format!("{name}: {e}"))?;
+        // Little-endian f32, as on x86-64 and aarch64.
+        let source = Tensor::f_of_data_size(&buffer, &shape, Kind::Float)
             .map_err(|e| format!("{name}: {e}"))?;
         tch::no_grad(|| variable.copy_(&source));
     }
@@ -233,6 +251,14 @@ fn copy_weights(vars: &nn::VarStore, bytes: &[u8]) -> Result<(), String> {
         missing.sort();
         Err(format!("missing tensors: {}", missing.join(", ")))
     }
+}
+
+/// SHA-256 of a file, read in small pieces.
+fn file_digest(path: &Path) -> std::io::Result<String> {
+    let mut file = std::io::BufReader::new(std::fs::File::open(path)?);
+    let mut hasher = Sha256::new();
+    std::io::copy(&mut file, &mut hasher)?;
+    Ok(hex::encode(hasher.finalize()))
 }
 
 #[cfg(test)]
