@@ -174,7 +174,7 @@ impl Nlu {
         let ambiguous = if unfamiliar {
             Vec::new()
         } else {
-            self.ambiguous(&guesses)
+            ambiguous_pair(&guesses, self.ambiguity_margin, self.threshold)
         };
         Understanding {
             text: text.to_string(),
@@ -184,23 +184,24 @@ impl Nlu {
             entities,
         }
     }
+}
 
-    /// The two likeliest intents, when they are within the margin of each other
-    /// and together likely enough that one of them was surely meant.
-    fn ambiguous(&self, ranked: &[IntentGuess]) -> Vec<IntentGuess> {
-        if ranked.first().is_some_and(|g| g.name == OUT_OF_SCOPE) {
-            return Vec::new();
+/// The two likeliest intents, when they are within `margin` of each other and
+/// together likely enough (at least the threshold, and at least even odds) that
+/// one of them was surely meant. Empty when out of scope is the likeliest.
+pub fn ambiguous_pair(ranked: &[IntentGuess], margin: f32, threshold: f32) -> Vec<IntentGuess> {
+    if ranked.first().is_some_and(|g| g.name == OUT_OF_SCOPE) {
+        return Vec::new();
+    }
+    let mut in_scope = ranked.iter().filter(|g| g.name != OUT_OF_SCOPE);
+    match (in_scope.next(), in_scope.next()) {
+        (Some(first), Some(second))
+            if first.confidence - second.confidence < margin
+                && first.confidence + second.confidence >= threshold.max(0.5) =>
+        {
+            vec![first.clone(), second.clone()]
         }
-        let mut in_scope = ranked.iter().filter(|g| g.name != OUT_OF_SCOPE);
-        match (in_scope.next(), in_scope.next()) {
-            (Some(first), Some(second))
-                if first.confidence - second.confidence < self.ambiguity_margin
-                    && first.confidence + second.confidence >= self.threshold.max(0.5) =>
-            {
-                vec![first.clone(), second.clone()]
-            }
-            _ => Vec::new(),
-        }
+        _ => Vec::new(),
     }
 }
 
@@ -233,6 +234,48 @@ fn short(hash: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::mask_bot_name;
+
+    fn guesses(items: &[(&str, f32)]) -> Vec<super::IntentGuess> {
+        items
+            .iter()
+            .map(|(name, confidence)| super::IntentGuess {
+                name: name.to_string(),
+                confidence: *confidence,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn close_likely_intents_are_ambiguous_and_others_are_not() {
+        use super::ambiguous_pair;
+        let close = guesses(&[("restart", 0.46), ("deploy", 0.40), ("out_of_scope", 0.1)]);
+        let pair = ambiguous_pair(&close, 0.15, 0.5);
+        assert_eq!(pair.len(), 2);
+        assert_eq!(
+            (pair[0].name.as_str(), pair[1].name.as_str()),
+            ("restart", "deploy")
+        );
+        // Clear winner.
+        assert!(
+            ambiguous_pair(&guesses(&[("restart", 0.8), ("deploy", 0.1)]), 0.15, 0.5).is_empty()
+        );
+        // Close but both unlikely: nothing fits, rather than a question.
+        assert!(ambiguous_pair(
+            &guesses(&[("restart", 0.2), ("deploy", 0.15), ("greet", 0.1)]),
+            0.15,
+            0.5
+        )
+        .is_empty());
+        // Out of scope is likeliest.
+        assert!(ambiguous_pair(
+            &guesses(&[("out_of_scope", 0.5), ("restart", 0.25), ("deploy", 0.24)]),
+            0.15,
+            0.5
+        )
+        .is_empty());
+        // A margin of 0 never asks.
+        assert!(ambiguous_pair(&close, 0.0, 0.5).is_empty());
+    }
 
     #[test]
     fn bot_name_is_blanked_as_a_word_only() {
