@@ -5,7 +5,9 @@ SHELL := /bin/bash
 CARGO ?= cargo
 # Through cargo, so CARGO_TARGET_DIR is honoured and nothing is rebuilt needlessly.
 RELEASE_BIN := $(CARGO) run --quiet --release --bin opsbot --
-DEBUG_BIN := $(CARGO) run --quiet --bin opsbot --
+# The binary `cargo test --workspace` already built (for the integration tests):
+# `cargo run` would resolve features for the binary alone and rebuild matrix-sdk.
+DEBUG_BIN := $${CARGO_TARGET_DIR:-target}/debug/opsbot
 
 .PHONY: run test bench fuzz deps models synapse matrix-demo build check train lint fmt clean
 

@@ -10,7 +10,6 @@ Usage: bench_peers.py SPLITS_DIR OUT_JSON
 """
 import json
 import os
-import resource
 import sys
 import tempfile
 import time
@@ -112,9 +111,19 @@ def main():
             except Exception as e:  # a peer that fails is reported, not fatal
                 results[task][peer] = {"error": repr(e)}
             print(f"{task} {peer}: {results[task][peer]}", file=sys.stderr)
-    results["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    results["peak_rss_mib"] = peak_rss_mib()
     with open(out, "w") as f:
         json.dump(results, f, indent=2)
+
+
+def peak_rss_mib():
+    # VmHWM, not ru_maxrss: on Linux ru_maxrss survives exec, so it would report
+    # the benchmark process that spawned this one.
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return None
 
 
 if __name__ == "__main__":
