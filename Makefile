@@ -99,6 +99,7 @@ test: lint synapse models
 bench: synapse models $(BENCH_VENV)/bin/python build
 	$(RELEASE_BIN) train --if-stale
 	$(CARGO) bench --bench nlu
+	$(CARGO) bench --bench slots
 	$(CARGO) bench --bench pipeline
 	$(CARGO) bench --bench load
 	$(CARGO) test --release --test integration matrix_round_trip_benchmark -- --ignored --nocapture

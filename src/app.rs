@@ -33,6 +33,11 @@ impl Paths {
         self.project.join("models").join(MODEL_FILE)
     }
 
+    /// The slot tagger, written by `opsbot train` beside the intent model.
+    pub fn tagger(&self) -> PathBuf {
+        self.project.join("models").join(opsbot_nlu::TAGGER_FILE)
+    }
+
     /// The sentence encoder's files (fetched by `make models`).
     pub fn encoder(&self) -> PathBuf {
         self.project.join(opsbot_encoder::MODEL_DIR)
@@ -104,7 +109,19 @@ pub fn load_nlu(project: &Project, paths: &Paths) -> Result<Nlu> {
         }
         None => None,
     };
-    Ok(Nlu::load(project, &paths.model(), encoder)?)
+    let nlu = Nlu::load(project, &paths.model(), encoder)?;
+    let tagger_path = paths.tagger();
+    if !tagger_path.exists() {
+        return Ok(nlu);
+    }
+    let tagger = opsbot_nlu::Tagger::load(&tagger_path)?;
+    if tagger.training_hash() != project.training_hash {
+        anyhow::bail!(
+            "{} was trained on other data than intents/ now holds; run `opsbot train`",
+            tagger_path.display()
+        );
+    }
+    Ok(nlu.with_tagger(tagger, &tagger_path)?)
 }
 
 pub fn open_bot(paths: &Paths) -> Result<Bot> {

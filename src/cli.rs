@@ -344,9 +344,44 @@ fn train(paths: &Paths, args: &TrainArgs) -> Result<()> {
     if model.meta.encoder.is_some() {
         model.meta.encoder_dir = Some(encoder_dir);
     }
+    let mut words: Option<ProgressBar> = None;
+    let tagger = opsbot_nlu::train_for_project(
+        &project,
+        cached.as_ref().map(|c| c as &dyn SentenceEncoder),
+        |done, total| {
+            let bar = words.get_or_insert_with(|| bar(total as u64, "word vectors"));
+            bar.set_position(done as u64);
+            if done >= total {
+                bar.finish_and_clear();
+            }
+        },
+    )?;
+    // The tagger first: a running bot reloads when the intent model changes,
+    // and must then find the tagger of the same data.
+    let tagger_path = paths.tagger();
+    match &tagger {
+        Some(tagger) => tagger.save(&tagger_path)?,
+        None if tagger_path.exists() => std::fs::remove_file(&tagger_path)
+            .with_context(|| format!("removing the old {}", tagger_path.display()))?,
+        None => {}
+    }
     let path = paths.model();
     model.save(&path)?;
     print_training_summary(&model, started.elapsed().as_secs_f64(), &path);
+    match &tagger {
+        Some(tagger) => println!(
+            "  slot tagger for {} → {}",
+            opsbot_spec::join_or(
+                &tagger
+                    .entities()
+                    .iter()
+                    .map(String::as_str)
+                    .collect::<Vec<_>>()
+            ),
+            tagger_path.display()
+        ),
+        None => println!("  no annotated examples, so no slot tagger"),
+    }
     Ok(())
 }
 

@@ -270,7 +270,7 @@ fn a_corpus_of_hostile_answers_never_reaches_a_shell() {
         for line in log.lines() {
             let host = line.rsplit('\t').next().unwrap();
             assert_eq!(
-                host_entity.validate(host).as_deref(),
+                host_entity.validate(host, chrono::Utc::now()).as_deref(),
                 Ok(host),
                 "only validated hosts reach the action"
             );

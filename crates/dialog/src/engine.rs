@@ -12,7 +12,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::phrases::{self, Answer};
 use crate::plan::{self, Plan};
-use crate::state::{Choice, Conversation, Phase, Remembered, Request, SlotOrigin, SlotValue};
+use crate::state::{
+    Choice, Conversation, LastDialog, Phase, Remembered, Request, SlotOrigin, SlotValue,
+};
 
 /// Messages longer than this are refused instead of interpreted.
 pub const MAX_MESSAGE_CHARS: usize = 2000;
@@ -138,8 +140,13 @@ pub fn step(
     input: Input<'_>,
     ctx: &Context<'_>,
 ) -> Transition {
-    let Conversation { phase, mut memory } = conversation;
+    let Conversation {
+        phase,
+        mut memory,
+        mut last_dialog,
+    } = conversation;
     memory.retain(|_, r| elapsed(r.at, ctx.now) <= project.settings.carry_over_expiry);
+    last_dialog.take_if(|l| elapsed(l.at, ctx.now) > project.settings.carry_over_expiry);
     let mut step = Step {
         project,
         ctx,
@@ -147,14 +154,22 @@ pub fn step(
         effects: Vec::new(),
     };
     let phase = match input {
-        Input::Message(understanding) => step.message(phase, &memory, understanding),
+        Input::Message(understanding) => {
+            step.message(phase, &memory, last_dialog.as_ref(), understanding)
+        }
         Input::Code(check) => step.code(phase, check),
         Input::Approval { approver, approve } => step.approval(phase, approver, approve),
-        Input::ActionFinished(outcome) => step.finished(phase, &mut memory, outcome),
+        Input::ActionFinished(outcome) => {
+            step.finished(phase, &mut memory, &mut last_dialog, outcome)
+        }
         Input::Interrupted { started } => step.interrupted(phase, started),
     };
     Transition {
-        conversation: Conversation { phase, memory },
+        conversation: Conversation {
+            phase,
+            memory,
+            last_dialog,
+        },
         replies: step.replies,
         effects: step.effects,
     }
@@ -162,6 +177,15 @@ pub fn step(
 
 /// Slot name → latest remembered value.
 type Memory = BTreeMap<String, Remembered>;
+
+/// Which slots a new request takes from the user's finished ones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CarryOver {
+    /// Those the dialog marks `carry_over: true`.
+    MarkedSlots,
+    /// All of them: the message is a follow-up ("and on web-02").
+    AllSlots,
+}
 
 /// Intents less likely than this are not worth suggesting as "closest".
 const NEAREST_MIN_CONFIDENCE: f32 = 0.1;
@@ -190,12 +214,30 @@ impl<'a> Step<'a> {
     }
 
     fn vars(&self, request: &Request) -> BTreeMap<String, String> {
-        plan::variables(
+        let mut vars = plan::variables(
             request,
             self.ctx.user,
             self.ctx.room,
             &self.project.settings.name,
-        )
+        );
+        // Typed slots' fields: {duration.seconds}, {when.unix}.
+        if let Some(dialog) = self.project.dialogs.get(&request.dialog) {
+            for slot in &dialog.slots {
+                let (Some(value), Some(value_type)) = (
+                    request.slots.get(&slot.name),
+                    self.project
+                        .entities
+                        .get(&slot.entity)
+                        .and_then(|e| e.value_type()),
+                ) else {
+                    continue;
+                };
+                for (field, text) in value_type.fields(&value.value) {
+                    vars.insert(format!("{}.{field}", slot.name), text);
+                }
+            }
+        }
+        vars
     }
 
     fn record(&mut self, disposition: Disposition, request: Request, reason: impl Into<String>) {
@@ -206,7 +248,13 @@ impl<'a> Step<'a> {
         }));
     }
 
-    fn message(&mut self, phase: Phase, memory: &Memory, u: &Understanding) -> Phase {
+    fn message(
+        &mut self,
+        phase: Phase,
+        memory: &Memory,
+        last_dialog: Option<&LastDialog>,
+        u: &Understanding,
+    ) -> Phase {
         let length = u.text.chars().count();
         if length > MAX_MESSAGE_CHARS {
             self.say(format!(
@@ -228,7 +276,7 @@ impl<'a> Step<'a> {
             return Phase::Idle;
         };
         match phase {
-            Phase::Idle => self.start(u, memory),
+            Phase::Idle => self.start(u, memory, last_dialog),
             Phase::Collecting { request, asking } => self.collect(request, asking, u, memory),
             Phase::AwaitingConfirmation { request } => self.confirm(request, u, memory),
             Phase::AwaitingCode { request } => {
@@ -310,7 +358,7 @@ impl<'a> Step<'a> {
                 options.iter().position(|o| &o.intent == intent)
             });
         let Some(index) = picked else {
-            return self.start(u, memory);
+            return self.start(u, memory, None);
         };
         let choice = &options[index];
         let Some(dialog) = self.project.dialogs.get(&choice.dialog) else {
@@ -418,7 +466,12 @@ impl<'a> Step<'a> {
             .unwrap_or_else(|| dialog.to_string())
     }
 
-    fn start(&mut self, u: &Understanding, memory: &Memory) -> Phase {
+    fn start(
+        &mut self,
+        u: &Understanding,
+        memory: &Memory,
+        last_dialog: Option<&LastDialog>,
+    ) -> Phase {
         match phrases::classify(&u.text) {
             Answer::Yes => {
                 self.say("There is nothing waiting for a yes right now. Say “help” to see what I can do.");
@@ -429,6 +482,9 @@ impl<'a> Step<'a> {
                 return Phase::Idle;
             }
             _ => {}
+        }
+        if let Some(phase) = self.follow_up(u, memory, last_dialog) {
+            return phase;
         }
         if !u.ambiguous.is_empty() {
             if let Some(phase) = self.ask_which(u) {
@@ -446,6 +502,41 @@ impl<'a> Step<'a> {
                 Phase::Idle
             }
         }
+    }
+
+    /// "and on web-02", "also staging", "same for redis": a message that opens
+    /// like a follow-up and names a value for the last finished request's
+    /// dialog repeats that request with the new value, every other slot
+    /// carried over.
+    fn follow_up(
+        &mut self,
+        u: &Understanding,
+        memory: &Memory,
+        last_dialog: Option<&LastDialog>,
+    ) -> Option<Phase> {
+        let last = last_dialog?;
+        let dialog = self.project.dialogs.get(&last.dialog)?;
+        if !phrases::is_follow_up(&u.text)
+            || !u
+                .entities
+                .iter()
+                .any(|m| dialog.slots.iter().any(|s| s.entity == m.entity))
+        {
+            return None;
+        }
+        // A follow-up that clearly asks for something else is that request.
+        let asks_for_other = u.intent.as_ref().is_some_and(|g| {
+            g.confidence >= SWITCH_CONFIDENCE
+                && self
+                    .project
+                    .dialog_for_intent(&g.name)
+                    .is_some_and(|d| d.name != dialog.name)
+        });
+        if asks_for_other {
+            return None;
+        }
+        let confidence = u.intent.as_ref().map_or(0.0, |g| g.confidence);
+        Some(self.begin_with(dialog, confidence, u, memory, CarryOver::AllSlots))
     }
 
     /// Says so, and offers the nearest things the bot can do (or all of them
@@ -487,6 +578,17 @@ impl<'a> Step<'a> {
         u: &Understanding,
         memory: &Memory,
     ) -> Phase {
+        self.begin_with(dialog, confidence, u, memory, CarryOver::MarkedSlots)
+    }
+
+    fn begin_with(
+        &mut self,
+        dialog: &Dialog,
+        confidence: f32,
+        u: &Understanding,
+        memory: &Memory,
+        carry: CarryOver,
+    ) -> Phase {
         let mut request = Request {
             id: request_id(self.ctx, &u.text),
             dialog: dialog.name.clone(),
@@ -526,7 +628,7 @@ impl<'a> Step<'a> {
                 for error in errors {
                     self.say(format!("{}.", capitalise(&error)));
                 }
-                self.carry_over(dialog, &mut request, memory);
+                self.carry_over(dialog, &mut request, memory, carry);
                 for slot in &dialog.slots {
                     if let (false, Some(default)) =
                         (request.slots.contains_key(&slot.name), &slot.default)
@@ -557,7 +659,30 @@ impl<'a> Step<'a> {
     ) -> (BTreeSet<String>, Vec<String>) {
         let mut filled = BTreeSet::new();
         let mut errors = Vec::new();
-        for m in entities {
+        // Matches of different entities may overlap ("14 days" is a duration,
+        // "14" a number of days); the dialog decides. Surer and longer first;
+        // a match overlapping one already used is skipped.
+        let mut ordered: Vec<&EntityMatch> = entities
+            .iter()
+            .filter(|m| dialog.slots.iter().any(|s| s.entity == m.entity))
+            .collect();
+        ordered.sort_by(|a, b| {
+            a.source
+                .rank()
+                .cmp(&b.source.rank())
+                .then((b.end - b.start).cmp(&(a.end - a.start)))
+                .then(a.start.cmp(&b.start))
+        });
+        let mut used: Vec<(usize, usize)> = Vec::new();
+        ordered.retain(|m| {
+            let free = used.iter().all(|&(s, e)| m.end <= s || m.start >= e);
+            if free {
+                used.push((m.start, m.end));
+            }
+            free
+        });
+        ordered.sort_by_key(|m| m.start);
+        for m in ordered {
             let candidates: Vec<&Slot> = dialog
                 .slots
                 .iter()
@@ -576,7 +701,7 @@ impl<'a> Step<'a> {
             let Some(entity) = self.project.entities.get(&slot.entity) else {
                 continue;
             };
-            match entity.validate(&m.value) {
+            match entity.validate(&m.value, self.ctx.now) {
                 Ok(value) => {
                     let origin = if Some(slot.name.as_str()) == asking {
                         SlotOrigin::Asked
@@ -594,8 +719,15 @@ impl<'a> Step<'a> {
         (filled, errors)
     }
 
-    fn carry_over(&self, dialog: &Dialog, request: &mut Request, memory: &Memory) {
-        for slot in dialog.slots.iter().filter(|s| s.carry_over) {
+    fn carry_over(
+        &self,
+        dialog: &Dialog,
+        request: &mut Request,
+        memory: &Memory,
+        carry: CarryOver,
+    ) {
+        let carried = |s: &&Slot| s.carry_over || carry == CarryOver::AllSlots;
+        for slot in dialog.slots.iter().filter(carried) {
             if request.slots.contains_key(&slot.name) {
                 continue;
             }
@@ -913,10 +1045,7 @@ impl<'a> Step<'a> {
                     .map(|d| (d, g.confidence))
             });
             let plain_reply = phrases::classify(&u.text) != Answer::Other;
-            if let (Some((other, confidence)), true) = (
-                other,
-                filled.is_empty() && errors.is_empty() && !plain_reply,
-            ) {
+            if let (Some((other, confidence)), true) = (other, errors.is_empty() && !plain_reply) {
                 if other.name != dialog.name && confidence >= SWITCH_CONFIDENCE {
                     match other.behaviour {
                         Behaviour::Reply(_) => {
@@ -943,10 +1072,15 @@ impl<'a> Step<'a> {
             }
             request.messages.push(u.text.clone());
             request.touched_at = self.ctx.now;
+            if !filled.is_empty() && errors.is_empty() {
+                // A correction of another slot ("make it checkout"): asked again,
+                // with the new value in the question.
+                return self.advance(dialog, request);
+            }
             let slot = dialog.slot(&asking).expect("asked slot exists");
             if errors.is_empty() {
                 if let Some(entity) = self.project.entities.get(&slot.entity) {
-                    match entity.validate(strip_answer(&u.text)) {
+                    match entity.validate(strip_answer(&u.text), self.ctx.now) {
                         Ok(value) => {
                             request.slots.insert(
                                 asking.clone(),
@@ -1003,7 +1137,7 @@ impl<'a> Step<'a> {
             let fits = dialog.slots.iter().find_map(|slot| {
                 let entity = self.project.entities.get(&slot.entity)?;
                 entity
-                    .validate(candidate)
+                    .validate(candidate, self.ctx.now)
                     .ok()
                     .map(|v| (slot.name.clone(), v))
             });
@@ -1063,7 +1197,13 @@ impl<'a> Step<'a> {
         Phase::AwaitingConfirmation { request }
     }
 
-    fn finished(&mut self, phase: Phase, memory: &mut Memory, outcome: &ActionOutcome) -> Phase {
+    fn finished(
+        &mut self,
+        phase: Phase,
+        memory: &mut Memory,
+        last_dialog: &mut Option<LastDialog>,
+        outcome: &ActionOutcome,
+    ) -> Phase {
         let Phase::Executing { request } = phase else {
             // An outcome for a request this conversation no longer waits on.
             return phase;
@@ -1096,6 +1236,10 @@ impl<'a> Step<'a> {
         let template = if outcome.succeeded { success } else { failure };
         self.say(template.render(&vars).trim_end().to_string());
         if outcome.succeeded {
+            *last_dialog = Some(LastDialog {
+                dialog: dialog.name.clone(),
+                at: self.ctx.now,
+            });
             for slot in &dialog.slots {
                 if let Some(v) = request.slots.get(&slot.name) {
                     memory.insert(
@@ -1209,7 +1353,7 @@ mod tests {
             }),
             ranking: Vec::new(),
             ambiguous: Vec::new(),
-            entities: EntityExtractor::new(project).extract(text),
+            entities: EntityExtractor::new(project).candidates(text),
         }
     }
 

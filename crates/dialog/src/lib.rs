@@ -16,4 +16,6 @@ pub use engine::{
     MAX_MESSAGE_CHARS,
 };
 pub use plan::Plan;
-pub use state::{Choice, Conversation, Phase, Remembered, Request, SlotOrigin, SlotValue};
+pub use state::{
+    Choice, Conversation, LastDialog, Phase, Remembered, Request, SlotOrigin, SlotValue,
+};

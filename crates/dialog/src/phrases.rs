@@ -201,6 +201,31 @@ pub fn totp_code(text: &str) -> Option<String> {
     (digits.len() == 6 && digits.chars().all(|c| c.is_ascii_digit())).then_some(digits)
 }
 
+/// Whether a message opens like a follow-up to the previous request: "and on
+/// web-02", "also for staging", "same for redis", "now web-03", "what about
+/// db-01?".
+pub fn is_follow_up(text: &str) -> bool {
+    let lower = text.trim().to_lowercase();
+    [
+        "and ",
+        "also ",
+        "same for ",
+        "same on ",
+        "same with ",
+        "same thing for ",
+        "same thing on ",
+        "now ",
+        "then ",
+        "what about ",
+        "how about ",
+        "again for ",
+        "again on ",
+        "and also ",
+    ]
+    .iter()
+    .any(|opening| lower.starts_with(opening))
+}
+
 /// Whether the whole message abandons the current request.
 pub fn is_cancel(text: &str) -> bool {
     classify(text) == Answer::No

@@ -126,6 +126,17 @@ pub struct Conversation {
     /// The latest value of each slot name in the user's finished requests.
     #[serde(default)]
     pub memory: BTreeMap<String, Remembered>,
+    /// The dialog of the user's latest finished request, for follow-ups such as
+    /// "and on web-02".
+    #[serde(default)]
+    pub last_dialog: Option<LastDialog>,
+}
+
+/// The dialog a follow-up repeats, and when its request finished.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LastDialog {
+    pub dialog: String,
+    pub at: DateTime<Utc>,
 }
 
 impl Default for Conversation {
@@ -133,6 +144,7 @@ impl Default for Conversation {
         Conversation {
             phase: Phase::Idle,
             memory: BTreeMap::new(),
+            last_dialog: None,
         }
     }
 }

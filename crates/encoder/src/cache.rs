@@ -12,7 +12,7 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use opsbot_nlu::{NluError, SentenceEncoder};
+use opsbot_nlu::{NluError, SentenceEncoder, WordEncoding};
 use sha2::{Digest, Sha256};
 
 use crate::{EncoderError, MiniLm};
@@ -160,6 +160,14 @@ impl SentenceEncoder for CachedEncoder<'_> {
         self.encoder.dimension()
     }
 
+    /// Word vectors are not cached: they are only needed to train the tagger.
+    fn encode_words(
+        &self,
+        items: &[(&str, &[(usize, usize)])],
+    ) -> Result<Vec<WordEncoding>, NluError> {
+        SentenceEncoder::encode_words(self.encoder, items)
+    }
+
     fn encode(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, NluError> {
         let mut cache = self
             .cache
@@ -199,6 +207,17 @@ impl SentenceEncoder for MiniLm {
 
     fn encode(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, NluError> {
         MiniLm::encode(self, texts).map_err(|e| NluError::Encoder(e.to_string()))
+    }
+
+    fn encode_words(
+        &self,
+        items: &[(&str, &[(usize, usize)])],
+    ) -> Result<Vec<WordEncoding>, NluError> {
+        Ok(MiniLm::encode_words(self, items)
+            .map_err(|e| NluError::Encoder(e.to_string()))?
+            .into_iter()
+            .map(|(sentence, words)| WordEncoding { sentence, words })
+            .collect())
     }
 }
 

@@ -133,6 +133,70 @@ impl MiniLm {
 
     /// Token ids and attention mask of a batch, padded to its longest text.
     pub(crate) fn batch_tensors(&self, texts: &[&str]) -> Result<(Tensor, Tensor), EncoderError> {
+        self.batch(texts).map(|(ids, mask, _)| (ids, mask))
+    }
+
+    /// For each (text, word spans): the sentence embedding and one vector per
+    /// word, the mean of the last layer's states of the word pieces that overlap
+    /// it (zeros for a word cut off by truncation). One forward pass per batch.
+    pub fn encode_words(
+        &self,
+        items: &[(&str, &[(usize, usize)])],
+    ) -> Result<Vec<SentenceAndWords>, EncoderError> {
+        let mut out = Vec::with_capacity(items.len());
+        for chunk in items.chunks(BATCH) {
+            let texts: Vec<&str> = chunk.iter().map(|(t, _)| *t).collect();
+            let (ids, mask, offsets) = self.batch(&texts)?;
+            let network = self
+                .network
+                .lock()
+                .map_err(|_| EncoderError::Encode("encoder lock poisoned".into()))?;
+            let (hidden, pooled) = tch::no_grad(|| -> Result<(Tensor, Tensor), EncoderError> {
+                let output = network
+                    .model
+                    .forward_t(Some(&ids), Some(&mask), None, None, None, None, None, false)
+                    .map_err(|e| EncoderError::Encode(e.to_string()))?;
+                let pooled = mean_pool_normalised(&output.hidden_state, &mask);
+                Ok((output.hidden_state, pooled))
+            })?;
+            drop(network);
+            let width = hidden.size()[1] as usize;
+            let dim = self.dimension;
+            let hidden: Vec<f32> = Vec::from(&hidden.contiguous().view([-1]));
+            let pooled: Vec<f32> = Vec::from(&pooled.contiguous().view([-1]));
+            for (row, (_, spans)) in chunk.iter().enumerate() {
+                let words = spans
+                    .iter()
+                    .map(|&(start, end)| {
+                        let mut sum = vec![0f32; dim];
+                        let mut count = 0;
+                        for (col, &(s, e)) in offsets[row].iter().enumerate() {
+                            if e > s && s < end && e > start {
+                                let at = (row * width + col) * dim;
+                                for (x, h) in sum.iter_mut().zip(&hidden[at..at + dim]) {
+                                    *x += h;
+                                }
+                                count += 1;
+                            }
+                        }
+                        if count > 0 {
+                            sum.iter_mut().for_each(|x| *x /= count as f32);
+                        }
+                        sum
+                    })
+                    .collect();
+                out.push((pooled[row * dim..(row + 1) * dim].to_vec(), words));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Ids, mask and each token's byte offsets ((0, 0) for special tokens).
+    #[allow(clippy::type_complexity)]
+    fn batch(
+        &self,
+        texts: &[&str],
+    ) -> Result<(Tensor, Tensor, Vec<Vec<(usize, usize)>>), EncoderError> {
         let encodings = self
             .tokenizer
             .encode_batch(texts.to_vec(), true)
@@ -157,9 +221,11 @@ impl MiniLm {
             }
         }
         let shape = [texts.len() as i64, width as i64];
+        let offsets = encodings.iter().map(|e| e.get_offsets().to_vec()).collect();
         Ok((
             Tensor::of_slice(&ids).view(shape),
             Tensor::of_slice(&mask).view(shape),
+            offsets,
         ))
     }
 
@@ -180,6 +246,9 @@ impl MiniLm {
         Ok(flat.chunks(self.dimension).map(<[f32]>::to_vec).collect())
     }
 }
+
+/// A sentence embedding and its words' vectors.
+pub type SentenceAndWords = (Vec<f32>, Vec<Vec<f32>>);
 
 /// Mean of the token states where the mask is 1, scaled to unit length.
 pub(crate) fn mean_pool_normalised(hidden: &Tensor, mask: &Tensor) -> Tensor {
@@ -294,6 +363,31 @@ mod tests {
         // Padding in a batch must not change a sentence's embedding.
         let alone = encoder.encode(&texts[..1]).unwrap();
         assert!(cosine(&alone[0], &batch[0]) > 0.9999);
+    }
+
+    #[test]
+    fn word_vectors_come_from_the_same_pass_as_the_sentence() {
+        let encoder = MiniLm::load(&model_dir()).expect("run `make models` first");
+        let text = "restart nginx on web-17";
+        let spans = [(0, 7), (8, 13), (14, 16), (17, 23)];
+        let out = encoder.encode_words(&[(text, &spans[..])]).unwrap();
+        let (sentence, words) = &out[0];
+        let alone = encoder.encode(&[text]).unwrap();
+        assert!(cosine(sentence, &alone[0]) > 0.9999);
+        assert_eq!(words.len(), 4);
+        assert!(words
+            .iter()
+            .all(|w| w.len() == 384 && w.iter().any(|x| *x != 0.0)));
+        // Context matters: "nginx" here differs from "nginx" in another sentence.
+        let other = encoder
+            .encode_words(&[("nginx is down", &[(0, 5)][..])])
+            .unwrap();
+        let unit = |v: &[f32]| {
+            let n = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+            v.iter().map(|x| x / n).collect::<Vec<f32>>()
+        };
+        let similarity = cosine(&unit(&words[1]), &unit(&other[0].1[0]));
+        assert!(similarity < 0.999 && similarity > 0.3, "{similarity}");
     }
 
     #[test]

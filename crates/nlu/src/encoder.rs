@@ -11,4 +11,24 @@ pub trait SentenceEncoder: Send + Sync {
     fn dimension(&self) -> usize;
     /// One embedding per text, in order.
     fn encode(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, NluError>;
+    /// For each (text, word spans): the sentence embedding and one contextual
+    /// vector per word span (the mean of the word pieces inside it), from one
+    /// pass of the network. Encoders without token states cannot tag.
+    fn encode_words(
+        &self,
+        items: &[(&str, &[(usize, usize)])],
+    ) -> Result<Vec<WordEncoding>, NluError> {
+        let _ = items;
+        Err(NluError::Encoder(format!(
+            "{} gives no word vectors",
+            self.id()
+        )))
+    }
+}
+
+/// A text's sentence embedding and its words' contextual vectors.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WordEncoding {
+    pub sentence: Vec<f32>,
+    pub words: Vec<Vec<f32>>,
 }

@@ -1,19 +1,42 @@
-//! Entity extraction: every entity of the project looked up in one message, with
-//! overlaps between entities resolved (longest span wins).
+//! Entity extraction: every entity of the project looked up in one message —
+//! listed values, patterns and built-in types exactly, listed values with a typo
+//! ("apahce") fuzzily, and spans from the trained tagger — merged by the
+//! precedence of `opsbot_spec::entity::remove_overlaps`.
 
-use opsbot_spec::entity::remove_overlaps;
-use opsbot_spec::{EntityMatch, Project};
+use std::collections::HashSet;
+
+use opsbot_spec::entity::{clean_boundaries, remove_overlaps, remove_overlaps_per_entity};
+use opsbot_spec::{EntityMatch, MatchSource, Project};
+
+use crate::tagger::{self, TaggedSpan, MIN_SPAN_CONFIDENCE};
 
 /// Finds the values of all entities in a message.
 #[derive(Debug, Clone, Default)]
 pub struct EntityExtractor {
     entities: Vec<opsbot_spec::Entity>,
+    /// Words the training examples use outside annotated values: a word the
+    /// author wrote on purpose is never taken for a misspelt value.
+    known_words: HashSet<String>,
 }
 
 impl EntityExtractor {
     pub fn new(project: &Project) -> EntityExtractor {
+        let mut known_words = HashSet::new();
+        let examples = project
+            .intents
+            .values()
+            .flat_map(|i| i.examples.iter())
+            .chain(project.out_of_scope.iter());
+        for example in examples {
+            for (start, end) in tagger::words(&example.text) {
+                if !example.spans.iter().any(|s| start < s.end && end > s.start) {
+                    known_words.insert(example.text[start..end].to_lowercase());
+                }
+            }
+        }
         EntityExtractor {
             entities: project.entities.values().cloned().collect(),
+            known_words,
         }
     }
 
@@ -22,12 +45,165 @@ impl EntityExtractor {
         EntityExtractor::default()
     }
 
+    /// Exact and fuzzy matches (no tagger), without overlaps: what the
+    /// classifier's features see.
     pub fn extract(&self, text: &str) -> Vec<EntityMatch> {
-        let all = self
+        remove_overlaps(self.candidates(text))
+    }
+
+    /// Exact and fuzzy matches; matches of different entities may overlap, for
+    /// the dialog to choose by its slots.
+    pub fn candidates(&self, text: &str) -> Vec<EntityMatch> {
+        let mut all: Vec<EntityMatch> = self
             .entities
             .iter()
             .flat_map(|e| e.find_all(text))
             .collect();
-        remove_overlaps(all)
+        all.extend(self.fuzzy(text, &all));
+        remove_overlaps_per_entity(all)
+    }
+
+    /// Words that are one or two typos away from exactly one listed value.
+    fn fuzzy(&self, text: &str, exact: &[EntityMatch]) -> Vec<EntityMatch> {
+        let mut found = Vec::new();
+        for (start, end) in tagger::words(text) {
+            let word = &text[start..end];
+            if exact.iter().any(|m| start < m.end && end > m.start)
+                || self.known_words.contains(&word.to_lowercase())
+                || !clean_boundaries(text, start, end)
+            {
+                continue;
+            }
+            let candidates: Vec<(&opsbot_spec::Entity, &str, f32)> = self
+                .entities
+                .iter()
+                .filter(|e| e.is_closed())
+                .filter_map(|e| e.fuzzy_lookup(word).map(|(c, conf)| (e, c, conf)))
+                .collect();
+            if let [(entity, canonical, confidence)] = candidates.as_slice() {
+                found.push(EntityMatch {
+                    entity: entity.name.clone(),
+                    start,
+                    end,
+                    surface: word.to_string(),
+                    value: canonical.to_string(),
+                    source: MatchSource::Fuzzy,
+                    confidence: *confidence,
+                });
+            }
+        }
+        found
+    }
+
+    /// `exact` (from [`candidates`](Self::candidates)) with the tagger's spans
+    /// added where they are sure enough, fit the text's word boundaries and do
+    /// not overlap an exact match. A tagged value of a listed entity is
+    /// normalised to its canonical value when it is one (or a typo of one).
+    pub fn with_tagged(
+        &self,
+        text: &str,
+        exact: Vec<EntityMatch>,
+        tagged: &[TaggedSpan],
+    ) -> Vec<EntityMatch> {
+        let mut all = exact;
+        for span in tagged {
+            if span.confidence < MIN_SPAN_CONFIDENCE
+                || !clean_boundaries(text, span.start, span.end)
+                || all.iter().any(|m| span.start < m.end && span.end > m.start)
+            {
+                continue;
+            }
+            let Some(entity) = self.entities.iter().find(|e| e.name == span.entity) else {
+                continue;
+            };
+            let surface = &text[span.start..span.end];
+            let value = entity
+                .lookup(surface)
+                .or_else(|| entity.fuzzy_lookup(surface).map(|(c, _)| c))
+                .unwrap_or(surface)
+                .to_string();
+            all.push(EntityMatch {
+                entity: span.entity.clone(),
+                start: span.start,
+                end: span.end,
+                surface: surface.to_string(),
+                value,
+                source: MatchSource::Tagger,
+                confidence: span.confidence,
+            });
+        }
+        all.sort_by_key(|m| (m.start, std::cmp::Reverse(m.end)));
+        all
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn project() -> Project {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        opsbot_spec::load_project(&root).expect("example bot loads")
+    }
+
+    #[test]
+    fn typos_of_listed_values_are_found_with_lower_confidence() {
+        let extractor = EntityExtractor::new(&project());
+        let found = extractor.extract("restart apahce on web-01");
+        let service = found
+            .iter()
+            .find(|m| m.entity == "service")
+            .expect("{found:?}");
+        assert_eq!(service.value, "apache");
+        assert_eq!(service.source, MatchSource::Fuzzy);
+        assert!(service.confidence < 1.0 && service.confidence > 0.5);
+        // Words of the examples are never typos ("restart" is one edit from nothing
+        // listed, "test" is listed exactly, "best" is an ordinary word).
+        let found = extractor.extract("restart the best one");
+        assert!(
+            found.iter().all(|m| m.source != MatchSource::Fuzzy),
+            "{found:?}"
+        );
+    }
+
+    #[test]
+    fn tagged_spans_fill_in_but_never_override_exact_matches() {
+        let extractor = EntityExtractor::new(&project());
+        let text = "restart nginx on zeta; rm -rf /";
+        let exact = extractor.extract(text);
+        let tagged = [
+            TaggedSpan {
+                entity: "service".into(),
+                start: 8,
+                end: 13,
+                confidence: 0.9,
+            },
+            TaggedSpan {
+                entity: "host".into(),
+                start: 17,
+                end: 21,
+                confidence: 0.9,
+            },
+        ];
+        let merged = extractor.with_tagged(text, exact, &tagged);
+        assert_eq!(merged.len(), 1, "{merged:?}");
+        assert_eq!(merged[0].source, MatchSource::Lexicon);
+        let text = "restart nginx on zeta now";
+        let merged = extractor.with_tagged(text, extractor.extract(text), &tagged);
+        let host = merged
+            .iter()
+            .find(|m| m.entity == "host")
+            .expect("tagged host");
+        assert_eq!(
+            (host.value.as_str(), host.source),
+            ("zeta", MatchSource::Tagger)
+        );
+        let unsure = [TaggedSpan {
+            entity: "host".into(),
+            start: 17,
+            end: 21,
+            confidence: 0.3,
+        }];
+        assert!(extractor.with_tagged(text, Vec::new(), &unsure).is_empty());
     }
 }

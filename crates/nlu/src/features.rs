@@ -197,6 +197,7 @@ mod tests {
             surface: value.into(),
             value: value.into(),
             source: MatchSource::Pattern,
+            confidence: 1.0,
         }
     }
 

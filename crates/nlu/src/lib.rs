@@ -12,6 +12,7 @@ pub mod extract;
 pub mod features;
 pub mod import;
 pub mod model;
+pub mod tagger;
 pub mod train;
 mod understand;
 
@@ -20,9 +21,10 @@ mod fuzz;
 
 use std::path::PathBuf;
 
-pub use encoder::SentenceEncoder;
+pub use encoder::{SentenceEncoder, WordEncoding};
 pub use extract::EntityExtractor;
 pub use model::{Calibration, IntentModel, ModelMeta, NluConfig, TrainMetrics, MODEL_FILE};
+pub use tagger::{train_for_project, SlotScores, TaggedText, Tagger, TAGGER_FILE};
 pub use train::{train, TrainOptions, TrainProgress, TrainingData};
 pub use understand::{IntentGuess, Nlu, Understanding};
 

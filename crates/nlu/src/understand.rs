@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::extract::EntityExtractor;
 use crate::model::{decide, IntentModel};
+use crate::tagger::{self, Tagger};
 use crate::{NluError, SentenceEncoder};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -55,6 +56,7 @@ pub struct Nlu {
     extractor: EntityExtractor,
     model: IntentModel,
     encoder: Option<Arc<dyn SentenceEncoder>>,
+    tagger: Option<Arc<Tagger>>,
     threshold: f32,
     ambiguity_margin: f32,
     bot_name: String,
@@ -127,8 +129,28 @@ impl Nlu {
             ambiguity_margin: project.settings.ambiguity_margin,
             model,
             encoder,
+            tagger: None,
             bot_name: project.settings.name.clone(),
         })
+    }
+
+    /// Adds the trained slot tagger; one that needs word vectors from another
+    /// encoder than this NLU's (or from none) is refused.
+    pub fn with_tagger(mut self, tagger: Tagger, path: &Path) -> Result<Nlu, NluError> {
+        let have = self.encoder.as_ref().map(|e| e.id().to_string());
+        if tagger.needs_encoder() && tagger.encoder().map(str::to_string) != have {
+            return Err(NluError::EncoderMismatch {
+                path: path.to_path_buf(),
+                needs: tagger.encoder().unwrap_or("none").to_string(),
+                have: have.unwrap_or_else(|| "none".into()),
+            });
+        }
+        self.tagger = Some(Arc::new(tagger));
+        Ok(self)
+    }
+
+    pub fn tagger(&self) -> Option<&Tagger> {
+        self.tagger.as_deref()
     }
 
     pub fn model(&self) -> &IntentModel {
@@ -143,19 +165,33 @@ impl Nlu {
     pub fn understand(&self, text: &str) -> Understanding {
         // Values come from the original text; only the classifier sees the mask
         // (same length, so the entity spans fit both).
-        let entities = self.extractor.extract(text);
+        let candidates = self.extractor.candidates(text);
+        let entities = opsbot_spec::entity::remove_overlaps(candidates.clone());
         let content = mask_bot_name(text, &self.bot_name);
-        let embedding = match &self.encoder {
-            Some(encoder) => match encoder.encode(&[content.as_str()]) {
-                Ok(mut e) => e.pop(),
-                Err(error) => {
-                    // Without the embedding the sparse features still classify,
-                    // less well; better than not answering.
-                    tracing::error!(%error, "sentence encoder failed; classifying on n-grams only");
-                    None
-                }
-            },
-            None => None,
+        let tagging = self.tagger.as_ref().filter(|t| t.needs_encoder()).is_some();
+        // With a tagger, one pass of the encoder gives the sentence embedding
+        // and the word vectors.
+        let encoded = match &self.encoder {
+            Some(encoder) if tagging => {
+                let spans = tagger::words(&content);
+                encoder
+                    .encode_words(&[(content.as_str(), spans.as_slice())])
+                    .map(|mut e| e.pop().map(|w| (w.sentence, w.words)))
+            }
+            Some(encoder) => encoder
+                .encode(&[content.as_str()])
+                .map(|mut e| e.pop().map(|s| (s, Vec::new()))),
+            None => Ok(None),
+        };
+        let (embedding, word_vectors) = match encoded {
+            Ok(Some((sentence, words))) => (Some(sentence), words),
+            Ok(None) => (None, Vec::new()),
+            Err(error) => {
+                // Without the embedding the sparse features still classify,
+                // less well; better than not answering.
+                tracing::error!(%error, "sentence encoder failed; classifying on n-grams only");
+                (None, Vec::new())
+            }
         };
         let ranked = self.model.rank(&content, &entities, embedding.as_deref());
         let (mut decision, _) = decide(&ranked, self.threshold);
@@ -175,6 +211,15 @@ impl Nlu {
             Vec::new()
         } else {
             ambiguous_pair(&guesses, self.ambiguity_margin, self.threshold)
+        };
+        // The classifier was trained on exact matches without overlaps, so it
+        // sees only those; the dialog gets every reading and the tagger's finds.
+        let entities = match &self.tagger {
+            Some(tagger) if !tagger.needs_encoder() || !word_vectors.is_empty() => {
+                let tagged = tagger.tag(&content, &word_vectors);
+                self.extractor.with_tagged(text, candidates, &tagged)
+            }
+            _ => candidates,
         };
         Understanding {
             text: text.to_string(),

@@ -438,6 +438,7 @@ mod tests {
             let conversation = Conversation {
                 phase: Phase::Idle,
                 memory: Default::default(),
+                last_dialog: None,
             };
             let change = Commit {
                 records: vec![

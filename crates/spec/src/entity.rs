@@ -3,7 +3,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use chrono::{DateTime, Utc};
 use regex::Regex;
+
+use crate::types::ValueType;
 
 /// Longest value a slot may hold; longer input is never a host, version or name.
 pub const MAX_VALUE_CHARS: usize = 200;
@@ -18,10 +21,36 @@ pub enum MatchSource {
     Pattern,
     /// The user's whole answer to a question about this slot.
     Answer,
+    /// A built-in type's finder (duration, IP address, …).
+    Typed,
+    /// A listed value written with a typo ("apahce").
+    Fuzzy,
+    /// The trained sequence tagger, from the words around it.
+    Tagger,
 }
 
-/// A value found in a message: byte span, surface text, canonical value.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+impl MatchSource {
+    /// Precedence when spans overlap: lower wins (see `remove_overlaps`).
+    pub fn rank(self) -> u8 {
+        match self {
+            MatchSource::Lexicon
+            | MatchSource::Answer
+            | MatchSource::Pattern
+            | MatchSource::Typed => 0,
+            MatchSource::Fuzzy => 1,
+            MatchSource::Tagger => 2,
+        }
+    }
+}
+
+fn certain() -> f32 {
+    1.0
+}
+
+/// A value found in a message: byte span, surface text, canonical value (for a
+/// typed entity, the surface: it is resolved when validated, against the clock),
+/// where it came from and how sure the finder is (1 for exact matches).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct EntityMatch {
     pub entity: String,
     pub start: usize,
@@ -29,6 +58,8 @@ pub struct EntityMatch {
     pub surface: String,
     pub value: String,
     pub source: MatchSource,
+    #[serde(default = "certain")]
+    pub confidence: f32,
 }
 
 #[derive(Debug, Clone)]
@@ -37,6 +68,7 @@ pub struct Entity {
     pub description: String,
     pattern: Option<Regex>,
     anchored: Option<Regex>,
+    value_type: Option<ValueType>,
     /// Lower-cased surface form → canonical value, longest surfaces first.
     lexicon: Vec<(String, String)>,
     canonical: BTreeSet<String>,
@@ -48,6 +80,7 @@ impl Entity {
         name: &str,
         description: Option<String>,
         pattern: Option<Regex>,
+        value_type: Option<ValueType>,
         values: &BTreeMap<String, Vec<String>>,
     ) -> Entity {
         let anchored = pattern.as_ref().map(|p| {
@@ -55,9 +88,13 @@ impl Entity {
         });
         let mut entity = Entity {
             name: name.to_string(),
-            description: description.unwrap_or_else(|| format!("a {name}")),
+            description: description.unwrap_or_else(|| match value_type {
+                Some(t) => t.description().to_string(),
+                None => format!("a {name}"),
+            }),
             pattern,
             anchored,
+            value_type,
             lexicon: Vec::new(),
             canonical: BTreeSet::new(),
         };
@@ -84,8 +121,72 @@ impl Entity {
         }
     }
 
+    /// The built-in entity of a type, for slots that name the type directly.
+    pub fn builtin(value_type: ValueType) -> Entity {
+        Entity::new(
+            value_type.name(),
+            None,
+            None,
+            Some(value_type),
+            &BTreeMap::new(),
+        )
+    }
+
+    /// Whether values are checked by a pattern or type (an open set), rather than
+    /// by a closed list that annotations may extend.
     pub fn has_pattern(&self) -> bool {
-        self.pattern.is_some()
+        self.pattern.is_some() || self.value_type.is_some()
+    }
+
+    pub fn value_type(&self) -> Option<ValueType> {
+        self.value_type
+    }
+
+    /// Whether this entity's values are a closed list (no pattern, no type).
+    pub fn is_closed(&self) -> bool {
+        !self.has_pattern()
+    }
+
+    /// Single-word listed surfaces, for typo-tolerant matching.
+    pub fn lexicon_words(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.lexicon
+            .iter()
+            .filter(|(s, _)| !s.contains(' '))
+            .map(|(s, c)| (s.as_str(), c.as_str()))
+    }
+
+    /// The canonical value a misspelt surface most likely means, with a
+    /// confidence: one edit (or transposition) in words of 4 to 7 letters, two
+    /// from 8 letters on; the first letter must match. `None` when no entry or
+    /// more than one canonical value is that close.
+    pub fn fuzzy_lookup(&self, surface: &str) -> Option<(&str, f32)> {
+        let word = surface.trim().to_ascii_lowercase();
+        let len = word.chars().count();
+        if len < 4 || !word.chars().all(|c| c.is_alphanumeric() || c == '-') {
+            return None;
+        }
+        let allowed = if len >= 8 { 2 } else { 1 };
+        let mut best: Option<(&str, usize)> = None;
+        let mut tie = false;
+        for (listed, canonical) in self.lexicon_words() {
+            if listed.chars().count() < 4 || listed.chars().next() != word.chars().next() {
+                continue;
+            }
+            let distance = strsim::osa_distance(&word, listed);
+            if distance == 0 || distance > allowed {
+                continue;
+            }
+            match best {
+                Some((c, d)) if distance > d || (distance == d && c == canonical) => {}
+                Some((c, d)) if distance == d && c != canonical => tie = true,
+                _ => {
+                    best = Some((canonical, distance));
+                    tie = false;
+                }
+            }
+        }
+        let (canonical, distance) = best.filter(|_| !tie)?;
+        Some((canonical, 1.0 - distance as f32 / len as f32))
     }
 
     pub fn canonical_values(&self) -> impl Iterator<Item = &str> {
@@ -104,7 +205,9 @@ impl Entity {
     /// Checks a candidate value and returns its canonical form (a listed value or
     /// synonym, or else a match of the whole pattern), or a reason fit to
     /// show the user ("“banana” is not a host name like web-01 or an IP address").
-    pub fn validate(&self, candidate: &str) -> Result<String, String> {
+    ///
+    /// A typed entity resolves relative values ("tomorrow at 9") against `now`.
+    pub fn validate(&self, candidate: &str, now: DateTime<Utc>) -> Result<String, String> {
         let candidate = candidate.trim();
         let shown: String = candidate.chars().take(60).collect();
         let shown = if shown.len() < candidate.len() {
@@ -138,6 +241,14 @@ impl Entity {
                 self.description
             ));
         }
+        if let Some(value_type) = self.value_type {
+            return value_type
+                .resolve(candidate, now)
+                .ok_or_else(|| format!("“{shown}” is not {}", self.description));
+        }
+        if let (None, Some((canonical, _))) = (&self.anchored, self.fuzzy_lookup(candidate)) {
+            return Ok(canonical.to_string());
+        }
         match &self.anchored {
             Some(anchored) if anchored.is_match(candidate) => Ok(candidate.to_string()),
             Some(_) => Err(format!("“{shown}” is not {}", self.description)),
@@ -162,7 +273,7 @@ impl Entity {
             while let Some(pos) = lower[from..].find(surface.as_str()) {
                 let start = from + pos;
                 let end = start + surface.len();
-                if at_word_boundary(&lower, start, end) {
+                if clean_boundaries(&lower, start, end) {
                     found.push(EntityMatch {
                         entity: self.name.clone(),
                         start,
@@ -170,6 +281,7 @@ impl Entity {
                         surface: text[start..end].to_string(),
                         value: canonical.clone(),
                         source: MatchSource::Lexicon,
+                        confidence: 1.0,
                     });
                 }
                 from = start + surface.len().max(1);
@@ -180,7 +292,7 @@ impl Entity {
         }
         if let Some(pattern) = &self.pattern {
             for m in pattern.find_iter(text) {
-                if m.start() == m.end() || !at_word_boundary(text, m.start(), m.end()) {
+                if m.start() == m.end() || !clean_boundaries(text, m.start(), m.end()) {
                     continue;
                 }
                 let surface = m.as_str();
@@ -191,6 +303,26 @@ impl Entity {
                     surface: surface.to_string(),
                     value: self.lookup(surface).unwrap_or(surface).to_string(),
                     source: MatchSource::Pattern,
+                    confidence: 1.0,
+                });
+            }
+        }
+        if let Some(value_type) = self.value_type {
+            // Finding needs no clock: whether a phrase is a time does not depend
+            // on when it is said. It is resolved when the engine validates it.
+            for (start, end) in value_type.find(text, DateTime::UNIX_EPOCH) {
+                if !clean_boundaries(text, start, end) {
+                    continue;
+                }
+                let surface = &text[start..end];
+                found.push(EntityMatch {
+                    entity: self.name.clone(),
+                    start,
+                    end,
+                    surface: surface.to_string(),
+                    value: self.lookup(surface).unwrap_or(surface).to_string(),
+                    source: MatchSource::Typed,
+                    confidence: 1.0,
                 });
             }
         }
@@ -198,13 +330,32 @@ impl Entity {
     }
 }
 
-/// Keeps the longest of overlapping matches (earliest on ties, lexicon before pattern).
+/// Resolves overlaps between matches of the same entity only, so a message
+/// keeps every reading ("14 days": a duration, and 14 a number of days) for
+/// the dialog to choose from by its slots.
+pub fn remove_overlaps_per_entity(matches: Vec<EntityMatch>) -> Vec<EntityMatch> {
+    let mut by_entity: BTreeMap<String, Vec<EntityMatch>> = BTreeMap::new();
+    for m in matches {
+        by_entity.entry(m.entity.clone()).or_default().push(m);
+    }
+    let mut kept: Vec<EntityMatch> = by_entity.into_values().flat_map(remove_overlaps).collect();
+    kept.sort_by_key(|m| (m.start, std::cmp::Reverse(m.end)));
+    kept
+}
+
+/// Resolves overlapping matches. Precedence (`MatchSource::rank`): exact matches
+/// (listed values, patterns, built-in types), then typo matches, then the tagger;
+/// within a rank the longest span wins, then the earliest, listed values before
+/// patterns, then the surer.
 pub fn remove_overlaps(mut matches: Vec<EntityMatch>) -> Vec<EntityMatch> {
     matches.sort_by(|a, b| {
-        (b.end - b.start)
-            .cmp(&(a.end - a.start))
+        a.source
+            .rank()
+            .cmp(&b.source.rank())
+            .then((b.end - b.start).cmp(&(a.end - a.start)))
             .then(a.start.cmp(&b.start))
             .then((a.source as u8).cmp(&(b.source as u8)))
+            .then(b.confidence.total_cmp(&a.confidence))
     });
     let mut kept: Vec<EntityMatch> = Vec::new();
     for m in matches {
@@ -221,7 +372,9 @@ pub fn remove_overlaps(mut matches: Vec<EntityMatch>) -> Vec<EntityMatch> {
 /// judged as a whole (and rejected) instead of quietly becoming "web-01".
 const SHELL_METACHARACTERS: &[char] = &[';', '|', '&', '$', '`', '<', '>', '\\', '\n', '\r'];
 
-fn at_word_boundary(text: &str, start: usize, end: usize) -> bool {
+/// Whether a span may be a value: at word boundaries, and not touching a shell
+/// metacharacter.
+pub fn clean_boundaries(text: &str, start: usize, end: usize) -> bool {
     let before = text[..start].chars().next_back();
     let after = text[end..].chars().next();
     if before
@@ -254,12 +407,16 @@ pub fn join_or(items: &[&str]) -> String {
 mod tests {
     use super::*;
 
+    fn now() -> DateTime<Utc> {
+        DateTime::UNIX_EPOCH
+    }
+
     fn service() -> Entity {
         let values = BTreeMap::from([
             ("apache".to_string(), vec!["httpd".to_string()]),
             ("nginx".to_string(), vec![]),
         ]);
-        Entity::new("service", Some("a service".into()), None, &values)
+        Entity::new("service", Some("a service".into()), None, None, &values)
     }
 
     fn host() -> Entity {
@@ -268,6 +425,7 @@ mod tests {
             "host",
             Some("a host name like web-01 or an IP address".into()),
             Some(pattern),
+            None,
             &BTreeMap::new(),
         )
     }
@@ -279,9 +437,9 @@ mod tests {
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].value, "apache");
         assert_eq!(found[0].surface, "HTTPD");
-        assert_eq!(s.validate("Httpd"), Ok("apache".to_string()));
+        assert_eq!(s.validate("Httpd", now()), Ok("apache".to_string()));
         assert!(s
-            .validate("tomcat")
+            .validate("tomcat", now())
             .unwrap_err()
             .contains("apache or nginx"));
     }
@@ -295,26 +453,27 @@ mod tests {
     #[test]
     fn pattern_validation_is_anchored() {
         let h = host();
-        assert_eq!(h.validate("192.168.0.24"), Ok("192.168.0.24".into()));
+        assert_eq!(h.validate("192.168.0.24", now()), Ok("192.168.0.24".into()));
         assert!(h
-            .validate("banana")
+            .validate("banana", now())
             .unwrap_err()
             .contains("not a host name"));
-        assert!(h.validate("web-01; touch /tmp/x").is_err());
+        assert!(h.validate("web-01; touch /tmp/x", now()).is_err());
         assert!(
-            h.validate("web-01\n").is_ok(),
+            h.validate("web-01\n", now()).is_ok(),
             "surrounding whitespace is trimmed"
         );
-        assert!(h.validate("web-01\nrm").is_err());
+        assert!(h.validate("web-01\nrm", now()).is_err());
         let anything = Entity::new(
             "text",
             Some("some text".into()),
             Some(Regex::new(".+").unwrap()),
+            None,
             &BTreeMap::new(),
         );
         assert!(
             anything
-                .validate("--force")
+                .validate("--force", now())
                 .unwrap_err()
                 .contains("starts with '-'"),
             "no option injection"

@@ -11,6 +11,7 @@ pub mod entity;
 mod project;
 mod raw;
 pub mod template;
+pub mod types;
 
 #[cfg(test)]
 mod fuzz;
@@ -25,6 +26,7 @@ pub use project::{
     Project, Settings, Slot, CAPABILITIES_VAR, CONTEXT_VARS, OUT_OF_SCOPE, RESULT_VARS,
 };
 pub use template::Template;
+pub use types::ValueType;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SpecError {

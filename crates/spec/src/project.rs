@@ -14,6 +14,7 @@ use crate::diag::{Diagnostics, Location, PositionIndex};
 use crate::entity::{join_or, Entity};
 use crate::raw;
 use crate::template::Template;
+use crate::types::ValueType;
 use crate::SpecError;
 
 /// Variables every template may use besides the dialog's slots.
@@ -310,6 +311,7 @@ pub fn load_project(root: &Path) -> Result<Project, SpecError> {
         .collect();
 
     let mut entities = check_entities(&parsed_intents, &mut diagnostics);
+    add_builtin_entities(&mut entities, &parsed_intents, &parsed_dialogs);
     let (intents, out_of_scope) = check_intents(&parsed_intents, &mut entities, &mut diagnostics);
     // A file that did not parse defines nothing; checking references against it
     // would only bury the real mistake under follow-on ones.
@@ -460,6 +462,38 @@ fn load_settings(root: &Path, diagnostics: &mut Diagnostics) -> Result<Settings,
     Ok(settings)
 }
 
+/// The built-in typed entities (`duration`, `ip`, …) that a slot or an
+/// annotation names and the author did not define. Only those are added, so a
+/// project that uses none extracts no numbers or times from its messages.
+fn add_builtin_entities(
+    entities: &mut BTreeMap<String, Entity>,
+    intent_files: &[(&SourceFile, raw::IntentFile)],
+    dialog_files: &[(&SourceFile, raw::DialogFile)],
+) {
+    let mut named: BTreeSet<String> = dialog_files
+        .iter()
+        .flat_map(|(_, f)| f.dialogs.values())
+        .flat_map(|d| d.slots.iter().map(|s| s.entity.clone()))
+        .collect();
+    for (_, file) in intent_files {
+        let examples = file
+            .intents
+            .values()
+            .flat_map(|i| i.examples.iter())
+            .chain(file.out_of_scope.iter());
+        for example in examples {
+            if let Ok(parsed) = annotation::parse(example) {
+                named.extend(parsed.spans.into_iter().map(|s| s.entity));
+            }
+        }
+    }
+    for value_type in ValueType::ALL {
+        if named.contains(value_type.name()) && !entities.contains_key(value_type.name()) {
+            entities.insert(value_type.name().to_string(), Entity::builtin(value_type));
+        }
+    }
+}
+
 fn check_entities(
     files: &[(&SourceFile, raw::IntentFile)],
     diagnostics: &mut Diagnostics,
@@ -516,8 +550,40 @@ fn check_entities(
                 },
                 None => None,
             };
-            if raw.pattern.is_none() && raw.values.is_empty() {
-                diagnostics.push(at.clone(), format!("entity `{name}` has neither `pattern` nor `values`; expected at least one, so its values can be validated"));
+            let value_type = match &raw.value_type {
+                Some(t) => match ValueType::from_name(t) {
+                    Some(v) => Some(v),
+                    None => {
+                        diagnostics.push(
+                            file.index.locate(&format!("{path}.type")),
+                            format!(
+                                "entity `{name}` has unknown type `{t}`; expected one of {}",
+                                join_or(&ValueType::names())
+                            ),
+                        );
+                        None
+                    }
+                },
+                None => None,
+            };
+            if raw.pattern.is_some() && raw.value_type.is_some() {
+                diagnostics.push(
+                    at.clone(),
+                    format!("entity `{name}` has both `pattern` and `type`; expected one of them"),
+                );
+            }
+            if raw.pattern.is_none() && raw.values.is_empty() && raw.value_type.is_none() {
+                diagnostics.push(at.clone(), format!("entity `{name}` has neither `pattern`, `type` nor `values`; expected at least one, so its values can be validated"));
+            }
+            if let Some(t) = value_type {
+                for canonical in raw.values.keys() {
+                    if t.resolve(canonical, chrono::Utc::now()).is_none() {
+                        diagnostics.push(
+                            file.index.locate(&format!("{path}.values.{canonical}")),
+                            format!("value `{canonical}` of entity `{name}` is not {}; expected values of its type", t.description()),
+                        );
+                    }
+                }
             }
             if let Some(re) = &pattern {
                 for canonical in raw.values.keys() {
@@ -533,7 +599,13 @@ fn check_entities(
             }
             entities.insert(
                 name.clone(),
-                Entity::new(name, raw.description.clone(), pattern, &raw.values),
+                Entity::new(
+                    name,
+                    raw.description.clone(),
+                    pattern,
+                    value_type,
+                    &raw.values,
+                ),
             );
         }
     }
@@ -572,7 +644,7 @@ fn parse_examples(
                         continue;
                     };
                     let surface = &text[span.start..span.end];
-                    match entity.validate(&span.value) {
+                    match entity.validate(&span.value, chrono::Utc::now()) {
                         Ok(canonical) => entity.learn(surface, &canonical),
                         Err(_) if !entity.has_pattern() => {
                             // A closed list grows with annotated values.
@@ -759,7 +831,7 @@ fn check_dialogs(
                     );
                 }
                 if let (Some(default), Some(entity)) = (&raw_slot.default, entity) {
-                    if let Err(reason) = entity.validate(default) {
+                    if let Err(reason) = entity.validate(default, chrono::Utc::now()) {
                         diagnostics.push(
                             file.index.locate(&format!("{slot_path}.default")),
                             format!("default of slot `{slot_name}` is invalid: {reason}"),
@@ -773,7 +845,21 @@ fn check_dialogs(
                 slots.push((slot_name, raw_slot, i));
             }
 
+            // Typed slots also offer their fields: {duration.seconds}, {when.unix}.
+            let field_vars: Vec<String> = slots
+                .iter()
+                .filter_map(|(slot_name, raw_slot, _)| {
+                    let t = entities.get(&raw_slot.entity)?.value_type()?;
+                    Some(
+                        t.field_names()
+                            .iter()
+                            .map(move |f| format!("{slot_name}.{f}")),
+                    )
+                })
+                .flatten()
+                .collect();
             let mut base_vars: Vec<&str> = slot_names.iter().map(String::as_str).collect();
+            base_vars.extend(field_vars.iter().map(String::as_str));
             base_vars.extend_from_slice(CONTEXT_VARS);
             let mut result_vars = base_vars.clone();
             result_vars.extend_from_slice(RESULT_VARS);

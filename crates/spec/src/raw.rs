@@ -28,6 +28,9 @@ pub struct RawEntity {
     pub description: Option<String>,
     /// Regular expression that finds the entity in text and, anchored, validates it.
     pub pattern: Option<String>,
+    /// A built-in type instead of a pattern: `integer`, `duration`, `ip`, …
+    #[serde(rename = "type")]
+    pub value_type: Option<String>,
     /// Canonical value → synonyms that mean it.
     #[serde(default)]
     pub values: BTreeMap<String, Vec<String>>,

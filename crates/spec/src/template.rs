@@ -53,7 +53,15 @@ impl Template {
                     };
                     let name: String = chars[i + 1..i + 1 + len].iter().collect();
                     let name = name.trim().to_string();
-                    if !crate::annotation::is_identifier(&name) {
+                    // `{slot}` or a typed slot's field, `{slot.field}`.
+                    let is_name = match name.split_once('.') {
+                        Some((slot, field)) => {
+                            crate::annotation::is_identifier(slot)
+                                && crate::annotation::is_identifier(field)
+                        }
+                        None => crate::annotation::is_identifier(&name),
+                    };
+                    if !is_name {
                         return Err(TemplateError {
                             offset: i,
                             message: format!(
