@@ -494,6 +494,7 @@ fn import(paths: &Paths, args: &ImportArgs) -> Result<()> {
 fn evaluate(paths: &Paths, args: &EvaluateArgs) -> Result<()> {
     let project = app::load_project(paths)?;
     let extractor = EntityExtractor::new(&project);
+    let mut slots: Option<opsbot_nlu::SlotScores> = None;
     let evaluation = match &args.test {
         Some(file) => {
             // A held-out test file against the trained model.
@@ -528,6 +529,13 @@ fn evaluate(paths: &Paths, args: &EvaluateArgs) -> Result<()> {
                 .as_ref()
                 .map(|e| CachedEncoder::new(e, EmbeddingCache::open(&paths.embedding_cache())));
             let progress = bar(args.folds as u64, "folds");
+            slots = Some(opsbot_nlu::tagger::cross_validate_slots(
+                &project,
+                &extractor,
+                cached.as_ref().map(|c| c as &dyn SentenceEncoder),
+                args.folds,
+                args.seed,
+            )?);
             let evaluation = cross_validate(
                 &data,
                 &extractor,
@@ -546,8 +554,13 @@ fn evaluate(paths: &Paths, args: &EvaluateArgs) -> Result<()> {
         }
     };
     print_evaluation(&evaluation);
+    let slot_report = slots.as_ref().map(print_slots);
     if let Some(json) = &args.json {
-        std::fs::write(json, serde_json::to_vec_pretty(&evaluation)?)
+        let mut value = serde_json::to_value(&evaluation)?;
+        if let (Some(object), Some(report)) = (value.as_object_mut(), slot_report) {
+            object.insert("slots".into(), report);
+        }
+        std::fs::write(json, serde_json::to_vec_pretty(&value)?)
             .with_context(|| format!("writing {}", json.display()))?;
         println!("\nwrote {}", json.display());
     }
@@ -557,6 +570,33 @@ fn evaluate(paths: &Paths, args: &EvaluateArgs) -> Result<()> {
         println!("wrote {}", image.display());
     }
     Ok(())
+}
+
+/// Per-entity slot figures (exact span match); returns them for the JSON.
+fn print_slots(scores: &opsbot_nlu::SlotScores) -> serde_json::Value {
+    let (p, r, f) = scores.micro();
+    println!(
+        "\nslots (exact span and entity): precision {:.1}%, recall {:.1}%, F1 {:.1}%",
+        p * 100.0,
+        r * 100.0,
+        f * 100.0
+    );
+    let mut per_entity = serde_json::Map::new();
+    for (entity, &counts) in &scores.counts {
+        let (p, r, f) = opsbot_nlu::SlotScores::prf(counts);
+        println!(
+            "  {entity:<18} precision {:>5.1}%  recall {:>5.1}%  F1 {:>5.1}%  ({} annotated)",
+            p * 100.0,
+            r * 100.0,
+            f * 100.0,
+            counts.0 + counts.2
+        );
+        per_entity.insert(
+            entity.clone(),
+            serde_json::json!({"precision": p, "recall": r, "f1": f, "support": counts.0 + counts.2}),
+        );
+    }
+    serde_json::json!({"precision": p, "recall": r, "f1": f, "entities": per_entity})
 }
 
 fn print_evaluation(evaluation: &opsbot_nlu::evaluate::Evaluation) {

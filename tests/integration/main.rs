@@ -10,4 +10,5 @@ mod nlu;
 mod restart;
 mod safety;
 mod shell;
+mod slots;
 mod util;

@@ -17,7 +17,7 @@ fn train_prints_a_summary_and_writes_a_versioned_model_with_metrics() {
     assert!(out.status.success(), "{}", stderr(&out));
     let text = stdout(&out);
     assert!(
-        text.contains("trained on 198 examples of 8 intents and out of scope"),
+        text.contains("trained on 210 examples of 9 intents and out of scope"),
         "{text}"
     );
     assert!(text.contains("all-MiniLM-L6-v2@"), "{text}");
@@ -26,7 +26,7 @@ fn train_prints_a_summary_and_writes_a_versioned_model_with_metrics() {
 
     let meta = opsbot_nlu::IntentModel::load_meta(&fixture.path().join("models/intent-model.bin"))
         .unwrap();
-    assert_eq!(meta.examples, 198);
+    assert_eq!(meta.examples, 210);
     assert!(meta
         .encoder
         .as_deref()
@@ -79,7 +79,7 @@ fn evaluate_cross_validates_and_writes_json_and_a_confusion_matrix() {
     assert!(out.status.success(), "{}", stderr(&out));
     let text = stdout(&out);
     assert!(
-        text.contains("3-fold cross-validation on 198 examples"),
+        text.contains("3-fold cross-validation on 210 examples"),
         "{text}"
     );
     assert!(text.contains("out of scope       precision"), "{text}");
@@ -89,7 +89,7 @@ fn evaluate_cross_validates_and_writes_json_and_a_confusion_matrix() {
     assert!(accuracy > 0.8, "the example bot is learnable: {accuracy}");
     assert_eq!(
         evaluation["confusion"]["classes"].as_array().unwrap().len(),
-        9
+        10
     );
     let total: u64 = evaluation["confusion"]["counts"]
         .as_array()
@@ -97,9 +97,17 @@ fn evaluate_cross_validates_and_writes_json_and_a_confusion_matrix() {
         .iter()
         .flat_map(|row| row.as_array().unwrap().iter().map(|c| c.as_u64().unwrap()))
         .sum();
-    assert_eq!(total, 198, "every example lands in one cell");
+    assert_eq!(total, 210, "every example lands in one cell");
     let image = std::fs::read_to_string(&svg).unwrap();
     assert!(image.starts_with("<svg") && image.contains("restart_service"));
+    // Slots, per entity, exact span.
+    assert!(text.contains("slots (exact span and entity)"), "{text}");
+    let host_f1 = evaluation["slots"]["entities"]["host"]["f1"]
+        .as_f64()
+        .unwrap();
+    assert!(host_f1 > 0.8, "hosts are found: {host_f1}");
+    assert!(evaluation["slots"]["entities"]["period"].is_null());
+    assert!(evaluation["slots"]["f1"].as_f64().unwrap() > 0.8);
 }
 
 #[test]
