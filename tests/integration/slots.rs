@@ -119,15 +119,13 @@ fn train_reports_the_tagger_and_a_project_without_annotations_has_none() {
         stdout(&out)
     );
     // Strip every annotation: no tagger, and the old one is removed.
-    for file in ["intents/operations.yaml"] {
-        let path = fixture.path().join(file);
-        let text = std::fs::read_to_string(&path).unwrap();
-        let plain = regex::Regex::new(r"\[([^\]]*)\]\([^)]*\)")
-            .unwrap()
-            .replace_all(&text, "$1")
-            .into_owned();
-        std::fs::write(&path, plain).unwrap();
-    }
+    let path = fixture.path().join("intents/operations.yaml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let plain = regex::Regex::new(r"\[([^\]]*)\]\([^)]*\)")
+        .unwrap()
+        .replace_all(&text, "$1")
+        .into_owned();
+    std::fs::write(&path, plain).unwrap();
     let out = fixture.run(&["train"], "");
     assert!(out.status.success(), "{}", crate::util::stderr(&out));
     assert!(
