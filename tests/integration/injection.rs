@@ -249,6 +249,12 @@ fn a_corpus_of_hostile_answers_never_reaches_a_shell() {
             "{value:?}"
         );
         let reply = say(value).join("\n");
+        if reply.starts_with("Okay, I dropped your request") {
+            // Read as another request ("<script>alert(1)…" reads like silencing
+            // alerts); nothing runs without its own confirmation.
+            say("cancel");
+            continue;
+        }
         if reply.starts_with("I will restart apache on ") {
             // Only a clean host stood apart from the rest; that is all that may run.
             say("yes");

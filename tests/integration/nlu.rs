@@ -17,7 +17,7 @@ fn train_prints_a_summary_and_writes_a_versioned_model_with_metrics() {
     assert!(out.status.success(), "{}", stderr(&out));
     let text = stdout(&out);
     assert!(
-        text.contains("trained on 210 examples of 9 intents and out of scope"),
+        text.contains("trained on 213 examples of 9 intents and out of scope"),
         "{text}"
     );
     assert!(text.contains("all-MiniLM-L6-v2@"), "{text}");
@@ -26,7 +26,7 @@ fn train_prints_a_summary_and_writes_a_versioned_model_with_metrics() {
 
     let meta = opsbot_nlu::IntentModel::load_meta(&fixture.path().join("models/intent-model.bin"))
         .unwrap();
-    assert_eq!(meta.examples, 210);
+    assert_eq!(meta.examples, 213);
     assert!(meta
         .encoder
         .as_deref()
@@ -79,7 +79,7 @@ fn evaluate_cross_validates_and_writes_json_and_a_confusion_matrix() {
     assert!(out.status.success(), "{}", stderr(&out));
     let text = stdout(&out);
     assert!(
-        text.contains("3-fold cross-validation on 210 examples"),
+        text.contains("3-fold cross-validation on 213 examples"),
         "{text}"
     );
     assert!(text.contains("out of scope       precision"), "{text}");
@@ -97,7 +97,7 @@ fn evaluate_cross_validates_and_writes_json_and_a_confusion_matrix() {
         .iter()
         .flat_map(|row| row.as_array().unwrap().iter().map(|c| c.as_u64().unwrap()))
         .sum();
-    assert_eq!(total, 210, "every example lands in one cell");
+    assert_eq!(total, 213, "every example lands in one cell");
     let image = std::fs::read_to_string(&svg).unwrap();
     assert!(image.starts_with("<svg") && image.contains("restart_service"));
     // Slots, per entity, exact span.

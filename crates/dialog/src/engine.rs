@@ -524,13 +524,16 @@ impl<'a> Step<'a> {
         {
             return None;
         }
-        // A follow-up that clearly asks for something else is that request.
+        // A follow-up that clearly asks for something else is that request:
+        // another intent, confidently, whose dialog has a slot for a value named.
         let asks_for_other = u.intent.as_ref().is_some_and(|g| {
             g.confidence >= SWITCH_CONFIDENCE
-                && self
-                    .project
-                    .dialog_for_intent(&g.name)
-                    .is_some_and(|d| d.name != dialog.name)
+                && self.project.dialog_for_intent(&g.name).is_some_and(|d| {
+                    d.name != dialog.name
+                        && u.entities
+                            .iter()
+                            .any(|m| d.slots.iter().any(|s| s.entity == m.entity))
+                })
         });
         if asks_for_other {
             return None;
