@@ -14,6 +14,9 @@
 //! The datasets are read from `../shared/data` (or `OPSBOT_BENCH_DATA`).
 //! Training time includes encoding: the embedding cache starts empty each run.
 
+#[path = "common/mod.rs"]
+mod common;
+
 use std::collections::BTreeMap;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -49,16 +52,7 @@ fn clinc_split(value: &Value, names: &[&str]) -> TrainingData {
 
 /// SNIPS 2017 files whose names start with `prefix`: intent from the top-level key.
 fn snips(dir: &Path, prefix: &str) -> TrainingData {
-    let mut names: Vec<PathBuf> = std::fs::read_dir(dir)
-        .expect("SNIPS folder")
-        .map(|e| e.expect("entry").path())
-        .filter(|p| {
-            p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with(prefix) && n.ends_with(".json"))
-        })
-        .collect();
-    names.sort();
+    let names = common::snips_files(dir, prefix);
     let mut data = TrainingData::default();
     for path in names {
         let value = read_json(&path);

@@ -6,6 +6,9 @@
 //! Writes `target/bench/slots.md` and `target/bench/slots.json`. Set
 //! `OPSBOT_BENCH_DATA` to read the datasets from elsewhere than `../shared/data`.
 
+#[path = "common/mod.rs"]
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -16,16 +19,7 @@ use serde_json::json;
 
 /// SNIPS 2017 files whose names start with `prefix`, with their slot spans.
 fn snips(dir: &Path, prefix: &str) -> Vec<TaggedText> {
-    let mut names: Vec<PathBuf> = std::fs::read_dir(dir)
-        .expect("SNIPS folder")
-        .map(|e| e.expect("entry").path())
-        .filter(|p| {
-            p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with(prefix) && n.ends_with(".json"))
-        })
-        .collect();
-    names.sort();
+    let names = common::snips_files(dir, prefix);
     let mut out = Vec::new();
     for path in names {
         let bytes = std::fs::read(&path).expect("SNIPS file");

@@ -395,15 +395,14 @@ impl Tagger {
         let mut dense_g2 = vec![1e-6f32; tagger.dense.len()];
 
         // Every word: (sparse rows, dense vector, gold label).
-        struct Word<'a> {
+        struct Word {
             rows: Vec<u32>,
             dense: Option<Vec<f32>>,
             gold: usize,
-            _text: &'a str,
         }
         let mut all: Vec<Word> = Vec::new();
-        for (i, example) in examples.iter().enumerate() {
-            for (j, feats) in features[i].iter().enumerate() {
+        for (i, example_features) in features.iter().enumerate() {
+            for (j, feats) in example_features.iter().enumerate() {
                 all.push(Word {
                     rows: feats.iter().map(|f| tagger.features[f]).collect(),
                     dense: vectors
@@ -412,7 +411,6 @@ impl Tagger {
                         .filter(|v| v.len() == dense_dim && dense_dim > 0)
                         .map(|v| tagger.scaled(v)),
                     gold: label_index[gold[i][j].as_str()],
-                    _text: &example.text,
                 });
             }
         }
