@@ -133,11 +133,7 @@ fn main() {
     let replies: usize = results.iter().map(|r| r.2).sum();
     latencies.sort();
     let messages = latencies.len();
-    let verification = opsbot_runtime::verify(
-        bot.store().audit_oldest_first(),
-        bot.store().chain_head().unwrap(),
-    )
-    .unwrap();
+    let verification = bot.store().verify_audit().unwrap();
     let audit_records = verification.records;
     let throughput = messages as f64 / elapsed.as_secs_f64();
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;

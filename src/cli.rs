@@ -79,6 +79,10 @@ pub struct TrainArgs {
     /// Epochs of fine-tuning.
     #[arg(long, default_value_t = 3, requires = "fine_tune")]
     pub fine_tune_epochs: usize,
+    /// Write the new model even if its held-out accuracy collapsed against
+    /// the model it replaces.
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Args)]
@@ -343,6 +347,16 @@ fn train(paths: &Paths, args: &TrainArgs) -> Result<()> {
     let mut model = model;
     if model.meta.encoder.is_some() {
         model.meta.encoder_dir = Some(encoder_dir);
+    }
+    if let Err(reason) = model.check() {
+        bail!("the trained model is unusable ({reason}); the embedding cache at {} may be damaged: delete it and train again. The old model was kept", paths.embedding_cache().display());
+    }
+    let previous = opsbot_nlu::IntentModel::load_meta(&paths.model()).ok();
+    if let (Some(why), false) = (
+        crate::train_guard::collapse(previous.as_ref(), &model.meta),
+        args.force,
+    ) {
+        bail!("{why}");
     }
     let mut words: Option<ProgressBar> = None;
     let tagger = opsbot_nlu::train_for_project(
@@ -733,10 +747,13 @@ fn audit_verify(paths: &Paths) -> Result<()> {
     let Some(store) = existing_store(paths)? else {
         return Ok(());
     };
-    let verification = opsbot_runtime::verify(store.audit_oldest_first(), store.chain_head()?)?;
+    let verification = store.verify_audit()?;
+    for note in &verification.notes {
+        println!("note: {note}");
+    }
     if verification.problems.is_empty() {
         println!(
-            "ok: {} audit records, hash chain intact",
+            "ok: {} audit records, keyed hash chain intact and matching its checkpoint copy",
             verification.records
         );
         return Ok(());
@@ -911,9 +928,9 @@ fn print_record(r: &AuditRecord) {
         "#{} {}  {}/{}  {}  {}{}",
         r.id,
         r.time.format("%Y-%m-%d %H:%M:%S UTC"),
-        r.room,
-        r.user,
-        r.intent,
+        shown(&r.room),
+        shown(&r.user),
+        shown(&r.intent),
         r.outcome.as_str(),
         result
     );
@@ -921,10 +938,10 @@ fn print_record(r: &AuditRecord) {
     let mut confirmed = r
         .confirmed_by
         .as_deref()
-        .map(|c| format!(", confirmed by {c}"))
+        .map(|c| format!(", confirmed by {}", shown(c)))
         .unwrap_or_default();
     if let Some(approver) = &r.approved_by {
-        confirmed.push_str(&format!(", approved by {approver}"));
+        confirmed.push_str(&format!(", approved by {}", shown(approver)));
     }
     if r.two_factor {
         confirmed.push_str(", with 2FA");
@@ -944,7 +961,7 @@ fn print_record(r: &AuditRecord) {
             .map(|(k, v)| {
                 format!(
                     "{k}={} ({})",
-                    v.value,
+                    shown(&v.value),
                     serde_json::to_value(v.origin)
                         .ok()
                         .and_then(|o| o.as_str().map(str::to_string))
@@ -955,22 +972,44 @@ fn print_record(r: &AuditRecord) {
         println!("    slots: {}", slots.join(", "));
     }
     if let Some(command) = &r.command {
-        println!("    ran: {command}");
+        let verb = if r.outcome == opsbot_runtime::AuditOutcome::NotStarted {
+            "tried"
+        } else {
+            "ran"
+        };
+        println!("    {verb}: {}", shown(command));
     }
     if let Some(reason) = &r.reason {
-        println!("    why: {reason}");
+        println!("    why: {}", shown(reason));
     }
     if r.access != "allowed" {
-        println!("    access: {}", r.access);
-    }
-    if r.access != "allowed" {
-        println!("    access: {}", r.access);
+        println!("    access: {}", shown(&r.access));
     }
     if let Some(output) = r.output.as_deref().filter(|o| !o.trim().is_empty()) {
         for (i, line) in output.trim_end().lines().enumerate() {
-            println!("    {}{line}", if i == 0 { "output: " } else { "        " });
+            println!(
+                "    {}{}",
+                if i == 0 { "output: " } else { "        " },
+                shown(line)
+            );
         }
     }
+}
+
+/// Text from users or actions as it may be printed on a terminal: control
+/// characters (ESC, CR, …) and bidirectional overrides are written as escapes,
+/// so a crafted user name or output cannot fake or hide audit lines.
+fn shown(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        let bidi = matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}');
+        if c.is_control() || bidi {
+            out.extend(c.escape_unicode());
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 fn test(paths: &Paths, args: &TestArgs) -> Result<()> {

@@ -7,4 +7,5 @@ pub mod app;
 pub mod cli;
 pub mod confusion;
 pub mod refresh;
+pub mod train_guard;
 pub mod transcript;

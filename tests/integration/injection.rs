@@ -17,12 +17,13 @@ const HOSTILE: &[&str] = &[
     "web-01&&touch /tmp/opsbot-pwned",
 ];
 
-/// A host stands apart from the rest: the host alone is taken, the preview says
-/// so, and that is all that reaches the action.
+/// A host amid shell syntax: the message is judged whole and refused (taking
+/// `web-01` alone would act on something other than what was written).
 const HOST_AMID_HOSTILE_TEXT: &[&str] = &[
     "web-01 $(touch /tmp/opsbot-pwned)",
     "web-01 && touch /tmp/opsbot-pwned",
     "web-01 | touch /tmp/opsbot-pwned",
+    "web-01 ; touch /tmp/opsbot-pwned #",
     "$(echo web-01)",
 ];
 
@@ -52,7 +53,8 @@ fn hostile_answers_fail_host_validation() {
             .unwrap();
         assert_eq!(replies.len(), 1, "{value:?}: {replies:?}");
         assert!(
-            replies[0].contains("is not a host name like web-01 or an IP address"),
+            replies[0].contains("is not a host name like web-01 or an IP address")
+                || replies[0].contains("contains shell syntax"),
             "{value:?}: {replies:?}"
         );
         replies.clear();
@@ -72,20 +74,21 @@ fn hostile_answers_fail_host_validation() {
         runtime
             .block_on(bot.handle(&key, text, &mut |r| replies.push(r)))
             .unwrap();
-        assert_eq!(
-            replies[1], "I will restart apache on web-01. Shall I go ahead? (yes/no)",
-            "{text:?}"
-        );
+        assert!(replies[1].contains("contains shell syntax"), "{text:?}: {replies:?}");
+        // The question is still open, and a yes now is no answer to it.
+        replies.clear();
         runtime
             .block_on(bot.handle(&key, "yes", &mut |r| replies.push(r)))
             .unwrap();
+        assert!(!replies[0].starts_with("Restart"), "{text:?}: {replies:?}");
+        runtime
+            .block_on(bot.handle(&key, "cancel", &mut |r| replies.push(r)))
+            .unwrap();
     }
-    let log = std::fs::read_to_string(fixture.state().join("restarts.tsv")).unwrap();
-    let hosts: Vec<&str> = log
-        .lines()
-        .map(|l| l.rsplit('\t').next().unwrap())
-        .collect();
-    assert_eq!(hosts, ["web-01"; 4]);
+    assert!(
+        !fixture.state().join("restarts.tsv").exists(),
+        "nothing ran"
+    );
     assert!(!pwned());
 }
 
@@ -263,7 +266,8 @@ fn a_corpus_of_hostile_answers_never_reaches_a_shell() {
             // Rejected, or not taken as an answer at all (the question is asked again).
             assert!(
                 reply.ends_with("On which host would you like to restart apache?")
-                    || reply.contains("control characters"),
+                    || reply.contains("control characters")
+                    || reply.contains("shell syntax"),
                 "{value:?} was neither rejected nor reduced to a host: {reply}"
             );
             say("cancel");

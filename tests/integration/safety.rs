@@ -157,7 +157,7 @@ fn the_audit_trail_names_edited_and_removed_records() {
     let out = fixture.run(&["audit", "verify"], "");
     assert!(!out.status.success());
     assert!(
-        stdout(&out).contains("record #2 was edited: its content does not match its hash"),
+        stdout(&out).contains("record #2 was edited: its content does not match its keyed hash"),
         "{}",
         stdout(&out)
     );

@@ -74,6 +74,8 @@ pub struct ActionOutcome {
     pub duration: Duration,
     /// Why it did not run or finish normally (timeout, missing program).
     pub error: Option<String>,
+    /// Whether the program was started at all (false: it could not be spawned).
+    pub started: bool,
 }
 
 pub enum Input<'a> {
@@ -270,6 +272,12 @@ impl<'a> Step<'a> {
             .any(|c| c.is_control() && c != '\n' && c != '\t')
         {
             self.say("That message contains control characters; please send plain text.");
+            return phase;
+        }
+        if let Some(found) = phrases::shell_syntax(&outside_values(u)) {
+            self.say(format!(
+                "That message contains shell syntax (`{found}`) outside any value I could take whole. I never pass text to a shell and will not act on part of a message, so I did nothing with it; please send it again without that."
+            ));
             return phase;
         }
         let Some(phase) = self.expire(phase, Some(u)) else {
@@ -970,7 +978,7 @@ impl<'a> Step<'a> {
             .as_ref()
             .map(|a| a.groups.clone())
             .unwrap_or_default();
-        if approver == self.ctx.user {
+        if self.project.settings.same_person(approver, self.ctx.user) {
             self.say(format!(
                 "You cannot approve your own request; a member of {} other than you must.",
                 self.approver_names(&dialog.name)
@@ -1194,6 +1202,11 @@ impl<'a> Step<'a> {
         }) {
             self.begin(other, confidence, u, memory);
             self.say(preview);
+        } else if phrases::is_questioning_yes(&u.text) {
+            self.say(format!(
+                "“{}” reads as a question, so I did not take it as a yes. {preview}",
+                u.text.trim().chars().take(40).collect::<String>()
+            ));
         } else {
             self.say(format!("Please answer yes or no. {preview}"));
         }
@@ -1328,6 +1341,19 @@ fn capitalise(text: &str) -> String {
         Some(first) => first.to_uppercase().chain(chars).collect(),
         None => String::new(),
     }
+}
+
+/// The message with every value span found in it blanked out: shell syntax
+/// inside a value the bot takes whole (a free-text note) is the value's own
+/// business; anywhere else it means the message is not what it seems.
+fn outside_values(u: &Understanding) -> String {
+    let mut bytes = u.text.clone().into_bytes();
+    for m in &u.entities {
+        if let Some(span) = bytes.get_mut(m.start..m.end.min(u.text.len())) {
+            span.fill(b' ');
+        }
+    }
+    String::from_utf8_lossy(&bytes).into_owned()
 }
 
 #[cfg(test)]
@@ -1525,6 +1551,7 @@ mod tests {
             output: "boom\n".into(),
             duration: Duration::from_millis(20),
             error: None,
+            started: true,
         };
         let t = s.feed(Input::ActionFinished(&failed), 0);
         assert_eq!(
@@ -1544,6 +1571,7 @@ mod tests {
             output: String::new(),
             duration: Duration::ZERO,
             error: None,
+            started: true,
         };
         s.feed(Input::ActionFinished(&ok), 1);
         assert_eq!(s.conversation.memory["service"].value, "apache");

@@ -115,7 +115,7 @@ proptest! {
                 }),
                 Event::Approve(dave, approve) => Input::Approval { approver: if *dave { "dave" } else { "bob" }, approve: *approve },
                 Event::Finish(ok) => {
-                    outcome = ActionOutcome { succeeded: *ok, exit_code: Some(i32::from(!*ok)), output: "out".into(), duration: Duration::ZERO, error: None };
+                    outcome = ActionOutcome { succeeded: *ok, exit_code: Some(i32::from(!*ok)), output: "out".into(), duration: Duration::ZERO, error: None, started: true };
                     Input::ActionFinished(&outcome)
                 }
                 Event::Interrupt(started) => Input::Interrupted { started: *started },

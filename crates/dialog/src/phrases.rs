@@ -25,8 +25,6 @@ const YES: &[&str] = &[
     "sure",
     "ok",
     "okay",
-    "k",
-    "kk",
     "go",
     "go ahead",
     "go for it",
@@ -37,7 +35,6 @@ const YES: &[&str] = &[
     "proceed",
     "affirmative",
     "please do",
-    "please",
     "yes please",
     "yes do it",
     "sounds good",
@@ -127,6 +124,10 @@ pub fn classify(text: &str) -> Answer {
     let norm = normalise(text);
     let core = strip_politeness(&norm);
     if YES.contains(&core) || YES.contains(&norm.as_str()) {
+        // "ok?", "right?", "go?": a question is never a yes.
+        if is_question(text) {
+            return Answer::Other;
+        }
         return Answer::Yes;
     }
     if NO.contains(&core) || NO.contains(&norm.as_str()) {
@@ -150,7 +151,52 @@ pub fn classify(text: &str) -> Answer {
     Answer::Other
 }
 
-/// "approve", "approve 7f3a", "deny 7f3a": a decision on a request awaiting approval.
+/// The first piece of shell syntax in a message (`;`, `|`, `&&`, `$(`, `${`,
+/// a backtick, a redirection to a path), if any. Such a message is judged whole
+/// and refused: taking the plain words around it (`web-01` from
+/// `web-01 ; touch /tmp/x`) would act on something other than what was written.
+pub fn shell_syntax(text: &str) -> Option<String> {
+    static REDIRECT: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r"(?:^|\s)\d?(?:>>?|<)\s*[/~&$]|\s&\s*$").expect("valid regex")
+    });
+    for sequence in ["$(", "${", "`", "&&", ";", "|"] {
+        if text.contains(sequence) {
+            return Some(sequence.to_string());
+        }
+    }
+    REDIRECT.find(text).map(|m| {
+        let operator: String = m
+            .as_str()
+            .trim()
+            .chars()
+            .take_while(|c| c.is_ascii_digit() || matches!(c, '<' | '>'))
+            .collect();
+        if operator.is_empty() {
+            "&".to_string()
+        } else {
+            operator
+        }
+    })
+}
+
+/// Whether a message asks rather than tells: it carries a question mark
+/// (also the full-width and inverted ones), wherever it is.
+pub fn is_question(text: &str) -> bool {
+    text.contains(['?', '？', '¿', '⁇', '❓', '❔'])
+}
+
+/// "ok?", "sure?", "yes?": a yes word asked as a question, which never
+/// confirms; the engine says why it asks again.
+pub fn is_questioning_yes(text: &str) -> bool {
+    is_question(text) && {
+        let norm = normalise(text);
+        YES.contains(&strip_politeness(&norm)) || YES.contains(&norm.as_str())
+    }
+}
+
+/// "approve", "approve 7f3a", "deny 7f3a": a decision on a request awaiting
+/// approval. Only these explicit verbs: yes words such as "lgtm" or "approved"
+/// answer the speaker's own questions and are never someone else's approval.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApprovalCommand {
     pub approve: bool,
@@ -162,8 +208,8 @@ pub fn approval_command(text: &str) -> Option<ApprovalCommand> {
     let norm = normalise(text);
     let mut words = norm.split(' ');
     let approve = match words.next()? {
-        "approve" | "approved" | "lgtm" => true,
-        "deny" | "denied" | "reject" | "rejected" | "decline" => false,
+        "approve" => true,
+        "deny" | "reject" | "decline" => false,
         _ => return None,
     };
     let code = match (words.next(), words.next()) {
@@ -249,9 +295,51 @@ mod tests {
             "sure, go ahead",
             "confirm",
             "👍",
+            "lgtm",
+            "approved",
         ] {
             assert_eq!(classify(text), Answer::Yes, "{text}");
         }
+    }
+
+    #[test]
+    fn shell_syntax_is_found_wherever_it_is() {
+        for (text, found) in [
+            ("web-01 ; touch /tmp/x #", ";"),
+            ("1.2.3-$(touch /tmp/x)", "$("),
+            ("web-01|id", "|"),
+            ("web-01 && id", "&&"),
+            ("`id`", "`"),
+            ("${HOME}", "${"),
+            ("web-01 > /etc/passwd", ">"),
+            ("web-01 2>&1", "2>"),
+            ("sleep 5 &", "&"),
+        ] {
+            assert_eq!(shell_syntax(text).as_deref(), Some(found), "{text}");
+        }
+        for text in [
+            "restart apache on web-01",
+            "deploy shop 1.2.3-rc.1 to staging",
+            "R&D wiki is down",
+            "silence alerts for 2h",
+            "costs $5",
+            "a -> b",
+        ] {
+            assert_eq!(shell_syntax(text), None, "{text}");
+        }
+    }
+
+    #[test]
+    fn questions_and_bare_fillers_never_confirm() {
+        for text in [
+            "ok?", "right?", "sure?", "go?", "correct?", "yes?", "Yes ?", "please", "k", "kk",
+            "ok？", "¿ok", "yes please?", "lgtm?", "👍?",
+        ] {
+            assert_ne!(classify(text), Answer::Yes, "{text}");
+        }
+        assert!(is_questioning_yes("ok?"));
+        assert!(!is_questioning_yes("restart apache?"));
+        assert!(!is_questioning_yes("ok"));
     }
 
     #[test]
@@ -297,6 +385,9 @@ mod tests {
             })
         );
         assert_eq!(approval_command("approve the deploy"), None);
+        for yes_word in ["lgtm", "approved", "LGTM 7f3a", "denied", "rejected"] {
+            assert_eq!(approval_command(yes_word), None, "{yes_word}");
+        }
         assert_eq!(approval_command("deploy"), None);
     }
 

@@ -45,7 +45,7 @@ pub fn bodies(reply: &str, mention: Option<&Addressee<'_>>) -> (String, String) 
         plain.push_str(&format!("{}: ", m.name));
         html.push_str(&format!(
             "<a href=\"https://matrix.to/#/{}\">{}</a>: ",
-            m.user_id,
+            link_part(m.user_id.as_str()),
             escape(m.name)
         ));
     }
@@ -76,6 +76,21 @@ pub fn content(
     content
 }
 
+/// A user id as it may stand in a matrix.to link inside an HTML attribute:
+/// everything but the characters of a well-formed id is percent-encoded, so a
+/// crafted id cannot close the attribute or the tag.
+fn link_part(user_id: &str) -> String {
+    let mut out = String::with_capacity(user_id.len());
+    for byte in user_id.bytes() {
+        if byte.is_ascii_alphanumeric() || b"@:._=-/+".contains(&byte) {
+            out.push(byte as char);
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -98,6 +113,10 @@ mod tests {
         );
         assert_eq!(plain, "alice: On which host?");
         assert!(html.starts_with("<a href=\"https://matrix.to/#/@alice:localhost\">alice</a>: "));
+        assert_eq!(
+            link_part("@a\"><script>x</script>:localhost"),
+            "@a%22%3E%3Cscript%3Ex%3C/script%3E:localhost"
+        );
         assert!(truncate(&"x".repeat(MAX_REPLY_CHARS + 10))
             .ends_with("(truncated; the full record is in `opsbot audit`)"));
     }

@@ -268,10 +268,10 @@ pub async fn run(
 
 /// Tells requesters about actions a previous process left unfinished.
 async fn resume_interrupted(client: &Client, shared: &Arc<Shared>) {
-    let keys = match shared.bot.store().executing_conversations() {
+    let keys = match shared.bot.resolve_interrupted().await {
         Ok(keys) => keys,
         Err(e) => {
-            tracing::error!(error = %e, "cannot look for interrupted actions");
+            tracing::error!(error = %e, "cannot resolve interrupted actions");
             return;
         }
     };
@@ -284,7 +284,11 @@ async fn resume_interrupted(client: &Client, shared: &Arc<Shared>) {
             continue;
         };
         let mut replies = Vec::new();
-        if let Err(e) = shared.bot.resume(&key, &mut |r| replies.push(r)).await {
+        if let Err(e) = shared
+            .bot
+            .deliver_notices(&key, &mut |r| replies.push(r))
+            .await
+        {
             tracing::error!(error = %e, "cannot resume an interrupted conversation");
         }
         for reply in replies {

@@ -91,6 +91,24 @@ impl SoftmaxRegression {
         }
     }
 
+    /// Whether the weights have the shape `classes × features` and are finite.
+    pub fn check_shape(&self) -> Result<(), String> {
+        let expected = self.features.checked_mul(self.classes);
+        if expected != Some(self.weights.len()) || self.bias.len() != self.classes {
+            return Err(format!(
+                "its classifier holds {} weights and {} biases for {} classes × {} features",
+                self.weights.len(),
+                self.bias.len(),
+                self.classes,
+                self.features
+            ));
+        }
+        if !crate::artifact::all_finite(&self.weights) || !crate::artifact::all_finite(&self.bias) {
+            return Err("its classifier holds weights that are not finite numbers".into());
+        }
+        Ok(())
+    }
+
     fn probabilities_into(&self, input: &SparseVec, out: &mut [f32]) {
         self.logits_into(input, out);
         softmax_in_place(out, 1.0);

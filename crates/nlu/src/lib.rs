@@ -5,6 +5,7 @@
 //! Second stage of the pipeline: it reads the checked spec and produces an
 //! [`Understanding`] per message, which is all the dialog engine ever sees.
 
+pub mod artifact;
 pub mod classifier;
 mod encoder;
 pub mod evaluate;

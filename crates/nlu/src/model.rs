@@ -5,19 +5,19 @@
 //! bincode. A model from another opsbot, from edited intents or for another
 //! encoder is refused with a clear message instead of answering wrongly.
 
-use std::io::Write;
 use std::path::Path;
 
 use opsbot_spec::{EntityMatch, OUT_OF_SCOPE};
 use serde::{Deserialize, Serialize};
 
+use crate::artifact;
 use crate::classifier::{softmax_in_place, SoftmaxRegression, TrainConfig};
 use crate::features::{SparseConfig, SparseFeaturizer, SparseVec};
 use crate::NluError;
 
 pub const MODEL_FORMAT: &str = "opsbot-intent-model";
 /// Bumped whenever the artifact's meaning changes; older files must be retrained.
-pub const MODEL_FORMAT_VERSION: u32 = 2;
+pub const MODEL_FORMAT_VERSION: u32 = 3;
 /// File name of the intent model inside `models/`.
 pub const MODEL_FILE: &str = "intent-model.bin";
 const MAGIC: &[u8] = b"OPSBOT-MODEL\n";
@@ -178,20 +178,13 @@ impl IntentModel {
         decide(ranked, self.meta.calibration.threshold)
     }
 
-    /// Writes the artifact atomically (temporary file, then rename), so a running
-    /// bot never reads a half-written model.
+    /// Writes the artifact atomically with a checksum (see [`crate::artifact`]),
+    /// so a running bot never reads a half-written or damaged model.
     pub fn save(&self, path: &Path) -> Result<(), NluError> {
-        let io = |source| NluError::Io {
-            path: path.to_path_buf(),
-            source,
-        };
         let corrupt = |reason: String| NluError::Corrupt {
             path: path.to_path_buf(),
             reason,
         };
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).map_err(io)?;
-        }
         let header = serde_json::to_vec_pretty(&self.meta).map_err(|e| corrupt(e.to_string()))?;
         let body = bincode::serialize(&BodyRef {
             classes: &self.classes,
@@ -200,39 +193,62 @@ impl IntentModel {
             classifier: &self.classifier,
         })
         .map_err(|e| corrupt(e.to_string()))?;
-        let tmp = path.with_extension("bin.tmp");
-        let mut file = std::fs::File::create(&tmp).map_err(io)?;
-        file.write_all(MAGIC).map_err(io)?;
-        file.write_all(&(header.len() as u32).to_le_bytes())
-            .map_err(io)?;
-        file.write_all(&header).map_err(io)?;
-        file.write_all(b"\n").map_err(io)?;
-        file.write_all(&body).map_err(io)?;
-        file.sync_all().map_err(io)?;
-        drop(file);
-        std::fs::rename(&tmp, path).map_err(io)
+        artifact::write(path, MAGIC, &header, &body)
     }
 
     /// Reads only the header: what a model was trained on and how well it did.
     pub fn load_meta(path: &Path) -> Result<ModelMeta, NluError> {
-        let bytes = read(path)?;
-        Ok(split(path, &bytes)?.0)
+        let artifact = artifact::read(path, MAGIC, "an opsbot intent model")?;
+        parse_header(path, artifact.header())
     }
 
+    /// Reads a model, checking its checksum, its shape and that every weight is
+    /// a finite number.
     pub fn load(path: &Path) -> Result<IntentModel, NluError> {
-        let bytes = read(path)?;
-        let (meta, body) = split(path, &bytes)?;
-        let body: Body = bincode::deserialize(body).map_err(|e| NluError::Corrupt {
+        let artifact = artifact::read(path, MAGIC, "an opsbot intent model")?;
+        let meta = parse_header(path, artifact.header())?;
+        let body: Body = bincode::deserialize(artifact.body()).map_err(|e| NluError::Corrupt {
             path: path.to_path_buf(),
-            reason: e.to_string(),
+            reason: format!("the weights do not decode ({e})"),
         })?;
-        Ok(IntentModel {
+        let model = IntentModel {
             meta,
             classes: body.classes,
             featurizer: body.featurizer,
             dense: body.dense,
             classifier: body.classifier,
-        })
+        };
+        model.check().map_err(|reason| NluError::Corrupt {
+            path: path.to_path_buf(),
+            reason,
+        })?;
+        Ok(model)
+    }
+
+    /// The model's own consistency: shapes agree, numbers are finite.
+    pub fn check(&self) -> Result<(), String> {
+        if self.classes.is_empty() || self.classes.len() != self.classifier.classes {
+            return Err(format!(
+                "it names {} classes but its classifier has {}",
+                self.classes.len(),
+                self.classifier.classes
+            ));
+        }
+        self.classifier.check_shape()?;
+        if let Some(dense) = &self.dense {
+            if dense.offset as usize + dense.dimension > self.classifier.features
+                || !dense.weight.is_finite()
+            {
+                return Err("its sentence-embedding block does not fit its weights".into());
+            }
+        }
+        let calibration = &self.meta.calibration;
+        if !(calibration.temperature.is_finite() && calibration.temperature > 0.0)
+            || !calibration.threshold.is_finite()
+        {
+            return Err("its calibration (temperature or threshold) is not a finite number".into());
+        }
+        Ok(())
     }
 }
 
@@ -244,37 +260,12 @@ struct BodyRef<'a> {
     classifier: &'a SoftmaxRegression,
 }
 
-fn read(path: &Path) -> Result<Vec<u8>, NluError> {
-    std::fs::read(path).map_err(|source| {
-        if source.kind() == std::io::ErrorKind::NotFound {
-            NluError::Missing {
-                path: path.to_path_buf(),
-            }
-        } else {
-            NluError::Io {
-                path: path.to_path_buf(),
-                source,
-            }
-        }
-    })
-}
-
-/// Checks the magic and the version, returns the header and the body's bytes.
-fn split<'a>(path: &Path, bytes: &'a [u8]) -> Result<(ModelMeta, &'a [u8]), NluError> {
+/// Checks the format and version, and reads the header.
+fn parse_header(path: &Path, header: &[u8]) -> Result<ModelMeta, NluError> {
     let corrupt = |reason: String| NluError::Corrupt {
         path: path.to_path_buf(),
         reason,
     };
-    let rest = bytes
-        .strip_prefix(MAGIC)
-        .ok_or_else(|| corrupt("it does not start with an opsbot model header".into()))?;
-    let length = rest
-        .get(..4)
-        .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize)
-        .ok_or_else(|| corrupt("the header is cut short".into()))?;
-    let header = rest
-        .get(4..4 + length)
-        .ok_or_else(|| corrupt("the header is cut short".into()))?;
     #[derive(Deserialize)]
     struct Version {
         format: String,
@@ -293,12 +284,7 @@ fn split<'a>(path: &Path, bytes: &'a [u8]) -> Result<(ModelMeta, &'a [u8]), NluE
             expected: format!("{MODEL_FORMAT} v{MODEL_FORMAT_VERSION}"),
         });
     }
-    let meta: ModelMeta =
-        serde_json::from_slice(header).map_err(|e| corrupt(format!("header: {e}")))?;
-    let body = rest
-        .get(4 + length + 1..)
-        .ok_or_else(|| corrupt("the weights are missing".into()))?;
-    Ok((meta, body))
+    serde_json::from_slice(header).map_err(|e| corrupt(format!("header: {e}")))
 }
 
 pub(crate) fn rank_classes(classes: &[String], probs: &[f32]) -> Vec<(String, f32)> {

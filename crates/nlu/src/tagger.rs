@@ -9,7 +9,6 @@
 //! Saved as its own artifact beside the intent model, named by the same data hash.
 
 use std::collections::HashMap;
-use std::io::Write;
 use std::path::Path;
 use std::sync::LazyLock;
 use std::time::Instant;
@@ -24,7 +23,7 @@ use crate::{NluError, SentenceEncoder};
 /// The tagger's file under `models/`.
 pub const TAGGER_FILE: &str = "slot-tagger.bin";
 const MAGIC: &[u8] = b"OPSBOT-TAGGER\n";
-const FORMAT_VERSION: u32 = 1;
+const FORMAT_VERSION: u32 = 2;
 /// Spans the tagger is less sure of than this are dropped.
 pub const MIN_SPAN_CONFIDENCE: f32 = 0.5;
 
@@ -468,7 +467,8 @@ impl Tagger {
             }
         }
         if let Some(dense) = dense {
-            for (d, x) in dense.iter().enumerate() {
+            // Never past the trained dimension, whatever the encoder hands in.
+            for (d, x) in dense.iter().enumerate().take(self.dense_dim) {
                 let base = d * n;
                 for (l, o) in out.iter_mut().enumerate() {
                     *o += x * self.dense[base + l];
@@ -606,10 +606,6 @@ impl Tagger {
     }
 
     pub fn save(&self, path: &Path) -> Result<(), NluError> {
-        let io = |source| NluError::Io {
-            path: path.to_path_buf(),
-            source,
-        };
         let header = Header {
             format_version: FORMAT_VERSION,
             training_hash: self.training_hash.clone(),
@@ -622,35 +618,19 @@ impl Tagger {
             path: path.to_path_buf(),
             reason: e.to_string(),
         })?;
-        // Written beside and renamed over, so a reader never sees half a file.
-        let temporary = path.with_extension("bin.partial");
-        let mut file = std::fs::File::create(&temporary).map_err(io)?;
-        file.write_all(MAGIC).map_err(io)?;
         let header = serde_json::to_vec(&header).expect("header serialises");
-        file.write_all(&header).map_err(io)?;
-        file.write_all(b"\n").map_err(io)?;
-        file.write_all(&body).map_err(io)?;
-        file.sync_all().map_err(io)?;
-        std::fs::rename(&temporary, path).map_err(io)
+        crate::artifact::write(path, MAGIC, &header, &body)
     }
 
+    /// Reads a tagger, checking its checksum and that every index it decodes
+    /// with stays in bounds.
     pub fn load(path: &Path) -> Result<Tagger, NluError> {
-        let bytes = std::fs::read(path).map_err(|source| NluError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
         let corrupt = |reason: String| NluError::Corrupt {
             path: path.to_path_buf(),
             reason,
         };
-        let rest = bytes
-            .strip_prefix(MAGIC)
-            .ok_or_else(|| corrupt("not an opsbot slot tagger".into()))?;
-        let newline = rest
-            .iter()
-            .position(|&b| b == b'\n')
-            .ok_or_else(|| corrupt("no header".into()))?;
-        let header: Header = serde_json::from_slice(&rest[..newline])
+        let artifact = crate::artifact::read(path, MAGIC, "an opsbot slot tagger")?;
+        let header: Header = serde_json::from_slice(artifact.header())
             .map_err(|e| corrupt(format!("header: {e}")))?;
         if header.format_version != FORMAT_VERSION {
             return Err(corrupt(format!(
@@ -658,7 +638,40 @@ impl Tagger {
                 header.format_version
             )));
         }
-        bincode::deserialize(&rest[newline + 1..]).map_err(|e| corrupt(e.to_string()))
+        let tagger: Tagger = bincode::deserialize(artifact.body())
+            .map_err(|e| corrupt(format!("the weights do not decode ({e})")))?;
+        tagger.check().map_err(corrupt)?;
+        Ok(tagger)
+    }
+
+    /// Shapes agree (so decoding never indexes out of bounds), labels are BIO
+    /// labels, numbers are finite.
+    fn check(&self) -> Result<(), String> {
+        let n = self.labels.len();
+        if !self.labels.iter().any(|l| l == "O") {
+            return Err("its label set has no outside label `O`".into());
+        }
+        if let Some(bad) = self
+            .labels
+            .iter()
+            .find(|l| *l != "O" && !l.starts_with("B-") && !l.starts_with("I-"))
+        {
+            return Err(format!("its label `{bad}` is not a BIO label"));
+        }
+        let rows = self.sparse.len() / n;
+        if self.sparse.len() % n != 0 || self.features.values().any(|&row| row as usize >= rows) {
+            return Err("its feature table points outside its weights".into());
+        }
+        if Some(self.dense.len()) != self.dense_dim.checked_mul(n) {
+            return Err("its word-vector weights do not match their dimension".into());
+        }
+        if !crate::artifact::all_finite(&self.sparse)
+            || !crate::artifact::all_finite(&self.dense)
+            || !self.dense_weight.is_finite()
+        {
+            return Err("it holds weights that are not finite numbers".into());
+        }
+        Ok(())
     }
 }
 
@@ -795,11 +808,21 @@ mod tests {
         tagger.save(&path).unwrap();
         let loaded = Tagger::load(&path).unwrap();
         assert_eq!(loaded.tag(text, &[]), found);
+        let good = std::fs::read(&path).unwrap();
         std::fs::write(&path, b"garbage").unwrap();
         assert!(Tagger::load(&path)
             .unwrap_err()
             .to_string()
-            .contains("not an opsbot slot tagger"));
+            .contains("does not start like an opsbot slot tagger"));
+        // Any one damaged byte is a clear error naming the file, never a panic
+        // or a tagger that loads.
+        for offset in (0..good.len()).step_by(good.len() / 200 + 1) {
+            let mut bad = good.clone();
+            bad[offset] ^= 0x5a;
+            std::fs::write(&path, &bad).unwrap();
+            let error = Tagger::load(&path).err().unwrap_or_else(|| panic!("byte {offset}"));
+            assert!(error.to_string().contains(TAGGER_FILE), "{error}");
+        }
     }
 
     #[test]

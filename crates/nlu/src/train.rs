@@ -180,6 +180,12 @@ fn encode_all(
     });
     for chunk in texts.chunks(ENCODE_CHUNK) {
         for (text, embedding) in chunk.iter().zip(encoder.encode(chunk)?) {
+            if !crate::artifact::all_finite(&embedding) {
+                return Err(NluError::Encoder(format!(
+                    "the embedding of “{}” holds numbers that are not finite (a damaged embedding cache?); delete models/embedding-cache.bin and train again",
+                    text.chars().take(60).collect::<String>()
+                )));
+            }
             map.insert(text.to_string(), embedding);
         }
         progress(TrainProgress::Encoding {

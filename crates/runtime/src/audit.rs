@@ -2,9 +2,11 @@
 //! whom, with what result. Every executed, failed, denied, cancelled, expired or
 //! dry-run request leaves one.
 //!
-//! Records form a hash chain: each holds the hash of the one before, and the
-//! store keeps the newest id and hash apart, so [`verify`] finds any record that
-//! was edited, removed or reordered.
+//! Records form a keyed hash chain: each holds an HMAC (under the audit key
+//! kept outside the store, see [`crate::seal`]) over its content and the hash of
+//! the one before, and the store keeps the newest id and hash apart. [`verify`]
+//! finds any record that was edited, removed or reordered, a rewrite by someone
+//! without the key, and, against the checkpoint copy, records lost from the end.
 
 use std::collections::BTreeMap;
 
@@ -14,6 +16,7 @@ use opsbot_spec::Settings;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::seal::{AuditKey, CheckpointLog};
 use crate::store::ConversationKey;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -28,6 +31,10 @@ pub enum AuditOutcome {
     DryRun,
     NotRun,
     OutcomeUnknown,
+    /// The program could not be started (missing, not executable).
+    NotStarted,
+    /// A wrong (or locked-out) two-factor code; the request still waits.
+    CodeRejected,
 }
 
 impl AuditOutcome {
@@ -42,6 +49,8 @@ impl AuditOutcome {
             AuditOutcome::DryRun => "dry run",
             AuditOutcome::NotRun => "not run (restart)",
             AuditOutcome::OutcomeUnknown => "outcome unknown",
+            AuditOutcome::NotStarted => "could not start",
+            AuditOutcome::CodeRejected => "two-factor code rejected",
         }
     }
 }
@@ -148,6 +157,25 @@ impl AuditRecord {
         audit
     }
 
+    /// A two-factor code that was wrong, or sent while 2FA is locked.
+    pub fn code_rejected(
+        settings: &Settings,
+        key: &ConversationKey,
+        time: DateTime<Utc>,
+        request: &Request,
+        locked_out: bool,
+    ) -> AuditRecord {
+        let mut audit =
+            AuditRecord::from_request(settings, key, time, AuditOutcome::CodeRejected, request);
+        audit.two_factor = true;
+        audit.reason = Some(if locked_out {
+            "two-factor authentication is locked after too many wrong codes".into()
+        } else {
+            "wrong two-factor code".into()
+        });
+        audit
+    }
+
     /// A request that ran.
     pub fn executed(
         settings: &Settings,
@@ -157,10 +185,10 @@ impl AuditRecord {
         plan: &Plan,
         outcome: &ActionOutcome,
     ) -> AuditRecord {
-        let status = if outcome.succeeded {
-            AuditOutcome::Succeeded
-        } else {
-            AuditOutcome::Failed
+        let status = match (outcome.started, outcome.succeeded) {
+            (false, _) => AuditOutcome::NotStarted,
+            (true, true) => AuditOutcome::Succeeded,
+            (true, false) => AuditOutcome::Failed,
         };
         let mut audit = AuditRecord::from_request(settings, key, time, status, request);
         audit.command = Some(plan.command_line());
@@ -171,12 +199,20 @@ impl AuditRecord {
         audit
     }
 
-    /// SHA-256 of the record with its own hash left empty.
-    pub fn compute_hash(&self) -> String {
+    fn unhashed_bytes(&self) -> Vec<u8> {
         let mut unhashed = self.clone();
         unhashed.hash = String::new();
-        let bytes = serde_json::to_vec(&unhashed).expect("audit record serialises");
-        hex::encode(Sha256::digest(&bytes))
+        serde_json::to_vec(&unhashed).expect("audit record serialises")
+    }
+
+    /// HMAC-SHA256 under the audit key of the record with its own hash left empty.
+    pub fn compute_hash(&self, key: &AuditKey) -> String {
+        key.mac(&self.unhashed_bytes())
+    }
+
+    /// The unkeyed SHA-256 an older opsbot (or someone without the key) writes.
+    fn plain_hash(&self) -> String {
+        hex::encode(Sha256::digest(self.unhashed_bytes()))
     }
 
     /// "shop=1.2.0 environment=staging".
@@ -240,28 +276,31 @@ pub struct Verification {
     pub records: u64,
     /// Each problem names the record it concerns; empty when the chain holds.
     pub problems: Vec<String>,
+    /// Facts worth knowing that are not problems (records restored earlier).
+    pub notes: Vec<String>,
 }
 
-/// Walks the trail oldest first and checks ids, links, hashes and the head.
+/// Walks the trail oldest first and checks ids, links, keyed hashes and the
+/// head, then compares it with the checkpoint copy: every record there must be
+/// in the store with the same hash.
 pub fn verify(
     records: impl Iterator<Item = Result<AuditRecord, crate::RuntimeError>>,
     head: Option<ChainHead>,
+    key: &AuditKey,
+    copy: Option<&CheckpointLog>,
 ) -> Result<Verification, crate::RuntimeError> {
     let mut problems = Vec::new();
     let mut expected_id = 1;
     let mut previous_hash = String::new();
     let mut count = 0;
+    let mut stored_hashes = BTreeMap::new();
     for record in records {
         let record = record?;
         count += 1;
         if record.id > expected_id {
-            let range = if record.id > expected_id + 1 {
-                format!("s #{expected_id} to #{}", record.id - 1)
-            } else {
-                format!(" #{expected_id}")
-            };
             problems.push(format!(
-                "record{range} missing: the trail jumps from #{} to #{}",
+                "{} missing: the trail jumps from #{} to #{}",
+                id_range("record", expected_id, record.id - 1),
                 expected_id - 1,
                 record.id
             ));
@@ -272,14 +311,19 @@ pub fn verify(
                 expected_id - 1
             ));
         }
-        if record.compute_hash() != record.hash {
-            problems.push(format!(
-                "record #{} was edited: its content does not match its hash",
-                record.id
-            ));
+        if record.compute_hash(key) != record.hash {
+            if record.plain_hash() == record.hash {
+                problems.push(format!("record #{} carries an unkeyed hash: it was written without the audit key (by an older opsbot, or rewritten by someone without the key)", record.id));
+            } else {
+                problems.push(format!(
+                    "record #{} was edited: its content does not match its keyed hash",
+                    record.id
+                ));
+            }
         } else if record.prev_hash != previous_hash {
             problems.push(format!("record #{} does not follow the record before it (a record was removed, inserted or reordered)", record.id));
         }
+        stored_hashes.insert(record.id, record.hash.clone());
         previous_hash = record.hash.clone();
         expected_id = record.id + 1;
     }
@@ -292,15 +336,83 @@ pub fn verify(
         None if count > 0 => problems.push("the chain head is missing".to_string()),
         _ => {}
     }
+    if let Some(copy) = copy {
+        compare_with_copy(&stored_hashes, key, copy, &mut problems);
+    }
     Ok(Verification {
         records: count,
         problems,
+        notes: Vec::new(),
     })
+}
+
+/// Problems the checkpoint copy reveals: records missing from the store (lost
+/// in a crash or removed), records that differ, and damage to the copy itself.
+fn compare_with_copy(
+    stored: &BTreeMap<u64, String>,
+    key: &AuditKey,
+    copy: &CheckpointLog,
+    problems: &mut Vec<String>,
+) {
+    for (line, error) in &copy.damaged {
+        problems.push(format!(
+            "line {line} of the checkpoint copy is not an audit record ({error})"
+        ));
+    }
+    let mut missing = Vec::new();
+    for record in &copy.records {
+        if record.compute_hash(key) != record.hash {
+            problems.push(format!(
+                "the checkpoint copy of record #{} does not verify under the audit key",
+                record.id
+            ));
+            continue;
+        }
+        match stored.get(&record.id) {
+            None => missing.push(record.id),
+            Some(hash) if *hash != record.hash => problems.push(format!(
+                "record #{} differs from its checkpointed copy: one of them was rewritten",
+                record.id
+            )),
+            Some(_) => {}
+        }
+    }
+    for (first, last) in runs(&missing) {
+        problems.push(format!(
+            "{} in the checkpoint copy but missing from the store (lost in a crash or removed, and not restorable: they do not chain on from the store's newest record)",
+            id_range("record", first, last)
+        ));
+    }
+}
+
+/// "record #4" or "records #4 to #9".
+fn id_range(noun: &str, first: u64, last: u64) -> String {
+    if first == last {
+        format!("{noun} #{first}")
+    } else {
+        format!("{noun}s #{first} to #{last}")
+    }
+}
+
+/// Consecutive runs in a sorted list of ids.
+fn runs(ids: &[u64]) -> Vec<(u64, u64)> {
+    let mut out: Vec<(u64, u64)> = Vec::new();
+    for &id in ids {
+        match out.last_mut() {
+            Some((_, last)) if *last + 1 == id => *last = id,
+            _ => out.push((id, id)),
+        }
+    }
+    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn key() -> AuditKey {
+        AuditKey::from_bytes([7; 32])
+    }
 
     fn chain(n: u64) -> Vec<AuditRecord> {
         let mut previous = String::new();
@@ -309,7 +421,7 @@ mod tests {
                 let mut r = AuditRecord::test_record(&format!("d{id}"));
                 r.id = id;
                 r.prev_hash = previous.clone();
-                r.hash = r.compute_hash();
+                r.hash = r.compute_hash(&key());
                 previous = r.hash.clone();
                 r
             })
@@ -317,7 +429,7 @@ mod tests {
     }
 
     fn check(records: &[AuditRecord], head: ChainHead) -> Vec<String> {
-        verify(records.iter().cloned().map(Ok), Some(head))
+        verify(records.iter().cloned().map(Ok), Some(head), &key(), None)
             .unwrap()
             .problems
     }
@@ -344,7 +456,7 @@ mod tests {
         edited[1].output = Some("nothing to see".into());
         assert_eq!(
             check(&edited, head.clone()),
-            ["record #2 was edited: its content does not match its hash"]
+            ["record #2 was edited: its content does not match its keyed hash"]
         );
 
         let mut removed = records.clone();
@@ -365,5 +477,48 @@ mod tests {
         let truncated = &records[..3];
         let problems = check(truncated, head);
         assert!(problems[0].contains("removed from the end"), "{problems:?}");
+    }
+
+    #[test]
+    fn a_rewrite_without_the_key_is_caught() {
+        // Someone edits record 2 and re-hashes the chain and head with plain SHA-256.
+        let mut records = chain(3);
+        records[1].output = Some("nothing to see".into());
+        let mut previous = records[0].hash.clone();
+        for r in &mut records[1..] {
+            r.prev_hash = previous.clone();
+            r.hash = r.plain_hash();
+            previous = r.hash.clone();
+        }
+        let head = ChainHead {
+            id: 3,
+            hash: previous,
+        };
+        let problems = check(&records, head);
+        assert!(problems[0].contains("#2 carries an unkeyed hash"), "{problems:?}");
+        // A different key is no better.
+        let other = AuditKey::from_bytes([8; 32]);
+        records[1].hash = records[1].compute_hash(&other);
+        let problems = check(&records, ChainHead { id: 3, hash: records[2].hash.clone() });
+        assert!(problems.iter().any(|p| p.contains("#2 was edited")), "{problems:?}");
+    }
+
+    #[test]
+    fn the_copy_reveals_records_lost_from_the_end() {
+        let records = chain(6);
+        let copy = CheckpointLog {
+            records: records.clone(),
+            ..Default::default()
+        };
+        // The store lost #5 and #6 and its head went back with them.
+        let kept = &records[..4];
+        let head = ChainHead {
+            id: 4,
+            hash: kept[3].hash.clone(),
+        };
+        let found = verify(kept.iter().cloned().map(Ok), Some(head), &key(), Some(&copy)).unwrap();
+        assert_eq!(found.records, 4);
+        assert_eq!(found.problems.len(), 1, "{:?}", found.problems);
+        assert!(found.problems[0].starts_with("records #5 to #6 in the checkpoint copy but missing"));
     }
 }

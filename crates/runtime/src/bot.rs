@@ -197,7 +197,10 @@ impl Bot {
             room: &key.room,
             now,
             dry_run: self.dry_run || dry_run,
-            recent_executions: self.store.executions_since(&key.user, now - window)?,
+            recent_executions: self.store.executions_since(
+                self.loaded().project.settings.person_of(&key.user),
+                now - window,
+            )?,
             two_factor_enrolled: self.store.totp(&key.user)?.is_some(),
         })
     }
@@ -218,18 +221,60 @@ impl Bot {
         }
     }
 
-    /// Tells the user about an action the previous process left unfinished; call
-    /// when an adapter starts. Messages do it too, before anything else.
-    pub async fn resume(
+    /// Resolves every action a previous process left unfinished, in every
+    /// conversation: each is audited at once ("outcome unknown", or "not run"
+    /// when it never started) and what the requester must hear is kept as an
+    /// owed notice, delivered when they next write (or by an adapter that can
+    /// reach their room now). Every adapter calls this when it starts. Returns
+    /// the conversations that owe notices.
+    pub async fn resolve_interrupted(&self) -> Result<Vec<ConversationKey>, RuntimeError> {
+        let mut owed = Vec::new();
+        for key in self.store.executing_conversations()? {
+            let lock = self.lock_for(&key);
+            let _in_order = lock.lock().await;
+            let mut replies = Vec::new();
+            let conversation = self.load(&key, &mut |r| replies.push(r))?;
+            self.recover(&key, conversation, &mut |r| replies.push(r))
+                .await?;
+            self.store.add_notices(&key, &replies)?;
+            tracing::warn!(room = %key.room, user = %key.user, "an action interrupted by a restart was resolved and audited");
+            owed.push(key);
+        }
+        Ok(owed)
+    }
+
+    /// Delivers the replies owed to a conversation (see
+    /// [`Bot::resolve_interrupted`]) and forgets them.
+    pub async fn deliver_notices(
         &self,
         key: &ConversationKey,
         reply: &mut Reply<'_>,
     ) -> Result<(), RuntimeError> {
         let lock = self.lock_for(key);
         let _in_order = lock.lock().await;
-        let conversation = self.load(key, reply)?;
-        self.recover(key, conversation, reply).await?;
-        Ok(())
+        self.deliver_owed(key, reply)
+    }
+
+    fn deliver_owed(&self, key: &ConversationKey, reply: &mut Reply<'_>) -> Result<(), RuntimeError> {
+        let owed = self.store.notices_of(key)?;
+        if owed.is_empty() {
+            return Ok(());
+        }
+        for text in owed {
+            reply(text);
+        }
+        self.store.clear_notices(key)
+    }
+
+    /// Resolves interrupted actions (all conversations) and tells this one
+    /// what it is owed; an adapter with one user (the shell) calls it at start.
+    pub async fn resume(
+        &self,
+        key: &ConversationKey,
+        reply: &mut Reply<'_>,
+    ) -> Result<(), RuntimeError> {
+        self.resolve_interrupted().await?;
+        self.deliver_notices(key, reply).await
     }
 
     /// A conversation found `Executing` under its lock was left by a process
@@ -275,6 +320,12 @@ impl Bot {
         text: &str,
         reply: &mut Reply<'_>,
     ) -> Result<(), RuntimeError> {
+        // The length limit comes before any other work: a megabyte of text must
+        // not reach the NLU.
+        if let Some(refusal) = too_long(text) {
+            reply(refusal);
+            return Ok(());
+        }
         // Surrounding whitespace carries no meaning, and a value next to a line
         // break is not extracted, so trim first.
         let text = text.trim();
@@ -287,8 +338,18 @@ impl Bot {
         }
         let lock = self.lock_for(key);
         let _in_order = lock.lock().await;
+        self.deliver_owed(key, reply)?;
         let conversation = self.load(key, reply)?;
         let conversation = self.recover(key, conversation, reply).await?;
+
+        if conversation.phase == Phase::Idle
+            && phrases::classify(text) == phrases::Answer::Yes
+        {
+            if let Some(hint) = self.approval_hint(key)? {
+                reply(hint);
+                return Ok(());
+            }
+        }
 
         if let (Phase::AwaitingCode { .. }, Some(code)) =
             (&conversation.phase, phrases::totp_code(text))
@@ -304,12 +365,25 @@ impl Bot {
             };
             tracing::info!(room = %key.room, user = %key.user, valid = matches!(check, CodeCheck::Valid), "two-factor code checked");
             let loaded = self.loaded();
+            // Every wrong code is audited on its own, not only the lockout.
+            let records = match (&conversation.phase, &check) {
+                (Phase::AwaitingCode { request }, CodeCheck::Invalid { .. } | CodeCheck::LockedOut { .. }) => {
+                    vec![AuditRecord::code_rejected(
+                        &loaded.project.settings,
+                        key,
+                        ctx.now,
+                        request,
+                        matches!(check, CodeCheck::LockedOut { .. }),
+                    )]
+                }
+                _ => Vec::new(),
+            };
             let transition = step(&loaded.project, conversation, Input::Code(check), &ctx);
             self.apply(
                 &loaded.project,
                 key,
                 transition,
-                Vec::new(),
+                records,
                 Vec::new(),
                 reply,
             )
@@ -347,29 +421,77 @@ impl Bot {
         Ok(())
     }
 
+    /// Requests of other people waiting for approval in `room`: (requester,
+    /// request id, dialog), those whose id starts with `code` when given.
+    fn waiting_for_approval(
+        &self,
+        room: &str,
+        code: Option<&str>,
+    ) -> Result<Vec<(ConversationKey, String, String)>, RuntimeError> {
+        Ok(self
+            .store
+            .conversations_in(room)?
+            .into_iter()
+            .filter_map(|(key, conversation)| match conversation.phase {
+                Phase::AwaitingApproval { request } => {
+                    let matches = code.is_none_or(|code| request.id.starts_with(code));
+                    matches.then(|| (key, request.id.clone(), request.dialog.clone()))
+                }
+                _ => None,
+            })
+            .collect())
+    }
+
+    /// A yes word from someone with nothing pending, while others' requests
+    /// wait for approval: never an approval, but say how to give one.
+    fn approval_hint(&self, speaker: &ConversationKey) -> Result<Option<String>, RuntimeError> {
+        let loaded = self.loaded();
+        let settings = &loaded.project.settings;
+        let others: Vec<String> = self
+            .waiting_for_approval(&speaker.room, None)?
+            .into_iter()
+            .filter(|(key, _, _)| !settings.same_person(&key.user, &speaker.user))
+            .map(|(key, id, dialog)| {
+                format!("“approve {}” ({}: {dialog})", short(&id), key.user)
+            })
+            .collect();
+        Ok((!others.is_empty()).then(|| {
+            format!(
+                "Nothing of yours is waiting for a yes, and a yes is never an approval of someone else's request. To approve one, say {}.",
+                others.join(" or ")
+            )
+        }))
+    }
+
     /// "approve 7f3a" from `approver`: finds the request waiting in this room and
-    /// steps the requester's conversation with the decision.
+    /// steps the requester's conversation with the decision. A bare "approve"
+    /// decides only when exactly one request waits and the speaker has nothing
+    /// of their own pending; otherwise the request must be named.
     async fn handle_approval(
         &self,
         approver: &ConversationKey,
         command: &ApprovalCommand,
         reply: &mut Reply<'_>,
     ) -> Result<(), RuntimeError> {
-        let waiting: Vec<(ConversationKey, String, String)> = self
+        let waiting = self.waiting_for_approval(&approver.room, command.code.as_deref())?;
+        let own = self
             .store
-            .conversations_in(&approver.room)?
-            .into_iter()
-            .filter_map(|(key, conversation)| match conversation.phase {
-                Phase::AwaitingApproval { request } => {
-                    let matches = command
-                        .code
-                        .as_ref()
-                        .is_none_or(|code| request.id.starts_with(code.as_str()));
-                    matches.then(|| (key, request.id.clone(), request.dialog.clone()))
-                }
-                _ => None,
-            })
-            .collect();
+            .load(approver)
+            .map(|c| c.phase)
+            .unwrap_or(Phase::Idle);
+        let own_pending = !matches!(own, Phase::Idle | Phase::Executing { .. });
+        if command.code.is_none() && own_pending && !waiting.is_empty() {
+            let verb = if command.approve { "approve" } else { "deny" };
+            let choices: Vec<String> = waiting
+                .iter()
+                .map(|(key, id, dialog)| format!("“{verb} {}” ({}: {dialog})", short(id), key.user))
+                .collect();
+            reply(format!(
+                "You have a request of your own waiting for your answer, so I will not guess what “{verb}” means. To decide on another request, name it: {}.",
+                choices.join(", ")
+            ));
+            return Ok(());
+        }
         let (requester, request_id) = match waiting.as_slice() {
             [] => {
                 reply(match &command.code {
@@ -386,7 +508,7 @@ impl Bot {
                 let choices: Vec<String> = several
                     .iter()
                     .map(|(key, id, dialog)| {
-                        format!("“{verb} {}” ({}: {dialog})", &id[..4], key.user)
+                        format!("“{verb} {}” ({}: {dialog})", short(id), key.user)
                     })
                     .collect();
                 reply(format!(
@@ -455,7 +577,7 @@ impl Bot {
             let change = Commit {
                 records: std::mem::take(&mut records),
                 journal: std::mem::take(&mut journal),
-                execution_by: run.as_ref().map(|_| key.user.as_str()),
+                execution_by: run.as_ref().map(|_| settings.person_of(&key.user)),
             };
             self.store.commit(key, &transition.conversation, change)?;
             for text in transition.replies {
@@ -546,6 +668,7 @@ impl Bot {
                         output: String::new(),
                         duration: started.elapsed(),
                         error: Some(e.to_string()),
+                        started: true,
                     }
                 }
             }
@@ -559,6 +682,27 @@ impl Bot {
             output: lines.join("\n"),
             duration: started.elapsed(),
             error: None,
+            started: true,
         }
     }
+}
+
+/// The short form of a request id people type ("approve 7f3a").
+fn short(id: &str) -> &str {
+    id.get(..4).unwrap_or(id)
+}
+
+/// The reply to a message over the length limit, counted without reading
+/// more of it than needed.
+fn too_long(text: &str) -> Option<String> {
+    let limit = opsbot_dialog::MAX_MESSAGE_CHARS;
+    let over = text.len() > limit * 4 || text.chars().nth(limit).is_some();
+    over.then(|| {
+        let length = if text.len() > limit * 4 {
+            format!("over {limit}")
+        } else {
+            text.chars().count().to_string()
+        };
+        format!("That message is {length} characters long; I only read messages of up to {limit} characters.")
+    })
 }

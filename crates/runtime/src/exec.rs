@@ -62,6 +62,7 @@ pub async fn run(invocation: &Invocation<'_>) -> ActionOutcome {
                     "could not start {}: {e}",
                     invocation.program.display()
                 )),
+                started: false,
             }
         }
     };
@@ -109,6 +110,7 @@ pub async fn run(invocation: &Invocation<'_>) -> ActionOutcome {
         output,
         duration,
         error,
+        started: true,
     }
 }
 

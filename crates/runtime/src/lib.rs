@@ -5,6 +5,8 @@
 pub mod audit;
 pub mod bot;
 pub mod exec;
+mod recovery;
+pub mod seal;
 pub mod store;
 pub mod totp;
 
@@ -13,6 +15,8 @@ use std::path::PathBuf;
 pub use audit::{verify, AuditOutcome, AuditRecord, ChainHead, Verification};
 pub use bot::{Bot, IsAdmin, Loaded, Reloader, Reply};
 pub use store::{ConversationKey, JournalStatus, Store};
+pub use recovery::Restoration;
+pub use seal::AuditKey;
 pub use totp::TotpRecord;
 
 #[derive(Debug, thiserror::Error)]

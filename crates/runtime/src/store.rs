@@ -8,6 +8,7 @@
 //! agrees with the state.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use opsbot_dialog::Conversation;
@@ -16,6 +17,7 @@ use sled::transaction::{ConflictableTransactionError, TransactionError, Transact
 use sled::Transactional;
 
 use crate::audit::{AuditRecord, ChainHead};
+use crate::seal::{self, AuditKey, Checkpoints};
 use crate::totp::TotpRecord;
 use crate::RuntimeError;
 
@@ -79,27 +81,53 @@ pub struct Commit<'a> {
     pub execution_by: Option<&'a str>,
 }
 
-const HEAD_KEY: &[u8] = b"audit-head";
+pub(crate) const HEAD_KEY: &[u8] = b"audit-head";
 
 #[derive(Clone)]
 pub struct Store {
-    db: sled::Db,
+    pub(crate) db: sled::Db,
+    /// The audit key (outside the store) and the checkpoint copy of the trail.
+    pub(crate) key: AuditKey,
+    pub(crate) checkpoints: Arc<Checkpoints>,
     conversations: sled::Tree,
-    audit: sled::Tree,
-    meta: sled::Tree,
+    pub(crate) audit: sled::Tree,
+    pub(crate) meta: sled::Tree,
     journal: sled::Tree,
     executions: sled::Tree,
     totp: sled::Tree,
     /// Adapter message ids already handled (value: when, as Unix milliseconds).
     seen: sled::Tree,
+    /// Replies owed to a conversation whose requester was away (an action
+    /// interrupted by a restart): delivered when they next write.
+    notices: sled::Tree,
 }
 
-fn json<T: Serialize>(value: &T) -> Vec<u8> {
+pub(crate) fn json<T: Serialize>(value: &T) -> Vec<u8> {
     serde_json::to_vec(value).expect("stored types serialise")
 }
 
 impl Store {
+    /// Opens the store with the audit key and checkpoint copy in their default
+    /// places beside it (`audit.key`, `audit-checkpoints.log`), or where the
+    /// environment says (see [`crate::seal`]).
     pub fn open(path: &Path) -> Result<Store, RuntimeError> {
+        let key = AuditKey::load(&seal::default_key_file(path))?;
+        Store::open_with(path, key, seal::default_checkpoints(path))
+    }
+
+    /// Opens the store with a given audit key and checkpoint copy, and
+    /// reconciles the two (see [`Store::reconcile`]).
+    pub fn open_with(
+        path: &Path,
+        key: AuditKey,
+        checkpoints: std::path::PathBuf,
+    ) -> Result<Store, RuntimeError> {
+        let store = Store::open_db(path, key, Checkpoints::new(checkpoints))?;
+        store.reconcile()?;
+        Ok(store)
+    }
+
+    fn open_db(path: &Path, key: AuditKey, checkpoints: Checkpoints) -> Result<Store, RuntimeError> {
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent).map_err(|source| RuntimeError::Io {
                 path: parent.to_path_buf(),
@@ -135,11 +163,14 @@ impl Store {
             executions: tree("executions")?,
             totp: tree("totp")?,
             seen: tree("seen")?,
+            notices: tree("notices")?,
             db,
+            key,
+            checkpoints: Arc::new(checkpoints),
         })
     }
 
-    fn error(source: sled::Error) -> RuntimeError {
+    pub(crate) fn error(source: sled::Error) -> RuntimeError {
         RuntimeError::Store {
             path: Default::default(),
             source,
@@ -222,7 +253,7 @@ impl Store {
         )
             .transaction(|(conversations, audit, meta, journal, executions)| {
                 conversations.insert(key.bytes(), state.as_slice())?;
-                let stored = append_chained(audit, meta, &change.records)?;
+                let stored = append_chained(audit, meta, &change.records, &self.key)?;
                 for (id, status) in &change.journal {
                     journal.insert(
                         id.as_bytes(),
@@ -242,7 +273,42 @@ impl Store {
                 TransactionError::Abort(()) => unreachable!("the transaction never aborts"),
             })?;
         self.db.flush().map_err(Self::error)?;
+        // The copy is synced too before the caller replies: a record the store
+        // loses later is then found, and restored, from the copy.
+        self.checkpoints.append(&stored)?;
         Ok(stored)
+    }
+
+    /// Adds replies owed to a conversation, durably.
+    pub fn add_notices(&self, key: &ConversationKey, texts: &[String]) -> Result<(), RuntimeError> {
+        if texts.is_empty() {
+            return Ok(());
+        }
+        let mut owed = self.notices_of(key)?;
+        owed.extend_from_slice(texts);
+        self.notices
+            .insert(key.bytes(), json(&owed))
+            .map_err(Self::error)?;
+        self.db.flush().map_err(Self::error)?;
+        Ok(())
+    }
+
+    /// Replies owed to a conversation, oldest first.
+    pub fn notices_of(&self, key: &ConversationKey) -> Result<Vec<String>, RuntimeError> {
+        match self.notices.get(key.bytes()).map_err(Self::error)? {
+            None => Ok(Vec::new()),
+            Some(bytes) => {
+                serde_json::from_slice(&bytes).map_err(|e| Self::corrupt("owed notices", e))
+            }
+        }
+    }
+
+    /// Forgets a conversation's owed replies once they were delivered.
+    pub fn clear_notices(&self, key: &ConversationKey) -> Result<(), RuntimeError> {
+        if self.notices.remove(key.bytes()).map_err(Self::error)?.is_some() {
+            self.db.flush().map_err(Self::error)?;
+        }
+        Ok(())
     }
 
     /// Records a message id; `false` if it was recorded before (a redelivery).
@@ -397,6 +463,7 @@ fn append_chained(
     audit: &TransactionalTree,
     meta: &TransactionalTree,
     records: &[AuditRecord],
+    key: &AuditKey,
 ) -> Result<Vec<AuditRecord>, ConflictableTransactionError<()>> {
     if records.is_empty() {
         return Ok(Vec::new());
@@ -410,7 +477,7 @@ fn append_chained(
         let mut record = record.clone();
         record.id = head.id + 1;
         record.prev_hash = head.hash.clone();
-        record.hash = record.compute_hash();
+        record.hash = record.compute_hash(key);
         audit.insert(&record.id.to_be_bytes(), json(&record))?;
         head = ChainHead {
             id: record.id,

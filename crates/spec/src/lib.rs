@@ -8,6 +8,8 @@ pub mod access;
 pub mod annotation;
 pub mod diag;
 pub mod entity;
+pub mod guard;
+pub mod people;
 mod project;
 mod raw;
 pub mod template;
@@ -20,6 +22,7 @@ use std::path::PathBuf;
 
 pub use access::{Access, Allow, Approval, Groups, Requirement};
 pub use diag::{Diagnostic, Diagnostics, Location};
+pub use people::People;
 pub use entity::{join_or, Entity, EntityMatch, MatchSource, MAX_VALUE_CHARS};
 pub use project::{
     load_project, training_hash, Action, Behaviour, Dialog, Example, Intent, ProgramAction,

@@ -12,6 +12,8 @@ use crate::access::{Access, Allow, Approval, Groups, Requirement};
 use crate::annotation::{self, is_identifier, AnnotatedText, EntitySpan};
 use crate::diag::{Diagnostics, Location, PositionIndex};
 use crate::entity::{join_or, Entity};
+use crate::guard;
+use crate::people::People;
 use crate::raw;
 use crate::template::Template;
 use crate::types::ValueType;
@@ -46,9 +48,20 @@ pub struct Settings {
     pub carry_over_expiry: Duration,
     /// How long a confirmation, approval or 2FA code is awaited.
     pub confirmation_expiry: Duration,
+    /// Group name → every id of its members (person names widened to their ids).
     pub groups: Groups,
+    /// Who is who across adapters: the two-person rule compares people.
+    pub people: People,
     pub redact: Vec<Regex>,
     pub rate_limit: RateLimit,
+    /// Programs outside the project folder that actions may run (resolved paths).
+    pub programs_outside_project: Vec<PathBuf>,
+}
+
+/// Whether `programs_outside_project:` lists this program.
+fn settings_allow_outside(settings: &Settings, program: &Path) -> bool {
+    let program = std::fs::canonicalize(program).unwrap_or_else(|_| program.to_path_buf());
+    settings.programs_outside_project.contains(&program)
 }
 
 impl Default for Settings {
@@ -62,16 +75,28 @@ impl Default for Settings {
             carry_over_expiry: Duration::from_secs(30 * 60),
             confirmation_expiry: Duration::from_secs(5 * 60),
             groups: Groups::new(),
+            people: People::default(),
             redact: Vec::new(),
             rate_limit: RateLimit {
                 executions: 20,
                 per: Duration::from_secs(60),
             },
+            programs_outside_project: Vec::new(),
         }
     }
 }
 
 impl Settings {
+    /// Whether two ids belong to one person (see `people:`).
+    pub fn same_person(&self, a: &str, b: &str) -> bool {
+        self.people.same_person(a, b)
+    }
+
+    /// The person behind an id, for rate limits and audit.
+    pub fn person_of<'a>(&'a self, id: &'a str) -> &'a str {
+        self.people.person_of(id)
+    }
+
     /// Replaces every match of the redaction patterns by `[redacted]`.
     pub fn redact(&self, text: &str) -> String {
         let mut out = text.to_string();
@@ -199,10 +224,21 @@ struct SourceFile {
 
 fn read_source(root: &Path, relative: &Path) -> Result<SourceFile, SpecError> {
     let path = root.join(relative);
-    let text = std::fs::read_to_string(&path).map_err(|source| SpecError::Io {
+    let text = guard::read_project_file(&path).map_err(|source| SpecError::Io {
         path: path.clone(),
         source,
     })?;
+    if let Some((line, column)) = guard::too_deep(&text) {
+        let mut diagnostics = Diagnostics::default();
+        diagnostics.push(
+            Location::new(relative, line, column),
+            format!(
+                "collections nest too deeply here; expected at most {} levels",
+                guard::MAX_NESTING
+            ),
+        );
+        return Err(SpecError::Invalid(diagnostics));
+    }
     let index = PositionIndex::build(relative, &text);
     Ok(SourceFile {
         display: relative.to_path_buf(),
@@ -282,6 +318,8 @@ pub fn training_hash(root: &Path) -> Result<String, SpecError> {
 /// Loads and checks the project at `root`. Every mistake in every file is reported
 /// at once as [`SpecError::Invalid`].
 pub fn load_project(root: &Path) -> Result<Project, SpecError> {
+    // Resolved once: actions run with other working directories than `check`.
+    let root = &guard::absolute_root(root);
     let mut diagnostics = Diagnostics::default();
 
     let settings = load_settings(root, &mut diagnostics)?;
@@ -417,9 +455,30 @@ fn load_settings(root: &Path, diagnostics: &mut Diagnostics) -> Result<Settings,
         }
         settings.groups.insert(name, members.into_iter().collect());
     }
+    for (person, ids) in raw.people {
+        let at = file.index.locate(&format!("people.{person}"));
+        if !is_identifier(&person) {
+            diagnostics.push(at.clone(), format!("`{person}` is not a valid person name; expected letters, digits, '_' or '-'"));
+        }
+        if let Err(twice) = settings.people.add(&person, ids) {
+            diagnostics.push(at, format!("id `{}` is listed for both `{}` and `{}`; expected each id to belong to one person", twice.id, twice.first, twice.second));
+        }
+    }
+    settings.groups = settings.people.widen_groups(&settings.groups);
+    for (i, program) in raw.programs_outside_project.iter().enumerate() {
+        match std::fs::canonicalize(root.join(program)) {
+            Ok(path) if Path::new(program).is_absolute() => settings.programs_outside_project.push(path),
+            _ => diagnostics.push(file.index.locate(&format!("programs_outside_project.{i}")), format!("`{program}` is not an existing absolute path; expected e.g. `/usr/bin/systemctl`")),
+        }
+    }
     for (i, pattern) in raw.redact.iter().enumerate() {
         match Regex::new(pattern) {
-            Ok(re) => settings.redact.push(re),
+            Ok(re) => match guard::redaction_problem(&re) {
+                None => settings.redact.push(re),
+                Some(problem) => {
+                    diagnostics.push(file.index.locate(&format!("redact.{i}")), problem)
+                }
+            },
             Err(e) => diagnostics.push(
                 file.index.locate(&format!("redact.{i}")),
                 format!("redaction pattern is not a valid regular expression ({}); expected Rust regex syntax", e.to_string().lines().last().unwrap_or("").trim().trim_start_matches("error: ")),
@@ -450,8 +509,19 @@ fn load_settings(root: &Path, diagnostics: &mut Diagnostics) -> Result<Settings,
         ),
     ] {
         if let Some(text) = value {
+            let range = if key == "carry_over_expiry" {
+                (Duration::ZERO, guard::EXPIRY_RANGE.1)
+            } else {
+                guard::EXPIRY_RANGE
+            };
             match humantime::parse_duration(&text) {
-                Ok(d) => *target = d,
+                Ok(d) => match guard::out_of_range(d, range) {
+                    None => *target = d,
+                    Some(expected) => diagnostics.push(
+                        file.index.locate(key),
+                        format!("{key} `{text}` is out of range; {expected}"),
+                    ),
+                },
                 Err(e) => diagnostics.push(
                     file.index.locate(key),
                     format!("`{text}` is not a duration ({e}); expected e.g. `10m` or `90s`"),
@@ -910,6 +980,7 @@ fn check_dialogs(
                 (Some(action), None) => {
                     let action = check_action(
                         root,
+                        settings,
                         file,
                         &path,
                         name,
@@ -1044,7 +1115,9 @@ fn check_access(
             .collect();
         check_groups(&groups, settings, &at, diagnostics);
         Allow::Principals {
-            users: users.into_iter().cloned().collect(),
+            users: settings
+                .people
+                .widen(&users.into_iter().cloned().collect()),
             groups: groups.into_iter().collect(),
         }
     };
@@ -1085,6 +1158,7 @@ fn check_access(
 #[allow(clippy::too_many_arguments)]
 fn check_action(
     root: &Path,
+    settings: &Settings,
     file: &SourceFile,
     dialog_path: &str,
     dialog: &str,
@@ -1128,6 +1202,17 @@ fn check_action(
                 }
                 _ => diagnostics.push(file.index.locate(&format!("{path}.program")), format!("program `{program}` does not exist; expected a path relative to the project root")),
             }
+            if guard::outside_project(root, &program_path)
+                && !settings_allow_outside(settings, &program_path)
+            {
+                diagnostics.push(file.index.locate(&format!("{path}.program")), format!("program `{program}` lies outside the project folder; expected a script under the project, or list it in `programs_outside_project:` in opsbot.yaml"));
+            }
+            if !raw.unsafe_shell_command_string {
+                let resolved = std::fs::canonicalize(&program_path).unwrap_or_else(|_| program_path.clone());
+                if let Some(problem) = guard::shell_string_problem(program, &resolved, &raw.args) {
+                    diagnostics.push(file.index.locate(&format!("{path}.program")), problem);
+                }
+            }
             let args: Vec<Template> = raw
                 .args
                 .iter()
@@ -1154,8 +1239,13 @@ fn check_action(
             let timeout = match &raw.timeout {
                 None => Duration::from_secs(60),
                 Some(text) => match humantime::parse_duration(text) {
-                    Ok(d) if !d.is_zero() => d,
-                    _ => {
+                    Ok(d) if guard::out_of_range(d, guard::TIMEOUT_RANGE).is_none() => d,
+                    Ok(_) => {
+                        let expected = guard::out_of_range(Duration::ZERO, guard::TIMEOUT_RANGE).unwrap_or_default();
+                        diagnostics.push(file.index.locate(&format!("{path}.timeout")), format!("timeout `{text}` is out of range; {expected}"));
+                        Duration::from_secs(60)
+                    }
+                    Err(_) => {
                         diagnostics.push(file.index.locate(&format!("{path}.timeout")), format!("`{text}` is not a timeout; expected a duration such as `30s` or `5m`"));
                         Duration::from_secs(60)
                     }

@@ -134,6 +134,10 @@ pub struct RawAction {
     pub workdir: Option<String>,
     /// Instead of a program: list recent audit records of one intent.
     pub show_audit: Option<RawShowAudit>,
+    /// Lets `program` be a shell or interpreter given a command string
+    /// (`sh -c …`): loudly named because it undoes opsbot's argv-only rule.
+    #[serde(default)]
+    pub unsafe_shell_command_string: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -165,9 +169,15 @@ pub struct RawSettings {
     pub carry_over_expiry: Option<String>,
     /// How long a confirmation, approval or 2FA code is awaited, e.g. `5m`.
     pub confirmation_expiry: Option<String>,
-    /// Group name → members (user ids).
+    /// Group name → members (user ids or person names).
     #[serde(default)]
     pub groups: BTreeMap<String, Vec<String>>,
+    /// Person name → every id they use (shell user, Matrix id, …).
+    #[serde(default)]
+    pub people: BTreeMap<String, Vec<String>>,
+    /// Absolute paths of programs outside the project that actions may run.
+    #[serde(default)]
+    pub programs_outside_project: Vec<String>,
     /// Regular expressions whose matches are replaced by `[redacted]` in the audit.
     #[serde(default)]
     pub redact: Vec<String>,
