@@ -275,8 +275,20 @@ impl<'a> Step<'a> {
             return phase;
         }
         if let Some(found) = phrases::shell_syntax(&outside_values(u)) {
+            let question = match &phase {
+                Phase::Collecting { request, asking } => self
+                    .project
+                    .dialogs
+                    .get(&request.dialog)
+                    .and_then(|d| {
+                        let slot = d.slots.iter().find(|s| &s.name == asking)?;
+                        Some(format!(" {}", self.prompt(d, slot, request)))
+                    })
+                    .unwrap_or_default(),
+                _ => String::new(),
+            };
             self.say(format!(
-                "That message contains shell syntax (`{found}`) outside any value I could take whole. I never pass text to a shell and will not act on part of a message, so I did nothing with it; please send it again without that."
+                "That message contains shell syntax (`{found}`) outside any value I could take whole. I never pass text to a shell and do not act on part of a message, so I did nothing with it.{question}"
             ));
             return phase;
         }

@@ -480,9 +480,14 @@ impl Bot {
             .map(|c| c.phase)
             .unwrap_or(Phase::Idle);
         let own_pending = !matches!(own, Phase::Idle | Phase::Executing { .. });
-        if command.code.is_none() && own_pending && !waiting.is_empty() {
+        let loaded = self.loaded();
+        let others: Vec<_> = waiting
+            .iter()
+            .filter(|(key, _, _)| !loaded.project.settings.same_person(&key.user, &approver.user))
+            .collect();
+        if command.code.is_none() && own_pending && !others.is_empty() {
             let verb = if command.approve { "approve" } else { "deny" };
-            let choices: Vec<String> = waiting
+            let choices: Vec<String> = others
                 .iter()
                 .map(|(key, id, dialog)| format!("“{verb} {}” ({}: {dialog})", short(id), key.user))
                 .collect();
