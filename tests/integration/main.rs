@@ -2,8 +2,10 @@
 //! temporary copies of the example project, with real sled stores and real
 //! action scripts.
 
+mod approvals;
 mod check;
 mod conversations;
+mod hardening;
 mod injection;
 mod matrix;
 mod nlu;

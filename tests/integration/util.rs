@@ -29,12 +29,32 @@ fn copy_tree(from: &Path, to: &Path) {
 impl Fixture {
     /// A copy of the example bot's sources (no model, no state).
     pub fn example() -> Fixture {
+        Fixture::from_sources(&repo())
+    }
+
+    /// A copy of one of the test packs in `tests/packs/` (bots of other
+    /// domains), untrained.
+    pub fn pack(name: &str) -> Fixture {
+        Fixture::from_sources(&repo().join("tests/packs").join(name))
+    }
+
+    /// A test pack, trained.
+    pub fn trained_pack(name: &str) -> Fixture {
+        let fixture = Fixture::pack(name);
+        let out = fixture.run(&["train"], "");
+        assert!(out.status.success(), "training {name} failed: {}", stderr(&out));
+        fixture
+    }
+
+    fn from_sources(sources: &Path) -> Fixture {
         let dir = tempfile::tempdir().unwrap();
         for folder in ["intents", "dialogs", "actions", "data"] {
-            copy_tree(&repo().join(folder), &dir.path().join(folder));
+            if sources.join(folder).is_dir() {
+                copy_tree(&sources.join(folder), &dir.path().join(folder));
+            }
         }
         let _ = std::fs::remove_dir_all(dir.path().join("data/state"));
-        std::fs::copy(repo().join("opsbot.yaml"), dir.path().join("opsbot.yaml")).unwrap();
+        std::fs::copy(sources.join("opsbot.yaml"), dir.path().join("opsbot.yaml")).unwrap();
         // The sentence encoder is shared (read-only); the embedding cache is
         // copied so training here encodes only what the repository has not.
         let models = dir.path().join("models");

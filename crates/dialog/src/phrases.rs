@@ -91,6 +91,11 @@ const NO: &[&str] = &[
     "❌",
 ];
 
+/// Every word or phrase taken as a yes (for tests that must cover them all).
+pub fn yes_words() -> &'static [&'static str] {
+    YES
+}
+
 /// Lower case, punctuation dropped, spaces collapsed ("Go ahead!" → "go ahead").
 pub fn normalise(text: &str) -> String {
     let keep = |c: char| {

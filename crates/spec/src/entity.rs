@@ -1,7 +1,7 @@
 //! Checked entities: how a value is found in text, normalised to its canonical
 //! form, and validated before anything may run with it.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{DateTime, Utc};
 use regex::Regex;
@@ -71,6 +71,9 @@ pub struct Entity {
     value_type: Option<ValueType>,
     /// Lower-cased surface form → canonical value, longest surfaces first.
     lexicon: Vec<(String, String)>,
+    /// Surface → canonical value: `lexicon` indexed, so lookups and learning
+    /// stay constant-time however many values annotations teach.
+    index: HashMap<String, String>,
     canonical: BTreeSet<String>,
 }
 
@@ -96,6 +99,7 @@ impl Entity {
             anchored,
             value_type,
             lexicon: Vec::new(),
+            index: HashMap::new(),
             canonical: BTreeSet::new(),
         };
         for (canonical, synonyms) in values {
@@ -109,13 +113,24 @@ impl Entity {
 
     /// Adds a surface form (from the value list or an annotation).
     pub(crate) fn learn(&mut self, surface: &str, canonical: &str) {
-        let surface = surface.trim().to_ascii_lowercase();
-        if surface.is_empty() {
-            return;
+        self.learn_all([(surface, canonical)]);
+    }
+
+    /// Adds many surface forms, sorting the lexicon (longest first) once.
+    pub(crate) fn learn_all<'s>(&mut self, pairs: impl IntoIterator<Item = (&'s str, &'s str)>) {
+        let before = self.lexicon.len();
+        for (surface, canonical) in pairs {
+            let surface = surface.trim().to_ascii_lowercase();
+            if surface.is_empty() {
+                continue;
+            }
+            self.canonical.insert(canonical.to_string());
+            if !self.index.contains_key(&surface) {
+                self.index.insert(surface.clone(), canonical.to_string());
+                self.lexicon.push((surface, canonical.to_string()));
+            }
         }
-        self.canonical.insert(canonical.to_string());
-        if !self.lexicon.iter().any(|(s, _)| *s == surface) {
-            self.lexicon.push((surface, canonical.to_string()));
+        if self.lexicon.len() != before {
             self.lexicon
                 .sort_by(|a, b| b.0.len().cmp(&a.0.len()).then(a.0.cmp(&b.0)));
         }
@@ -196,10 +211,7 @@ impl Entity {
     /// The canonical value for a listed surface form, compared case-insensitively.
     pub fn lookup(&self, surface: &str) -> Option<&str> {
         let surface = surface.trim().to_ascii_lowercase();
-        self.lexicon
-            .iter()
-            .find(|(s, _)| *s == surface)
-            .map(|(_, c)| c.as_str())
+        self.index.get(&surface).map(String::as_str)
     }
 
     /// Checks a candidate value and returns its canonical form (a listed value or
@@ -208,6 +220,21 @@ impl Entity {
     ///
     /// A typed entity resolves relative values ("tomorrow at 9") against `now`.
     pub fn validate(&self, candidate: &str, now: DateTime<Utc>) -> Result<String, String> {
+        self.validate_with(candidate, now, true)
+    }
+
+    /// [`Entity::validate`] without the typo-tolerant step: an annotation in
+    /// the training data is taken as written (and costs no scan of the list).
+    pub fn validate_exact(&self, candidate: &str, now: DateTime<Utc>) -> Result<String, String> {
+        self.validate_with(candidate, now, false)
+    }
+
+    fn validate_with(
+        &self,
+        candidate: &str,
+        now: DateTime<Utc>,
+        fuzzy: bool,
+    ) -> Result<String, String> {
         let candidate = candidate.trim();
         let shown: String = candidate.chars().take(60).collect();
         let shown = if shown.len() < candidate.len() {
@@ -246,7 +273,11 @@ impl Entity {
                 .resolve(candidate, now)
                 .ok_or_else(|| format!("“{shown}” is not {}", self.description));
         }
-        if let (None, Some((canonical, _))) = (&self.anchored, self.fuzzy_lookup(candidate)) {
+        if let (None, true, Some((canonical, _))) = (
+            &self.anchored,
+            fuzzy,
+            fuzzy.then(|| self.fuzzy_lookup(candidate)).flatten(),
+        ) {
             return Ok(canonical.to_string());
         }
         match &self.anchored {

@@ -690,6 +690,7 @@ fn parse_examples(
     diagnostics: &mut Diagnostics,
 ) -> Vec<Example> {
     let mut examples = Vec::new();
+    let mut pending: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
     let entity_names: Vec<String> = entities.keys().cloned().collect();
     for (i, source) in sources.iter().enumerate() {
         let item = format!("{path}.{i}");
@@ -714,12 +715,15 @@ fn parse_examples(
                         continue;
                     };
                     let surface = &text[span.start..span.end];
-                    match entity.validate(&span.value, chrono::Utc::now()) {
-                        Ok(canonical) => entity.learn(surface, &canonical),
+                    // Learned once this file is read: the lexicon is sorted
+                    // once, not once per annotation.
+                    let learned = pending.entry(span.entity.clone()).or_default();
+                    match entity.validate_exact(&span.value, chrono::Utc::now()) {
+                        Ok(canonical) => learned.push((surface.to_string(), canonical)),
                         Err(_) if !entity.has_pattern() => {
                             // A closed list grows with annotated values.
-                            entity.learn(&span.value, &span.value);
-                            entity.learn(surface, &span.value);
+                            learned.push((span.value.clone(), span.value.clone()));
+                            learned.push((surface.to_string(), span.value.clone()));
                         }
                         Err(reason) => {
                             diagnostics.push(at, format!("annotated value does not fit entity `{}`: {reason}; expected a value its pattern accepts", span.entity));
@@ -736,6 +740,11 @@ fn parse_examples(
                 }
             }
             Err(e) => diagnostics.push(file.index.locate_in_scalar(&item, e.offset), e.message),
+        }
+    }
+    for (name, pairs) in &pending {
+        if let Some(entity) = entities.get_mut(name) {
+            entity.learn_all(pairs.iter().map(|(s, c)| (s.as_str(), c.as_str())));
         }
     }
     examples
