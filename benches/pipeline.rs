@@ -132,6 +132,7 @@ fn main() {
     }
     message_times.sort();
     action_times.sort();
+    let (state_only, with_record) = commit_costs(bot.store());
 
     let rows = [
         (
@@ -174,6 +175,22 @@ fn main() {
                 ms(percentile(&action_times, 0.99))
             ),
         ),
+        (
+            "durable commit of a step, state only: p50 / p99",
+            format!(
+                "{:.2} / {:.2} ms",
+                ms(percentile(&state_only, 0.5)),
+                ms(percentile(&state_only, 0.99))
+            ),
+        ),
+        (
+            "durable commit with an audit record (keyed hash + checkpoint copy synced): p50 / p99",
+            format!(
+                "{:.2} / {:.2} ms",
+                ms(percentile(&with_record, 0.5)),
+                ms(percentile(&with_record, 0.99))
+            ),
+        ),
     ];
     let mut markdown = String::from("# opsbot core benchmark\n\nProduced by `make bench` (`cargo bench --bench pipeline`).\n\n| measure | value |\n|---|---|\n");
     for (name, value) in &rows {
@@ -196,6 +213,10 @@ fn main() {
         "message_ms_p99": ms(percentile(&message_times, 0.99)),
         "action_message_ms_p50": ms(percentile(&action_times, 0.5)),
         "action_message_ms_p99": ms(percentile(&action_times, 0.99)),
+        "commit_state_ms_p50": ms(percentile(&state_only, 0.5)),
+        "commit_state_ms_p99": ms(percentile(&state_only, 0.99)),
+        "commit_audit_ms_p50": ms(percentile(&with_record, 0.5)),
+        "commit_audit_ms_p99": ms(percentile(&with_record, 0.99)),
     });
     let out = root.join("target").join("bench");
     std::fs::create_dir_all(&out).unwrap();
@@ -205,6 +226,39 @@ fn main() {
         &serde_json::to_string_pretty(&json).unwrap(),
     );
     println!("\nreport: {}", out.join("core.md").display());
+}
+
+/// What durability costs per step: a commit of the conversation state alone
+/// (one sled flush), and one that also appends an audit record (HMAC chain,
+/// sled flush, then the checkpoint copy synced), both before any reply.
+fn commit_costs(store: &Store) -> (Vec<Duration>, Vec<Duration>) {
+    let key = ConversationKey::new("bench", "commit");
+    let conversation = opsbot_dialog::Conversation::default();
+    let template = store
+        .audit_newest_first()
+        .next()
+        .expect("the pipeline run left an audit record")
+        .expect("readable");
+    let time = |with_record: bool| -> Vec<Duration> {
+        let mut times: Vec<Duration> = (0..ROUNDS * 5)
+            .map(|_| {
+                let change = opsbot_runtime::store::Commit {
+                    records: if with_record {
+                        vec![template.clone()]
+                    } else {
+                        vec![]
+                    },
+                    ..Default::default()
+                };
+                let started = Instant::now();
+                store.commit(&key, &conversation, change).expect("commit");
+                started.elapsed()
+            })
+            .collect();
+        times.sort();
+        times
+    };
+    (time(false), time(true))
 }
 
 fn model_classes(data: &TrainingData) -> usize {

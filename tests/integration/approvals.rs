@@ -46,7 +46,12 @@ const QUESTIONS: &[&str] = &[
     "ok?", "right?", "sure?", "go?", "correct?", "yes?", "please", "k",
 ];
 
-fn say(runtime: &tokio::runtime::Runtime, bot: &Bot, key: &ConversationKey, text: &str) -> Vec<String> {
+fn say(
+    runtime: &tokio::runtime::Runtime,
+    bot: &Bot,
+    key: &ConversationKey,
+    text: &str,
+) -> Vec<String> {
     let mut replies = Vec::new();
     runtime
         .block_on(bot.handle(key, text, &mut |r| replies.push(r)))
@@ -84,7 +89,13 @@ fn run_matrix(pack: &Pack, yes_words: &[&str]) {
     let mut phrases: Vec<String> = yes_words.iter().map(|s| s.to_string()).collect();
     phrases.extend(QUESTIONS.iter().map(|s| s.to_string()));
     for template in [
-        "approve", "approve {c}", "approve {wrong}", "deny", "deny {c}", "lgtm {c}", "approved {c}",
+        "approve",
+        "approve {c}",
+        "approve {wrong}",
+        "deny",
+        "deny {c}",
+        "lgtm {c}",
+        "approved {c}",
     ] {
         phrases.push(template.to_string());
     }
@@ -158,7 +169,10 @@ fn run_matrix(pack: &Pack, yes_words: &[&str]) {
                 let is_yes = yes_words.contains(&phrase.as_str());
                 match own {
                     Own::Confirming if is_yes => {
-                        assert!(matches!(own_after, Phase::Idle), "{context}: own yes not taken")
+                        assert!(
+                            matches!(own_after, Phase::Idle),
+                            "{context}: own yes not taken"
+                        )
                     }
                     Own::Confirming => assert!(
                         matches!(own_after, Phase::AwaitingConfirmation { .. }),
@@ -180,8 +194,14 @@ fn example() -> Pack {
     let fixture = Fixture::example();
     let settings = std::fs::read_to_string(fixture.path().join("opsbot.yaml")).unwrap();
     let settings = settings
-        .replace("  dave: [\"@dave:localhost\"]", "  dave: [\"@dave:localhost\"]\n  erin: [\"@erin:localhost\"]")
-        .replace("release-managers: [alice, dave]", "release-managers: [alice, dave, erin]")
+        .replace(
+            "  dave: [\"@dave:localhost\"]",
+            "  dave: [\"@dave:localhost\"]\n  erin: [\"@erin:localhost\"]",
+        )
+        .replace(
+            "release-managers: [alice, dave]",
+            "release-managers: [alice, dave, erin]",
+        )
         .replace("executions: 20", "executions: 100000");
     fixture.write("opsbot.yaml", &settings);
     let out = fixture.run(&["train"], "");
@@ -205,10 +225,23 @@ fn approvals_on_the_example_bot_over_every_combination() {
 /// A sample of yes words for the other packs (the example bot takes them all).
 const SOME_YES: &[&str] = &["yes", "lgtm", "approved", "ok", "go ahead", "ship it", "👍"];
 
+/// A test pack, trained, with no rate limit in the way of hundreds of runs.
+fn unlimited_pack(name: &str) -> Fixture {
+    let fixture = Fixture::pack(name);
+    let settings = std::fs::read_to_string(fixture.path().join("opsbot.yaml")).unwrap();
+    fixture.write(
+        "opsbot.yaml",
+        &format!("{settings}rate_limit: {{ executions: 100000, per: 1m }}\n"),
+    );
+    let out = fixture.run(&["train"], "");
+    assert!(out.status.success(), "{}", crate::util::stderr(&out));
+    fixture
+}
+
 #[test]
 fn approvals_on_a_database_bot() {
     let pack = Pack {
-        fixture: Fixture::trained_pack("dbops"),
+        fixture: unlimited_pack("dbops"),
         speaker: "priya",
         others: ["omar", "lena"],
         needs_approval: "fail over pg-main",
@@ -221,7 +254,7 @@ fn approvals_on_a_database_bot() {
 #[test]
 fn approvals_on_a_ci_bot() {
     let pack = Pack {
-        fixture: Fixture::trained_pack("cicd"),
+        fixture: unlimited_pack("cicd"),
         speaker: "kim",
         others: ["raj", "sam"],
         needs_approval: "promote frontend to prod",
@@ -257,14 +290,27 @@ fn nobody_approves_their_own_request_under_another_id() {
         say(&runtime, &bot, &key, request);
         say(&runtime, &bot, &key, "yes");
         let id = waiting_id(&bot, &key).expect("waits for approval");
-        let replies = say(&runtime, &bot, &ConversationKey::new("ops", alias), &format!("approve {}", &id[..4]));
+        let replies = say(
+            &runtime,
+            &bot,
+            &ConversationKey::new("ops", alias),
+            &format!("approve {}", &id[..4]),
+        );
         assert!(
             replies[0].starts_with("You cannot approve your own request"),
             "{alias}: {replies:?}"
         );
         assert_eq!(waiting_id(&bot, &key), Some(id.clone()));
-        let replies = say(&runtime, &bot, &ConversationKey::new("ops", other), &format!("approve {}", &id[..4]));
-        assert!(replies[0].starts_with("Approved by"), "{other}: {replies:?}");
+        let replies = say(
+            &runtime,
+            &bot,
+            &ConversationKey::new("ops", other),
+            &format!("approve {}", &id[..4]),
+        );
+        assert!(
+            replies[0].starts_with("Approved by"),
+            "{other}: {replies:?}"
+        );
         let record = bot
             .store()
             .audit_newest_first()

@@ -56,12 +56,22 @@ fn an_action_killed_mid_run_is_audited_at_the_next_start() {
         let out = fixture.shell(other, &[]);
         assert_eq!(out, "", "{pack}: {other} is told nothing");
         let audit = stdout(&fixture.run(&["audit", "--json"], ""));
-        assert!(audit.contains("\"outcome\":\"outcome_unknown\""), "{pack}: {audit}");
-        assert!(audit.contains(&format!("\"user\":\"{requester}\"")), "{pack}: {audit}");
+        assert!(
+            audit.contains("\"outcome\":\"outcome_unknown\""),
+            "{pack}: {audit}"
+        );
+        assert!(
+            audit.contains(&format!("\"user\":\"{requester}\"")),
+            "{pack}: {audit}"
+        );
 
         // The requester hears of it first thing, once.
         let out = fixture.shell(requester, &[]);
-        assert!(out.contains("outcome") || out.contains("restarted"), "{pack}: {out}");
+        assert!(
+            out.starts_with("I lost track of your request to ")
+                && out.contains("I do not know whether it finished"),
+            "{pack}: {out}"
+        );
         assert_eq!(fixture.shell(requester, &[]), "", "{pack}: told only once");
         let runs = std::fs::read_to_string(runs).unwrap();
         assert_eq!(runs.lines().count(), 1, "{pack}: never re-run: {runs}");
@@ -98,7 +108,9 @@ fn damaged_models_are_refused_naming_the_file() {
     bad[middle] ^= 0x40;
     std::fs::write(&model, &bad).unwrap();
     let reloaded = (opsbot::refresh::reloader(&paths))();
-    let error = reloaded.err().expect("a damaged model is not reloaded");
+    let Err(error) = reloaded else {
+        panic!("a damaged model was reloaded")
+    };
     assert!(error.contains("intent-model.bin"), "{error}");
 }
 
@@ -127,30 +139,48 @@ fn training_refuses_nan_embeddings_and_a_collapsed_model() {
     let yaml = std::fs::read_to_string(&intents).unwrap();
     std::fs::write(
         &intents,
-        yaml.replace("      - restart a service\n", "      - restart a service\n      - cycle a service\n"),
+        yaml.replace(
+            "      - restart a service\n",
+            "      - restart a service\n      - cycle a service\n",
+        ),
     )
     .unwrap();
     let out = fixture.run(&["train"], "");
     assert!(!out.status.success());
     assert!(stderr(&out).contains("not finite"), "{}", stderr(&out));
-    assert_eq!(std::fs::read(&model).unwrap(), before, "the old model stays");
+    assert_eq!(
+        std::fs::read(&model).unwrap(),
+        before,
+        "the old model stays"
+    );
 
-    // Labels scrambled across intents: held-out accuracy collapses.
+    // Labels dealt round-robin across intents regardless of what the examples
+    // say: held-out accuracy collapses to chance.
     std::fs::remove_file(&cache).unwrap();
-    let scrambled = yaml
-        .replace("  restart_service:\n", "  placeholder_a:\n")
-        .replace("  deploy_app:\n", "  restart_service:\n")
-        .replace("  placeholder_a:\n", "  deploy_app:\n");
-    std::fs::write(&intents, scrambled).unwrap();
+    let mut doc: serde_yaml::Value = serde_yaml::from_str(&yaml).unwrap();
+    let intents_map = doc["intents"].as_mapping_mut().unwrap();
+    let mut all: Vec<serde_yaml::Value> = Vec::new();
+    for (_, intent) in intents_map.iter_mut() {
+        all.extend(intent["examples"].as_sequence().unwrap().iter().cloned());
+    }
+    let count = intents_map.len();
+    for (i, (_, intent)) in intents_map.iter_mut().enumerate() {
+        let dealt: Vec<serde_yaml::Value> = all.iter().skip(i).step_by(count).cloned().collect();
+        intent["examples"] = serde_yaml::Value::Sequence(dealt);
+    }
+    std::fs::write(&intents, serde_yaml::to_string(&doc).unwrap()).unwrap();
     let out = fixture.run(&["train"], "");
     let err = stderr(&out);
-    if !out.status.success() {
-        assert!(err.contains("held-out accuracy fell"), "{err}");
-        assert_eq!(std::fs::read(&model).unwrap(), before, "the old model stays");
-        let forced = fixture.run(&["train", "--force"], "");
-        assert!(forced.status.success(), "{}", stderr(&forced));
-        assert_ne!(std::fs::read(&model).unwrap(), before);
-    }
+    assert!(!out.status.success(), "a collapsed model was written");
+    assert!(err.contains("held-out accuracy fell"), "{err}");
+    assert_eq!(
+        std::fs::read(&model).unwrap(),
+        before,
+        "the old model stays"
+    );
+    let forced = fixture.run(&["train", "--force"], "");
+    assert!(forced.status.success(), "{}", stderr(&forced));
+    assert_ne!(std::fs::read(&model).unwrap(), before);
 }
 
 /// A message over the limit is answered before anything reads it, in every
@@ -191,9 +221,13 @@ fn check_refuses_unsafe_settings() {
     for pack in ["dbops", "cicd"] {
         let fixture = Fixture::pack(pack);
         let settings = std::fs::read_to_string(fixture.path().join("opsbot.yaml")).unwrap();
+        // Its own redaction patterns give way to the hostile ones.
+        let settings = settings.split("redact:").next().unwrap();
         fixture.write(
             "opsbot.yaml",
-            &format!("{settings}confirmation_expiry: 0s\npending_expiry: 100000h\nredact: ['', 'a*']\n"),
+            &format!(
+                "{settings}confirmation_expiry: 0s\npending_expiry: 100000h\nredact: ['', 'a*']\n"
+            ),
         );
         let report = check(&fixture);
         for expected in [
@@ -202,9 +236,16 @@ fn check_refuses_unsafe_settings() {
             "pending_expiry `100000h` is out of range",
             "matches the empty string",
         ] {
-            assert!(report.contains(expected), "{pack}: {expected:?} in {report}");
+            assert!(
+                report.contains(expected),
+                "{pack}: {expected:?} in {report}"
+            );
         }
-        assert_eq!(report.matches("matches the empty string").count(), 2, "{report}");
+        assert_eq!(
+            report.matches("matches the empty string").count(),
+            2,
+            "{report}"
+        );
     }
     let fixture = Fixture::pack("cicd");
     let dialogs = fixture.path().join("dialogs/ci.yaml");
@@ -244,7 +285,10 @@ fn check_refuses_unsafe_settings() {
         &hostile
             .replace("timeout: 1ns", "timeout: 10s")
             .replace("timeout: 100000h", "timeout: 10s")
-            .replace("args: [\"-c\", \"echo {pipeline}\"]", "args: [\"-c\", \"echo {pipeline}\"]\n      unsafe_shell_command_string: true"),
+            .replace(
+                "args: [\"-c\", \"echo {pipeline}\"]",
+                "args: [\"-c\", \"echo {pipeline}\"]\n      unsafe_shell_command_string: true",
+            ),
     );
     let settings = std::fs::read_to_string(fixture.path().join("opsbot.yaml")).unwrap();
     fixture.write(
@@ -261,16 +305,30 @@ fn check_refuses_unsafe_settings() {
 fn check_reads_only_regular_bounded_files() {
     let fixture = Fixture::pack("dbops");
     let fifo = fixture.path().join("intents/zz.yaml");
-    assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    assert!(std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
     let report = check(&fixture);
-    assert!(report.contains("zz.yaml") && report.contains("not a regular file"), "{report}");
+    assert!(
+        report.contains("zz.yaml") && report.contains("not a regular file"),
+        "{report}"
+    );
     std::fs::remove_file(&fifo).unwrap();
     fixture.write(
         "intents/zz.yaml",
-        &format!("intents:\n  deep:\n    examples: {}{}\n", "[".repeat(100_000), "]".repeat(100_000)),
+        &format!(
+            "intents:\n  deep:\n    examples: {}{}\n",
+            "[".repeat(100_000),
+            "]".repeat(100_000)
+        ),
     );
     let report = check(&fixture);
-    assert!(report.contains("intents/zz.yaml:3:") && report.contains("nest too deeply"), "{report}");
+    assert!(
+        report.contains("intents/zz.yaml:3:") && report.contains("nest too deeply"),
+        "{report}"
+    );
 }
 
 /// `opsbot check` stays linear in annotated examples: 20,000 of them check
@@ -281,14 +339,19 @@ fn check_handles_twenty_thousand_annotated_examples() {
     let mut yaml = String::from("intents:\n  backup_database:\n    examples:\n");
     for i in 0..20_000 {
         // Distinct values: each grows the closed list (the quadratic case).
-        yaml.push_str(&format!("      - back up the [db{i}x](database) database now\n"));
+        yaml.push_str(&format!(
+            "      - back up the [db{i}x](database) database now\n"
+        ));
     }
     fixture.write("intents/many.yaml", &yaml);
     let intents = std::fs::read_to_string(fixture.path().join("intents/db.yaml")).unwrap();
     // The generated file takes over the backup examples.
     let start = intents.find("  backup_database:").unwrap();
     let end = intents.find("  failover_cluster:").unwrap();
-    fixture.write("intents/db.yaml", &format!("{}{}", &intents[..start], &intents[end..]));
+    fixture.write(
+        "intents/db.yaml",
+        &format!("{}{}", &intents[..start], &intents[end..]),
+    );
     let out = fixture.run(&["check"], "");
     assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
     assert!(stdout(&out).contains("(20018 examples"), "{}", stdout(&out));
@@ -335,8 +398,14 @@ fn a_relative_project_runs_its_actions() {
     child.wait().unwrap();
     let audit = stdout(&fixture.run(&["audit"], ""));
     assert!(audit.contains("could not start"), "{audit}");
-    assert!(audit.contains("tried: actions/record.sh backup billing"), "{audit}");
-    assert!(audit.contains("ran: actions/record.sh backup orders"), "{audit}");
+    assert!(
+        audit.contains("tried: actions/record.sh backup billing"),
+        "{audit}"
+    );
+    assert!(
+        audit.contains("ran: actions/record.sh backup orders"),
+        "{audit}"
+    );
 }
 
 /// Control characters in a user id or action output cannot fake audit lines,
@@ -346,7 +415,10 @@ fn audit_output_is_terminal_safe_and_wrong_codes_are_recorded() {
     let fixture = Fixture::trained();
     fixture.shell("mallory\u{1b}[2J\r#1 fake", &["restart postgres on db-01"]);
     let audit = stdout(&fixture.run(&["audit"], ""));
-    assert!(!audit.contains('\u{1b}') && !audit.contains('\r'), "{audit:?}");
+    assert!(
+        !audit.contains('\u{1b}') && !audit.contains('\r'),
+        "{audit:?}"
+    );
     assert!(audit.contains("mallory\\u{1b}[2J\\u{d}#1 fake"), "{audit}");
     assert_eq!(audit.matches("access: denied").count(), 1, "{audit}");
 
@@ -354,11 +426,21 @@ fn audit_output_is_terminal_safe_and_wrong_codes_are_recorded() {
     assert!(enrol.status.success(), "{}", stderr(&enrol));
     let out = fixture.shell(
         "alice",
-        &["extend acme's trial by 14 days", "yes", "000000", "111111", "cancel"],
+        &[
+            "extend acme's trial by 14 days",
+            "yes",
+            "000000",
+            "111111",
+            "cancel",
+        ],
     );
     assert!(out.contains("code"), "{out}");
     let audit = stdout(&fixture.run(&["audit", "--json"], ""));
-    assert_eq!(audit.matches("\"outcome\":\"code_rejected\"").count(), 2, "{audit}");
+    assert_eq!(
+        audit.matches("\"outcome\":\"code_rejected\"").count(),
+        2,
+        "{audit}"
+    );
     let reader = BufReader::new(audit.as_bytes());
     assert!(reader.lines().count() >= 3);
 }

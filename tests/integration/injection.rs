@@ -74,7 +74,10 @@ fn hostile_answers_fail_host_validation() {
         runtime
             .block_on(bot.handle(&key, text, &mut |r| replies.push(r)))
             .unwrap();
-        assert!(replies[1].contains("contains shell syntax"), "{text:?}: {replies:?}");
+        assert!(
+            replies[1].contains("contains shell syntax"),
+            "{text:?}: {replies:?}"
+        );
         // The question is still open, and a yes now is no answer to it.
         replies.clear();
         runtime

@@ -42,7 +42,11 @@ impl Fixture {
     pub fn trained_pack(name: &str) -> Fixture {
         let fixture = Fixture::pack(name);
         let out = fixture.run(&["train"], "");
-        assert!(out.status.success(), "training {name} failed: {}", stderr(&out));
+        assert!(
+            out.status.success(),
+            "training {name} failed: {}",
+            stderr(&out)
+        );
         fixture
     }
 

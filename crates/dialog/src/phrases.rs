@@ -337,8 +337,21 @@ mod tests {
     #[test]
     fn questions_and_bare_fillers_never_confirm() {
         for text in [
-            "ok?", "right?", "sure?", "go?", "correct?", "yes?", "Yes ?", "please", "k", "kk",
-            "ok？", "¿ok", "yes please?", "lgtm?", "👍?",
+            "ok?",
+            "right?",
+            "sure?",
+            "go?",
+            "correct?",
+            "yes?",
+            "Yes ?",
+            "please",
+            "k",
+            "kk",
+            "ok？",
+            "¿ok",
+            "yes please?",
+            "lgtm?",
+            "👍?",
         ] {
             assert_ne!(classify(text), Answer::Yes, "{text}");
         }

@@ -92,7 +92,10 @@ pub fn read(path: &Path, magic: &[u8], what: &str) -> Result<Artifact, NluError>
     if meta.len() > MAX_ARTIFACT_BYTES {
         return Err(corrupt(
             path,
-            format!("it is {} bytes, more than any model opsbot writes", meta.len()),
+            format!(
+                "it is {} bytes, more than any model opsbot writes",
+                meta.len()
+            ),
         ));
     }
     let bytes = std::fs::read(path).map_err(io)?;
@@ -161,7 +164,10 @@ mod tests {
         }
         for length in 0..good.len() {
             std::fs::write(&path, &good[..length]).unwrap();
-            assert!(read(&path, b"MAGIC\n", "a test artifact").is_err(), "cut at {length}");
+            assert!(
+                read(&path, b"MAGIC\n", "a test artifact").is_err(),
+                "cut at {length}"
+            );
         }
     }
 }

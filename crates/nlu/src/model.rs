@@ -243,9 +243,10 @@ impl IntentModel {
             }
         }
         let calibration = &self.meta.calibration;
-        if !(calibration.temperature.is_finite() && calibration.temperature > 0.0)
-            || !calibration.threshold.is_finite()
-        {
+        let usable = calibration.temperature.is_finite()
+            && calibration.temperature > 0.0
+            && calibration.threshold.is_finite();
+        if !usable {
             return Err("its calibration (temperature or threshold) is not a finite number".into());
         }
         Ok(())

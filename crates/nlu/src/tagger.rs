@@ -659,7 +659,9 @@ impl Tagger {
             return Err(format!("its label `{bad}` is not a BIO label"));
         }
         let rows = self.sparse.len() / n;
-        if self.sparse.len() % n != 0 || self.features.values().any(|&row| row as usize >= rows) {
+        if !self.sparse.len().is_multiple_of(n)
+            || self.features.values().any(|&row| row as usize >= rows)
+        {
             return Err("its feature table points outside its weights".into());
         }
         if Some(self.dense.len()) != self.dense_dim.checked_mul(n) {
@@ -820,7 +822,9 @@ mod tests {
             let mut bad = good.clone();
             bad[offset] ^= 0x5a;
             std::fs::write(&path, &bad).unwrap();
-            let error = Tagger::load(&path).err().unwrap_or_else(|| panic!("byte {offset}"));
+            let error = Tagger::load(&path)
+                .err()
+                .unwrap_or_else(|| panic!("byte {offset}"));
             assert!(error.to_string().contains(TAGGER_FILE), "{error}");
         }
     }

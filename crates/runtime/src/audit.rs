@@ -495,12 +495,24 @@ mod tests {
             hash: previous,
         };
         let problems = check(&records, head);
-        assert!(problems[0].contains("#2 carries an unkeyed hash"), "{problems:?}");
+        assert!(
+            problems[0].contains("#2 carries an unkeyed hash"),
+            "{problems:?}"
+        );
         // A different key is no better.
         let other = AuditKey::from_bytes([8; 32]);
         records[1].hash = records[1].compute_hash(&other);
-        let problems = check(&records, ChainHead { id: 3, hash: records[2].hash.clone() });
-        assert!(problems.iter().any(|p| p.contains("#2 was edited")), "{problems:?}");
+        let problems = check(
+            &records,
+            ChainHead {
+                id: 3,
+                hash: records[2].hash.clone(),
+            },
+        );
+        assert!(
+            problems.iter().any(|p| p.contains("#2 was edited")),
+            "{problems:?}"
+        );
     }
 
     #[test]
@@ -516,9 +528,17 @@ mod tests {
             id: 4,
             hash: kept[3].hash.clone(),
         };
-        let found = verify(kept.iter().cloned().map(Ok), Some(head), &key(), Some(&copy)).unwrap();
+        let found = verify(
+            kept.iter().cloned().map(Ok),
+            Some(head),
+            &key(),
+            Some(&copy),
+        )
+        .unwrap();
         assert_eq!(found.records, 4);
         assert_eq!(found.problems.len(), 1, "{:?}", found.problems);
-        assert!(found.problems[0].starts_with("records #5 to #6 in the checkpoint copy but missing"));
+        assert!(
+            found.problems[0].starts_with("records #5 to #6 in the checkpoint copy but missing")
+        );
     }
 }

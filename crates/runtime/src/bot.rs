@@ -255,7 +255,11 @@ impl Bot {
         self.deliver_owed(key, reply)
     }
 
-    fn deliver_owed(&self, key: &ConversationKey, reply: &mut Reply<'_>) -> Result<(), RuntimeError> {
+    fn deliver_owed(
+        &self,
+        key: &ConversationKey,
+        reply: &mut Reply<'_>,
+    ) -> Result<(), RuntimeError> {
         let owed = self.store.notices_of(key)?;
         if owed.is_empty() {
             return Ok(());
@@ -342,9 +346,7 @@ impl Bot {
         let conversation = self.load(key, reply)?;
         let conversation = self.recover(key, conversation, reply).await?;
 
-        if conversation.phase == Phase::Idle
-            && phrases::classify(text) == phrases::Answer::Yes
-        {
+        if conversation.phase == Phase::Idle && phrases::classify(text) == phrases::Answer::Yes {
             if let Some(hint) = self.approval_hint(key)? {
                 reply(hint);
                 return Ok(());
@@ -367,7 +369,10 @@ impl Bot {
             let loaded = self.loaded();
             // Every wrong code is audited on its own, not only the lockout.
             let records = match (&conversation.phase, &check) {
-                (Phase::AwaitingCode { request }, CodeCheck::Invalid { .. } | CodeCheck::LockedOut { .. }) => {
+                (
+                    Phase::AwaitingCode { request },
+                    CodeCheck::Invalid { .. } | CodeCheck::LockedOut { .. },
+                ) => {
                     vec![AuditRecord::code_rejected(
                         &loaded.project.settings,
                         key,
@@ -379,15 +384,8 @@ impl Bot {
                 _ => Vec::new(),
             };
             let transition = step(&loaded.project, conversation, Input::Code(check), &ctx);
-            self.apply(
-                &loaded.project,
-                key,
-                transition,
-                records,
-                Vec::new(),
-                reply,
-            )
-            .await?;
+            self.apply(&loaded.project, key, transition, records, Vec::new(), reply)
+                .await?;
             return Ok(());
         }
 
@@ -451,9 +449,7 @@ impl Bot {
             .waiting_for_approval(&speaker.room, None)?
             .into_iter()
             .filter(|(key, _, _)| !settings.same_person(&key.user, &speaker.user))
-            .map(|(key, id, dialog)| {
-                format!("“approve {}” ({}: {dialog})", short(&id), key.user)
-            })
+            .map(|(key, id, dialog)| format!("“approve {}” ({}: {dialog})", short(&id), key.user))
             .collect();
         Ok((!others.is_empty()).then(|| {
             format!(
@@ -483,7 +479,12 @@ impl Bot {
         let loaded = self.loaded();
         let others: Vec<_> = waiting
             .iter()
-            .filter(|(key, _, _)| !loaded.project.settings.same_person(&key.user, &approver.user))
+            .filter(|(key, _, _)| {
+                !loaded
+                    .project
+                    .settings
+                    .same_person(&key.user, &approver.user)
+            })
             .collect();
         if command.code.is_none() && own_pending && !others.is_empty() {
             let verb = if command.approve { "approve" } else { "deny" };

@@ -14,9 +14,9 @@ use std::path::PathBuf;
 
 pub use audit::{verify, AuditOutcome, AuditRecord, ChainHead, Verification};
 pub use bot::{Bot, IsAdmin, Loaded, Reloader, Reply};
-pub use store::{ConversationKey, JournalStatus, Store};
 pub use recovery::Restoration;
 pub use seal::AuditKey;
+pub use store::{ConversationKey, JournalStatus, Store};
 pub use totp::TotpRecord;
 
 #[derive(Debug, thiserror::Error)]

@@ -172,7 +172,9 @@ mod tests {
                 records: vec![AuditRecord::test_record(&format!("step{i}"))],
                 ..Default::default()
             };
-            store.commit(&who, &Conversation::default(), change).unwrap();
+            store
+                .commit(&who, &Conversation::default(), change)
+                .unwrap();
         }
     }
 
@@ -202,7 +204,9 @@ mod tests {
         }
         let after = std::fs::read(dir.join("db/db")).unwrap();
         let end = after.iter().rposition(|b| *b != 0).unwrap() + 1;
-        let start = (0..end).find(|&i| before.get(i) != Some(&after[i])).unwrap();
+        let start = (0..end)
+            .find(|&i| before.get(i) != Some(&after[i]))
+            .unwrap();
         (after, start..end)
     }
 
@@ -261,7 +265,10 @@ mod tests {
         let v = verdict(dir.path(), &db[..newest.start]).unwrap();
         assert_eq!(v.records, 5, "{v:?}");
         assert!(v.problems.is_empty(), "{v:?}");
-        assert!(v.notes[0].starts_with("record #5 was lost by the store and restored"), "{v:?}");
+        assert!(
+            v.notes[0].starts_with("record #5 was lost by the store and restored"),
+            "{v:?}"
+        );
     }
 
     #[test]
@@ -281,6 +288,10 @@ mod tests {
         let store = open(dir.path()).unwrap();
         let v = store.verify_audit().unwrap();
         assert_eq!((v.records, v.problems.clone()), (3, Vec::<String>::new()));
-        assert_eq!(std::fs::read_to_string(&copy).unwrap(), text, "levelled again");
+        assert_eq!(
+            std::fs::read_to_string(&copy).unwrap(),
+            text,
+            "levelled again"
+        );
     }
 }

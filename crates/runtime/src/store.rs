@@ -127,7 +127,11 @@ impl Store {
         Ok(store)
     }
 
-    fn open_db(path: &Path, key: AuditKey, checkpoints: Checkpoints) -> Result<Store, RuntimeError> {
+    fn open_db(
+        path: &Path,
+        key: AuditKey,
+        checkpoints: Checkpoints,
+    ) -> Result<Store, RuntimeError> {
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent).map_err(|source| RuntimeError::Io {
                 path: parent.to_path_buf(),
@@ -305,7 +309,12 @@ impl Store {
 
     /// Forgets a conversation's owed replies once they were delivered.
     pub fn clear_notices(&self, key: &ConversationKey) -> Result<(), RuntimeError> {
-        if self.notices.remove(key.bytes()).map_err(Self::error)?.is_some() {
+        if self
+            .notices
+            .remove(key.bytes())
+            .map_err(Self::error)?
+            .is_some()
+        {
             self.db.flush().map_err(Self::error)?;
         }
         Ok(())

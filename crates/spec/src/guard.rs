@@ -113,12 +113,41 @@ pub fn redaction_problem(pattern: &Regex) -> Option<String> {
 
 /// Programs that run a command string given with `-c` (or `-e`).
 const SHELLS: &[&str] = &[
-    "sh", "bash", "dash", "zsh", "ksh", "mksh", "pdksh", "fish", "csh", "tcsh", "ash", "busybox",
-    "rbash", "yash", "elvish", "nu", "pwsh", "powershell",
+    "sh",
+    "bash",
+    "dash",
+    "zsh",
+    "ksh",
+    "mksh",
+    "pdksh",
+    "fish",
+    "csh",
+    "tcsh",
+    "ash",
+    "busybox",
+    "rbash",
+    "yash",
+    "elvish",
+    "nu",
+    "pwsh",
+    "powershell",
 ];
 const INTERPRETERS: &[&str] = &[
-    "python", "python2", "python3", "perl", "ruby", "node", "nodejs", "php", "lua", "osascript",
-    "awk", "gawk", "mawk", "tclsh", "expect",
+    "python",
+    "python2",
+    "python3",
+    "perl",
+    "ruby",
+    "node",
+    "nodejs",
+    "php",
+    "lua",
+    "osascript",
+    "awk",
+    "gawk",
+    "mawk",
+    "tclsh",
+    "expect",
 ];
 
 fn base_name(program: &str) -> String {

@@ -22,8 +22,8 @@ use std::path::PathBuf;
 
 pub use access::{Access, Allow, Approval, Groups, Requirement};
 pub use diag::{Diagnostic, Diagnostics, Location};
-pub use people::People;
 pub use entity::{join_or, Entity, EntityMatch, MatchSource, MAX_VALUE_CHARS};
+pub use people::People;
 pub use project::{
     load_project, training_hash, Action, Behaviour, Dialog, Example, Intent, ProgramAction,
     Project, Settings, Slot, CAPABILITIES_VAR, CONTEXT_VARS, OUT_OF_SCOPE, RESULT_VARS,

@@ -134,7 +134,9 @@ mod tests {
     #[test]
     fn an_id_claimed_twice_is_refused() {
         let mut p = people();
-        let error = p.add("mallory", ["@alice:localhost".to_string()]).unwrap_err();
+        let error = p
+            .add("mallory", ["@alice:localhost".to_string()])
+            .unwrap_err();
         assert_eq!(error.first, "alice");
         assert_eq!(error.second, "mallory");
     }

@@ -458,7 +458,12 @@ fn load_settings(root: &Path, diagnostics: &mut Diagnostics) -> Result<Settings,
     for (person, ids) in raw.people {
         let at = file.index.locate(&format!("people.{person}"));
         if !is_identifier(&person) {
-            diagnostics.push(at.clone(), format!("`{person}` is not a valid person name; expected letters, digits, '_' or '-'"));
+            diagnostics.push(
+                at.clone(),
+                format!(
+                    "`{person}` is not a valid person name; expected letters, digits, '_' or '-'"
+                ),
+            );
         }
         if let Err(twice) = settings.people.add(&person, ids) {
             diagnostics.push(at, format!("id `{}` is listed for both `{}` and `{}`; expected each id to belong to one person", twice.id, twice.first, twice.second));
@@ -1124,9 +1129,7 @@ fn check_access(
             .collect();
         check_groups(&groups, settings, &at, diagnostics);
         Allow::Principals {
-            users: settings
-                .people
-                .widen(&users.into_iter().cloned().collect()),
+            users: settings.people.widen(&users.into_iter().cloned().collect()),
             groups: groups.into_iter().collect(),
         }
     };
@@ -1217,7 +1220,8 @@ fn check_action(
                 diagnostics.push(file.index.locate(&format!("{path}.program")), format!("program `{program}` lies outside the project folder; expected a script under the project, or list it in `programs_outside_project:` in opsbot.yaml"));
             }
             if !raw.unsafe_shell_command_string {
-                let resolved = std::fs::canonicalize(&program_path).unwrap_or_else(|_| program_path.clone());
+                let resolved =
+                    std::fs::canonicalize(&program_path).unwrap_or_else(|_| program_path.clone());
                 if let Some(problem) = guard::shell_string_problem(program, &resolved, &raw.args) {
                     diagnostics.push(file.index.locate(&format!("{path}.program")), problem);
                 }
@@ -1250,8 +1254,12 @@ fn check_action(
                 Some(text) => match humantime::parse_duration(text) {
                     Ok(d) if guard::out_of_range(d, guard::TIMEOUT_RANGE).is_none() => d,
                     Ok(_) => {
-                        let expected = guard::out_of_range(Duration::ZERO, guard::TIMEOUT_RANGE).unwrap_or_default();
-                        diagnostics.push(file.index.locate(&format!("{path}.timeout")), format!("timeout `{text}` is out of range; {expected}"));
+                        let expected = guard::out_of_range(Duration::ZERO, guard::TIMEOUT_RANGE)
+                            .unwrap_or_default();
+                        diagnostics.push(
+                            file.index.locate(&format!("{path}.timeout")),
+                            format!("timeout `{text}` is out of range; {expected}"),
+                        );
                         Duration::from_secs(60)
                     }
                     Err(_) => {
