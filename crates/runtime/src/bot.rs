@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use opsbot_dialog::phrases::{self, ApprovalCommand};
+use opsbot_dialog::phrases;
 use opsbot_dialog::{
     step, ActionOutcome, CodeCheck, Context, Conversation, Effect, Input, Phase, Plan, Transition,
 };
@@ -19,6 +19,9 @@ use crate::audit::{AuditOutcome, AuditRecord};
 use crate::exec::{self, Invocation};
 use crate::store::{Commit, ConversationKey, JournalStatus, Store};
 use crate::RuntimeError;
+
+mod approvals;
+mod resume;
 
 /// Where replies go: called once per reply, as soon as it is known.
 pub type Reply<'r> = dyn FnMut(String) + Send + 'r;
@@ -221,101 +224,6 @@ impl Bot {
         }
     }
 
-    /// Resolves every action a previous process left unfinished, in every
-    /// conversation: each is audited at once ("outcome unknown", or "not run"
-    /// when it never started) and what the requester must hear is kept as an
-    /// owed notice, delivered when they next write (or by an adapter that can
-    /// reach their room now). Every adapter calls this when it starts. Returns
-    /// the conversations that owe notices.
-    pub async fn resolve_interrupted(&self) -> Result<Vec<ConversationKey>, RuntimeError> {
-        let mut owed = Vec::new();
-        for key in self.store.executing_conversations()? {
-            let lock = self.lock_for(&key);
-            let _in_order = lock.lock().await;
-            let mut replies = Vec::new();
-            let conversation = self.load(&key, &mut |r| replies.push(r))?;
-            self.recover(&key, conversation, &mut |r| replies.push(r))
-                .await?;
-            self.store.add_notices(&key, &replies)?;
-            tracing::warn!(room = %key.room, user = %key.user, "an action interrupted by a restart was resolved and audited");
-            owed.push(key);
-        }
-        Ok(owed)
-    }
-
-    /// Delivers the replies owed to a conversation (see
-    /// [`Bot::resolve_interrupted`]) and forgets them.
-    pub async fn deliver_notices(
-        &self,
-        key: &ConversationKey,
-        reply: &mut Reply<'_>,
-    ) -> Result<(), RuntimeError> {
-        let lock = self.lock_for(key);
-        let _in_order = lock.lock().await;
-        self.deliver_owed(key, reply)
-    }
-
-    fn deliver_owed(
-        &self,
-        key: &ConversationKey,
-        reply: &mut Reply<'_>,
-    ) -> Result<(), RuntimeError> {
-        let owed = self.store.notices_of(key)?;
-        if owed.is_empty() {
-            return Ok(());
-        }
-        for text in owed {
-            reply(text);
-        }
-        self.store.clear_notices(key)
-    }
-
-    /// Resolves interrupted actions (all conversations) and tells this one
-    /// what it is owed; an adapter with one user (the shell) calls it at start.
-    pub async fn resume(
-        &self,
-        key: &ConversationKey,
-        reply: &mut Reply<'_>,
-    ) -> Result<(), RuntimeError> {
-        self.resolve_interrupted().await?;
-        self.deliver_notices(key, reply).await
-    }
-
-    /// A conversation found `Executing` under its lock was left by a process
-    /// that died before recording the outcome: the journal tells whether the
-    /// program had started. Nothing is re-run.
-    async fn recover(
-        &self,
-        key: &ConversationKey,
-        conversation: Conversation,
-        reply: &mut Reply<'_>,
-    ) -> Result<Conversation, RuntimeError> {
-        let Phase::Executing { request } = &conversation.phase else {
-            return Ok(conversation);
-        };
-        let started = self
-            .store
-            .journal_entry(&request.id)?
-            .is_some_and(|e| e.status != JournalStatus::Planned);
-        let ctx = self.context(key, false)?;
-        let loaded = self.loaded();
-        let transition = step(
-            &loaded.project,
-            conversation,
-            Input::Interrupted { started },
-            &ctx,
-        );
-        self.apply(
-            &loaded.project,
-            key,
-            transition,
-            Vec::new(),
-            Vec::new(),
-            reply,
-        )
-        .await
-    }
-
     /// Handles one message; each reply is passed to `reply` as soon as it is
     /// known (so "Restarting …" shows before the action finishes).
     pub async fn handle(
@@ -410,140 +318,6 @@ impl Bot {
         self.apply(
             &loaded.project,
             key,
-            transition,
-            Vec::new(),
-            Vec::new(),
-            reply,
-        )
-        .await?;
-        Ok(())
-    }
-
-    /// Requests of other people waiting for approval in `room`: (requester,
-    /// request id, dialog), those whose id starts with `code` when given.
-    fn waiting_for_approval(
-        &self,
-        room: &str,
-        code: Option<&str>,
-    ) -> Result<Vec<(ConversationKey, String, String)>, RuntimeError> {
-        Ok(self
-            .store
-            .conversations_in(room)?
-            .into_iter()
-            .filter_map(|(key, conversation)| match conversation.phase {
-                Phase::AwaitingApproval { request } => {
-                    let matches = code.is_none_or(|code| request.id.starts_with(code));
-                    matches.then(|| (key, request.id.clone(), request.dialog.clone()))
-                }
-                _ => None,
-            })
-            .collect())
-    }
-
-    /// A yes word from someone with nothing pending, while others' requests
-    /// wait for approval: never an approval, but say how to give one.
-    fn approval_hint(&self, speaker: &ConversationKey) -> Result<Option<String>, RuntimeError> {
-        let loaded = self.loaded();
-        let settings = &loaded.project.settings;
-        let others: Vec<String> = self
-            .waiting_for_approval(&speaker.room, None)?
-            .into_iter()
-            .filter(|(key, _, _)| !settings.same_person(&key.user, &speaker.user))
-            .map(|(key, id, dialog)| format!("“approve {}” ({}: {dialog})", short(&id), key.user))
-            .collect();
-        Ok((!others.is_empty()).then(|| {
-            format!(
-                "Nothing of yours is waiting for a yes, and a yes is never an approval of someone else's request. To approve one, say {}.",
-                others.join(" or ")
-            )
-        }))
-    }
-
-    /// "approve 7f3a" from `approver`: finds the request waiting in this room and
-    /// steps the requester's conversation with the decision. A bare "approve"
-    /// decides only when exactly one request waits and the speaker has nothing
-    /// of their own pending; otherwise the request must be named.
-    async fn handle_approval(
-        &self,
-        approver: &ConversationKey,
-        command: &ApprovalCommand,
-        reply: &mut Reply<'_>,
-    ) -> Result<(), RuntimeError> {
-        let waiting = self.waiting_for_approval(&approver.room, command.code.as_deref())?;
-        let own = self
-            .store
-            .load(approver)
-            .map(|c| c.phase)
-            .unwrap_or(Phase::Idle);
-        let own_pending = !matches!(own, Phase::Idle | Phase::Executing { .. });
-        let loaded = self.loaded();
-        let others: Vec<_> = waiting
-            .iter()
-            .filter(|(key, _, _)| {
-                !loaded
-                    .project
-                    .settings
-                    .same_person(&key.user, &approver.user)
-            })
-            .collect();
-        if command.code.is_none() && own_pending && !others.is_empty() {
-            let verb = if command.approve { "approve" } else { "deny" };
-            let choices: Vec<String> = others
-                .iter()
-                .map(|(key, id, dialog)| format!("“{verb} {}” ({}: {dialog})", short(id), key.user))
-                .collect();
-            reply(format!(
-                "You have a request of your own waiting for your answer, so I will not guess what “{verb}” means. To decide on another request, name it: {}.",
-                choices.join(", ")
-            ));
-            return Ok(());
-        }
-        let (requester, request_id) = match waiting.as_slice() {
-            [] => {
-                reply(match &command.code {
-                    Some(code) => {
-                        format!("No request {code} is waiting for approval in this room.")
-                    }
-                    None => "No request is waiting for approval in this room.".to_string(),
-                });
-                return Ok(());
-            }
-            [(key, id, _)] => (key.clone(), id.clone()),
-            several => {
-                let verb = if command.approve { "approve" } else { "deny" };
-                let choices: Vec<String> = several
-                    .iter()
-                    .map(|(key, id, dialog)| {
-                        format!("“{verb} {}” ({}: {dialog})", short(id), key.user)
-                    })
-                    .collect();
-                reply(format!(
-                    "Several requests are waiting for approval; say which: {}.",
-                    choices.join(", ")
-                ));
-                return Ok(());
-            }
-        };
-        let lock = self.lock_for(&requester);
-        let _in_order = lock.lock().await;
-        let conversation = self.load(&requester, reply)?;
-        // It may have moved on while the lock was awaited.
-        if !matches!(&conversation.phase, Phase::AwaitingApproval { request } if request.id == request_id)
-        {
-            reply("That request is no longer waiting for approval.".into());
-            return Ok(());
-        }
-        tracing::info!(room = %approver.room, approver = %approver.user, requester = %requester.user, approve = command.approve, "approval decision");
-        let ctx = self.context(&requester, false)?;
-        let input = Input::Approval {
-            approver: &approver.user,
-            approve: command.approve,
-        };
-        let loaded = self.loaded();
-        let transition = step(&loaded.project, conversation, input, &ctx);
-        self.apply(
-            &loaded.project,
-            &requester,
             transition,
             Vec::new(),
             Vec::new(),

@@ -21,6 +21,8 @@ use crate::seal::{self, AuditKey, Checkpoints};
 use crate::totp::TotpRecord;
 use crate::RuntimeError;
 
+mod notices;
+
 /// Identifies a conversation: one user in one room.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ConversationKey {
@@ -281,43 +283,6 @@ impl Store {
         // loses later is then found, and restored, from the copy.
         self.checkpoints.append(&stored)?;
         Ok(stored)
-    }
-
-    /// Adds replies owed to a conversation, durably.
-    pub fn add_notices(&self, key: &ConversationKey, texts: &[String]) -> Result<(), RuntimeError> {
-        if texts.is_empty() {
-            return Ok(());
-        }
-        let mut owed = self.notices_of(key)?;
-        owed.extend_from_slice(texts);
-        self.notices
-            .insert(key.bytes(), json(&owed))
-            .map_err(Self::error)?;
-        self.db.flush().map_err(Self::error)?;
-        Ok(())
-    }
-
-    /// Replies owed to a conversation, oldest first.
-    pub fn notices_of(&self, key: &ConversationKey) -> Result<Vec<String>, RuntimeError> {
-        match self.notices.get(key.bytes()).map_err(Self::error)? {
-            None => Ok(Vec::new()),
-            Some(bytes) => {
-                serde_json::from_slice(&bytes).map_err(|e| Self::corrupt("owed notices", e))
-            }
-        }
-    }
-
-    /// Forgets a conversation's owed replies once they were delivered.
-    pub fn clear_notices(&self, key: &ConversationKey) -> Result<(), RuntimeError> {
-        if self
-            .notices
-            .remove(key.bytes())
-            .map_err(Self::error)?
-            .is_some()
-        {
-            self.db.flush().map_err(Self::error)?;
-        }
-        Ok(())
     }
 
     /// Records a message id; `false` if it was recorded before (a redelivery).

@@ -1,0 +1,148 @@
+//! Decisions on other people's requests: only an explicit "approve"/"deny",
+//! named when more than one thing could be meant; a yes word is never one.
+
+use opsbot_dialog::phrases::ApprovalCommand;
+use opsbot_dialog::{step, Input, Phase};
+
+use super::{short, Bot, Reply};
+use crate::store::ConversationKey;
+use crate::RuntimeError;
+
+impl Bot {
+    /// Requests of other people waiting for approval in `room`: (requester,
+    /// request id, dialog), those whose id starts with `code` when given.
+    fn waiting_for_approval(
+        &self,
+        room: &str,
+        code: Option<&str>,
+    ) -> Result<Vec<(ConversationKey, String, String)>, RuntimeError> {
+        Ok(self
+            .store
+            .conversations_in(room)?
+            .into_iter()
+            .filter_map(|(key, conversation)| match conversation.phase {
+                Phase::AwaitingApproval { request } => {
+                    let matches = code.is_none_or(|code| request.id.starts_with(code));
+                    matches.then(|| (key, request.id.clone(), request.dialog.clone()))
+                }
+                _ => None,
+            })
+            .collect())
+    }
+
+    /// A yes word from someone with nothing pending, while others' requests
+    /// wait for approval: never an approval, but say how to give one.
+    pub(super) fn approval_hint(
+        &self,
+        speaker: &ConversationKey,
+    ) -> Result<Option<String>, RuntimeError> {
+        let loaded = self.loaded();
+        let settings = &loaded.project.settings;
+        let others: Vec<String> = self
+            .waiting_for_approval(&speaker.room, None)?
+            .into_iter()
+            .filter(|(key, _, _)| !settings.same_person(&key.user, &speaker.user))
+            .map(|(key, id, dialog)| format!("“approve {}” ({}: {dialog})", short(&id), key.user))
+            .collect();
+        Ok((!others.is_empty()).then(|| {
+            format!(
+                "Nothing of yours is waiting for a yes, and a yes is never an approval of someone else's request. To approve one, say {}.",
+                others.join(" or ")
+            )
+        }))
+    }
+
+    /// "approve 7f3a" from `approver`: finds the request waiting in this room and
+    /// steps the requester's conversation with the decision. A bare "approve"
+    /// decides only when exactly one request waits and the speaker has nothing
+    /// of their own pending; otherwise the request must be named.
+    pub(super) async fn handle_approval(
+        &self,
+        approver: &ConversationKey,
+        command: &ApprovalCommand,
+        reply: &mut Reply<'_>,
+    ) -> Result<(), RuntimeError> {
+        let waiting = self.waiting_for_approval(&approver.room, command.code.as_deref())?;
+        let own = self
+            .store
+            .load(approver)
+            .map(|c| c.phase)
+            .unwrap_or(Phase::Idle);
+        let own_pending = !matches!(own, Phase::Idle | Phase::Executing { .. });
+        let loaded = self.loaded();
+        let others: Vec<_> = waiting
+            .iter()
+            .filter(|(key, _, _)| {
+                !loaded
+                    .project
+                    .settings
+                    .same_person(&key.user, &approver.user)
+            })
+            .collect();
+        if command.code.is_none() && own_pending && !others.is_empty() {
+            let verb = if command.approve { "approve" } else { "deny" };
+            let choices: Vec<String> = others
+                .iter()
+                .map(|(key, id, dialog)| format!("“{verb} {}” ({}: {dialog})", short(id), key.user))
+                .collect();
+            reply(format!(
+                "You have a request of your own waiting for your answer, so I will not guess what “{verb}” means. To decide on another request, name it: {}.",
+                choices.join(", ")
+            ));
+            return Ok(());
+        }
+        let (requester, request_id) = match waiting.as_slice() {
+            [] => {
+                reply(match &command.code {
+                    Some(code) => {
+                        format!("No request {code} is waiting for approval in this room.")
+                    }
+                    None => "No request is waiting for approval in this room.".to_string(),
+                });
+                return Ok(());
+            }
+            [(key, id, _)] => (key.clone(), id.clone()),
+            several => {
+                let verb = if command.approve { "approve" } else { "deny" };
+                let choices: Vec<String> = several
+                    .iter()
+                    .map(|(key, id, dialog)| {
+                        format!("“{verb} {}” ({}: {dialog})", short(id), key.user)
+                    })
+                    .collect();
+                reply(format!(
+                    "Several requests are waiting for approval; say which: {}.",
+                    choices.join(", ")
+                ));
+                return Ok(());
+            }
+        };
+        let lock = self.lock_for(&requester);
+        let _in_order = lock.lock().await;
+        let conversation = self.load(&requester, reply)?;
+        // It may have moved on while the lock was awaited.
+        if !matches!(&conversation.phase, Phase::AwaitingApproval { request } if request.id == request_id)
+        {
+            reply("That request is no longer waiting for approval.".into());
+            return Ok(());
+        }
+        tracing::info!(room = %approver.room, approver = %approver.user, requester = %requester.user, approve = command.approve, "approval decision");
+        let ctx = self.context(&requester, false)?;
+        let input = Input::Approval {
+            approver: &approver.user,
+            approve: command.approve,
+        };
+        let loaded = self.loaded();
+        let transition = step(&loaded.project, conversation, input, &ctx);
+        self.apply(
+            &loaded.project,
+            &requester,
+            transition,
+            Vec::new(),
+            Vec::new(),
+            reply,
+        )
+        .await?;
+        Ok(())
+    }
+}
