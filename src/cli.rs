@@ -829,7 +829,7 @@ fn markdown_timeline(records: &[AuditRecord]) -> String {
         _ => out.push_str("No records match.\n\n"),
     }
     out.push_str("| # | time (UTC) | room | who | request | outcome | details |\n|---|---|---|---|---|---|---|\n");
-    let cell = |s: &str| s.replace('|', "\\|").replace('\n', " ");
+    let cell = |s: &str| shown(&s.replace('|', "\\|").replace('\n', " "));
     for r in records {
         let mut details = Vec::new();
         if let Some(c) = &r.confirmed_by {
@@ -856,7 +856,7 @@ fn markdown_timeline(records: &[AuditRecord]) -> String {
             r.time.format("%Y-%m-%d %H:%M:%S"),
             cell(&r.room),
             cell(&r.user),
-            r.intent,
+            cell(&r.intent),
             cell(&r.slot_summary()),
             r.outcome.as_str(),
             cell(&details.join("; "))
