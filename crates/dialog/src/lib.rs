@@ -12,7 +12,7 @@ pub mod state;
 mod fuzz;
 
 pub use engine::{
-    step, ActionOutcome, CodeCheck, Context, Disposition, Effect, Input, Record, Transition,
+    step, ActionOutcome, CodeCheck, Context, Effect, Input, Outcome, Record, Transition,
     MAX_MESSAGE_CHARS,
 };
 pub use plan::Plan;

@@ -11,49 +11,16 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use opsbot_dialog::{ActionOutcome, Disposition, Plan, Record, Request, SlotValue};
+use opsbot_dialog::{ActionOutcome, Plan, Record, Request, SlotValue};
 use opsbot_spec::Settings;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::seal::{AuditKey, CheckpointLog};
-use crate::store::ConversationKey;
+use crate::key::ConversationKey;
+use crate::seal::AuditKey;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum AuditOutcome {
-    Succeeded,
-    Failed,
-    Cancelled,
-    Denied,
-    Rejected,
-    Expired,
-    DryRun,
-    NotRun,
-    OutcomeUnknown,
-    /// The program could not be started (missing, not executable).
-    NotStarted,
-    /// A wrong (or locked-out) two-factor code; the request still waits.
-    CodeRejected,
-}
-
-impl AuditOutcome {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AuditOutcome::Succeeded => "succeeded",
-            AuditOutcome::Failed => "failed",
-            AuditOutcome::Cancelled => "cancelled",
-            AuditOutcome::Denied => "denied",
-            AuditOutcome::Rejected => "rejected by approver",
-            AuditOutcome::Expired => "expired",
-            AuditOutcome::DryRun => "dry run",
-            AuditOutcome::NotRun => "not run (restart)",
-            AuditOutcome::OutcomeUnknown => "outcome unknown",
-            AuditOutcome::NotStarted => "could not start",
-            AuditOutcome::CodeRejected => "two-factor code rejected",
-        }
-    }
-}
+/// How a request ended: the engine's list, shared (see [`opsbot_dialog::Outcome`]).
+pub use opsbot_dialog::Outcome as AuditOutcome;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AuditRecord {
@@ -140,15 +107,7 @@ impl AuditRecord {
         time: DateTime<Utc>,
         record: &Record,
     ) -> AuditRecord {
-        let outcome = match record.disposition {
-            Disposition::Cancelled => AuditOutcome::Cancelled,
-            Disposition::Denied => AuditOutcome::Denied,
-            Disposition::Rejected => AuditOutcome::Rejected,
-            Disposition::Expired => AuditOutcome::Expired,
-            Disposition::DryRun => AuditOutcome::DryRun,
-            Disposition::NotRun => AuditOutcome::NotRun,
-            Disposition::OutcomeUnknown => AuditOutcome::OutcomeUnknown,
-        };
+        let outcome = record.disposition;
         let mut audit = AuditRecord::from_request(settings, key, time, outcome, &record.request);
         if outcome == AuditOutcome::Denied {
             audit.access = format!("denied: {}", record.reason);
@@ -270,6 +229,10 @@ impl AuditRecord {
     }
 }
 
+/// The checkpoint copy as `verify` sees it: its records, and its damaged
+/// lines (line number, why).
+pub type CopyView<'c> = (&'c [AuditRecord], &'c [(usize, String)]);
+
 /// What `opsbot audit verify` found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Verification {
@@ -287,7 +250,7 @@ pub fn verify(
     records: impl Iterator<Item = Result<AuditRecord, crate::RuntimeError>>,
     head: Option<ChainHead>,
     key: &AuditKey,
-    copy: Option<&CheckpointLog>,
+    copy: Option<CopyView<'_>>,
 ) -> Result<Verification, crate::RuntimeError> {
     let mut problems = Vec::new();
     let mut expected_id = 1;
@@ -336,8 +299,8 @@ pub fn verify(
         None if count > 0 => problems.push("the chain head is missing".to_string()),
         _ => {}
     }
-    if let Some(copy) = copy {
-        compare_with_copy(&stored_hashes, key, copy, &mut problems);
+    if let Some((copy, damaged)) = copy {
+        compare_with_copy(&stored_hashes, key, copy, damaged, &mut problems);
     }
     Ok(Verification {
         records: count,
@@ -351,16 +314,17 @@ pub fn verify(
 fn compare_with_copy(
     stored: &BTreeMap<u64, String>,
     key: &AuditKey,
-    copy: &CheckpointLog,
+    copy: &[AuditRecord],
+    damaged: &[(usize, String)],
     problems: &mut Vec<String>,
 ) {
-    for (line, error) in &copy.damaged {
+    for (line, error) in damaged {
         problems.push(format!(
             "line {line} of the checkpoint copy is not an audit record ({error})"
         ));
     }
     let mut missing = Vec::new();
-    for record in &copy.records {
+    for record in copy {
         if record.compute_hash(key) != record.hash {
             problems.push(format!(
                 "the checkpoint copy of record #{} does not verify under the audit key",
@@ -518,10 +482,7 @@ mod tests {
     #[test]
     fn the_copy_reveals_records_lost_from_the_end() {
         let records = chain(6);
-        let copy = CheckpointLog {
-            records: records.clone(),
-            ..Default::default()
-        };
+        let copy = records.clone();
         // The store lost #5 and #6 and its head went back with them.
         let kept = &records[..4];
         let head = ChainHead {
@@ -532,7 +493,7 @@ mod tests {
             kept.iter().cloned().map(Ok),
             Some(head),
             &key(),
-            Some(&copy),
+            Some((&copy, &[])),
         )
         .unwrap();
         assert_eq!(found.records, 4);

@@ -17,6 +17,7 @@ use opsbot_spec::Project;
 
 use crate::audit::{AuditOutcome, AuditRecord};
 use crate::exec::{self, Invocation};
+use crate::inbound::{self, Inbound, Message};
 use crate::store::{Commit, ConversationKey, JournalStatus, Store};
 use crate::RuntimeError;
 
@@ -52,6 +53,9 @@ pub struct Bot {
     dry_run: bool,
     /// Bounds how many actions run at once across all conversations.
     actions: Arc<tokio::sync::Semaphore>,
+    /// Bounds inference on blocking threads to the cores there are: more
+    /// encoder passes at once only slow each other down.
+    inference: Arc<tokio::sync::Semaphore>,
     conversations: Mutex<HashMap<ConversationKey, Arc<tokio::sync::Mutex<()>>>>,
     clock_offset: Mutex<chrono::Duration>,
 }
@@ -65,6 +69,9 @@ impl Bot {
             state_dir,
             dry_run: false,
             actions: Arc::new(tokio::sync::Semaphore::new(DEFAULT_ACTION_LIMIT)),
+            inference: Arc::new(tokio::sync::Semaphore::new(
+                std::thread::available_parallelism().map_or(1, |n| n.get()),
+            )),
             conversations: Mutex::new(HashMap::new()),
             clock_offset: Mutex::new(chrono::Duration::zero()),
         }
@@ -85,7 +92,13 @@ impl Bot {
         text: &str,
         reply: &mut Reply<'_>,
     ) -> Result<bool, RuntimeError> {
-        if !self.store.first_sighting(message_id)? {
+        let first = self
+            .blocking({
+                let (store, id) = (self.store.clone(), message_id.to_string());
+                move || store.first_sighting(&id)
+            })
+            .await?;
+        if !first {
             tracing::debug!(message_id, "redelivered message ignored");
             return Ok(false);
         }
@@ -186,24 +199,25 @@ impl Bot {
             .clone()
     }
 
-    /// The facts about a user that the pure engine needs.
+    /// The facts about a user that the pure engine needs, under the message's
+    /// snapshot of the settings.
     fn context<'k>(
         &self,
+        loaded: &Loaded,
         key: &'k ConversationKey,
         dry_run: bool,
     ) -> Result<Context<'k>, RuntimeError> {
+        let settings = &loaded.project.settings;
         let now = self.now();
-        let window = chrono::Duration::from_std(self.loaded().project.settings.rate_limit.per)
-            .unwrap_or_default();
+        let window = chrono::Duration::from_std(settings.rate_limit.per).unwrap_or_default();
         Ok(Context {
             user: &key.user,
             room: &key.room,
             now,
             dry_run: self.dry_run || dry_run,
-            recent_executions: self.store.executions_since(
-                self.loaded().project.settings.person_of(&key.user),
-                now - window,
-            )?,
+            recent_executions: self
+                .store
+                .executions_since(settings.person_of(&key.user), now - window)?,
             two_factor_enrolled: self.store.totp(&key.user)?.is_some(),
         })
     }
@@ -225,62 +239,67 @@ impl Bot {
     }
 
     /// Handles one message; each reply is passed to `reply` as soon as it is
-    /// known (so "Restarting …" shows before the action finishes).
+    /// known (so "Restarting …" shows before the action finishes). The message
+    /// is parsed once ([`inbound::parse`]) and works with one snapshot of the
+    /// project and model throughout.
     pub async fn handle(
         &self,
         key: &ConversationKey,
         text: &str,
         reply: &mut Reply<'_>,
     ) -> Result<(), RuntimeError> {
-        // The length limit comes before any other work: a megabyte of text must
-        // not reach the NLU.
-        if let Some(refusal) = too_long(text) {
-            reply(refusal);
-            return Ok(());
+        let loaded = self.loaded();
+        match inbound::parse(text) {
+            Inbound::TooLong(refusal) => {
+                reply(refusal);
+                Ok(())
+            }
+            Inbound::Approval(command) => self.handle_approval(&loaded, key, &command, reply).await,
+            Inbound::Reload => {
+                self.handle_reload(key, reply).await;
+                Ok(())
+            }
+            Inbound::Message(message) => self.handle_message(&loaded, key, message, reply).await,
         }
-        // Surrounding whitespace carries no meaning, and a value next to a line
-        // break is not extracted, so trim first.
-        let text = text.trim();
-        if let Some(command) = phrases::approval_command(text) {
-            return self.handle_approval(key, &command, reply).await;
-        }
-        if phrases::is_reload_command(text) {
-            self.handle_reload(key, reply).await;
-            return Ok(());
-        }
+    }
+
+    /// A message for the speaker's own conversation, under its lock.
+    async fn handle_message(
+        &self,
+        loaded: &Arc<Loaded>,
+        key: &ConversationKey,
+        message: Message<'_>,
+        reply: &mut Reply<'_>,
+    ) -> Result<(), RuntimeError> {
         let lock = self.lock_for(key);
         let _in_order = lock.lock().await;
         self.deliver_owed(key, reply)?;
         let conversation = self.load(key, reply)?;
-        let conversation = self.recover(key, conversation, reply).await?;
+        let conversation = self.recover(loaded, key, conversation, reply).await?;
 
-        if conversation.phase == Phase::Idle && phrases::classify(text) == phrases::Answer::Yes {
-            if let Some(hint) = self.approval_hint(key)? {
+        if conversation.phase == Phase::Idle
+            && phrases::classify(message.text) == phrases::Answer::Yes
+        {
+            if let Some(hint) = self.approval_hint(loaded, key)? {
                 reply(hint);
                 return Ok(());
             }
         }
-
-        if let (Phase::AwaitingCode { .. }, Some(code)) =
-            (&conversation.phase, phrases::totp_code(text))
+        if let (Phase::AwaitingCode { request }, Some(code)) = (&conversation.phase, &message.code)
         {
-            let ctx = self.context(key, false)?;
+            let ctx = self.context(loaded, key, false)?;
             let check = match self.store.totp(&key.user)? {
                 Some(mut record) => {
-                    let check = record.check(&code, ctx.now);
+                    let check = record.check(code, ctx.now);
                     self.store.put_totp(&key.user, &record)?;
                     check
                 }
                 None => CodeCheck::NotEnrolled,
             };
             tracing::info!(room = %key.room, user = %key.user, valid = matches!(check, CodeCheck::Valid), "two-factor code checked");
-            let loaded = self.loaded();
             // Every wrong code is audited on its own, not only the lockout.
-            let records = match (&conversation.phase, &check) {
-                (
-                    Phase::AwaitingCode { request },
-                    CodeCheck::Invalid { .. } | CodeCheck::LockedOut { .. },
-                ) => {
+            let records = match &check {
+                CodeCheck::Invalid { .. } | CodeCheck::LockedOut { .. } => {
                     vec![AuditRecord::code_rejected(
                         &loaded.project.settings,
                         key,
@@ -292,14 +311,25 @@ impl Bot {
                 _ => Vec::new(),
             };
             let transition = step(&loaded.project, conversation, Input::Code(check), &ctx);
-            self.apply(&loaded.project, key, transition, records, Vec::new(), reply)
+            self.apply(loaded, key, transition, records, Vec::new(), reply)
                 .await?;
             return Ok(());
         }
 
-        let (dry_run, content) = phrases::strip_dry_run(text);
-        let loaded = self.loaded();
-        let understanding = loaded.nlu.understand(content);
+        // Inference runs on a blocking thread: one slow encoder pass must not
+        // stall the other conversations on the async workers.
+        let understanding = {
+            let _turn = self
+                .inference
+                .acquire()
+                .await
+                .expect("the semaphore is never closed");
+            let loaded = loaded.clone();
+            let content = message.content.to_string();
+            tokio::task::spawn_blocking(move || loaded.nlu.understand(&content))
+                .await
+                .map_err(|e| RuntimeError::Internal(format!("understanding failed: {e}")))?
+        };
         tracing::debug!(
             room = %key.room,
             user = %key.user,
@@ -308,23 +338,39 @@ impl Bot {
             phase = conversation.phase_name(),
             "message understood"
         );
-        let ctx = self.context(key, dry_run)?;
+        let ctx = self.context(loaded, key, message.dry_run)?;
         let transition = step(
             &loaded.project,
             conversation,
             Input::Message(&understanding),
             &ctx,
         );
-        self.apply(
-            &loaded.project,
-            key,
-            transition,
-            Vec::new(),
-            Vec::new(),
-            reply,
-        )
-        .await?;
+        self.apply(loaded, key, transition, Vec::new(), Vec::new(), reply)
+            .await?;
         Ok(())
+    }
+
+    /// Runs store work that flushes to disk on a blocking thread, off the
+    /// async workers.
+    async fn blocking<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> Result<T, RuntimeError> + Send + 'static,
+    ) -> Result<T, RuntimeError> {
+        tokio::task::spawn_blocking(work)
+            .await
+            .map_err(|e| RuntimeError::Internal(format!("a store task failed: {e}")))?
+    }
+
+    /// Commits a step durably (see [`Store::commit`]) on a blocking thread.
+    async fn commit(
+        &self,
+        key: &ConversationKey,
+        conversation: &Conversation,
+        change: Commit,
+    ) -> Result<Vec<AuditRecord>, RuntimeError> {
+        let (store, key, conversation) = (self.store.clone(), key.clone(), conversation.clone());
+        self.blocking(move || store.commit(&key, &conversation, change))
+            .await
     }
 
     /// Persists a transition with its audit records and journal entries,
@@ -332,13 +378,14 @@ impl Bot {
     /// conversation rests.
     async fn apply(
         &self,
-        project: &Project,
+        loaded: &Loaded,
         key: &ConversationKey,
         mut transition: Transition,
         mut records: Vec<AuditRecord>,
         mut journal: Vec<(String, JournalStatus)>,
         reply: &mut Reply<'_>,
     ) -> Result<Conversation, RuntimeError> {
+        let project = &loaded.project;
         let settings = &project.settings;
         loop {
             let now = self.now();
@@ -357,20 +404,26 @@ impl Bot {
             let change = Commit {
                 records: std::mem::take(&mut records),
                 journal: std::mem::take(&mut journal),
-                execution_by: run.as_ref().map(|_| settings.person_of(&key.user)),
+                execution_by: run
+                    .as_ref()
+                    .map(|_| settings.person_of(&key.user).to_string()),
             };
-            self.store.commit(key, &transition.conversation, change)?;
+            self.commit(key, &transition.conversation, change).await?;
             for text in transition.replies {
                 reply(text);
             }
             let Some((plan, request)) = run else {
                 return Ok(transition.conversation);
             };
-            self.store.mark_started(&request.id)?;
+            self.blocking({
+                let (store, id) = (self.store.clone(), request.id.clone());
+                move || store.mark_started(&id)
+            })
+            .await?;
             tracing::info!(room = %key.room, user = %key.user, dialog = %request.dialog, request = %request.id, command = %plan.command_line(), "running action");
             let outcome = self.execute(project, &plan).await;
             tracing::info!(request = %request.id, exit_code = ?outcome.exit_code, succeeded = outcome.succeeded, "action finished");
-            let ctx = self.context(key, false)?;
+            let ctx = self.context(loaded, key, false)?;
             records.push(AuditRecord::executed(
                 settings, key, ctx.now, &request, &plan, &outcome,
             ));
@@ -470,19 +523,4 @@ impl Bot {
 /// The short form of a request id people type ("approve 7f3a").
 fn short(id: &str) -> &str {
     id.get(..4).unwrap_or(id)
-}
-
-/// The reply to a message over the length limit, counted without reading
-/// more of it than needed.
-fn too_long(text: &str) -> Option<String> {
-    let limit = opsbot_dialog::MAX_MESSAGE_CHARS;
-    let over = text.len() > limit * 4 || text.chars().nth(limit).is_some();
-    over.then(|| {
-        let length = if text.len() > limit * 4 {
-            format!("over {limit}")
-        } else {
-            text.chars().count().to_string()
-        };
-        format!("That message is {length} characters long; I only read messages of up to {limit} characters.")
-    })
 }

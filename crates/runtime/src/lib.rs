@@ -4,8 +4,10 @@
 
 pub mod audit;
 pub mod bot;
+pub mod checkpoints;
 pub mod exec;
-mod recovery;
+pub mod inbound;
+pub mod key;
 pub mod seal;
 pub mod store;
 pub mod totp;
@@ -14,8 +16,8 @@ use std::path::PathBuf;
 
 pub use audit::{verify, AuditOutcome, AuditRecord, ChainHead, Verification};
 pub use bot::{Bot, IsAdmin, Loaded, Reloader, Reply};
-pub use recovery::Restoration;
 pub use seal::AuditKey;
+pub use store::Restoration;
 pub use store::{ConversationKey, JournalStatus, Store};
 pub use totp::TotpRecord;
 
@@ -37,4 +39,7 @@ pub enum RuntimeError {
     },
     #[error("cannot read the stored {what}: {reason}")]
     CorruptState { what: String, reason: String },
+    /// A task of the runtime itself failed (a panic on a blocking thread).
+    #[error("internal error: {0}")]
+    Internal(String),
 }

@@ -17,44 +17,17 @@ use sled::transaction::{ConflictableTransactionError, TransactionError, Transact
 use sled::Transactional;
 
 use crate::audit::{AuditRecord, ChainHead};
-use crate::seal::{self, AuditKey, Checkpoints};
+use crate::checkpoints::Checkpoints;
+use crate::seal::{self, AuditKey};
 use crate::totp::TotpRecord;
 use crate::RuntimeError;
 
 mod notices;
+mod recovery;
 
-/// Identifies a conversation: one user in one room.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct ConversationKey {
-    pub room: String,
-    pub user: String,
-}
+pub use recovery::Restoration;
 
-impl ConversationKey {
-    pub fn new(room: impl Into<String>, user: impl Into<String>) -> Self {
-        ConversationKey {
-            room: room.into(),
-            user: user.into(),
-        }
-    }
-
-    fn bytes(&self) -> Vec<u8> {
-        // NUL cannot occur in room or user ids, so the pair splits unambiguously.
-        let mut key = Vec::with_capacity(self.room.len() + self.user.len() + 1);
-        key.extend_from_slice(self.room.as_bytes());
-        key.push(0);
-        key.extend_from_slice(self.user.as_bytes());
-        key
-    }
-
-    fn from_bytes(bytes: &[u8]) -> Option<ConversationKey> {
-        let split = bytes.iter().position(|b| *b == 0)?;
-        Some(ConversationKey {
-            room: String::from_utf8(bytes[..split].to_vec()).ok()?,
-            user: String::from_utf8(bytes[split + 1..].to_vec()).ok()?,
-        })
-    }
-}
+pub use crate::key::ConversationKey;
 
 /// Where an action is in its life; see the module docs for the guarantees.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -75,12 +48,12 @@ pub struct JournalEntry {
 
 /// Everything one engine step changes, written atomically.
 #[derive(Default)]
-pub struct Commit<'a> {
+pub struct Commit {
     pub records: Vec<AuditRecord>,
     /// (request id, status)
     pub journal: Vec<(String, JournalStatus)>,
-    /// A user whose execution counts towards the rate limit.
-    pub execution_by: Option<&'a str>,
+    /// A person whose execution counts towards the rate limit.
+    pub execution_by: Option<String>,
 }
 
 pub(crate) const HEAD_KEY: &[u8] = b"audit-head";
@@ -246,7 +219,7 @@ impl Store {
         &self,
         key: &ConversationKey,
         conversation: &Conversation,
-        change: Commit<'_>,
+        change: Commit,
     ) -> Result<Vec<AuditRecord>, RuntimeError> {
         let state = json(conversation);
         let now = Utc::now();
@@ -269,7 +242,7 @@ impl Store {
                         }),
                     )?;
                 }
-                if let Some(user) = change.execution_by {
+                if let Some(user) = &change.execution_by {
                     executions.insert(execution_key(user, now), &[])?;
                 }
                 Ok(stored)
@@ -487,7 +460,7 @@ mod tests {
                     AuditRecord::test_record("second"),
                 ],
                 journal: vec![("r1".into(), JournalStatus::Planned)],
-                execution_by: Some("alice"),
+                execution_by: Some("alice".into()),
             };
             store.commit(&key, &conversation, change).unwrap();
         }

@@ -4,7 +4,7 @@
 use opsbot_dialog::phrases::ApprovalCommand;
 use opsbot_dialog::{step, Input, Phase};
 
-use super::{short, Bot, Reply};
+use super::{short, Bot, Loaded, Reply};
 use crate::store::ConversationKey;
 use crate::RuntimeError;
 
@@ -34,9 +34,9 @@ impl Bot {
     /// wait for approval: never an approval, but say how to give one.
     pub(super) fn approval_hint(
         &self,
+        loaded: &Loaded,
         speaker: &ConversationKey,
     ) -> Result<Option<String>, RuntimeError> {
-        let loaded = self.loaded();
         let settings = &loaded.project.settings;
         let others: Vec<String> = self
             .waiting_for_approval(&speaker.room, None)?
@@ -58,6 +58,7 @@ impl Bot {
     /// of their own pending; otherwise the request must be named.
     pub(super) async fn handle_approval(
         &self,
+        loaded: &Loaded,
         approver: &ConversationKey,
         command: &ApprovalCommand,
         reply: &mut Reply<'_>,
@@ -69,7 +70,6 @@ impl Bot {
             .map(|c| c.phase)
             .unwrap_or(Phase::Idle);
         let own_pending = !matches!(own, Phase::Idle | Phase::Executing { .. });
-        let loaded = self.loaded();
         let others: Vec<_> = waiting
             .iter()
             .filter(|(key, _, _)| {
@@ -127,15 +127,14 @@ impl Bot {
             return Ok(());
         }
         tracing::info!(room = %approver.room, approver = %approver.user, requester = %requester.user, approve = command.approve, "approval decision");
-        let ctx = self.context(&requester, false)?;
+        let ctx = self.context(loaded, &requester, false)?;
         let input = Input::Approval {
             approver: &approver.user,
             approve: command.approve,
         };
-        let loaded = self.loaded();
         let transition = step(&loaded.project, conversation, input, &ctx);
         self.apply(
-            &loaded.project,
+            loaded,
             &requester,
             transition,
             Vec::new(),

@@ -4,7 +4,7 @@
 
 use opsbot_dialog::{step, Conversation, Input, Phase};
 
-use super::{Bot, Reply};
+use super::{Bot, Loaded, Reply};
 use crate::store::{ConversationKey, JournalStatus};
 use crate::RuntimeError;
 
@@ -22,7 +22,7 @@ impl Bot {
             let _in_order = lock.lock().await;
             let mut replies = Vec::new();
             let conversation = self.load(&key, &mut |r| replies.push(r))?;
-            self.recover(&key, conversation, &mut |r| replies.push(r))
+            self.recover(&self.loaded(), &key, conversation, &mut |r| replies.push(r))
                 .await?;
             self.store.add_notices(&key, &replies)?;
             tracing::warn!(room = %key.room, user = %key.user, "an action interrupted by a restart was resolved and audited");
@@ -74,6 +74,7 @@ impl Bot {
     /// program had started. Nothing is re-run.
     pub(super) async fn recover(
         &self,
+        loaded: &Loaded,
         key: &ConversationKey,
         conversation: Conversation,
         reply: &mut Reply<'_>,
@@ -85,22 +86,14 @@ impl Bot {
             .store
             .journal_entry(&request.id)?
             .is_some_and(|e| e.status != JournalStatus::Planned);
-        let ctx = self.context(key, false)?;
-        let loaded = self.loaded();
+        let ctx = self.context(loaded, key, false)?;
         let transition = step(
             &loaded.project,
             conversation,
             Input::Interrupted { started },
             &ctx,
         );
-        self.apply(
-            &loaded.project,
-            key,
-            transition,
-            Vec::new(),
-            Vec::new(),
-            reply,
-        )
-        .await
+        self.apply(loaded, key, transition, Vec::new(), Vec::new(), reply)
+            .await
     }
 }

@@ -8,8 +8,8 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::{json, Store, HEAD_KEY};
 use crate::audit::{self, AuditRecord, ChainHead, Verification};
-use crate::store::{json, Store, HEAD_KEY};
 use crate::RuntimeError;
 
 const RESTORED_KEY: &[u8] = b"audit-restored";
@@ -128,7 +128,7 @@ impl Store {
             self.audit_oldest_first(),
             self.chain_head()?,
             &self.key,
-            Some(&copy),
+            Some((&copy.records, &copy.damaged)),
         )?;
         for r in self.restorations()? {
             let which = if r.first == r.last {

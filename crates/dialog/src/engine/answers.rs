@@ -1,0 +1,316 @@
+//! Answers while a request is open: values found in messages, carry-over,
+//! asking for the next slot, and the yes/no of a confirmation.
+
+use super::*;
+
+impl<'a> Step<'a> {
+    /// Assigns the message's entities to the dialog's slots; the slot being asked
+    /// for gets the first value of its entity. Returns the slots set and the
+    /// reasons any value was rejected.
+    pub(super) fn fill_from_entities(
+        &self,
+        dialog: &Dialog,
+        request: &mut Request,
+        entities: &[EntityMatch],
+        asking: Option<&str>,
+    ) -> (BTreeSet<String>, Vec<String>) {
+        let mut filled = BTreeSet::new();
+        let mut errors = Vec::new();
+        // Matches of different entities may overlap ("14 days" is a duration,
+        // "14" a number of days); the dialog decides. Surer and longer first;
+        // a match overlapping one already used is skipped.
+        let mut ordered: Vec<&EntityMatch> = entities
+            .iter()
+            .filter(|m| dialog.slots.iter().any(|s| s.entity == m.entity))
+            .collect();
+        ordered.sort_by(|a, b| {
+            a.source
+                .rank()
+                .cmp(&b.source.rank())
+                .then((b.end - b.start).cmp(&(a.end - a.start)))
+                .then(a.start.cmp(&b.start))
+        });
+        let mut used: Vec<(usize, usize)> = Vec::new();
+        ordered.retain(|m| {
+            let free = used.iter().all(|&(s, e)| m.end <= s || m.start >= e);
+            if free {
+                used.push((m.start, m.end));
+            }
+            free
+        });
+        ordered.sort_by_key(|m| m.start);
+        for m in ordered {
+            let candidates: Vec<&Slot> = dialog
+                .slots
+                .iter()
+                .filter(|s| s.entity == m.entity && !filled.contains(&s.name))
+                .collect();
+            let chosen = candidates
+                .iter()
+                .find(|s| Some(s.name.as_str()) == asking)
+                .or_else(|| {
+                    candidates
+                        .iter()
+                        .find(|s| !request.slots.contains_key(&s.name))
+                })
+                .or_else(|| candidates.first());
+            let Some(slot) = chosen else { continue };
+            let Some(entity) = self.project.entities.get(&slot.entity) else {
+                continue;
+            };
+            match entity.validate(&m.value, self.ctx.now) {
+                Ok(value) => {
+                    let origin = if Some(slot.name.as_str()) == asking {
+                        SlotOrigin::Asked
+                    } else {
+                        SlotOrigin::Extracted
+                    };
+                    request
+                        .slots
+                        .insert(slot.name.clone(), SlotValue { value, origin });
+                    filled.insert(slot.name.clone());
+                }
+                Err(reason) => errors.push(reason),
+            }
+        }
+        (filled, errors)
+    }
+
+    pub(super) fn carry_over(
+        &self,
+        dialog: &Dialog,
+        request: &mut Request,
+        memory: &Memory,
+        carry: CarryOver,
+    ) {
+        let carried = |s: &&Slot| s.carry_over || carry == CarryOver::AllSlots;
+        for slot in dialog.slots.iter().filter(carried) {
+            if request.slots.contains_key(&slot.name) {
+                continue;
+            }
+            if let Some(remembered) = memory.get(&slot.name).filter(|r| r.entity == slot.entity) {
+                request.slots.insert(
+                    slot.name.clone(),
+                    SlotValue {
+                        value: remembered.value.clone(),
+                        origin: SlotOrigin::CarriedOver,
+                    },
+                );
+            }
+        }
+    }
+
+    pub(super) fn advance(&mut self, dialog: &Dialog, request: Request) -> Phase {
+        if let Some(slot) = dialog
+            .slots
+            .iter()
+            .find(|s| !request.slots.contains_key(&s.name))
+        {
+            let prompt = self.prompt(dialog, slot, &request);
+            self.say(prompt);
+            return Phase::Collecting {
+                request,
+                asking: slot.name.clone(),
+            };
+        }
+        if let Err(reason) = dialog.access.check_values(
+            &self.project.settings.groups,
+            self.ctx.user,
+            &request.slot_values(),
+        ) {
+            return self.deny(dialog, request, &reason);
+        }
+        if dialog.confirm.is_some() {
+            let preview = self.preview(dialog, &request);
+            self.say(preview);
+            return Phase::AwaitingConfirmation { request };
+        }
+        self.confirmed(dialog, request)
+    }
+
+    pub(super) fn collect(
+        &mut self,
+        mut request: Request,
+        asking: String,
+        u: &Understanding,
+        memory: &Memory,
+    ) -> Phase {
+        let Some(dialog) = self.dialog_of(&request) else {
+            return Phase::Idle;
+        };
+        if phrases::is_cancel(&u.text) {
+            request.messages.push(u.text.clone());
+            return self.cancel(request);
+        }
+        let (filled, mut errors) =
+            self.fill_from_entities(dialog, &mut request, &u.entities, Some(&asking));
+        if !request.slots.contains_key(&asking) {
+            // Not an answer: maybe a question aside ("help") or a new request.
+            let other = u.intent.as_ref().and_then(|g| {
+                self.project
+                    .dialog_for_intent(&g.name)
+                    .map(|d| (d, g.confidence))
+            });
+            let plain_reply = phrases::classify(&u.text) != Answer::Other;
+            if let (Some((other, confidence)), true) = (other, errors.is_empty() && !plain_reply) {
+                if other.name != dialog.name && confidence >= SWITCH_CONFIDENCE {
+                    match other.behaviour {
+                        Behaviour::Reply(_) => {
+                            self.begin(other, confidence, u, memory);
+                            let slot = dialog.slot(&asking).expect("asked slot exists");
+                            let prompt = self.prompt(dialog, slot, &request);
+                            self.say(prompt);
+                            return Phase::Collecting { request, asking };
+                        }
+                        Behaviour::Run { .. } => {
+                            self.say(format!(
+                                "Okay, I dropped your request to {}.",
+                                dialog.description
+                            ));
+                            self.record(
+                                Outcome::Cancelled,
+                                request,
+                                "abandoned for another request",
+                            );
+                            return self.begin(other, confidence, u, memory);
+                        }
+                    }
+                }
+            }
+            request.messages.push(u.text.clone());
+            request.touched_at = self.ctx.now;
+            if !filled.is_empty() && errors.is_empty() {
+                // A correction of another slot ("make it checkout"): asked again,
+                // with the new value in the question.
+                return self.advance(dialog, request);
+            }
+            let slot = dialog.slot(&asking).expect("asked slot exists");
+            if errors.is_empty() {
+                if let Some(entity) = self.project.entities.get(&slot.entity) {
+                    match entity.validate(strip_answer(&u.text), self.ctx.now) {
+                        Ok(value) => {
+                            request.slots.insert(
+                                asking.clone(),
+                                SlotValue {
+                                    value,
+                                    origin: SlotOrigin::Asked,
+                                },
+                            );
+                        }
+                        Err(reason) => errors.push(reason),
+                    }
+                }
+            }
+            if !request.slots.contains_key(&asking) {
+                request.failed_answers += 1;
+                let prompt = self.prompt(dialog, slot, &request);
+                let hint = if request.failed_answers >= 2 {
+                    " (Say “cancel” to stop.)"
+                } else {
+                    ""
+                };
+                let reason = errors.first().map(|e| capitalise(e)).unwrap_or_default();
+                self.say(format!("{reason}. {prompt}{hint}"));
+                return Phase::Collecting { request, asking };
+            }
+        } else {
+            request.messages.push(u.text.clone());
+            request.touched_at = self.ctx.now;
+        }
+        request.failed_answers = 0;
+        self.advance(dialog, request)
+    }
+
+    pub(super) fn confirm(
+        &mut self,
+        mut request: Request,
+        u: &Understanding,
+        memory: &Memory,
+    ) -> Phase {
+        let Some(dialog) = self.dialog_of(&request) else {
+            return Phase::Idle;
+        };
+        request.messages.push(u.text.clone());
+        request.touched_at = self.ctx.now;
+        let answer = phrases::classify(&u.text);
+        match answer {
+            Answer::Yes => {
+                request.confirmed_by = Some(self.ctx.user.to_string());
+                return self.confirmed(dialog, request);
+            }
+            Answer::No => return self.cancel(request),
+            Answer::NoBut(_) | Answer::Other => {}
+        }
+        let before = request.slots.clone();
+        let (_, mut errors) = self.fill_from_entities(dialog, &mut request, &u.entities, None);
+        if let (true, Answer::NoBut(rest)) = (request.slots == before, &answer) {
+            // "no, banana": try the rest as a new value for each slot in turn.
+            let candidate = strip_answer(rest);
+            let fits = dialog.slots.iter().find_map(|slot| {
+                let entity = self.project.entities.get(&slot.entity)?;
+                entity
+                    .validate(candidate, self.ctx.now)
+                    .ok()
+                    .map(|v| (slot.name.clone(), v))
+            });
+            match fits {
+                Some((slot, value)) => {
+                    request.slots.insert(
+                        slot,
+                        SlotValue {
+                            value,
+                            origin: SlotOrigin::Asked,
+                        },
+                    );
+                }
+                None => errors.push(format!(
+                    "I could not use “{}” as a new {}",
+                    candidate.chars().take(60).collect::<String>(),
+                    opsbot_spec::join_or(
+                        &dialog
+                            .slots
+                            .iter()
+                            .map(|s| s.name.as_str())
+                            .collect::<Vec<_>>()
+                    )
+                )),
+            }
+        }
+        if request.slots != before {
+            if let Err(reason) = dialog.access.check_values(
+                &self.project.settings.groups,
+                self.ctx.user,
+                &request.slot_values(),
+            ) {
+                return self.deny(dialog, request, &reason);
+            }
+        }
+        let preview = self.preview(dialog, &request);
+        if request.slots != before {
+            self.say(preview);
+        } else if let Some(error) = errors.first() {
+            self.say(format!("{}. {preview}", capitalise(error)));
+        } else if let Some((
+            other @ Dialog {
+                behaviour: Behaviour::Reply(_),
+                ..
+            },
+            confidence,
+        )) = u.intent.as_ref().and_then(|g| {
+            self.project
+                .dialog_for_intent(&g.name)
+                .map(|d| (d, g.confidence))
+        }) {
+            self.begin(other, confidence, u, memory);
+            self.say(preview);
+        } else if phrases::is_questioning_yes(&u.text) {
+            self.say(format!(
+                "“{}” reads as a question, so I did not take it as a yes. {preview}",
+                u.text.trim().chars().take(40).collect::<String>()
+            ));
+        } else {
+            self.say(format!("Please answer yes or no. {preview}"));
+        }
+        Phase::AwaitingConfirmation { request }
+    }
+}

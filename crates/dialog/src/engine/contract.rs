@@ -1,0 +1,155 @@
+//! The engine's contract with the runtime: the context it is given, the inputs
+//! it takes, and the transition (state, replies, effects) it returns.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use opsbot_nlu::Understanding;
+use serde::{Deserialize, Serialize};
+
+use crate::plan::Plan;
+use crate::state::{Conversation, Request};
+
+/// Messages longer than this are refused instead of interpreted.
+pub const MAX_MESSAGE_CHARS: usize = 2000;
+/// How sure the NLU must be before a message that does not answer the pending
+/// question is taken as something else: a question aside or a new request.
+pub const SWITCH_CONFIDENCE: f32 = 0.75;
+
+/// Who is speaking, where, when, and the facts about them the engine needs.
+#[derive(Debug, Clone)]
+pub struct Context<'a> {
+    pub user: &'a str,
+    pub room: &'a str,
+    pub now: DateTime<Utc>,
+    /// The whole bot runs dry, or this message began with "dry run".
+    pub dry_run: bool,
+    /// Actions this user started within the rate-limit window.
+    pub recent_executions: u32,
+    /// Whether this user has a TOTP secret.
+    pub two_factor_enrolled: bool,
+}
+
+impl<'a> Context<'a> {
+    /// A context with no dry run, no recent executions and no 2FA enrolment.
+    pub fn new(user: &'a str, room: &'a str, now: DateTime<Utc>) -> Context<'a> {
+        Context {
+            user,
+            room,
+            now,
+            dry_run: false,
+            recent_executions: 0,
+            two_factor_enrolled: false,
+        }
+    }
+}
+
+/// What the runtime found when checking a TOTP code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CodeCheck {
+    Valid,
+    /// The user has no TOTP secret (it was removed while the code was awaited).
+    NotEnrolled,
+    Invalid {
+        tries_left: u32,
+    },
+    LockedOut {
+        until: DateTime<Utc>,
+    },
+}
+
+/// What happened to a program the engine asked to run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ActionOutcome {
+    pub succeeded: bool,
+    pub exit_code: Option<i32>,
+    /// Output excerpt (already truncated by the executor).
+    pub output: String,
+    pub duration: Duration,
+    /// Why it did not run or finish normally (timeout, missing program).
+    pub error: Option<String>,
+    /// Whether the program was started at all (false: it could not be spawned).
+    pub started: bool,
+}
+
+pub enum Input<'a> {
+    Message(&'a Understanding),
+    /// A TOTP code the requester sent, already checked by the runtime.
+    Code(CodeCheck),
+    /// Another user decided on this conversation's request awaiting approval.
+    Approval {
+        approver: &'a str,
+        approve: bool,
+    },
+    ActionFinished(&'a ActionOutcome),
+    /// The process restarted while this conversation's action was planned
+    /// (`started: false`: it never ran) or running (`true`: outcome unknown).
+    Interrupted {
+        started: bool,
+    },
+}
+
+/// How a request ended, one list for the engine and the audit trail: the
+/// engine decides the endings without a run, the runtime the others.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Succeeded,
+    Failed,
+    Cancelled,
+    Denied,
+    /// An approver declined it.
+    Rejected,
+    Expired,
+    /// Everything but execution happened.
+    DryRun,
+    /// The bot stopped after planning the action but before starting it.
+    NotRun,
+    OutcomeUnknown,
+    /// The program could not be started (missing, not executable).
+    NotStarted,
+    /// A wrong (or locked-out) two-factor code; the request still waits.
+    CodeRejected,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Succeeded => "succeeded",
+            Outcome::Failed => "failed",
+            Outcome::Cancelled => "cancelled",
+            Outcome::Denied => "denied",
+            Outcome::Rejected => "rejected by approver",
+            Outcome::Expired => "expired",
+            Outcome::DryRun => "dry run",
+            Outcome::NotRun => "not run (restart)",
+            Outcome::OutcomeUnknown => "outcome unknown",
+            Outcome::NotStarted => "could not start",
+            Outcome::CodeRejected => "two-factor code rejected",
+        }
+    }
+}
+
+/// A request that ended without an outcome from the executor, for the audit trail.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Record {
+    pub disposition: Outcome,
+    pub request: Request,
+    pub reason: String,
+}
+
+/// Work for the caller.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    /// Run the plan, then feed `Input::ActionFinished` back.
+    Run { plan: Plan, request: Request },
+    /// Append to the audit trail.
+    Record(Record),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Transition {
+    pub conversation: Conversation,
+    pub replies: Vec<String>,
+    pub effects: Vec<Effect>,
+}

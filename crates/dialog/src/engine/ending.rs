@@ -1,0 +1,264 @@
+//! How a request ends: confirmed and guarded (2FA, approval, rate limit),
+//! run, approved or declined, finished, or interrupted by a restart.
+
+use super::*;
+
+impl<'a> Step<'a> {
+    /// After the requester's yes (or directly, for read-only dialogs): the rate
+    /// limit, then 2FA and approval, then the run.
+    pub(super) fn confirmed(&mut self, dialog: &Dialog, request: Request) -> Phase {
+        let limit = &self.project.settings.rate_limit;
+        if !request.dry_run && !self.ctx.dry_run && self.ctx.recent_executions >= limit.executions {
+            let wait = format!(
+                "You have started {} actions in the last {}; please wait a little",
+                self.ctx.recent_executions,
+                humantime::format_duration(limit.per)
+            );
+            if dialog.confirm.is_some() {
+                self.say(format!(
+                    "{wait}, then answer again. {}",
+                    self.preview(dialog, &request)
+                ));
+                return Phase::AwaitingConfirmation { request };
+            }
+            self.say(format!("{wait}, then ask again."));
+            return Phase::Idle;
+        }
+        self.guarded(dialog, request)
+    }
+
+    /// The checks that follow confirmation, in order: 2FA, then approval.
+    pub(super) fn guarded(&mut self, dialog: &Dialog, mut request: Request) -> Phase {
+        if dialog.two_factor && !request.two_factor {
+            if !self.ctx.two_factor_enrolled {
+                let reason = format!(
+                    "it needs two-factor authentication and {} has not enrolled (an operator can run `opsbot 2fa enroll {}`)",
+                    self.ctx.user, self.ctx.user
+                );
+                return self.deny(dialog, request, &reason);
+            }
+            request.touched_at = self.ctx.now;
+            self.say("This needs two-factor authentication: please send the current 6-digit code from your authenticator app.");
+            return Phase::AwaitingCode { request };
+        }
+        let needs_approval = dialog
+            .approval
+            .as_ref()
+            .is_some_and(|a| a.applies(&request.slot_values()));
+        if needs_approval && request.approved_by.is_none() {
+            request.touched_at = self.ctx.now;
+            self.say(format!(
+                "{} asks to {}. A member of {} other than {} must approve: say “approve {}” or “deny {}”. This expires in {}.",
+                self.ctx.user,
+                self.describe(dialog, &request),
+                self.approver_names(&dialog.name),
+                self.ctx.user,
+                request.short_id(),
+                request.short_id(),
+                humantime::format_duration(self.project.settings.confirmation_expiry)
+            ));
+            return Phase::AwaitingApproval { request };
+        }
+        self.run(dialog, request)
+    }
+
+    pub(super) fn run(&mut self, dialog: &Dialog, request: Request) -> Phase {
+        let Behaviour::Run {
+            action, running, ..
+        } = &dialog.behaviour
+        else {
+            return Phase::Idle;
+        };
+        let vars = self.vars(&request);
+        let plan = plan::build(
+            dialog,
+            action,
+            &vars,
+            &request,
+            self.ctx.user,
+            self.ctx.room,
+        );
+        if request.dry_run || self.ctx.dry_run {
+            self.say(format!("Dry run, nothing was run. {}", plan.describe()));
+            self.record(Outcome::DryRun, request, "dry run");
+            return Phase::Idle;
+        }
+        if let Some(running) = running {
+            self.say(running.render(&vars));
+        }
+        self.effects.push(Effect::Run {
+            plan,
+            request: request.clone(),
+        });
+        Phase::Executing { request }
+    }
+
+    pub(super) fn code(&mut self, phase: Phase, check: CodeCheck) -> Phase {
+        let Some(phase) = self.expire(phase, None) else {
+            return Phase::Idle;
+        };
+        let Phase::AwaitingCode { mut request } = phase else {
+            return phase;
+        };
+        let Some(dialog) = self.dialog_of(&request) else {
+            return Phase::Idle;
+        };
+        match check {
+            CodeCheck::Valid => {
+                request.two_factor = true;
+                self.guarded(dialog, request)
+            }
+            CodeCheck::Invalid { tries_left } => {
+                self.say(format!(
+                    "That code is not valid; {tries_left} more wrong codes lock two-factor authentication. Please send the current code, or say “cancel”."
+                ));
+                Phase::AwaitingCode { request }
+            }
+            CodeCheck::NotEnrolled => {
+                let reason = format!("it needs two-factor authentication and {} has not enrolled (an operator can run `opsbot 2fa enroll {}`)", self.ctx.user, self.ctx.user);
+                self.deny(dialog, request, &reason)
+            }
+            CodeCheck::LockedOut { until } => {
+                let reason = format!(
+                    "too many wrong codes, so two-factor authentication is locked until {}",
+                    until.format("%H:%M UTC")
+                );
+                self.deny(dialog, request, &reason)
+            }
+        }
+    }
+
+    pub(super) fn approval(&mut self, phase: Phase, approver: &str, approve: bool) -> Phase {
+        let Some(phase) = self.expire(phase, None) else {
+            return Phase::Idle;
+        };
+        let Phase::AwaitingApproval { mut request } = phase else {
+            self.say("That request is no longer waiting for approval.");
+            return phase;
+        };
+        let Some(dialog) = self.dialog_of(&request) else {
+            return Phase::Idle;
+        };
+        let approvers = dialog
+            .approval
+            .as_ref()
+            .map(|a| a.groups.clone())
+            .unwrap_or_default();
+        if self.project.settings.same_person(approver, self.ctx.user) {
+            self.say(format!(
+                "You cannot approve your own request; a member of {} other than you must.",
+                self.approver_names(&dialog.name)
+            ));
+            return Phase::AwaitingApproval { request };
+        }
+        if !opsbot_spec::access::member_of_any(&self.project.settings.groups, approver, &approvers)
+        {
+            self.say(format!(
+                "{approver} is not a member of {}, so cannot decide on this request.",
+                self.approver_names(&dialog.name)
+            ));
+            return Phase::AwaitingApproval { request };
+        }
+        request.approved_by = Some(approver.to_string());
+        if !approve {
+            self.say(format!(
+                "{approver} declined {}'s request to {}. Nothing was run.",
+                self.ctx.user, dialog.description
+            ));
+            self.record(
+                Outcome::Rejected,
+                request,
+                format!("declined by {approver}"),
+            );
+            return Phase::Idle;
+        }
+        self.say(format!("Approved by {approver}."));
+        self.guarded(dialog, request)
+    }
+
+    pub(super) fn finished(
+        &mut self,
+        phase: Phase,
+        memory: &mut Memory,
+        last_dialog: &mut Option<LastDialog>,
+        outcome: &ActionOutcome,
+    ) -> Phase {
+        let Phase::Executing { request } = phase else {
+            // An outcome for a request this conversation no longer waits on.
+            return phase;
+        };
+        let Some(dialog) = self.dialog_of(&request) else {
+            return Phase::Idle;
+        };
+        let Behaviour::Run {
+            success, failure, ..
+        } = &dialog.behaviour
+        else {
+            return Phase::Idle;
+        };
+        let mut vars = self.vars(&request);
+        let output = outcome
+            .error
+            .clone()
+            .unwrap_or_else(|| outcome.output.trim().to_string());
+        vars.insert("output".into(), output);
+        vars.insert(
+            "exit_code".into(),
+            outcome
+                .exit_code
+                .map_or("none".to_string(), |c| c.to_string()),
+        );
+        vars.insert(
+            "duration".into(),
+            format!("{:.1}s", outcome.duration.as_secs_f64()),
+        );
+        let template = if outcome.succeeded { success } else { failure };
+        self.say(template.render(&vars).trim_end().to_string());
+        if outcome.succeeded {
+            *last_dialog = Some(LastDialog {
+                dialog: dialog.name.clone(),
+                at: self.ctx.now,
+            });
+            for slot in &dialog.slots {
+                if let Some(v) = request.slots.get(&slot.name) {
+                    memory.insert(
+                        slot.name.clone(),
+                        Remembered {
+                            entity: slot.entity.clone(),
+                            value: v.value.clone(),
+                            at: self.ctx.now,
+                        },
+                    );
+                }
+            }
+        }
+        Phase::Idle
+    }
+
+    pub(super) fn interrupted(&mut self, phase: Phase, started: bool) -> Phase {
+        let Phase::Executing { request } = phase else {
+            return phase;
+        };
+        let description = self.description(&request.dialog);
+        if !started {
+            self.say(format!(
+                "I was restarted before your request to {description} started, so nothing was run. Ask again if you still need it."
+            ));
+            self.record(
+                Outcome::NotRun,
+                request,
+                "the bot restarted before the action started",
+            );
+            return Phase::Idle;
+        }
+        self.say(format!(
+            "I lost track of your request to {description}: I was restarted while it ran, so I do not know whether it finished. Please check before asking again (`opsbot audit`)."
+        ));
+        self.record(
+            Outcome::OutcomeUnknown,
+            request,
+            "the bot restarted while the action ran",
+        );
+        Phase::Idle
+    }
+}

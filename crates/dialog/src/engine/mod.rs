@@ -1,0 +1,285 @@
+//! The dialog engine: a pure function of (conversation, input) → (new
+//! conversation, replies, effects). No I/O, no clock, no adapter: the caller
+//! passes the time, performs the effects and feeds action outcomes back in.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use opsbot_nlu::{IntentGuess, Understanding};
+use opsbot_spec::{Behaviour, Dialog, EntityMatch, Project, Slot};
+
+use crate::phrases::{self, Answer};
+use crate::plan;
+use crate::state::{
+    Choice, Conversation, LastDialog, Phase, Remembered, Request, SlotOrigin, SlotValue,
+};
+
+mod answers;
+mod contract;
+mod ending;
+mod start;
+
+pub use contract::*;
+
+/// Advances one conversation by one input.
+pub fn step(
+    project: &Project,
+    conversation: Conversation,
+    input: Input<'_>,
+    ctx: &Context<'_>,
+) -> Transition {
+    let Conversation {
+        phase,
+        mut memory,
+        mut last_dialog,
+    } = conversation;
+    memory.retain(|_, r| elapsed(r.at, ctx.now) <= project.settings.carry_over_expiry);
+    last_dialog.take_if(|l| elapsed(l.at, ctx.now) > project.settings.carry_over_expiry);
+    let mut step = Step {
+        project,
+        ctx,
+        replies: Vec::new(),
+        effects: Vec::new(),
+    };
+    let phase = match input {
+        Input::Message(understanding) => {
+            step.message(phase, &memory, last_dialog.as_ref(), understanding)
+        }
+        Input::Code(check) => step.code(phase, check),
+        Input::Approval { approver, approve } => step.approval(phase, approver, approve),
+        Input::ActionFinished(outcome) => {
+            step.finished(phase, &mut memory, &mut last_dialog, outcome)
+        }
+        Input::Interrupted { started } => step.interrupted(phase, started),
+    };
+    Transition {
+        conversation: Conversation {
+            phase,
+            memory,
+            last_dialog,
+        },
+        replies: step.replies,
+        effects: step.effects,
+    }
+}
+
+/// Slot name → latest remembered value.
+type Memory = BTreeMap<String, Remembered>;
+
+/// Which slots a new request takes from the user's finished ones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CarryOver {
+    /// Those the dialog marks `carry_over: true`.
+    MarkedSlots,
+    /// All of them: the message is a follow-up ("and on web-02").
+    AllSlots,
+}
+
+/// Intents less likely than this are not worth suggesting as "closest".
+const NEAREST_MIN_CONFIDENCE: f32 = 0.1;
+
+/// Equal, or one a prefix of the other of at least four letters ("deploy" and
+/// "deployment", "restart" and "restarting").
+fn stem_eq(a: &str, b: &str) -> bool {
+    let (short, long) = if a.len() <= b.len() { (a, b) } else { (b, a) };
+    a == b || (short.len() >= 4 && long.starts_with(short))
+}
+
+fn elapsed(from: DateTime<Utc>, to: DateTime<Utc>) -> Duration {
+    (to - from).to_std().unwrap_or_default()
+}
+
+struct Step<'a> {
+    project: &'a Project,
+    ctx: &'a Context<'a>,
+    replies: Vec<String>,
+    effects: Vec<Effect>,
+}
+
+impl<'a> Step<'a> {
+    pub(super) fn say(&mut self, text: impl Into<String>) {
+        self.replies.push(text.into());
+    }
+
+    pub(super) fn vars(&self, request: &Request) -> BTreeMap<String, String> {
+        let mut vars = plan::variables(
+            request,
+            self.ctx.user,
+            self.ctx.room,
+            &self.project.settings.name,
+        );
+        // Typed slots' fields: {duration.seconds}, {when.unix}.
+        if let Some(dialog) = self.project.dialogs.get(&request.dialog) {
+            for slot in &dialog.slots {
+                let (Some(value), Some(value_type)) = (
+                    request.slots.get(&slot.name),
+                    self.project
+                        .entities
+                        .get(&slot.entity)
+                        .and_then(|e| e.value_type()),
+                ) else {
+                    continue;
+                };
+                for (field, text) in value_type.fields(&value.value) {
+                    vars.insert(format!("{}.{field}", slot.name), text);
+                }
+            }
+        }
+        vars
+    }
+
+    pub(super) fn record(
+        &mut self,
+        disposition: Outcome,
+        request: Request,
+        reason: impl Into<String>,
+    ) {
+        self.effects.push(Effect::Record(Record {
+            disposition,
+            request,
+            reason: reason.into(),
+        }));
+    }
+
+    pub(super) fn description(&self, dialog: &str) -> String {
+        self.project
+            .dialogs
+            .get(dialog)
+            .map(|d| d.description.clone())
+            .unwrap_or_else(|| dialog.to_string())
+    }
+
+    pub(super) fn prompt(&self, dialog: &Dialog, slot: &Slot, request: &Request) -> String {
+        match &slot.prompt {
+            Some(p) => p.render(&self.vars(request)),
+            None => format!(
+                "Which {} should I use for {}?",
+                slot.entity, dialog.description
+            ),
+        }
+    }
+
+    pub(super) fn preview(&self, dialog: &Dialog, request: &Request) -> String {
+        match &dialog.confirm {
+            Some(c) => format!("{} (yes/no)", c.render(&self.vars(request))),
+            None => String::new(),
+        }
+    }
+
+    pub(super) fn deny(&mut self, dialog: &Dialog, request: Request, reason: &str) -> Phase {
+        self.say(format!(
+            "Sorry, {} may not {}: {reason}.",
+            self.ctx.user, dialog.description
+        ));
+        self.record(Outcome::Denied, request, reason);
+        Phase::Idle
+    }
+
+    pub(super) fn approver_names(&self, dialog: &str) -> String {
+        let groups: Vec<&str> = self
+            .project
+            .dialogs
+            .get(dialog)
+            .and_then(|d| d.approval.as_ref())
+            .map(|a| a.groups.iter().map(String::as_str).collect())
+            .unwrap_or_default();
+        opsbot_spec::join_or(&groups)
+    }
+
+    /// "deploy a version of an app to an environment (app=shop, version=1.2, …)".
+    pub(super) fn describe(&self, dialog: &Dialog, request: &Request) -> String {
+        let slots: Vec<String> = dialog
+            .slots
+            .iter()
+            .filter_map(|s| {
+                request
+                    .slots
+                    .get(&s.name)
+                    .map(|v| format!("{}={}", s.name, v.value))
+            })
+            .collect();
+        if slots.is_empty() {
+            dialog.description.clone()
+        } else {
+            format!("{} ({})", dialog.description, slots.join(", "))
+        }
+    }
+
+    pub(super) fn cancel(&mut self, request: Request) -> Phase {
+        self.say("Okay, I cancelled that. Nothing was run.");
+        self.record(Outcome::Cancelled, request, "cancelled by the requester");
+        Phase::Idle
+    }
+
+    /// Looks the dialog of a stored request up; it may be gone after an edit.
+    pub(super) fn dialog_of(&mut self, request: &Request) -> Option<&'a Dialog> {
+        let dialog = self.project.dialogs.get(&request.dialog);
+        if dialog.is_none() {
+            self.say(format!(
+                "Your pending request can no longer continue: its dialog `{}` is no longer defined. Please ask again.",
+                request.dialog
+            ));
+        }
+        dialog
+    }
+}
+
+/// A request id from who asked, where, when and what: unique in practice, and
+/// the engine stays a pure function.
+fn request_id(ctx: &Context<'_>, text: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let mut hasher = Sha256::new();
+    for part in [
+        ctx.room,
+        ctx.user,
+        &ctx.now.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true),
+        text,
+    ] {
+        hasher.update(part.as_bytes());
+        hasher.update([0]);
+    }
+    hex::encode(&hasher.finalize()[..8])
+}
+
+/// "on web-01." → "web-01": the words people put around a bare answer.
+fn strip_answer(text: &str) -> &str {
+    let mut t = text.trim().trim_end_matches(['.', '!', '?', ',']).trim();
+    loop {
+        let lower = t.to_ascii_lowercase();
+        let prefix = [
+            "on ", "to ", "in ", "for ", "at ", "it's ", "it is ", "its ", "use ", "the ", "host ",
+            "service ", "please ",
+        ]
+        .iter()
+        .find(|p| lower.starts_with(**p));
+        match prefix {
+            Some(p) => t = t[p.len()..].trim_start(),
+            None => return t,
+        }
+    }
+}
+
+fn capitalise(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+/// The message with every value span found in it blanked out: shell syntax
+/// inside a value the bot takes whole (a free-text note) is the value's own
+/// business; anywhere else it means the message is not what it seems.
+fn outside_values(u: &Understanding) -> String {
+    let mut bytes = u.text.clone().into_bytes();
+    for m in &u.entities {
+        if let Some(span) = bytes.get_mut(m.start..m.end.min(u.text.len())) {
+            span.fill(b' ');
+        }
+    }
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,107 @@
+//! One parse of each message: what kind of input it is is decided once, here,
+//! before any policy runs, and `Bot::handle` is a match on the result.
+
+use opsbot_dialog::phrases::{self, ApprovalCommand};
+
+/// What a message is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Inbound<'t> {
+    /// Over the length limit: refused (with this reply) before anything reads it.
+    TooLong(String),
+    /// "approve 7f3a", "deny": a decision on another person's request.
+    Approval(ApprovalCommand),
+    /// "reload the model": an admin's request for the newest model.
+    Reload,
+    /// Anything else, for the speaker's own conversation.
+    Message(Message<'t>),
+}
+
+/// A message for the speaker's own conversation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message<'t> {
+    /// The whole message, trimmed (surrounding whitespace carries no meaning,
+    /// and a value next to a line break is not extracted).
+    pub text: &'t str,
+    /// The text for the NLU: without a "dry run:" prefix.
+    pub content: &'t str,
+    pub dry_run: bool,
+    /// Six digits: a TOTP code, if the conversation waits for one.
+    pub code: Option<String>,
+}
+
+/// Parses a message once.
+pub fn parse(text: &str) -> Inbound<'_> {
+    if let Some(refusal) = too_long(text) {
+        return Inbound::TooLong(refusal);
+    }
+    let text = text.trim();
+    if let Some(command) = phrases::approval_command(text) {
+        return Inbound::Approval(command);
+    }
+    if phrases::is_reload_command(text) {
+        return Inbound::Reload;
+    }
+    let (dry_run, content) = phrases::strip_dry_run(text);
+    Inbound::Message(Message {
+        text,
+        content,
+        dry_run,
+        code: phrases::totp_code(text),
+    })
+}
+
+/// The reply to a message over the length limit, counted without reading
+/// more of it than needed.
+fn too_long(text: &str) -> Option<String> {
+    let limit = opsbot_dialog::MAX_MESSAGE_CHARS;
+    let over = text.len() > limit * 4 || text.chars().nth(limit).is_some();
+    over.then(|| {
+        let length = if text.len() > limit * 4 {
+            format!("over {limit}")
+        } else {
+            text.chars().count().to_string()
+        };
+        format!("That message is {length} characters long; I only read messages of up to {limit} characters.")
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_kind_is_told_apart_once() {
+        assert_eq!(
+            parse(" approve 7f3a "),
+            Inbound::Approval(ApprovalCommand {
+                approve: true,
+                code: Some("7f3a".into())
+            })
+        );
+        assert_eq!(parse("reload the model"), Inbound::Reload);
+        assert!(matches!(parse(&"x".repeat(1 << 20)), Inbound::TooLong(_)));
+        // The limit comes first: a long approval is still too long.
+        assert!(matches!(
+            parse(&format!("approve {}", "f".repeat(3000))),
+            Inbound::TooLong(_)
+        ));
+        let Inbound::Message(m) = parse("dry run: deploy shop 1.2 to qa\n") else {
+            panic!()
+        };
+        assert_eq!(
+            (m.text, m.content, m.dry_run, m.code),
+            (
+                "dry run: deploy shop 1.2 to qa",
+                "deploy shop 1.2 to qa",
+                true,
+                None
+            )
+        );
+        let Inbound::Message(m) = parse("123 456") else {
+            panic!()
+        };
+        assert_eq!(m.code.as_deref(), Some("123456"));
+        // "lgtm" is a yes word for the speaker's own question, never an approval.
+        assert!(matches!(parse("lgtm"), Inbound::Message(_)));
+    }
+}

@@ -1,0 +1,229 @@
+//! The checked bot definition: settings, entities, intents and dialogs, loaded from
+//! a project folder and validated as a whole.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use regex::Regex;
+use sha2::{Digest, Sha256};
+
+use crate::access::{Access, Allow, Approval, Groups, Requirement};
+use crate::annotation::{self, is_identifier, AnnotatedText, EntitySpan};
+use crate::diag::{Diagnostics, Location, PositionIndex};
+use crate::entity::{join_or, Entity};
+use crate::guard;
+use crate::people::People;
+use crate::raw;
+use crate::template::Template;
+use crate::types::ValueType;
+use crate::SpecError;
+
+/// Variables every template may use besides the dialog's slots.
+pub const CONTEXT_VARS: &[&str] = &["user", "room", "bot"];
+/// Variables only result templates (`success`, `failure`) may use.
+pub const RESULT_VARS: &[&str] = &["output", "exit_code", "duration"];
+/// The variable a `reply` may use to list what the bot can do.
+pub const CAPABILITIES_VAR: &str = "capabilities";
+/// Class name the classifier uses for out-of-scope examples.
+pub const OUT_OF_SCOPE: &str = "out_of_scope";
+
+#[derive(Debug, Clone)]
+pub struct RateLimit {
+    pub executions: u32,
+    pub per: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub name: String,
+    /// Overrides the threshold the model learned on held-out data.
+    pub confidence_threshold: Option<f32>,
+    /// Two intents closer than this in probability are ambiguous: the bot asks.
+    pub ambiguity_margin: f32,
+    /// Train with the sentence encoder (`nlu.encoder: none` trains on n-grams only).
+    pub use_encoder: bool,
+    /// How long a question for a slot waits for its answer.
+    pub pending_expiry: Duration,
+    pub carry_over_expiry: Duration,
+    /// How long a confirmation, approval or 2FA code is awaited.
+    pub confirmation_expiry: Duration,
+    /// Group name → every id of its members (person names widened to their ids).
+    pub groups: Groups,
+    /// Who is who across adapters: the two-person rule compares people.
+    pub people: People,
+    pub redact: Vec<Regex>,
+    pub rate_limit: RateLimit,
+    /// Programs outside the project folder that actions may run (resolved paths).
+    pub programs_outside_project: Vec<PathBuf>,
+}
+
+/// Whether `programs_outside_project:` lists this program.
+pub(super) fn settings_allow_outside(settings: &Settings, program: &Path) -> bool {
+    let program = std::fs::canonicalize(program).unwrap_or_else(|_| program.to_path_buf());
+    settings.programs_outside_project.contains(&program)
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            name: "opsbot".into(),
+            confidence_threshold: None,
+            ambiguity_margin: 0.15,
+            use_encoder: true,
+            pending_expiry: Duration::from_secs(10 * 60),
+            carry_over_expiry: Duration::from_secs(30 * 60),
+            confirmation_expiry: Duration::from_secs(5 * 60),
+            groups: Groups::new(),
+            people: People::default(),
+            redact: Vec::new(),
+            rate_limit: RateLimit {
+                executions: 20,
+                per: Duration::from_secs(60),
+            },
+            programs_outside_project: Vec::new(),
+        }
+    }
+}
+
+impl Settings {
+    /// Whether two ids belong to one person (see `people:`).
+    pub fn same_person(&self, a: &str, b: &str) -> bool {
+        self.people.same_person(a, b)
+    }
+
+    /// The person behind an id, for rate limits and audit.
+    pub fn person_of<'a>(&'a self, id: &'a str) -> &'a str {
+        self.people.person_of(id)
+    }
+
+    /// Replaces every match of the redaction patterns by `[redacted]`.
+    pub fn redact(&self, text: &str) -> String {
+        let mut out = text.to_string();
+        for pattern in &self.redact {
+            out = pattern.replace_all(&out, "[redacted]").into_owned();
+        }
+        out
+    }
+}
+
+/// A training example with its annotations and where it was written.
+#[derive(Debug, Clone)]
+pub struct Example {
+    pub text: String,
+    pub spans: Vec<EntitySpan>,
+    pub location: Location,
+}
+
+#[derive(Debug, Clone)]
+pub struct Intent {
+    pub name: String,
+    pub examples: Vec<Example>,
+    pub location: Location,
+}
+
+#[derive(Debug, Clone)]
+pub struct Slot {
+    pub name: String,
+    pub entity: String,
+    pub prompt: Option<Template>,
+    pub default: Option<String>,
+    pub carry_over: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct ProgramAction {
+    /// Absolute path of the program.
+    pub program: PathBuf,
+    /// As written, for previews ("actions/restart.sh").
+    pub program_display: String,
+    pub args: Vec<Template>,
+    pub env: BTreeMap<String, Template>,
+    pub timeout: Duration,
+    pub workdir: PathBuf,
+}
+
+#[derive(Debug, Clone)]
+pub enum Action {
+    Program(ProgramAction),
+    /// Lists the newest audit records of one intent (read-only, built in).
+    ShowAudit {
+        intent: String,
+        limit: usize,
+    },
+}
+
+// A project holds a handful of dialogs; boxing the larger variant would only
+// add indirection.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone)]
+pub enum Behaviour {
+    /// Answers with a message; nothing runs.
+    Reply(Template),
+    Run {
+        action: Action,
+        running: Option<Template>,
+        success: Template,
+        failure: Template,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub struct Dialog {
+    pub name: String,
+    pub intent: String,
+    pub description: String,
+    pub access: Access,
+    /// Who must approve, and when; `None`: no approval.
+    pub approval: Option<Approval>,
+    pub two_factor: bool,
+    pub slots: Vec<Slot>,
+    pub confirm: Option<Template>,
+    pub behaviour: Behaviour,
+}
+
+impl Dialog {
+    pub fn slot(&self, name: &str) -> Option<&Slot> {
+        self.slots.iter().find(|s| s.name == name)
+    }
+}
+
+/// Everything a bot is made of, checked.
+#[derive(Debug, Clone)]
+pub struct Project {
+    pub root: PathBuf,
+    pub settings: Settings,
+    pub entities: BTreeMap<String, Entity>,
+    pub intents: BTreeMap<String, Intent>,
+    pub out_of_scope: Vec<Example>,
+    pub dialogs: BTreeMap<String, Dialog>,
+    /// SHA-256 of the files under `intents/`: a model trained on other data is stale.
+    pub training_hash: String,
+}
+
+impl Project {
+    pub fn dialog_for_intent(&self, intent: &str) -> Option<&Dialog> {
+        self.dialogs.values().find(|d| d.intent == intent)
+    }
+
+    /// One line per dialog, for help replies.
+    pub fn capabilities(&self) -> String {
+        self.dialogs
+            .values()
+            .map(|d| format!("• {}", d.description))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+}
+
+mod dialogs;
+mod intents;
+mod load;
+mod settings;
+mod source;
+
+use dialogs::*;
+use intents::*;
+pub use load::{load_project, training_hash};
+use settings::*;
+use source::*;

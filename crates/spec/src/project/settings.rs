@@ -1,0 +1,138 @@
+//! `opsbot.yaml`: bot-wide settings, people and groups, checked.
+
+use super::*;
+
+pub(super) fn load_settings(
+    root: &Path,
+    diagnostics: &mut Diagnostics,
+) -> Result<Settings, SpecError> {
+    let relative = Path::new("opsbot.yaml");
+    if !root.join(relative).exists() {
+        return Ok(Settings::default());
+    }
+    let file = read_source(root, relative)?;
+    let mut settings = Settings::default();
+    let Some(raw) = parse_yaml::<raw::RawSettings>(&file, diagnostics) else {
+        return Ok(settings);
+    };
+    if let Some(name) = raw.name {
+        settings.name = name;
+    }
+    if let Some(threshold) = raw.confidence_threshold {
+        if (0.0..=1.0).contains(&threshold) {
+            settings.confidence_threshold = Some(threshold);
+        } else {
+            diagnostics.push(
+                file.index.locate("confidence_threshold"),
+                format!("confidence_threshold {threshold} is out of range; expected a number from 0 to 1"),
+            );
+        }
+    }
+    if let Some(margin) = raw.ambiguity_margin {
+        if (0.0..=1.0).contains(&margin) {
+            settings.ambiguity_margin = margin;
+        } else {
+            diagnostics.push(
+                file.index.locate("ambiguity_margin"),
+                format!("ambiguity_margin {margin} is out of range; expected a number from 0 to 1 (0 never asks)"),
+            );
+        }
+    }
+    match raw.encoder.as_deref() {
+        None | Some("all-MiniLM-L6-v2") => {}
+        Some("none") => settings.use_encoder = false,
+        Some(other) => diagnostics.push(
+            file.index.locate("encoder"),
+            format!("unknown encoder `{other}`; expected `all-MiniLM-L6-v2` (the default) or `none` (n-gram features only)"),
+        ),
+    }
+    for (name, members) in raw.groups {
+        if !is_identifier(&name) {
+            diagnostics.push(
+                file.index.locate(&format!("groups.{name}")),
+                format!("`{name}` is not a valid group name; expected letters, digits, '_' or '-'"),
+            );
+        }
+        settings.groups.insert(name, members.into_iter().collect());
+    }
+    for (person, ids) in raw.people {
+        let at = file.index.locate(&format!("people.{person}"));
+        if !is_identifier(&person) {
+            diagnostics.push(
+                at.clone(),
+                format!(
+                    "`{person}` is not a valid person name; expected letters, digits, '_' or '-'"
+                ),
+            );
+        }
+        if let Err(twice) = settings.people.add(&person, ids) {
+            diagnostics.push(at, format!("id `{}` is listed for both `{}` and `{}`; expected each id to belong to one person", twice.id, twice.first, twice.second));
+        }
+    }
+    settings.groups = settings.people.widen_groups(&settings.groups);
+    for (i, program) in raw.programs_outside_project.iter().enumerate() {
+        match std::fs::canonicalize(root.join(program)) {
+            Ok(path) if Path::new(program).is_absolute() => settings.programs_outside_project.push(path),
+            _ => diagnostics.push(file.index.locate(&format!("programs_outside_project.{i}")), format!("`{program}` is not an existing absolute path; expected e.g. `/usr/bin/systemctl`")),
+        }
+    }
+    for (i, pattern) in raw.redact.iter().enumerate() {
+        match Regex::new(pattern) {
+            Ok(re) => match guard::redaction_problem(&re) {
+                None => settings.redact.push(re),
+                Some(problem) => {
+                    diagnostics.push(file.index.locate(&format!("redact.{i}")), problem)
+                }
+            },
+            Err(e) => diagnostics.push(
+                file.index.locate(&format!("redact.{i}")),
+                format!("redaction pattern is not a valid regular expression ({}); expected Rust regex syntax", e.to_string().lines().last().unwrap_or("").trim().trim_start_matches("error: ")),
+            ),
+        }
+    }
+    if let Some(limit) = raw.rate_limit {
+        match humantime::parse_duration(&limit.per) {
+            Ok(per) if limit.executions > 0 && !per.is_zero() => settings.rate_limit = RateLimit { executions: limit.executions, per },
+            _ => diagnostics.push(file.index.locate("rate_limit"), "rate_limit is invalid; expected `executions:` above 0 and `per:` a duration such as `1m`"),
+        }
+    }
+    for (key, value, target) in [
+        (
+            "pending_expiry",
+            raw.pending_expiry,
+            &mut settings.pending_expiry,
+        ),
+        (
+            "carry_over_expiry",
+            raw.carry_over_expiry,
+            &mut settings.carry_over_expiry,
+        ),
+        (
+            "confirmation_expiry",
+            raw.confirmation_expiry,
+            &mut settings.confirmation_expiry,
+        ),
+    ] {
+        if let Some(text) = value {
+            let range = if key == "carry_over_expiry" {
+                (Duration::ZERO, guard::EXPIRY_RANGE.1)
+            } else {
+                guard::EXPIRY_RANGE
+            };
+            match humantime::parse_duration(&text) {
+                Ok(d) => match guard::out_of_range(d, range) {
+                    None => *target = d,
+                    Some(expected) => diagnostics.push(
+                        file.index.locate(key),
+                        format!("{key} `{text}` is out of range; {expected}"),
+                    ),
+                },
+                Err(e) => diagnostics.push(
+                    file.index.locate(key),
+                    format!("`{text}` is not a duration ({e}); expected e.g. `10m` or `90s`"),
+                ),
+            }
+        }
+    }
+    Ok(settings)
+}

@@ -1,0 +1,285 @@
+//! `opsbot audit` (list, verify, export) and `opsbot 2fa`: the trail and its second factor, printed terminal-safe.
+
+use super::*;
+
+/// The store, or `None` (after saying so) when nothing was ever recorded.
+pub(super) fn existing_store(paths: &Paths) -> Result<Option<Store>> {
+    let store_path = paths.store();
+    if !store_path.exists() {
+        println!(
+            "no audit records yet ({} does not exist)",
+            store_path.display()
+        );
+        return Ok(None);
+    }
+    Ok(Some(Store::open(&store_path)?))
+}
+
+pub(super) fn audit_verify(paths: &Paths) -> Result<()> {
+    let Some(store) = existing_store(paths)? else {
+        return Ok(());
+    };
+    let verification = store.verify_audit()?;
+    for note in &verification.notes {
+        println!("note: {note}");
+    }
+    if verification.problems.is_empty() {
+        println!(
+            "ok: {} audit records, keyed hash chain intact and matching its checkpoint copy",
+            verification.records
+        );
+        return Ok(());
+    }
+    for problem in &verification.problems {
+        println!("{problem}");
+    }
+    bail!(
+        "the audit trail does not verify: {} problem(s) in {} records",
+        verification.problems.len(),
+        verification.records
+    )
+}
+
+pub(super) fn parse_since(
+    text: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<chrono::DateTime<chrono::Utc>> {
+    if let Ok(time) = chrono::DateTime::parse_from_rfc3339(text) {
+        return Ok(time.with_timezone(&chrono::Utc));
+    }
+    if let Ok(date) = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+        return Ok(date
+            .and_hms_opt(0, 0, 0)
+            .expect("midnight exists")
+            .and_utc());
+    }
+    let age = humantime::parse_duration(text).with_context(|| {
+        format!("`{text}` is not a time, a date (2026-11-24) or an age (24h, 7d)")
+    })?;
+    Ok(now - chrono::Duration::from_std(age)?)
+}
+
+pub(super) fn audit_export(paths: &Paths, args: &ExportArgs) -> Result<()> {
+    let Some(store) = existing_store(paths)? else {
+        return Ok(());
+    };
+    let since = args
+        .since
+        .as_deref()
+        .map(|s| parse_since(s, chrono::Utc::now()))
+        .transpose()?;
+    let mut records = Vec::new();
+    for record in store.audit_oldest_first() {
+        let record = record?;
+        if since.is_some_and(|s| record.time < s)
+            || args.room.as_ref().is_some_and(|r| record.room != *r)
+        {
+            continue;
+        }
+        records.push(record);
+    }
+    match args.format {
+        ExportFormat::Jsonl => {
+            for record in &records {
+                println!("{}", serde_json::to_string(record)?);
+            }
+        }
+        ExportFormat::Markdown => print!("{}", markdown_timeline(&records)),
+    }
+    Ok(())
+}
+
+pub(super) fn markdown_timeline(records: &[AuditRecord]) -> String {
+    let mut out = String::from("# opsbot timeline\n\n");
+    match (records.first(), records.last()) {
+        (Some(first), Some(last)) => out.push_str(&format!(
+            "{} records from {} to {}.\n\n",
+            records.len(),
+            first.time.format("%Y-%m-%d %H:%M:%S UTC"),
+            last.time.format("%Y-%m-%d %H:%M:%S UTC")
+        )),
+        _ => out.push_str("No records match.\n\n"),
+    }
+    out.push_str("| # | time (UTC) | room | who | request | outcome | details |\n|---|---|---|---|---|---|---|\n");
+    let cell = |s: &str| shown(&s.replace('|', "\\|").replace('\n', " "));
+    for r in records {
+        let mut details = Vec::new();
+        if let Some(c) = &r.confirmed_by {
+            details.push(format!("confirmed by {c}"));
+        }
+        if let Some(a) = &r.approved_by {
+            details.push(format!("approved by {a}"));
+        }
+        if r.two_factor {
+            details.push("2FA".into());
+        }
+        if let Some(command) = &r.command {
+            details.push(format!("`{command}`"));
+        }
+        if let Some(code) = r.exit_code {
+            details.push(format!("exit {code}"));
+        }
+        if let Some(reason) = &r.reason {
+            details.push(reason.clone());
+        }
+        out.push_str(&format!(
+            "| {} | {} | {} | {} | {} {} | {} | {} |\n",
+            r.id,
+            r.time.format("%Y-%m-%d %H:%M:%S"),
+            cell(&r.room),
+            cell(&r.user),
+            cell(&r.intent),
+            cell(&r.slot_summary()),
+            r.outcome.as_str(),
+            cell(&details.join("; "))
+        ));
+    }
+    out
+}
+
+pub(super) fn two_factor(paths: &Paths, command: &TwoFactorCommand) -> Result<()> {
+    let project = app::load_project(paths)?;
+    let store = Store::open(&paths.store())?;
+    match command {
+        TwoFactorCommand::Enroll { user, force } => {
+            if store.totp(user)?.is_some() && !force {
+                bail!("{user} is already enrolled; use --force to replace the secret");
+            }
+            let record = opsbot_runtime::TotpRecord::generate(chrono::Utc::now());
+            store.put_totp(user, &record)?;
+            println!(
+                "Enrolled {user}. Add this to an authenticator app now; it is not shown again:"
+            );
+            println!("{}", record.uri(&project.settings.name, user));
+        }
+        TwoFactorCommand::Remove { user } => {
+            if !store.remove_totp(user)? {
+                bail!("{user} is not enrolled");
+            }
+            println!("removed {user}'s two-factor secret");
+        }
+    }
+    Ok(())
+}
+
+pub(super) fn audit(paths: &Paths, args: &AuditArgs) -> Result<()> {
+    let Some(store) = existing_store(paths)? else {
+        return Ok(());
+    };
+    let mut shown = 0;
+    for record in store.audit_newest_first() {
+        let record = record?;
+        let keep = args.user.as_ref().is_none_or(|u| record.user == *u)
+            && args.intent.as_ref().is_none_or(|i| record.intent == *i)
+            && args.grep.as_ref().is_none_or(|g| record.mentions(g));
+        if !keep {
+            continue;
+        }
+        if args.json {
+            println!("{}", serde_json::to_string(&record)?);
+        } else {
+            print_record(&record);
+        }
+        shown += 1;
+        if shown == args.limit {
+            break;
+        }
+    }
+    if shown == 0 && !args.json {
+        println!("no matching audit records");
+    }
+    Ok(())
+}
+
+pub(super) fn print_record(r: &AuditRecord) {
+    let result = match (r.exit_code, r.duration_ms) {
+        (Some(code), Some(ms)) => format!("  exit {code} in {:.1}s", ms as f64 / 1000.0),
+        _ => String::new(),
+    };
+    println!(
+        "#{} {}  {}/{}  {}  {}{}",
+        r.id,
+        r.time.format("%Y-%m-%d %H:%M:%S UTC"),
+        shown(&r.room),
+        shown(&r.user),
+        shown(&r.intent),
+        r.outcome.as_str(),
+        result
+    );
+    let said: Vec<String> = r.messages.iter().map(|m| format!("{m:?}")).collect();
+    let mut confirmed = r
+        .confirmed_by
+        .as_deref()
+        .map(|c| format!(", confirmed by {}", shown(c)))
+        .unwrap_or_default();
+    if let Some(approver) = &r.approved_by {
+        confirmed.push_str(&format!(", approved by {}", shown(approver)));
+    }
+    if r.two_factor {
+        confirmed.push_str(", with 2FA");
+    }
+    if r.dry_run {
+        confirmed.push_str(", dry run");
+    }
+    println!(
+        "    said: {} (confidence {:.2}{confirmed})",
+        said.join(" → "),
+        r.confidence
+    );
+    if !r.slots.is_empty() {
+        let slots: Vec<String> = r
+            .slots
+            .iter()
+            .map(|(k, v)| {
+                format!(
+                    "{k}={} ({})",
+                    shown(&v.value),
+                    serde_json::to_value(v.origin)
+                        .ok()
+                        .and_then(|o| o.as_str().map(str::to_string))
+                        .unwrap_or_default()
+                )
+            })
+            .collect();
+        println!("    slots: {}", slots.join(", "));
+    }
+    if let Some(command) = &r.command {
+        let verb = if r.outcome == opsbot_runtime::AuditOutcome::NotStarted {
+            "tried"
+        } else {
+            "ran"
+        };
+        println!("    {verb}: {}", shown(command));
+    }
+    if let Some(reason) = &r.reason {
+        println!("    why: {}", shown(reason));
+    }
+    if r.access != "allowed" {
+        println!("    access: {}", shown(&r.access));
+    }
+    if let Some(output) = r.output.as_deref().filter(|o| !o.trim().is_empty()) {
+        for (i, line) in output.trim_end().lines().enumerate() {
+            println!(
+                "    {}{}",
+                if i == 0 { "output: " } else { "        " },
+                shown(line)
+            );
+        }
+    }
+}
+
+/// Text from users or actions as it may be printed on a terminal: control
+/// characters (ESC, CR, …) and bidirectional overrides are written as escapes,
+/// so a crafted user name or output cannot fake or hide audit lines.
+pub(super) fn shown(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        let bidi = matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}');
+        if c.is_control() || bidi {
+            out.extend(c.escape_unicode());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}

@@ -1,0 +1,206 @@
+//! `opsbot import` and `opsbot evaluate`: datasets in, scores out.
+
+use super::train::{bar, training_threads};
+use super::*;
+
+pub(super) fn import(paths: &Paths, args: &ImportArgs) -> Result<()> {
+    let data = opsbot_nlu::import::read_file(&args.file)?;
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| paths.project.join("intents").join("imported.yaml"));
+    if out.exists() && !args.force {
+        bail!("{} exists; pass --force to replace it", out.display());
+    }
+    let mut intents: std::collections::BTreeMap<&str, Vec<&str>> = Default::default();
+    for (text, label) in data.texts.iter().zip(&data.labels) {
+        intents.entry(label).or_default().push(text);
+    }
+    let mut yaml = format!(
+        "# Imported from {} by `opsbot import`. Entity annotations were dropped:\n# mark values as [value](entity) where the dialogs need them.\nintents:\n",
+        args.file.display()
+    );
+    for (intent, examples) in &intents {
+        yaml.push_str(&format!("  {intent}:\n    examples:\n"));
+        for example in examples {
+            yaml.push_str(&format!("      - {}\n", serde_json::to_string(example)?));
+        }
+    }
+    if let Some(parent) = out.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    std::fs::write(&out, yaml).with_context(|| format!("writing {}", out.display()))?;
+    println!(
+        "imported {} examples of {} intents into {}; run `opsbot check` and add dialogs for new intents",
+        data.len(),
+        intents.len(),
+        out.display()
+    );
+    Ok(())
+}
+
+pub(super) fn evaluate(paths: &Paths, args: &EvaluateArgs) -> Result<()> {
+    let project = app::load_project(paths)?;
+    let extractor = EntityExtractor::new(&project);
+    let mut slots: Option<opsbot_nlu::SlotScores> = None;
+    let evaluation = match &args.test {
+        Some(file) => {
+            // A held-out test file against the trained model.
+            let test = opsbot_nlu::import::read_file(file)?;
+            let model = IntentModel::load(&paths.model())?;
+            let encoder = match model.meta.encoder {
+                Some(_) => Some(app::load_encoder(paths, training_threads())?),
+                None => None,
+            };
+            let evaluation = evaluate_model(
+                &model,
+                &test,
+                &extractor,
+                encoder.as_ref().map(|e| e as &dyn SentenceEncoder),
+            )?;
+            println!(
+                "{} examples from {} against {}",
+                evaluation.examples,
+                file.display(),
+                paths.model().display()
+            );
+            evaluation
+        }
+        None => {
+            let data = TrainingData::from_project(&project);
+            let encoder = if project.settings.use_encoder {
+                Some(app::load_encoder(paths, training_threads())?)
+            } else {
+                None
+            };
+            let cached = encoder
+                .as_ref()
+                .map(|e| CachedEncoder::new(e, EmbeddingCache::open(&paths.embedding_cache())));
+            let progress = bar(args.folds as u64, "folds");
+            slots = Some(opsbot_nlu::tagger::cross_validate_slots(
+                &project,
+                &extractor,
+                cached.as_ref().map(|c| c as &dyn SentenceEncoder),
+                args.folds,
+                args.seed,
+            )?);
+            let evaluation = cross_validate(
+                &data,
+                &extractor,
+                &NluConfig::default(),
+                args.folds,
+                args.seed,
+                cached.as_ref().map(|c| c as &dyn SentenceEncoder),
+                |k| progress.set_position(k as u64),
+            )?;
+            progress.finish_and_clear();
+            println!(
+                "{}-fold cross-validation on {} examples (seed {})",
+                evaluation.folds, evaluation.examples, args.seed
+            );
+            evaluation
+        }
+    };
+    print_evaluation(&evaluation);
+    let slot_report = slots.as_ref().map(print_slots);
+    if let Some(json) = &args.json {
+        let mut value = serde_json::to_value(&evaluation)?;
+        if let (Some(object), Some(report)) = (value.as_object_mut(), slot_report) {
+            object.insert("slots".into(), report);
+        }
+        std::fs::write(json, serde_json::to_vec_pretty(&value)?)
+            .with_context(|| format!("writing {}", json.display()))?;
+        println!("\nwrote {}", json.display());
+    }
+    if let Some(image) = &args.confusion {
+        crate::confusion::write_svg(&evaluation.confusion, image)
+            .with_context(|| format!("writing {}", image.display()))?;
+        println!("wrote {}", image.display());
+    }
+    Ok(())
+}
+
+/// Per-entity slot figures (exact span match); returns them for the JSON.
+pub(super) fn print_slots(scores: &opsbot_nlu::SlotScores) -> serde_json::Value {
+    let (p, r, f) = scores.micro();
+    println!(
+        "\nslots (exact span and entity): precision {:.1}%, recall {:.1}%, F1 {:.1}%",
+        p * 100.0,
+        r * 100.0,
+        f * 100.0
+    );
+    let mut per_entity = serde_json::Map::new();
+    for (entity, &counts) in &scores.counts {
+        let (p, r, f) = opsbot_nlu::SlotScores::prf(counts);
+        println!(
+            "  {entity:<18} precision {:>5.1}%  recall {:>5.1}%  F1 {:>5.1}%  ({} annotated)",
+            p * 100.0,
+            r * 100.0,
+            f * 100.0,
+            counts.0 + counts.2
+        );
+        per_entity.insert(
+            entity.clone(),
+            serde_json::json!({"precision": p, "recall": r, "f1": f, "support": counts.0 + counts.2}),
+        );
+    }
+    serde_json::json!({"precision": p, "recall": r, "f1": f, "entities": per_entity})
+}
+
+pub(super) fn print_evaluation(evaluation: &opsbot_nlu::evaluate::Evaluation) {
+    println!("accuracy           {:.1}%", evaluation.accuracy * 100.0);
+    println!(
+        "in-scope accuracy  {:.1}%",
+        evaluation.in_scope_accuracy * 100.0
+    );
+    if let Some(oos) = &evaluation.out_of_scope {
+        println!(
+            "out of scope       precision {:.1}%, recall {:.1}% ({} examples)",
+            oos.precision * 100.0,
+            oos.recall * 100.0,
+            oos.support
+        );
+    }
+    println!("macro-F1           {:.1}%", evaluation.macro_f1 * 100.0);
+    println!("threshold          {:.2}", evaluation.threshold);
+    if evaluation.folds > 0 {
+        println!(
+            "training           {:.3}s per fold",
+            evaluation.mean_training_seconds
+        );
+    }
+    println!(
+        "\n{:<24} {:>9} {:>7} {:>6} {:>8}",
+        "intent", "precision", "recall", "F1", "examples"
+    );
+    for c in &evaluation.per_class {
+        println!(
+            "{:<24} {:>8.1}% {:>6.1}% {:>5.1}% {:>8}",
+            c.class,
+            c.precision * 100.0,
+            c.recall * 100.0,
+            c.f1 * 100.0,
+            c.support
+        );
+    }
+    if !evaluation.confused_pairs.is_empty() {
+        println!("\nmost confused (expected → predicted):");
+        for (expected, predicted, n) in evaluation.confused_pairs.iter().take(5) {
+            println!("  {expected} → {predicted}: {n}");
+        }
+        println!("\nmisclassified:");
+        const SHOWN: usize = 30;
+        for miss in evaluation.misses.iter().take(SHOWN) {
+            println!(
+                "  {:?}: {} → {} ({:.2})",
+                miss.text, miss.expected, miss.predicted, miss.confidence
+            );
+        }
+        if evaluation.misses.len() > SHOWN {
+            println!(
+                "  … and {} more (all of them in --json)",
+                evaluation.misses.len() - SHOWN
+            );
+        }
+    }
+}

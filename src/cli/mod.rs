@@ -1,0 +1,378 @@
+//! The `opsbot` command line: flags parsed by clap into plain structs, each
+//! subcommand a function returning `anyhow::Result`.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::{bail, Context as _, Result};
+use clap::{Args, Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+use opsbot_encoder::{CachedEncoder, EmbeddingCache};
+use opsbot_nlu::evaluate::{cross_validate, evaluate_model};
+use opsbot_nlu::{
+    EntityExtractor, IntentModel, NluConfig, SentenceEncoder, TrainOptions, TrainProgress,
+    TrainingData,
+};
+use opsbot_runtime::{AuditRecord, Bot, Store};
+
+use crate::adapters::shell::{self, ShellOptions};
+use crate::app::{self, Paths};
+use crate::transcript;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "opsbot",
+    version,
+    about = "Natural-language ChatOps: YAML-authored intents and dialogs, trained NLU, safe execution"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Project folder (holds intents/, dialogs/, models/, data/).
+    #[arg(long, global = true, env = "OPSBOT_PROJECT", default_value = ".")]
+    pub project: PathBuf,
+    /// Writable state folder for the store and action output [default: <project>/data/state].
+    #[arg(long, global = true, env = "OPSBOT_STATE")]
+    pub state: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check intents, entities and dialogs; print every mistake as file:line:column.
+    Check,
+    /// Train the intent model from intents/ and write it to models/.
+    Train(TrainArgs),
+    /// Convert Rasa NLU (YAML or Markdown), `text<TAB>intent` or CSV training data to opsbot intents YAML.
+    Import(ImportArgs),
+    /// Measure the intent classifier by k-fold cross-validation or on a test file.
+    Evaluate(EvaluateArgs),
+    /// Run the bot in Matrix rooms (configuration from --config and OPSBOT_MATRIX_*).
+    Run(RunArgs),
+    /// Converse with the bot in the terminal (one message per line when not a terminal).
+    Shell(ShellArgs),
+    /// List audit records newest first; verify the hash chain; export a timeline.
+    Audit(AuditArgs),
+    /// Step-up two-factor authentication (TOTP): enrol or remove users.
+    #[command(name = "2fa", subcommand)]
+    TwoFactor(TwoFactorCommand),
+    /// Run conversation transcripts against the trained bot with a throwaway store.
+    Test(TestArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TrainArgs {
+    /// Only train when the model is missing, stale or from another format.
+    #[arg(long)]
+    pub if_stale: bool,
+    /// Also train the sentence encoder's weights on the examples (minutes, not
+    /// seconds); the tuned encoder is saved under models/encoder-fine-tuned.
+    #[arg(long)]
+    pub fine_tune: bool,
+    /// Epochs of fine-tuning.
+    #[arg(long, default_value_t = 3, requires = "fine_tune")]
+    pub fine_tune_epochs: usize,
+    /// Write the new model even if its held-out accuracy collapsed against
+    /// the model it replaces.
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// A .yml/.yaml (Rasa), .md (Rasa), .tsv or .csv file.
+    pub file: PathBuf,
+    /// Where to write the intents [default: <project>/intents/imported.yaml].
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Replace the output file if it exists.
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct EvaluateArgs {
+    #[arg(long, default_value_t = 5)]
+    pub folds: usize,
+    #[arg(long, default_value_t = 7)]
+    pub seed: u64,
+    /// Score the trained model on this labelled file instead of cross-validating
+    /// (opsbot or Rasa YAML, Rasa Markdown, `text<TAB>intent`, or CSV `text,intent`).
+    #[arg(long)]
+    pub test: Option<PathBuf>,
+    /// Also write the full evaluation as JSON here.
+    #[arg(long)]
+    pub json: Option<PathBuf>,
+    /// Also draw the confusion matrix as an SVG image here.
+    #[arg(long)]
+    pub confusion: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ShellArgs {
+    /// Who you are in the conversation [default: $USER].
+    #[arg(long)]
+    pub user: Option<String>,
+    #[arg(long, default_value = "shell")]
+    pub room: String,
+    /// Run nothing: every request ends by showing the argv and environment it would run.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Matrix adapter configuration (YAML); environment variables override it.
+    #[arg(long, env = "OPSBOT_MATRIX_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Run nothing: every request ends by showing the argv and environment it would run.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TwoFactorCommand {
+    /// Create a TOTP secret for USER and print its otpauth:// URI once.
+    Enroll {
+        user: String,
+        /// Replace an existing secret.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Remove USER's TOTP secret.
+    Remove { user: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Check the hash chain; name any record edited, removed or reordered.
+    Verify,
+    /// Write a timeline for a postmortem or learning review.
+    Export(ExportArgs),
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum ExportFormat {
+    Jsonl,
+    Markdown,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    #[arg(long, value_enum, default_value = "markdown")]
+    pub format: ExportFormat,
+    /// Only records since this time: an RFC 3339 time, a date (2026-11-24) or an age (`24h`, `7d`).
+    #[arg(long)]
+    pub since: Option<String>,
+    #[arg(long)]
+    pub room: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    #[command(subcommand)]
+    pub command: Option<AuditCommand>,
+    #[arg(long)]
+    pub user: Option<String>,
+    #[arg(long)]
+    pub intent: Option<String>,
+    /// Only records whose messages, slots or command contain this text.
+    #[arg(long)]
+    pub grep: Option<String>,
+    #[arg(long, default_value_t = 20)]
+    pub limit: usize,
+    /// One JSON object per line instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct TestArgs {
+    /// Transcript files or folders [default: <project>/tests/conversations].
+    pub paths: Vec<PathBuf>,
+}
+
+mod audit;
+mod evaluate;
+mod train;
+
+pub fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+                // Key backup is not configured for bots; matrix-sdk would say so every sync.
+                "warn,matrix_sdk_crypto::backups=error".into()
+            }),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+pub fn run(cli: Cli) -> Result<std::process::ExitCode> {
+    let paths = Paths::new(&cli.global.project, cli.global.state.as_deref());
+    match cli.command {
+        Command::Check => check(&paths),
+        Command::Train(args) => train::train(&paths, &args),
+        Command::Evaluate(args) => evaluate::evaluate(&paths, &args),
+        Command::Import(args) => evaluate::import(&paths, &args),
+        Command::Shell(args) => run_shell(&paths, &args),
+        Command::Run(args) => run_matrix(&paths, &args),
+        Command::Audit(args) => match &args.command {
+            None => audit::audit(&paths, &args),
+            Some(AuditCommand::Verify) => audit::audit_verify(&paths),
+            Some(AuditCommand::Export(export)) => audit::audit_export(&paths, export),
+        },
+        Command::TwoFactor(command) => audit::two_factor(&paths, &command),
+        Command::Test(args) => test(&paths, &args),
+    }
+    .map(|()| std::process::ExitCode::SUCCESS)
+}
+
+pub(super) fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
+}
+
+fn check(paths: &Paths) -> Result<()> {
+    let project = app::load_project(paths)?;
+    let examples: usize = project.intents.values().map(|i| i.examples.len()).sum();
+    println!(
+        "ok: {} intents ({} examples, {} out of scope), {} entities, {} dialogs",
+        project.intents.len(),
+        examples,
+        project.out_of_scope.len(),
+        project.entities.len(),
+        project.dialogs.len()
+    );
+    Ok(())
+}
+
+fn run_matrix(paths: &Paths, args: &RunArgs) -> Result<()> {
+    let config = opsbot_matrix::MatrixConfig::load(args.config.as_deref())?;
+    let admins = config.clone();
+    let bot = Arc::new(
+        app::open_bot(paths)?
+            .with_dry_run(args.dry_run)
+            .with_action_limit(config.max_concurrent_actions)
+            .with_reloader(
+                crate::refresh::reloader(paths),
+                Arc::new(move |u: &str| admins.is_admin(u)),
+            ),
+    );
+    let runtime = runtime()?;
+    runtime.spawn(crate::refresh::watch(bot.clone(), paths.clone()));
+    runtime.block_on(async {
+        let shutdown = async {
+            let mut terminate =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                    .expect("SIGTERM handler");
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = terminate.recv() => {}
+            }
+            tracing::info!("shutting down");
+        };
+        opsbot_matrix::run(config, bot, shutdown).await
+    })?;
+    Ok(())
+}
+
+fn run_shell(paths: &Paths, args: &ShellArgs) -> Result<()> {
+    let user = args
+        .user
+        .clone()
+        .or_else(|| std::env::var("USER").ok())
+        .filter(|u| !u.is_empty())
+        .unwrap_or_else(|| "you".into());
+    // The person at the terminal runs the bot, so they may reload its model.
+    let operator = user.clone();
+    let bot = Arc::new(
+        app::open_bot(paths)?
+            .with_dry_run(args.dry_run)
+            .with_reloader(
+                crate::refresh::reloader(paths),
+                Arc::new(move |u: &str| u == operator),
+            ),
+    );
+    let runtime = runtime()?;
+    runtime.spawn(crate::refresh::watch(bot.clone(), paths.clone()));
+    let options = ShellOptions {
+        user,
+        room: args.room.clone(),
+        interactive: std::io::stdin().is_terminal(),
+    };
+    let stdin = std::io::stdin().lock();
+    let mut stdout = std::io::stdout();
+    shell::run(&bot, &runtime, &options, stdin, &mut stdout)
+}
+
+fn test(paths: &Paths, args: &TestArgs) -> Result<()> {
+    let project = app::load_project(paths)?;
+    let nlu = app::load_nlu(&project, paths)?;
+    let runtime = runtime()?;
+    let targets = if args.paths.is_empty() {
+        vec![paths.project.join("tests").join("conversations")]
+    } else {
+        args.paths.clone()
+    };
+    let files = transcript::collect(&targets)?;
+    if files.is_empty() {
+        bail!(
+            "no transcript files found in {}",
+            targets
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    let make_bot = |state: &Path| -> Result<Bot> {
+        let store = transcript::throwaway_store(state)?;
+        Ok(Bot::new(
+            project.clone(),
+            nlu.clone(),
+            store,
+            state.to_path_buf(),
+        ))
+    };
+    let (mut passed, mut failed) = (0, 0);
+    for file in &files {
+        let transcripts = transcript::load(file)?;
+        for conversation in &transcripts.conversations {
+            let outcome = transcript::run_conversation(conversation, &make_bot, &runtime);
+            match outcome.failure {
+                None => {
+                    passed += 1;
+                    println!("ok      {} — {}", file.display(), outcome.name);
+                }
+                Some(why) => {
+                    failed += 1;
+                    println!("FAILED  {} — {}\n    {why}", file.display(), outcome.name);
+                }
+            }
+        }
+    }
+    println!("\n{passed} passed, {failed} failed");
+    if failed > 0 {
+        bail!("{failed} conversation test(s) failed");
+    }
+    Ok(())
+}
