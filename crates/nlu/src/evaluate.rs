@@ -4,14 +4,12 @@
 use std::collections::BTreeMap;
 use std::time::Instant;
 
-use rand::rngs::SmallRng;
-use rand::seq::SliceRandom;
-use rand::SeedableRng;
 use serde::Serialize;
 
 use opsbot_spec::OUT_OF_SCOPE;
 
 use crate::extract::EntityExtractor;
+pub use crate::folds::stratified_folds;
 use crate::model::{IntentModel, NluConfig};
 use crate::train::{train, TrainOptions, TrainingData};
 use crate::{NluError, SentenceEncoder};
@@ -61,25 +59,6 @@ pub struct Confusion {
     pub classes: Vec<String>,
     /// `counts[expected][predicted]`, in the order of `classes`.
     pub counts: Vec<Vec<usize>>,
-}
-
-/// Stratified k-fold split: each fold gets a fair share of every class.
-pub fn stratified_folds(labels: &[String], folds: usize, seed: u64) -> Vec<Vec<usize>> {
-    let mut by_class: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
-    for (i, l) in labels.iter().enumerate() {
-        by_class.entry(l).or_default().push(i);
-    }
-    let mut rng = SmallRng::seed_from_u64(seed);
-    let mut out = vec![Vec::new(); folds];
-    let mut next = 0;
-    for indices in by_class.values_mut() {
-        indices.shuffle(&mut rng);
-        for &i in indices.iter() {
-            out[next % folds].push(i);
-            next += 1;
-        }
-    }
-    out
 }
 
 /// k-fold cross-validation: every example is predicted by a model that never

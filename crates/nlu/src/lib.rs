@@ -11,9 +11,11 @@ mod encoder;
 pub mod evaluate;
 pub mod extract;
 pub mod features;
+mod folds;
 pub mod import;
 pub mod model;
 pub mod tagger;
+mod text;
 pub mod train;
 mod understand;
 

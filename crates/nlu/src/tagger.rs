@@ -45,7 +45,7 @@ impl TaggedText {
             .flat_map(|i| i.examples.iter())
             .chain(project.out_of_scope.iter())
             .map(|e| TaggedText {
-                text: crate::understand::mask_bot_name(&e.text, &project.settings.name),
+                text: crate::text::mask_bot_name(&e.text, &project.settings.name),
                 spans: e
                     .spans
                     .iter()

@@ -9,14 +9,14 @@ use std::time::Instant;
 use opsbot_spec::{EntityMatch, Project, OUT_OF_SCOPE};
 
 use crate::classifier::{softmax_in_place, SoftmaxRegression, Trainer};
-use crate::evaluate::stratified_folds;
 use crate::extract::EntityExtractor;
 use crate::features::{SparseFeaturizer, SparseVec};
+use crate::folds::stratified_folds;
 use crate::model::{
     rank_classes, Calibration, DenseFeatures, IntentModel, ModelMeta, NluConfig, TrainMetrics,
     MODEL_FORMAT, MODEL_FORMAT_VERSION,
 };
-use crate::understand::mask_bot_name;
+use crate::text::mask_bot_name;
 use crate::{NluError, SentenceEncoder};
 
 /// Texts with their intent labels; out-of-scope examples carry [`OUT_OF_SCOPE`].
