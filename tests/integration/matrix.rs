@@ -648,6 +648,36 @@ async fn scenarios(fixture: &Fixture, config: &Path, synapse: &mut Synapse) {
         .count();
     assert_eq!(restarts_before, restarts_after);
 
+    // Twenty messages sent back to back, without waiting for answers, are
+    // handled in the order sent: each request is answered, then cancelled.
+    // (Replies read from before the first message: some arrive mid-burst.)
+    let mark = alice.inbox.lock().unwrap().len();
+    for i in 1..=10 {
+        alice
+            .say(&dm, &format!("restart apache on web-{}", 100 + i))
+            .await;
+        alice.say(&dm, "no").await;
+    }
+    alice.read = mark;
+    let replies: Vec<String> = alice
+        .replies(&dm, 20)
+        .await
+        .into_iter()
+        .map(|m| m.body)
+        .collect();
+    let expected: Vec<String> = (1..=10)
+        .flat_map(|i| {
+            [
+                format!(
+                    "I will restart apache on web-{}. Shall I go ahead? (yes/no)",
+                    100 + i
+                ),
+                "Okay, I cancelled that. Nothing was run.".to_string(),
+            ]
+        })
+        .collect();
+    assert_eq!(replies, expected, "handled out of order");
+
     // An uninvited user's invite is rejected.
     let mallory = Person::login(&url, "mallory").await;
     let mut request = CreateRoom::new();

@@ -26,7 +26,7 @@ use matrix_sdk::ruma::events::room::message::{
 };
 use matrix_sdk::ruma::{OwnedEventId, OwnedUserId};
 use matrix_sdk::{Client, Room, RoomMemberships, RoomState};
-use opsbot_runtime::{Bot, ConversationKey};
+use opsbot_runtime::{Bot, ConversationKey, OrderedQueues};
 
 pub use addressing::Addressing;
 pub use config::MatrixConfig;
@@ -67,6 +67,8 @@ const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
 struct Shared {
     bot: Arc<Bot>,
+    /// One ordered worker per (room, sender).
+    queues: OrderedQueues,
     config: MatrixConfig,
     addressing: Addressing,
     own: OwnedUserId,
@@ -211,6 +213,7 @@ pub async fn run(
     tracing::debug!(removed, "forgot old message ids");
     let shared = Arc::new(Shared {
         bot,
+        queues: OrderedQueues::new(),
         config,
         addressing,
         own,
@@ -240,14 +243,22 @@ pub async fn run(
         move |event: OriginalSyncRoomMessageEvent, room: Room| {
             let shared = shared.clone();
             async move {
-                tokio::spawn(async move { on_message(shared, event, room).await });
+                // matrix-sdk calls this once per event, in timeline order, and
+                // nothing here awaits before the push: the messages of one
+                // person in one room are handled in the order they were sent,
+                // while sync goes on and other conversations run concurrently.
+                let key = ConversationKey::new(room.room_id().as_str(), event.sender.as_str());
+                let queues = shared.queues.clone();
+                queues.push(key, on_message(shared, event, room));
             }
         }
     });
     resume_interrupted(&client, &shared).await;
 
     tokio::pin!(shutdown);
-    let settings = SyncSettings::default().timeout(Duration::from_secs(10));
+    let settings = SyncSettings::default()
+        .timeout(Duration::from_secs(10))
+        .filter(sync_filter());
     let mut wait = Duration::from_millis(500);
     loop {
         tokio::select! {
@@ -264,6 +275,18 @@ pub async fn run(
     }
     tracing::info!("Matrix adapter stopped");
     Ok(())
+}
+
+/// Events per room in one sync response. Synapse's default of 10 drops the
+/// earlier messages of a burst (the timeline comes back `limited`); fetching
+/// such gaps is still to do, so ask for far more than a burst holds.
+const SYNC_TIMELINE_LIMIT: u32 = 200;
+
+fn sync_filter() -> matrix_sdk::ruma::api::client::sync::sync_events::v3::Filter {
+    use matrix_sdk::ruma::api::client::filter::FilterDefinition;
+    let mut definition = FilterDefinition::default();
+    definition.room.timeline.limit = Some(SYNC_TIMELINE_LIMIT.into());
+    matrix_sdk::ruma::api::client::sync::sync_events::v3::Filter::FilterDefinition(definition)
 }
 
 /// Tells requesters about actions a previous process left unfinished.

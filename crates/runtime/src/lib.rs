@@ -8,6 +8,7 @@ pub mod checkpoints;
 pub mod exec;
 pub mod inbound;
 pub mod key;
+pub mod ordered;
 pub mod seal;
 pub mod store;
 pub mod totp;
@@ -16,6 +17,7 @@ use std::path::PathBuf;
 
 pub use audit::{verify, AuditOutcome, AuditRecord, ChainHead, Verification};
 pub use bot::{Bot, IsAdmin, Loaded, Reloader, Reply};
+pub use ordered::OrderedQueues;
 pub use seal::AuditKey;
 pub use store::Restoration;
 pub use store::{ConversationKey, JournalStatus, Store};
