@@ -229,6 +229,29 @@ impl AuditRecord {
     }
 }
 
+/// Links `records` after `head`: each gets the next id, the previous hash and
+/// its keyed hash. Returns the records as they are to be stored and the new
+/// head. The chain is the audit module's business; a store only persists it.
+pub fn chain(
+    mut head: ChainHead,
+    records: &[AuditRecord],
+    key: &AuditKey,
+) -> (Vec<AuditRecord>, ChainHead) {
+    let mut linked = Vec::with_capacity(records.len());
+    for record in records {
+        let mut record = record.clone();
+        record.id = head.id + 1;
+        record.prev_hash = head.hash.clone();
+        record.hash = record.compute_hash(key);
+        head = ChainHead {
+            id: record.id,
+            hash: record.hash.clone(),
+        };
+        linked.push(record);
+    }
+    (linked, head)
+}
+
 /// The checkpoint copy as `verify` sees it: its records, and its damaged
 /// lines (line number, why).
 pub type CopyView<'c> = (&'c [AuditRecord], &'c [(usize, String)]);
@@ -379,17 +402,10 @@ mod tests {
     }
 
     fn chain(n: u64) -> Vec<AuditRecord> {
-        let mut previous = String::new();
-        (1..=n)
-            .map(|id| {
-                let mut r = AuditRecord::test_record(&format!("d{id}"));
-                r.id = id;
-                r.prev_hash = previous.clone();
-                r.hash = r.compute_hash(&key());
-                previous = r.hash.clone();
-                r
-            })
-            .collect()
+        let records: Vec<AuditRecord> = (1..=n)
+            .map(|id| AuditRecord::test_record(&format!("d{id}")))
+            .collect();
+        super::chain(ChainHead::default(), &records, &key()).0
     }
 
     fn check(records: &[AuditRecord], head: ChainHead) -> Vec<String> {

@@ -415,22 +415,13 @@ fn append_chained(
     if records.is_empty() {
         return Ok(Vec::new());
     }
-    let mut head: ChainHead = match meta.get(HEAD_KEY)? {
+    let head: ChainHead = match meta.get(HEAD_KEY)? {
         Some(bytes) => serde_json::from_slice(&bytes).unwrap_or_default(),
         None => ChainHead::default(),
     };
-    let mut stored = Vec::with_capacity(records.len());
-    for record in records {
-        let mut record = record.clone();
-        record.id = head.id + 1;
-        record.prev_hash = head.hash.clone();
-        record.hash = record.compute_hash(key);
-        audit.insert(&record.id.to_be_bytes(), json(&record))?;
-        head = ChainHead {
-            id: record.id,
-            hash: record.hash.clone(),
-        };
-        stored.push(record);
+    let (stored, head) = crate::audit::chain(head, records, key);
+    for record in &stored {
+        audit.insert(&record.id.to_be_bytes(), json(record))?;
     }
     meta.insert(HEAD_KEY, json(&head))?;
     Ok(stored)
