@@ -104,7 +104,7 @@ fn main() {
                 for text in script(n) {
                     let mut replies = Vec::new();
                     let t = Instant::now();
-                    bot.handle(&key, &text, &mut |r| replies.push(r))
+                    bot.handle(&key, &text, &mut |r: String| replies.push(r))
                         .await
                         .expect("handled");
                     latencies.push(t.elapsed());

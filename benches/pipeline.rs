@@ -118,7 +118,7 @@ fn main() {
             let mut replies = 0;
             let started = Instant::now();
             runtime
-                .block_on(bot.handle(&key, text, &mut |_| replies += 1))
+                .block_on(bot.handle(&key, text, &mut |_: String| replies += 1))
                 .expect("handled");
             let elapsed = started.elapsed();
             // Messages that ran an action are timed apart: they include a process spawn.

@@ -229,7 +229,7 @@ fn run_turns(
         let key = ConversationKey::new(&conversation.room, user);
         let mut replies = Vec::new();
         runtime
-            .block_on(current.handle(&key, text, &mut |r| replies.push(r)))
+            .block_on(current.handle(&key, text, &mut |r: String| replies.push(r)))
             .with_context(|| format!("turn {number}: handling {text:?}"))?;
         let expected: Vec<&Expectation> = match &turn.expect {
             None => continue,

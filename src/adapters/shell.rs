@@ -5,7 +5,7 @@
 use std::io::{BufRead, Write};
 
 use anyhow::Result;
-use opsbot_runtime::{Bot, ConversationKey};
+use opsbot_runtime::{Bot, ConversationKey, ReplyId, ReplySink};
 
 pub struct ShellOptions {
     pub user: String,
@@ -26,7 +26,7 @@ pub fn run(
         writeln!(output, "opsbot shell — you are {} in room {}. Say “help” to see what I can do; /quit or Ctrl-D to leave.", options.user, options.room)?;
     }
     // An action the previous process left unfinished is reported first.
-    runtime.block_on(bot.resume(&key, &mut |reply| {
+    runtime.block_on(bot.resume(&key, &mut |reply: String| {
         let _ = print_reply(output, options.interactive, &reply);
     }))?;
     let mut line = Vec::new();
@@ -59,23 +59,45 @@ pub fn run(
         if options.interactive && text.trim() == "/quit" {
             return Ok(());
         }
-        let mut failed = None;
-        {
-            let mut printer = |reply: String| {
-                if let Err(e) = print_reply(output, options.interactive, &reply) {
-                    failed = Some(e);
-                }
-            };
-            if let Err(e) = runtime.block_on(bot.handle(&key, &text, &mut printer)) {
-                tracing::error!(error = %e, "message could not be handled");
-                printer(format!(
-                    "Sorry, something went wrong on my side and nothing was run: {e}"
-                ));
-            }
+        let mut printer = Printer {
+            output: &mut *output,
+            interactive: options.interactive,
+            next: 0,
+            failed: None,
+        };
+        if let Err(e) = runtime.block_on(bot.handle(&key, &text, &mut printer)) {
+            tracing::error!(error = %e, "message could not be handled");
+            printer.say(format!(
+                "Sorry, something went wrong on my side and nothing was run: {e}"
+            ));
         }
-        if let Some(e) = failed {
+        if let Some(e) = printer.failed {
             return Err(e.into());
         }
+    }
+}
+
+/// Prints replies as they come. A terminal cannot change a line it printed,
+/// so an edit (a long-running action still running, then its result) is
+/// printed as the new text.
+struct Printer<'o> {
+    output: &'o mut (dyn Write + Send),
+    interactive: bool,
+    next: u64,
+    failed: Option<std::io::Error>,
+}
+
+impl ReplySink for Printer<'_> {
+    fn say(&mut self, text: String) -> Option<ReplyId> {
+        if let Err(e) = print_reply(self.output, self.interactive, &text) {
+            self.failed = Some(e);
+        }
+        self.next += 1;
+        Some(ReplyId(self.next))
+    }
+
+    fn edit(&mut self, _id: ReplyId, text: String) {
+        self.say(text);
     }
 }
 

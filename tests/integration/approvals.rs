@@ -54,7 +54,7 @@ fn say(
 ) -> Vec<String> {
     let mut replies = Vec::new();
     runtime
-        .block_on(bot.handle(key, text, &mut |r| replies.push(r)))
+        .block_on(bot.handle(key, text, &mut |r: String| replies.push(r)))
         .unwrap();
     replies
 }

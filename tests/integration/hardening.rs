@@ -198,7 +198,7 @@ fn an_oversized_message_is_refused_before_any_work() {
         ] {
             let mut replies = Vec::new();
             runtime
-                .block_on(bot.handle(&key, &text, &mut |r| replies.push(r)))
+                .block_on(bot.handle(&key, &text, &mut |r: String| replies.push(r)))
                 .unwrap();
             assert_eq!(replies.len(), 1);
             assert!(
@@ -388,12 +388,12 @@ fn a_relative_project_runs_its_actions() {
     };
     let first = said("back up the orders database", 1);
     assert!(first.starts_with("I will back up orders."), "{first}");
-    assert!(said("yes", 1).contains("orders is backed up."));
+    assert!(said("yes", 2).contains("orders is backed up."));
     said("back up the billing database", 1);
     // The program disappears after the bot loaded: "could not start", never "ran".
     std::fs::remove_file(fixture.path().join("actions/record.sh")).unwrap();
-    let failed = said("yes", 1);
-    assert!(!failed.contains("backed up"), "{failed}");
+    let failed = said("yes", 2);
+    assert!(!failed.contains("is backed up"), "{failed}");
     drop(stdin);
     child.wait().unwrap();
     let audit = stdout(&fixture.run(&["audit"], ""));
@@ -443,4 +443,45 @@ fn audit_output_is_terminal_safe_and_wrong_codes_are_recorded() {
     );
     let reader = BufReader::new(audit.as_bytes());
     assert!(reader.lines().count() >= 3);
+}
+
+/// A long-running action reports that it is still running, in place where the
+/// adapter can edit (Matrix, tested there) and as new lines in the shell; a
+/// quick one prints as before — on two packs.
+#[test]
+fn a_long_action_reports_progress_in_the_shell() {
+    for (pack, user, request, running, done) in [
+        (
+            "dbops",
+            "priya",
+            "back up the orders database",
+            "Backing up orders …",
+            "orders is backed up.",
+        ),
+        (
+            "cicd",
+            "kim",
+            "rerun the backend pipeline",
+            "Rerunning backend …",
+            "backend is running again.",
+        ),
+    ] {
+        let fixture = Fixture::pack(pack);
+        let settings = std::fs::read_to_string(fixture.path().join("opsbot.yaml")).unwrap();
+        fixture.write("opsbot.yaml", &format!("{settings}progress_every: 1s\n"));
+        let out = fixture.run(&["train"], "");
+        assert!(out.status.success(), "{}", stderr(&out));
+        let quick = fixture.shell(user, &[request, "yes"]);
+        let lines: Vec<&str> = quick.lines().collect();
+        assert_eq!(lines[1..], [running, done], "{pack}: {quick}");
+        std::fs::write(fixture.state().join("slow"), "3").unwrap();
+        let slow = fixture.shell(user, &[request, "yes"]);
+        let lines: Vec<&str> = slow.lines().collect();
+        assert_eq!(lines[1], running, "{pack}: {slow}");
+        assert!(
+            lines[2].starts_with(&format!("{running} (still running, ")),
+            "{pack}: {slow}"
+        );
+        assert_eq!(*lines.last().unwrap(), done, "{pack}: {slow}");
+    }
 }

@@ -44,12 +44,12 @@ fn hostile_answers_fail_host_validation() {
     for value in HOSTILE {
         let mut replies = Vec::new();
         runtime
-            .block_on(bot.handle(&key, "restart apache", &mut |r| replies.push(r)))
+            .block_on(bot.handle(&key, "restart apache", &mut |r: String| replies.push(r)))
             .unwrap();
         assert_eq!(replies, ["On which host would you like to restart apache?"]);
         replies.clear();
         runtime
-            .block_on(bot.handle(&key, value, &mut |r| replies.push(r)))
+            .block_on(bot.handle(&key, value, &mut |r: String| replies.push(r)))
             .unwrap();
         assert_eq!(replies.len(), 1, "{value:?}: {replies:?}");
         assert!(
@@ -59,7 +59,7 @@ fn hostile_answers_fail_host_validation() {
         );
         replies.clear();
         runtime
-            .block_on(bot.handle(&key, "cancel", &mut |r| replies.push(r)))
+            .block_on(bot.handle(&key, "cancel", &mut |r: String| replies.push(r)))
             .unwrap();
     }
     assert!(
@@ -69,10 +69,10 @@ fn hostile_answers_fail_host_validation() {
     for text in HOST_AMID_HOSTILE_TEXT {
         let mut replies = Vec::new();
         runtime
-            .block_on(bot.handle(&key, "restart apache", &mut |r| replies.push(r)))
+            .block_on(bot.handle(&key, "restart apache", &mut |r: String| replies.push(r)))
             .unwrap();
         runtime
-            .block_on(bot.handle(&key, text, &mut |r| replies.push(r)))
+            .block_on(bot.handle(&key, text, &mut |r: String| replies.push(r)))
             .unwrap();
         assert!(
             replies[1].contains("contains shell syntax"),
@@ -81,11 +81,11 @@ fn hostile_answers_fail_host_validation() {
         // The question is still open, and a yes now is no answer to it.
         replies.clear();
         runtime
-            .block_on(bot.handle(&key, "yes", &mut |r| replies.push(r)))
+            .block_on(bot.handle(&key, "yes", &mut |r: String| replies.push(r)))
             .unwrap();
         assert!(!replies[0].starts_with("Restart"), "{text:?}: {replies:?}");
         runtime
-            .block_on(bot.handle(&key, "cancel", &mut |r| replies.push(r)))
+            .block_on(bot.handle(&key, "cancel", &mut |r: String| replies.push(r)))
             .unwrap();
     }
     assert!(
@@ -147,12 +147,12 @@ fn a_permissive_slot_passes_hostile_values_as_one_literal_argument() {
     for value in values {
         let mut replies = Vec::new();
         runtime
-            .block_on(bot.handle(&key, value, &mut |r| replies.push(r)))
+            .block_on(bot.handle(&key, value, &mut |r: String| replies.push(r)))
             .unwrap();
         assert_eq!(replies, [format!("Write {value}? (yes/no)")]);
         replies.clear();
         runtime
-            .block_on(bot.handle(&key, "yes", &mut |r| replies.push(r)))
+            .block_on(bot.handle(&key, "yes", &mut |r: String| replies.push(r)))
             .unwrap();
         assert_eq!(replies, ["written"]);
     }
@@ -243,7 +243,7 @@ fn a_corpus_of_hostile_answers_never_reaches_a_shell() {
     let say = |text: &str| -> Vec<String> {
         let mut replies = Vec::new();
         runtime
-            .block_on(bot.handle(&key, text, &mut |r| replies.push(r)))
+            .block_on(bot.handle(&key, text, &mut |r: String| replies.push(r)))
             .unwrap();
         replies
     };
@@ -309,12 +309,12 @@ fn a_corpus_of_hostile_values_reaches_a_permissive_slot_as_single_arguments() {
         let message = format!("note: {value}");
         let mut replies = Vec::new();
         runtime
-            .block_on(bot.handle(&key, &message, &mut |r| replies.push(r)))
+            .block_on(bot.handle(&key, &message, &mut |r: String| replies.push(r)))
             .unwrap();
         if replies == [format!("Write {}? (yes/no)", message.trim())] {
             replies.clear();
             runtime
-                .block_on(bot.handle(&key, "yes", &mut |r| replies.push(r)))
+                .block_on(bot.handle(&key, "yes", &mut |r: String| replies.push(r)))
                 .unwrap();
             assert_eq!(replies, ["written"], "{value:?}");
             delivered.push(message.trim().to_string());
@@ -325,7 +325,7 @@ fn a_corpus_of_hostile_values_reaches_a_permissive_slot_as_single_arguments() {
                 "{value:?} was refused: {replies:?}"
             );
             runtime
-                .block_on(bot.handle(&key, "cancel", &mut |_| {}))
+                .block_on(bot.handle(&key, "cancel", &mut |_: String| {}))
                 .unwrap();
         }
     }

@@ -13,7 +13,7 @@ use matrix_sdk::config::SyncSettings;
 use matrix_sdk::ruma::api::client::room::create_room::v3::{Request as CreateRoom, RoomPreset};
 use matrix_sdk::ruma::events::room::member::{MembershipState, StrippedRoomMemberEvent};
 use matrix_sdk::ruma::events::room::message::{
-    MessageType, OriginalSyncRoomMessageEvent, RoomMessageEventContent,
+    MessageType, OriginalSyncRoomMessageEvent, Relation, RoomMessageEventContent,
 };
 use matrix_sdk::ruma::{OwnedRoomId, OwnedUserId};
 use matrix_sdk::{Client, Room, RoomMemberships};
@@ -272,6 +272,9 @@ struct Message {
     room: OwnedRoomId,
     body: String,
     html: Option<String>,
+    /// The message this one edits (an `m.replace`), with `body` its new text.
+    replaces: Option<matrix_sdk::ruma::OwnedEventId>,
+    event: matrix_sdk::ruma::OwnedEventId,
 }
 
 /// A person with a real Matrix client, syncing in the background.
@@ -308,11 +311,17 @@ impl Person {
                     if event.sender.as_str() != BOT {
                         return;
                     }
-                    if let MessageType::Text(text) = event.content.msgtype {
+                    let (msgtype, replaces) = match event.content.relates_to {
+                        Some(Relation::Replacement(r)) => (r.new_content.msgtype, Some(r.event_id)),
+                        _ => (event.content.msgtype, None),
+                    };
+                    if let MessageType::Text(text) = msgtype {
                         inbox.lock().unwrap().push(Message {
                             room: room.room_id().to_owned(),
                             body: text.body,
                             html: text.formatted.map(|f| f.body),
+                            replaces,
+                            event: event.event_id.clone(),
                         });
                     }
                 }
@@ -468,6 +477,20 @@ fn the_bot_converses_in_matrix_rooms() {
         synapse.register(name);
     }
     let fixture = Fixture::trained();
+    // Restarts on slow-* hosts take three seconds, and progress shows each second.
+    let script = fixture.path().join("actions/restart-service.sh");
+    let text = std::fs::read_to_string(&script).unwrap();
+    std::fs::write(
+        &script,
+        text.replacen(
+            "host=$2\n",
+            "host=$2\ncase $host in slow-*) sleep 3 ;; esac\n",
+            1,
+        ),
+    )
+    .unwrap();
+    let settings = std::fs::read_to_string(fixture.path().join("opsbot.yaml")).unwrap();
+    fixture.write("opsbot.yaml", &format!("{settings}progress_every: 1s\n"));
     let config = fixture.path().join("matrix.yaml");
     std::fs::write(
         &config,
@@ -678,6 +701,56 @@ async fn scenarios(fixture: &Fixture, config: &Path, synapse: &mut Synapse) {
         .collect();
     assert_eq!(replies, expected, "handled out of order");
 
+    // A long-running action's message is edited in place: still running,
+    // then the result; no new message.
+    assert_eq!(
+        alice.ask(&dm, "restart apache on slow-01").await,
+        "I will restart apache on slow-01. Shall I go ahead? (yes/no)"
+    );
+    alice.say(&dm, "yes").await;
+    let first = alice.replies(&dm, 1).await.remove(0);
+    assert_eq!(first.body, "Restarting apache on slow-01 …");
+    assert_eq!(first.replaces, None);
+    let started = Instant::now();
+    let edits = loop {
+        let edits: Vec<Message> = alice
+            .inbox
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|m| m.replaces.as_ref() == Some(&first.event))
+            .cloned()
+            .collect();
+        if edits
+            .last()
+            .is_some_and(|m| m.body.starts_with("The apache service"))
+        {
+            break edits;
+        }
+        assert!(started.elapsed() < WAIT, "edits so far: {edits:?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert!(
+        edits[0]
+            .body
+            .starts_with("Restarting apache on slow-01 … (still running, "),
+        "{edits:?}"
+    );
+    assert_eq!(
+        edits.last().unwrap().body,
+        "The apache service has been restarted on slow-01."
+    );
+    let unedited_after: Vec<Message> = alice.inbox.lock().unwrap()[alice.read..]
+        .iter()
+        .filter(|m| m.room == dm.room_id() && m.replaces.is_none())
+        .cloned()
+        .collect();
+    assert!(
+        unedited_after.is_empty(),
+        "no new message: {unedited_after:?}"
+    );
+    alice.read = alice.inbox.lock().unwrap().len();
+
     // An uninvited user's invite is rejected.
     let mallory = Person::login(&url, "mallory").await;
     let mut request = CreateRoom::new();
@@ -727,6 +800,20 @@ fn matrix_round_trip_benchmark() {
         synapse.register(name);
     }
     let fixture = Fixture::trained();
+    // Restarts on slow-* hosts take three seconds, and progress shows each second.
+    let script = fixture.path().join("actions/restart-service.sh");
+    let text = std::fs::read_to_string(&script).unwrap();
+    std::fs::write(
+        &script,
+        text.replacen(
+            "host=$2\n",
+            "host=$2\ncase $host in slow-*) sleep 3 ;; esac\n",
+            1,
+        ),
+    )
+    .unwrap();
+    let settings = std::fs::read_to_string(fixture.path().join("opsbot.yaml")).unwrap();
+    fixture.write("opsbot.yaml", &format!("{settings}progress_every: 1s\n"));
     let config = fixture.path().join("matrix.yaml");
     std::fs::write(
         &config,

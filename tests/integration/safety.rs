@@ -101,7 +101,11 @@ fn a_planned_action_that_never_started_is_reported_as_not_run() {
         let bot = Bot::new(project.clone(), nlu.clone(), store.clone(), fixture.state());
         let mut replies = Vec::new();
         runtime
-            .block_on(bot.handle(&key, "restart apache on web-01", &mut |r| replies.push(r)))
+            .block_on(
+                bot.handle(&key, "restart apache on web-01", &mut |r: String| {
+                    replies.push(r)
+                }),
+            )
             .unwrap();
         // What a crash between planning and spawning leaves behind: the
         // Executing state and a Planned journal entry, committed together.
@@ -285,11 +289,11 @@ fn approvals_name_the_request_when_several_wait() {
     let say = |user: &str, text: &str| -> Vec<String> {
         let mut replies = Vec::new();
         runtime
-            .block_on(
-                bot.handle(&ConversationKey::new("ops", user), text, &mut |r| {
-                    replies.push(r)
-                }),
-            )
+            .block_on(bot.handle(
+                &ConversationKey::new("ops", user),
+                text,
+                &mut |r: String| replies.push(r),
+            ))
             .unwrap();
         replies
     };
@@ -341,7 +345,7 @@ fn a_duplicated_yes_delivered_concurrently_runs_once() {
         .unwrap();
     let key = ConversationKey::new("ops", "alice");
     runtime
-        .block_on(bot.handle(&key, "restart apache on web-01", &mut |_| {}))
+        .block_on(bot.handle(&key, "restart apache on web-01", &mut |_: String| {}))
         .unwrap();
     let replies = runtime.block_on(async {
         let tasks: Vec<_> = (0..8)
@@ -349,7 +353,7 @@ fn a_duplicated_yes_delivered_concurrently_runs_once() {
                 let (bot, key) = (bot.clone(), key.clone());
                 tokio::spawn(async move {
                     let mut replies = Vec::new();
-                    bot.handle(&key, "yes", &mut |r| replies.push(r))
+                    bot.handle(&key, "yes", &mut |r: String| replies.push(r))
                         .await
                         .unwrap();
                     replies

@@ -309,7 +309,7 @@ async fn resume_interrupted(client: &Client, shared: &Arc<Shared>) {
         let mut replies = Vec::new();
         if let Err(e) = shared
             .bot
-            .deliver_notices(&key, &mut |r| replies.push(r))
+            .deliver_notices(&key, &mut |r: String| replies.push(r))
             .await
         {
             tracing::error!(error = %e, "cannot resume an interrupted conversation");
@@ -346,15 +346,16 @@ async fn on_invite(shared: &Shared, event: StrippedRoomMemberEvent, room: Room) 
     }
 }
 
-/// Sends a message, retrying while the homeserver is away (up to a few minutes).
+/// Sends a message, retrying while the homeserver is away (up to a few
+/// minutes); returns its event id.
 async fn send(
     room: &Room,
     content: matrix_sdk::ruma::events::room::message::RoomMessageEventContent,
-) {
+) -> Option<OwnedEventId> {
     let mut wait = Duration::from_millis(500);
     for _ in 0..12 {
         match room.send(content.clone()).await {
-            Ok(_) => return,
+            Ok(sent) => return Some(sent.response.event_id),
             Err(e) => {
                 tracing::warn!(room = %room.room_id(), error = %e, retry_in = ?wait, "sending failed; retrying");
                 tokio::time::sleep(wait).await;
@@ -363,6 +364,32 @@ async fn send(
         }
     }
     tracing::error!(room = %room.room_id(), "giving up sending a reply");
+    None
+}
+
+/// What the runtime asks of a conversation's replies, in order.
+enum Out {
+    Say(u64, String),
+    Edit(u64, String),
+}
+
+/// The runtime's reply sink for one message: replies are numbered as they
+/// are said, so a later edit can name one before it was sent.
+struct Sink {
+    next: u64,
+    out: tokio::sync::mpsc::UnboundedSender<Out>,
+}
+
+impl opsbot_runtime::ReplySink for Sink {
+    fn say(&mut self, text: String) -> Option<opsbot_runtime::ReplyId> {
+        self.next += 1;
+        let _ = self.out.send(Out::Say(self.next, text));
+        Some(opsbot_runtime::ReplyId(self.next))
+    }
+
+    fn edit(&mut self, id: opsbot_runtime::ReplyId, text: String) {
+        let _ = self.out.send(Out::Edit(id.0, text));
+    }
 }
 
 fn is_leave_request(text: &str) -> bool {
@@ -468,27 +495,51 @@ async fn on_message(shared: Arc<Shared>, event: OriginalSyncRoomMessageEvent, ro
         return;
     }
 
-    let (sender, mut receiver) = tokio::sync::mpsc::unbounded_channel::<String>();
+    let (sender, mut receiver) = tokio::sync::mpsc::unbounded_channel::<Out>();
     let deliver = {
         let room = room.clone();
         async move {
             let mut first = true;
-            while let Some(reply) = receiver.recv().await {
-                send(&room, reply_to(&reply, first)).await;
-                first = false;
+            let mut sent: std::collections::HashMap<u64, OwnedEventId> = Default::default();
+            while let Some(out) = receiver.recv().await {
+                match out {
+                    Out::Say(id, reply) => {
+                        if let Some(event) = send(&room, reply_to(&reply, first)).await {
+                            sent.insert(id, event);
+                        }
+                        first = false;
+                    }
+                    // An edit replaces the earlier message's text (m.replace);
+                    // if that message never went out, the text goes out anew.
+                    Out::Edit(id, reply) => match sent.get(&id) {
+                        Some(event) => {
+                            let content = reply_to(&reply, false).make_replacement(
+                                matrix_sdk::ruma::events::room::message::ReplacementMetadata::new(
+                                    event.clone(),
+                                    None,
+                                ),
+                            );
+                            send(&room, content).await;
+                        }
+                        None => {
+                            send(&room, reply_to(&reply, first)).await;
+                        }
+                    },
+                }
             }
         }
     };
     let typing = room.typing_notice(true).await;
     let handling = async {
-        let mut push = move |reply: String| {
-            let _ = sender.send(reply);
+        let mut sink = Sink {
+            next: 0,
+            out: sender,
         };
-        // `push` (and with it the sender) is dropped when handling ends, which
-        // lets the delivery loop finish.
+        // The sink (and with it the sender) is dropped when handling ends,
+        // which lets the delivery loop finish.
         shared
             .bot
-            .handle_once(&key, event_id.as_str(), &body, &mut push)
+            .handle_once(&key, event_id.as_str(), &body, &mut sink)
             .await
     };
     let (handled, ()) = tokio::join!(handling, deliver);

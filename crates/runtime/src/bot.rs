@@ -18,6 +18,7 @@ use opsbot_spec::Project;
 use crate::audit::{AuditOutcome, AuditRecord};
 use crate::exec::{self, Invocation};
 use crate::inbound::{self, Inbound, Message};
+use crate::reply::ReplySink;
 use crate::store::{Commit, ConversationKey, JournalStatus, Store};
 use crate::RuntimeError;
 
@@ -25,7 +26,7 @@ mod approvals;
 mod resume;
 
 /// Where replies go: called once per reply, as soon as it is known.
-pub type Reply<'r> = dyn FnMut(String) + Send + 'r;
+pub type Reply<'r> = dyn ReplySink + 'r;
 
 /// Actions that may run at once unless [`Bot::with_action_limit`] says otherwise.
 pub const DEFAULT_ACTION_LIMIT: usize = 4;
@@ -150,14 +151,14 @@ impl Bot {
     /// "reload the model" from an admin: loads the newest model and swaps it in.
     async fn handle_reload(&self, key: &ConversationKey, reply: &mut Reply<'_>) {
         let Some((reloader, is_admin)) = &self.reloader else {
-            reply(
+            reply.say(
                 "Reloading the model is not enabled here; restart the bot or send it SIGHUP."
                     .into(),
             );
             return;
         };
         if !is_admin(&key.user) {
-            reply("Only an admin of this bot can reload the model.".into());
+            reply.say("Only an admin of this bot can reload the model.".into());
             return;
         }
         let reloader = reloader.clone();
@@ -169,14 +170,18 @@ impl Bot {
                     meta.trained_at, meta.examples, meta.intents
                 );
                 self.replace(project, nlu);
-                reply(summary);
+                reply.say(summary);
             }
-            Ok(Err(error)) => reply(format!(
-                "I could not reload the model, so I am still using the current one: {error}"
-            )),
-            Err(error) => reply(format!(
-                "I could not reload the model, so I am still using the current one: {error}"
-            )),
+            Ok(Err(error)) => {
+                reply.say(format!(
+                    "I could not reload the model, so I am still using the current one: {error}"
+                ));
+            }
+            Err(error) => {
+                reply.say(format!(
+                    "I could not reload the model, so I am still using the current one: {error}"
+                ));
+            }
         }
     }
 
@@ -231,7 +236,7 @@ impl Bot {
             Ok(c) => Ok(c),
             Err(RuntimeError::CorruptState { reason, .. }) => {
                 tracing::warn!(room = %key.room, user = %key.user, %reason, "unreadable conversation state; starting fresh");
-                reply("I could not read our earlier conversation (it was saved in another format), so I started fresh.".into());
+                reply.say("I could not read our earlier conversation (it was saved in another format), so I started fresh.".into());
                 Ok(Conversation::default())
             }
             Err(e) => Err(e),
@@ -251,7 +256,7 @@ impl Bot {
         let loaded = self.loaded();
         match inbound::parse(text) {
             Inbound::TooLong(refusal) => {
-                reply(refusal);
+                reply.say(refusal);
                 Ok(())
             }
             Inbound::Approval(command) => self.handle_approval(&loaded, key, &command, reply).await,
@@ -281,7 +286,7 @@ impl Bot {
             && phrases::classify(message.text) == phrases::Answer::Yes
         {
             if let Some(hint) = self.approval_hint(loaded, key)? {
-                reply(hint);
+                reply.say(hint);
                 return Ok(());
             }
         }
@@ -387,6 +392,8 @@ impl Bot {
     ) -> Result<Conversation, RuntimeError> {
         let project = &loaded.project;
         let settings = &project.settings;
+        // The reply announcing the running action, when the sink can edit it.
+        let mut progress: Option<(crate::ReplyId, String)> = None;
         loop {
             let now = self.now();
             let mut run = None;
@@ -409,8 +416,19 @@ impl Bot {
                     .map(|_| settings.person_of(&key.user).to_string()),
             };
             self.commit(key, &transition.conversation, change).await?;
-            for text in transition.replies {
-                reply(text);
+            // The reply announcing a run ("Restarting … …") is the one a sink
+            // that can edit keeps up to date; the result then replaces it.
+            let count = transition.replies.len();
+            for (i, text) in transition.replies.into_iter().enumerate() {
+                match progress.take() {
+                    Some((id, _)) if i == 0 => reply.edit(id, text),
+                    _ => {
+                        let announces_run = run.is_some() && i + 1 == count;
+                        if let (true, Some(id)) = (announces_run, reply.say(text.clone())) {
+                            progress = Some((id, text));
+                        }
+                    }
+                }
             }
             let Some((plan, request)) = run else {
                 return Ok(transition.conversation);
@@ -421,7 +439,33 @@ impl Bot {
             })
             .await?;
             tracing::info!(room = %key.room, user = %key.user, dialog = %request.dialog, request = %request.id, command = %plan.command_line(), "running action");
-            let outcome = self.execute(project, &plan).await;
+            let outcome = {
+                let execution = self.execute(project, &plan);
+                tokio::pin!(execution);
+                let started = std::time::Instant::now();
+                let every = settings.progress_every.filter(|_| progress.is_some());
+                let mut ticked = false;
+                let outcome = loop {
+                    tokio::select! {
+                        outcome = &mut execution => break outcome,
+                        () = tokio::time::sleep(every.unwrap_or_default()), if every.is_some() => {
+                            ticked = true;
+                            if let Some((id, text)) = &progress {
+                                reply.edit(*id, format!(
+                                    "{text} (still running, {}s)",
+                                    started.elapsed().as_secs()
+                                ));
+                            }
+                        }
+                    }
+                };
+                // A quick action keeps its two messages; only one that was
+                // reported as still running gets its result in place.
+                if !ticked {
+                    progress = None;
+                }
+                outcome
+            };
             tracing::info!(request = %request.id, exit_code = ?outcome.exit_code, succeeded = outcome.succeeded, "action finished");
             let ctx = self.context(loaded, key, false)?;
             records.push(AuditRecord::executed(

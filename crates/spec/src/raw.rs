@@ -175,6 +175,9 @@ pub struct RawSettings {
     /// Person name → every id they use (shell user, Matrix id, …).
     #[serde(default)]
     pub people: BTreeMap<String, Vec<String>>,
+    /// How often a long-running action's message is updated in place, e.g.
+    /// `5s`; `off` never.
+    pub progress_every: Option<String>,
     /// Absolute paths of programs outside the project that actions may run.
     #[serde(default)]
     pub programs_outside_project: Vec<String>,

@@ -85,7 +85,7 @@ impl Bot {
                 .iter()
                 .map(|(key, id, dialog)| format!("“{verb} {}” ({}: {dialog})", short(id), key.user))
                 .collect();
-            reply(format!(
+            reply.say(format!(
                 "You have a request of your own waiting for your answer, so I will not guess what “{verb}” means. To decide on another request, name it: {}.",
                 choices.join(", ")
             ));
@@ -93,7 +93,7 @@ impl Bot {
         }
         let (requester, request_id) = match waiting.as_slice() {
             [] => {
-                reply(match &command.code {
+                reply.say(match &command.code {
                     Some(code) => {
                         format!("No request {code} is waiting for approval in this room.")
                     }
@@ -110,7 +110,7 @@ impl Bot {
                         format!("“{verb} {}” ({}: {dialog})", short(id), key.user)
                     })
                     .collect();
-                reply(format!(
+                reply.say(format!(
                     "Several requests are waiting for approval; say which: {}.",
                     choices.join(", ")
                 ));
@@ -123,7 +123,7 @@ impl Bot {
         // It may have moved on while the lock was awaited.
         if !matches!(&conversation.phase, Phase::AwaitingApproval { request } if request.id == request_id)
         {
-            reply("That request is no longer waiting for approval.".into());
+            reply.say("That request is no longer waiting for approval.".into());
             return Ok(());
         }
         tracing::info!(room = %approver.room, approver = %approver.user, requester = %requester.user, approve = command.approve, "approval decision");

@@ -53,7 +53,7 @@ impl Bot {
             return Ok(());
         }
         for text in owed {
-            reply(text);
+            reply.say(text);
         }
         self.store.clear_notices(key)
     }

@@ -56,6 +56,9 @@ pub struct Settings {
     pub rate_limit: RateLimit,
     /// Programs outside the project folder that actions may run (resolved paths).
     pub programs_outside_project: Vec<PathBuf>,
+    /// How often a long-running action's message is updated in place, where
+    /// the adapter can edit messages (`None`: never).
+    pub progress_every: Option<Duration>,
 }
 
 /// Whether `programs_outside_project:` lists this program.
@@ -82,6 +85,7 @@ impl Default for Settings {
                 per: Duration::from_secs(60),
             },
             programs_outside_project: Vec::new(),
+            progress_every: Some(Duration::from_secs(5)),
         }
     }
 }

@@ -70,6 +70,19 @@ pub(super) fn load_settings(
         }
     }
     settings.groups = settings.people.widen_groups(&settings.groups);
+    match raw.progress_every.as_deref() {
+        None => {}
+        Some("off") => settings.progress_every = None,
+        Some(text) => match humantime::parse_duration(text) {
+            Ok(every) if every >= Duration::from_secs(1) && every <= Duration::from_secs(3600) => {
+                settings.progress_every = Some(every)
+            }
+            _ => diagnostics.push(
+                file.index.locate("progress_every"),
+                format!("progress_every `{text}` is not a duration from 1s to 1h; expected e.g. `5s`, or `off`"),
+            ),
+        },
+    }
     for (i, program) in raw.programs_outside_project.iter().enumerate() {
         match std::fs::canonicalize(root.join(program)) {
             Ok(path) if Path::new(program).is_absolute() => settings.programs_outside_project.push(path),
