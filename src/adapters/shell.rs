@@ -5,7 +5,7 @@
 use std::io::{BufRead, Write};
 
 use anyhow::Result;
-use opsbot_runtime::{Bot, ConversationKey, ReplyId, ReplySink};
+use opsbot_runtime::{Bot, ConversationKey, Envelope, ReplyId, ReplySink};
 
 pub struct ShellOptions {
     pub user: String,
@@ -65,12 +65,14 @@ pub fn run(
             next: 0,
             failed: None,
         };
-        if let Err(e) = runtime.block_on(bot.handle(&key, &text, &mut printer)) {
-            tracing::error!(error = %e, "message could not be handled");
-            printer.say(format!(
-                "Sorry, something went wrong on my side and nothing was run: {e}"
-            ));
-        }
+        let envelope = Envelope {
+            key: key.clone(),
+            message_id: None,
+            text: &text,
+            sent_at: None,
+            max_age: None,
+        };
+        runtime.block_on(bot.receive(&envelope, &mut printer));
         if let Some(e) = printer.failed {
             return Err(e.into());
         }

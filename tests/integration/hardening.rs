@@ -485,3 +485,58 @@ fn a_long_action_reports_progress_in_the_shell() {
         assert_eq!(*lines.last().unwrap(), done, "{pack}: {slow}");
     }
 }
+
+/// Every adapter enters through `Bot::receive`: a redelivered message id is
+/// ignored, a message older than its limit gets the offline notice and no
+/// action — on two packs.
+#[test]
+fn redeliveries_and_stale_messages_are_handled_once_for_every_adapter() {
+    for (pack, user, request) in [
+        ("dbops", "priya", "back up the orders database"),
+        ("cicd", "kim", "rerun the backend pipeline"),
+    ] {
+        let fixture = Fixture::trained_pack(pack);
+        let bot = fixture.bot();
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let key = ConversationKey::new("ops", user);
+        let receive = |id: &str, text: &str, age_minutes: i64| -> (bool, Vec<String>) {
+            let mut replies = Vec::new();
+            let envelope = opsbot_runtime::Envelope {
+                key: key.clone(),
+                message_id: Some(id),
+                text,
+                sent_at: Some(chrono::Utc::now() - chrono::Duration::minutes(age_minutes)),
+                max_age: Some(Duration::from_secs(600)),
+            };
+            let handled =
+                runtime.block_on(bot.receive(&envelope, &mut |r: String| replies.push(r)));
+            (handled, replies)
+        };
+        let (handled, replies) = receive("$1", request, 0);
+        assert!(
+            handled && replies[0].contains("Shall I go ahead?"),
+            "{pack}: {replies:?}"
+        );
+        let (handled, replies) = receive("$1", request, 0);
+        assert!(
+            !handled && replies.is_empty(),
+            "{pack}: a redelivery is ignored"
+        );
+        let (handled, replies) = receive("$2", "yes", 120);
+        assert!(!handled, "{pack}");
+        assert_eq!(
+            replies,
+            ["I was offline when you wrote “yes” 120 minutes ago, so I did not act on it. Please ask again if it still matters."],
+            "{pack}"
+        );
+        assert!(
+            !fixture.state().join("runs.tsv").exists(),
+            "{pack}: nothing ran"
+        );
+        let (_, replies) = receive("$2", "yes", 0);
+        assert!(
+            replies.is_empty(),
+            "{pack}: the stale message is not acted on later either"
+        );
+    }
+}

@@ -26,7 +26,7 @@ use matrix_sdk::ruma::events::room::message::{
 };
 use matrix_sdk::ruma::{OwnedEventId, OwnedUserId};
 use matrix_sdk::{Client, Room, RoomMemberships, RoomState};
-use opsbot_runtime::{Bot, ConversationKey, OrderedQueues};
+use opsbot_runtime::{Bot, ConversationKey, Envelope, OrderedQueues};
 
 pub use addressing::Addressing;
 pub use config::MatrixConfig;
@@ -452,22 +452,11 @@ async fn on_message(shared: Arc<Shared>, event: OriginalSyncRoomMessageEvent, ro
         )
     };
 
-    let sent = event.origin_server_ts.as_secs();
-    let age = chrono::Utc::now().timestamp() - i64::from(sent);
-    if age > shared.config.max_message_age.as_secs() as i64 {
-        if shared
-            .bot
-            .store()
-            .first_sighting(event_id.as_str())
-            .unwrap_or(false)
-        {
-            let shown: String = body.chars().take(80).collect();
-            let minutes = age / 60;
-            send(&room, reply_to(&format!("I was offline when you wrote “{shown}” {minutes} minutes ago, so I did not act on it. Please ask again if it still matters."), true)).await;
-        }
-        return;
-    }
-    if is_leave_request(&body) {
+    let sent_at = chrono::DateTime::from_timestamp(i64::from(event.origin_server_ts.as_secs()), 0);
+    let stale = sent_at.is_some_and(|sent| {
+        (chrono::Utc::now() - sent).to_std().unwrap_or_default() > shared.config.max_message_age
+    });
+    if is_leave_request(&body) && !stale {
         if !shared
             .bot
             .store()
@@ -537,28 +526,17 @@ async fn on_message(shared: Arc<Shared>, event: OriginalSyncRoomMessageEvent, ro
         };
         // The sink (and with it the sender) is dropped when handling ends,
         // which lets the delivery loop finish.
-        shared
-            .bot
-            .handle_once(&key, event_id.as_str(), &body, &mut sink)
-            .await
+        let envelope = Envelope {
+            key,
+            message_id: Some(event_id.as_str()),
+            text: &body,
+            sent_at,
+            max_age: Some(shared.config.max_message_age),
+        };
+        shared.bot.receive(&envelope, &mut sink).await
     };
-    let (handled, ()) = tokio::join!(handling, deliver);
+    let (_handled, ()) = tokio::join!(handling, deliver);
     if typing.is_ok() {
         let _ = room.typing_notice(false).await;
-    }
-    match handled {
-        Ok(true) => {}
-        Ok(false) => tracing::debug!(event = %event_id, "redelivered event ignored"),
-        Err(e) => {
-            tracing::error!(error = %e, "message could not be handled");
-            send(
-                &room,
-                reply_to(
-                    &format!("Sorry, something went wrong on my side and nothing was run: {e}"),
-                    true,
-                ),
-            )
-            .await;
-        }
     }
 }

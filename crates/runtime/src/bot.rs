@@ -17,7 +17,7 @@ use opsbot_spec::Project;
 
 use crate::audit::{AuditOutcome, AuditRecord};
 use crate::exec::{self, Invocation};
-use crate::inbound::{self, Inbound, Message};
+use crate::inbound::{self, Envelope, Inbound, Message};
 use crate::reply::ReplySink;
 use crate::store::{Commit, ConversationKey, JournalStatus, Store};
 use crate::RuntimeError;
@@ -84,27 +84,51 @@ impl Bot {
         self
     }
 
-    /// Handles a message that carries an adapter id (a Matrix event id) at most
-    /// once: a redelivered id is ignored. Returns whether it was handled.
-    pub async fn handle_once(
-        &self,
-        key: &ConversationKey,
-        message_id: &str,
-        text: &str,
-        reply: &mut Reply<'_>,
-    ) -> Result<bool, RuntimeError> {
-        let first = self
-            .blocking({
-                let (store, id) = (self.store.clone(), message_id.to_string());
-                move || store.first_sighting(&id)
-            })
-            .await?;
-        if !first {
-            tracing::debug!(message_id, "redelivered message ignored");
-            return Ok(false);
+    /// The one entry for adapters: a redelivered message is ignored, one older
+    /// than its `max_age` gets a notice instead of action, and a failure is
+    /// told to the user (nothing runs) and logged. Returns whether the message
+    /// was handled.
+    pub async fn receive(&self, envelope: &Envelope<'_>, reply: &mut Reply<'_>) -> bool {
+        if let Some(id) = envelope.message_id {
+            let first = self
+                .blocking({
+                    let (store, id) = (self.store.clone(), id.to_string());
+                    move || store.first_sighting(&id)
+                })
+                .await;
+            match first {
+                Ok(true) => {}
+                Ok(false) => {
+                    tracing::debug!(message_id = id, "redelivered message ignored");
+                    return false;
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot record the message id");
+                    reply.say(format!(
+                        "Sorry, something went wrong on my side and nothing was run: {e}"
+                    ));
+                    return false;
+                }
+            }
         }
-        self.handle(key, text, reply).await?;
-        Ok(true)
+        if let (Some(sent), Some(max_age)) = (envelope.sent_at, envelope.max_age) {
+            let age = (Utc::now() - sent).to_std().unwrap_or_default();
+            if age > max_age {
+                let shown: String = envelope.text.trim().chars().take(80).collect();
+                reply.say(format!(
+                    "I was offline when you wrote “{shown}” {} minutes ago, so I did not act on it. Please ask again if it still matters.",
+                    age.as_secs() / 60
+                ));
+                return false;
+            }
+        }
+        if let Err(e) = self.handle(&envelope.key, envelope.text, reply).await {
+            tracing::error!(error = %e, "message could not be handled");
+            reply.say(format!(
+                "Sorry, something went wrong on my side and nothing was run: {e}"
+            ));
+        }
+        true
     }
 
     /// Whether the bot has asked this user something in this room and waits for

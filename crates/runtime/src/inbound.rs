@@ -3,6 +3,18 @@
 
 use opsbot_dialog::phrases::{self, ApprovalCommand};
 
+/// A message as an adapter received it: whose, which (an adapter id makes it
+/// handled at most once), the text, and when it was sent with how old it may
+/// be to be acted on (a bot that was offline does not act on stale requests).
+#[derive(Debug, Clone)]
+pub struct Envelope<'t> {
+    pub key: crate::ConversationKey,
+    pub message_id: Option<&'t str>,
+    pub text: &'t str,
+    pub sent_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub max_age: Option<std::time::Duration>,
+}
+
 /// What a message is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Inbound<'t> {

@@ -18,6 +18,7 @@ use std::path::PathBuf;
 
 pub use audit::{verify, AuditOutcome, AuditRecord, ChainHead, Verification};
 pub use bot::{Bot, IsAdmin, Loaded, Reloader, Reply};
+pub use inbound::Envelope;
 pub use ordered::OrderedQueues;
 pub use reply::{ReplyId, ReplySink};
 pub use seal::AuditKey;
