@@ -228,11 +228,7 @@ const SOME_YES: &[&str] = &["yes", "lgtm", "approved", "ok", "go ahead", "ship i
 /// A test pack, trained, with no rate limit in the way of hundreds of runs.
 fn unlimited_pack(name: &str) -> Fixture {
     let fixture = Fixture::pack(name);
-    let settings = std::fs::read_to_string(fixture.path().join("opsbot.yaml")).unwrap();
-    fixture.write(
-        "opsbot.yaml",
-        &format!("{settings}rate_limit: {{ executions: 100000, per: 1m }}\n"),
-    );
+    fixture.append_settings("rate_limit: { executions: 100000, per: 1m }\n");
     let out = fixture.run(&["train"], "");
     assert!(out.status.success(), "{}", crate::util::stderr(&out));
     fixture

@@ -290,11 +290,7 @@ fn check_refuses_unsafe_settings() {
                 "args: [\"-c\", \"echo {pipeline}\"]\n      unsafe_shell_command_string: true",
             ),
     );
-    let settings = std::fs::read_to_string(fixture.path().join("opsbot.yaml")).unwrap();
-    fixture.write(
-        "opsbot.yaml",
-        &format!("{settings}programs_outside_project: [/bin/sh, /bin/echo]\n"),
-    );
+    fixture.append_settings("programs_outside_project: [/bin/sh, /bin/echo]\n");
     let out = fixture.run(&["check"], "");
     assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
 }
@@ -467,8 +463,7 @@ fn a_long_action_reports_progress_in_the_shell() {
         ),
     ] {
         let fixture = Fixture::pack(pack);
-        let settings = std::fs::read_to_string(fixture.path().join("opsbot.yaml")).unwrap();
-        fixture.write("opsbot.yaml", &format!("{settings}progress_every: 1s\n"));
+        fixture.append_settings("progress_every: 1s\n");
         let out = fixture.run(&["train"], "");
         assert!(out.status.success(), "{}", stderr(&out));
         let quick = fixture.shell(user, &[request, "yes"]);

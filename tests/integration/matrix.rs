@@ -489,8 +489,7 @@ fn the_bot_converses_in_matrix_rooms() {
         ),
     )
     .unwrap();
-    let settings = std::fs::read_to_string(fixture.path().join("opsbot.yaml")).unwrap();
-    fixture.write("opsbot.yaml", &format!("{settings}progress_every: 1s\n"));
+    fixture.append_settings("progress_every: 1s\n");
     let config = fixture.path().join("matrix.yaml");
     std::fs::write(
         &config,
@@ -800,20 +799,6 @@ fn matrix_round_trip_benchmark() {
         synapse.register(name);
     }
     let fixture = Fixture::trained();
-    // Restarts on slow-* hosts take three seconds, and progress shows each second.
-    let script = fixture.path().join("actions/restart-service.sh");
-    let text = std::fs::read_to_string(&script).unwrap();
-    std::fs::write(
-        &script,
-        text.replacen(
-            "host=$2\n",
-            "host=$2\ncase $host in slow-*) sleep 3 ;; esac\n",
-            1,
-        ),
-    )
-    .unwrap();
-    let settings = std::fs::read_to_string(fixture.path().join("opsbot.yaml")).unwrap();
-    fixture.write("opsbot.yaml", &format!("{settings}progress_every: 1s\n"));
     let config = fixture.path().join("matrix.yaml");
     std::fs::write(
         &config,

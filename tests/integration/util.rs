@@ -105,6 +105,12 @@ impl Fixture {
         self.path().join("state")
     }
 
+    /// Adds lines to the project's `opsbot.yaml`.
+    pub fn append_settings(&self, lines: &str) {
+        let settings = std::fs::read_to_string(self.path().join("opsbot.yaml")).unwrap();
+        self.write("opsbot.yaml", &format!("{settings}{lines}"));
+    }
+
     pub fn write(&self, relative: &str, text: &str) {
         let path = self.path().join(relative);
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
