@@ -750,6 +750,22 @@ async fn scenarios(fixture: &Fixture, config: &Path, synapse: &mut Synapse) {
     );
     alice.read = alice.inbox.lock().unwrap().len();
 
+    // Killed while an action runs: on start the bot speaks first, in the room,
+    // before the requester writes again.
+    assert_eq!(
+        alice.ask(&dm, "restart apache on slow-02").await,
+        "I will restart apache on slow-02. Shall I go ahead? (yes/no)"
+    );
+    alice.say(&dm, "yes").await;
+    assert_eq!(alice.reply(&dm).await, "Restarting apache on slow-02 …");
+    bot.kill9();
+    let bot = start_bot(fixture, config);
+    let told = alice.reply(&dm).await;
+    assert!(
+        told.starts_with("I lost track of your request to restart a service on a host"),
+        "{told}"
+    );
+
     // An uninvited user's invite is rejected.
     let mallory = Person::login(&url, "mallory").await;
     let mut request = CreateRoom::new();

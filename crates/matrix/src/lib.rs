@@ -10,6 +10,7 @@
 //! are not acted on, and the sender is told so.
 
 pub mod addressing;
+pub mod chat;
 pub mod config;
 pub mod format;
 
@@ -289,34 +290,18 @@ fn sync_filter() -> matrix_sdk::ruma::api::client::sync::sync_events::v3::Filter
     matrix_sdk::ruma::api::client::sync::sync_events::v3::Filter::FilterDefinition(definition)
 }
 
-/// Tells requesters about actions a previous process left unfinished.
+/// Attaches the Matrix port to the bot and resolves actions a previous process
+/// left unfinished: the runtime tells each requester in their room.
 async fn resume_interrupted(client: &Client, shared: &Arc<Shared>) {
-    let keys = match shared.bot.resolve_interrupted().await {
-        Ok(keys) => keys,
-        Err(e) => {
-            tracing::error!(error = %e, "cannot resolve interrupted actions");
-            return;
+    shared.bot.attach_chat(Arc::new(chat::MatrixChat {
+        client: client.clone(),
+    }));
+    match shared.bot.resolve_interrupted().await {
+        Ok(owed) if !owed.is_empty() => {
+            tracing::warn!(conversations = owed.len(), "some interrupted actions could not be reported yet; they will be when the requester writes")
         }
-    };
-    for key in keys {
-        let Some(room) = client.get_room(
-            <&matrix_sdk::ruma::RoomId>::try_from(key.room.as_str()).unwrap_or_else(|_| {
-                <&matrix_sdk::ruma::RoomId>::try_from("!invalid:invalid").expect("valid")
-            }),
-        ) else {
-            continue;
-        };
-        let mut replies = Vec::new();
-        if let Err(e) = shared
-            .bot
-            .deliver_notices(&key, &mut |r: String| replies.push(r))
-            .await
-        {
-            tracing::error!(error = %e, "cannot resume an interrupted conversation");
-        }
-        for reply in replies {
-            send(&room, format::content(&reply, None, None)).await;
-        }
+        Ok(_) => {}
+        Err(e) => tracing::error!(error = %e, "cannot resolve interrupted actions"),
     }
 }
 

@@ -16,6 +16,7 @@ use opsbot_nlu::Nlu;
 use opsbot_spec::Project;
 
 use crate::audit::{AuditOutcome, AuditRecord};
+use crate::chat::{Chat, MessageHandle, Outbound};
 use crate::exec::{self, Invocation};
 use crate::inbound::{self, Envelope, Inbound, Message};
 use crate::reply::ReplySink;
@@ -58,6 +59,8 @@ pub struct Bot {
     /// encoder passes at once only slow each other down.
     inference: Arc<tokio::sync::Semaphore>,
     conversations: Mutex<HashMap<ConversationKey, Arc<tokio::sync::Mutex<()>>>>,
+    /// How the bot speaks first, once an adapter has attached its port.
+    chat: RwLock<Option<Arc<dyn Chat>>>,
     clock_offset: Mutex<chrono::Duration>,
 }
 
@@ -74,6 +77,7 @@ impl Bot {
                 std::thread::available_parallelism().map_or(1, |n| n.get()),
             )),
             conversations: Mutex::new(HashMap::new()),
+            chat: RwLock::new(None),
             clock_offset: Mutex::new(chrono::Duration::zero()),
         }
     }
@@ -159,6 +163,27 @@ impl Bot {
     pub fn with_reloader(mut self, reloader: Arc<Reloader>, is_admin: Arc<IsAdmin>) -> Bot {
         self.reloader = Some((reloader, is_admin));
         self
+    }
+
+    /// Lets the bot speak first through an adapter's port (see [`Chat`]).
+    pub fn attach_chat(&self, chat: Arc<dyn Chat>) {
+        *self.chat.write().expect("chat lock") = Some(chat);
+    }
+
+    /// Sends a message on the bot's own initiative; `None` when no port is
+    /// attached or the message could not be sent.
+    pub async fn announce(&self, message: Outbound) -> Option<MessageHandle> {
+        let chat = self.chat.read().expect("chat lock").clone()?;
+        chat.send(message).await
+    }
+
+    /// Edits a message the bot sent on its own initiative.
+    pub async fn edit_announcement(&self, handle: &MessageHandle, text: String) -> bool {
+        let chat = self.chat.read().expect("chat lock").clone();
+        match chat {
+            Some(chat) => chat.edit(handle, text).await,
+            None => false,
+        }
     }
 
     pub fn store(&self) -> &Store {

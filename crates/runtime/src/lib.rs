@@ -4,6 +4,7 @@
 
 pub mod audit;
 pub mod bot;
+pub mod chat;
 pub mod checkpoints;
 pub mod exec;
 pub mod inbound;
@@ -18,6 +19,7 @@ use std::path::PathBuf;
 
 pub use audit::{verify, AuditOutcome, AuditRecord, ChainHead, Verification};
 pub use bot::{Bot, IsAdmin, Loaded, Reloader, Reply};
+pub use chat::{Chat, MessageHandle, Outbound};
 pub use inbound::Envelope;
 pub use ordered::OrderedQueues;
 pub use reply::{ReplyId, ReplySink};

@@ -5,6 +5,7 @@
 use opsbot_dialog::{step, Conversation, Input, Phase};
 
 use super::{Bot, Loaded, Reply};
+use crate::chat::Outbound;
 use crate::store::{ConversationKey, JournalStatus};
 use crate::RuntimeError;
 
@@ -12,9 +13,10 @@ impl Bot {
     /// Resolves every action a previous process left unfinished, in every
     /// conversation: each is audited at once ("outcome unknown", or "not run"
     /// when it never started) and what the requester must hear is kept as an
-    /// owed notice, delivered when they next write (or by an adapter that can
-    /// reach their room now). Every adapter calls this when it starts. Returns
-    /// the conversations that owe notices.
+    /// told in the room at once through the attached [`crate::Chat`] port, or
+    /// else kept as an owed notice, delivered when they next write. Every
+    /// adapter calls this when it starts. Returns the conversations that still
+    /// owe notices.
     pub async fn resolve_interrupted(&self) -> Result<Vec<ConversationKey>, RuntimeError> {
         let mut owed = Vec::new();
         for key in self.store.executing_conversations()? {
@@ -24,9 +26,24 @@ impl Bot {
             let conversation = self.load(&key, &mut |r| replies.push(r))?;
             self.recover(&self.loaded(), &key, conversation, &mut |r| replies.push(r))
                 .await?;
-            self.store.add_notices(&key, &replies)?;
             tracing::warn!(room = %key.room, user = %key.user, "an action interrupted by a restart was resolved and audited");
-            owed.push(key);
+            // Said in the room at once where a port is attached; otherwise (or
+            // if sending fails) owed until the requester next writes.
+            let mut unsent = Vec::new();
+            for text in replies {
+                let message = Outbound {
+                    room: key.room.clone(),
+                    text: text.clone(),
+                    mention: Some(key.user.clone()),
+                };
+                if !unsent.is_empty() || self.announce(message).await.is_none() {
+                    unsent.push(text);
+                }
+            }
+            if !unsent.is_empty() {
+                self.store.add_notices(&key, &unsent)?;
+                owed.push(key);
+            }
         }
         Ok(owed)
     }

@@ -1,0 +1,71 @@
+//! The runtime's [`Chat`] port over a Matrix client: the bot speaks first in a
+//! room it is in, and edits its own messages with `m.replace`.
+
+use matrix_sdk::ruma::events::room::message::ReplacementMetadata;
+use matrix_sdk::ruma::{OwnedEventId, OwnedUserId, RoomId};
+use matrix_sdk::{Client, Room, RoomMemberships};
+use opsbot_runtime::chat::ChatFuture;
+use opsbot_runtime::{Chat, MessageHandle, Outbound};
+
+use crate::format;
+
+pub struct MatrixChat {
+    pub client: Client,
+}
+
+impl MatrixChat {
+    fn room(&self, id: &str) -> Option<Room> {
+        let id = <&RoomId>::try_from(id).ok()?;
+        self.client.get_room(id)
+    }
+}
+
+/// Whether a room is one person and the bot, where nobody needs a mention.
+async fn is_direct(room: &Room) -> bool {
+    let members = room
+        .members(RoomMemberships::JOIN)
+        .await
+        .map(|m| m.len())
+        .unwrap_or(0);
+    room.is_direct().await.unwrap_or(false) || (1..=2).contains(&members)
+}
+
+impl Chat for MatrixChat {
+    fn send(&self, message: Outbound) -> ChatFuture<'_, Option<MessageHandle>> {
+        Box::pin(async move {
+            let room = self.room(&message.room)?;
+            let user: Option<OwnedUserId> = message
+                .mention
+                .as_deref()
+                .and_then(|u| OwnedUserId::try_from(u).ok());
+            let mention = match &user {
+                Some(user) if !is_direct(&room).await => Some(user),
+                _ => None,
+            };
+            let addressee = mention.map(|user_id| format::Addressee {
+                user_id,
+                name: user_id.localpart(),
+            });
+            let content = format::content(&message.text, addressee.as_ref(), None);
+            let event = crate::send(&room, content).await?;
+            Some(MessageHandle {
+                room: message.room,
+                id: event.to_string(),
+            })
+        })
+    }
+
+    fn edit<'a>(&'a self, handle: &'a MessageHandle, text: String) -> ChatFuture<'a, bool> {
+        Box::pin(async move {
+            let (Some(room), Ok(event)) = (
+                self.room(&handle.room),
+                OwnedEventId::try_from(handle.id.as_str()),
+            ) else {
+                return false;
+            };
+            let content = format::content(&text, None, None)
+                .make_replacement(ReplacementMetadata::new(event, None));
+            crate::send(&room, content).await.is_some()
+        })
+    }
+}
