@@ -208,10 +208,6 @@ pub async fn run(
         &config.display_name,
         config.command_prefix.clone(),
     );
-    let removed = bot
-        .store()
-        .forget_sightings(chrono::Utc::now() - chrono::Duration::days(7))?;
-    tracing::debug!(removed, "forgot old message ids");
     let shared = Arc::new(Shared {
         bot,
         queues: OrderedQueues::new(),
@@ -296,7 +292,7 @@ async fn resume_interrupted(client: &Client, shared: &Arc<Shared>) {
     shared.bot.attach_chat(Arc::new(chat::MatrixChat {
         client: client.clone(),
     }));
-    match shared.bot.resolve_interrupted().await {
+    match shared.bot.start_adapter().await {
         Ok(owed) if !owed.is_empty() => {
             tracing::warn!(conversations = owed.len(), "some interrupted actions could not be reported yet; they will be when the requester writes")
         }
@@ -442,12 +438,7 @@ async fn on_message(shared: Arc<Shared>, event: OriginalSyncRoomMessageEvent, ro
         (chrono::Utc::now() - sent).to_std().unwrap_or_default() > shared.config.max_message_age
     });
     if is_leave_request(&body) && !stale {
-        if !shared
-            .bot
-            .store()
-            .first_sighting(event_id.as_str())
-            .unwrap_or(false)
-        {
+        if !shared.bot.first_sighting(event_id.as_str()).await {
             return;
         }
         if shared.config.is_admin(event.sender.as_str()) {

@@ -88,6 +88,32 @@ impl Bot {
         self
     }
 
+    /// Whether an adapter's message id is new (recorded durably, so a
+    /// redelivery is recognised across a crash); for commands an adapter
+    /// handles itself ("leave this room"). A store failure counts as seen:
+    /// better not to act twice.
+    pub async fn first_sighting(&self, message_id: &str) -> bool {
+        let (store, id) = (self.store.clone(), message_id.to_string());
+        self.blocking(move || store.first_sighting(&id))
+            .await
+            .unwrap_or_else(|e| {
+                tracing::error!(error = %e, "cannot record a message id");
+                false
+            })
+    }
+
+    /// What an adapter does when it starts: forgets message ids older than a
+    /// week (redeliveries are recent) and resolves interrupted actions (see
+    /// [`Bot::resolve_interrupted`]). Attach a [`Chat`] port first to have
+    /// requesters told at once.
+    pub async fn start_adapter(&self) -> Result<Vec<ConversationKey>, RuntimeError> {
+        let cut = Utc::now() - chrono::Duration::days(7);
+        let store = self.store.clone();
+        let removed = self.blocking(move || store.forget_sightings(cut)).await?;
+        tracing::debug!(removed, "forgot old message ids");
+        self.resolve_interrupted().await
+    }
+
     /// The one entry for adapters: a redelivered message is ignored, one older
     /// than its `max_age` gets a notice instead of action, and a failure is
     /// told to the user (nothing runs) and logged. Returns whether the message

@@ -82,7 +82,7 @@ impl Bot {
         key: &ConversationKey,
         reply: &mut Reply<'_>,
     ) -> Result<(), RuntimeError> {
-        self.resolve_interrupted().await?;
+        self.start_adapter().await?;
         self.deliver_notices(key, reply).await
     }
 
