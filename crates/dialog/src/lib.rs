@@ -12,8 +12,8 @@ pub mod state;
 mod fuzz;
 
 pub use engine::{
-    step, ActionOutcome, CodeCheck, Context, Effect, Input, Outcome, Record, Transition,
-    MAX_MESSAGE_CHARS,
+    overlong_reply, step, ActionOutcome, CodeCheck, Context, Effect, Input, Outcome, Record,
+    Transition, MAX_MESSAGE_CHARS,
 };
 pub use plan::Plan;
 pub use state::{

@@ -128,7 +128,7 @@ fn strip_politeness(text: &str) -> &str {
 pub fn classify(text: &str) -> Answer {
     let norm = normalise(text);
     let core = strip_politeness(&norm);
-    if YES.contains(&core) || YES.contains(&norm.as_str()) {
+    if is_yes_phrase(&norm) {
         // "ok?", "right?", "go?": a question is never a yes.
         if is_question(text) {
             return Answer::Other;
@@ -193,10 +193,12 @@ pub fn is_question(text: &str) -> bool {
 /// "ok?", "sure?", "yes?": a yes word asked as a question, which never
 /// confirms; the engine says why it asks again.
 pub fn is_questioning_yes(text: &str) -> bool {
-    is_question(text) && {
-        let norm = normalise(text);
-        YES.contains(&strip_politeness(&norm)) || YES.contains(&norm.as_str())
-    }
+    is_question(text) && is_yes_phrase(&normalise(text))
+}
+
+/// Whether normalised text is a yes word, with or without a polite tail.
+fn is_yes_phrase(norm: &str) -> bool {
+    YES.contains(&strip_politeness(norm)) || YES.contains(&norm)
 }
 
 /// "approve", "approve 7f3a", "deny 7f3a": a decision on a request awaiting

@@ -133,10 +133,7 @@ impl Bot {
                     return false;
                 }
                 Err(e) => {
-                    tracing::error!(error = %e, "cannot record the message id");
-                    reply.say(format!(
-                        "Sorry, something went wrong on my side and nothing was run: {e}"
-                    ));
+                    failed(&e, reply);
                     return false;
                 }
             }
@@ -153,10 +150,7 @@ impl Bot {
             }
         }
         if let Err(e) = self.handle(&envelope.key, envelope.text, reply).await {
-            tracing::error!(error = %e, "message could not be handled");
-            reply.say(format!(
-                "Sorry, something went wrong on my side and nothing was run: {e}"
-            ));
+            failed(&e, reply);
         }
         true
     }
@@ -201,15 +195,6 @@ impl Bot {
     pub async fn announce(&self, message: Outbound) -> Option<MessageHandle> {
         let chat = self.chat.read().expect("chat lock").clone()?;
         chat.send(message).await
-    }
-
-    /// Edits a message the bot sent on its own initiative.
-    pub async fn edit_announcement(&self, handle: &MessageHandle, text: String) -> bool {
-        let chat = self.chat.read().expect("chat lock").clone();
-        match chat {
-            Some(chat) => chat.edit(handle, text).await,
-            None => false,
-        }
     }
 
     pub fn store(&self) -> &Store {
@@ -642,4 +627,13 @@ impl Bot {
 /// The short form of a request id people type ("approve 7f3a").
 fn short(id: &str) -> &str {
     id.get(..4).unwrap_or(id)
+}
+
+/// A failure on the bot's side: logged, and told to the user with the
+/// assurance that matters (nothing ran).
+fn failed(error: &RuntimeError, reply: &mut Reply<'_>) {
+    tracing::error!(%error, "message could not be handled");
+    reply.say(format!(
+        "Sorry, something went wrong on my side and nothing was run: {error}"
+    ));
 }

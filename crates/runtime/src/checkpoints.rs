@@ -16,7 +16,10 @@ use crate::RuntimeError;
 pub struct Checkpoints {
     path: PathBuf,
     /// Appends are serialised so lines never interleave.
-    append: Mutex<()>,
+    /// The file, opened for appending on first use and kept open (a commit
+    /// per message should not pay an open each time); the lock keeps lines
+    /// from interleaving.
+    file: Mutex<Option<std::fs::File>>,
 }
 
 /// What reading the copy found.
@@ -34,7 +37,7 @@ impl Checkpoints {
     pub fn new(path: PathBuf) -> Checkpoints {
         Checkpoints {
             path,
-            append: Mutex::new(()),
+            file: Mutex::new(None),
         }
     }
 
@@ -47,18 +50,22 @@ impl Checkpoints {
         if records.is_empty() {
             return Ok(());
         }
-        let _one_writer = self.append.lock().expect("checkpoint lock");
         let mut lines = Vec::new();
         for record in records {
             serde_json::to_writer(&mut lines, record).expect("audit record serialises");
             lines.push(b'\n');
         }
-        let mut file = std::fs::OpenOptions::new()
-            .append(true)
-            .create(true)
-            .mode(0o600)
-            .open(&self.path)
-            .map_err(|e| io(&self.path, e))?;
+        let mut open = self.file.lock().expect("checkpoint lock");
+        if open.is_none() {
+            let file = std::fs::OpenOptions::new()
+                .append(true)
+                .create(true)
+                .mode(0o600)
+                .open(&self.path)
+                .map_err(|e| io(&self.path, e))?;
+            *open = Some(file);
+        }
+        let file = open.as_mut().expect("opened above");
         file.write_all(&lines).map_err(|e| io(&self.path, e))?;
         file.sync_data().map_err(|e| io(&self.path, e))
     }
@@ -66,7 +73,9 @@ impl Checkpoints {
     /// Cuts a last line left incomplete by a crash while it was written (the
     /// store holds that record; [`Store::reconcile`](crate::Store) re-appends it).
     pub fn cut_torn_tail(&self) -> Result<(), RuntimeError> {
-        let _one_writer = self.append.lock().expect("checkpoint lock");
+        let mut open = self.file.lock().expect("checkpoint lock");
+        // Reopened on the next append, after the cut.
+        *open = None;
         let bytes = match std::fs::read(&self.path) {
             Ok(bytes) => bytes,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),

@@ -43,7 +43,7 @@ pub struct Message<'t> {
 
 /// Parses a message once.
 pub fn parse(text: &str) -> Inbound<'_> {
-    if let Some(refusal) = too_long(text) {
+    if let Some(refusal) = opsbot_dialog::overlong_reply(text) {
         return Inbound::TooLong(refusal);
     }
     let text = text.trim();
@@ -59,21 +59,6 @@ pub fn parse(text: &str) -> Inbound<'_> {
         content,
         dry_run,
         code: phrases::totp_code(text),
-    })
-}
-
-/// The reply to a message over the length limit, counted without reading
-/// more of it than needed.
-fn too_long(text: &str) -> Option<String> {
-    let limit = opsbot_dialog::MAX_MESSAGE_CHARS;
-    let over = text.len() > limit * 4 || text.chars().nth(limit).is_some();
-    over.then(|| {
-        let length = if text.len() > limit * 4 {
-            format!("over {limit}")
-        } else {
-            text.chars().count().to_string()
-        };
-        format!("That message is {length} characters long; I only read messages of up to {limit} characters.")
     })
 }
 

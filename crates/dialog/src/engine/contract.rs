@@ -12,6 +12,24 @@ use crate::state::{Conversation, Request};
 
 /// Messages longer than this are refused instead of interpreted.
 pub const MAX_MESSAGE_CHARS: usize = 2000;
+/// The reply to a message over [`MAX_MESSAGE_CHARS`], if it is; counts no
+/// further than needed, so a megabyte costs no more than the limit.
+pub fn overlong_reply(text: &str) -> Option<String> {
+    let limit = MAX_MESSAGE_CHARS;
+    let huge = text.len() > limit * 4;
+    if !huge && text.chars().nth(limit).is_none() {
+        return None;
+    }
+    let length = if huge {
+        format!("over {limit}")
+    } else {
+        text.chars().count().to_string()
+    };
+    Some(format!(
+        "That message is {length} characters long; I only read messages of up to {limit} characters."
+    ))
+}
+
 /// How sure the NLU must be before a message that does not answer the pending
 /// question is taken as something else: a question aside or a new request.
 pub const SWITCH_CONFIDENCE: f32 = 0.75;

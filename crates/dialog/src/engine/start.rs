@@ -11,11 +11,8 @@ impl<'a> Step<'a> {
         last_dialog: Option<&LastDialog>,
         u: &Understanding,
     ) -> Phase {
-        let length = u.text.chars().count();
-        if length > MAX_MESSAGE_CHARS {
-            self.say(format!(
-                "That message is {length} characters long; I only read messages of up to {MAX_MESSAGE_CHARS} characters."
-            ));
+        if let Some(refusal) = overlong_reply(&u.text) {
+            self.say(refusal);
             return phase;
         }
         if u.text.trim().is_empty() {
