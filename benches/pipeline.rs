@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use opsbot_encoder::{CachedEncoder, EmbeddingCache, MiniLm};
 use opsbot_nlu::evaluate::cross_validate;
 use opsbot_nlu::{EntityExtractor, Nlu, NluConfig, TrainOptions, TrainingData};
-use opsbot_runtime::{Bot, ConversationKey, Store};
+use opsbot_runtime::{Bot, ConversationKey, SledStore, Store};
 
 const ROUNDS: usize = 40;
 
@@ -86,7 +86,7 @@ fn main() {
 
     // The shell pipeline: the same Bot::handle the shell calls, on a real store.
     let state = tempfile::tempdir().expect("temp dir");
-    let store = Store::open(&state.path().join("opsbot.db")).expect("store opens");
+    let store = SledStore::open(&state.path().join("opsbot.db")).expect("store opens");
     let bot = Bot::new(
         project.clone(),
         Nlu::new(&project, model, Some(encoder.clone())).expect("nlu"),
@@ -231,7 +231,7 @@ fn main() {
 /// What durability costs per step: a commit of the conversation state alone
 /// (one sled flush), and one that also appends an audit record (HMAC chain,
 /// sled flush, then the checkpoint copy synced), both before any reply.
-fn commit_costs(store: &Store) -> (Vec<Duration>, Vec<Duration>) {
+fn commit_costs(store: &dyn Store) -> (Vec<Duration>, Vec<Duration>) {
     let key = ConversationKey::new("bench", "commit");
     let conversation = opsbot_dialog::Conversation::default();
     let template = store

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use opsbot_encoder::MiniLm;
 use opsbot_nlu::{IntentModel, Nlu, SentenceEncoder, MODEL_FILE};
-use opsbot_runtime::{Bot, Store};
+use opsbot_runtime::{Bot, SledStore};
 use opsbot_spec::{Project, SpecError};
 
 /// The folders a command works with.
@@ -127,6 +127,6 @@ pub fn load_nlu(project: &Project, paths: &Paths) -> Result<Nlu> {
 pub fn open_bot(paths: &Paths) -> Result<Bot> {
     let project = load_project(paths)?;
     let nlu = load_nlu(&project, paths)?;
-    let store = Store::open(&paths.store())?;
+    let store = SledStore::open(&paths.store())?;
     Ok(Bot::new(project, nlu, store, paths.state.clone()))
 }

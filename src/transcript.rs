@@ -26,7 +26,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context as _, Result};
 use opsbot_runtime::totp::current_code;
-use opsbot_runtime::{Bot, ConversationKey, Store, TotpRecord};
+use opsbot_runtime::{Bot, ConversationKey, SledStore, TotpRecord};
 use regex::Regex;
 use serde::Deserialize;
 
@@ -267,6 +267,6 @@ fn run_turns(
 }
 
 /// Opens a store for a transcript conversation.
-pub fn throwaway_store(state: &Path) -> Result<Store> {
-    Ok(Store::open(&state.join("opsbot.db"))?)
+pub fn throwaway_store(state: &Path) -> Result<SledStore> {
+    Ok(SledStore::open(&state.join("opsbot.db"))?)
 }

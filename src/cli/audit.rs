@@ -3,7 +3,7 @@
 use super::*;
 
 /// The store, or `None` (after saying so) when nothing was ever recorded.
-pub(super) fn existing_store(paths: &Paths) -> Result<Option<Store>> {
+pub(super) fn existing_store(paths: &Paths) -> Result<Option<SledStore>> {
     let store_path = paths.store();
     if !store_path.exists() {
         println!(
@@ -12,7 +12,7 @@ pub(super) fn existing_store(paths: &Paths) -> Result<Option<Store>> {
         );
         return Ok(None);
     }
-    Ok(Some(Store::open(&store_path)?))
+    Ok(Some(SledStore::open(&store_path)?))
 }
 
 pub(super) fn audit_verify(paths: &Paths) -> Result<()> {
@@ -139,7 +139,7 @@ pub(super) fn markdown_timeline(records: &[AuditRecord]) -> String {
 
 pub(super) fn two_factor(paths: &Paths, command: &TwoFactorCommand) -> Result<()> {
     let project = app::load_project(paths)?;
-    let store = Store::open(&paths.store())?;
+    let store = SledStore::open(&paths.store())?;
     match command {
         TwoFactorCommand::Enroll { user, force } => {
             if store.totp(user)?.is_some() && !force {

@@ -4,7 +4,7 @@
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, ChildStdin, ChildStdout, Stdio};
 
-use opsbot_runtime::{Bot, ConversationKey, Store};
+use opsbot_runtime::{Bot, ConversationKey, SledStore, Store};
 
 use crate::util::{stderr, stdout, Fixture};
 
@@ -97,7 +97,7 @@ fn a_planned_action_that_never_started_is_reported_as_not_run() {
     let key = ConversationKey::new("shell", "alice");
     let runtime = tokio::runtime::Runtime::new().unwrap();
     {
-        let store = Store::open(&fixture.state().join("opsbot.db")).unwrap();
+        let store = SledStore::open(&fixture.state().join("opsbot.db")).unwrap();
         let bot = Bot::new(project.clone(), nlu.clone(), store.clone(), fixture.state());
         let mut replies = Vec::new();
         runtime
@@ -148,7 +148,7 @@ fn the_audit_trail_names_edited_and_removed_records() {
     );
     assert!(verify_ok(&fixture).starts_with("ok: 4 audit records"));
     {
-        let store = Store::open(&fixture.state().join("opsbot.db")).unwrap();
+        let store = SledStore::open(&fixture.state().join("opsbot.db")).unwrap();
         let tree = store.audit_tree();
         let key = 2u64.to_be_bytes();
         let mut record: serde_json::Value =
@@ -166,7 +166,7 @@ fn the_audit_trail_names_edited_and_removed_records() {
         stdout(&out)
     );
     {
-        let store = Store::open(&fixture.state().join("opsbot.db")).unwrap();
+        let store = SledStore::open(&fixture.state().join("opsbot.db")).unwrap();
         store.audit_tree().remove(3u64.to_be_bytes()).unwrap();
         store.audit_tree().flush().unwrap();
     }

@@ -87,7 +87,7 @@ impl Fixture {
     pub fn bot(&self) -> opsbot_runtime::Bot {
         let project = opsbot_spec::load_project(self.path()).unwrap();
         let nlu = self.nlu(&project);
-        let store = opsbot_runtime::Store::open(&self.state().join("opsbot.db")).unwrap();
+        let store = opsbot_runtime::SledStore::open(&self.state().join("opsbot.db")).unwrap();
         opsbot_runtime::Bot::new(project, nlu, store, self.state())
     }
 

@@ -25,6 +25,8 @@ use crate::RuntimeError;
 
 mod approvals;
 mod resume;
+#[cfg(test)]
+mod tests;
 
 /// Where replies go: called once per reply, as soon as it is known.
 pub type Reply<'r> = dyn ReplySink + 'r;
@@ -48,7 +50,7 @@ pub struct Bot {
     loaded: RwLock<Arc<Loaded>>,
     /// How to reload the model on an admin's request, and who may ask.
     reloader: Option<(Arc<Reloader>, Arc<IsAdmin>)>,
-    store: Store,
+    store: Arc<dyn Store>,
     /// Writable folder handed to actions as `OPSBOT_STATE_DIR`.
     state_dir: PathBuf,
     /// Every request is a dry run: nothing executes.
@@ -65,11 +67,11 @@ pub struct Bot {
 }
 
 impl Bot {
-    pub fn new(project: Project, nlu: Nlu, store: Store, state_dir: PathBuf) -> Bot {
+    pub fn new(project: Project, nlu: Nlu, store: impl Store + 'static, state_dir: PathBuf) -> Bot {
         Bot {
             loaded: RwLock::new(Arc::new(Loaded { project, nlu })),
             reloader: None,
-            store,
+            store: Arc::new(store),
             state_dir,
             dry_run: false,
             actions: Arc::new(tokio::sync::Semaphore::new(DEFAULT_ACTION_LIMIT)),
@@ -197,8 +199,8 @@ impl Bot {
         chat.send(message).await
     }
 
-    pub fn store(&self) -> &Store {
-        &self.store
+    pub fn store(&self) -> &dyn Store {
+        self.store.as_ref()
     }
 
     /// Swaps in a newly trained model with its project; messages already being

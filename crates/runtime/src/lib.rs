@@ -25,7 +25,7 @@ pub use ordered::OrderedQueues;
 pub use reply::{ReplyId, ReplySink};
 pub use seal::AuditKey;
 pub use store::Restoration;
-pub use store::{ConversationKey, JournalStatus, Store};
+pub use store::{ConversationKey, JournalStatus, MemoryStore, SledStore, Store};
 pub use totp::TotpRecord;
 
 #[derive(Debug, thiserror::Error)]

@@ -8,7 +8,8 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{json, Store, HEAD_KEY};
+use super::sled_store::{SledStore, HEAD_KEY};
+use super::{json, Store};
 use crate::audit::{self, AuditRecord, ChainHead, Verification};
 use crate::RuntimeError;
 
@@ -22,7 +23,7 @@ pub struct Restoration {
     pub last: u64,
 }
 
-impl Store {
+impl SledStore {
     /// Brings the store and the checkpoint copy level; see the module docs.
     pub(crate) fn reconcile(&self) -> Result<(), RuntimeError> {
         self.checkpoints.cut_torn_tail()?;
@@ -66,7 +67,7 @@ impl Store {
         for record in &restorable {
             self.audit
                 .insert(record.id.to_be_bytes(), json(*record))
-                .map_err(Store::error)?;
+                .map_err(SledStore::error)?;
         }
         let mut restored = self.restorations()?;
         restored.push(Restoration {
@@ -76,11 +77,11 @@ impl Store {
         });
         self.meta
             .insert(RESTORED_KEY, json(&restored))
-            .map_err(Store::error)?;
+            .map_err(SledStore::error)?;
         self.meta
             .insert(HEAD_KEY, json(&new_head))
-            .map_err(Store::error)?;
-        self.db.flush().map_err(Store::error)?;
+            .map_err(SledStore::error)?;
+        self.db.flush().map_err(SledStore::error)?;
         tracing::warn!(
             first = first_id,
             last = last_id,
@@ -93,7 +94,7 @@ impl Store {
     fn extend_copy(&self, copy_last: u64) -> Result<(), RuntimeError> {
         let mut missing = Vec::new();
         for item in self.audit.range((copy_last + 1).to_be_bytes()..) {
-            let (_, bytes) = item.map_err(Store::error)?;
+            let (_, bytes) = item.map_err(SledStore::error)?;
             let Ok(record) = serde_json::from_slice::<AuditRecord>(&bytes) else {
                 break;
             };
@@ -112,7 +113,7 @@ impl Store {
     }
 
     fn restorations(&self) -> Result<Vec<Restoration>, RuntimeError> {
-        match self.meta.get(RESTORED_KEY).map_err(Store::error)? {
+        match self.meta.get(RESTORED_KEY).map_err(SledStore::error)? {
             None => Ok(Vec::new()),
             Some(bytes) => serde_json::from_slice(&bytes).map_err(|e| RuntimeError::CorruptState {
                 what: "audit restoration notes".into(),
@@ -122,7 +123,7 @@ impl Store {
     }
 
     /// Verifies the trail under the audit key and against the checkpoint copy.
-    pub fn verify_audit(&self) -> Result<Verification, RuntimeError> {
+    pub(crate) fn verify_with_copy(&self) -> Result<Verification, RuntimeError> {
         let copy = self.checkpoints.read()?;
         let mut verification = audit::verify(
             self.audit_oldest_first(),
@@ -161,11 +162,11 @@ mod tests {
         AuditKey::from_bytes([3; 32])
     }
 
-    fn open(dir: &Path) -> Result<Store, RuntimeError> {
-        Store::open_with(&dir.join("db"), key(), dir.join("checkpoints.log"))
+    fn open(dir: &Path) -> Result<SledStore, RuntimeError> {
+        SledStore::open_with(&dir.join("db"), key(), dir.join("checkpoints.log"))
     }
 
-    fn add(store: &Store, n: usize) {
+    fn add(store: &SledStore, n: usize) {
         let who = ConversationKey::new("room", "alice");
         for i in 0..n {
             let change = Commit {

@@ -1,0 +1,468 @@
+//! The on-disk store: sled trees for each kind of state, one transaction per
+//! step, flushed before returning; the audit trail is also copied to the
+//! checkpoint file (see [`crate::checkpoints`]) and reconciled with it at open
+//! (`recovery.rs`).
+
+use std::path::Path;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use opsbot_dialog::Conversation;
+use sled::transaction::{ConflictableTransactionError, TransactionError, TransactionalTree};
+use sled::Transactional;
+
+use super::{corrupt, json, AuditRecords, Commit, JournalEntry, JournalStatus, Store};
+use crate::audit::{AuditRecord, ChainHead, Verification};
+use crate::checkpoints::Checkpoints;
+use crate::key::ConversationKey;
+use crate::seal::{self, AuditKey};
+use crate::totp::TotpRecord;
+use crate::RuntimeError;
+
+pub(crate) const HEAD_KEY: &[u8] = b"audit-head";
+
+#[derive(Clone)]
+pub struct SledStore {
+    pub(crate) db: sled::Db,
+    /// The audit key (outside the store) and the checkpoint copy of the trail.
+    pub(crate) key: AuditKey,
+    pub(crate) checkpoints: Arc<Checkpoints>,
+    conversations: sled::Tree,
+    pub(crate) audit: sled::Tree,
+    pub(crate) meta: sled::Tree,
+    journal: sled::Tree,
+    executions: sled::Tree,
+    totp: sled::Tree,
+    /// Adapter message ids already handled (value: when, as Unix milliseconds).
+    seen: sled::Tree,
+    /// Replies owed to a conversation whose requester was away (an action
+    /// interrupted by a restart): delivered when they next write.
+    notices: sled::Tree,
+}
+
+impl SledStore {
+    /// Opens the store with the audit key and checkpoint copy in their default
+    /// places beside it (`audit.key`, `audit-checkpoints.log`), or where the
+    /// environment says (see [`crate::seal`]).
+    pub fn open(path: &Path) -> Result<SledStore, RuntimeError> {
+        let key = AuditKey::load(&seal::default_key_file(path))?;
+        SledStore::open_with(path, key, seal::default_checkpoints(path))
+    }
+
+    /// Opens the store with a given audit key and checkpoint copy, and
+    /// reconciles the two (see `SledStore::reconcile`).
+    pub fn open_with(
+        path: &Path,
+        key: AuditKey,
+        checkpoints: std::path::PathBuf,
+    ) -> Result<SledStore, RuntimeError> {
+        let store = SledStore::open_db(path, key, Checkpoints::new(checkpoints))?;
+        store.reconcile()?;
+        Ok(store)
+    }
+
+    fn open_db(
+        path: &Path,
+        key: AuditKey,
+        checkpoints: Checkpoints,
+    ) -> Result<SledStore, RuntimeError> {
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(|source| RuntimeError::Io {
+                path: parent.to_path_buf(),
+                source,
+            })?;
+        }
+        let db = sled::Config::new().path(path).open().map_err(|e| match e {
+            // sled wraps the failed file lock in an I/O error of its own.
+            sled::Error::Io(io)
+                if io.kind() == std::io::ErrorKind::WouldBlock
+                    || io.to_string().contains("could not acquire lock") =>
+            {
+                RuntimeError::StoreLocked {
+                    path: path.to_path_buf(),
+                }
+            }
+            other => RuntimeError::Store {
+                path: path.to_path_buf(),
+                source: other,
+            },
+        })?;
+        let tree = |name: &str| {
+            db.open_tree(name).map_err(|source| RuntimeError::Store {
+                path: path.to_path_buf(),
+                source,
+            })
+        };
+        Ok(SledStore {
+            conversations: tree("conversations")?,
+            audit: tree("audit")?,
+            meta: tree("meta")?,
+            journal: tree("journal")?,
+            executions: tree("executions")?,
+            totp: tree("totp")?,
+            seen: tree("seen")?,
+            notices: tree("notices")?,
+            db,
+            key,
+            checkpoints: Arc::new(checkpoints),
+        })
+    }
+
+    pub(crate) fn error(source: sled::Error) -> RuntimeError {
+        RuntimeError::Store {
+            path: Default::default(),
+            source,
+        }
+    }
+
+    /// Raw access for tests that tamper with the trail on purpose.
+    #[doc(hidden)]
+    pub fn audit_tree(&self) -> &sled::Tree {
+        &self.audit
+    }
+}
+
+impl Store for SledStore {
+    fn load(&self, key: &ConversationKey) -> Result<Conversation, RuntimeError> {
+        match self
+            .conversations
+            .get(key.bytes())
+            .map_err(SledStore::error)?
+        {
+            None => Ok(Conversation::default()),
+            Some(bytes) => serde_json::from_slice(&bytes)
+                .map_err(|e| corrupt(format!("conversation of {} in {}", key.user, key.room), e)),
+        }
+    }
+
+    /// Conversations in `room`, for finding requests that wait for approval.
+    fn conversations_in(
+        &self,
+        room: &str,
+    ) -> Result<Vec<(ConversationKey, Conversation)>, RuntimeError> {
+        let mut prefix = room.as_bytes().to_vec();
+        prefix.push(0);
+        let mut found = Vec::new();
+        for item in self.conversations.scan_prefix(prefix) {
+            let (key, bytes) = item.map_err(SledStore::error)?;
+            let (Some(key), Ok(conversation)) = (
+                ConversationKey::from_bytes(&key),
+                serde_json::from_slice(&bytes),
+            ) else {
+                continue;
+            };
+            found.push((key, conversation));
+        }
+        Ok(found)
+    }
+
+    /// Conversations whose action was running when the process stopped.
+    fn executing_conversations(&self) -> Result<Vec<ConversationKey>, RuntimeError> {
+        let mut found = Vec::new();
+        for item in self.conversations.iter() {
+            let (key, bytes) = item.map_err(SledStore::error)?;
+            let conversation: Result<Conversation, _> = serde_json::from_slice(&bytes);
+            if let (
+                Some(key),
+                Ok(Conversation {
+                    phase: opsbot_dialog::Phase::Executing { .. },
+                    ..
+                }),
+            ) = (ConversationKey::from_bytes(&key), conversation)
+            {
+                found.push(key);
+            }
+        }
+        Ok(found)
+    }
+
+    /// Saves a conversation with the step's audit records and journal entries in
+    /// one transaction, then flushes. Returns the records as stored (ids, hashes).
+    fn commit(
+        &self,
+        key: &ConversationKey,
+        conversation: &Conversation,
+        change: Commit,
+    ) -> Result<Vec<AuditRecord>, RuntimeError> {
+        let state = json(conversation);
+        let now = Utc::now();
+        let stored = (
+            &self.conversations,
+            &self.audit,
+            &self.meta,
+            &self.journal,
+            &self.executions,
+        )
+            .transaction(|(conversations, audit, meta, journal, executions)| {
+                conversations.insert(key.bytes(), state.as_slice())?;
+                let stored = append_chained(audit, meta, &change.records, &self.key)?;
+                for (id, status) in &change.journal {
+                    journal.insert(
+                        id.as_bytes(),
+                        json(&JournalEntry {
+                            status: *status,
+                            at: now,
+                        }),
+                    )?;
+                }
+                if let Some(user) = &change.execution_by {
+                    executions.insert(execution_key(user, now), &[])?;
+                }
+                Ok(stored)
+            })
+            .map_err(|e: TransactionError<()>| match e {
+                TransactionError::Storage(e) => SledStore::error(e),
+                TransactionError::Abort(()) => unreachable!("the transaction never aborts"),
+            })?;
+        self.db.flush().map_err(SledStore::error)?;
+        // The copy is synced too before the caller replies: a record the store
+        // loses later is then found, and restored, from the copy.
+        self.checkpoints.append(&stored)?;
+        Ok(stored)
+    }
+
+    /// Records a message id; `false` if it was recorded before (a redelivery).
+    /// Flushed before returning, so a message is handled at most once even
+    /// across a crash.
+    fn first_sighting(&self, message_id: &str) -> Result<bool, RuntimeError> {
+        let now = Utc::now().timestamp_millis().to_be_bytes();
+        let fresh = self
+            .seen
+            .compare_and_swap(message_id.as_bytes(), None as Option<&[u8]>, Some(&now[..]))
+            .map_err(SledStore::error)?
+            .is_ok();
+        if fresh {
+            self.db.flush().map_err(SledStore::error)?;
+        }
+        Ok(fresh)
+    }
+
+    /// Forgets message ids recorded before `before` (redeliveries are recent).
+    fn forget_sightings(&self, before: DateTime<Utc>) -> Result<usize, RuntimeError> {
+        let cut = before.timestamp_millis();
+        let mut removed = 0;
+        for item in self.seen.iter() {
+            let (key, value) = item.map_err(SledStore::error)?;
+            let at = value
+                .as_ref()
+                .try_into()
+                .map(i64::from_be_bytes)
+                .unwrap_or(0);
+            if at < cut {
+                self.seen.remove(key).map_err(SledStore::error)?;
+                removed += 1;
+            }
+        }
+        Ok(removed)
+    }
+
+    /// Marks a planned action as started, durably, just before it is spawned.
+    fn mark_started(&self, request_id: &str) -> Result<(), RuntimeError> {
+        self.journal
+            .insert(
+                request_id.as_bytes(),
+                json(&JournalEntry {
+                    status: JournalStatus::Started,
+                    at: Utc::now(),
+                }),
+            )
+            .map_err(SledStore::error)?;
+        self.db.flush().map_err(SledStore::error)?;
+        Ok(())
+    }
+
+    fn journal_entry(&self, request_id: &str) -> Result<Option<JournalEntry>, RuntimeError> {
+        match self
+            .journal
+            .get(request_id.as_bytes())
+            .map_err(SledStore::error)?
+        {
+            None => Ok(None),
+            Some(bytes) => serde_json::from_slice(&bytes)
+                .map(Some)
+                .map_err(|e| corrupt("journal entry", e)),
+        }
+    }
+
+    /// Executions by `user` since `since` (older entries are pruned on the way).
+    fn executions_since(&self, user: &str, since: DateTime<Utc>) -> Result<u32, RuntimeError> {
+        let start = execution_key(user, DateTime::<Utc>::MIN_UTC);
+        let cut = execution_key(user, since);
+        for item in self.executions.range(start..cut.clone()) {
+            let (k, _) = item.map_err(SledStore::error)?;
+            self.executions.remove(k).map_err(SledStore::error)?;
+        }
+        let mut end = user.as_bytes().to_vec();
+        end.push(1);
+        Ok(self.executions.range(cut..end).count() as u32)
+    }
+
+    /// Audit records, newest first.
+    fn audit_newest_first(&self) -> AuditRecords<'_> {
+        Box::new(self.audit.iter().rev().map(decode_record))
+    }
+
+    /// Audit records, oldest first.
+    fn audit_oldest_first(&self) -> AuditRecords<'_> {
+        Box::new(self.audit.iter().map(decode_record))
+    }
+
+    fn chain_head(&self) -> Result<Option<ChainHead>, RuntimeError> {
+        match self.meta.get(HEAD_KEY).map_err(SledStore::error)? {
+            None => Ok(None),
+            Some(bytes) => serde_json::from_slice(&bytes)
+                .map(Some)
+                .map_err(|e| corrupt("audit chain head", e)),
+        }
+    }
+
+    fn totp(&self, user: &str) -> Result<Option<TotpRecord>, RuntimeError> {
+        match self.totp.get(user.as_bytes()).map_err(SledStore::error)? {
+            None => Ok(None),
+            Some(bytes) => serde_json::from_slice(&bytes)
+                .map(Some)
+                .map_err(|e| corrupt("two-factor record", e)),
+        }
+    }
+
+    fn put_totp(&self, user: &str, record: &TotpRecord) -> Result<(), RuntimeError> {
+        self.totp
+            .insert(user.as_bytes(), json(record))
+            .map_err(SledStore::error)?;
+        self.db.flush().map_err(SledStore::error)?;
+        Ok(())
+    }
+
+    fn remove_totp(&self, user: &str) -> Result<bool, RuntimeError> {
+        let existed = self
+            .totp
+            .remove(user.as_bytes())
+            .map_err(SledStore::error)?
+            .is_some();
+        self.db.flush().map_err(SledStore::error)?;
+        Ok(existed)
+    }
+
+    fn verify_audit(&self) -> Result<Verification, RuntimeError> {
+        self.verify_with_copy()
+    }
+
+    fn add_notices(&self, key: &ConversationKey, texts: &[String]) -> Result<(), RuntimeError> {
+        if texts.is_empty() {
+            return Ok(());
+        }
+        let mut owed = self.notices_of(key)?;
+        owed.extend_from_slice(texts);
+        self.notices
+            .insert(key.bytes(), json(&owed))
+            .map_err(SledStore::error)?;
+        self.db.flush().map_err(SledStore::error)?;
+        Ok(())
+    }
+
+    fn notices_of(&self, key: &ConversationKey) -> Result<Vec<String>, RuntimeError> {
+        match self.notices.get(key.bytes()).map_err(SledStore::error)? {
+            None => Ok(Vec::new()),
+            Some(bytes) => serde_json::from_slice(&bytes).map_err(|e| corrupt("owed notices", e)),
+        }
+    }
+
+    fn clear_notices(&self, key: &ConversationKey) -> Result<(), RuntimeError> {
+        if self
+            .notices
+            .remove(key.bytes())
+            .map_err(SledStore::error)?
+            .is_some()
+        {
+            self.db.flush().map_err(SledStore::error)?;
+        }
+        Ok(())
+    }
+}
+
+fn execution_key(user: &str, at: DateTime<Utc>) -> Vec<u8> {
+    let mut key = user.as_bytes().to_vec();
+    key.push(0);
+    key.extend_from_slice(&at.timestamp_micros().to_be_bytes());
+    key
+}
+
+fn decode_record(
+    item: sled::Result<(sled::IVec, sled::IVec)>,
+) -> Result<AuditRecord, RuntimeError> {
+    let (_, bytes) = item.map_err(SledStore::error)?;
+    serde_json::from_slice(&bytes).map_err(|e| corrupt("audit record", e))
+}
+
+/// Appends records after the chain head, linking each to the previous hash.
+fn append_chained(
+    audit: &TransactionalTree,
+    meta: &TransactionalTree,
+    records: &[AuditRecord],
+    key: &AuditKey,
+) -> Result<Vec<AuditRecord>, ConflictableTransactionError<()>> {
+    if records.is_empty() {
+        return Ok(Vec::new());
+    }
+    let head: ChainHead = match meta.get(HEAD_KEY)? {
+        Some(bytes) => serde_json::from_slice(&bytes).unwrap_or_default(),
+        None => ChainHead::default(),
+    };
+    let (stored, head) = crate::audit::chain(head, records, key);
+    for record in &stored {
+        audit.insert(&record.id.to_be_bytes(), json(record))?;
+    }
+    meta.insert(HEAD_KEY, json(&head))?;
+    Ok(stored)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What the round-trip suite checks within one process, here across a
+    /// reopening of the files.
+    #[test]
+    fn state_and_audit_survive_reopening() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db");
+        let key = ConversationKey::new("room", "alice");
+        let conversation = Conversation {
+            last_dialog: Some(opsbot_dialog::LastDialog {
+                dialog: "restart".into(),
+                at: Utc::now(),
+            }),
+            ..Conversation::default()
+        };
+        {
+            let store = SledStore::open(&path).unwrap();
+            let change = Commit {
+                records: vec![
+                    AuditRecord::test_record("first"),
+                    AuditRecord::test_record("second"),
+                ],
+                journal: vec![("r1".into(), JournalStatus::Planned)],
+                execution_by: Some("alice".into()),
+            };
+            store.commit(&key, &conversation, change).unwrap();
+            assert!(store.first_sighting("$event1").unwrap());
+        }
+        let store = SledStore::open(&path).unwrap();
+        assert_eq!(store.load(&key).unwrap(), conversation);
+        let records: Vec<AuditRecord> = store.audit_newest_first().map(Result::unwrap).collect();
+        assert_eq!(records.len(), 2);
+        assert_eq!(records[0].prev_hash, records[1].hash, "chained");
+        assert!(store.verify_audit().unwrap().problems.is_empty());
+        assert_eq!(
+            store.journal_entry("r1").unwrap().unwrap().status,
+            JournalStatus::Planned
+        );
+        assert_eq!(
+            store
+                .executions_since("alice", Utc::now() - chrono::Duration::minutes(1))
+                .unwrap(),
+            1
+        );
+        assert!(!store.first_sighting("$event1").unwrap(), "ids persist");
+    }
+}

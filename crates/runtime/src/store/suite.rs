@@ -1,0 +1,273 @@
+//! One round-trip suite for every [`Store`]: what one backend keeps, the other
+//! keeps the same way (teloxide's storage pattern). Each test runs against the
+//! sled store in a temporary folder and against the in-memory store.
+
+use chrono::{Duration, Utc};
+use opsbot_dialog::{Conversation, Phase, Request};
+
+use super::{Commit, ConversationKey, JournalStatus, MemoryStore, SledStore, Store};
+use crate::audit::AuditRecord;
+use crate::seal::AuditKey;
+use crate::totp::TotpRecord;
+
+/// Runs `check` against each backend, naming the backend on failure.
+fn each_store(check: impl Fn(&dyn Store)) {
+    let dir = tempfile::tempdir().unwrap();
+    let key = || AuditKey::from_bytes([7; 32]);
+    let sled = SledStore::open_with(&dir.path().join("db"), key(), dir.path().join("copy.log"))
+        .expect("sled store opens");
+    let memory = MemoryStore::with_key(key());
+    for (name, store) in [("sled", &sled as &dyn Store), ("memory", &memory)] {
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| check(store)));
+        if let Err(panic) = outcome {
+            eprintln!("the {name} store failed the check");
+            std::panic::resume_unwind(panic);
+        }
+    }
+}
+
+fn request(id: &str) -> Request {
+    let now = Utc::now();
+    Request {
+        id: id.into(),
+        dialog: "restart".into(),
+        intent: "restart_service".into(),
+        confidence: 0.9,
+        slots: Default::default(),
+        messages: vec!["restart apache".into()],
+        failed_answers: 0,
+        confirmed_by: Some("alice".into()),
+        approved_by: None,
+        two_factor: false,
+        dry_run: false,
+        started_at: now,
+        touched_at: now,
+    }
+}
+
+fn in_phase(phase: Phase) -> Conversation {
+    Conversation {
+        phase,
+        ..Conversation::default()
+    }
+}
+
+#[test]
+fn a_conversation_reads_back_as_committed() {
+    each_store(|store| {
+        let alice = ConversationKey::new("room", "alice");
+        assert_eq!(store.load(&alice).unwrap(), Conversation::default());
+        let waiting = in_phase(Phase::AwaitingConfirmation {
+            request: request("r1"),
+        });
+        store.commit(&alice, &waiting, Commit::default()).unwrap();
+        assert_eq!(store.load(&alice).unwrap(), waiting);
+        store
+            .commit(&alice, &Conversation::default(), Commit::default())
+            .unwrap();
+        assert_eq!(store.load(&alice).unwrap(), Conversation::default());
+        assert_eq!(
+            store.load(&ConversationKey::new("room", "bob")).unwrap(),
+            Conversation::default(),
+            "another user's conversation is their own"
+        );
+    });
+}
+
+#[test]
+fn rooms_and_running_actions_are_listed_without_prefix_confusion() {
+    each_store(|store| {
+        let executing = in_phase(Phase::Executing {
+            request: request("r1"),
+        });
+        for (room, user) in [("room", "alice"), ("room", "bob"), ("room2", "carol")] {
+            let key = ConversationKey::new(room, user);
+            let state = if user == "bob" {
+                Conversation::default()
+            } else {
+                executing.clone()
+            };
+            store.commit(&key, &state, Commit::default()).unwrap();
+        }
+        let mut in_room: Vec<String> = store
+            .conversations_in("room")
+            .unwrap()
+            .into_iter()
+            .map(|(key, _)| key.user)
+            .collect();
+        in_room.sort();
+        assert_eq!(in_room, ["alice", "bob"]);
+        assert!(store.conversations_in("roo").unwrap().is_empty());
+        let mut running = store.executing_conversations().unwrap();
+        running.sort();
+        assert_eq!(
+            running,
+            [
+                ConversationKey::new("room", "alice"),
+                ConversationKey::new("room2", "carol")
+            ]
+        );
+    });
+}
+
+#[test]
+fn audit_records_are_chained_in_order_and_verify() {
+    each_store(|store| {
+        let alice = ConversationKey::new("room", "alice");
+        assert_eq!(store.chain_head().unwrap(), None);
+        for batch in [vec!["first", "second"], vec![], vec!["third"]] {
+            let change = Commit {
+                records: batch.iter().map(|d| AuditRecord::test_record(d)).collect(),
+                ..Commit::default()
+            };
+            let stored = store
+                .commit(&alice, &Conversation::default(), change)
+                .unwrap();
+            assert_eq!(stored.len(), batch.len(), "every record comes back stored");
+        }
+        let oldest: Vec<AuditRecord> = store.audit_oldest_first().map(Result::unwrap).collect();
+        let ids: Vec<u64> = oldest.iter().map(|r| r.id).collect();
+        assert_eq!(ids, [1, 2, 3]);
+        let dialogs: Vec<&str> = oldest.iter().map(|r| r.dialog.as_str()).collect();
+        assert_eq!(dialogs, ["first", "second", "third"]);
+        assert_eq!(oldest[1].prev_hash, oldest[0].hash, "linked");
+        assert_eq!(oldest[2].prev_hash, oldest[1].hash, "linked across commits");
+        let newest: Vec<u64> = store.audit_newest_first().map(|r| r.unwrap().id).collect();
+        assert_eq!(newest, [3, 2, 1]);
+        let head = store.chain_head().unwrap().unwrap();
+        assert_eq!((head.id, head.hash.as_str()), (3, oldest[2].hash.as_str()));
+        let verification = store.verify_audit().unwrap();
+        assert_eq!(verification.records, 3);
+        assert!(verification.problems.is_empty(), "{verification:?}");
+    });
+}
+
+#[test]
+fn the_journal_follows_an_action_through_its_life() {
+    each_store(|store| {
+        let alice = ConversationKey::new("room", "alice");
+        assert_eq!(store.journal_entry("r1").unwrap(), None);
+        let planned = Commit {
+            journal: vec![("r1".into(), JournalStatus::Planned)],
+            ..Commit::default()
+        };
+        store
+            .commit(&alice, &Conversation::default(), planned)
+            .unwrap();
+        assert_eq!(
+            store.journal_entry("r1").unwrap().unwrap().status,
+            JournalStatus::Planned
+        );
+        store.mark_started("r1").unwrap();
+        assert_eq!(
+            store.journal_entry("r1").unwrap().unwrap().status,
+            JournalStatus::Started
+        );
+        let finished = Commit {
+            journal: vec![("r1".into(), JournalStatus::Finished)],
+            ..Commit::default()
+        };
+        store
+            .commit(&alice, &Conversation::default(), finished)
+            .unwrap();
+        assert_eq!(
+            store.journal_entry("r1").unwrap().unwrap().status,
+            JournalStatus::Finished
+        );
+    });
+}
+
+#[test]
+fn executions_are_counted_per_person_in_a_window() {
+    each_store(|store| {
+        let key = ConversationKey::new("room", "alice");
+        for _ in 0..2 {
+            let change = Commit {
+                execution_by: Some("alice".into()),
+                ..Commit::default()
+            };
+            store
+                .commit(&key, &Conversation::default(), change)
+                .unwrap();
+        }
+        let minute = Duration::minutes(1);
+        assert_eq!(
+            store
+                .executions_since("alice", Utc::now() - minute)
+                .unwrap(),
+            2
+        );
+        assert_eq!(
+            store
+                .executions_since("alice", Utc::now() + minute)
+                .unwrap(),
+            0
+        );
+        assert_eq!(
+            store.executions_since("alic", Utc::now() - minute).unwrap(),
+            0,
+            "no prefix confusion"
+        );
+        assert_eq!(
+            store.executions_since("bob", Utc::now() - minute).unwrap(),
+            0
+        );
+    });
+}
+
+#[test]
+fn a_message_id_is_seen_once_until_forgotten() {
+    each_store(|store| {
+        assert!(store.first_sighting("$event1").unwrap());
+        assert!(!store.first_sighting("$event1").unwrap(), "a redelivery");
+        assert!(store.first_sighting("$event2").unwrap());
+        assert_eq!(
+            store
+                .forget_sightings(Utc::now() - Duration::minutes(1))
+                .unwrap(),
+            0,
+            "recent ids are kept"
+        );
+        assert_eq!(
+            store
+                .forget_sightings(Utc::now() + Duration::seconds(1))
+                .unwrap(),
+            2
+        );
+        assert!(store.first_sighting("$event1").unwrap());
+    });
+}
+
+#[test]
+fn two_factor_records_round_trip() {
+    each_store(|store| {
+        assert_eq!(store.totp("alice").unwrap(), None);
+        let mut record = TotpRecord::generate(Utc::now());
+        store.put_totp("alice", &record).unwrap();
+        assert_eq!(store.totp("alice").unwrap().as_ref(), Some(&record));
+        record.failures = 3;
+        store.put_totp("alice", &record).unwrap();
+        assert_eq!(store.totp("alice").unwrap().unwrap().failures, 3);
+        assert_eq!(store.totp("bob").unwrap(), None);
+        assert!(store.remove_totp("alice").unwrap());
+        assert!(!store.remove_totp("alice").unwrap());
+        assert_eq!(store.totp("alice").unwrap(), None);
+    });
+}
+
+#[test]
+fn owed_notices_accumulate_until_cleared() {
+    each_store(|store| {
+        let alice = ConversationKey::new("room", "alice");
+        let bob = ConversationKey::new("room", "bob");
+        assert!(store.notices_of(&alice).unwrap().is_empty());
+        store.add_notices(&alice, &["one".into()]).unwrap();
+        store.add_notices(&alice, &[]).unwrap();
+        store.add_notices(&alice, &["two".into()]).unwrap();
+        assert_eq!(store.notices_of(&alice).unwrap(), ["one", "two"]);
+        assert!(store.notices_of(&bob).unwrap().is_empty());
+        store.clear_notices(&alice).unwrap();
+        assert!(store.notices_of(&alice).unwrap().is_empty());
+        store.clear_notices(&bob).unwrap();
+    });
+}
