@@ -9,7 +9,7 @@ RELEASE_BIN := $(CARGO) run --quiet --release --bin opsbot --
 # `cargo run` would resolve features for the binary alone and rebuild matrix-sdk.
 DEBUG_BIN := $${CARGO_TARGET_DIR:-target}/debug/opsbot
 
-.PHONY: run test bench fuzz deps models synapse matrix-demo build check train lint fmt clean
+.PHONY: run test bench fuzz deps models synapse alertmanager matrix-demo build check train lint fmt clean
 
 # Synapse (a real Matrix homeserver for the Matrix tests, benchmark and demo),
 # installed from PyPI into a local virtualenv.
@@ -63,6 +63,14 @@ $(SYNAPSE):
 
 synapse: deps $(SYNAPSE)
 
+## Prometheus Alertmanager (Debian's package) for the alert tests: a real sender of webhooks.
+ALERTMANAGER := /usr/bin/prometheus-alertmanager
+alertmanager:
+	@if [ ! -x $(ALERTMANAGER) ] || ! command -v amtool >/dev/null; then \
+		echo "installing prometheus-alertmanager (a real Alertmanager for the alert tests)"; \
+		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq prometheus-alertmanager; \
+	fi
+
 build: deps models
 	$(CARGO) build --release --bin opsbot
 
@@ -88,7 +96,7 @@ matrix-demo: synapse
 	tools/matrix-demo.sh
 
 ## Formatting, lints, unit and integration tests, then the conversation tests.
-test: lint synapse models
+test: lint synapse models alertmanager
 	$(CARGO) test --workspace
 	$(DEBUG_BIN) check
 	$(DEBUG_BIN) train
@@ -96,7 +104,7 @@ test: lint synapse models
 
 ## Accuracy, training time, latency and load figures; writes target/bench/*.md and *.json.
 ## NLU on CLINC150 and SNIPS beside TF-IDF + LinearSVC and fastText: target/bench/nlu.md.
-bench: synapse models $(BENCH_VENV)/bin/python build
+bench: synapse alertmanager models $(BENCH_VENV)/bin/python build
 	$(RELEASE_BIN) train --if-stale
 	$(CARGO) bench --bench nlu
 	$(CARGO) bench --bench slots

@@ -280,7 +280,10 @@ fn run_matrix(paths: &Paths, args: &RunArgs) -> Result<()> {
     let runtime = runtime()?;
     runtime.spawn(crate::refresh::watch(bot.clone(), paths.clone()));
     runtime.block_on(async {
-        let shutdown = async {
+        // One stop signal for every part: the Matrix adapter, the alert
+        // listener and the alert delivery worker.
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        tokio::spawn(async move {
             let mut terminate =
                 tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
                     .expect("SIGTERM handler");
@@ -289,9 +292,42 @@ fn run_matrix(paths: &Paths, args: &RunArgs) -> Result<()> {
                 _ = terminate.recv() => {}
             }
             tracing::info!("shutting down");
+            let _ = stop.send(true);
+        });
+        let until_stopped = move || {
+            let mut stopped = stopped.clone();
+            async move {
+                let _ = stopped.wait_for(|stop| *stop).await;
+            }
         };
-        opsbot_matrix::run(config, bot, shutdown).await
+        if let Some(alerts) = bot.loaded().project.settings.alerts.clone() {
+            start_alerts(&bot, &alerts, paths, until_stopped.clone()).await?;
+        }
+        opsbot_matrix::run(config, bot, until_stopped()).await?;
+        anyhow::Ok(())
     })?;
+    Ok(())
+}
+
+/// The alert listener and the delivery worker, started before Matrix so a bad
+/// secret or a taken port stops `opsbot run` at once.
+async fn start_alerts<F: std::future::Future<Output = ()> + Send + 'static>(
+    bot: &Arc<Bot>,
+    alerts: &opsbot_spec::AlertSettings,
+    paths: &Paths,
+    until_stopped: impl Fn() -> F,
+) -> Result<()> {
+    let credentials = opsbot_webhook::Credentials::resolve(alerts, &paths.project)?;
+    let listener = opsbot_webhook::bind(alerts.listen).await?;
+    let router = opsbot_webhook::router(bot.clone(), credentials, alerts.max_body);
+    let stopped = until_stopped();
+    tokio::spawn(async move {
+        if let Err(error) = opsbot_webhook::serve(listener, router, stopped).await {
+            tracing::error!(%error, "the alert listener stopped");
+        }
+    });
+    let (bot, stopped) = (bot.clone(), until_stopped());
+    tokio::spawn(async move { bot.deliver_alerts(stopped).await });
     Ok(())
 }
 

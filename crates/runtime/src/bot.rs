@@ -23,6 +23,7 @@ use crate::reply::ReplySink;
 use crate::store::{Commit, ConversationKey, JournalStatus, Store};
 use crate::RuntimeError;
 
+mod alerts;
 mod approvals;
 mod resume;
 #[cfg(test)]
@@ -64,6 +65,11 @@ pub struct Bot {
     /// How the bot speaks first, once an adapter has attached its port.
     chat: RwLock<Option<Arc<dyn Chat>>>,
     clock_offset: Mutex<chrono::Duration>,
+    /// Serialises merging alert notifications into groups and recording
+    /// their delivery, so neither overwrites the other.
+    alert_lock: tokio::sync::Mutex<()>,
+    /// Wakes the alert delivery worker.
+    alerts_pending: tokio::sync::Notify,
 }
 
 impl Bot {
@@ -81,6 +87,8 @@ impl Bot {
             conversations: Mutex::new(HashMap::new()),
             chat: RwLock::new(None),
             clock_offset: Mutex::new(chrono::Duration::zero()),
+            alert_lock: tokio::sync::Mutex::new(()),
+            alerts_pending: tokio::sync::Notify::new(),
         }
     }
 
@@ -190,6 +198,8 @@ impl Bot {
     /// Lets the bot speak first through an adapter's port (see [`Chat`]).
     pub fn attach_chat(&self, chat: Arc<dyn Chat>) {
         *self.chat.write().expect("chat lock") = Some(chat);
+        // Alert groups waiting for a port can be delivered now.
+        self.alerts_pending.notify_one();
     }
 
     /// Sends a message on the bot's own initiative; `None` when no port is

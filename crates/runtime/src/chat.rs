@@ -17,7 +17,7 @@ pub struct Outbound {
 }
 
 /// Names a message the bot sent, to edit it later.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct MessageHandle {
     pub room: String,
     pub id: String,

@@ -2,6 +2,7 @@
 //! the executor, and the [`Bot`] service that ties NLU, dialogs and effects
 //! together for the adapters.
 
+pub mod alerts;
 pub mod audit;
 pub mod bot;
 pub mod chat;

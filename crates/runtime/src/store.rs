@@ -1,6 +1,6 @@
 //! What the runtime keeps: conversations keyed by (room, user), the
 //! hash-chained audit trail, the action journal, execution times for the rate
-//! limit, TOTP secrets, handled message ids and owed notices.
+//! limit, TOTP secrets, handled message ids, owed notices and alert groups.
 //!
 //! [`Store`] is the contract; [`SledStore`] keeps it on disk (the bot's store)
 //! and [`MemoryStore`] in memory (fast tests, dry experiments). Both pass one
@@ -16,6 +16,7 @@ use chrono::{DateTime, Utc};
 use opsbot_dialog::Conversation;
 use serde::{Deserialize, Serialize};
 
+use crate::alerts::AlertGroup;
 use crate::audit::{AuditRecord, ChainHead, Verification};
 use crate::totp::TotpRecord;
 use crate::RuntimeError;
@@ -127,6 +128,14 @@ pub trait Store: Send + Sync {
 
     /// Forgets a conversation's owed replies once they were delivered.
     fn clear_notices(&self, key: &ConversationKey) -> Result<(), RuntimeError>;
+
+    /// Saves alert groups (all or none), keyed by [`AlertGroup::id`].
+    fn put_alert_groups(&self, groups: &[AlertGroup]) -> Result<(), RuntimeError>;
+
+    fn alert_group(&self, id: &str) -> Result<Option<AlertGroup>, RuntimeError>;
+
+    /// Every alert group kept, in key order.
+    fn alert_groups(&self) -> Result<Vec<AlertGroup>, RuntimeError>;
 }
 
 pub(crate) fn json<T: Serialize>(value: &T) -> Vec<u8> {

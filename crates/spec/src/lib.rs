@@ -5,6 +5,7 @@
 //! adapters); it depends on nothing else in opsbot.
 
 pub mod access;
+pub mod alerts;
 pub mod annotation;
 pub mod diag;
 pub mod entity;
@@ -21,6 +22,7 @@ mod fuzz;
 use std::path::PathBuf;
 
 pub use access::{Access, Allow, Approval, Groups, Requirement};
+pub use alerts::{AlertRoute, AlertSettings, Secret};
 pub use diag::{Diagnostic, Diagnostics, Location};
 pub use entity::{join_or, Entity, EntityMatch, MatchSource, MAX_VALUE_CHARS};
 pub use people::People;

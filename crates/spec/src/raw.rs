@@ -185,6 +185,8 @@ pub struct RawSettings {
     #[serde(default)]
     pub redact: Vec<String>,
     pub rate_limit: Option<RawRateLimit>,
+    /// Alert webhooks and where they go.
+    pub alerts: Option<crate::alerts::RawAlerts>,
 }
 
 #[derive(Debug, Deserialize)]

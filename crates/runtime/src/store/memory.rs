@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use opsbot_dialog::{Conversation, Phase};
 
 use super::{AuditRecords, Commit, ConversationKey, JournalEntry, JournalStatus, Store};
+use crate::alerts::AlertGroup;
 use crate::audit::{self, AuditRecord, ChainHead, Verification};
 use crate::seal::AuditKey;
 use crate::totp::TotpRecord;
@@ -26,6 +27,7 @@ struct State {
     totp: HashMap<String, TotpRecord>,
     seen: HashMap<String, DateTime<Utc>>,
     notices: HashMap<ConversationKey, Vec<String>>,
+    alerts: BTreeMap<String, AlertGroup>,
 }
 
 pub struct MemoryStore {
@@ -218,5 +220,22 @@ impl Store for MemoryStore {
     fn clear_notices(&self, key: &ConversationKey) -> Result<(), RuntimeError> {
         self.state().notices.remove(key);
         Ok(())
+    }
+
+    fn put_alert_groups(&self, groups: &[AlertGroup]) -> Result<(), RuntimeError> {
+        let mut state = self.state();
+        for group in groups {
+            let id = AlertGroup::id(&group.room, &group.group_key);
+            state.alerts.insert(id, group.clone());
+        }
+        Ok(())
+    }
+
+    fn alert_group(&self, id: &str) -> Result<Option<AlertGroup>, RuntimeError> {
+        Ok(self.state().alerts.get(id).cloned())
+    }
+
+    fn alert_groups(&self) -> Result<Vec<AlertGroup>, RuntimeError> {
+        Ok(self.state().alerts.values().cloned().collect())
     }
 }

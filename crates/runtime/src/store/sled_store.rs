@@ -12,6 +12,7 @@ use sled::transaction::{ConflictableTransactionError, TransactionError, Transact
 use sled::Transactional;
 
 use super::{corrupt, json, AuditRecords, Commit, JournalEntry, JournalStatus, Store};
+use crate::alerts::AlertGroup;
 use crate::audit::{AuditRecord, ChainHead, Verification};
 use crate::checkpoints::Checkpoints;
 use crate::key::ConversationKey;
@@ -38,6 +39,8 @@ pub struct SledStore {
     /// Replies owed to a conversation whose requester was away (an action
     /// interrupted by a restart): delivered when they next write.
     notices: sled::Tree,
+    /// Alert groups by (room, group key), with the message that shows each.
+    alerts: sled::Tree,
 }
 
 impl SledStore {
@@ -102,6 +105,7 @@ impl SledStore {
             totp: tree("totp")?,
             seen: tree("seen")?,
             notices: tree("notices")?,
+            alerts: tree("alerts")?,
             db,
             key,
             checkpoints: Arc::new(checkpoints),
@@ -377,6 +381,37 @@ impl Store for SledStore {
             self.db.flush().map_err(SledStore::error)?;
         }
         Ok(())
+    }
+
+    fn put_alert_groups(&self, groups: &[AlertGroup]) -> Result<(), RuntimeError> {
+        let mut batch = sled::Batch::default();
+        for group in groups {
+            batch.insert(
+                AlertGroup::id(&group.room, &group.group_key).as_bytes(),
+                json(group),
+            );
+        }
+        self.alerts.apply_batch(batch).map_err(SledStore::error)?;
+        self.db.flush().map_err(SledStore::error)?;
+        Ok(())
+    }
+
+    fn alert_group(&self, id: &str) -> Result<Option<AlertGroup>, RuntimeError> {
+        match self.alerts.get(id.as_bytes()).map_err(SledStore::error)? {
+            None => Ok(None),
+            Some(bytes) => serde_json::from_slice(&bytes)
+                .map(Some)
+                .map_err(|e| corrupt("alert group", e)),
+        }
+    }
+
+    fn alert_groups(&self) -> Result<Vec<AlertGroup>, RuntimeError> {
+        let mut groups = Vec::new();
+        for item in self.alerts.iter() {
+            let (_, bytes) = item.map_err(SledStore::error)?;
+            groups.push(serde_json::from_slice(&bytes).map_err(|e| corrupt("alert group", e))?);
+        }
+        Ok(groups)
     }
 }
 

@@ -271,3 +271,29 @@ fn owed_notices_accumulate_until_cleared() {
         store.clear_notices(&bob).unwrap();
     });
 }
+
+#[test]
+fn alert_groups_round_trip_by_room_and_group() {
+    each_store(|store| {
+        let body = r#"{"version":"4","groupKey":"{}:{alertname=\"ApacheDown\"}","status":"firing","alerts":[{"status":"firing","labels":{"alertname":"ApacheDown","instance":"web-01:80"},"startsAt":"2026-11-25T10:00:00Z","fingerprint":"f1"}]}"#;
+        let notification = crate::alerts::Notification::parse(body.as_bytes()).unwrap();
+        let mut web = crate::alerts::AlertGroup::new("!web", "web", &notification, Utc::now());
+        let ops = crate::alerts::AlertGroup::new("!ops", "ops", &notification, Utc::now());
+        assert_eq!(store.alert_groups().unwrap(), []);
+        store.put_alert_groups(&[web.clone(), ops.clone()]).unwrap();
+        let id = crate::alerts::AlertGroup::id("!web", &notification.group_key);
+        assert_eq!(store.alert_group(&id).unwrap().as_ref(), Some(&web));
+        web.delivered = Some(web.text.clone());
+        web.message = Some(crate::chat::MessageHandle {
+            room: "!web".into(),
+            id: "$1".into(),
+        });
+        store.put_alert_groups(std::slice::from_ref(&web)).unwrap();
+        assert_eq!(
+            store.alert_groups().unwrap(),
+            [ops, web],
+            "one group per room, replaced"
+        );
+        assert_eq!(store.alert_group("!nowhere\u{0}x").unwrap(), None);
+    });
+}

@@ -59,6 +59,8 @@ pub struct Settings {
     /// How often a long-running action's message is updated in place, where
     /// the adapter can edit messages (`None`: never).
     pub progress_every: Option<Duration>,
+    /// Alert webhooks and their routes to rooms (`None`: no listener).
+    pub alerts: Option<crate::alerts::AlertSettings>,
 }
 
 /// Whether `programs_outside_project:` lists this program.
@@ -86,6 +88,7 @@ impl Default for Settings {
             },
             programs_outside_project: Vec::new(),
             progress_every: Some(Duration::from_secs(5)),
+            alerts: None,
         }
     }
 }

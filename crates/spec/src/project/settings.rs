@@ -147,5 +147,8 @@ pub(super) fn load_settings(
             }
         }
     }
+    if let Some(alerts) = raw.alerts {
+        settings.alerts = crate::alerts::check(alerts, &file.index, diagnostics);
+    }
     Ok(settings)
 }

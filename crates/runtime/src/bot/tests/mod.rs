@@ -14,6 +14,8 @@ use opsbot_nlu::{NluConfig, NluError, SentenceEncoder, TrainOptions, TrainingDat
 use super::*;
 use crate::store::MemoryStore;
 
+mod alerts;
+
 /// Hashes words into a small unit vector: a deterministic stand-in for MiniLM
 /// that keeps the encoder path of training and understanding in play.
 struct HashedWords;
@@ -56,6 +58,11 @@ fn pack(name: &str) -> PathBuf {
 
 /// A test pack's bot on the in-memory store, its actions writing into `state`.
 fn bot(name: &str, state: &Path) -> Bot {
+    bot_on(name, state, MemoryStore::new())
+}
+
+/// A test pack's bot on a given store.
+fn bot_on(name: &str, state: &Path, store: impl Store + 'static) -> Bot {
     let project = opsbot_spec::load_project(&pack(name)).expect("the pack loads");
     let data = TrainingData::from_project(&project);
     let extractor = opsbot_nlu::EntityExtractor::new(&project);
@@ -73,7 +80,7 @@ fn bot(name: &str, state: &Path) -> Bot {
     )
     .expect("the pack trains");
     let nlu = Nlu::new(&project, model, Some(encoder)).expect("the model fits the pack");
-    Bot::new(project, nlu, MemoryStore::new(), state.to_path_buf())
+    Bot::new(project, nlu, store, state.to_path_buf())
 }
 
 fn runtime() -> tokio::runtime::Runtime {

@@ -1,0 +1,388 @@
+//! One alert group in one room: the latest state of each of its alerts, the
+//! text the room should show, and the message that shows it. A room gets one
+//! message per group, edited as alerts fire and resolve; a group that fires
+//! again after it was resolved (and said so) starts a new message.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::notification::{AlertStatus, Labels, Notification};
+use crate::chat::MessageHandle;
+
+/// Instances named in a message before "and N more".
+const NAMED_INSTANCES: usize = 3;
+/// Characters of a summary shown (the rest is in the alert source).
+const SUMMARY_CHARS: usize = 300;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrackedAlert {
+    pub labels: Labels,
+    pub annotations: Labels,
+    pub firing: bool,
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AlertGroup {
+    pub room: String,
+    pub group_key: String,
+    /// The route that brought it here.
+    pub route: String,
+    /// By fingerprint.
+    pub alerts: BTreeMap<String, TrackedAlert>,
+    pub opened_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// What the room should show now.
+    pub text: String,
+    /// What the room shows (the text last sent or edited in), if anything.
+    pub delivered: Option<String>,
+    /// The message showing this group, once sent.
+    pub message: Option<MessageHandle>,
+}
+
+impl AlertGroup {
+    /// The store key of a group in a room.
+    pub fn id(room: &str, group_key: &str) -> String {
+        format!("{room}\u{0}{group_key}")
+    }
+
+    pub fn new(
+        room: &str,
+        route: &str,
+        notification: &Notification,
+        now: DateTime<Utc>,
+    ) -> AlertGroup {
+        let mut group = AlertGroup {
+            room: room.to_string(),
+            group_key: notification.group_key.clone(),
+            route: route.to_string(),
+            alerts: BTreeMap::new(),
+            opened_at: now,
+            updated_at: now,
+            text: String::new(),
+            delivered: None,
+            message: None,
+        };
+        group.merge(notification, now);
+        group
+    }
+
+    /// Takes in a notification's alerts; returns whether the room's text
+    /// changed (a redelivery of the same state changes nothing).
+    pub fn merge(&mut self, notification: &Notification, now: DateTime<Utc>) -> bool {
+        let fires = notification
+            .alerts
+            .iter()
+            .any(|a| a.status == AlertStatus::Firing);
+        if fires && self.is_resolved() && self.delivered.as_ref() == Some(&self.text) {
+            // The room was told this group is resolved: a new incident, a new message.
+            self.alerts.clear();
+            self.message = None;
+            self.delivered = None;
+            self.opened_at = now;
+        }
+        for alert in &notification.alerts {
+            self.alerts.insert(
+                alert.identity(),
+                TrackedAlert {
+                    labels: alert.labels.clone(),
+                    annotations: alert.annotations.clone(),
+                    firing: alert.status == AlertStatus::Firing,
+                    starts_at: alert.starts_at,
+                    ends_at: alert.ended(),
+                },
+            );
+        }
+        let text = self.render();
+        if text == self.text {
+            return false;
+        }
+        self.text = text;
+        self.updated_at = now;
+        true
+    }
+
+    pub fn firing(&self) -> usize {
+        self.alerts.values().filter(|a| a.firing).count()
+    }
+
+    pub fn is_resolved(&self) -> bool {
+        !self.alerts.is_empty() && self.firing() == 0
+    }
+
+    /// Whether the room does not show the current text yet.
+    pub fn needs_delivery(&self) -> bool {
+        self.delivered.as_ref() != Some(&self.text)
+    }
+
+    /// The room's text: what fires (or resolved), where, how bad, and why.
+    pub fn render(&self) -> String {
+        let resolved = self.is_resolved();
+        let shown: Vec<&TrackedAlert> = if resolved {
+            self.alerts.values().collect()
+        } else {
+            self.alerts.values().filter(|a| a.firing).collect()
+        };
+        let names = distinct(shown.iter().map(|a| label(a, "alertname", "alert")));
+        let hosts = distinct(
+            shown
+                .iter()
+                .filter_map(|a| a.labels.get("instance").map(|i| host(i))),
+        );
+        let mut line = if resolved {
+            format!("✅ RESOLVED {}", names_text(&names))
+        } else {
+            format!("🔥 FIRING {}", names_text(&names))
+        };
+        if !hosts.is_empty() {
+            line.push_str(&format!(" on {}", names_text(&hosts)));
+        }
+        if resolved {
+            let first = self.alerts.values().map(|a| a.starts_at).min();
+            let last = self.alerts.values().filter_map(|a| a.ends_at).max();
+            if let (Some(first), Some(last)) = (first, last) {
+                line.push_str(&format!(" (after {})", span(last - first)));
+            }
+        } else {
+            let worst = shown
+                .iter()
+                .filter_map(|a| a.labels.get("severity"))
+                .max_by_key(|s| opsbot_spec::alerts::severity_rank(s).map_or(0, |r| r + 1));
+            if let Some(severity) = worst {
+                line.push_str(&format!(" (severity: {})", clean(severity)));
+            }
+            let total = self.alerts.len();
+            if total > 1 {
+                let firing = self.firing();
+                if firing == total {
+                    line.push_str(&format!(" — {total} alerts in group"));
+                } else {
+                    line.push_str(&format!(" — {firing} of {total} alerts firing"));
+                }
+            }
+        }
+        let mut lines = vec![line];
+        if let Some(summary) = shown.iter().find_map(|a| {
+            a.annotations
+                .get("summary")
+                .or_else(|| a.annotations.get("description"))
+        }) {
+            let summary: String = clean(summary).chars().take(SUMMARY_CHARS).collect();
+            lines.push(format!("summary: {summary}"));
+        }
+        if let Some(url) = shown.iter().find_map(|a| a.annotations.get("runbook_url")) {
+            lines.push(format!("runbook: {}", clean(url)));
+        }
+        lines.join("\n")
+    }
+}
+
+fn label(alert: &TrackedAlert, name: &str, default: &str) -> String {
+    clean(alert.labels.get(name).map_or(default, String::as_str))
+}
+
+/// A label value as it may stand in a room: control characters become spaces.
+fn clean(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect::<String>()
+        .trim()
+        .to_string()
+}
+
+/// `web-01:9100` → `web-01` (an `instance` label names a scrape target).
+fn host(instance: &str) -> String {
+    let cleaned = clean(instance);
+    match cleaned.rsplit_once(':') {
+        Some((host, port))
+            if !host.is_empty()
+                && !host.ends_with(':')
+                && port.chars().all(|c| c.is_ascii_digit()) =>
+        {
+            host.trim_start_matches('[')
+                .trim_end_matches(']')
+                .to_string()
+        }
+        _ => cleaned,
+    }
+}
+
+fn distinct(items: impl Iterator<Item = String>) -> Vec<String> {
+    let mut seen = Vec::new();
+    for item in items {
+        if !seen.contains(&item) {
+            seen.push(item);
+        }
+    }
+    seen
+}
+
+fn names_text(names: &[String]) -> String {
+    match names.len() {
+        0 => String::new(),
+        1 => names[0].clone(),
+        n if n <= NAMED_INSTANCES => {
+            format!("{} and {}", names[..n - 1].join(", "), names[n - 1])
+        }
+        n => format!(
+            "{} and {} more",
+            names[..NAMED_INSTANCES].join(", "),
+            n - NAMED_INSTANCES
+        ),
+    }
+}
+
+fn span(duration: chrono::Duration) -> String {
+    let minutes = duration.num_minutes();
+    match minutes {
+        m if m < 1 => format!("{} s", duration.num_seconds().max(0)),
+        m if m < 120 => format!("{m} min"),
+        m => format!("{} h {} min", m / 60, m % 60),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::alerts::notification::Alert;
+
+    fn alert(name: &str, instance: &str, firing: bool, minutes: i64) -> Alert {
+        let start = DateTime::parse_from_rfc3339("2026-11-25T10:00:00Z")
+            .unwrap()
+            .to_utc();
+        Alert {
+            status: if firing {
+                AlertStatus::Firing
+            } else {
+                AlertStatus::Resolved
+            },
+            labels: [
+                ("alertname", name),
+                ("instance", instance),
+                ("severity", "critical"),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+            annotations: [("summary".to_string(), format!("{name} on {instance}"))].into(),
+            starts_at: start,
+            ends_at: (!firing).then(|| start + chrono::Duration::minutes(minutes)),
+            generator_url: String::new(),
+            fingerprint: format!("{name}/{instance}"),
+        }
+    }
+
+    fn notification(alerts: Vec<Alert>) -> Notification {
+        Notification {
+            version: "4".into(),
+            group_key: "{}:{alertname=\"ApacheDown\"}".into(),
+            receiver: "opsbot".into(),
+            status: if alerts.iter().any(|a| a.status == AlertStatus::Firing) {
+                AlertStatus::Firing
+            } else {
+                AlertStatus::Resolved
+            },
+            group_labels: Labels::new(),
+            common_labels: Labels::new(),
+            common_annotations: Labels::new(),
+            external_url: String::new(),
+            alerts,
+        }
+    }
+
+    #[test]
+    fn a_group_is_told_firing_then_resolved_in_one_text() {
+        let now = Utc::now();
+        let mut group = AlertGroup::new(
+            "!room",
+            "web",
+            &notification(vec![alert("ApacheDown", "web-01:80", true, 0)]),
+            now,
+        );
+        assert_eq!(
+            group.text,
+            "🔥 FIRING ApacheDown on web-01 (severity: critical)\nsummary: ApacheDown on web-01:80"
+        );
+        assert!(group.merge(
+            &notification(vec![
+                alert("ApacheDown", "web-01:80", true, 0),
+                alert("ApacheDown", "web-02:80", true, 0)
+            ]),
+            now
+        ));
+        assert!(group.text.starts_with(
+            "🔥 FIRING ApacheDown on web-01 and web-02 (severity: critical) — 2 alerts in group"
+        ), "{}", group.text);
+        assert!(group.merge(
+            &notification(vec![alert("ApacheDown", "web-02:80", false, 3)]),
+            now
+        ));
+        assert!(
+            group.text.contains("— 1 of 2 alerts firing"),
+            "{}",
+            group.text
+        );
+        assert!(
+            group.text.starts_with("🔥 FIRING ApacheDown on web-01 ("),
+            "{}",
+            group.text
+        );
+        assert!(group.merge(
+            &notification(vec![alert("ApacheDown", "web-01:80", false, 7)]),
+            now
+        ));
+        assert!(
+            group
+                .text
+                .starts_with("✅ RESOLVED ApacheDown on web-01 and web-02 (after 7 min)"),
+            "{}",
+            group.text
+        );
+        assert!(group.is_resolved());
+    }
+
+    #[test]
+    fn a_redelivery_changes_nothing_and_a_new_firing_after_resolution_is_a_new_message() {
+        let now = Utc::now();
+        let fired = notification(vec![alert("DiskFull", "db-1:9100", true, 0)]);
+        let mut group = AlertGroup::new("!room", "db", &fired, now);
+        assert!(!group.merge(&fired, now), "the same state again");
+        group.delivered = Some(group.text.clone());
+        group.message = Some(MessageHandle {
+            room: "!room".into(),
+            id: "$1".into(),
+        });
+        assert!(group.merge(
+            &notification(vec![alert("DiskFull", "db-1:9100", false, 5)]),
+            now
+        ));
+        assert!(
+            group.message.is_some(),
+            "the resolution edits the same message"
+        );
+        group.delivered = Some(group.text.clone());
+        assert!(group.merge(&fired, now));
+        assert_eq!(group.message, None, "a new incident gets a new message");
+        assert!(group.text.starts_with("🔥 FIRING DiskFull on db-1"));
+    }
+
+    #[test]
+    fn many_hosts_are_summed_up_and_control_characters_never_reach_the_room() {
+        let now = Utc::now();
+        let alerts = (1..=5)
+            .map(|i| alert("NodeDown", &format!("node-{i}\u{1b}[31m:9100"), true, 0))
+            .collect();
+        let group = AlertGroup::new("!room", "nodes", &notification(alerts), now);
+        let first = group.text.lines().next().unwrap();
+        assert!(first.contains("and 2 more"), "{first}");
+        assert!(first.contains("5 alerts in group"), "{first}");
+        assert!(
+            !group.text.chars().any(|c| c.is_control() && c != '\n'),
+            "{:?}",
+            group.text
+        );
+    }
+}

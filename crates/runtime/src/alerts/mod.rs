@@ -1,0 +1,22 @@
+//! Alerts pushed into rooms: a notification from Alertmanager is routed by
+//! its labels (`alerts.routes` in `opsbot.yaml`) to rooms, merged into one
+//! [`AlertGroup`] per (room, group) in the store — durably, before the sender
+//! hears "accepted" — and the room is then brought up to date by one delivery
+//! worker through the chat port: the group's first state is sent, every later
+//! one edits that message. A homeserver that is away only delays delivery;
+//! the worker retries in order.
+
+mod group;
+pub mod notification;
+
+pub use group::{AlertGroup, TrackedAlert};
+pub use notification::{Alert, AlertStatus, Notification};
+
+/// What accepting a notification did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct AlertReceipt {
+    /// Rooms the notification was routed to.
+    pub rooms: usize,
+    /// Of those, rooms whose message must change (a redelivery changes none).
+    pub changed: usize,
+}

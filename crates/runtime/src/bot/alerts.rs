@@ -1,0 +1,161 @@
+//! The bot's side of pushed alerts: accepting a notification (routed, merged,
+//! stored durably before the sender is answered) and the one worker that
+//! brings rooms up to date through the chat port, in order, retrying while
+//! the homeserver is away. See [`crate::alerts`].
+
+use std::future::Future;
+use std::time::Duration;
+
+use super::Bot;
+use crate::alerts::{AlertGroup, AlertReceipt, Notification};
+use crate::chat::Outbound;
+use crate::RuntimeError;
+
+/// The first retry after a failed delivery; doubled up to [`MAX_RETRY`].
+const FIRST_RETRY: Duration = Duration::from_millis(500);
+const MAX_RETRY: Duration = Duration::from_secs(30);
+/// How often the worker looks for undelivered groups when nothing wakes it.
+const IDLE_CHECK: Duration = Duration::from_secs(60);
+
+impl Bot {
+    /// Routes a notification to rooms and merges it into each room's group,
+    /// stored (flushed) before returning: once the sender hears "accepted",
+    /// a crash loses nothing. The delivery worker is woken for the rooms
+    /// whose message must change.
+    pub async fn accept_alerts(
+        &self,
+        notification: &Notification,
+    ) -> Result<AlertReceipt, RuntimeError> {
+        let loaded = self.loaded();
+        let Some(settings) = &loaded.project.settings.alerts else {
+            return Ok(AlertReceipt::default());
+        };
+        // Alertmanager groups by labels its alerts share: route on those.
+        let labels = if notification.common_labels.is_empty() {
+            &notification.group_labels
+        } else {
+            &notification.common_labels
+        };
+        let mut rooms: Vec<(&str, &str)> = Vec::new();
+        for route in settings.routes_for(labels) {
+            for room in &route.rooms {
+                if !rooms.iter().any(|(r, _)| r == room) {
+                    rooms.push((room, &route.name));
+                }
+            }
+        }
+        if rooms.is_empty() {
+            tracing::info!(group = %notification.group_key, "no route takes this alert group");
+            return Ok(AlertReceipt::default());
+        }
+        let _merging = self.alert_lock.lock().await;
+        let now = self.now();
+        let mut changed = Vec::new();
+        for (room, route) in &rooms {
+            let id = AlertGroup::id(room, &notification.group_key);
+            match self.store.alert_group(&id)? {
+                Some(mut group) => {
+                    if group.merge(notification, now) {
+                        changed.push(group);
+                    }
+                }
+                None => changed.push(AlertGroup::new(room, route, notification, now)),
+            }
+        }
+        let receipt = AlertReceipt {
+            rooms: rooms.len(),
+            changed: changed.len(),
+        };
+        if !changed.is_empty() {
+            let store = self.store.clone();
+            self.blocking(move || store.put_alert_groups(&changed))
+                .await?;
+            self.alerts_pending.notify_one();
+        }
+        tracing::info!(group = %notification.group_key, rooms = receipt.rooms, changed = receipt.changed, alerts = notification.alerts.len(), "alert notification accepted");
+        Ok(receipt)
+    }
+
+    /// Delivers alert groups until `shutdown`: woken by each accepted change
+    /// (and when a chat port is attached), retrying with backoff while
+    /// sending fails. One worker, so one group's messages keep their order.
+    pub async fn deliver_alerts(&self, shutdown: impl Future<Output = ()>) {
+        tokio::pin!(shutdown);
+        let mut retry = FIRST_RETRY;
+        loop {
+            let wait = match self.deliver_pending_alerts().await {
+                Ok(true) => {
+                    retry = FIRST_RETRY;
+                    IDLE_CHECK
+                }
+                Ok(false) => {
+                    let wait = retry;
+                    retry = (retry * 2).min(MAX_RETRY);
+                    wait
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot read alert groups to deliver");
+                    MAX_RETRY
+                }
+            };
+            tokio::select! {
+                () = &mut shutdown => return,
+                () = self.alerts_pending.notified() => {}
+                () = tokio::time::sleep(wait) => {}
+            }
+        }
+    }
+
+    /// Sends or edits every group whose room is behind, oldest change first;
+    /// `false` when a delivery failed (the rest wait for the retry, so order
+    /// is kept) or no chat port is attached yet.
+    async fn deliver_pending_alerts(&self) -> Result<bool, RuntimeError> {
+        let mut pending: Vec<AlertGroup> = self
+            .store
+            .alert_groups()?
+            .into_iter()
+            .filter(AlertGroup::needs_delivery)
+            .collect();
+        if pending.is_empty() {
+            return Ok(true);
+        }
+        let Some(chat) = self.chat.read().expect("chat lock").clone() else {
+            return Ok(false);
+        };
+        pending.sort_by_key(|g| g.updated_at);
+        for group in pending {
+            let text = group.text.clone();
+            let handle = match &group.message {
+                Some(handle) => chat
+                    .edit(handle, text.clone())
+                    .await
+                    .then(|| handle.clone()),
+                None => {
+                    chat.send(Outbound {
+                        room: group.room.clone(),
+                        text: text.clone(),
+                        mention: None,
+                    })
+                    .await
+                }
+            };
+            let Some(handle) = handle else {
+                tracing::warn!(room = %group.room, group = %group.group_key, "alert delivery failed; will retry");
+                return Ok(false);
+            };
+            // The group may have changed while this was sent: record what
+            // the room shows on the group as it is now.
+            let _merging = self.alert_lock.lock().await;
+            let id = AlertGroup::id(&group.room, &group.group_key);
+            let mut current = self.store.alert_group(&id)?.unwrap_or(group.clone());
+            if current.opened_at == group.opened_at {
+                current.message = Some(handle);
+                current.delivered = Some(text);
+                let store = self.store.clone();
+                self.blocking(move || store.put_alert_groups(&[current]))
+                    .await?;
+            }
+        }
+        Ok(true)
+    }
+}

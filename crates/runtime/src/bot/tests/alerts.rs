@@ -1,0 +1,391 @@
+//! Alerts pushed into rooms, on the two test packs' routes: routing and
+//! continue/stop, one message per group edited as it changes, redeliveries
+//! ignored, delivery held while the homeserver is away and then made in
+//! order, and a restart that keeps editing the same message.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use super::*;
+use crate::alerts::{Alert, AlertStatus, Notification};
+use crate::chat::{Chat, ChatFuture, MessageHandle, Outbound};
+
+/// A chat port that records what it was asked to do; `up: false` is a
+/// homeserver that refuses everything.
+#[derive(Default)]
+struct RecordingChat {
+    up: AtomicBool,
+    /// (room, message id, text) per message sent.
+    sent: Mutex<Vec<(String, String, String)>>,
+    /// (message id, text) per edit.
+    edits: Mutex<Vec<(String, String)>>,
+}
+
+impl RecordingChat {
+    fn new(up: bool) -> Arc<RecordingChat> {
+        let chat = RecordingChat::default();
+        chat.up.store(up, Ordering::SeqCst);
+        Arc::new(chat)
+    }
+
+    fn sent(&self) -> Vec<(String, String, String)> {
+        self.sent.lock().unwrap().clone()
+    }
+
+    fn edits(&self) -> Vec<(String, String)> {
+        self.edits.lock().unwrap().clone()
+    }
+
+    /// What each message shows now, by room: its latest edit or its text.
+    fn shown(&self) -> BTreeMap<String, Vec<String>> {
+        let edits = self.edits();
+        let mut shown: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for (room, id, text) in self.sent() {
+            let latest = edits
+                .iter()
+                .rev()
+                .find(|(edited, _)| *edited == id)
+                .map_or(text, |(_, t)| t.clone());
+            shown.entry(room).or_default().push(latest);
+        }
+        shown
+    }
+}
+
+impl Chat for RecordingChat {
+    fn send(&self, message: Outbound) -> ChatFuture<'_, Option<MessageHandle>> {
+        Box::pin(async move {
+            if !self.up.load(Ordering::SeqCst) {
+                return None;
+            }
+            let mut sent = self.sent.lock().unwrap();
+            let id = format!("${}", sent.len() + 1);
+            sent.push((message.room.clone(), id.clone(), message.text));
+            Some(MessageHandle {
+                room: message.room,
+                id,
+            })
+        })
+    }
+
+    fn edit<'a>(&'a self, handle: &'a MessageHandle, text: String) -> ChatFuture<'a, bool> {
+        Box::pin(async move {
+            if !self.up.load(Ordering::SeqCst) {
+                return false;
+            }
+            self.edits.lock().unwrap().push((handle.id.clone(), text));
+            true
+        })
+    }
+}
+
+/// Label pairs as a test writes them.
+type Pairs<'a> = &'a [(&'a str, &'a str)];
+
+fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+/// A notification of `group` holding alerts on `instances`, each firing or not.
+fn notification(group: &[(&str, &str)], instances: &[(&str, bool)]) -> Notification {
+    let start = chrono::Utc::now() - chrono::Duration::minutes(10);
+    let common = labels(group);
+    let alerts = instances
+        .iter()
+        .map(|(instance, firing)| {
+            let mut alert_labels = common.clone();
+            alert_labels.insert("instance".into(), instance.to_string());
+            Alert {
+                status: if *firing {
+                    AlertStatus::Firing
+                } else {
+                    AlertStatus::Resolved
+                },
+                annotations: labels(&[("summary", "something is wrong")]),
+                fingerprint: format!("{group:?}{instance}"),
+                labels: alert_labels,
+                starts_at: start,
+                ends_at: (!firing).then(chrono::Utc::now),
+                generator_url: String::new(),
+            }
+        })
+        .collect();
+    Notification {
+        version: "4".into(),
+        group_key: format!("{{}}:{group:?}"),
+        receiver: "opsbot".into(),
+        status: if instances.iter().any(|(_, f)| *f) {
+            AlertStatus::Firing
+        } else {
+            AlertStatus::Resolved
+        },
+        group_labels: common.clone(),
+        common_labels: common,
+        common_annotations: BTreeMap::new(),
+        external_url: String::new(),
+        alerts,
+    }
+}
+
+/// Waits (without asserting on time) until `done` holds; panics after a minute.
+async fn until(what: &str, done: impl Fn() -> bool) {
+    let started = Instant::now();
+    while !done() {
+        assert!(started.elapsed() < Duration::from_secs(60), "never: {what}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// Runs `scenario` with the pack's bot, the chat attached and the delivery
+/// worker running.
+fn with_worker<F: Future<Output = ()>>(
+    bot: Arc<Bot>,
+    chat: Arc<RecordingChat>,
+    scenario: impl FnOnce(Arc<Bot>, Arc<RecordingChat>) -> F,
+) {
+    runtime().block_on(async {
+        bot.attach_chat(chat.clone());
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let worker = tokio::spawn({
+            let bot = bot.clone();
+            async move {
+                bot.deliver_alerts(async {
+                    let _ = stopped.await;
+                })
+                .await
+            }
+        });
+        scenario(bot, chat).await;
+        let _ = stop.send(());
+        worker.await.unwrap();
+    });
+}
+
+#[test]
+fn routes_send_an_alert_group_to_the_rooms_they_name_on_two_packs() {
+    // (pack, labels, rooms it reaches)
+    let cases: &[(&str, Pairs, &[&str])] = &[
+        (
+            "dbops",
+            &[("alertname", "PostgresDown"), ("severity", "critical")],
+            &["!dba:db.example", "!oncall:db.example"],
+        ),
+        (
+            "dbops",
+            &[("alertname", "ReplicationLag"), ("severity", "warning")],
+            &["!dba:db.example"],
+        ),
+        (
+            "dbops",
+            &[("alertname", "DiskFull"), ("severity", "critical")],
+            &["!oncall:db.example"],
+        ),
+        (
+            "dbops",
+            &[("alertname", "DiskFull"), ("severity", "warning")],
+            &[],
+        ),
+        (
+            "cicd",
+            &[
+                ("stage", "prod"),
+                ("source", "ci"),
+                ("severity", "critical"),
+            ],
+            &["!releases:ci.example"],
+        ),
+        (
+            "cicd",
+            &[("stage", "prod"), ("source", "ci"), ("severity", "info")],
+            &["!builds:ci.example"],
+        ),
+        (
+            "cicd",
+            &[("stage", "staging"), ("source", "ci")],
+            &["!builds:ci.example"],
+        ),
+        ("cicd", &[("stage", "staging")], &[]),
+    ];
+    for (pack, group, rooms) in cases {
+        let state = tempfile::tempdir().unwrap();
+        let bot = Arc::new(bot(pack, state.path()));
+        let chat = RecordingChat::new(true);
+        let expected: Vec<String> = rooms.iter().map(|r| r.to_string()).collect();
+        with_worker(bot, chat, |bot, chat| async move {
+            let receipt = bot
+                .accept_alerts(&notification(group, &[("host-1:9100", true)]))
+                .await
+                .unwrap();
+            assert_eq!(receipt.rooms, expected.len(), "{pack} {group:?}");
+            until("every room told", || chat.sent().len() == expected.len()).await;
+            let mut reached: Vec<String> =
+                chat.sent().into_iter().map(|(room, _, _)| room).collect();
+            reached.sort();
+            assert_eq!(reached, expected, "{pack} {group:?}");
+        });
+    }
+}
+
+#[test]
+fn a_group_is_one_message_edited_as_it_fires_and_resolves_on_two_packs() {
+    let cases: [(&str, Pairs, &str); 2] = [
+        (
+            "dbops",
+            &[("alertname", "ReplicationLag"), ("severity", "warning")],
+            "!dba:db.example",
+        ),
+        (
+            "cicd",
+            &[("alertname", "BuildBroken"), ("source", "ci")],
+            "!builds:ci.example",
+        ),
+    ];
+    for (pack, group, room) in cases {
+        let state = tempfile::tempdir().unwrap();
+        let bot = Arc::new(bot(pack, state.path()));
+        with_worker(bot, RecordingChat::new(true), |bot, chat| async move {
+            let fired = notification(group, &[("a:1", true)]);
+            bot.accept_alerts(&fired).await.unwrap();
+            until("the first message", || chat.sent().len() == 1).await;
+            let redelivered = bot.accept_alerts(&fired).await.unwrap();
+            assert_eq!(
+                redelivered.changed, 0,
+                "{pack}: a redelivery changes nothing"
+            );
+            bot.accept_alerts(&notification(group, &[("a:1", true), ("b:1", true)]))
+                .await
+                .unwrap();
+            until("the second alert shown", || chat.edits().len() == 1).await;
+            bot.accept_alerts(&notification(group, &[("a:1", false), ("b:1", false)]))
+                .await
+                .unwrap();
+            until("the resolution shown", || chat.edits().len() == 2).await;
+            assert_eq!(chat.sent().len(), 1, "{pack}: one message for the group");
+            let shown = chat.shown();
+            assert_eq!(shown.len(), 1);
+            let text = &shown[room][0];
+            assert!(text.starts_with("✅ RESOLVED"), "{pack}: {text}");
+            assert!(text.contains("on a and b"), "{pack}: {text}");
+            // Firing again after the room heard it resolved: a new incident.
+            bot.accept_alerts(&fired).await.unwrap();
+            until("a new message", || chat.sent().len() == 2).await;
+            assert!(chat.sent()[1].2.starts_with("🔥 FIRING"), "{pack}");
+        });
+    }
+}
+
+#[test]
+fn alerts_accepted_while_the_homeserver_is_away_are_delivered_in_order_when_it_returns() {
+    for pack in ["dbops", "cicd"] {
+        let state = tempfile::tempdir().unwrap();
+        let bot = Arc::new(bot(pack, state.path()));
+        let room_labels: &[(&str, &str)] = if pack == "dbops" {
+            &[("alertname", "PostgresDown"), ("severity", "warning")]
+        } else {
+            &[("alertname", "BuildBroken"), ("source", "ci")]
+        };
+        with_worker(bot, RecordingChat::new(false), |bot, chat| async move {
+            let jobs: Vec<String> = (0..5).map(|i| format!("job-{i}")).collect();
+            let group_of = |job: &str| {
+                let mut group = room_labels.to_vec();
+                group.push(("job", job));
+                notification(&group, &[(&format!("{job}:1"), true)])
+            };
+            for job in &jobs {
+                bot.accept_alerts(&group_of(job)).await.unwrap();
+            }
+            let mut first = group_of(&jobs[0]);
+            first.alerts[0].status = AlertStatus::Resolved;
+            first.alerts[0].ends_at = Some(chrono::Utc::now());
+            bot.accept_alerts(&first).await.unwrap();
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            assert!(
+                chat.sent().is_empty(),
+                "{pack}: nothing gets through while away"
+            );
+            chat.up.store(true, Ordering::SeqCst);
+            until("all five groups delivered", || chat.sent().len() == 5).await;
+            // Oldest change first: jobs 1–4 as they fired, then job 0, whose
+            // resolution came last; its one message tells the latest state.
+            let order: Vec<(bool, String)> = chat
+                .sent()
+                .iter()
+                .map(|(_, _, text)| {
+                    let job = (0..5).find(|i| text.contains(&format!("job-{i}")));
+                    (text.starts_with("✅ RESOLVED"), format!("{job:?}"))
+                })
+                .collect();
+            let jobs: Vec<&str> = order.iter().map(|(_, j)| j.as_str()).collect();
+            assert_eq!(
+                jobs,
+                ["Some(1)", "Some(2)", "Some(3)", "Some(4)", "Some(0)"],
+                "{pack}: {:?}",
+                chat.sent()
+            );
+            let resolved: Vec<bool> = order.iter().map(|(r, _)| *r).collect();
+            assert_eq!(resolved, [false, false, false, false, true], "{pack}");
+            assert!(
+                chat.edits().is_empty(),
+                "{pack}: the latest state is sent, not replayed"
+            );
+        });
+    }
+}
+
+#[test]
+fn a_restarted_bot_keeps_editing_the_same_message() {
+    for pack in ["dbops", "cicd"] {
+        let state = tempfile::tempdir().unwrap();
+        let db = state.path().join("opsbot.db");
+        let group: &[(&str, &str)] = if pack == "dbops" {
+            &[("alertname", "PostgresDown"), ("severity", "critical")]
+        } else {
+            &[("alertname", "BuildBroken"), ("source", "ci")]
+        };
+        let chat = RecordingChat::new(true);
+        {
+            let bot = Arc::new(bot_on(
+                pack,
+                state.path(),
+                crate::SledStore::open(&db).unwrap(),
+            ));
+            with_worker(bot, chat.clone(), |bot, chat| async move {
+                bot.accept_alerts(&notification(group, &[("a:1", true)]))
+                    .await
+                    .unwrap();
+                let rooms = if pack == "dbops" { 2 } else { 1 };
+                until("the first messages", || chat.sent().len() == rooms).await;
+            });
+        }
+        let before = chat.sent().len();
+        let bot = Arc::new(bot_on(
+            pack,
+            state.path(),
+            crate::SledStore::open(&db).unwrap(),
+        ));
+        with_worker(bot, chat.clone(), |bot, chat| async move {
+            bot.accept_alerts(&notification(group, &[("a:1", false)]))
+                .await
+                .unwrap();
+            until("the resolution edited in", || chat.edits().len() == before).await;
+        });
+        assert_eq!(
+            chat.sent().len(),
+            before,
+            "{pack}: no new message after the restart"
+        );
+        assert!(
+            chat.shown()
+                .values()
+                .flatten()
+                .all(|t| t.starts_with("✅ RESOLVED")),
+            "{pack}: {:?}",
+            chat.shown()
+        );
+    }
+}

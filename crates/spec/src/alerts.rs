@@ -1,0 +1,373 @@
+//! `alerts:` in `opsbot.yaml`: where the bot listens for alert webhooks, how
+//! senders prove who they are, and routes from an alert's labels to rooms
+//! (matched in order; the first match stops unless it says `continue: true`,
+//! as Alertmanager's routes do). Checked like everything else: every mistake
+//! names file, line and column.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use regex::Regex;
+use serde::Deserialize;
+
+use crate::diag::{Diagnostics, PositionIndex};
+
+/// Where the listener binds when `alerts:` names no address: loopback only.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:9095";
+/// The largest webhook body accepted unless `max_body` says otherwise.
+pub const DEFAULT_MAX_BODY: usize = 1024 * 1024;
+/// Severities from least to most urgent; a label value outside the list ranks
+/// below all of them.
+pub const SEVERITIES: &[&str] = &["info", "warning", "error", "critical"];
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawAlerts {
+    pub listen: Option<String>,
+    /// Needed to listen anywhere but loopback: webhooks carry operational data.
+    #[serde(default)]
+    pub listen_beyond_loopback: bool,
+    pub token_env: Option<String>,
+    pub token_file: Option<String>,
+    pub hmac_secret_env: Option<String>,
+    pub hmac_secret_file: Option<String>,
+    pub max_body: Option<usize>,
+    #[serde(default)]
+    pub routes: Vec<RawRoute>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawRoute {
+    pub name: Option<String>,
+    /// Label → exact value.
+    #[serde(default, rename = "match")]
+    pub equals: BTreeMap<String, String>,
+    /// Label → regular expression the whole value must match.
+    #[serde(default)]
+    pub match_re: BTreeMap<String, String>,
+    /// The `severity` label must be at least this (see [`SEVERITIES`]).
+    pub min_severity: Option<String>,
+    #[serde(default)]
+    pub rooms: Vec<String>,
+    #[serde(default, rename = "continue")]
+    pub continue_matching: bool,
+}
+
+/// A secret read when the listener starts (never stored in the project).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Secret {
+    Env(String),
+    File(PathBuf),
+}
+
+#[derive(Debug, Clone)]
+pub struct AlertSettings {
+    pub listen: SocketAddr,
+    /// A bearer token (`Authorization: Bearer …`), as Alertmanager sends.
+    pub token: Option<Secret>,
+    /// A key for `X-Hub-Signature-256: sha256=HMAC(body)`, as GitHub sends.
+    pub hmac_secret: Option<Secret>,
+    pub max_body: usize,
+    pub routes: Vec<AlertRoute>,
+}
+
+#[derive(Debug, Clone)]
+pub enum LabelMatch {
+    Equals(String),
+    Regex(Regex),
+}
+
+#[derive(Debug, Clone)]
+pub struct AlertRoute {
+    pub name: String,
+    pub labels: Vec<(String, LabelMatch)>,
+    /// Index into [`SEVERITIES`].
+    pub min_severity: Option<usize>,
+    pub rooms: Vec<String>,
+    pub continue_matching: bool,
+}
+
+/// The rank of a severity label value, `None` when it is not one of [`SEVERITIES`].
+pub fn severity_rank(value: &str) -> Option<usize> {
+    SEVERITIES
+        .iter()
+        .position(|s| s.eq_ignore_ascii_case(value))
+}
+
+impl AlertRoute {
+    /// Whether an alert with these labels takes this route.
+    pub fn matches(&self, labels: &BTreeMap<String, String>) -> bool {
+        let labels_match = self.labels.iter().all(|(name, expected)| {
+            let value = labels.get(name).map(String::as_str).unwrap_or("");
+            match expected {
+                LabelMatch::Equals(text) => value == text,
+                LabelMatch::Regex(re) => re.is_match(value),
+            }
+        });
+        let severe_enough = self.min_severity.is_none_or(|least| {
+            labels
+                .get("severity")
+                .and_then(|s| severity_rank(s))
+                .is_some_and(|rank| rank >= least)
+        });
+        labels_match && severe_enough
+    }
+}
+
+impl AlertSettings {
+    /// The routes an alert takes, in order: up to and including the first
+    /// match that does not continue.
+    pub fn routes_for(&self, labels: &BTreeMap<String, String>) -> Vec<&AlertRoute> {
+        let mut taken = Vec::new();
+        for route in &self.routes {
+            if route.matches(labels) {
+                taken.push(route);
+                if !route.continue_matching {
+                    break;
+                }
+            }
+        }
+        taken
+    }
+}
+
+fn secret(
+    env: Option<String>,
+    file: Option<String>,
+    what: &str,
+    at: &str,
+    index: &PositionIndex,
+    diagnostics: &mut Diagnostics,
+) -> Option<Secret> {
+    match (env, file) {
+        (Some(_), Some(_)) => {
+            diagnostics.push(
+                index.locate(at),
+                format!("give the {what} once: `{what}_env` or `{what}_file`, not both"),
+            );
+            None
+        }
+        (Some(name), None) if name.trim().is_empty() => {
+            diagnostics.push(
+                index.locate(&format!("{at}.{what}_env")),
+                format!("`{what}_env` is empty; expected the name of an environment variable"),
+            );
+            None
+        }
+        (Some(name), None) => Some(Secret::Env(name)),
+        (None, Some(path)) => Some(Secret::File(PathBuf::from(path))),
+        (None, None) => None,
+    }
+}
+
+pub(crate) fn check(
+    raw: RawAlerts,
+    index: &PositionIndex,
+    diagnostics: &mut Diagnostics,
+) -> Option<AlertSettings> {
+    let listen_text = raw.listen.as_deref().unwrap_or(DEFAULT_LISTEN);
+    let listen = match listen_text.parse::<SocketAddr>() {
+        Ok(addr) if !addr.ip().is_loopback() && !raw.listen_beyond_loopback => {
+            diagnostics.push(
+                index.locate("alerts.listen"),
+                format!("`{listen_text}` is not a loopback address; webhooks carry operational data, so set `listen_beyond_loopback: true` to listen there (and put TLS in front)"),
+            );
+            None
+        }
+        Ok(addr) => Some(addr),
+        Err(_) => {
+            diagnostics.push(
+                index.locate("alerts.listen"),
+                format!(
+                    "`{listen_text}` is not an address with a port; expected e.g. `127.0.0.1:9095`"
+                ),
+            );
+            None
+        }
+    };
+    let token = secret(
+        raw.token_env,
+        raw.token_file,
+        "token",
+        "alerts",
+        index,
+        diagnostics,
+    );
+    let hmac_secret = secret(
+        raw.hmac_secret_env,
+        raw.hmac_secret_file,
+        "hmac_secret",
+        "alerts",
+        index,
+        diagnostics,
+    );
+    if token.is_none() && hmac_secret.is_none() {
+        diagnostics.push(
+            index.locate("alerts"),
+            "alerts need a way to authenticate senders; expected `token_env` or `token_file` (a bearer token) and/or `hmac_secret_env` or `hmac_secret_file` (X-Hub-Signature-256)",
+        );
+    }
+    let max_body = raw.max_body.unwrap_or(DEFAULT_MAX_BODY);
+    if !(1024..=64 * 1024 * 1024).contains(&max_body) {
+        diagnostics.push(
+            index.locate("alerts.max_body"),
+            format!("max_body {max_body} is out of range; expected bytes from 1024 to 67108864"),
+        );
+    }
+    let mut routes = Vec::new();
+    let mut names = std::collections::BTreeSet::new();
+    for (i, route) in raw.routes.into_iter().enumerate() {
+        let at = format!("alerts.routes.{i}");
+        let name = route.name.unwrap_or_else(|| format!("route {}", i + 1));
+        if !names.insert(name.clone()) {
+            diagnostics.push(
+                index.locate(&format!("{at}.name")),
+                format!(
+                    "route name `{name}` is used twice; expected each route to have its own name"
+                ),
+            );
+        }
+        if route.rooms.is_empty() {
+            diagnostics.push(
+                index.locate(&at),
+                format!(
+                    "route `{name}` names no rooms; expected `rooms:` with at least one room id"
+                ),
+            );
+        }
+        for (j, room) in route.rooms.iter().enumerate() {
+            if room.trim().is_empty() || room.chars().any(char::is_control) {
+                diagnostics.push(
+                    index.locate(&format!("{at}.rooms.{j}")),
+                    "a room id is empty or holds control characters; expected e.g. `!abc:example.org`",
+                );
+            }
+        }
+        let mut labels: Vec<(String, LabelMatch)> = route
+            .equals
+            .into_iter()
+            .map(|(label, value)| (label, LabelMatch::Equals(value)))
+            .collect();
+        for (label, pattern) in route.match_re {
+            match Regex::new(&format!("^(?:{pattern})$")) {
+                Ok(re) => labels.push((label, LabelMatch::Regex(re))),
+                Err(e) => diagnostics.push(
+                    index.locate(&format!("{at}.match_re.{label}")),
+                    format!(
+                        "`{pattern}` is not a valid regular expression ({}); expected Rust regex syntax",
+                        e.to_string().lines().last().unwrap_or("").trim()
+                    ),
+                ),
+            }
+        }
+        let min_severity = route.min_severity.and_then(|s| {
+            let rank = severity_rank(&s);
+            if rank.is_none() {
+                diagnostics.push(
+                    index.locate(&format!("{at}.min_severity")),
+                    format!(
+                        "unknown severity `{s}`; expected one of {}",
+                        SEVERITIES.join(", ")
+                    ),
+                );
+            }
+            rank
+        });
+        routes.push(AlertRoute {
+            name,
+            labels,
+            min_severity,
+            rooms: route.rooms,
+            continue_matching: route.continue_matching,
+        });
+    }
+    Some(AlertSettings {
+        listen: listen?,
+        token,
+        hmac_secret,
+        max_body,
+        routes,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    fn route(name: &str, labels: Vec<(String, LabelMatch)>, continues: bool) -> AlertRoute {
+        AlertRoute {
+            name: name.into(),
+            labels,
+            min_severity: None,
+            rooms: vec![format!("!{name}:localhost")],
+            continue_matching: continues,
+        }
+    }
+
+    #[test]
+    fn routes_match_in_order_and_stop_unless_they_continue() {
+        let settings = AlertSettings {
+            listen: DEFAULT_LISTEN.parse().unwrap(),
+            token: Some(Secret::Env("T".into())),
+            hmac_secret: None,
+            max_body: DEFAULT_MAX_BODY,
+            routes: vec![
+                route(
+                    "all",
+                    vec![("env".into(), LabelMatch::Equals("prod".into()))],
+                    true,
+                ),
+                route(
+                    "web",
+                    vec![(
+                        "alertname".into(),
+                        LabelMatch::Regex(Regex::new("^(?:Apache.*)$").unwrap()),
+                    )],
+                    false,
+                ),
+                route("fallback", vec![], false),
+            ],
+        };
+        let names = |pairs: &[(&str, &str)]| -> Vec<String> {
+            settings
+                .routes_for(&labels(pairs))
+                .iter()
+                .map(|r| r.name.clone())
+                .collect()
+        };
+        assert_eq!(
+            names(&[("env", "prod"), ("alertname", "ApacheDown")]),
+            ["all", "web"]
+        );
+        assert_eq!(
+            names(&[("env", "prod"), ("alertname", "DiskFull")]),
+            ["all", "fallback"]
+        );
+        assert_eq!(names(&[("alertname", "ApacheDown")]), ["web"]);
+        assert_eq!(
+            names(&[("alertname", "xApacheDown")]),
+            ["fallback"],
+            "regexes are anchored"
+        );
+    }
+
+    #[test]
+    fn severity_is_ordered() {
+        let mut serious = route("serious", vec![], false);
+        serious.min_severity = severity_rank("warning");
+        assert!(serious.matches(&labels(&[("severity", "critical")])));
+        assert!(serious.matches(&labels(&[("severity", "WARNING")])));
+        assert!(!serious.matches(&labels(&[("severity", "info")])));
+        assert!(!serious.matches(&labels(&[("severity", "page-me")])));
+        assert!(!serious.matches(&labels(&[])));
+    }
+}

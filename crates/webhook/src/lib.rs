@@ -1,0 +1,122 @@
+//! opsbot's HTTP listener (the only crate with an HTTP server): Alertmanager
+//! webhooks (version 4) authenticated by bearer token or HMAC signature, and
+//! `/healthz`. A request is answered only after the runtime stored what it
+//! brought, so Alertmanager's retry covers any failure before that.
+//!
+//! - `POST /alerts/alertmanager` — 200 `{"rooms":N,"changed":M}`; 401 on bad or
+//!   missing authentication (logged, never posted to a room); 400 with the
+//!   reason for a body that is not a version-4 notification; 413 over
+//!   `alerts.max_body`; 500 when the store failed (Alertmanager retries).
+//! - `GET /healthz` — 200 `ok`.
+
+mod auth;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use opsbot_runtime::alerts::Notification;
+use opsbot_runtime::Bot;
+
+pub use auth::{sign, Credentials, SIGNATURE_HEADER};
+
+#[derive(Debug, thiserror::Error)]
+pub enum WebhookError {
+    #[error("{0}")]
+    Secret(String),
+    #[error("cannot listen on {address}: {source}")]
+    Bind {
+        address: std::net::SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("the HTTP listener failed: {0}")]
+    Serve(#[source] std::io::Error),
+}
+
+struct Shared {
+    bot: Arc<Bot>,
+    credentials: Credentials,
+}
+
+/// The listener's routes over `bot`.
+pub fn router(bot: Arc<Bot>, credentials: Credentials, max_body: usize) -> Router {
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/alerts/alertmanager", post(alertmanager))
+        .layer(DefaultBodyLimit::max(max_body))
+        .with_state(Arc::new(Shared { bot, credentials }))
+}
+
+fn answer(status: StatusCode, body: serde_json::Value) -> Response {
+    (status, Json(body)).into_response()
+}
+
+async fn alertmanager(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if !shared.credentials.admits(&headers, &body) {
+        tracing::warn!(
+            has_authorization = headers.contains_key(axum::http::header::AUTHORIZATION),
+            has_signature = headers.contains_key(SIGNATURE_HEADER),
+            "alert webhook refused: authentication failed"
+        );
+        return answer(
+            StatusCode::UNAUTHORIZED,
+            serde_json::json!({"error": "authentication failed: send the configured bearer token or an X-Hub-Signature-256 of the body"}),
+        );
+    }
+    let notification = match Notification::parse(&body) {
+        Ok(notification) => notification,
+        Err(reason) => {
+            tracing::warn!(%reason, "alert webhook refused: bad body");
+            return answer(
+                StatusCode::BAD_REQUEST,
+                serde_json::json!({"error": reason}),
+            );
+        }
+    };
+    match shared.bot.accept_alerts(&notification).await {
+        Ok(receipt) => answer(
+            StatusCode::OK,
+            serde_json::json!({"rooms": receipt.rooms, "changed": receipt.changed}),
+        ),
+        Err(error) => {
+            tracing::error!(%error, "alerts could not be stored");
+            answer(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                serde_json::json!({"error": "the alerts could not be stored; retry"}),
+            )
+        }
+    }
+}
+
+/// Binds the listener (before anything else starts, so a taken port is an
+/// error at start).
+pub async fn bind(address: std::net::SocketAddr) -> Result<tokio::net::TcpListener, WebhookError> {
+    tokio::net::TcpListener::bind(address)
+        .await
+        .map_err(|source| WebhookError::Bind { address, source })
+}
+
+/// Serves `router` on `listener` until `shutdown` resolves.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    router: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), WebhookError> {
+    if let Ok(address) = listener.local_addr() {
+        tracing::info!(%address, "listening for alert webhooks");
+    }
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown)
+        .await
+        .map_err(WebhookError::Serve)
+}
