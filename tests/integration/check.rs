@@ -131,3 +131,52 @@ fn malformed_yaml_never_panics() {
         }
     }
 }
+
+/// Mistakes in `alerts:`, on both test packs: each named with its position.
+#[test]
+fn alert_routing_mistakes_are_reported_with_their_position() {
+    const BROKEN_ALERTS: &str = "alerts:
+  listen: 0.0.0.0:9095
+  token_env: T
+  token_file: t.txt
+  max_body: 10
+  routes:
+    - name: a
+      match_re: { alertname: '(' }
+      min_severity: urgent
+      rooms: ['!a:x']
+    - name: a
+      rooms: []
+";
+    for pack in ["dbops", "cicd"] {
+        let fixture = Fixture::pack(pack);
+        let settings = std::fs::read_to_string(fixture.path().join("opsbot.yaml")).unwrap();
+        let kept = settings.split("\nalerts:").next().unwrap();
+        let first = kept.lines().count() + 1;
+        fixture.write("opsbot.yaml", &format!("{kept}\n{BROKEN_ALERTS}"));
+        let out = fixture.run(&["check"], "");
+        assert_eq!(out.status.code(), Some(1), "{pack}: {}", stdout(&out));
+        let report = stderr(&out);
+        let line = |offset: usize| format!("opsbot.yaml:{}:", first + offset);
+        for (offset, says) in [
+            (1, "`0.0.0.0:9095` is not a loopback address"),
+            (3, "give the token once"),
+            (4, "max_body 10 is out of range"),
+            (7, "`(` is not a valid regular expression"),
+            (
+                8,
+                "unknown severity `urgent`; expected one of info, warning, error, critical",
+            ),
+            (10, "route name `a` is used twice"),
+            (10, "route `a` names no rooms"),
+        ] {
+            assert!(
+                report
+                    .lines()
+                    .any(|l| l.contains(&line(offset)) && l.contains(says)),
+                "{pack}: expected `{says}` at {}\n{report}",
+                line(offset)
+            );
+        }
+    }
+}

@@ -2,10 +2,12 @@
 //! temporary copies of the example project, with real sled stores and real
 //! action scripts.
 
+mod alerts;
 mod approvals;
 mod check;
 mod conversations;
 mod hardening;
+mod homeserver;
 mod injection;
 mod matrix;
 mod nlu;

@@ -144,7 +144,7 @@ fn secret(
     match (env, file) {
         (Some(_), Some(_)) => {
             diagnostics.push(
-                index.locate(at),
+                index.locate(&format!("{at}.{what}_file")),
                 format!("give the {what} once: `{what}_env` or `{what}_file`, not both"),
             );
             None
@@ -187,6 +187,10 @@ pub(crate) fn check(
             None
         }
     };
+    let named_a_secret = raw.token_env.is_some()
+        || raw.token_file.is_some()
+        || raw.hmac_secret_env.is_some()
+        || raw.hmac_secret_file.is_some();
     let token = secret(
         raw.token_env,
         raw.token_file,
@@ -203,7 +207,7 @@ pub(crate) fn check(
         index,
         diagnostics,
     );
-    if token.is_none() && hmac_secret.is_none() {
+    if !named_a_secret {
         diagnostics.push(
             index.locate("alerts"),
             "alerts need a way to authenticate senders; expected `token_env` or `token_file` (a bearer token) and/or `hmac_secret_env` or `hmac_secret_file` (X-Hub-Signature-256)",
@@ -257,7 +261,12 @@ pub(crate) fn check(
                     index.locate(&format!("{at}.match_re.{label}")),
                     format!(
                         "`{pattern}` is not a valid regular expression ({}); expected Rust regex syntax",
-                        e.to_string().lines().last().unwrap_or("").trim()
+                        e.to_string()
+                            .lines()
+                            .last()
+                            .unwrap_or("")
+                            .trim()
+                            .trim_start_matches("error: ")
                     ),
                 ),
             }

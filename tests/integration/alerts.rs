@@ -1,0 +1,391 @@
+//! Alerts pushed into Matrix rooms end to end: a real Prometheus Alertmanager
+//! (Debian's package) delivers webhooks to the real `opsbot run`, which posts
+//! into rooms of a real Synapse, read by a real matrix-sdk client. On the
+//! database test pack: routing to two rooms, one message per group edited as
+//! alerts join and resolve, a restart between firing and resolving (the same
+//! message is edited), refused authentication and bodies (nothing posted), and
+//! the homeserver away during a delivery (delivered when it returns).
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command};
+use std::time::{Duration, Instant};
+
+use matrix_sdk::Room;
+
+use crate::homeserver::*;
+use crate::util::Fixture;
+
+const TOKEN: &str = "alert-token-for-the-test-0123456789";
+
+/// Alertmanager on a free loopback port, without cluster gossip, killed when dropped.
+struct Alertmanager {
+    _dir: tempfile::TempDir,
+    port: u16,
+    child: Child,
+}
+
+impl Alertmanager {
+    fn start(webhook_port: u16) -> Alertmanager {
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("am.yml");
+        std::fs::write(
+            &config,
+            format!(
+                "route:
+  receiver: opsbot
+  group_by: ['alertname']
+  group_wait: 1s
+  group_interval: 1s
+  repeat_interval: 4h
+receivers:
+  - name: opsbot
+    webhook_configs:
+      - url: http://127.0.0.1:{webhook_port}/alerts/alertmanager
+        send_resolved: true
+        http_config:
+          authorization:
+            credentials: {TOKEN}
+"
+            ),
+        )
+        .unwrap();
+        let port = free_port();
+        let log = std::fs::File::create(dir.path().join("am.log")).unwrap();
+        let child = Command::new(alertmanager_binary())
+            .arg(format!("--config.file={}", config.display()))
+            .arg(format!(
+                "--storage.path={}",
+                dir.path().join("data").display()
+            ))
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .arg("--cluster.listen-address=")
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        let alertmanager = Alertmanager {
+            _dir: dir,
+            port,
+            child,
+        };
+        wait_for("Alertmanager to be ready", || {
+            std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+                && http(port, "GET", "/-/ready", &[], b"").0 == 200
+        });
+        alertmanager
+    }
+
+    /// Posts alerts to Alertmanager's own API: (name, instance, severity, resolved).
+    fn post(&self, alerts: &[(&str, &str, &str, bool)]) {
+        let now = chrono::Utc::now();
+        let body: Vec<serde_json::Value> = alerts
+            .iter()
+            .map(|(name, instance, severity, resolved)| {
+                let mut alert = serde_json::json!({
+                    "labels": {"alertname": name, "instance": instance, "severity": severity},
+                    "annotations": {"summary": format!("{name} on {instance}")},
+                    "startsAt": (now - chrono::Duration::minutes(7)).to_rfc3339(),
+                });
+                if *resolved {
+                    alert["endsAt"] = serde_json::json!(now.to_rfc3339());
+                }
+                alert
+            })
+            .collect();
+        let (status, answer) = http(
+            self.port,
+            "POST",
+            "/api/v2/alerts",
+            &[("Content-Type", "application/json")],
+            serde_json::to_string(&body).unwrap().as_bytes(),
+        );
+        assert_eq!(status, 200, "Alertmanager refused the alerts: {answer}");
+    }
+}
+
+impl Drop for Alertmanager {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn alertmanager_binary() -> PathBuf {
+    let binary = PathBuf::from("/usr/bin/prometheus-alertmanager");
+    assert!(
+        binary.exists(),
+        "Alertmanager is missing: `make alertmanager` installs Debian's prometheus-alertmanager"
+    );
+    binary
+}
+
+fn wait_for(what: &str, done: impl Fn() -> bool) {
+    let started = Instant::now();
+    while !done() {
+        assert!(started.elapsed() < WAIT, "waited for {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// The pack's settings with an `alerts:` section listening on `port` and
+/// routing to `dba` (every database alert, continuing) and `oncall` (critical).
+fn alert_settings(fixture: &Fixture, port: u16, dba: &str, oncall: &str) {
+    let settings = std::fs::read_to_string(fixture.path().join("opsbot.yaml")).unwrap();
+    let kept = settings.split("\nalerts:").next().unwrap();
+    fixture.write(
+        "opsbot.yaml",
+        &format!(
+            "{kept}
+alerts:
+  listen: 127.0.0.1:{port}
+  token_env: DBBOT_ALERT_TOKEN
+  routes:
+    - name: dba
+      match_re: {{ alertname: 'Postgres.*|Replication.*' }}
+      rooms: ['{dba}']
+      continue: true
+    - name: oncall
+      min_severity: critical
+      rooms: ['{oncall}']
+"
+        ),
+    );
+}
+
+fn start(fixture: &Fixture, config: &Path, port: u16) -> BotProcess {
+    let bot = start_bot_with(fixture, config, &[("DBBOT_ALERT_TOKEN", TOKEN)]);
+    wait_for("the alert listener", || {
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+            && http(port, "GET", "/healthz", &[], b"").0 == 200
+    });
+    bot
+}
+
+#[test]
+fn alerts_reach_their_rooms_as_one_message_per_group_edited_in_place() {
+    let synapse = Synapse::start();
+    for name in ["opsbot", "priya"] {
+        synapse.register(name);
+    }
+    let fixture = Fixture::trained_pack("dbops");
+    let config = fixture.path().join("matrix.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "homeserver: {}\nuser: '{BOT}'\npassword: '{PASSWORD}'\ndata_dir: {}\nallow_invites_from: ['@priya:localhost']\n",
+            synapse.url(),
+            fixture.state().join("matrix").display()
+        ),
+    )
+    .unwrap();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut synapse = synapse;
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        runtime.block_on(scenario(&fixture, &config, &mut synapse))
+    }));
+    if let Err(panic) = outcome {
+        eprintln!(
+            "--- bot log ---\n{}",
+            std::fs::read_to_string(fixture.path().join("bot.log")).unwrap_or_default()
+        );
+        eprintln!("--- synapse log (tail) ---\n{}", synapse.log_tail());
+        std::panic::resume_unwind(panic);
+    }
+}
+
+/// Reads the bot's messages room by room (edits included), each once.
+#[derive(Default)]
+struct Rooms {
+    read: std::collections::HashMap<String, usize>,
+}
+
+impl Rooms {
+    /// The bot's next message in `room`.
+    async fn next(&mut self, person: &Person, room: &Room) -> Message {
+        let id = room.room_id().to_string();
+        let started = Instant::now();
+        loop {
+            let seen = *self.read.get(&id).unwrap_or(&0);
+            let found = person
+                .inbox
+                .lock()
+                .unwrap()
+                .iter()
+                .filter(|m| m.room == room.room_id())
+                .nth(seen)
+                .cloned();
+            if let Some(message) = found {
+                self.read.insert(id, seen + 1);
+                return message;
+            }
+            assert!(started.elapsed() < WAIT, "no further message in {id}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// The next message in `room` whose text says `what`.
+    async fn next_saying(&mut self, person: &Person, room: &Room, what: &str) -> Message {
+        loop {
+            let message = self.next(person, room).await;
+            if message.body.contains(what) {
+                return message;
+            }
+        }
+    }
+
+    /// Whether nothing arrived in `room` beyond what was read.
+    fn nothing_more(&self, person: &Person, room: &Room) -> bool {
+        let seen = *self.read.get(room.room_id().as_str()).unwrap_or(&0);
+        let count = person
+            .inbox
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|m| m.room == room.room_id())
+            .count();
+        count == seen
+    }
+}
+
+async fn scenario(fixture: &Fixture, config: &Path, synapse: &mut Synapse) {
+    let port = free_port();
+    // Rooms are made with the bot in them, then routed to.
+    alert_settings(fixture, port, "!unknown:localhost", "!unknown:localhost");
+    let bot = start(fixture, config, port);
+    let priya = Person::login(&synapse.url(), "priya").await;
+    let dba = priya.room_with(&["opsbot"], false).await;
+    let oncall = priya.room_with(&["opsbot"], false).await;
+    drop(bot);
+    alert_settings(
+        fixture,
+        port,
+        dba.room_id().as_str(),
+        oncall.room_id().as_str(),
+    );
+    let bot = start(fixture, config, port);
+    let alertmanager = Alertmanager::start(port);
+    let mut rooms = Rooms::default();
+
+    // A critical database alert reaches both rooms, once each.
+    alertmanager.post(&[("PostgresDown", "pg-1:5432", "critical", false)]);
+    let first_dba = rooms.next(&priya, &dba).await;
+    let first_oncall = rooms.next(&priya, &oncall).await;
+    for first in [&first_dba, &first_oncall] {
+        assert!(
+            first
+                .body
+                .starts_with("🔥 FIRING PostgresDown on pg-1 (severity: critical)"),
+            "{}",
+            first.body
+        );
+        assert!(
+            first.body.contains("summary: PostgresDown on pg-1:5432"),
+            "{}",
+            first.body
+        );
+        assert_eq!(first.replaces, None, "a new message");
+    }
+
+    // A second alert of the group edits that message.
+    alertmanager.post(&[
+        ("PostgresDown", "pg-1:5432", "critical", false),
+        ("PostgresDown", "pg-2:5432", "critical", false),
+    ]);
+    let grown = rooms.next(&priya, &dba).await;
+    assert_eq!(
+        grown.replaces.as_ref(),
+        Some(&first_dba.event),
+        "{}",
+        grown.body
+    );
+    assert!(grown.body.contains("on pg-1 and pg-2"), "{}", grown.body);
+    assert!(grown.body.contains("2 alerts in group"), "{}", grown.body);
+
+    // A restart between firing and resolving keeps editing the same message.
+    bot.kill9();
+    let bot = start(fixture, config, port);
+    alertmanager.post(&[
+        ("PostgresDown", "pg-1:5432", "critical", true),
+        ("PostgresDown", "pg-2:5432", "critical", true),
+    ]);
+    let resolved = rooms.next_saying(&priya, &dba, "RESOLVED").await;
+    assert_eq!(resolved.replaces.as_ref(), Some(&first_dba.event));
+    assert!(
+        resolved
+            .body
+            .starts_with("✅ RESOLVED PostgresDown on pg-1 and pg-2 (after 7 min)"),
+        "{}",
+        resolved.body
+    );
+    let oncall_resolved = rooms.next_saying(&priya, &oncall, "RESOLVED").await;
+    assert_eq!(oncall_resolved.replaces.as_ref(), Some(&first_oncall.event));
+
+    // Wrong or missing authentication, and bodies that are no notification,
+    // are refused with the reason; nothing reaches a room.
+    let body = br#"{"version":"4","groupKey":"x","status":"firing","alerts":[{"status":"firing","labels":{"alertname":"PostgresDown","severity":"critical"},"startsAt":"2026-11-25T10:00:00Z"}]}"#;
+    for headers in [
+        vec![("Authorization", "Bearer wrong-token-0123456789".to_string())],
+        vec![],
+        vec![("X-Hub-Signature-256", opsbot_webhook::sign(TOKEN, body))],
+    ] {
+        let headers: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let (status, answer) = http(port, "POST", "/alerts/alertmanager", &headers, body);
+        assert_eq!(status, 401, "{headers:?}: {answer}");
+    }
+    let bearer = format!("Bearer {TOKEN}");
+    let auth = [("Authorization", bearer.as_str())];
+    let (status, answer) = http(
+        port,
+        "POST",
+        "/alerts/alertmanager",
+        &auth,
+        b"{\"version\":",
+    );
+    assert_eq!(status, 400);
+    assert!(
+        answer.contains("not an Alertmanager notification"),
+        "{answer}"
+    );
+    let (status, answer) = http(
+        port,
+        "POST",
+        "/alerts/alertmanager",
+        &auth,
+        &body
+            .iter()
+            .copied()
+            .map(|b| if b == b'4' { b'3' } else { b })
+            .collect::<Vec<u8>>(),
+    );
+    assert_eq!(status, 400);
+    assert!(answer.contains("version `3`"), "{answer}");
+    let big = vec![b' '; 2 * 1024 * 1024];
+    assert_eq!(
+        http(port, "POST", "/alerts/alertmanager", &auth, &big).0,
+        413
+    );
+
+    // The homeserver away during a delivery: the alert is accepted, held, and
+    // posted when it returns.
+    synapse.stop();
+    alertmanager.post(&[("ReplicationLag", "pg-3:5432", "warning", false)]);
+    std::thread::sleep(Duration::from_secs(3));
+    synapse.launch();
+    let held = rooms.next_saying(&priya, &dba, "ReplicationLag").await;
+    assert!(
+        held.body
+            .starts_with("🔥 FIRING ReplicationLag on pg-3 (severity: warning)"),
+        "{}",
+        held.body
+    );
+    assert_eq!(held.replaces, None);
+    assert!(
+        rooms.nothing_more(&priya, &oncall),
+        "a warning does not reach on-call, and no refused request reached a room"
+    );
+    drop(bot);
+}

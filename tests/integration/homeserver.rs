@@ -1,0 +1,518 @@
+//! What the end-to-end tests share: a real Synapse homeserver started on a
+//! free loopback port, the real `opsbot run` process, and real matrix-sdk
+//! clients for the people, reading what the bot says (edits included).
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use matrix_sdk::config::SyncSettings;
+use matrix_sdk::ruma::api::client::room::create_room::v3::{Request as CreateRoom, RoomPreset};
+use matrix_sdk::ruma::events::room::member::{MembershipState, StrippedRoomMemberEvent};
+use matrix_sdk::ruma::events::room::message::{
+    MessageType, OriginalSyncRoomMessageEvent, Relation, RoomMessageEventContent,
+};
+use matrix_sdk::ruma::{OwnedRoomId, OwnedUserId};
+use matrix_sdk::{Client, Room, RoomMemberships};
+
+use crate::util::{repo, Fixture};
+
+pub(crate) const BOT: &str = "@opsbot:localhost";
+pub(crate) const PASSWORD: &str = "correct horse battery staple";
+pub(crate) const WAIT: Duration = Duration::from_secs(40);
+
+/// The virtualenv's Python, creating it (with Synapse from PyPI) when missing.
+pub(crate) fn synapse_python() -> PathBuf {
+    let venv = repo().join(".venv");
+    let python = venv.join("bin/python");
+    let ready = Command::new(&python)
+        .args(["-c", "import synapse"])
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ready {
+        assert!(
+            Command::new("python3")
+                .args(["-m", "venv"])
+                .arg(&venv)
+                .status()
+                .unwrap()
+                .success(),
+            "creating {}",
+            venv.display()
+        );
+        let pip = Command::new(venv.join("bin/pip"))
+            .args(["install", "-q", "matrix-synapse>=1.163,<2"])
+            .status()
+            .unwrap();
+        assert!(pip.success(), "pip install matrix-synapse failed");
+    }
+    python
+}
+
+pub(crate) fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+pub(crate) fn answers(port: u16) -> bool {
+    let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) else {
+        return false;
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+    if stream
+        .write_all(b"GET /_matrix/client/versions HTTP/1.0\r\nHost: localhost\r\n\r\n")
+        .is_err()
+    {
+        return false;
+    }
+    let mut response = String::new();
+    let _ = stream.read_to_string(&mut response);
+    response.starts_with("HTTP/1.1 200") || response.starts_with("HTTP/1.0 200")
+}
+
+/// A Synapse homeserver on loopback, killed when dropped.
+pub(crate) struct Synapse {
+    pub(crate) dir: tempfile::TempDir,
+    pub(crate) port: u16,
+    pub(crate) python: PathBuf,
+    pub(crate) child: Option<Child>,
+}
+
+impl Synapse {
+    pub(crate) fn start() -> Synapse {
+        let python = synapse_python();
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("hs.yaml");
+        let generated = Command::new(&python)
+            .args([
+                "-m",
+                "synapse.app.homeserver",
+                "--server-name",
+                "localhost",
+                "--config-path",
+            ])
+            .arg(&config)
+            .arg("--data-directory")
+            .arg(dir.path())
+            .args(["--generate-config", "--report-stats=no"])
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        assert!(
+            generated.status.success(),
+            "generating the Synapse config: {}",
+            String::from_utf8_lossy(&generated.stderr)
+        );
+        let port = free_port();
+        let mut yaml: serde_yaml::Value =
+            serde_yaml::from_str(&std::fs::read_to_string(&config).unwrap()).unwrap();
+        let overrides: serde_yaml::Value = serde_yaml::from_str(&format!(
+            "listeners:
+  - port: {port}
+    tls: false
+    type: http
+    x_forwarded: false
+    bind_addresses: ['127.0.0.1']
+    resources: [{{names: [client], compress: false}}]
+trusted_key_servers: []
+suppress_key_server_warning: true
+enable_registration: false
+rc_message: {{per_second: 1000, burst_count: 1000}}
+rc_registration: {{per_second: 1000, burst_count: 1000}}
+rc_login:
+  address: {{per_second: 1000, burst_count: 1000}}
+  account: {{per_second: 1000, burst_count: 1000}}
+  failed_attempts: {{per_second: 1000, burst_count: 1000}}
+rc_joins:
+  local: {{per_second: 1000, burst_count: 1000}}
+  remote: {{per_second: 1000, burst_count: 1000}}
+rc_invites:
+  per_room: {{per_second: 1000, burst_count: 1000}}
+  per_user: {{per_second: 1000, burst_count: 1000}}
+  per_issuer: {{per_second: 1000, burst_count: 1000}}
+"
+        ))
+        .unwrap();
+        for (key, value) in overrides.as_mapping().unwrap() {
+            yaml.as_mapping_mut()
+                .unwrap()
+                .insert(key.clone(), value.clone());
+        }
+        std::fs::write(&config, serde_yaml::to_string(&yaml).unwrap()).unwrap();
+        let mut synapse = Synapse {
+            dir,
+            port,
+            python,
+            child: None,
+        };
+        synapse.launch();
+        synapse
+    }
+
+    pub(crate) fn launch(&mut self) {
+        let log = std::fs::File::create(self.dir.path().join("synapse.out")).unwrap();
+        let child = Command::new(&self.python)
+            .args(["-m", "synapse.app.homeserver", "-c"])
+            .arg(self.dir.path().join("hs.yaml"))
+            .current_dir(self.dir.path())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        self.child = Some(child);
+        let started = Instant::now();
+        while !answers(self.port) {
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "Synapse did not start: {}",
+                self.log_tail()
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    pub(crate) fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    pub(crate) fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    pub(crate) fn register(&self, name: &str) {
+        let out = Command::new(
+            self.python
+                .parent()
+                .unwrap()
+                .join("register_new_matrix_user"),
+        )
+        .arg("-c")
+        .arg(self.dir.path().join("hs.yaml"))
+        .args(["-u", name, "-p", PASSWORD, "--no-admin"])
+        .arg(self.url())
+        .output()
+        .unwrap();
+        assert!(
+            out.status.success(),
+            "registering {name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    pub(crate) fn log_tail(&self) -> String {
+        let text = std::fs::read_to_string(self.dir.path().join("synapse.out")).unwrap_or_default();
+        text.lines()
+            .rev()
+            .take(30)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+}
+
+impl Drop for Synapse {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// The `opsbot run` process.
+pub(crate) struct BotProcess {
+    pub(crate) child: Child,
+}
+
+pub(crate) fn start_bot(fixture: &Fixture, config: &Path) -> BotProcess {
+    start_bot_with(fixture, config, &[])
+}
+
+/// `opsbot run` with extra environment variables (secrets named in the project).
+pub(crate) fn start_bot_with(fixture: &Fixture, config: &Path, env: &[(&str, &str)]) -> BotProcess {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(fixture.path().join("bot.log"))
+        .unwrap();
+    let child = fixture
+        .command(&["run", "--config", config.to_str().unwrap()])
+        .env(
+            "RUST_LOG",
+            "opsbot_matrix=debug,opsbot_runtime=info,opsbot_webhook=info,warn",
+        )
+        .envs(env.iter().copied())
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    BotProcess { child }
+}
+
+impl BotProcess {
+    pub(crate) fn kill9(mut self) {
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(self.child.id() as i32),
+            nix::sys::signal::Signal::SIGKILL,
+        );
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for BotProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct Message {
+    pub(crate) room: OwnedRoomId,
+    pub(crate) body: String,
+    pub(crate) html: Option<String>,
+    /// The message this one edits (an `m.replace`), with `body` its new text.
+    pub(crate) replaces: Option<matrix_sdk::ruma::OwnedEventId>,
+    pub(crate) event: matrix_sdk::ruma::OwnedEventId,
+}
+
+/// A person with a real Matrix client, syncing in the background.
+pub(crate) struct Person {
+    pub(crate) client: Client,
+    pub(crate) inbox: Arc<Mutex<Vec<Message>>>,
+    pub(crate) read: usize,
+    pub(crate) _dir: tempfile::TempDir,
+    pub(crate) sync: tokio::task::JoinHandle<()>,
+}
+
+impl Person {
+    pub(crate) async fn login(url: &str, name: &str) -> Person {
+        let dir = tempfile::tempdir().unwrap();
+        let client = Client::builder()
+            .homeserver_url(url)
+            .sqlite_store(dir.path(), None)
+            .build()
+            .await
+            .unwrap();
+        client
+            .matrix_auth()
+            .login_username(name, PASSWORD)
+            .send()
+            .await
+            .unwrap();
+        client.sync_once(SyncSettings::default()).await.unwrap();
+        let inbox: Arc<Mutex<Vec<Message>>> = Arc::default();
+        client.add_event_handler({
+            let inbox = inbox.clone();
+            move |event: OriginalSyncRoomMessageEvent, room: Room| {
+                let inbox = inbox.clone();
+                async move {
+                    if event.sender.as_str() != BOT {
+                        return;
+                    }
+                    let (msgtype, replaces) = match event.content.relates_to {
+                        Some(Relation::Replacement(r)) => (r.new_content.msgtype, Some(r.event_id)),
+                        _ => (event.content.msgtype, None),
+                    };
+                    if let MessageType::Text(text) = msgtype {
+                        inbox.lock().unwrap().push(Message {
+                            room: room.room_id().to_owned(),
+                            body: text.body,
+                            html: text.formatted.map(|f| f.body),
+                            replaces,
+                            event: event.event_id.clone(),
+                        });
+                    }
+                }
+            }
+        });
+        client.add_event_handler(
+            |event: StrippedRoomMemberEvent, room: Room, client: Client| async move {
+                if Some(event.state_key.as_ref()) == client.user_id()
+                    && event.content.membership == MembershipState::Invite
+                {
+                    for _ in 0..10 {
+                        if room.join().await.is_ok() {
+                            break;
+                        }
+                        tokio::time::sleep(Duration::from_millis(300)).await;
+                    }
+                }
+            },
+        );
+        let sync = tokio::spawn({
+            let client = client.clone();
+            async move {
+                loop {
+                    if client
+                        .sync_once(SyncSettings::default().timeout(Duration::from_secs(2)))
+                        .await
+                        .is_err()
+                    {
+                        tokio::time::sleep(Duration::from_millis(300)).await;
+                    }
+                }
+            }
+        });
+        Person {
+            client,
+            inbox,
+            read: 0,
+            _dir: dir,
+            sync,
+        }
+    }
+
+    pub(crate) fn user_id(name: &str) -> OwnedUserId {
+        format!("@{name}:localhost").try_into().unwrap()
+    }
+
+    /// A private room with the bot (and others) invited; waits until all joined.
+    pub(crate) async fn room_with(&self, others: &[&str], direct: bool) -> Room {
+        let mut request = CreateRoom::new();
+        request.invite = others.iter().map(|o| Person::user_id(o)).collect();
+        request.is_direct = direct;
+        request.preset = Some(RoomPreset::PrivateChat);
+        let room = self.client.create_room(request).await.unwrap();
+        self.wait_members(&room, others.len() + 1).await;
+        room
+    }
+
+    pub(crate) async fn wait_members(&self, room: &Room, count: usize) {
+        let started = Instant::now();
+        loop {
+            let joined = room
+                .members_no_sync(RoomMemberships::JOIN)
+                .await
+                .map(|m| m.len())
+                .unwrap_or(0);
+            if joined >= count {
+                return;
+            }
+            assert!(
+                started.elapsed() < WAIT,
+                "only {joined} of {count} members joined {}",
+                room.room_id()
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    /// Sends a message; only the bot's messages after it count as replies.
+    pub(crate) async fn say(&mut self, room: &Room, text: &str) {
+        self.read = self.inbox.lock().unwrap().len();
+        // Through this person's own client: a Room handle belongs to one client.
+        let started = Instant::now();
+        let own = loop {
+            if let Some(own) = self.client.get_room(room.room_id()) {
+                break own;
+            }
+            assert!(started.elapsed() < WAIT, "not in {}", room.room_id());
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+        own.send(RoomMessageEventContent::text_plain(text))
+            .await
+            .unwrap();
+    }
+
+    /// The bot's next `count` messages in `room`.
+    pub(crate) async fn replies(&mut self, room: &Room, count: usize) -> Vec<Message> {
+        let started = Instant::now();
+        loop {
+            let found: Vec<Message> = self.inbox.lock().unwrap()[self.read..]
+                .iter()
+                .filter(|m| m.room == room.room_id())
+                .cloned()
+                .collect();
+            if found.len() >= count {
+                let taken: Vec<Message> = found.into_iter().take(count).collect();
+                // Consume everything up to the last message taken.
+                let last = taken.last().unwrap().clone();
+                let inbox = self.inbox.lock().unwrap();
+                let position = inbox[self.read..]
+                    .iter()
+                    .position(|m| m.room == last.room && m.body == last.body)
+                    .unwrap();
+                self.read += position + 1;
+                return taken;
+            }
+            assert!(
+                started.elapsed() < WAIT,
+                "waited for {count} bot replies in {}, got {:?}",
+                room.room_id(),
+                found.iter().map(|m| &m.body).collect::<Vec<_>>()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    pub(crate) async fn reply(&mut self, room: &Room) -> String {
+        self.replies(room, 1).await.remove(0).body
+    }
+
+    /// Says something and returns the bot's next reply.
+    pub(crate) async fn ask(&mut self, room: &Room, text: &str) -> String {
+        self.say(room, text).await;
+        self.reply(room).await
+    }
+
+    pub(crate) fn no_reply_since(&self, room: &Room) -> bool {
+        !self.inbox.lock().unwrap()[self.read..]
+            .iter()
+            .any(|m| m.room == room.room_id())
+    }
+}
+
+impl Drop for Person {
+    fn drop(&mut self) {
+        self.sync.abort();
+    }
+}
+
+/// One HTTP/1.1 request on loopback; returns the status code and the body.
+pub(crate) fn http(
+    port: u16,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> (u16, String) {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let mut request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    request.push_str("\r\n");
+    stream.write_all(request.as_bytes()).unwrap();
+    // A server may answer (413) and close before the whole body is written.
+    let _ = stream.write_all(body);
+    let mut response = Vec::new();
+    let _ = stream.read_to_end(&mut response);
+    let response = String::from_utf8_lossy(&response).into_owned();
+    let status = response
+        .split_whitespace()
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .unwrap_or(0);
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, body)| body.to_string())
+        .unwrap_or_default();
+    (status, body)
+}
