@@ -71,6 +71,7 @@ pub fn run(
             text: &text,
             sent_at: None,
             max_age: None,
+            replying_to: None,
         };
         runtime.block_on(bot.receive(&envelope, &mut printer));
         if let Some(e) = printer.failed {

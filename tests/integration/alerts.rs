@@ -82,7 +82,7 @@ receivers:
             .iter()
             .map(|(name, instance, severity, resolved)| {
                 let mut alert = serde_json::json!({
-                    "labels": {"alertname": name, "instance": instance, "severity": severity},
+                    "labels": {"alertname": name, "instance": instance, "severity": severity, "datname": "orders"},
                     "annotations": {"summary": format!("{name} on {instance}")},
                     "startsAt": (now - chrono::Duration::minutes(7)).to_rfc3339(),
                 });
@@ -131,7 +131,10 @@ fn wait_for(what: &str, done: impl Fn() -> bool) {
 /// routing to `dba` (every database alert, continuing) and `oncall` (critical).
 fn alert_settings(fixture: &Fixture, port: u16, dba: &str, oncall: &str) {
     let settings = std::fs::read_to_string(fixture.path().join("opsbot.yaml")).unwrap();
-    let kept = settings.split("\nalerts:").next().unwrap();
+    let kept = settings.split("\nalerts:").next().unwrap().replace(
+        "priya: [\"@priya:db.example\"]",
+        "priya: [\"@priya:db.example\", \"@priya:localhost\"]",
+    );
     fixture.write(
         "opsbot.yaml",
         &format!(
@@ -144,6 +147,7 @@ alerts:
       match_re: {{ alertname: 'Postgres.*|Replication.*' }}
       rooms: ['{dba}']
       continue: true
+      slots: {{ database: '{{labels.datname}}' }}
     - name: oncall
       min_severity: critical
       rooms: ['{oncall}']
@@ -222,7 +226,18 @@ impl Rooms {
                 self.read.insert(id, seen + 1);
                 return message;
             }
-            assert!(started.elapsed() < WAIT, "no further message in {id}");
+            assert!(
+                started.elapsed() < WAIT,
+                "no further message in {id} after {seen}: {:#?}",
+                person
+                    .inbox
+                    .lock()
+                    .unwrap()
+                    .iter()
+                    .filter(|m| m.room == room.room_id())
+                    .map(|m| (&m.body, &m.replaces))
+                    .collect::<Vec<_>>()
+            );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
@@ -256,7 +271,7 @@ async fn scenario(fixture: &Fixture, config: &Path, synapse: &mut Synapse) {
     // Rooms are made with the bot in them, then routed to.
     alert_settings(fixture, port, "!unknown:localhost", "!unknown:localhost");
     let bot = start(fixture, config, port);
-    let priya = Person::login(&synapse.url(), "priya").await;
+    let mut priya = Person::login(&synapse.url(), "priya").await;
     let dba = priya.room_with(&["opsbot"], false).await;
     let oncall = priya.room_with(&["opsbot"], false).await;
     drop(bot);
@@ -305,6 +320,35 @@ async fn scenario(fixture: &Fixture, config: &Path, synapse: &mut Synapse) {
     assert!(grown.body.contains("on pg-1 and pg-2"), "{}", grown.body);
     assert!(grown.body.contains("2 alerts in group"), "{}", grown.body);
 
+    // "back up the database" in the alert's thread backs up the alert's
+    // database; the alert's message then names who acted.
+    priya
+        .say_in_thread(&dba, &first_dba.event, "back up the database")
+        .await;
+    let asked = rooms.next_saying(&priya, &dba, "Shall I go ahead?").await;
+    assert_eq!(
+        asked.body,
+        "I will back up orders. Shall I go ahead? (yes/no) — database from the alert PostgresDown"
+    );
+    priya.say_in_thread(&dba, &first_dba.event, "yes").await;
+    // The result and the alert's edit arrive in either order.
+    let (mut result, mut acted) = (None, None);
+    while result.is_none() || acted.is_none() {
+        let message = rooms.next(&priya, &dba).await;
+        if message.body == "orders is backed up." {
+            result = Some(message);
+        } else if message.body.contains("acted:") {
+            acted = Some(message);
+        }
+    }
+    let acted = acted.unwrap();
+    assert_eq!(acted.replaces.as_ref(), Some(&first_dba.event));
+    assert!(
+        acted.body.contains("acted: back up a database by priya"),
+        "{}",
+        acted.body
+    );
+
     // A restart between firing and resolving keeps editing the same message.
     bot.kill9();
     let bot = start(fixture, config, port);
@@ -315,9 +359,9 @@ async fn scenario(fixture: &Fixture, config: &Path, synapse: &mut Synapse) {
     let resolved = rooms.next_saying(&priya, &dba, "RESOLVED").await;
     assert_eq!(resolved.replaces.as_ref(), Some(&first_dba.event));
     assert!(
-        resolved
-            .body
-            .starts_with("✅ RESOLVED PostgresDown on pg-1 and pg-2 (after 7 min)"),
+        resolved.body.starts_with(
+            "✅ RESOLVED PostgresDown on pg-1 and pg-2 (after 7 min; back up a database by priya)"
+        ),
         "{}",
         resolved.body
     );

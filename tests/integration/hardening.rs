@@ -503,6 +503,7 @@ fn redeliveries_and_stale_messages_are_handled_once_for_every_adapter() {
                 text,
                 sent_at: Some(chrono::Utc::now() - chrono::Duration::minutes(age_minutes)),
                 max_age: Some(Duration::from_secs(600)),
+                replying_to: None,
             };
             let handled =
                 runtime.block_on(bot.receive(&envelope, &mut |r: String| replies.push(r)));

@@ -425,6 +425,22 @@ impl Person {
             .unwrap();
     }
 
+    /// Sends a message in the thread of `root`.
+    pub(crate) async fn say_in_thread(
+        &mut self,
+        room: &Room,
+        root: &matrix_sdk::ruma::OwnedEventId,
+        text: &str,
+    ) {
+        self.read = self.inbox.lock().unwrap().len();
+        let own = self.client.get_room(room.room_id()).expect("in the room");
+        let mut content = RoomMessageEventContent::text_plain(text);
+        content.relates_to = Some(Relation::Thread(
+            matrix_sdk::ruma::events::relation::Thread::plain(root.clone(), root.clone()),
+        ));
+        own.send(content).await.unwrap();
+    }
+
     /// The bot's next `count` messages in `room`.
     pub(crate) async fn replies(&mut self, room: &Room, count: usize) -> Vec<Message> {
         let started = Instant::now();

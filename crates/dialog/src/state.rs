@@ -21,6 +21,16 @@ pub enum SlotOrigin {
     CarriedOver,
     /// The dialog's default.
     Default,
+    /// From the labels of the alert the request is about.
+    FromAlert,
+}
+
+/// The alert a request was made about, kept for the audit and for telling
+/// the alert's room who acted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AlertLink {
+    pub id: String,
+    pub name: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -53,6 +63,9 @@ pub struct Request {
     #[serde(default)]
     pub dry_run: bool,
     pub started_at: DateTime<Utc>,
+    /// The alert this request is about, if it started from one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alert: Option<AlertLink>,
     /// Last time the user moved this request on; pending questions expire from here.
     pub touched_at: DateTime<Utc>,
 }

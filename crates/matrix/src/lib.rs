@@ -417,6 +417,12 @@ async fn on_message(shared: Arc<Shared>, event: OriginalSyncRoomMessageEvent, ro
         Some(Relation::Thread(thread)) => Some((thread.event_id.clone(), event_id.clone())),
         _ => None,
     };
+    // The bot's message this one answers: a thread's root or a reply's target.
+    let replying_to = match &event.content.relates_to {
+        Some(Relation::Thread(thread)) => Some(thread.event_id.to_string()),
+        Some(Relation::Reply(reply)) => Some(reply.in_reply_to.event_id.to_string()),
+        _ => None,
+    };
     let name = match room.get_member_no_sync(&event.sender).await {
         Ok(Some(member)) => member.name().to_string(),
         _ => event.sender.localpart().to_string(),
@@ -508,6 +514,7 @@ async fn on_message(shared: Arc<Shared>, event: OriginalSyncRoomMessageEvent, ro
             text: &body,
             sent_at,
             max_age: Some(shared.config.max_message_age),
+            replying_to: replying_to.as_deref(),
         };
         shared.bot.receive(&envelope, &mut sink).await
     };

@@ -52,6 +52,10 @@ pub struct AuditRecord {
     pub duration_ms: Option<u64>,
     pub output: Option<String>,
     pub reason: Option<String>,
+    /// The alert the request was about (absent from records before alerts,
+    /// so their hashes still verify).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alert: Option<opsbot_dialog::AlertLink>,
 }
 
 /// The newest record's id and hash, kept beside the trail.
@@ -97,6 +101,7 @@ impl AuditRecord {
             duration_ms: None,
             output: None,
             reason: None,
+            alert: request.alert.clone(),
         }
     }
 
@@ -225,6 +230,7 @@ impl AuditRecord {
             duration_ms: Some(1),
             output: None,
             reason: None,
+            alert: None,
         }
     }
 }

@@ -159,7 +159,10 @@ impl Bot {
                 return false;
             }
         }
-        if let Err(e) = self.handle(&envelope.key, envelope.text, reply).await {
+        let handled = self
+            .handle_about(&envelope.key, envelope.text, envelope.replying_to, reply)
+            .await;
+        if let Err(e) = handled {
             failed(&e, reply);
         }
         true
@@ -296,6 +299,7 @@ impl Bot {
                 .store
                 .executions_since(settings.person_of(&key.user), now - window)?,
             two_factor_enrolled: self.store.totp(&key.user)?.is_some(),
+            alert: None,
         })
     }
 
@@ -325,6 +329,19 @@ impl Bot {
         text: &str,
         reply: &mut Reply<'_>,
     ) -> Result<(), RuntimeError> {
+        self.handle_about(key, text, None, reply).await
+    }
+
+    /// [`Bot::handle`] for a message that answers one of the bot's messages
+    /// (`replying_to`, the adapter's id of it): a request about an alert
+    /// takes the values the alert's route gives.
+    pub async fn handle_about(
+        &self,
+        key: &ConversationKey,
+        text: &str,
+        replying_to: Option<&str>,
+        reply: &mut Reply<'_>,
+    ) -> Result<(), RuntimeError> {
         let loaded = self.loaded();
         match inbound::parse(text) {
             Inbound::TooLong(refusal) => {
@@ -336,7 +353,10 @@ impl Bot {
                 self.handle_reload(key, reply).await;
                 Ok(())
             }
-            Inbound::Message(message) => self.handle_message(&loaded, key, message, reply).await,
+            Inbound::Message(message) => {
+                self.handle_message(&loaded, key, message, replying_to, reply)
+                    .await
+            }
         }
     }
 
@@ -346,6 +366,7 @@ impl Bot {
         loaded: &Arc<Loaded>,
         key: &ConversationKey,
         message: Message<'_>,
+        replying_to: Option<&str>,
         reply: &mut Reply<'_>,
     ) -> Result<(), RuntimeError> {
         let lock = self.lock_for(key);
@@ -415,7 +436,9 @@ impl Bot {
             phase = conversation.phase_name(),
             "message understood"
         );
-        let ctx = self.context(loaded, key, message.dry_run)?;
+        let alert = self.alert_context(loaded, &key.room, replying_to)?;
+        let mut ctx = self.context(loaded, key, message.dry_run)?;
+        ctx.alert = alert.as_ref();
         let transition = step(
             &loaded.project,
             conversation,
@@ -543,6 +566,10 @@ impl Bot {
             records.push(AuditRecord::executed(
                 settings, key, ctx.now, &request, &plan, &outcome,
             ));
+            if request.alert.is_some() {
+                self.note_action_on_alert(loaded, key, &request, &outcome)
+                    .await?;
+            }
             journal.push((request.id.clone(), JournalStatus::Finished));
             transition = step(
                 project,

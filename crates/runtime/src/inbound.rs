@@ -13,6 +13,9 @@ pub struct Envelope<'t> {
     pub text: &'t str,
     pub sent_at: Option<chrono::DateTime<chrono::Utc>>,
     pub max_age: Option<std::time::Duration>,
+    /// The bot's message this one answers (a reply to it, or in its thread),
+    /// as the adapter's message id: a request about an alert takes its values.
+    pub replying_to: Option<&'t str>,
 }
 
 /// What a message is.

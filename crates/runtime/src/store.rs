@@ -136,6 +136,9 @@ pub trait Store: Send + Sync {
 
     /// Every alert group kept, in key order.
     fn alert_groups(&self) -> Result<Vec<AlertGroup>, RuntimeError>;
+
+    /// The alert groups of one room.
+    fn alert_groups_in(&self, room: &str) -> Result<Vec<AlertGroup>, RuntimeError>;
 }
 
 pub(crate) fn json<T: Serialize>(value: &T) -> Vec<u8> {

@@ -20,6 +20,9 @@ pub const DEFAULT_MAX_BODY: usize = 1024 * 1024;
 /// Severities from least to most urgent; a label value outside the list ranks
 /// below all of them.
 pub const SEVERITIES: &[&str] = &["info", "warning", "error", "critical"];
+/// How long after an alert's last change a request in its room, not in reply
+/// to it, still takes the alert's values.
+pub const DEFAULT_CONTEXT_WINDOW: std::time::Duration = std::time::Duration::from_secs(15 * 60);
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -33,6 +36,9 @@ pub(crate) struct RawAlerts {
     pub hmac_secret_env: Option<String>,
     pub hmac_secret_file: Option<String>,
     pub max_body: Option<usize>,
+    /// How long after an alert a request in its room (not in reply to it)
+    /// still takes its values, e.g. `15m`.
+    pub context_window: Option<String>,
     #[serde(default)]
     pub routes: Vec<RawRoute>,
 }
@@ -53,6 +59,10 @@ pub(crate) struct RawRoute {
     pub rooms: Vec<String>,
     #[serde(default, rename = "continue")]
     pub continue_matching: bool,
+    /// Slot name → template over the alert's labels and annotations, e.g.
+    /// `'{labels.instance | host}'`: values for a request made about the alert.
+    #[serde(default)]
+    pub slots: BTreeMap<String, String>,
 }
 
 /// A secret read when the listener starts (never stored in the project).
@@ -70,6 +80,7 @@ pub struct AlertSettings {
     /// A key for `X-Hub-Signature-256: sha256=HMAC(body)`, as GitHub sends.
     pub hmac_secret: Option<Secret>,
     pub max_body: usize,
+    pub context_window: std::time::Duration,
     pub routes: Vec<AlertRoute>,
 }
 
@@ -87,6 +98,114 @@ pub struct AlertRoute {
     pub min_severity: Option<usize>,
     pub rooms: Vec<String>,
     pub continue_matching: bool,
+    /// Slot name → where its value comes from in the alert.
+    pub slots: BTreeMap<String, LabelTemplate>,
+    /// Where each slot was written, to check it against the dialogs.
+    pub(crate) slots_at: BTreeMap<String, crate::diag::Location>,
+}
+
+/// Where a slot's value comes from in an alert: `{labels.NAME}` or
+/// `{annotations.NAME}`, optionally `| host` (an `instance` such as
+/// `web-01:9100` becomes `web-01`), with literal text around it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LabelTemplate {
+    parts: Vec<TemplatePart>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum TemplatePart {
+    Text(String),
+    Field {
+        annotation: bool,
+        name: String,
+        host: bool,
+    },
+}
+
+impl LabelTemplate {
+    pub fn parse(text: &str) -> Result<LabelTemplate, String> {
+        let mut parts = Vec::new();
+        let mut rest = text;
+        while let Some(open) = rest.find('{') {
+            if open > 0 {
+                parts.push(TemplatePart::Text(rest[..open].to_string()));
+            }
+            let close = rest[open..]
+                .find('}')
+                .ok_or_else(|| format!("`{text}` opens a `{{` it does not close"))?;
+            let inner = rest[open + 1..open + close].trim();
+            let (path, filter) = match inner.split_once('|') {
+                Some((path, filter)) => (path.trim(), Some(filter.trim())),
+                None => (inner, None),
+            };
+            let host = match filter {
+                None => false,
+                Some("host") => true,
+                Some(other) => {
+                    return Err(format!("unknown filter `{other}`; expected `host`"));
+                }
+            };
+            let (annotation, name) = match path.split_once('.') {
+                Some(("labels", name)) if !name.is_empty() => (false, name),
+                Some(("annotations", name)) if !name.is_empty() => (true, name),
+                _ => {
+                    return Err(format!(
+                        "`{{{inner}}}` names no alert field; expected `{{labels.NAME}}` or `{{annotations.NAME}}`"
+                    ))
+                }
+            };
+            parts.push(TemplatePart::Field {
+                annotation,
+                name: name.to_string(),
+                host,
+            });
+            rest = &rest[open + close + 1..];
+        }
+        if !rest.is_empty() {
+            parts.push(TemplatePart::Text(rest.to_string()));
+        }
+        Ok(LabelTemplate { parts })
+    }
+
+    /// The value for an alert with these labels and annotations; `None` when
+    /// a field it names is missing or empty.
+    pub fn render(
+        &self,
+        labels: &BTreeMap<String, String>,
+        annotations: &BTreeMap<String, String>,
+    ) -> Option<String> {
+        let mut out = String::new();
+        for part in &self.parts {
+            match part {
+                TemplatePart::Text(text) => out.push_str(text),
+                TemplatePart::Field {
+                    annotation,
+                    name,
+                    host,
+                } => {
+                    let source = if *annotation { annotations } else { labels };
+                    let value = source.get(name).filter(|v| !v.trim().is_empty())?;
+                    out.push_str(if *host { host_of(value) } else { value });
+                }
+            }
+        }
+        Some(out)
+    }
+}
+
+/// `web-01:9100` → `web-01`, `[::1]:80` → `::1`; anything else unchanged.
+pub fn host_of(instance: &str) -> &str {
+    match instance.rsplit_once(':') {
+        Some((host, port))
+            if !host.is_empty()
+                && !port.is_empty()
+                && port.chars().all(|c| c.is_ascii_digit())
+                && (!host.contains(':') || host.starts_with('[')) =>
+        {
+            host.trim_start_matches('[').trim_end_matches(']')
+        }
+        _ => instance,
+    }
 }
 
 /// The rank of a severity label value, `None` when it is not one of [`SEVERITIES`].
@@ -162,6 +281,24 @@ fn secret(
     }
 }
 
+/// Route slots must name a slot some dialog has, or they would never fill one.
+pub(crate) fn check_slots(
+    settings: &AlertSettings,
+    dialog_slots: impl Fn(&str) -> bool,
+    diagnostics: &mut Diagnostics,
+) {
+    for route in &settings.routes {
+        for (slot, at) in &route.slots_at {
+            if !dialog_slots(slot) {
+                diagnostics.push(
+                    at.clone(),
+                    format!("route `{}` fills a slot `{slot}` that no dialog has; expected the name of a dialog's slot", route.name),
+                );
+            }
+        }
+    }
+}
+
 pub(crate) fn check(
     raw: RawAlerts,
     index: &PositionIndex,
@@ -220,6 +357,17 @@ pub(crate) fn check(
             format!("max_body {max_body} is out of range; expected bytes from 1024 to 67108864"),
         );
     }
+    let context_window = match raw.context_window.as_deref().map(humantime::parse_duration) {
+        None => DEFAULT_CONTEXT_WINDOW,
+        Some(Ok(window)) if window <= std::time::Duration::from_secs(24 * 3600) => window,
+        Some(_) => {
+            diagnostics.push(
+                index.locate("alerts.context_window"),
+                "context_window is not a duration up to 24h; expected e.g. `15m`, or `0s` for replies only",
+            );
+            DEFAULT_CONTEXT_WINDOW
+        }
+    };
     let mut routes = Vec::new();
     let mut names = std::collections::BTreeSet::new();
     for (i, route) in raw.routes.into_iter().enumerate() {
@@ -284,12 +432,25 @@ pub(crate) fn check(
             }
             rank
         });
+        let mut slots = BTreeMap::new();
+        let mut slots_at = BTreeMap::new();
+        for (slot, template) in route.slots {
+            slots_at.insert(slot.clone(), index.locate(&format!("{at}.slots.{slot}")));
+            match LabelTemplate::parse(&template) {
+                Ok(parsed) => {
+                    slots.insert(slot, parsed);
+                }
+                Err(why) => diagnostics.push(index.locate(&format!("{at}.slots.{slot}")), why),
+            }
+        }
         routes.push(AlertRoute {
             name,
             labels,
             min_severity,
             rooms: route.rooms,
             continue_matching: route.continue_matching,
+            slots,
+            slots_at,
         });
     }
     Some(AlertSettings {
@@ -297,6 +458,7 @@ pub(crate) fn check(
         token,
         hmac_secret,
         max_body,
+        context_window,
         routes,
     })
 }
@@ -319,6 +481,8 @@ mod tests {
             min_severity: None,
             rooms: vec![format!("!{name}:localhost")],
             continue_matching: continues,
+            slots: BTreeMap::new(),
+            slots_at: BTreeMap::new(),
         }
     }
 
@@ -329,6 +493,7 @@ mod tests {
             token: Some(Secret::Env("T".into())),
             hmac_secret: None,
             max_body: DEFAULT_MAX_BODY,
+            context_window: DEFAULT_CONTEXT_WINDOW,
             routes: vec![
                 route(
                     "all",
@@ -378,5 +543,43 @@ mod tests {
         assert!(!serious.matches(&labels(&[("severity", "info")])));
         assert!(!serious.matches(&labels(&[("severity", "page-me")])));
         assert!(!serious.matches(&labels(&[])));
+    }
+
+    #[test]
+    fn slot_templates_take_values_from_labels_and_annotations() {
+        let labels = labels(&[
+            ("instance", "web-01:9100"),
+            ("job", "apache"),
+            ("v6", "[::1]:80"),
+        ]);
+        let annotations = labels_of(&[("service", "httpd")]);
+        let render = |t: &str| {
+            LabelTemplate::parse(t)
+                .unwrap()
+                .render(&labels, &annotations)
+        };
+        assert_eq!(
+            render("{labels.instance | host}").as_deref(),
+            Some("web-01")
+        );
+        assert_eq!(render("{labels.instance}").as_deref(), Some("web-01:9100"));
+        assert_eq!(render("{ labels.v6|host }").as_deref(), Some("::1"));
+        assert_eq!(
+            render("{annotations.service}-{labels.job}").as_deref(),
+            Some("httpd-apache")
+        );
+        assert_eq!(render("{labels.missing}"), None);
+        assert_eq!(
+            host_of("fe80::1"),
+            "fe80::1",
+            "a bare IPv6 address has no port"
+        );
+        for bad in ["{labels.job", "{job}", "{labels.job | upper}", "{labels.}"] {
+            assert!(LabelTemplate::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    fn labels_of(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        labels(pairs)
     }
 }

@@ -187,6 +187,7 @@ mod tests {
             token: Some(Secret::File("token".into())),
             hmac_secret: None,
             max_body: opsbot_spec::alerts::DEFAULT_MAX_BODY,
+            context_window: opsbot_spec::alerts::DEFAULT_CONTEXT_WINDOW,
             routes: Vec::new(),
         };
         let credentials = Credentials::resolve(&settings, dir.path()).unwrap();

@@ -46,6 +46,20 @@ pub struct Context<'a> {
     pub recent_executions: u32,
     /// Whether this user has a TOTP secret.
     pub two_factor_enrolled: bool,
+    /// The alert this message is about (a reply to it, in its thread, or soon
+    /// after it in its room): values for a request it starts.
+    pub alert: Option<&'a AlertContext>,
+}
+
+/// An alert a request may be about, with the slot values its route gives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlertContext {
+    /// Names the alert group (its store id).
+    pub id: String,
+    /// How people know it: "ApacheDown".
+    pub name: String,
+    /// Slot name → value taken from the alert's labels.
+    pub values: std::collections::BTreeMap<String, String>,
 }
 
 impl<'a> Context<'a> {
@@ -58,6 +72,7 @@ impl<'a> Context<'a> {
             dry_run: false,
             recent_executions: 0,
             two_factor_enrolled: false,
+            alert: None,
         }
     }
 }

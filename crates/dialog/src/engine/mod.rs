@@ -12,7 +12,7 @@ use opsbot_spec::{Behaviour, Dialog, EntityMatch, Project, Slot};
 use crate::phrases::{self, Answer};
 use crate::plan;
 use crate::state::{
-    Choice, Conversation, LastDialog, Phase, Remembered, Request, SlotOrigin, SlotValue,
+    AlertLink, Choice, Conversation, LastDialog, Phase, Remembered, Request, SlotOrigin, SlotValue,
 };
 
 mod answers;
@@ -162,7 +162,25 @@ impl<'a> Step<'a> {
 
     pub(super) fn preview(&self, dialog: &Dialog, request: &Request) -> String {
         match &dialog.confirm {
-            Some(c) => format!("{} (yes/no)", c.render(&self.vars(request))),
+            Some(c) => {
+                let from_alert: Vec<&str> = dialog
+                    .slots
+                    .iter()
+                    .filter(|s| {
+                        request.slots.get(&s.name).map(|v| v.origin) == Some(SlotOrigin::FromAlert)
+                    })
+                    .map(|s| s.name.as_str())
+                    .collect();
+                let note = match (&request.alert, from_alert.is_empty()) {
+                    (Some(alert), false) => format!(
+                        " — {} from the alert {}",
+                        opsbot_spec::join_or(&from_alert).replacen(" or ", " and ", 1),
+                        alert.name
+                    ),
+                    _ => String::new(),
+                };
+                format!("{} (yes/no){note}", c.render(&self.vars(request)))
+            }
             None => String::new(),
         }
     }
@@ -281,5 +299,7 @@ fn outside_values(u: &Understanding) -> String {
     String::from_utf8_lossy(&bytes).into_owned()
 }
 
+#[cfg(test)]
+mod alert_tests;
 #[cfg(test)]
 mod tests;

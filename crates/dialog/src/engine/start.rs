@@ -368,11 +368,13 @@ impl<'a> Step<'a> {
             two_factor: false,
             dry_run: self.ctx.dry_run,
             started_at: self.ctx.now,
+            alert: None,
             touched_at: self.ctx.now,
         };
-        let errors = self
+        let mut errors = self
             .fill_from_entities(dialog, &mut request, &u.entities, None)
             .1;
+        errors.extend(self.fill_from_alert(dialog, &mut request));
         if let Err(reason) =
             dialog
                 .access

@@ -41,7 +41,21 @@ pub struct AlertGroup {
     pub delivered: Option<String>,
     /// The message showing this group, once sent.
     pub message: Option<MessageHandle>,
+    /// Requests made about this incident that ran, oldest first.
+    #[serde(default)]
+    pub acted: Vec<Acted>,
 }
+
+/// Someone acted on an alert: who, what (the dialog's description), how it went.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Acted {
+    pub who: String,
+    pub what: String,
+    pub succeeded: bool,
+}
+
+/// Actions named on an alert's message before "and N more".
+const NAMED_ACTIONS: usize = 3;
 
 impl AlertGroup {
     /// The store key of a group in a room.
@@ -65,6 +79,7 @@ impl AlertGroup {
             text: String::new(),
             delivered: None,
             message: None,
+            acted: Vec::new(),
         };
         group.merge(notification, now);
         group
@@ -80,6 +95,7 @@ impl AlertGroup {
         if fires && self.is_resolved() && self.delivered.as_ref() == Some(&self.text) {
             // The room was told this group is resolved: a new incident, a new message.
             self.alerts.clear();
+            self.acted.clear();
             self.message = None;
             self.delivered = None;
             self.opened_at = now;
@@ -105,6 +121,55 @@ impl AlertGroup {
         true
     }
 
+    /// Records an action taken about this incident; returns whether the
+    /// room's text changed.
+    pub fn note_action(&mut self, acted: Acted, now: DateTime<Utc>) -> bool {
+        self.acted.push(acted);
+        let text = self.render();
+        let changed = text != self.text;
+        self.text = text;
+        self.updated_at = now;
+        changed
+    }
+
+    /// What people call it: the alert names in it ("ApacheDown").
+    pub fn name(&self) -> String {
+        distinct(self.shown().iter().map(|a| label(a, "alertname", "alert"))).join(", ")
+    }
+
+    /// The alerts the room is told about: those firing, or all once resolved.
+    fn shown(&self) -> Vec<&TrackedAlert> {
+        if self.is_resolved() {
+            self.alerts.values().collect()
+        } else {
+            self.alerts.values().filter(|a| a.firing).collect()
+        }
+    }
+
+    /// Slot values for a request about this group, from the route's
+    /// templates: a slot gets a value only when every alert shown agrees on
+    /// it ("restart it" about web-01 and web-02 asks which host).
+    pub fn slot_values(&self, route: &opsbot_spec::AlertRoute) -> BTreeMap<String, String> {
+        let shown = self.shown();
+        let mut values = BTreeMap::new();
+        for (slot, template) in &route.slots {
+            let rendered: Vec<Option<String>> = shown
+                .iter()
+                .map(|a| {
+                    template
+                        .render(&a.labels, &a.annotations)
+                        .map(|v| clean(&v))
+                })
+                .collect();
+            if let Some(Some(first)) = rendered.first() {
+                if rendered.iter().all(|v| v.as_ref() == Some(first)) {
+                    values.insert(slot.clone(), first.clone());
+                }
+            }
+        }
+        values
+    }
+
     pub fn firing(&self) -> usize {
         self.alerts.values().filter(|a| a.firing).count()
     }
@@ -121,11 +186,7 @@ impl AlertGroup {
     /// The room's text: what fires (or resolved), where, how bad, and why.
     pub fn render(&self) -> String {
         let resolved = self.is_resolved();
-        let shown: Vec<&TrackedAlert> = if resolved {
-            self.alerts.values().collect()
-        } else {
-            self.alerts.values().filter(|a| a.firing).collect()
-        };
+        let shown = self.shown();
         let names = distinct(shown.iter().map(|a| label(a, "alertname", "alert")));
         let hosts = distinct(
             shown
@@ -143,8 +204,15 @@ impl AlertGroup {
         if resolved {
             let first = self.alerts.values().map(|a| a.starts_at).min();
             let last = self.alerts.values().filter_map(|a| a.ends_at).max();
+            let mut notes = Vec::new();
             if let (Some(first), Some(last)) = (first, last) {
-                line.push_str(&format!(" (after {})", span(last - first)));
+                notes.push(format!("after {}", span(last - first)));
+            }
+            if let Some(acted) = self.acted.iter().rev().find(|a| a.succeeded) {
+                notes.push(format!("{} by {}", acted.what, acted.who));
+            }
+            if !notes.is_empty() {
+                line.push_str(&format!(" ({})", notes.join("; ")));
             }
         } else {
             let worst = shown
@@ -176,6 +244,20 @@ impl AlertGroup {
         if let Some(url) = shown.iter().find_map(|a| a.annotations.get("runbook_url")) {
             lines.push(format!("runbook: {}", clean(url)));
         }
+        if !self.acted.is_empty() && !resolved {
+            let mut done: Vec<String> = self
+                .acted
+                .iter()
+                .rev()
+                .take(NAMED_ACTIONS)
+                .map(|a| {
+                    let how = if a.succeeded { "" } else { " (failed)" };
+                    format!("{} by {}{how}", a.what, a.who)
+                })
+                .collect();
+            done.reverse();
+            lines.push(format!("acted: {}", done.join("; ")));
+        }
         lines.join("\n")
     }
 }
@@ -195,19 +277,7 @@ fn clean(text: &str) -> String {
 
 /// `web-01:9100` → `web-01` (an `instance` label names a scrape target).
 fn host(instance: &str) -> String {
-    let cleaned = clean(instance);
-    match cleaned.rsplit_once(':') {
-        Some((host, port))
-            if !host.is_empty()
-                && !host.ends_with(':')
-                && port.chars().all(|c| c.is_ascii_digit()) =>
-        {
-            host.trim_start_matches('[')
-                .trim_end_matches(']')
-                .to_string()
-        }
-        _ => cleaned,
-    }
+    opsbot_spec::alerts::host_of(&clean(instance)).to_string()
 }
 
 fn distinct(items: impl Iterator<Item = String>) -> Vec<String> {

@@ -9,7 +9,7 @@
 mod group;
 pub mod notification;
 
-pub use group::{AlertGroup, TrackedAlert};
+pub use group::{Acted, AlertGroup, TrackedAlert};
 pub use notification::{Alert, AlertStatus, Notification};
 
 /// What accepting a notification did.

@@ -6,14 +6,17 @@
 use std::future::Future;
 use std::time::Duration;
 
-use super::Bot;
-use crate::alerts::{AlertGroup, AlertReceipt, Notification};
+use opsbot_dialog::{ActionOutcome, AlertContext, Request};
+
+use super::{Bot, Loaded};
+use crate::alerts::{Acted, AlertGroup, AlertReceipt, Notification};
 use crate::chat::Outbound;
+use crate::key::ConversationKey;
 use crate::RuntimeError;
 
 /// The first retry after a failed delivery; doubled up to [`MAX_RETRY`].
 const FIRST_RETRY: Duration = Duration::from_millis(500);
-const MAX_RETRY: Duration = Duration::from_secs(30);
+const MAX_RETRY: Duration = Duration::from_secs(10);
 /// How often the worker looks for undelivered groups when nothing wakes it.
 const IDLE_CHECK: Duration = Duration::from_secs(60);
 
@@ -76,12 +79,86 @@ impl Bot {
         Ok(receipt)
     }
 
+    /// The alert a message in `room` is about: the group whose message it
+    /// answers, or else the newest group still firing there that changed
+    /// within `alerts.context_window`; with the values its route gives.
+    pub(super) fn alert_context(
+        &self,
+        loaded: &Loaded,
+        room: &str,
+        replying_to: Option<&str>,
+    ) -> Result<Option<AlertContext>, RuntimeError> {
+        let Some(settings) = &loaded.project.settings.alerts else {
+            return Ok(None);
+        };
+        let groups = self.store.alert_groups_in(room)?;
+        let window = chrono::Duration::from_std(settings.context_window).unwrap_or_default();
+        let now = self.now();
+        let chosen = match replying_to {
+            Some(id) => groups
+                .into_iter()
+                .find(|g| g.message.as_ref().is_some_and(|m| m.id == id)),
+            None => groups
+                .into_iter()
+                .filter(|g| !g.is_resolved() && g.message.is_some() && now - g.updated_at <= window)
+                .max_by_key(|g| g.updated_at),
+        };
+        let Some(group) = chosen else {
+            return Ok(None);
+        };
+        let Some(route) = settings.routes.iter().find(|r| r.name == group.route) else {
+            return Ok(None);
+        };
+        Ok(Some(AlertContext {
+            id: AlertGroup::id(&group.room, &group.group_key),
+            name: group.name(),
+            values: group.slot_values(route),
+        }))
+    }
+
+    /// Tells the alert's room who acted on it: the group's message names
+    /// the action (and, once resolved, who resolved it).
+    pub(super) async fn note_action_on_alert(
+        &self,
+        loaded: &Loaded,
+        key: &ConversationKey,
+        request: &Request,
+        outcome: &ActionOutcome,
+    ) -> Result<(), RuntimeError> {
+        let Some(link) = &request.alert else {
+            return Ok(());
+        };
+        let _merging = self.alert_lock.lock().await;
+        let Some(mut group) = self.store.alert_group(&link.id)? else {
+            return Ok(());
+        };
+        let settings = &loaded.project.settings;
+        let what = loaded
+            .project
+            .dialogs
+            .get(&request.dialog)
+            .map_or_else(|| request.dialog.clone(), |d| d.description.clone());
+        let acted = Acted {
+            who: settings.person_of(&key.user).to_string(),
+            what,
+            succeeded: outcome.succeeded,
+        };
+        if group.note_action(acted, self.now()) {
+            let store = self.store.clone();
+            self.blocking(move || store.put_alert_groups(&[group]))
+                .await?;
+            self.alerts_pending.notify_one();
+        }
+        Ok(())
+    }
+
     /// Delivers alert groups until `shutdown`: woken by each accepted change
     /// (and when a chat port is attached), retrying with backoff while
     /// sending fails. One worker, so one group's messages keep their order.
     pub async fn deliver_alerts(&self, shutdown: impl Future<Output = ()>) {
         tokio::pin!(shutdown);
         let mut retry = FIRST_RETRY;
+        let mut timed_out = false;
         loop {
             let wait = match self.deliver_pending_alerts().await {
                 Ok(true) => {
@@ -89,19 +166,24 @@ impl Bot {
                     IDLE_CHECK
                 }
                 Ok(false) => {
-                    let wait = retry;
-                    retry = (retry * 2).min(MAX_RETRY);
-                    wait
+                    // Only a retry that failed again backs off further: a
+                    // wake-up for new alerts is no sign the homeserver is
+                    // further away.
+                    if timed_out {
+                        retry = (retry * 2).min(MAX_RETRY);
+                    }
+                    retry
                 }
                 Err(e) => {
                     tracing::error!(error = %e, "cannot read alert groups to deliver");
                     MAX_RETRY
                 }
             };
+            timed_out = false;
             tokio::select! {
                 () = &mut shutdown => return,
                 () = self.alerts_pending.notified() => {}
-                () = tokio::time::sleep(wait) => {}
+                () = tokio::time::sleep(wait) => timed_out = true,
             }
         }
     }

@@ -238,4 +238,14 @@ impl Store for MemoryStore {
     fn alert_groups(&self) -> Result<Vec<AlertGroup>, RuntimeError> {
         Ok(self.state().alerts.values().cloned().collect())
     }
+
+    fn alert_groups_in(&self, room: &str) -> Result<Vec<AlertGroup>, RuntimeError> {
+        Ok(self
+            .state()
+            .alerts
+            .values()
+            .filter(|g| g.room == room)
+            .cloned()
+            .collect())
+    }
 }

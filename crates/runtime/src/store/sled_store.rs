@@ -406,8 +406,19 @@ impl Store for SledStore {
     }
 
     fn alert_groups(&self) -> Result<Vec<AlertGroup>, RuntimeError> {
+        self.alert_groups_with_prefix(b"")
+    }
+
+    fn alert_groups_in(&self, room: &str) -> Result<Vec<AlertGroup>, RuntimeError> {
+        // Group ids are `room NUL group key`: the room and its NUL are a prefix.
+        self.alert_groups_with_prefix(AlertGroup::id(room, "").as_bytes())
+    }
+}
+
+impl SledStore {
+    fn alert_groups_with_prefix(&self, prefix: &[u8]) -> Result<Vec<AlertGroup>, RuntimeError> {
         let mut groups = Vec::new();
-        for item in self.alerts.iter() {
+        for item in self.alerts.scan_prefix(prefix) {
             let (_, bytes) = item.map_err(SledStore::error)?;
             groups.push(serde_json::from_slice(&bytes).map_err(|e| corrupt("alert group", e))?);
         }

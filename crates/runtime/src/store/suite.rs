@@ -41,6 +41,7 @@ fn request(id: &str) -> Request {
         two_factor: false,
         dry_run: false,
         started_at: now,
+        alert: None,
         touched_at: now,
     }
 }
@@ -295,5 +296,16 @@ fn alert_groups_round_trip_by_room_and_group() {
             "one group per room, replaced"
         );
         assert_eq!(store.alert_group("!nowhere\u{0}x").unwrap(), None);
+        let in_web: Vec<String> = store
+            .alert_groups_in("!web")
+            .unwrap()
+            .into_iter()
+            .map(|g| g.room)
+            .collect();
+        assert_eq!(in_web, ["!web"]);
+        assert!(
+            store.alert_groups_in("!we").unwrap().is_empty(),
+            "no prefix confusion"
+        );
     });
 }

@@ -65,6 +65,17 @@ pub fn load_project(root: &Path) -> Result<Project, SpecError> {
         &intents,
         &mut diagnostics,
     );
+    if let Some(alerts) = &settings.alerts {
+        crate::alerts::check_slots(
+            alerts,
+            |slot| {
+                dialogs
+                    .values()
+                    .any(|d| d.slots.iter().any(|s| s.name == slot))
+            },
+            &mut diagnostics,
+        );
+    }
     // Dialogs that failed their own checks still claim their intent.
     let claimed: BTreeSet<String> = parsed_dialogs
         .iter()

@@ -102,6 +102,26 @@ async fn say(bot: &Bot, room: &str, user: &str, text: &str) -> Vec<String> {
     replies
 }
 
+/// Says `text` in answer to the bot's message `replying_to`.
+async fn say_about(
+    bot: &Bot,
+    room: &str,
+    user: &str,
+    text: &str,
+    replying_to: &str,
+) -> Vec<String> {
+    let mut replies = Vec::new();
+    bot.handle_about(
+        &ConversationKey::new(room, user),
+        text,
+        Some(replying_to),
+        &mut |r: String| replies.push(r),
+    )
+    .await
+    .expect("handled");
+    replies
+}
+
 /// What the packs' `record.sh` ran, one line (user, arguments) each.
 fn runs(state: &Path) -> Vec<String> {
     std::fs::read_to_string(state.join("runs.tsv"))
@@ -190,6 +210,7 @@ fn a_redelivered_or_stale_message_is_not_acted_on_on_two_packs() {
                 text,
                 sent_at,
                 max_age: Some(std::time::Duration::from_secs(600)),
+                replying_to: None,
             };
             {
                 let mut sink = |r: String| replies.push(r);

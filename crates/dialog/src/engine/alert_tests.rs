@@ -1,0 +1,137 @@
+//! A request about an alert takes the values its route gives, says where they
+//! came from, validates them like any other value, and never overrides what
+//! the person said. On the example bot and the database test pack.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use chrono::TimeZone;
+use opsbot_nlu::{EntityExtractor, IntentGuess};
+
+use super::*;
+
+fn load(relative: &str) -> Project {
+    opsbot_spec::load_project(&Path::new(env!("CARGO_MANIFEST_DIR")).join(relative))
+        .expect("the bot loads")
+}
+
+fn alert(name: &str, values: &[(&str, &str)]) -> AlertContext {
+    AlertContext {
+        id: format!("!room\u{0}{{}}:{{alertname=\"{name}\"}}"),
+        name: name.into(),
+        values: values
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect::<BTreeMap<_, _>>(),
+    }
+}
+
+/// Starts `intent` with `text` about `alert`; the transition and the request.
+fn start(project: &Project, text: &str, intent: &str, alert: &AlertContext) -> Transition {
+    let u = Understanding {
+        text: text.into(),
+        intent: Some(IntentGuess {
+            name: intent.into(),
+            confidence: 0.9,
+        }),
+        ranking: Vec::new(),
+        ambiguous: Vec::new(),
+        entities: EntityExtractor::new(project).candidates(text),
+    };
+    let mut ctx = Context::new(
+        "priya",
+        "!room",
+        Utc.with_ymd_and_hms(2026, 11, 25, 10, 0, 0).unwrap(),
+    );
+    ctx.alert = Some(alert);
+    step(project, Conversation::default(), Input::Message(&u), &ctx)
+}
+
+fn request(t: &Transition) -> &Request {
+    t.conversation.request().expect("a request is open")
+}
+
+#[test]
+fn an_alert_fills_the_slots_its_route_names_and_the_confirmation_says_so() {
+    let example = load("../..");
+    let apache = alert("ApacheDown", &[("host", "web-01"), ("service", "apache")]);
+    let t = start(&example, "restart it", "restart_service", &apache);
+    assert_eq!(
+        t.replies,
+        ["I will restart apache on web-01. Shall I go ahead? (yes/no) — service and host from the alert ApacheDown"]
+    );
+    let r = request(&t);
+    assert_eq!(r.slots["host"].origin, SlotOrigin::FromAlert);
+    assert_eq!(
+        r.alert.as_ref().map(|a| a.name.as_str()),
+        Some("ApacheDown")
+    );
+
+    let db = load("../../tests/packs/dbops");
+    let lag = alert("PostgresDown", &[("database", "orders")]);
+    let t = start(&db, "back up the database", "backup_database", &lag);
+    assert_eq!(
+        t.replies,
+        ["I will back up orders. Shall I go ahead? (yes/no) — database from the alert PostgresDown"]
+    );
+}
+
+#[test]
+fn what_the_person_says_wins_over_the_alert() {
+    let example = load("../..");
+    let apache = alert("ApacheDown", &[("host", "web-01"), ("service", "apache")]);
+    let t = start(&example, "restart nginx on it", "restart_service", &apache);
+    let r = request(&t);
+    assert_eq!(r.slots["service"].value, "nginx");
+    assert_eq!(r.slots["service"].origin, SlotOrigin::Extracted);
+    assert_eq!(r.slots["host"].origin, SlotOrigin::FromAlert);
+    assert!(
+        t.replies[0].ends_with("— host from the alert ApacheDown"),
+        "{:?}",
+        t.replies
+    );
+
+    let db = load("../../tests/packs/dbops");
+    let t = start(
+        &db,
+        "back up billing",
+        "backup_database",
+        &alert("PostgresDown", &[("database", "orders")]),
+    );
+    let r = request(&t);
+    assert_eq!(r.slots["database"].value, "billing");
+    assert_eq!(r.alert, None, "nothing came from the alert");
+    assert!(!t.replies[0].contains("from the alert"), "{:?}", t.replies);
+}
+
+#[test]
+fn a_value_the_slot_refuses_is_said_and_asked_for() {
+    let example = load("../..");
+    let bad = alert(
+        "ApacheDown",
+        &[("host", "web 01; rm -rf /"), ("service", "apache")],
+    );
+    let t = start(&example, "restart it", "restart_service", &bad);
+    assert!(
+        t.replies[0].starts_with("From the alert ApacheDown:"),
+        "{:?}",
+        t.replies
+    );
+    assert!(matches!(&t.conversation.phase, Phase::Collecting { asking, .. } if asking == "host"));
+
+    let db = load("../../tests/packs/dbops");
+    let t = start(
+        &db,
+        "back up the database",
+        "backup_database",
+        &alert("PostgresDown", &[("database", "nosuchdb")]),
+    );
+    assert!(
+        t.replies[0].starts_with("From the alert PostgresDown:"),
+        "{:?}",
+        t.replies
+    );
+    assert!(
+        matches!(&t.conversation.phase, Phase::Collecting { asking, .. } if asking == "database")
+    );
+}
