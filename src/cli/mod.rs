@@ -201,6 +201,7 @@ pub struct TestArgs {
 
 mod audit;
 mod evaluate;
+mod timeline;
 mod train;
 
 pub fn main() -> std::process::ExitCode {
@@ -235,7 +236,7 @@ pub fn run(cli: Cli) -> Result<std::process::ExitCode> {
         Command::Audit(args) => match &args.command {
             None => audit::audit(&paths, &args),
             Some(AuditCommand::Verify) => audit::audit_verify(&paths),
-            Some(AuditCommand::Export(export)) => audit::audit_export(&paths, export),
+            Some(AuditCommand::Export(export)) => timeline::export(&paths, export),
         },
         Command::TwoFactor(command) => audit::two_factor(&paths, &command),
         Command::Test(args) => test(&paths, &args),

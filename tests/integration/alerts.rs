@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use matrix_sdk::Room;
 
 use crate::homeserver::*;
-use crate::util::Fixture;
+use crate::util::{stdout, Fixture};
 
 const TOKEN: &str = "alert-token-for-the-test-0123456789";
 
@@ -432,4 +432,26 @@ async fn scenario(fixture: &Fixture, config: &Path, synapse: &mut Synapse) {
         "a warning does not reach on-call, and no refused request reached a room"
     );
     drop(bot);
+
+    // The postmortem timeline of the DBA room: alerts interleaved with the
+    // request made about them, and the incident's times.
+    let out = fixture.run(&["audit", "export", "--room", dba.room_id().as_str()], "");
+    let timeline = stdout(&out);
+    assert!(out.status.success(), "{}", crate::util::stderr(&out));
+    let row = |needle: &str| timeline.lines().position(|l| l.contains(needle));
+    let fired = row("| PostgresDown on pg-1 | alert fired |").expect(&timeline);
+    let backup = row("about the alert PostgresDown").expect(&timeline);
+    let resolved = row("| PostgresDown on pg-2 | alert resolved |").expect(&timeline);
+    assert!(fired < backup && backup < resolved, "{timeline}");
+    assert!(
+        row("| ReplicationLag on pg-3 | alert fired |").is_some(),
+        "{timeline}"
+    );
+    let incident = timeline
+        .lines()
+        .find(|l| l.starts_with("| PostgresDown on pg-1 |"))
+        .expect(&timeline);
+    assert!(incident.contains("by @priya:localhost ("), "{incident}");
+    assert!(incident.contains("after firing) |"), "{incident}");
+    assert!(!incident.contains("still open"), "{incident}");
 }

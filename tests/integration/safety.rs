@@ -196,7 +196,7 @@ fn the_timeline_exports_as_markdown_and_jsonl() {
         "",
     ));
     assert!(
-        markdown.starts_with("# opsbot timeline\n\n2 records from "),
+        markdown.starts_with("# opsbot timeline\n\n2 records and 0 alert events from "),
         "{markdown}"
     );
     assert!(markdown.contains("| restart_service host=web-01 service=apache | succeeded | confirmed by alice; `actions/restart-service.sh apache web-01`; exit 0 |"), "{markdown}");

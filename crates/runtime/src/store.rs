@@ -16,7 +16,7 @@ use chrono::{DateTime, Utc};
 use opsbot_dialog::Conversation;
 use serde::{Deserialize, Serialize};
 
-use crate::alerts::AlertGroup;
+use crate::alerts::{AlertEvent, AlertGroup};
 use crate::audit::{AuditRecord, ChainHead, Verification};
 use crate::totp::TotpRecord;
 use crate::RuntimeError;
@@ -129,8 +129,13 @@ pub trait Store: Send + Sync {
     /// Forgets a conversation's owed replies once they were delivered.
     fn clear_notices(&self, key: &ConversationKey) -> Result<(), RuntimeError>;
 
-    /// Saves alert groups (all or none), keyed by [`AlertGroup::id`].
-    fn put_alert_groups(&self, groups: &[AlertGroup]) -> Result<(), RuntimeError>;
+    /// Saves alert groups, keyed by [`AlertGroup::id`], with the timeline
+    /// events their change brought (all or none).
+    fn save_alerts(&self, groups: &[AlertGroup], events: &[AlertEvent])
+        -> Result<(), RuntimeError>;
+
+    /// Timeline events at or after `since`, oldest first.
+    fn alert_events(&self, since: Option<DateTime<Utc>>) -> Result<Vec<AlertEvent>, RuntimeError>;
 
     fn alert_group(&self, id: &str) -> Result<Option<AlertGroup>, RuntimeError>;
 

@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::event::{AlertEvent, AlertEventKind};
 use super::notification::{AlertStatus, Labels, Notification};
 use crate::chat::MessageHandle;
 
@@ -119,6 +120,52 @@ impl AlertGroup {
         self.text = text;
         self.updated_at = now;
         true
+    }
+
+    /// The alerts of `notification` that fire or resolve anew against this
+    /// group's state (a redelivery gives none), for the timeline.
+    pub fn transitions(&self, notification: &Notification) -> Vec<AlertEvent> {
+        let group = AlertGroup::id(&self.room, &self.group_key);
+        notification
+            .alerts
+            .iter()
+            .filter_map(|alert| {
+                let firing = alert.status == AlertStatus::Firing;
+                let before = self.alerts.get(&alert.identity()).map(|a| a.firing);
+                let kind = match (before, firing) {
+                    (None | Some(false), true) => AlertEventKind::Fired,
+                    (None | Some(true), false) => AlertEventKind::Resolved,
+                    _ => return None,
+                };
+                let at = match kind {
+                    AlertEventKind::Resolved => alert.ended().unwrap_or(alert.starts_at),
+                    _ => alert.starts_at,
+                };
+                let name = clean(
+                    alert
+                        .labels
+                        .get("alertname")
+                        .map_or("alert", String::as_str),
+                );
+                let subject = match alert.labels.get("instance") {
+                    Some(instance) => format!("{name} on {}", host(instance)),
+                    None => name,
+                };
+                Some(AlertEvent {
+                    at,
+                    room: self.room.clone(),
+                    group: group.clone(),
+                    kind,
+                    subject,
+                    by: None,
+                    detail: alert
+                        .annotations
+                        .get("summary")
+                        .map(|s| clean(s).chars().take(SUMMARY_CHARS).collect())
+                        .unwrap_or_default(),
+                })
+            })
+            .collect()
     }
 
     /// Records an action taken about this incident; returns whether the

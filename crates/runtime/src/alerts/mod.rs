@@ -6,10 +6,14 @@
 //! one edits that message. A homeserver that is away only delays delivery;
 //! the worker retries in order.
 
+mod event;
 mod group;
+mod incident;
 pub mod notification;
 
+pub use event::{AlertEvent, AlertEventKind};
 pub use group::{Acted, AlertGroup, TrackedAlert};
+pub use incident::{incidents, Incident};
 pub use notification::{Alert, AlertStatus, Notification};
 
 /// What accepting a notification did.

@@ -54,24 +54,34 @@ impl Bot {
         let _merging = self.alert_lock.lock().await;
         let now = self.now();
         let mut changed = Vec::new();
+        let mut events = Vec::new();
         for (room, route) in &rooms {
             let id = AlertGroup::id(room, &notification.group_key);
             match self.store.alert_group(&id)? {
                 Some(mut group) => {
+                    events.extend(group.transitions(notification));
                     if group.merge(notification, now) {
                         changed.push(group);
                     }
                 }
-                None => changed.push(AlertGroup::new(room, route, notification, now)),
+                None => {
+                    let group = AlertGroup::new(room, route, notification, now);
+                    let before = AlertGroup {
+                        alerts: Default::default(),
+                        ..group.clone()
+                    };
+                    events.extend(before.transitions(notification));
+                    changed.push(group);
+                }
             }
         }
         let receipt = AlertReceipt {
             rooms: rooms.len(),
             changed: changed.len(),
         };
-        if !changed.is_empty() {
+        if !changed.is_empty() || !events.is_empty() {
             let store = self.store.clone();
-            self.blocking(move || store.put_alert_groups(&changed))
+            self.blocking(move || store.save_alerts(&changed, &events))
                 .await?;
             self.alerts_pending.notify_one();
         }
@@ -145,7 +155,7 @@ impl Bot {
         };
         if group.note_action(acted, self.now()) {
             let store = self.store.clone();
-            self.blocking(move || store.put_alert_groups(&[group]))
+            self.blocking(move || store.save_alerts(&[group], &[]))
                 .await?;
             self.alerts_pending.notify_one();
         }
@@ -234,7 +244,7 @@ impl Bot {
                 current.message = Some(handle);
                 current.delivered = Some(text);
                 let store = self.store.clone();
-                self.blocking(move || store.put_alert_groups(&[current]))
+                self.blocking(move || store.save_alerts(&[current], &[]))
                     .await?;
             }
         }

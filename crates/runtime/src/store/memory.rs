@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use opsbot_dialog::{Conversation, Phase};
 
 use super::{AuditRecords, Commit, ConversationKey, JournalEntry, JournalStatus, Store};
-use crate::alerts::AlertGroup;
+use crate::alerts::{AlertEvent, AlertGroup};
 use crate::audit::{self, AuditRecord, ChainHead, Verification};
 use crate::seal::AuditKey;
 use crate::totp::TotpRecord;
@@ -28,6 +28,7 @@ struct State {
     seen: HashMap<String, DateTime<Utc>>,
     notices: HashMap<ConversationKey, Vec<String>>,
     alerts: BTreeMap<String, AlertGroup>,
+    alert_events: Vec<AlertEvent>,
 }
 
 pub struct MemoryStore {
@@ -222,13 +223,30 @@ impl Store for MemoryStore {
         Ok(())
     }
 
-    fn put_alert_groups(&self, groups: &[AlertGroup]) -> Result<(), RuntimeError> {
+    fn save_alerts(
+        &self,
+        groups: &[AlertGroup],
+        events: &[AlertEvent],
+    ) -> Result<(), RuntimeError> {
         let mut state = self.state();
         for group in groups {
             let id = AlertGroup::id(&group.room, &group.group_key);
             state.alerts.insert(id, group.clone());
         }
+        state.alert_events.extend_from_slice(events);
+        // Oldest first, like the sled store's time-ordered keys.
+        state.alert_events.sort_by_key(|e| e.at);
         Ok(())
+    }
+
+    fn alert_events(&self, since: Option<DateTime<Utc>>) -> Result<Vec<AlertEvent>, RuntimeError> {
+        Ok(self
+            .state()
+            .alert_events
+            .iter()
+            .filter(|e| since.is_none_or(|s| e.at >= s))
+            .cloned()
+            .collect())
     }
 
     fn alert_group(&self, id: &str) -> Result<Option<AlertGroup>, RuntimeError> {

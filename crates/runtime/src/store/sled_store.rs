@@ -12,7 +12,7 @@ use sled::transaction::{ConflictableTransactionError, TransactionError, Transact
 use sled::Transactional;
 
 use super::{corrupt, json, AuditRecords, Commit, JournalEntry, JournalStatus, Store};
-use crate::alerts::AlertGroup;
+use crate::alerts::{AlertEvent, AlertGroup};
 use crate::audit::{AuditRecord, ChainHead, Verification};
 use crate::checkpoints::Checkpoints;
 use crate::key::ConversationKey;
@@ -41,6 +41,8 @@ pub struct SledStore {
     notices: sled::Tree,
     /// Alert groups by (room, group key), with the message that shows each.
     alerts: sled::Tree,
+    /// The alert timeline, keyed by time (microseconds) and a sequence number.
+    alert_events: sled::Tree,
 }
 
 impl SledStore {
@@ -106,6 +108,7 @@ impl SledStore {
             seen: tree("seen")?,
             notices: tree("notices")?,
             alerts: tree("alerts")?,
+            alert_events: tree("alert_events")?,
             db,
             key,
             checkpoints: Arc::new(checkpoints),
@@ -383,17 +386,55 @@ impl Store for SledStore {
         Ok(())
     }
 
-    fn put_alert_groups(&self, groups: &[AlertGroup]) -> Result<(), RuntimeError> {
-        let mut batch = sled::Batch::default();
-        for group in groups {
-            batch.insert(
-                AlertGroup::id(&group.room, &group.group_key).as_bytes(),
-                json(group),
-            );
-        }
-        self.alerts.apply_batch(batch).map_err(SledStore::error)?;
+    fn save_alerts(
+        &self,
+        groups: &[AlertGroup],
+        events: &[AlertEvent],
+    ) -> Result<(), RuntimeError> {
+        (&self.alerts, &self.alert_events)
+            .transaction(|(alerts, timeline)| {
+                for group in groups {
+                    alerts.insert(
+                        AlertGroup::id(&group.room, &group.group_key).as_bytes(),
+                        json(group),
+                    )?;
+                }
+                for event in events {
+                    let mut key = event.at.timestamp_micros().to_be_bytes().to_vec();
+                    key.extend_from_slice(&timeline.generate_id()?.to_be_bytes());
+                    timeline.insert(key, json(event))?;
+                }
+                Ok(())
+            })
+            .map_err(|e: TransactionError<()>| match e {
+                TransactionError::Storage(e) => SledStore::error(e),
+                TransactionError::Abort(()) => unreachable!("the transaction never aborts"),
+            })?;
         self.db.flush().map_err(SledStore::error)?;
         Ok(())
+    }
+
+    fn alert_events(&self, since: Option<DateTime<Utc>>) -> Result<Vec<AlertEvent>, RuntimeError> {
+        let start = since
+            .map_or(i64::MIN, |s| s.timestamp_micros())
+            .to_be_bytes();
+        let mut events = Vec::new();
+        // Times before 1970 would sort after later ones as unsigned bytes;
+        // alerts carry real times, and a scan from the start misses none.
+        let scan = if since.is_some_and(|s| s.timestamp_micros() >= 0) {
+            self.alert_events.range(start.to_vec()..)
+        } else {
+            self.alert_events.range(Vec::<u8>::new()..)
+        };
+        for item in scan {
+            let (_, bytes) = item.map_err(SledStore::error)?;
+            let event: AlertEvent =
+                serde_json::from_slice(&bytes).map_err(|e| corrupt("alert event", e))?;
+            if since.is_none_or(|s| event.at >= s) {
+                events.push(event);
+            }
+        }
+        Ok(events)
     }
 
     fn alert_group(&self, id: &str) -> Result<Option<AlertGroup>, RuntimeError> {

@@ -281,7 +281,7 @@ fn alert_groups_round_trip_by_room_and_group() {
         let mut web = crate::alerts::AlertGroup::new("!web", "web", &notification, Utc::now());
         let ops = crate::alerts::AlertGroup::new("!ops", "ops", &notification, Utc::now());
         assert_eq!(store.alert_groups().unwrap(), []);
-        store.put_alert_groups(&[web.clone(), ops.clone()]).unwrap();
+        store.save_alerts(&[web.clone(), ops.clone()], &[]).unwrap();
         let id = crate::alerts::AlertGroup::id("!web", &notification.group_key);
         assert_eq!(store.alert_group(&id).unwrap().as_ref(), Some(&web));
         web.delivered = Some(web.text.clone());
@@ -289,7 +289,7 @@ fn alert_groups_round_trip_by_room_and_group() {
             room: "!web".into(),
             id: "$1".into(),
         });
-        store.put_alert_groups(std::slice::from_ref(&web)).unwrap();
+        store.save_alerts(std::slice::from_ref(&web), &[]).unwrap();
         assert_eq!(
             store.alert_groups().unwrap(),
             [ops, web],
@@ -307,5 +307,40 @@ fn alert_groups_round_trip_by_room_and_group() {
             store.alert_groups_in("!we").unwrap().is_empty(),
             "no prefix confusion"
         );
+    });
+}
+
+#[test]
+fn the_alert_timeline_reads_back_oldest_first_from_a_time() {
+    each_store(|store| {
+        use crate::alerts::{AlertEvent, AlertEventKind};
+        let at = |minutes: i64| Utc::now() - Duration::minutes(minutes);
+        let event = |minutes, subject: &str| AlertEvent {
+            at: at(minutes),
+            room: "!web".into(),
+            group: "!web\u{0}g".into(),
+            kind: AlertEventKind::Fired,
+            subject: subject.into(),
+            by: None,
+            detail: String::new(),
+        };
+        assert!(store.alert_events(None).unwrap().is_empty());
+        store
+            .save_alerts(&[], &[event(10, "b"), event(30, "a")])
+            .unwrap();
+        store
+            .save_alerts(&[], &[event(5, "c"), event(5, "d")])
+            .unwrap();
+        let subjects = |since| -> Vec<String> {
+            store
+                .alert_events(since)
+                .unwrap()
+                .into_iter()
+                .map(|e| e.subject)
+                .collect()
+        };
+        assert_eq!(subjects(None), ["a", "b", "c", "d"]);
+        assert_eq!(subjects(Some(at(20))), ["b", "c", "d"]);
+        assert!(subjects(Some(at(-1))).is_empty());
     });
 }

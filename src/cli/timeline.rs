@@ -1,0 +1,185 @@
+//! `opsbot audit export`: the timeline of a room for a postmortem — audited
+//! requests and actions interleaved with alerts that fired, resolved or were
+//! muted, then each incident with its time to first action and to resolve.
+
+use opsbot_runtime::alerts::{incidents, AlertEvent, Incident};
+
+use super::audit::{existing_store, parse_since, shown};
+use super::*;
+
+/// One line of the timeline.
+enum Entry<'a> {
+    Record(&'a AuditRecord),
+    Alert(&'a AlertEvent),
+}
+
+impl Entry<'_> {
+    fn time(&self) -> chrono::DateTime<chrono::Utc> {
+        match self {
+            Entry::Record(r) => r.time,
+            Entry::Alert(e) => e.at,
+        }
+    }
+}
+
+pub(super) fn export(paths: &Paths, args: &ExportArgs) -> Result<()> {
+    let Some(store) = existing_store(paths)? else {
+        return Ok(());
+    };
+    let since = args
+        .since
+        .as_deref()
+        .map(|s| parse_since(s, chrono::Utc::now()))
+        .transpose()?;
+    let in_room = |room: &str| args.room.as_ref().is_none_or(|r| r == room);
+    let mut records = Vec::new();
+    for record in store.audit_oldest_first() {
+        let record = record?;
+        if since.is_some_and(|s| record.time < s) || !in_room(&record.room) {
+            continue;
+        }
+        records.push(record);
+    }
+    let events: Vec<AlertEvent> = store
+        .alert_events(since)?
+        .into_iter()
+        .filter(|e| in_room(&e.room))
+        .collect();
+    match args.format {
+        ExportFormat::Jsonl => {
+            for entry in entries(&records, &events) {
+                match entry {
+                    Entry::Record(r) => println!("{}", serde_json::to_string(r)?),
+                    Entry::Alert(e) => {
+                        let mut line = serde_json::to_value(e)?;
+                        line["type"] = "alert_event".into();
+                        println!("{line}");
+                    }
+                }
+            }
+        }
+        ExportFormat::Markdown => {
+            let name = app::load_project(paths)
+                .map(|p| p.settings.name)
+                .unwrap_or_else(|_| "opsbot".into());
+            print!("{}", markdown_timeline(&name, &records, &events));
+        }
+    }
+    Ok(())
+}
+
+/// Records and alert events in time order (records first at equal times).
+fn entries<'a>(records: &'a [AuditRecord], events: &'a [AlertEvent]) -> Vec<Entry<'a>> {
+    let mut all: Vec<Entry> = records.iter().map(Entry::Record).collect();
+    all.extend(events.iter().map(Entry::Alert));
+    all.sort_by_key(Entry::time);
+    all
+}
+
+fn minutes(from: chrono::DateTime<chrono::Utc>, to: chrono::DateTime<chrono::Utc>) -> String {
+    let seconds = (to - from).num_seconds().max(0);
+    if seconds < 120 {
+        format!("{seconds} s")
+    } else {
+        format!("{} min", seconds / 60)
+    }
+}
+
+pub(super) fn markdown_timeline(
+    name: &str,
+    records: &[AuditRecord],
+    events: &[AlertEvent],
+) -> String {
+    let mut out = format!("# {name} timeline\n\n");
+    let all = entries(records, events);
+    match (all.first(), all.last()) {
+        (Some(first), Some(last)) => out.push_str(&format!(
+            "{} records and {} alert events from {} to {}.\n\n",
+            records.len(),
+            events.len(),
+            first.time().format("%Y-%m-%d %H:%M:%S UTC"),
+            last.time().format("%Y-%m-%d %H:%M:%S UTC")
+        )),
+        _ => out.push_str("No records match.\n\n"),
+    }
+    out.push_str("| # | time (UTC) | room | who | request | outcome | details |\n|---|---|---|---|---|---|---|\n");
+    let cell = |s: &str| shown(&s.replace('|', "\\|").replace('`', "'").replace('\n', " "));
+    for entry in &all {
+        match entry {
+            Entry::Record(r) => {
+                let mut details = Vec::new();
+                if let Some(c) = &r.confirmed_by {
+                    details.push(format!("confirmed by {c}"));
+                }
+                if let Some(a) = &r.approved_by {
+                    details.push(format!("approved by {a}"));
+                }
+                if r.two_factor {
+                    details.push("2FA".into());
+                }
+                if let Some(alert) = &r.alert {
+                    details.push(format!("about the alert {}", cell(&alert.name)));
+                }
+                if let Some(command) = &r.command {
+                    details.push(format!("`{}`", cell(command)));
+                }
+                if let Some(code) = r.exit_code {
+                    details.push(format!("exit {code}"));
+                }
+                if let Some(reason) = &r.reason {
+                    details.push(cell(reason));
+                }
+                out.push_str(&format!(
+                    "| {} | {} | {} | {} | {} {} | {} | {} |\n",
+                    r.id,
+                    r.time.format("%Y-%m-%d %H:%M:%S"),
+                    cell(&r.room),
+                    cell(&r.user),
+                    cell(&r.intent),
+                    cell(&r.slot_summary()),
+                    r.outcome.as_str(),
+                    details.join("; ")
+                ));
+            }
+            Entry::Alert(e) => out.push_str(&format!(
+                "| – | {} | {} | {} | {} | {} | {} |\n",
+                e.at.format("%Y-%m-%d %H:%M:%S"),
+                cell(&e.room),
+                cell(e.by.as_deref().unwrap_or("alerts")),
+                cell(&e.subject),
+                e.kind.as_str(),
+                cell(&e.detail)
+            )),
+        }
+    }
+    let found: Vec<Incident> = incidents(events, records);
+    if !found.is_empty() {
+        out.push_str("\n## Incidents\n\n| alert | room | fired (UTC) | first action | resolved |\n|---|---|---|---|---|\n");
+        for i in &found {
+            let action = match &i.first_action {
+                Some((at, who)) => format!(
+                    "{} by {} ({} after firing)",
+                    at.format("%H:%M:%S"),
+                    cell(who),
+                    minutes(i.fired, *at)
+                ),
+                None => "none".into(),
+            };
+            let resolved = match i.resolved {
+                Some(at) => format!(
+                    "{} ({} after firing)",
+                    at.format("%H:%M:%S"),
+                    minutes(i.fired, at)
+                ),
+                None => "still open".into(),
+            };
+            out.push_str(&format!(
+                "| {} | {} | {} | {action} | {resolved} |\n",
+                cell(&i.subject),
+                cell(&i.room),
+                i.fired.format("%Y-%m-%d %H:%M:%S")
+            ));
+        }
+    }
+    out
+}
