@@ -15,7 +15,7 @@ use matrix_sdk::Room;
 use crate::homeserver::*;
 use crate::util::{stdout, Fixture};
 
-const TOKEN: &str = "alert-token-for-the-test-0123456789";
+pub(crate) const TOKEN: &str = "alert-token-for-the-test-0123456789";
 
 /// Alertmanager on a free loopback port, without cluster gossip, killed when dropped.
 struct Alertmanager {
@@ -129,7 +129,7 @@ fn wait_for(what: &str, done: impl Fn() -> bool) {
 
 /// The pack's settings with an `alerts:` section listening on `port` and
 /// routing to `dba` (every database alert, continuing) and `oncall` (critical).
-fn alert_settings(fixture: &Fixture, port: u16, dba: &str, oncall: &str) {
+pub(crate) fn alert_settings(fixture: &Fixture, port: u16, dba: &str, oncall: &str) {
     let settings = std::fs::read_to_string(fixture.path().join("opsbot.yaml")).unwrap();
     let kept = settings.split("\nalerts:").next().unwrap().replace(
         "priya: [\"@priya:db.example\"]",
@@ -156,7 +156,7 @@ alerts:
     );
 }
 
-fn start(fixture: &Fixture, config: &Path, port: u16) -> BotProcess {
+pub(crate) fn start(fixture: &Fixture, config: &Path, port: u16) -> BotProcess {
     let bot = start_bot_with(fixture, config, &[("DBBOT_ALERT_TOKEN", TOKEN)]);
     wait_for("the alert listener", || {
         std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
@@ -203,13 +203,13 @@ fn alerts_reach_their_rooms_as_one_message_per_group_edited_in_place() {
 
 /// Reads the bot's messages room by room (edits included), each once.
 #[derive(Default)]
-struct Rooms {
+pub(crate) struct Rooms {
     read: std::collections::HashMap<String, usize>,
 }
 
 impl Rooms {
     /// The bot's next message in `room`.
-    async fn next(&mut self, person: &Person, room: &Room) -> Message {
+    pub(crate) async fn next(&mut self, person: &Person, room: &Room) -> Message {
         let id = room.room_id().to_string();
         let started = Instant::now();
         loop {
@@ -238,7 +238,8 @@ impl Rooms {
                     .map(|m| (&m.body, &m.replaces))
                     .collect::<Vec<_>>()
             );
-            tokio::time::sleep(Duration::from_millis(100)).await;
+            // Short: the benchmark measures latency with this loop.
+            tokio::time::sleep(Duration::from_millis(5)).await;
         }
     }
 

@@ -3,6 +3,7 @@
 //! action scripts.
 
 mod alerts;
+mod alerts_bench;
 mod approvals;
 mod check;
 mod conversations;
