@@ -60,6 +60,8 @@ pub enum Command {
     Shell(ShellArgs),
     /// List audit records newest first; verify the hash chain; export a timeline.
     Audit(AuditArgs),
+    /// List the alert groups the bot keeps (open ones unless --all) and the mutes in force.
+    Alerts(AlertsArgs),
     /// Step-up two-factor authentication (TOTP): enrol or remove users.
     #[command(name = "2fa", subcommand)]
     TwoFactor(TwoFactorCommand),
@@ -194,11 +196,22 @@ pub struct AuditArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct AlertsArgs {
+    /// Resolved groups too.
+    #[arg(long)]
+    pub all: bool,
+    /// Also list the mutes of this room (rooms with groups are always listed).
+    #[arg(long)]
+    pub room: Option<String>,
+}
+
+#[derive(Debug, Args)]
 pub struct TestArgs {
     /// Transcript files or folders [default: <project>/tests/conversations].
     pub paths: Vec<PathBuf>,
 }
 
+mod alerts;
 mod audit;
 mod evaluate;
 mod timeline;
@@ -239,6 +252,7 @@ pub fn run(cli: Cli) -> Result<std::process::ExitCode> {
             Some(AuditCommand::Export(export)) => timeline::export(&paths, export),
         },
         Command::TwoFactor(command) => audit::two_factor(&paths, &command),
+        Command::Alerts(args) => alerts::alerts(&paths, &args),
         Command::Test(args) => test(&paths, &args),
     }
     .map(|()| std::process::ExitCode::SUCCESS)

@@ -432,7 +432,25 @@ async fn scenario(fixture: &Fixture, config: &Path, synapse: &mut Synapse) {
         rooms.nothing_more(&priya, &oncall),
         "a warning does not reach on-call, and no refused request reached a room"
     );
+    priya.say(&dba, "mute pg-9 for 1 hour").await;
+    let muted = rooms.next_saying(&priya, &dba, "Muted").await;
+    assert!(
+        muted
+            .body
+            .starts_with("Muted new alert messages about pg-9 in this room until "),
+        "{}",
+        muted.body
+    );
     drop(bot);
+
+    // What the bot keeps: the open group, the resolved one with --all, the mute.
+    let listed = stdout(&fixture.run(&["alerts", "--room", dba.room_id().as_str()], ""));
+    assert!(listed.contains("ReplicationLag  1 of 1 firing"), "{listed}");
+    assert!(listed.contains("room up to date"), "{listed}");
+    assert!(!listed.contains("PostgresDown"), "{listed}");
+    assert!(listed.contains(": pg-9 until "), "{listed}");
+    let all = stdout(&fixture.run(&["alerts", "--all"], ""));
+    assert!(all.contains("PostgresDown  resolved"), "{all}");
 
     // The postmortem timeline of the DBA room: alerts interleaved with the
     // request made about them, and the incident's times.

@@ -25,6 +25,7 @@ use crate::RuntimeError;
 
 mod alerts;
 mod approvals;
+mod mutes;
 mod resume;
 #[cfg(test)]
 mod tests;
@@ -354,8 +355,24 @@ impl Bot {
                 Ok(())
             }
             Inbound::Message(message) => {
-                self.handle_message(&loaded, key, message, replying_to, reply)
-                    .await
+                // Mutes are the bot's own words where it has alerts; elsewhere
+                // "mute …" is for the project's dialogs.
+                let mute = loaded
+                    .project
+                    .settings
+                    .alerts
+                    .as_ref()
+                    .and_then(|_| crate::alerts::parse_mute(message.text));
+                match mute {
+                    Some(command) => {
+                        self.handle_mute(&loaded, key, message.text, command, reply)
+                            .await
+                    }
+                    None => {
+                        self.handle_message(&loaded, key, message, replying_to, reply)
+                            .await
+                    }
+                }
             }
         }
     }

@@ -16,7 +16,7 @@ use chrono::{DateTime, Utc};
 use opsbot_dialog::Conversation;
 use serde::{Deserialize, Serialize};
 
-use crate::alerts::{AlertEvent, AlertGroup};
+use crate::alerts::{AlertEvent, AlertGroup, Mute};
 use crate::audit::{AuditRecord, ChainHead, Verification};
 use crate::totp::TotpRecord;
 use crate::RuntimeError;
@@ -144,6 +144,15 @@ pub trait Store: Send + Sync {
 
     /// The alert groups of one room.
     fn alert_groups_in(&self, room: &str) -> Result<Vec<AlertGroup>, RuntimeError>;
+
+    /// Saves a mute, replacing one of the same room and target.
+    fn put_mute(&self, mute: &Mute) -> Result<(), RuntimeError>;
+
+    /// Whether there was a mute to remove ([`Mute::id`]).
+    fn remove_mute(&self, id: &str) -> Result<bool, RuntimeError>;
+
+    /// Mutes of one room (expired ones included until removed).
+    fn mutes_in(&self, room: &str) -> Result<Vec<Mute>, RuntimeError>;
 }
 
 pub(crate) fn json<T: Serialize>(value: &T) -> Vec<u8> {

@@ -217,6 +217,12 @@ impl AlertGroup {
         values
     }
 
+    /// Whether active `mutes` cover every alert the room would be told of.
+    pub fn is_muted_by(&self, mutes: &[super::Mute]) -> bool {
+        let shown = self.shown();
+        !shown.is_empty() && shown.iter().all(|a| mutes.iter().any(|m| m.matches(a)))
+    }
+
     pub fn firing(&self) -> usize {
         self.alerts.values().filter(|a| a.firing).count()
     }

@@ -9,11 +9,13 @@
 mod event;
 mod group;
 mod incident;
+mod mute;
 pub mod notification;
 
 pub use event::{AlertEvent, AlertEventKind};
 pub use group::{Acted, AlertGroup, TrackedAlert};
 pub use incident::{incidents, Incident};
+pub use mute::{parse_mute, Mute, MuteCommand, MUTE_RANGE};
 pub use notification::{Alert, AlertStatus, Notification};
 
 /// What accepting a notification did.

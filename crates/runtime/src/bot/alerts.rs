@@ -18,7 +18,8 @@ use crate::RuntimeError;
 const FIRST_RETRY: Duration = Duration::from_millis(500);
 const MAX_RETRY: Duration = Duration::from_secs(10);
 /// How often the worker looks for undelivered groups when nothing wakes it.
-const IDLE_CHECK: Duration = Duration::from_secs(60);
+/// (It also ends the hold of an expired mute, so keep it short.)
+const IDLE_CHECK: Duration = Duration::from_secs(15);
 
 impl Bot {
     /// Routes a notification to rooms and merges it into each room's group,
@@ -215,7 +216,33 @@ impl Bot {
             return Ok(false);
         };
         pending.sort_by_key(|g| g.updated_at);
+        let now = self.now();
+        let mut mutes: std::collections::HashMap<String, Vec<crate::alerts::Mute>> =
+            Default::default();
         for group in pending {
+            if group.message.is_none() {
+                if !mutes.contains_key(&group.room) {
+                    let active = self
+                        .store
+                        .mutes_in(&group.room)?
+                        .into_iter()
+                        .filter(|m| m.active(now))
+                        .collect();
+                    mutes.insert(group.room.clone(), active);
+                }
+                if group.is_muted_by(&mutes[&group.room]) {
+                    if group.is_resolved() {
+                        // Came and went while muted: never posted; the
+                        // timeline keeps it.
+                        let mut quiet = group.clone();
+                        quiet.delivered = Some(quiet.text.clone());
+                        let store = self.store.clone();
+                        self.blocking(move || store.save_alerts(&[quiet], &[]))
+                            .await?;
+                    }
+                    continue;
+                }
+            }
             let text = group.text.clone();
             let handle = match &group.message {
                 Some(handle) => chat

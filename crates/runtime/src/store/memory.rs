@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use opsbot_dialog::{Conversation, Phase};
 
 use super::{AuditRecords, Commit, ConversationKey, JournalEntry, JournalStatus, Store};
-use crate::alerts::{AlertEvent, AlertGroup};
+use crate::alerts::{AlertEvent, AlertGroup, Mute};
 use crate::audit::{self, AuditRecord, ChainHead, Verification};
 use crate::seal::AuditKey;
 use crate::totp::TotpRecord;
@@ -29,6 +29,7 @@ struct State {
     notices: HashMap<ConversationKey, Vec<String>>,
     alerts: BTreeMap<String, AlertGroup>,
     alert_events: Vec<AlertEvent>,
+    mutes: BTreeMap<String, Mute>,
 }
 
 pub struct MemoryStore {
@@ -255,6 +256,27 @@ impl Store for MemoryStore {
 
     fn alert_groups(&self) -> Result<Vec<AlertGroup>, RuntimeError> {
         Ok(self.state().alerts.values().cloned().collect())
+    }
+
+    fn put_mute(&self, mute: &Mute) -> Result<(), RuntimeError> {
+        self.state()
+            .mutes
+            .insert(Mute::id(&mute.room, &mute.target), mute.clone());
+        Ok(())
+    }
+
+    fn remove_mute(&self, id: &str) -> Result<bool, RuntimeError> {
+        Ok(self.state().mutes.remove(id).is_some())
+    }
+
+    fn mutes_in(&self, room: &str) -> Result<Vec<Mute>, RuntimeError> {
+        Ok(self
+            .state()
+            .mutes
+            .values()
+            .filter(|m| m.room == room)
+            .cloned()
+            .collect())
     }
 
     fn alert_groups_in(&self, room: &str) -> Result<Vec<AlertGroup>, RuntimeError> {

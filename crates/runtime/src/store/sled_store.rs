@@ -12,7 +12,7 @@ use sled::transaction::{ConflictableTransactionError, TransactionError, Transact
 use sled::Transactional;
 
 use super::{corrupt, json, AuditRecords, Commit, JournalEntry, JournalStatus, Store};
-use crate::alerts::{AlertEvent, AlertGroup};
+use crate::alerts::{AlertEvent, AlertGroup, Mute};
 use crate::audit::{AuditRecord, ChainHead, Verification};
 use crate::checkpoints::Checkpoints;
 use crate::key::ConversationKey;
@@ -43,6 +43,8 @@ pub struct SledStore {
     alerts: sled::Tree,
     /// The alert timeline, keyed by time (microseconds) and a sequence number.
     alert_events: sled::Tree,
+    /// Mutes by (room, target).
+    mutes: sled::Tree,
 }
 
 impl SledStore {
@@ -109,6 +111,7 @@ impl SledStore {
             notices: tree("notices")?,
             alerts: tree("alerts")?,
             alert_events: tree("alert_events")?,
+            mutes: tree("mutes")?,
             db,
             key,
             checkpoints: Arc::new(checkpoints),
@@ -448,6 +451,33 @@ impl Store for SledStore {
 
     fn alert_groups(&self) -> Result<Vec<AlertGroup>, RuntimeError> {
         self.alert_groups_with_prefix(b"")
+    }
+
+    fn put_mute(&self, mute: &Mute) -> Result<(), RuntimeError> {
+        self.mutes
+            .insert(Mute::id(&mute.room, &mute.target).as_bytes(), json(mute))
+            .map_err(SledStore::error)?;
+        self.db.flush().map_err(SledStore::error)?;
+        Ok(())
+    }
+
+    fn remove_mute(&self, id: &str) -> Result<bool, RuntimeError> {
+        let existed = self
+            .mutes
+            .remove(id.as_bytes())
+            .map_err(SledStore::error)?
+            .is_some();
+        self.db.flush().map_err(SledStore::error)?;
+        Ok(existed)
+    }
+
+    fn mutes_in(&self, room: &str) -> Result<Vec<Mute>, RuntimeError> {
+        let mut mutes = Vec::new();
+        for item in self.mutes.scan_prefix(Mute::id(room, "").as_bytes()) {
+            let (_, bytes) = item.map_err(SledStore::error)?;
+            mutes.push(serde_json::from_slice(&bytes).map_err(|e| corrupt("mute", e))?);
+        }
+        Ok(mutes)
     }
 
     fn alert_groups_in(&self, room: &str) -> Result<Vec<AlertGroup>, RuntimeError> {

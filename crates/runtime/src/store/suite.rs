@@ -344,3 +344,37 @@ fn the_alert_timeline_reads_back_oldest_first_from_a_time() {
         assert!(subjects(Some(at(-1))).is_empty());
     });
 }
+
+#[test]
+fn mutes_round_trip_per_room_and_target() {
+    each_store(|store| {
+        use crate::alerts::Mute;
+        let mute = |room: &str, target: &str| Mute {
+            room: room.into(),
+            target: target.into(),
+            until: Utc::now() + Duration::hours(2),
+            by: "alice".into(),
+            at: Utc::now(),
+        };
+        assert!(store.mutes_in("!web").unwrap().is_empty());
+        store.put_mute(&mute("!web", "web-01")).unwrap();
+        store.put_mute(&mute("!web", "WEB-01")).unwrap();
+        store.put_mute(&mute("!web", "ApacheDown")).unwrap();
+        store.put_mute(&mute("!webx", "web-01")).unwrap();
+        let targets: Vec<String> = store
+            .mutes_in("!web")
+            .unwrap()
+            .into_iter()
+            .map(|m| m.target)
+            .collect();
+        assert_eq!(
+            targets.len(),
+            2,
+            "one mute per target whatever its case: {targets:?}"
+        );
+        assert!(store.remove_mute(&Mute::id("!web", "web-01")).unwrap());
+        assert!(!store.remove_mute(&Mute::id("!web", "web-01")).unwrap());
+        assert_eq!(store.mutes_in("!web").unwrap().len(), 1);
+        assert_eq!(store.mutes_in("!webx").unwrap().len(), 1);
+    });
+}

@@ -566,3 +566,119 @@ fn hosts_that_differ_within_a_group_are_asked_for() {
         );
     });
 }
+
+#[test]
+fn a_mute_holds_new_alert_messages_until_it_is_lifted_on_two_packs() {
+    // (pack, room, who, labels, muted instance, target said)
+    let cases: [(&str, &str, &str, Pairs, &str); 2] = [
+        (
+            "dbops",
+            "!dba:db.example",
+            "priya",
+            &[("alertname", "ReplicationLag"), ("severity", "warning")],
+            "pg-1",
+        ),
+        (
+            "cicd",
+            "!builds:ci.example",
+            "kim",
+            &[("alertname", "BuildBroken"), ("source", "ci")],
+            "runner-1",
+        ),
+    ];
+    for (pack, room, user, labels, target) in cases {
+        let state = tempfile::tempdir().unwrap();
+        let bot = Arc::new(bot(pack, state.path()));
+        with_worker(bot, RecordingChat::new(true), |bot, chat| async move {
+            let said = say(&bot, room, user, &format!("mute {target} for 2 hours")).await;
+            assert!(
+                said[0].starts_with(&format!(
+                    "Muted new alert messages about {target} in this room until "
+                )),
+                "{pack}: {said:?}"
+            );
+            let group_of = |job: &str, instance: &str, firing: bool| {
+                let mut group = labels.to_vec();
+                group.push(("job", job));
+                notification(&group, &[(instance, firing)])
+            };
+            bot.accept_alerts(&group_of("a", &format!("{target}:9100"), true))
+                .await
+                .unwrap();
+            bot.accept_alerts(&group_of("b", "other-host:9100", true))
+                .await
+                .unwrap();
+            until("the unmuted group posted", || chat.sent().len() == 1).await;
+            assert!(
+                chat.sent()[0].2.contains("other-host"),
+                "{pack}: the muted group is held: {:?}",
+                chat.sent()
+            );
+            // Fired and resolved while muted: never posted.
+            bot.accept_alerts(&group_of("c", &format!("{target}:9100"), true))
+                .await
+                .unwrap();
+            bot.accept_alerts(&group_of("c", &format!("{target}:9100"), false))
+                .await
+                .unwrap();
+            let listed = say(&bot, room, user, "what is muted").await;
+            assert!(
+                listed[0].contains(&format!("• {target} until ")),
+                "{pack}: {listed:?}"
+            );
+            let elsewhere = say(&bot, "!elsewhere", user, "what is muted").await;
+            assert_eq!(elsewhere, ["No alerts are muted in this room."], "{pack}");
+            let lifted = say(&bot, room, user, &format!("unmute {target}")).await;
+            assert!(
+                lifted[0].starts_with(&format!("Unmuted {target}")),
+                "{pack}: {lifted:?}"
+            );
+            until("the held group posted", || chat.sent().len() == 2).await;
+            assert!(
+                chat.sent()[1].2.contains(target),
+                "{pack}: {:?}",
+                chat.sent()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            assert_eq!(
+                chat.sent().len(),
+                2,
+                "{pack}: what came and went while muted stays unposted"
+            );
+            let again = say(&bot, room, user, &format!("unmute {target}")).await;
+            assert_eq!(
+                again,
+                [format!("Nothing about {target} is muted in this room.")],
+                "{pack}"
+            );
+            let refused = say(&bot, room, user, &format!("mute {target} for 30 days")).await;
+            assert!(
+                refused[0]
+                    .starts_with("I did not mute anything: a mute lasts from 1 minute to 7 days"),
+                "{pack}: {refused:?}"
+            );
+            let audited: Vec<String> = bot
+                .store()
+                .audit_oldest_first()
+                .map(|r| r.unwrap().dialog)
+                .collect();
+            assert_eq!(audited, ["mute_alerts", "unmute_alerts"], "{pack}");
+            let kinds: Vec<crate::alerts::AlertEventKind> = bot
+                .store()
+                .alert_events(None)
+                .unwrap()
+                .into_iter()
+                .filter(|e| e.group.is_empty())
+                .map(|e| e.kind)
+                .collect();
+            assert_eq!(
+                kinds,
+                [
+                    crate::alerts::AlertEventKind::Muted,
+                    crate::alerts::AlertEventKind::Unmuted
+                ],
+                "{pack}"
+            );
+        });
+    }
+}
