@@ -25,6 +25,7 @@ use crate::RuntimeError;
 
 mod alerts;
 mod approvals;
+mod holds;
 mod mutes;
 mod resume;
 #[cfg(test)]
@@ -265,6 +266,8 @@ impl Bot {
     pub fn advance_clock(&self, by: Duration) {
         *self.clock_offset.lock().expect("clock lock") +=
             chrono::Duration::from_std(by).unwrap_or_default();
+        // Timed holds (mutes, quiet hours) may have ended.
+        self.alerts_pending.notify_one();
     }
 
     pub fn now(&self) -> DateTime<Utc> {

@@ -22,7 +22,7 @@ mod fuzz;
 use std::path::PathBuf;
 
 pub use access::{Access, Allow, Approval, Groups, Requirement};
-pub use alerts::{AlertRoute, AlertSettings, Secret};
+pub use alerts::{AlertRoute, AlertSettings, QuietHours, RouteRateLimit, Secret};
 pub use diag::{Diagnostic, Diagnostics, Location};
 pub use entity::{join_or, Entity, EntityMatch, MatchSource, MAX_VALUE_CHARS};
 pub use people::People;

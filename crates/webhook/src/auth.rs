@@ -188,6 +188,7 @@ mod tests {
             hmac_secret: None,
             max_body: opsbot_spec::alerts::DEFAULT_MAX_BODY,
             context_window: opsbot_spec::alerts::DEFAULT_CONTEXT_WINDOW,
+            quiet_hours: Vec::new(),
             routes: Vec::new(),
         };
         let credentials = Credentials::resolve(&settings, dir.path()).unwrap();

@@ -45,7 +45,35 @@ pub struct AlertGroup {
     /// Requests made about this incident that ran, oldest first.
     #[serde(default)]
     pub acted: Vec<Acted>,
+    /// When its own message was first posted (counts towards its route's
+    /// rate limit).
+    #[serde(default)]
+    pub posted_at: Option<DateTime<Utc>>,
+    /// The digest (its group key) that tells this group instead of a
+    /// message of its own.
+    #[serde(default)]
+    pub in_digest: Option<String>,
+    /// Set on a digest: one message for groups held by a rate limit or
+    /// quiet hours.
+    #[serde(default)]
+    pub digest: Option<Digest>,
 }
+
+/// What a digest message stands for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Digest {
+    /// Its first line: why these groups are held.
+    pub title: String,
+    /// Member group ids ([`AlertGroup::id`]), in the order they joined.
+    pub members: Vec<String>,
+    /// Not posted before this time (quiet hours); `None`: at once.
+    pub hold_until: Option<DateTime<Utc>>,
+}
+
+/// Group keys of digests start with this, apart from any sender's keys.
+pub const DIGEST_PREFIX: &str = "opsbot:digest:";
+/// Members listed in a digest before "and N more".
+const DIGEST_LINES: usize = 20;
 
 /// Someone acted on an alert: who, what (the dialog's description), how it went.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -81,6 +109,9 @@ impl AlertGroup {
             delivered: None,
             message: None,
             acted: Vec::new(),
+            posted_at: None,
+            in_digest: None,
+            digest: None,
         };
         group.merge(notification, now);
         group
@@ -97,6 +128,8 @@ impl AlertGroup {
             // The room was told this group is resolved: a new incident, a new message.
             self.alerts.clear();
             self.acted.clear();
+            self.posted_at = None;
+            self.in_digest = None;
             self.message = None;
             self.delivered = None;
             self.opened_at = now;
@@ -179,8 +212,76 @@ impl AlertGroup {
         changed
     }
 
+    /// An empty digest for `room`, keyed `key` (after [`DIGEST_PREFIX`]).
+    pub fn new_digest(
+        room: &str,
+        route: &str,
+        key: &str,
+        title: String,
+        hold_until: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> AlertGroup {
+        AlertGroup {
+            room: room.to_string(),
+            group_key: format!("{DIGEST_PREFIX}{key}"),
+            route: route.to_string(),
+            alerts: BTreeMap::new(),
+            opened_at: now,
+            updated_at: now,
+            text: String::new(),
+            delivered: None,
+            message: None,
+            acted: Vec::new(),
+            posted_at: None,
+            in_digest: None,
+            digest: Some(Digest {
+                title,
+                members: Vec::new(),
+                hold_until,
+            }),
+        }
+    }
+
+    /// A digest's text from its members as they are now: the title, then
+    /// each member's first line.
+    pub fn render_digest(&mut self, members: &[&AlertGroup], now: DateTime<Utc>) -> bool {
+        let Some(digest) = &self.digest else {
+            return false;
+        };
+        let mut lines = vec![format!("{} ({} alert groups)", digest.title, members.len())];
+        for member in members.iter().take(DIGEST_LINES) {
+            lines.push(format!("• {}", member.text.lines().next().unwrap_or("")));
+        }
+        if members.len() > DIGEST_LINES {
+            lines.push(format!(
+                "… and {} more (`opsbot alerts` lists them)",
+                members.len() - DIGEST_LINES
+            ));
+        }
+        let text = lines.join("\n");
+        let changed = text != self.text;
+        if changed {
+            self.text = text;
+            self.updated_at = now;
+        }
+        changed
+    }
+
+    /// The most urgent severity among the alerts shown (index into
+    /// [`opsbot_spec::alerts::SEVERITIES`]), `None` when none has a known one.
+    pub fn severity(&self) -> Option<usize> {
+        self.shown()
+            .iter()
+            .filter_map(|a| a.labels.get("severity"))
+            .filter_map(|s| opsbot_spec::alerts::severity_rank(s))
+            .max()
+    }
+
     /// What people call it: the alert names in it ("ApacheDown").
     pub fn name(&self) -> String {
+        if let Some(digest) = &self.digest {
+            return digest.title.clone();
+        }
         distinct(self.shown().iter().map(|a| label(a, "alertname", "alert"))).join(", ")
     }
 

@@ -13,7 +13,7 @@ mod mute;
 pub mod notification;
 
 pub use event::{AlertEvent, AlertEventKind};
-pub use group::{Acted, AlertGroup, TrackedAlert};
+pub use group::{Acted, AlertGroup, Digest, TrackedAlert, DIGEST_PREFIX};
 pub use incident::{incidents, Incident};
 pub use mute::{parse_mute, Mute, MuteCommand, MUTE_RANGE};
 pub use notification::{Alert, AlertStatus, Notification};

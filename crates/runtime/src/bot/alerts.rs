@@ -62,6 +62,20 @@ impl Bot {
                 Some(mut group) => {
                     events.extend(group.transitions(notification));
                     if group.merge(notification, now) {
+                        // Came and went while muted: the room is not told
+                        // (decided here, as it happens, not when delivery
+                        // gets to it).
+                        if group.message.is_none() && group.is_resolved() {
+                            let mutes: Vec<_> = self
+                                .store
+                                .mutes_in(room)?
+                                .into_iter()
+                                .filter(|m| m.active(now))
+                                .collect();
+                            if group.is_muted_by(&mutes) {
+                                group.delivered = Some(group.text.clone());
+                            }
+                        }
                         changed.push(group);
                     }
                 }
@@ -102,7 +116,8 @@ impl Bot {
         let Some(settings) = &loaded.project.settings.alerts else {
             return Ok(None);
         };
-        let groups = self.store.alert_groups_in(room)?;
+        let mut groups = self.store.alert_groups_in(room)?;
+        groups.retain(|g| g.digest.is_none());
         let window = chrono::Duration::from_std(settings.context_window).unwrap_or_default();
         let now = self.now();
         let chosen = match replying_to {
@@ -215,33 +230,28 @@ impl Bot {
         let Some(chat) = self.chat.read().expect("chat lock").clone() else {
             return Ok(false);
         };
-        pending.sort_by_key(|g| g.updated_at);
+        // Digest members first (they change their digest), digests last.
+        pending.sort_by_key(|g| (g.digest.is_some(), g.in_digest.is_none(), g.updated_at));
         let now = self.now();
-        let mut mutes: std::collections::HashMap<String, Vec<crate::alerts::Mute>> =
-            Default::default();
+        let mut holds = super::holds::Holds::default();
         for group in pending {
-            if group.message.is_none() {
-                if !mutes.contains_key(&group.room) {
-                    let active = self
-                        .store
-                        .mutes_in(&group.room)?
-                        .into_iter()
-                        .filter(|m| m.active(now))
-                        .collect();
-                    mutes.insert(group.room.clone(), active);
-                }
-                if group.is_muted_by(&mutes[&group.room]) {
-                    if group.is_resolved() {
-                        // Came and went while muted: never posted; the
-                        // timeline keeps it.
-                        let mut quiet = group.clone();
-                        quiet.delivered = Some(quiet.text.clone());
-                        let store = self.store.clone();
-                        self.blocking(move || store.save_alerts(&[quiet], &[]))
-                            .await?;
-                    }
-                    continue;
-                }
+            if group.in_digest.is_some() {
+                self.refresh_digest_of(&group, now).await?;
+                continue;
+            }
+            let waiting = group
+                .digest
+                .as_ref()
+                .and_then(|d| d.hold_until)
+                .is_some_and(|until| until > now);
+            if waiting || group.digest.as_ref().is_some_and(|d| d.members.is_empty()) {
+                continue;
+            }
+            if group.message.is_none()
+                && group.digest.is_none()
+                && self.hold(&group, now, &mut holds).await?
+            {
+                continue;
             }
             let text = group.text.clone();
             let handle = match &group.message {
@@ -268,6 +278,10 @@ impl Bot {
             let id = AlertGroup::id(&group.room, &group.group_key);
             let mut current = self.store.alert_group(&id)?.unwrap_or(group.clone());
             if current.opened_at == group.opened_at {
+                if current.posted_at.is_none() && current.digest.is_none() {
+                    current.posted_at = Some(now);
+                    holds.posted(&current);
+                }
                 current.message = Some(handle);
                 current.delivered = Some(text);
                 let store = self.store.clone();

@@ -5,6 +5,8 @@
 
 use std::collections::BTreeMap;
 use std::future::Future;
+
+use chrono::Timelike;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
@@ -678,6 +680,139 @@ fn a_mute_holds_new_alert_messages_until_it_is_lifted_on_two_packs() {
                     crate::alerts::AlertEventKind::Unmuted
                 ],
                 "{pack}"
+            );
+        });
+    }
+}
+
+/// (pack, route index, room, group labels)
+const NOISY: [(&str, usize, &str, Pairs); 2] = [
+    (
+        "dbops",
+        0,
+        "!dba:db.example",
+        &[("alertname", "ReplicationLag"), ("severity", "warning")],
+    ),
+    (
+        "cicd",
+        1,
+        "!builds:ci.example",
+        &[("alertname", "BuildBroken"), ("source", "ci")],
+    ),
+];
+
+/// The group `job` of `labels`, one alert on `instance`.
+fn job_group(labels: Pairs, job: &str, firing: bool) -> Notification {
+    let mut group = labels.to_vec();
+    group.push(("job", job));
+    notification(&group, &[(&format!("{job}:1"), firing)])
+}
+
+#[test]
+fn groups_over_a_routes_rate_limit_share_one_digest_message_on_two_packs() {
+    for (pack, route, room, labels) in NOISY {
+        let state = tempfile::tempdir().unwrap();
+        let bot = Arc::new(bot_changed(pack, state.path(), MemoryStore::new(), |p| {
+            p.settings.alerts.as_mut().unwrap().routes[route].rate_limit =
+                Some(opsbot_spec::RouteRateLimit {
+                    messages: 3,
+                    per: Duration::from_secs(3600),
+                });
+        }));
+        with_worker(bot, RecordingChat::new(true), |bot, chat| async move {
+            for i in 0..8 {
+                bot.accept_alerts(&job_group(labels, &format!("job{i}"), true))
+                    .await
+                    .unwrap();
+            }
+            until("three messages and a digest of five", || {
+                chat.shown()
+                    .get(room)
+                    .is_some_and(|texts| texts.len() == 4 && texts[3].contains("(5 alert groups)"))
+            })
+            .await;
+            let texts = &chat.shown()[room];
+            assert!(
+                texts[..3].iter().all(|t| t.starts_with("🔥 FIRING")),
+                "{pack}: {texts:?}"
+            );
+            assert!(
+                texts[3].starts_with("📋 More alerts for route "),
+                "{pack}: {}",
+                texts[3]
+            );
+            assert_eq!(
+                texts[3].lines().count(),
+                6,
+                "{pack}: title and five members: {}",
+                texts[3]
+            );
+            // A member resolving edits the digest, not a message of its own.
+            bot.accept_alerts(&job_group(labels, "job7", false))
+                .await
+                .unwrap();
+            until("the digest shows the resolution", || {
+                chat.shown()[room][3].contains("✅ RESOLVED")
+            })
+            .await;
+            assert_eq!(chat.sent().len(), 4, "{pack}: no new message");
+        });
+    }
+}
+
+#[test]
+fn quiet_hours_hold_all_but_critical_alerts_for_a_digest_at_their_end_on_two_packs() {
+    for (pack, _, room, labels) in NOISY {
+        let state = tempfile::tempdir().unwrap();
+        let now = chrono::Utc::now();
+        let clock = |t: chrono::DateTime<chrono::Utc>| t.time().with_nanosecond(0).unwrap();
+        let bot = Arc::new(bot_changed(pack, state.path(), MemoryStore::new(), |p| {
+            p.settings.alerts.as_mut().unwrap().quiet_hours = vec![opsbot_spec::QuietHours {
+                rooms: vec![room.to_string()],
+                from: clock(now - chrono::Duration::hours(1)),
+                to: clock(now + chrono::Duration::hours(1)),
+            }];
+        }));
+        with_worker(bot, RecordingChat::new(true), |bot, chat| async move {
+            bot.accept_alerts(&job_group(labels, "quiet", true))
+                .await
+                .unwrap();
+            let mut critical = labels.to_vec();
+            critical.retain(|(k, _)| *k != "severity");
+            critical.push(("severity", "critical"));
+            critical.push(("job", "loud"));
+            bot.accept_alerts(&notification(&critical, &[("loud:1", true)]))
+                .await
+                .unwrap();
+            let here = || -> Vec<String> {
+                chat.sent()
+                    .into_iter()
+                    .filter(|(r, _, _)| r == room)
+                    .map(|(_, _, t)| t)
+                    .collect()
+            };
+            until("the critical alert posted", || here().len() == 1).await;
+            assert!(
+                here()[0].contains("severity: critical"),
+                "{pack}: {:?}",
+                here()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            assert_eq!(
+                here().len(),
+                1,
+                "{pack}: the rest waits for the end of quiet hours"
+            );
+            bot.advance_clock(Duration::from_secs(2 * 3600));
+            until("the quiet-hours digest posted", || here().len() == 2).await;
+            let digest = &here()[1];
+            assert!(
+                digest.starts_with("🌙 Held during quiet hours, until "),
+                "{pack}: {digest}"
+            );
+            assert!(
+                digest.contains("(1 alert groups)") && digest.contains("quiet"),
+                "{pack}: {digest}"
             );
         });
     }

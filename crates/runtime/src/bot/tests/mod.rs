@@ -63,7 +63,18 @@ fn bot(name: &str, state: &Path) -> Bot {
 
 /// A test pack's bot on a given store.
 fn bot_on(name: &str, state: &Path, store: impl Store + 'static) -> Bot {
-    let project = opsbot_spec::load_project(&pack(name)).expect("the pack loads");
+    bot_changed(name, state, store, |_| {})
+}
+
+/// A test pack's bot with its settings changed by `change` (as an author would).
+fn bot_changed(
+    name: &str,
+    state: &Path,
+    store: impl Store + 'static,
+    change: impl FnOnce(&mut opsbot_spec::Project),
+) -> Bot {
+    let mut project = opsbot_spec::load_project(&pack(name)).expect("the pack loads");
+    change(&mut project);
     let data = TrainingData::from_project(&project);
     let extractor = opsbot_nlu::EntityExtractor::new(&project);
     let encoder = Arc::new(HashedWords);

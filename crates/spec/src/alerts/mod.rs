@@ -13,6 +13,12 @@ use serde::Deserialize;
 
 use crate::diag::{Diagnostics, PositionIndex};
 
+mod noise;
+mod template;
+
+pub use noise::{QuietHours, RouteRateLimit};
+pub use template::{host_of, LabelTemplate};
+
 /// Where the listener binds when `alerts:` names no address: loopback only.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:9095";
 /// The largest webhook body accepted unless `max_body` says otherwise.
@@ -40,6 +46,8 @@ pub(crate) struct RawAlerts {
     /// still takes its values, e.g. `15m`.
     pub context_window: Option<String>,
     #[serde(default)]
+    pub quiet_hours: Vec<noise::RawQuietHours>,
+    #[serde(default)]
     pub routes: Vec<RawRoute>,
 }
 
@@ -63,6 +71,8 @@ pub(crate) struct RawRoute {
     /// `'{labels.instance | host}'`: values for a request made about the alert.
     #[serde(default)]
     pub slots: BTreeMap<String, String>,
+    /// At most so many new messages per room in a window; more go into a digest.
+    pub rate_limit: Option<noise::RawRateLimit>,
 }
 
 /// A secret read when the listener starts (never stored in the project).
@@ -81,6 +91,7 @@ pub struct AlertSettings {
     pub hmac_secret: Option<Secret>,
     pub max_body: usize,
     pub context_window: std::time::Duration,
+    pub quiet_hours: Vec<QuietHours>,
     pub routes: Vec<AlertRoute>,
 }
 
@@ -102,110 +113,7 @@ pub struct AlertRoute {
     pub slots: BTreeMap<String, LabelTemplate>,
     /// Where each slot was written, to check it against the dialogs.
     pub(crate) slots_at: BTreeMap<String, crate::diag::Location>,
-}
-
-/// Where a slot's value comes from in an alert: `{labels.NAME}` or
-/// `{annotations.NAME}`, optionally `| host` (an `instance` such as
-/// `web-01:9100` becomes `web-01`), with literal text around it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LabelTemplate {
-    parts: Vec<TemplatePart>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum TemplatePart {
-    Text(String),
-    Field {
-        annotation: bool,
-        name: String,
-        host: bool,
-    },
-}
-
-impl LabelTemplate {
-    pub fn parse(text: &str) -> Result<LabelTemplate, String> {
-        let mut parts = Vec::new();
-        let mut rest = text;
-        while let Some(open) = rest.find('{') {
-            if open > 0 {
-                parts.push(TemplatePart::Text(rest[..open].to_string()));
-            }
-            let close = rest[open..]
-                .find('}')
-                .ok_or_else(|| format!("`{text}` opens a `{{` it does not close"))?;
-            let inner = rest[open + 1..open + close].trim();
-            let (path, filter) = match inner.split_once('|') {
-                Some((path, filter)) => (path.trim(), Some(filter.trim())),
-                None => (inner, None),
-            };
-            let host = match filter {
-                None => false,
-                Some("host") => true,
-                Some(other) => {
-                    return Err(format!("unknown filter `{other}`; expected `host`"));
-                }
-            };
-            let (annotation, name) = match path.split_once('.') {
-                Some(("labels", name)) if !name.is_empty() => (false, name),
-                Some(("annotations", name)) if !name.is_empty() => (true, name),
-                _ => {
-                    return Err(format!(
-                        "`{{{inner}}}` names no alert field; expected `{{labels.NAME}}` or `{{annotations.NAME}}`"
-                    ))
-                }
-            };
-            parts.push(TemplatePart::Field {
-                annotation,
-                name: name.to_string(),
-                host,
-            });
-            rest = &rest[open + close + 1..];
-        }
-        if !rest.is_empty() {
-            parts.push(TemplatePart::Text(rest.to_string()));
-        }
-        Ok(LabelTemplate { parts })
-    }
-
-    /// The value for an alert with these labels and annotations; `None` when
-    /// a field it names is missing or empty.
-    pub fn render(
-        &self,
-        labels: &BTreeMap<String, String>,
-        annotations: &BTreeMap<String, String>,
-    ) -> Option<String> {
-        let mut out = String::new();
-        for part in &self.parts {
-            match part {
-                TemplatePart::Text(text) => out.push_str(text),
-                TemplatePart::Field {
-                    annotation,
-                    name,
-                    host,
-                } => {
-                    let source = if *annotation { annotations } else { labels };
-                    let value = source.get(name).filter(|v| !v.trim().is_empty())?;
-                    out.push_str(if *host { host_of(value) } else { value });
-                }
-            }
-        }
-        Some(out)
-    }
-}
-
-/// `web-01:9100` → `web-01`, `[::1]:80` → `::1`; anything else unchanged.
-pub fn host_of(instance: &str) -> &str {
-    match instance.rsplit_once(':') {
-        Some((host, port))
-            if !host.is_empty()
-                && !port.is_empty()
-                && port.chars().all(|c| c.is_ascii_digit())
-                && (!host.contains(':') || host.starts_with('[')) =>
-        {
-            host.trim_start_matches('[').trim_end_matches(']')
-        }
-        _ => instance,
-    }
+    pub rate_limit: Option<RouteRateLimit>,
 }
 
 /// The rank of a severity label value, `None` when it is not one of [`SEVERITIES`].
@@ -443,6 +351,9 @@ pub(crate) fn check(
                 Err(why) => diagnostics.push(index.locate(&format!("{at}.slots.{slot}")), why),
             }
         }
+        let rate_limit = route.rate_limit.and_then(|raw| {
+            noise::check_rate_limit(raw, &format!("{at}.rate_limit"), index, diagnostics)
+        });
         routes.push(AlertRoute {
             name,
             labels,
@@ -451,6 +362,7 @@ pub(crate) fn check(
             continue_matching: route.continue_matching,
             slots,
             slots_at,
+            rate_limit,
         });
     }
     Some(AlertSettings {
@@ -459,6 +371,7 @@ pub(crate) fn check(
         hmac_secret,
         max_body,
         context_window,
+        quiet_hours: noise::check_quiet_hours(raw.quiet_hours, index, diagnostics),
         routes,
     })
 }
@@ -483,6 +396,7 @@ mod tests {
             continue_matching: continues,
             slots: BTreeMap::new(),
             slots_at: BTreeMap::new(),
+            rate_limit: None,
         }
     }
 
@@ -494,6 +408,7 @@ mod tests {
             hmac_secret: None,
             max_body: DEFAULT_MAX_BODY,
             context_window: DEFAULT_CONTEXT_WINDOW,
+            quiet_hours: Vec::new(),
             routes: vec![
                 route(
                     "all",
@@ -543,43 +458,5 @@ mod tests {
         assert!(!serious.matches(&labels(&[("severity", "info")])));
         assert!(!serious.matches(&labels(&[("severity", "page-me")])));
         assert!(!serious.matches(&labels(&[])));
-    }
-
-    #[test]
-    fn slot_templates_take_values_from_labels_and_annotations() {
-        let labels = labels(&[
-            ("instance", "web-01:9100"),
-            ("job", "apache"),
-            ("v6", "[::1]:80"),
-        ]);
-        let annotations = labels_of(&[("service", "httpd")]);
-        let render = |t: &str| {
-            LabelTemplate::parse(t)
-                .unwrap()
-                .render(&labels, &annotations)
-        };
-        assert_eq!(
-            render("{labels.instance | host}").as_deref(),
-            Some("web-01")
-        );
-        assert_eq!(render("{labels.instance}").as_deref(), Some("web-01:9100"));
-        assert_eq!(render("{ labels.v6|host }").as_deref(), Some("::1"));
-        assert_eq!(
-            render("{annotations.service}-{labels.job}").as_deref(),
-            Some("httpd-apache")
-        );
-        assert_eq!(render("{labels.missing}"), None);
-        assert_eq!(
-            host_of("fe80::1"),
-            "fe80::1",
-            "a bare IPv6 address has no port"
-        );
-        for bad in ["{labels.job", "{job}", "{labels.job | upper}", "{labels.}"] {
-            assert!(LabelTemplate::parse(bad).is_err(), "{bad}");
-        }
-    }
-
-    fn labels_of(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        labels(pairs)
     }
 }

@@ -1,0 +1,218 @@
+//! What keeps an alert group from getting a message of its own: a mute in
+//! its room, the room's quiet hours (critical alerts pass), or its route's
+//! rate limit. Groups held by quiet hours or a rate limit join one digest
+//! message per room and reason, which is edited as its members change (a
+//! quiet-hours digest is posted when the quiet hours end).
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+
+use super::Bot;
+use crate::alerts::{AlertGroup, Mute};
+use crate::RuntimeError;
+
+/// What one delivery pass has learnt about rooms, so each is read once.
+#[derive(Default)]
+pub(super) struct Holds {
+    mutes: HashMap<String, Vec<Mute>>,
+    /// (room, route) → messages posted within the route's window.
+    posted: HashMap<(String, String), u32>,
+}
+
+impl Holds {
+    /// Counts a message just posted for its route's rate limit.
+    pub(super) fn posted(&mut self, group: &AlertGroup) {
+        if let Some(count) = self
+            .posted
+            .get_mut(&(group.room.clone(), group.route.clone()))
+        {
+            *count += 1;
+        }
+    }
+}
+
+impl Bot {
+    /// Whether `group` (never posted, not a digest) must wait: muted, or put
+    /// into a digest. A group that came and went while muted is marked told.
+    pub(super) async fn hold(
+        &self,
+        group: &AlertGroup,
+        now: DateTime<Utc>,
+        holds: &mut Holds,
+    ) -> Result<bool, RuntimeError> {
+        if !holds.mutes.contains_key(&group.room) {
+            let active = self
+                .store
+                .mutes_in(&group.room)?
+                .into_iter()
+                .filter(|m| m.active(now))
+                .collect();
+            holds.mutes.insert(group.room.clone(), active);
+        }
+        if group.is_muted_by(&holds.mutes[&group.room]) {
+            if group.is_resolved() {
+                // Came and went while muted: never posted; the timeline keeps it.
+                let mut quiet = group.clone();
+                quiet.delivered = Some(quiet.text.clone());
+                let store = self.store.clone();
+                self.blocking(move || store.save_alerts(&[quiet], &[]))
+                    .await?;
+            }
+            return Ok(true);
+        }
+        let loaded = self.loaded();
+        let Some(settings) = &loaded.project.settings.alerts else {
+            return Ok(false);
+        };
+        let critical = opsbot_spec::alerts::severity_rank("critical");
+        if group.severity() < critical {
+            let quiet_until = settings
+                .quiet_hours
+                .iter()
+                .filter(|q| q.rooms.contains(&group.room))
+                .filter_map(|q| q.ends_after(now))
+                .max();
+            if let Some(end) = quiet_until {
+                let title = format!(
+                    "🌙 Held during quiet hours, until {} UTC",
+                    end.format("%Y-%m-%d %H:%M")
+                );
+                let key = format!("quiet:{}", end.timestamp());
+                self.join_digest(group, &key, title, Some(end), now).await?;
+                return Ok(true);
+            }
+        }
+        let Some(route) = settings.routes.iter().find(|r| r.name == group.route) else {
+            return Ok(false);
+        };
+        let Some(limit) = route.rate_limit else {
+            return Ok(false);
+        };
+        let per = chrono::Duration::from_std(limit.per).unwrap_or_default();
+        let slot = (group.room.clone(), route.name.clone());
+        if !holds.posted.contains_key(&slot) {
+            let count = self
+                .store
+                .alert_groups_in(&group.room)?
+                .iter()
+                .filter(|g| g.route == route.name && g.digest.is_none())
+                .filter(|g| g.posted_at.is_some_and(|at| now - at < per))
+                .count() as u32;
+            holds.posted.insert(slot.clone(), count);
+        }
+        if holds.posted[&slot] < limit.messages {
+            return Ok(false);
+        }
+        let window = now.timestamp() / (limit.per.as_secs().max(1) as i64);
+        let title = format!(
+            "📋 More alerts for route {} than its {} messages per {}",
+            route.name,
+            limit.messages,
+            humantime::format_duration(limit.per)
+        );
+        let key = format!("rate:{}:{window}", route.name);
+        self.join_digest(group, &key, title, None, now).await?;
+        Ok(true)
+    }
+
+    /// Puts `member` into the digest `key` of its room (made when missing)
+    /// and renders the digest anew.
+    async fn join_digest(
+        &self,
+        member: &AlertGroup,
+        key: &str,
+        title: String,
+        hold_until: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> Result<(), RuntimeError> {
+        let _merging = self.alert_lock.lock().await;
+        let digest_key = format!("{}{key}", crate::alerts::DIGEST_PREFIX);
+        let mut digest = self
+            .store
+            .alert_group(&AlertGroup::id(&member.room, &digest_key))?
+            .unwrap_or_else(|| {
+                AlertGroup::new_digest(&member.room, &member.route, key, title, hold_until, now)
+            });
+        let member_id = AlertGroup::id(&member.room, &member.group_key);
+        let mut current = self
+            .store
+            .alert_group(&member_id)?
+            .unwrap_or_else(|| member.clone());
+        current.in_digest = Some(digest.group_key.clone());
+        current.delivered = Some(current.text.clone());
+        if let Some(d) = digest.digest.as_mut() {
+            if !d.members.contains(&member_id) {
+                d.members.push(member_id.clone());
+            }
+        }
+        self.render_digest(&mut digest, &current, now)?;
+        let store = self.store.clone();
+        self.blocking(move || store.save_alerts(&[current, digest], &[]))
+            .await?;
+        self.alerts_pending.notify_one();
+        Ok(())
+    }
+
+    /// A digest member changed: its digest shows the change.
+    pub(super) async fn refresh_digest_of(
+        &self,
+        member: &AlertGroup,
+        now: DateTime<Utc>,
+    ) -> Result<(), RuntimeError> {
+        let Some(digest_key) = &member.in_digest else {
+            return Ok(());
+        };
+        let _merging = self.alert_lock.lock().await;
+        let member_id = AlertGroup::id(&member.room, &member.group_key);
+        let mut current = self
+            .store
+            .alert_group(&member_id)?
+            .unwrap_or_else(|| member.clone());
+        let digest = self
+            .store
+            .alert_group(&AlertGroup::id(&member.room, digest_key))?;
+        let mut saved = Vec::new();
+        match digest {
+            Some(mut digest) => {
+                current.delivered = Some(current.text.clone());
+                self.render_digest(&mut digest, &current, now)?;
+                saved.push(digest);
+            }
+            // The digest is gone: the group speaks for itself again.
+            None => current.in_digest = None,
+        }
+        saved.push(current);
+        let store = self.store.clone();
+        self.blocking(move || store.save_alerts(&saved, &[]))
+            .await?;
+        self.alerts_pending.notify_one();
+        Ok(())
+    }
+
+    /// Renders `digest` from its members as stored, `changed` in place of its own.
+    fn render_digest(
+        &self,
+        digest: &mut AlertGroup,
+        changed: &AlertGroup,
+        now: DateTime<Utc>,
+    ) -> Result<(), RuntimeError> {
+        let changed_id = AlertGroup::id(&changed.room, &changed.group_key);
+        let ids = digest
+            .digest
+            .as_ref()
+            .map(|d| d.members.clone())
+            .unwrap_or_default();
+        let mut members = Vec::with_capacity(ids.len());
+        for id in &ids {
+            if *id == changed_id {
+                members.push(changed.clone());
+            } else if let Some(member) = self.store.alert_group(id)? {
+                members.push(member);
+            }
+        }
+        let refs: Vec<&AlertGroup> = members.iter().collect();
+        digest.render_digest(&refs, now);
+        Ok(())
+    }
+}
