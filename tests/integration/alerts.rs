@@ -142,9 +142,15 @@ pub(crate) fn alert_settings(fixture: &Fixture, port: u16, dba: &str, oncall: &s
 alerts:
   listen: 127.0.0.1:{port}
   token_env: DBBOT_ALERT_TOKEN
+  hooks:
+    backup:
+      labels: {{ alertname: BackupFailed, datname: '{{database}}', severity: warning }}
+      annotations: {{ summary: 'backup of {{database}} failed: {{error}}' }}
+      group_by: [alertname, datname]
+      resolved_when: {{ field: status, is: [ok] }}
   routes:
     - name: dba
-      match_re: {{ alertname: 'Postgres.*|Replication.*' }}
+      match_re: {{ alertname: 'Postgres.*|Replication.*|Backup.*' }}
       rooms: ['{dba}']
       continue: true
       slots: {{ database: '{{labels.datname}}' }}
@@ -413,6 +419,34 @@ async fn scenario(fixture: &Fixture, config: &Path, synapse: &mut Synapse) {
         http(port, "POST", "/alerts/alertmanager", &auth, &big).0,
         413
     );
+
+    // A generic JSON hook: the backup job's own body becomes an alert.
+    let (status, answer) = http(
+        port,
+        "POST",
+        "/hooks/backup",
+        &auth,
+        br#"{"database": "billing", "status": "failed", "error": "disk full"}"#,
+    );
+    assert_eq!(status, 200, "{answer}");
+    let backup = rooms.next_saying(&priya, &dba, "BackupFailed").await;
+    assert_eq!(
+        backup.body,
+        "🔥 FIRING BackupFailed (severity: warning)\nsummary: backup of billing failed: disk full"
+    );
+    let (status, answer) = http(port, "POST", "/hooks/nope", &auth, b"{}");
+    assert_eq!(status, 404, "{answer}");
+    let (status, answer) = http(
+        port,
+        "POST",
+        "/hooks/backup",
+        &auth,
+        br#"{"status": "failed"}"#,
+    );
+    assert_eq!(status, 400);
+    assert!(answer.contains("no field `database`"), "{answer}");
+    let (status, _) = http(port, "POST", "/hooks/backup", &[], br#"{"database": "x"}"#);
+    assert_eq!(status, 401, "hooks need authentication too");
 
     // The homeserver away during a delivery: the alert is accepted, held, and
     // posted when it returns.

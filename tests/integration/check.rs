@@ -147,6 +147,10 @@ fn alert_routing_mistakes_are_reported_with_their_position() {
       rooms: ['!a:x']
     - name: a
       rooms: []
+  hooks:
+    ci:
+      labels: { pipeline: '{pipeline' }
+      group_by: [stage]
 ";
     for pack in ["dbops", "cicd"] {
         let fixture = Fixture::pack(pack);
@@ -169,6 +173,12 @@ fn alert_routing_mistakes_are_reported_with_their_position() {
             ),
             (10, "route name `a` is used twice"),
             (10, "route `a` names no rooms"),
+            (14, "opens a `{` it does not close"),
+            (13, "hook `ci` gives no `alertname` label"),
+            (
+                15,
+                "hook `ci` groups by `stage`, which is none of its labels",
+            ),
         ] {
             assert!(
                 report

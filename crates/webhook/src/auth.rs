@@ -189,6 +189,7 @@ mod tests {
             max_body: opsbot_spec::alerts::DEFAULT_MAX_BODY,
             context_window: opsbot_spec::alerts::DEFAULT_CONTEXT_WINDOW,
             quiet_hours: Vec::new(),
+            hooks: Vec::new(),
             routes: Vec::new(),
         };
         let credentials = Credentials::resolve(&settings, dir.path()).unwrap();

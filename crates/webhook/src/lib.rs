@@ -7,6 +7,9 @@
 //!   missing authentication (logged, never posted to a room); 400 with the
 //!   reason for a body that is not a version-4 notification; 413 over
 //!   `alerts.max_body`; 500 when the store failed (Alertmanager retries).
+//! - `POST /hooks/NAME` — any JSON, made into one alert by the hook `NAME` of
+//!   `alerts.hooks` (its templates name the fields); 404 for an unknown hook,
+//!   400 naming a field the body lacks; otherwise as above.
 //! - `GET /healthz` — 200 `ok`.
 
 mod auth;
@@ -15,7 +18,7 @@ use std::future::Future;
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, State};
+use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -49,6 +52,7 @@ pub fn router(bot: Arc<Bot>, credentials: Credentials, max_body: usize) -> Route
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/alerts/alertmanager", post(alertmanager))
+        .route("/hooks/{name}", post(hook))
         .layer(DefaultBodyLimit::max(max_body))
         .with_state(Arc::new(Shared { bot, credentials }))
 }
@@ -57,33 +61,30 @@ fn answer(status: StatusCode, body: serde_json::Value) -> Response {
     (status, Json(body)).into_response()
 }
 
-async fn alertmanager(
-    State(shared): State<Arc<Shared>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    if !shared.credentials.admits(&headers, &body) {
-        tracing::warn!(
-            has_authorization = headers.contains_key(axum::http::header::AUTHORIZATION),
-            has_signature = headers.contains_key(SIGNATURE_HEADER),
-            "alert webhook refused: authentication failed"
-        );
-        return answer(
-            StatusCode::UNAUTHORIZED,
-            serde_json::json!({"error": "authentication failed: send the configured bearer token or an X-Hub-Signature-256 of the body"}),
-        );
-    }
-    let notification = match Notification::parse(&body) {
-        Ok(notification) => notification,
-        Err(reason) => {
-            tracing::warn!(%reason, "alert webhook refused: bad body");
-            return answer(
-                StatusCode::BAD_REQUEST,
-                serde_json::json!({"error": reason}),
-            );
-        }
-    };
-    match shared.bot.accept_alerts(&notification).await {
+/// A refusal for a request without valid authentication (logged, never posted).
+fn unauthorised(headers: &HeaderMap) -> Response {
+    tracing::warn!(
+        has_authorization = headers.contains_key(axum::http::header::AUTHORIZATION),
+        has_signature = headers.contains_key(SIGNATURE_HEADER),
+        "webhook refused: authentication failed"
+    );
+    answer(
+        StatusCode::UNAUTHORIZED,
+        serde_json::json!({"error": "authentication failed: send the configured bearer token or an X-Hub-Signature-256 of the body"}),
+    )
+}
+
+fn bad_request(reason: String) -> Response {
+    tracing::warn!(%reason, "webhook refused: bad body");
+    answer(
+        StatusCode::BAD_REQUEST,
+        serde_json::json!({"error": reason}),
+    )
+}
+
+/// Hands a notification to the runtime: 200 once it is stored.
+async fn accept(shared: &Shared, notification: &Notification) -> Response {
+    match shared.bot.accept_alerts(notification).await {
         Ok(receipt) => answer(
             StatusCode::OK,
             serde_json::json!({"rooms": receipt.rooms, "changed": receipt.changed}),
@@ -95,6 +96,53 @@ async fn alertmanager(
                 serde_json::json!({"error": "the alerts could not be stored; retry"}),
             )
         }
+    }
+}
+
+async fn alertmanager(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if !shared.credentials.admits(&headers, &body) {
+        return unauthorised(&headers);
+    }
+    match Notification::parse(&body) {
+        Ok(notification) => accept(&shared, &notification).await,
+        Err(reason) => bad_request(reason),
+    }
+}
+
+/// `POST /hooks/NAME`: any JSON, made into an alert by the hook's templates.
+async fn hook(
+    State(shared): State<Arc<Shared>>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if !shared.credentials.admits(&headers, &body) {
+        return unauthorised(&headers);
+    }
+    let loaded = shared.bot.loaded();
+    let Some(hook) = loaded
+        .project
+        .settings
+        .alerts
+        .as_ref()
+        .and_then(|a| a.hooks.iter().find(|h| h.name == name))
+    else {
+        return answer(
+            StatusCode::NOT_FOUND,
+            serde_json::json!({"error": format!("no hook named `{name}`; opsbot.yaml lists them under alerts.hooks")}),
+        );
+    };
+    let body: serde_json::Value = match serde_json::from_slice(&body) {
+        Ok(body) => body,
+        Err(e) => return bad_request(format!("the body is not JSON: {e}")),
+    };
+    match opsbot_runtime::alerts::hook_notification(hook, &body, shared.bot.now()) {
+        Ok(notification) => accept(&shared, &notification).await,
+        Err(reason) => bad_request(reason),
     }
 }
 

@@ -135,13 +135,20 @@ impl AlertGroup {
             self.opened_at = now;
         }
         for alert in &notification.alerts {
+            let identity = alert.identity();
+            // A sender that reports only "now" (a generic hook) keeps the
+            // time the alert first fired.
+            let starts_at = match self.alerts.get(&identity) {
+                Some(known) => known.starts_at.min(alert.starts_at),
+                None => alert.starts_at,
+            };
             self.alerts.insert(
-                alert.identity(),
+                identity,
                 TrackedAlert {
                     labels: alert.labels.clone(),
                     annotations: alert.annotations.clone(),
                     firing: alert.status == AlertStatus::Firing,
-                    starts_at: alert.starts_at,
+                    starts_at,
                     ends_at: alert.ended(),
                 },
             );

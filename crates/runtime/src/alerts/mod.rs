@@ -8,12 +8,14 @@
 
 mod event;
 mod group;
+mod hook;
 mod incident;
 mod mute;
 pub mod notification;
 
 pub use event::{AlertEvent, AlertEventKind};
 pub use group::{Acted, AlertGroup, Digest, TrackedAlert, DIGEST_PREFIX};
+pub use hook::hook_notification;
 pub use incident::{incidents, Incident};
 pub use mute::{parse_mute, Mute, MuteCommand, MUTE_RANGE};
 pub use notification::{Alert, AlertStatus, Notification};

@@ -13,9 +13,11 @@ use serde::Deserialize;
 
 use crate::diag::{Diagnostics, PositionIndex};
 
+mod hooks;
 mod noise;
 mod template;
 
+pub use hooks::{FieldTemplate, Hook};
 pub use noise::{QuietHours, RouteRateLimit};
 pub use template::{host_of, LabelTemplate};
 
@@ -47,6 +49,9 @@ pub(crate) struct RawAlerts {
     pub context_window: Option<String>,
     #[serde(default)]
     pub quiet_hours: Vec<noise::RawQuietHours>,
+    /// Generic JSON webhooks by name (`/hooks/NAME`).
+    #[serde(default)]
+    pub hooks: BTreeMap<String, hooks::RawHook>,
     #[serde(default)]
     pub routes: Vec<RawRoute>,
 }
@@ -92,6 +97,7 @@ pub struct AlertSettings {
     pub max_body: usize,
     pub context_window: std::time::Duration,
     pub quiet_hours: Vec<QuietHours>,
+    pub hooks: Vec<Hook>,
     pub routes: Vec<AlertRoute>,
 }
 
@@ -365,13 +371,18 @@ pub(crate) fn check(
             rate_limit,
         });
     }
+    // Checked before the listen address decides whether there are settings,
+    // so every mistake is reported at once.
+    let quiet_hours = noise::check_quiet_hours(raw.quiet_hours, index, diagnostics);
+    let hooks = hooks::check_hooks(raw.hooks, index, diagnostics);
     Some(AlertSettings {
         listen: listen?,
         token,
         hmac_secret,
         max_body,
         context_window,
-        quiet_hours: noise::check_quiet_hours(raw.quiet_hours, index, diagnostics),
+        quiet_hours,
+        hooks,
         routes,
     })
 }
@@ -409,6 +420,7 @@ mod tests {
             max_body: DEFAULT_MAX_BODY,
             context_window: DEFAULT_CONTEXT_WINDOW,
             quiet_hours: Vec::new(),
+            hooks: Vec::new(),
             routes: vec![
                 route(
                     "all",

@@ -817,3 +817,54 @@ fn quiet_hours_hold_all_but_critical_alerts_for_a_digest_at_their_end_on_two_pac
         });
     }
 }
+
+#[test]
+fn a_generic_hook_posts_and_resolves_one_message_on_two_packs() {
+    let cases = [
+        (
+            "dbops",
+            "!dba:db.example",
+            serde_json::json!({"database": "billing", "status": "failed", "error": "timeout"}),
+            serde_json::json!({"database": "billing", "status": "ok"}),
+        ),
+        (
+            "cicd",
+            "!builds:ci.example",
+            serde_json::json!({"pipeline": {"name": "mobile", "stage": "build", "status": "failed"}, "run": {"id": 7}}),
+            serde_json::json!({"pipeline": {"name": "mobile", "stage": "build", "status": "fixed"}, "run": {"id": 8}}),
+        ),
+    ];
+    for (pack, room, failed, passed) in cases {
+        let state = tempfile::tempdir().unwrap();
+        let bot = Arc::new(bot(pack, state.path()));
+        with_worker(bot, RecordingChat::new(true), |bot, chat| async move {
+            let hook = bot
+                .loaded()
+                .project
+                .settings
+                .alerts
+                .clone()
+                .unwrap()
+                .hooks
+                .remove(0);
+            let fired = crate::alerts::hook_notification(&hook, &failed, bot.now()).unwrap();
+            bot.accept_alerts(&fired).await.unwrap();
+            until("the hook's alert posted", || {
+                chat.shown().get(room).is_some()
+            })
+            .await;
+            assert!(
+                chat.shown()[room][0].starts_with("🔥 FIRING"),
+                "{pack}: {:?}",
+                chat.shown()
+            );
+            let resolved = crate::alerts::hook_notification(&hook, &passed, bot.now()).unwrap();
+            bot.accept_alerts(&resolved).await.unwrap();
+            until("resolved in place", || {
+                chat.shown()[room][0].starts_with("✅ RESOLVED")
+            })
+            .await;
+            assert_eq!(chat.sent().len(), 1, "{pack}: one message");
+        });
+    }
+}
