@@ -147,6 +147,7 @@ fn alert_routing_mistakes_are_reported_with_their_position() {
       rooms: ['!a:x']
     - name: a
       rooms: []
+      mention: { file: nope.tsv, match: '{labels.team}', column: 2 }
   hooks:
     ci:
       labels: { pipeline: '{pipeline' }
@@ -173,10 +174,11 @@ fn alert_routing_mistakes_are_reported_with_their_position() {
             ),
             (10, "route name `a` is used twice"),
             (10, "route `a` names no rooms"),
-            (14, "opens a `{` it does not close"),
-            (13, "hook `ci` gives no `alertname` label"),
+            (12, "`nope.tsv` is not a file in the project"),
+            (15, "opens a `{` it does not close"),
+            (14, "hook `ci` gives no `alertname` label"),
             (
-                15,
+                16,
                 "hook `ci` groups by `stage`, which is none of its labels",
             ),
         ] {

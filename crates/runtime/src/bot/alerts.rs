@@ -263,7 +263,11 @@ impl Bot {
                     chat.send(Outbound {
                         room: group.room.clone(),
                         text: text.clone(),
-                        mention: None,
+                        mention: group
+                            .digest
+                            .is_none()
+                            .then(|| self.mention_for(&group))
+                            .flatten(),
                     })
                     .await
                 }

@@ -216,3 +216,48 @@ impl Bot {
         Ok(())
     }
 }
+
+impl Bot {
+    /// Who an alert group's first message addresses, from its route's
+    /// `mention:` (a person is addressed by their Matrix id when they have
+    /// one); `None` when the route names nobody or the rota has no row.
+    pub(super) fn mention_for(&self, group: &AlertGroup) -> Option<String> {
+        use opsbot_spec::alerts::Mention;
+        let loaded = self.loaded();
+        let settings = &loaded.project.settings;
+        let route = settings
+            .alerts
+            .as_ref()?
+            .routes
+            .iter()
+            .find(|r| r.name == group.route)?;
+        let who = match route.mention.as_ref()? {
+            Mention::Fixed(who) => who.clone(),
+            Mention::Rota { file, key, column } => {
+                let alert = group.alerts.values().find(|a| a.firing)?;
+                let key = key.render(&alert.labels, &alert.annotations)?;
+                let path = loaded.project.root.join(file);
+                let rota = match std::fs::read_to_string(&path) {
+                    Ok(rota) => rota,
+                    Err(error) => {
+                        tracing::warn!(path = %path.display(), %error, "cannot read the on-call rota; the alert mentions nobody");
+                        return None;
+                    }
+                };
+                rota.lines()
+                    .filter(|l| !l.starts_with('#'))
+                    .map(|l| l.split('\t').collect::<Vec<_>>())
+                    .find(|cells| cells.first() == Some(&key.as_str()))
+                    .and_then(|cells| cells.get(column - 1).map(|c| c.trim().to_string()))
+                    .filter(|c| !c.is_empty())?
+            }
+        };
+        let ids = settings.people.ids_like(&who);
+        Some(
+            ids.iter()
+                .find(|id| id.starts_with('@'))
+                .cloned()
+                .unwrap_or(who),
+        )
+    }
+}

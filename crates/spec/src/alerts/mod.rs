@@ -78,6 +78,35 @@ pub(crate) struct RawRoute {
     pub slots: BTreeMap<String, String>,
     /// At most so many new messages per room in a window; more go into a digest.
     pub rate_limit: Option<noise::RawRateLimit>,
+    /// Who the message addresses: a user id or person, or a rota lookup.
+    pub mention: Option<RawMention>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub(crate) enum RawMention {
+    /// `mention: '@oncall:example.org'` or a person's name from `people:`.
+    Fixed(String),
+    /// `mention: { file: data/oncall.tsv, match: '{labels.team}', column: 3 }`.
+    Rota {
+        file: String,
+        #[serde(rename = "match")]
+        key: String,
+        column: usize,
+    },
+}
+
+/// Who an alert's first message mentions.
+#[derive(Debug, Clone)]
+pub enum Mention {
+    Fixed(String),
+    /// The row of a tab-separated file (relative to the project) whose first
+    /// column is the rendered key; the value of the 1-based column.
+    Rota {
+        file: PathBuf,
+        key: LabelTemplate,
+        column: usize,
+    },
 }
 
 /// A secret read when the listener starts (never stored in the project).
@@ -120,6 +149,7 @@ pub struct AlertRoute {
     /// Where each slot was written, to check it against the dialogs.
     pub(crate) slots_at: BTreeMap<String, crate::diag::Location>,
     pub rate_limit: Option<RouteRateLimit>,
+    pub mention: Option<Mention>,
 }
 
 /// The rank of a severity label value, `None` when it is not one of [`SEVERITIES`].
@@ -215,6 +245,7 @@ pub(crate) fn check_slots(
 
 pub(crate) fn check(
     raw: RawAlerts,
+    root: &std::path::Path,
     index: &PositionIndex,
     diagnostics: &mut Diagnostics,
 ) -> Option<AlertSettings> {
@@ -360,6 +391,38 @@ pub(crate) fn check(
         let rate_limit = route.rate_limit.and_then(|raw| {
             noise::check_rate_limit(raw, &format!("{at}.rate_limit"), index, diagnostics)
         });
+        let mention = match route.mention {
+            None => None,
+            Some(RawMention::Fixed(who)) => Some(Mention::Fixed(who)),
+            Some(RawMention::Rota { file, key, column }) => {
+                let at = format!("{at}.mention");
+                match LabelTemplate::parse(&key) {
+                    Ok(_) if column == 0 => {
+                        diagnostics.push(
+                            index.locate(&at),
+                            "mention column counts from 1; expected e.g. `column: 3`",
+                        );
+                        None
+                    }
+                    Ok(_) if !root.join(&file).is_file() => {
+                        diagnostics.push(
+                            index.locate(&format!("{at}.file")),
+                            format!("`{file}` is not a file in the project; expected a tab-separated rota such as data/oncall.tsv"),
+                        );
+                        None
+                    }
+                    Ok(key) => Some(Mention::Rota {
+                        file: PathBuf::from(file),
+                        key,
+                        column,
+                    }),
+                    Err(why) => {
+                        diagnostics.push(index.locate(&format!("{at}.match")), why);
+                        None
+                    }
+                }
+            }
+        };
         routes.push(AlertRoute {
             name,
             labels,
@@ -369,6 +432,7 @@ pub(crate) fn check(
             slots,
             slots_at,
             rate_limit,
+            mention,
         });
     }
     // Checked before the listen address decides whether there are settings,
@@ -408,6 +472,7 @@ mod tests {
             slots: BTreeMap::new(),
             slots_at: BTreeMap::new(),
             rate_limit: None,
+            mention: None,
         }
     }
 

@@ -148,7 +148,7 @@ pub(super) fn load_settings(
         }
     }
     if let Some(alerts) = raw.alerts {
-        settings.alerts = crate::alerts::check(alerts, &file.index, diagnostics);
+        settings.alerts = crate::alerts::check(alerts, root, &file.index, diagnostics);
     }
     Ok(settings)
 }

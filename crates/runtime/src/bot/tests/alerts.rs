@@ -23,6 +23,8 @@ struct RecordingChat {
     sent: Mutex<Vec<(String, String, String)>>,
     /// (message id, text) per edit.
     edits: Mutex<Vec<(String, String)>>,
+    /// (room, who) per message that mentions someone.
+    mentions: Mutex<Vec<(String, String)>>,
 }
 
 impl RecordingChat {
@@ -61,6 +63,12 @@ impl Chat for RecordingChat {
         Box::pin(async move {
             if !self.up.load(Ordering::SeqCst) {
                 return None;
+            }
+            if let Some(who) = &message.mention {
+                self.mentions
+                    .lock()
+                    .unwrap()
+                    .push((message.room.clone(), who.clone()));
             }
             let mut sent = self.sent.lock().unwrap();
             let id = format!("${}", sent.len() + 1);
@@ -850,7 +858,7 @@ fn a_generic_hook_posts_and_resolves_one_message_on_two_packs() {
             let fired = crate::alerts::hook_notification(&hook, &failed, bot.now()).unwrap();
             bot.accept_alerts(&fired).await.unwrap();
             until("the hook's alert posted", || {
-                chat.shown().get(room).is_some()
+                chat.shown().contains_key(room)
             })
             .await;
             assert!(
@@ -865,6 +873,53 @@ fn a_generic_hook_posts_and_resolves_one_message_on_two_packs() {
             })
             .await;
             assert_eq!(chat.sent().len(), 1, "{pack}: one message");
+        });
+    }
+}
+
+#[test]
+fn a_route_mentions_a_person_or_the_owner_from_a_rota_on_two_packs() {
+    let cases: [(&str, Pairs, Pairs); 3] = [
+        // On-call gets critical database alerts, addressed to priya's Matrix id.
+        (
+            "dbops",
+            &[("alertname", "PostgresDown"), ("severity", "critical")],
+            &[("!oncall:db.example", "@priya:db.example")],
+        ),
+        // The builds room addresses the pipeline's owner from data/owners.tsv.
+        (
+            "cicd",
+            &[
+                ("alertname", "BuildBroken"),
+                ("source", "ci"),
+                ("pipeline", "backend"),
+            ],
+            &[("!builds:ci.example", "@raj:ci.example")],
+        ),
+        // A pipeline the rota does not list: nobody is mentioned.
+        (
+            "cicd",
+            &[
+                ("alertname", "BuildBroken"),
+                ("source", "ci"),
+                ("pipeline", "mobile"),
+            ],
+            &[],
+        ),
+    ];
+    for (pack, labels, expected) in cases {
+        let state = tempfile::tempdir().unwrap();
+        let bot = Arc::new(bot(pack, state.path()));
+        with_worker(bot, RecordingChat::new(true), |bot, chat| async move {
+            let n = notification(labels, &[("h:1", true)]);
+            let rooms = bot.accept_alerts(&n).await.unwrap().rooms;
+            until("posted", || chat.sent().len() == rooms).await;
+            let mentions = chat.mentions.lock().unwrap().clone();
+            let expected: Vec<(String, String)> = expected
+                .iter()
+                .map(|(r, w)| (r.to_string(), w.to_string()))
+                .collect();
+            assert_eq!(mentions, expected, "{pack} {labels:?}");
         });
     }
 }
