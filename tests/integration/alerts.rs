@@ -6,120 +6,18 @@
 //! message is edited), refused authentication and bodies (nothing posted), and
 //! the homeserver away during a delivery (delivered when it returns).
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use matrix_sdk::Room;
 
+use crate::alertmanager::Alertmanager;
 use crate::homeserver::*;
-use crate::util::{stdout, Fixture};
+use crate::util::{http, stdout, Fixture};
 
 pub(crate) const TOKEN: &str = "alert-token-for-the-test-0123456789";
 
-/// Alertmanager on a free loopback port, without cluster gossip, killed when dropped.
-struct Alertmanager {
-    _dir: tempfile::TempDir,
-    port: u16,
-    child: Child,
-}
-
-impl Alertmanager {
-    fn start(webhook_port: u16) -> Alertmanager {
-        let dir = tempfile::tempdir().unwrap();
-        let config = dir.path().join("am.yml");
-        std::fs::write(
-            &config,
-            format!(
-                "route:
-  receiver: opsbot
-  group_by: ['alertname']
-  group_wait: 1s
-  group_interval: 1s
-  repeat_interval: 4h
-receivers:
-  - name: opsbot
-    webhook_configs:
-      - url: http://127.0.0.1:{webhook_port}/alerts/alertmanager
-        send_resolved: true
-        http_config:
-          authorization:
-            credentials: {TOKEN}
-"
-            ),
-        )
-        .unwrap();
-        let port = free_port();
-        let log = std::fs::File::create(dir.path().join("am.log")).unwrap();
-        let child = Command::new(alertmanager_binary())
-            .arg(format!("--config.file={}", config.display()))
-            .arg(format!(
-                "--storage.path={}",
-                dir.path().join("data").display()
-            ))
-            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-            .arg("--cluster.listen-address=")
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .unwrap();
-        let alertmanager = Alertmanager {
-            _dir: dir,
-            port,
-            child,
-        };
-        wait_for("Alertmanager to be ready", || {
-            std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
-                && http(port, "GET", "/-/ready", &[], b"").0 == 200
-        });
-        alertmanager
-    }
-
-    /// Posts alerts to Alertmanager's own API: (name, instance, severity, resolved).
-    fn post(&self, alerts: &[(&str, &str, &str, bool)]) {
-        let now = chrono::Utc::now();
-        let body: Vec<serde_json::Value> = alerts
-            .iter()
-            .map(|(name, instance, severity, resolved)| {
-                let mut alert = serde_json::json!({
-                    "labels": {"alertname": name, "instance": instance, "severity": severity, "datname": "orders"},
-                    "annotations": {"summary": format!("{name} on {instance}")},
-                    "startsAt": (now - chrono::Duration::minutes(7)).to_rfc3339(),
-                });
-                if *resolved {
-                    alert["endsAt"] = serde_json::json!(now.to_rfc3339());
-                }
-                alert
-            })
-            .collect();
-        let (status, answer) = http(
-            self.port,
-            "POST",
-            "/api/v2/alerts",
-            &[("Content-Type", "application/json")],
-            serde_json::to_string(&body).unwrap().as_bytes(),
-        );
-        assert_eq!(status, 200, "Alertmanager refused the alerts: {answer}");
-    }
-}
-
-impl Drop for Alertmanager {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn alertmanager_binary() -> PathBuf {
-    let binary = PathBuf::from("/usr/bin/prometheus-alertmanager");
-    assert!(
-        binary.exists(),
-        "Alertmanager is missing: `make alertmanager` installs Debian's prometheus-alertmanager"
-    );
-    binary
-}
-
-fn wait_for(what: &str, done: impl Fn() -> bool) {
+pub(crate) fn wait_for(what: &str, done: impl Fn() -> bool) {
     let started = Instant::now();
     while !done() {
         assert!(started.elapsed() < WAIT, "waited for {what}");
@@ -178,33 +76,10 @@ fn alerts_reach_their_rooms_as_one_message_per_group_edited_in_place() {
         synapse.register(name);
     }
     let fixture = Fixture::trained_pack("dbops");
-    let config = fixture.path().join("matrix.yaml");
-    std::fs::write(
-        &config,
-        format!(
-            "homeserver: {}\nuser: '{BOT}'\npassword: '{PASSWORD}'\ndata_dir: {}\nallow_invites_from: ['@priya:localhost']\n",
-            synapse.url(),
-            fixture.state().join("matrix").display()
-        ),
-    )
-    .unwrap();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let config = matrix_config(&fixture, &synapse, &["priya"], "");
     let mut synapse = synapse;
-    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        runtime.block_on(scenario(&fixture, &config, &mut synapse))
-    }));
-    if let Err(panic) = outcome {
-        eprintln!(
-            "--- bot log ---\n{}",
-            std::fs::read_to_string(fixture.path().join("bot.log")).unwrap_or_default()
-        );
-        eprintln!("--- synapse log (tail) ---\n{}", synapse.log_tail());
-        std::panic::resume_unwind(panic);
-    }
+    let log = synapse.log_file();
+    run_scenario(&fixture, &log, scenario(&fixture, &config, &mut synapse));
 }
 
 /// Reads the bot's messages room by room (edits included), each once.

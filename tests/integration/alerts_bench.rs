@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use crate::alerts::{alert_settings, start, Rooms, TOKEN};
 use crate::homeserver::*;
-use crate::util::{repo, Fixture};
+use crate::util::{http, repo, Fixture};
 
 const LATENCY_SAMPLES: usize = 40;
 const GROUPS: usize = 20;
@@ -49,21 +49,8 @@ fn alerts_benchmark() {
         synapse.register(name);
     }
     let fixture = Fixture::trained_pack("dbops");
-    let config = fixture.path().join("matrix.yaml");
-    std::fs::write(
-        &config,
-        format!(
-            "homeserver: {}\nuser: '{BOT}'\npassword: '{PASSWORD}'\ndata_dir: {}\nallow_invites_from: ['@priya:localhost']\n",
-            synapse.url(),
-            fixture.state().join("matrix").display()
-        ),
-    )
-    .unwrap();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let config = matrix_config(&fixture, &synapse, &["priya"], "");
+    let runtime = test_runtime();
     let port = free_port();
     let bearer = format!("Bearer {TOKEN}");
     let post = |body: &[u8]| {

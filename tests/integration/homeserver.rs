@@ -209,16 +209,13 @@ rc_invites:
         );
     }
 
+    /// Where Synapse writes its log.
+    pub(crate) fn log_file(&self) -> PathBuf {
+        self.dir.path().join("synapse.out")
+    }
+
     pub(crate) fn log_tail(&self) -> String {
-        let text = std::fs::read_to_string(self.dir.path().join("synapse.out")).unwrap_or_default();
-        text.lines()
-            .rev()
-            .take(30)
-            .collect::<Vec<_>>()
-            .into_iter()
-            .rev()
-            .collect::<Vec<_>>()
-            .join("\n")
+        log_tail(&self.log_file())
     }
 }
 
@@ -495,40 +492,64 @@ impl Drop for Person {
     }
 }
 
-/// One HTTP/1.1 request on loopback; returns the status code and the body.
-pub(crate) fn http(
-    port: u16,
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: &[u8],
-) -> (u16, String) {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(30)))
-        .unwrap();
-    let mut request = format!(
-        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\nContent-Length: {}\r\n",
-        body.len()
-    );
-    for (name, value) in headers {
-        request.push_str(&format!("{name}: {value}\r\n"));
+/// Writes the bot's Matrix settings for `synapse` into the fixture
+/// (`matrix.yaml`), accepting invites from `inviters`; `extra` adds lines.
+pub(crate) fn matrix_config(
+    fixture: &Fixture,
+    synapse: &Synapse,
+    inviters: &[&str],
+    extra: &str,
+) -> PathBuf {
+    let config = fixture.path().join("matrix.yaml");
+    let inviters: Vec<String> = inviters
+        .iter()
+        .map(|i| format!("'@{i}:localhost'"))
+        .collect();
+    std::fs::write(
+        &config,
+        format!(
+            "homeserver: {}\nuser: '{BOT}'\npassword: '{PASSWORD}'\ndata_dir: {}\nallow_invites_from: [{}]\n{extra}",
+            synapse.url(),
+            fixture.state().join("matrix").display(),
+            inviters.join(", ")
+        ),
+    )
+    .unwrap();
+    config
+}
+
+/// A runtime like the bot's (two workers) for a test's clients.
+pub(crate) fn test_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// Runs an end-to-end scenario; when it fails, prints the bot's log and
+/// the tail of Synapse's (`synapse_log`) first, then fails the same way.
+pub(crate) fn run_scenario(
+    fixture: &Fixture,
+    synapse_log: &Path,
+    scenario: impl std::future::Future<Output = ()>,
+) {
+    let runtime = test_runtime();
+    let outcome =
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| runtime.block_on(scenario)));
+    if let Err(panic) = outcome {
+        eprintln!(
+            "--- bot log ---\n{}",
+            std::fs::read_to_string(fixture.path().join("bot.log")).unwrap_or_default()
+        );
+        eprintln!("--- synapse log (tail) ---\n{}", log_tail(synapse_log));
+        std::panic::resume_unwind(panic);
     }
-    request.push_str("\r\n");
-    stream.write_all(request.as_bytes()).unwrap();
-    // A server may answer (413) and close before the whole body is written.
-    let _ = stream.write_all(body);
-    let mut response = Vec::new();
-    let _ = stream.read_to_end(&mut response);
-    let response = String::from_utf8_lossy(&response).into_owned();
-    let status = response
-        .split_whitespace()
-        .nth(1)
-        .and_then(|code| code.parse().ok())
-        .unwrap_or(0);
-    let body = response
-        .split_once("\r\n\r\n")
-        .map(|(_, body)| body.to_string())
-        .unwrap_or_default();
-    (status, body)
+}
+
+/// The last 30 lines of a log file.
+fn log_tail(path: &Path) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(30)..].join("\n")
 }

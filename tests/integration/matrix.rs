@@ -31,33 +31,15 @@ fn the_bot_converses_in_matrix_rooms() {
     )
     .unwrap();
     fixture.append_settings("progress_every: 1s\n");
-    let config = fixture.path().join("matrix.yaml");
-    std::fs::write(
-        &config,
-        format!(
-            "homeserver: {}\nuser: '{BOT}'\npassword: '{PASSWORD}'\ndata_dir: {}\nallow_invites_from: ['@alice:localhost', '@bob:localhost']\ncommand_prefix: '!ops'\n",
-            synapse.url(),
-            fixture.state().join("matrix").display()
-        ),
-    )
-    .unwrap();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let config = matrix_config(
+        &fixture,
+        &synapse,
+        &["alice", "bob"],
+        "command_prefix: '!ops'\n",
+    );
     let mut synapse = synapse;
-    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        runtime.block_on(scenarios(&fixture, &config, &mut synapse))
-    }));
-    if let Err(panic) = outcome {
-        eprintln!(
-            "--- bot log ---\n{}",
-            std::fs::read_to_string(fixture.path().join("bot.log")).unwrap_or_default()
-        );
-        eprintln!("--- synapse log (tail) ---\n{}", synapse.log_tail());
-        std::panic::resume_unwind(panic);
-    }
+    let log = synapse.log_file();
+    run_scenario(&fixture, &log, scenarios(&fixture, &config, &mut synapse));
 }
 
 async fn scenarios(fixture: &Fixture, config: &Path, synapse: &mut Synapse) {
@@ -356,17 +338,8 @@ fn matrix_round_trip_benchmark() {
         synapse.register(name);
     }
     let fixture = Fixture::trained();
-    let config = fixture.path().join("matrix.yaml");
-    std::fs::write(
-        &config,
-        format!("homeserver: {}\nuser: '{BOT}'\npassword: '{PASSWORD}'\ndata_dir: {}\nallow_invites_from: ['@alice:localhost']\n", synapse.url(), fixture.state().join("matrix").display()),
-    )
-    .unwrap();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let config = matrix_config(&fixture, &synapse, &["alice"], "");
+    let runtime = test_runtime();
     let (times, pid, bot) = runtime.block_on(async {
         let bot = start_bot(&fixture, &config);
         let pid = bot.child.id();

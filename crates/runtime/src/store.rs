@@ -23,6 +23,7 @@ use crate::RuntimeError;
 
 mod memory;
 mod recovery;
+mod sled_alerts;
 mod sled_store;
 #[cfg(test)]
 mod suite;

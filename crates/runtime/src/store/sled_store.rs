@@ -40,11 +40,11 @@ pub struct SledStore {
     /// interrupted by a restart): delivered when they next write.
     notices: sled::Tree,
     /// Alert groups by (room, group key), with the message that shows each.
-    alerts: sled::Tree,
+    pub(super) alerts: sled::Tree,
     /// The alert timeline, keyed by time (microseconds) and a sequence number.
-    alert_events: sled::Tree,
+    pub(super) alert_events: sled::Tree,
     /// Mutes by (room, target).
-    mutes: sled::Tree,
+    pub(super) mutes: sled::Tree,
 }
 
 impl SledStore {
@@ -394,106 +394,35 @@ impl Store for SledStore {
         groups: &[AlertGroup],
         events: &[AlertEvent],
     ) -> Result<(), RuntimeError> {
-        (&self.alerts, &self.alert_events)
-            .transaction(|(alerts, timeline)| {
-                for group in groups {
-                    alerts.insert(
-                        AlertGroup::id(&group.room, &group.group_key).as_bytes(),
-                        json(group),
-                    )?;
-                }
-                for event in events {
-                    let mut key = event.at.timestamp_micros().to_be_bytes().to_vec();
-                    key.extend_from_slice(&timeline.generate_id()?.to_be_bytes());
-                    timeline.insert(key, json(event))?;
-                }
-                Ok(())
-            })
-            .map_err(|e: TransactionError<()>| match e {
-                TransactionError::Storage(e) => SledStore::error(e),
-                TransactionError::Abort(()) => unreachable!("the transaction never aborts"),
-            })?;
-        self.db.flush().map_err(SledStore::error)?;
-        Ok(())
+        self.sled_save_alerts(groups, events)
     }
 
     fn alert_events(&self, since: Option<DateTime<Utc>>) -> Result<Vec<AlertEvent>, RuntimeError> {
-        let start = since
-            .map_or(i64::MIN, |s| s.timestamp_micros())
-            .to_be_bytes();
-        let mut events = Vec::new();
-        // Times before 1970 would sort after later ones as unsigned bytes;
-        // alerts carry real times, and a scan from the start misses none.
-        let scan = if since.is_some_and(|s| s.timestamp_micros() >= 0) {
-            self.alert_events.range(start.to_vec()..)
-        } else {
-            self.alert_events.range(Vec::<u8>::new()..)
-        };
-        for item in scan {
-            let (_, bytes) = item.map_err(SledStore::error)?;
-            let event: AlertEvent =
-                serde_json::from_slice(&bytes).map_err(|e| corrupt("alert event", e))?;
-            if since.is_none_or(|s| event.at >= s) {
-                events.push(event);
-            }
-        }
-        Ok(events)
+        self.sled_alert_events(since)
     }
 
     fn alert_group(&self, id: &str) -> Result<Option<AlertGroup>, RuntimeError> {
-        match self.alerts.get(id.as_bytes()).map_err(SledStore::error)? {
-            None => Ok(None),
-            Some(bytes) => serde_json::from_slice(&bytes)
-                .map(Some)
-                .map_err(|e| corrupt("alert group", e)),
-        }
+        self.sled_alert_group(id)
     }
 
     fn alert_groups(&self) -> Result<Vec<AlertGroup>, RuntimeError> {
-        self.alert_groups_with_prefix(b"")
+        self.sled_alert_groups()
     }
 
     fn put_mute(&self, mute: &Mute) -> Result<(), RuntimeError> {
-        self.mutes
-            .insert(Mute::id(&mute.room, &mute.target).as_bytes(), json(mute))
-            .map_err(SledStore::error)?;
-        self.db.flush().map_err(SledStore::error)?;
-        Ok(())
+        self.sled_put_mute(mute)
     }
 
     fn remove_mute(&self, id: &str) -> Result<bool, RuntimeError> {
-        let existed = self
-            .mutes
-            .remove(id.as_bytes())
-            .map_err(SledStore::error)?
-            .is_some();
-        self.db.flush().map_err(SledStore::error)?;
-        Ok(existed)
+        self.sled_remove_mute(id)
     }
 
     fn mutes_in(&self, room: &str) -> Result<Vec<Mute>, RuntimeError> {
-        let mut mutes = Vec::new();
-        for item in self.mutes.scan_prefix(Mute::id(room, "").as_bytes()) {
-            let (_, bytes) = item.map_err(SledStore::error)?;
-            mutes.push(serde_json::from_slice(&bytes).map_err(|e| corrupt("mute", e))?);
-        }
-        Ok(mutes)
+        self.sled_mutes_in(room)
     }
 
     fn alert_groups_in(&self, room: &str) -> Result<Vec<AlertGroup>, RuntimeError> {
-        // Group ids are `room NUL group key`: the room and its NUL are a prefix.
-        self.alert_groups_with_prefix(AlertGroup::id(room, "").as_bytes())
-    }
-}
-
-impl SledStore {
-    fn alert_groups_with_prefix(&self, prefix: &[u8]) -> Result<Vec<AlertGroup>, RuntimeError> {
-        let mut groups = Vec::new();
-        for item in self.alerts.scan_prefix(prefix) {
-            let (_, bytes) = item.map_err(SledStore::error)?;
-            groups.push(serde_json::from_slice(&bytes).map_err(|e| corrupt("alert group", e))?);
-        }
-        Ok(groups)
+        self.sled_alert_groups_in(room)
     }
 }
 
@@ -534,52 +463,4 @@ fn append_chained(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// What the round-trip suite checks within one process, here across a
-    /// reopening of the files.
-    #[test]
-    fn state_and_audit_survive_reopening() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("db");
-        let key = ConversationKey::new("room", "alice");
-        let conversation = Conversation {
-            last_dialog: Some(opsbot_dialog::LastDialog {
-                dialog: "restart".into(),
-                at: Utc::now(),
-            }),
-            ..Conversation::default()
-        };
-        {
-            let store = SledStore::open(&path).unwrap();
-            let change = Commit {
-                records: vec![
-                    AuditRecord::test_record("first"),
-                    AuditRecord::test_record("second"),
-                ],
-                journal: vec![("r1".into(), JournalStatus::Planned)],
-                execution_by: Some("alice".into()),
-            };
-            store.commit(&key, &conversation, change).unwrap();
-            assert!(store.first_sighting("$event1").unwrap());
-        }
-        let store = SledStore::open(&path).unwrap();
-        assert_eq!(store.load(&key).unwrap(), conversation);
-        let records: Vec<AuditRecord> = store.audit_newest_first().map(Result::unwrap).collect();
-        assert_eq!(records.len(), 2);
-        assert_eq!(records[0].prev_hash, records[1].hash, "chained");
-        assert!(store.verify_audit().unwrap().problems.is_empty());
-        assert_eq!(
-            store.journal_entry("r1").unwrap().unwrap().status,
-            JournalStatus::Planned
-        );
-        assert_eq!(
-            store
-                .executions_since("alice", Utc::now() - chrono::Duration::minutes(1))
-                .unwrap(),
-            1
-        );
-        assert!(!store.first_sighting("$event1").unwrap(), "ids persist");
-    }
-}
+mod tests;

@@ -16,6 +16,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
+use super::template::{fill, pieces, Piece};
 use crate::diag::{Diagnostics, PositionIndex};
 
 #[derive(Debug, Default, Deserialize)]
@@ -40,71 +41,29 @@ pub(crate) struct RawResolvedWhen {
 /// `{a.b.c}` (a field of the posted JSON, `| host` to drop a port) amid text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FieldTemplate {
-    parts: Vec<FieldPart>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum FieldPart {
-    Text(String),
-    Field { path: Vec<String>, host: bool },
+    parts: Vec<Piece<Vec<String>>>,
 }
 
 impl FieldTemplate {
     pub fn parse(text: &str) -> Result<FieldTemplate, String> {
-        let mut parts = Vec::new();
-        let mut rest = text;
-        while let Some(open) = rest.find('{') {
-            if open > 0 {
-                parts.push(FieldPart::Text(rest[..open].to_string()));
-            }
-            let close = rest[open..]
-                .find('}')
-                .ok_or_else(|| format!("`{text}` opens a `{{` it does not close"))?;
-            let inner = rest[open + 1..open + close].trim();
-            let (path, filter) = match inner.split_once('|') {
-                Some((path, filter)) => (path.trim(), Some(filter.trim())),
-                None => (inner, None),
-            };
-            let host = match filter {
-                None => false,
-                Some("host") => true,
-                Some(other) => return Err(format!("unknown filter `{other}`; expected `host`")),
-            };
-            let path: Vec<String> = path.split('.').map(str::to_string).collect();
-            if path
+        let parts = pieces(text, |path| {
+            let segments: Vec<String> = path.split('.').map(str::to_string).collect();
+            if segments
                 .iter()
                 .any(|p| p.is_empty() || p.contains(char::is_whitespace))
             {
                 return Err(format!(
-                    "`{{{inner}}}` is not a field path; expected e.g. `{{pipeline.name}}`"
+                    "`{{{path}}}` is not a field path; expected e.g. `{{pipeline.name}}`"
                 ));
             }
-            parts.push(FieldPart::Field { path, host });
-            rest = &rest[open + close + 1..];
-        }
-        if !rest.is_empty() {
-            parts.push(FieldPart::Text(rest.to_string()));
-        }
+            Ok(segments)
+        })?;
         Ok(FieldTemplate { parts })
     }
 
     /// The text with each field looked up; `Err(path)` names the first missing field.
     pub fn render(&self, lookup: impl Fn(&[String]) -> Option<String>) -> Result<String, String> {
-        let mut out = String::new();
-        for part in &self.parts {
-            match part {
-                FieldPart::Text(text) => out.push_str(text),
-                FieldPart::Field { path, host } => {
-                    let value = lookup(path).ok_or_else(|| path.join("."))?;
-                    out.push_str(if *host {
-                        super::host_of(&value)
-                    } else {
-                        &value
-                    });
-                }
-            }
-        }
-        Ok(out)
+        fill(&self.parts, |path| lookup(path)).map_err(|path| path.join("."))
     }
 }
 

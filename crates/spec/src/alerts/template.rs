@@ -3,66 +3,90 @@
 
 use std::collections::BTreeMap;
 
+/// A template's text and holes (`{field}`, `{field | host}`); `F` is what a
+/// hole names. Alert slot templates and generic hooks share this.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Piece<F> {
+    Text(String),
+    Hole { field: F, host: bool },
+}
+
+/// Splits `text` into pieces; `field` turns a hole's inside (its filter
+/// removed) into what it names, or says why it cannot.
+pub(crate) fn pieces<F>(
+    text: &str,
+    field: impl Fn(&str) -> Result<F, String>,
+) -> Result<Vec<Piece<F>>, String> {
+    let mut parts = Vec::new();
+    let mut rest = text;
+    while let Some(open) = rest.find('{') {
+        if open > 0 {
+            parts.push(Piece::Text(rest[..open].to_string()));
+        }
+        let close = rest[open..]
+            .find('}')
+            .ok_or_else(|| format!("`{text}` opens a `{{` it does not close"))?;
+        let inner = rest[open + 1..open + close].trim();
+        let (path, filter) = match inner.split_once('|') {
+            Some((path, filter)) => (path.trim(), Some(filter.trim())),
+            None => (inner, None),
+        };
+        let host = match filter {
+            None => false,
+            Some("host") => true,
+            Some(other) => return Err(format!("unknown filter `{other}`; expected `host`")),
+        };
+        parts.push(Piece::Hole {
+            field: field(path)?,
+            host,
+        });
+        rest = &rest[open + close + 1..];
+    }
+    if !rest.is_empty() {
+        parts.push(Piece::Text(rest.to_string()));
+    }
+    Ok(parts)
+}
+
+/// The text with each hole filled by `value`; `Err` is the first hole it
+/// has no value for.
+pub(crate) fn fill<F>(
+    parts: &[Piece<F>],
+    value: impl Fn(&F) -> Option<String>,
+) -> Result<String, &F> {
+    let mut out = String::new();
+    for part in parts {
+        match part {
+            Piece::Text(text) => out.push_str(text),
+            Piece::Hole { field, host } => {
+                let found = value(field).ok_or(field)?;
+                out.push_str(if *host { host_of(&found) } else { &found });
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// Where a slot's value comes from in an alert: `{labels.NAME}` or
 /// `{annotations.NAME}`, optionally `| host` (an `instance` such as
 /// `web-01:9100` becomes `web-01`), with literal text around it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LabelTemplate {
-    parts: Vec<TemplatePart>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum TemplatePart {
-    Text(String),
-    Field {
-        annotation: bool,
-        name: String,
-        host: bool,
-    },
+    /// (from the annotations, name)
+    parts: Vec<Piece<(bool, String)>>,
 }
 
 impl LabelTemplate {
     pub fn parse(text: &str) -> Result<LabelTemplate, String> {
-        let mut parts = Vec::new();
-        let mut rest = text;
-        while let Some(open) = rest.find('{') {
-            if open > 0 {
-                parts.push(TemplatePart::Text(rest[..open].to_string()));
-            }
-            let close = rest[open..]
-                .find('}')
-                .ok_or_else(|| format!("`{text}` opens a `{{` it does not close"))?;
-            let inner = rest[open + 1..open + close].trim();
-            let (path, filter) = match inner.split_once('|') {
-                Some((path, filter)) => (path.trim(), Some(filter.trim())),
-                None => (inner, None),
-            };
-            let host = match filter {
-                None => false,
-                Some("host") => true,
-                Some(other) => {
-                    return Err(format!("unknown filter `{other}`; expected `host`"));
-                }
-            };
-            let (annotation, name) = match path.split_once('.') {
-                Some(("labels", name)) if !name.is_empty() => (false, name),
-                Some(("annotations", name)) if !name.is_empty() => (true, name),
-                _ => {
-                    return Err(format!(
-                        "`{{{inner}}}` names no alert field; expected `{{labels.NAME}}` or `{{annotations.NAME}}`"
-                    ))
-                }
-            };
-            parts.push(TemplatePart::Field {
-                annotation,
-                name: name.to_string(),
-                host,
-            });
-            rest = &rest[open + close + 1..];
+        let parts = pieces(text, |path| {
+            match path.split_once('.') {
+            Some(("labels", name)) if !name.is_empty() => Ok((false, name.to_string())),
+            Some(("annotations", name)) if !name.is_empty() => Ok((true, name.to_string())),
+            _ => Err(format!(
+                "`{{{path}}}` names no alert field; expected `{{labels.NAME}}` or `{{annotations.NAME}}`"
+            )),
         }
-        if !rest.is_empty() {
-            parts.push(TemplatePart::Text(rest.to_string()));
-        }
+        })?;
         Ok(LabelTemplate { parts })
     }
 
@@ -73,22 +97,11 @@ impl LabelTemplate {
         labels: &BTreeMap<String, String>,
         annotations: &BTreeMap<String, String>,
     ) -> Option<String> {
-        let mut out = String::new();
-        for part in &self.parts {
-            match part {
-                TemplatePart::Text(text) => out.push_str(text),
-                TemplatePart::Field {
-                    annotation,
-                    name,
-                    host,
-                } => {
-                    let source = if *annotation { annotations } else { labels };
-                    let value = source.get(name).filter(|v| !v.trim().is_empty())?;
-                    out.push_str(if *host { host_of(value) } else { value });
-                }
-            }
-        }
-        Some(out)
+        fill(&self.parts, |(annotation, name)| {
+            let source = if *annotation { annotations } else { labels };
+            source.get(name).filter(|v| !v.trim().is_empty()).cloned()
+        })
+        .ok()
     }
 }
 

@@ -14,6 +14,9 @@ use opsbot_nlu::{NluConfig, NluError, SentenceEncoder, TrainOptions, TrainingDat
 use super::*;
 use crate::store::MemoryStore;
 
+mod alert_noise;
+mod alert_port;
+mod alert_requests;
 mod alerts;
 
 /// Hashes words into a small unit vector: a deterministic stand-in for MiniLM
