@@ -57,6 +57,9 @@ pub struct AlertGroup {
     /// quiet hours.
     #[serde(default)]
     pub digest: Option<Digest>,
+    /// The route's summary line template (`opsbot_spec::AlertRoute::summary`).
+    #[serde(default)]
+    pub summary_template: Option<String>,
 }
 
 /// What a digest message stands for.
@@ -112,6 +115,7 @@ impl AlertGroup {
             posted_at: None,
             in_digest: None,
             digest: None,
+            summary_template: None,
         };
         group.merge(notification, now);
         group
@@ -208,6 +212,19 @@ impl AlertGroup {
             .collect()
     }
 
+    /// Uses a route's summary template (re-rendering the text); returns
+    /// whether the text changed.
+    pub fn set_summary_template(&mut self, template: Option<String>) -> bool {
+        if self.summary_template == template {
+            return false;
+        }
+        self.summary_template = template;
+        let text = self.render();
+        let changed = text != self.text;
+        self.text = text;
+        changed
+    }
+
     /// Records an action taken about this incident; returns whether the
     /// room's text changed.
     pub fn note_action(&mut self, acted: Acted, now: DateTime<Utc>) -> bool {
@@ -246,6 +263,7 @@ impl AlertGroup {
                 members: Vec::new(),
                 hold_until,
             }),
+            summary_template: None,
         }
     }
 
@@ -394,7 +412,15 @@ impl AlertGroup {
             }
         }
         let mut lines = vec![line];
-        if let Some(summary) = shown.iter().find_map(|a| {
+        let custom = self.summary_template.as_deref().and_then(|text| {
+            let template = opsbot_spec::alerts::LabelTemplate::parse(text).ok()?;
+            shown
+                .iter()
+                .find_map(|a| template.render(&a.labels, &a.annotations))
+        });
+        if let Some(line) = custom {
+            lines.push(clean(&line).chars().take(SUMMARY_CHARS).collect());
+        } else if let Some(summary) = shown.iter().find_map(|a| {
             a.annotations
                 .get("summary")
                 .or_else(|| a.annotations.get("description"))

@@ -40,11 +40,11 @@ impl Bot {
         } else {
             &notification.common_labels
         };
-        let mut rooms: Vec<(&str, &str)> = Vec::new();
+        let mut rooms: Vec<(&str, &opsbot_spec::AlertRoute)> = Vec::new();
         for route in settings.routes_for(labels) {
             for room in &route.rooms {
                 if !rooms.iter().any(|(r, _)| r == room) {
-                    rooms.push((room, &route.name));
+                    rooms.push((room, route));
                 }
             }
         }
@@ -61,7 +61,8 @@ impl Bot {
             match self.store.alert_group(&id)? {
                 Some(mut group) => {
                     events.extend(group.transitions(notification));
-                    if group.merge(notification, now) {
+                    let restyled = group.set_summary_template(route.summary.clone());
+                    if group.merge(notification, now) || restyled {
                         // Came and went while muted: the room is not told
                         // (decided here, as it happens, not when delivery
                         // gets to it).
@@ -80,7 +81,8 @@ impl Bot {
                     }
                 }
                 None => {
-                    let group = AlertGroup::new(room, route, notification, now);
+                    let mut group = AlertGroup::new(room, &route.name, notification, now);
+                    group.set_summary_template(route.summary.clone());
                     let before = AlertGroup {
                         alerts: Default::default(),
                         ..group.clone()

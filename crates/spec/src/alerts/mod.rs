@@ -80,6 +80,9 @@ pub(crate) struct RawRoute {
     pub rate_limit: Option<noise::RawRateLimit>,
     /// Who the message addresses: a user id or person, or a rota lookup.
     pub mention: Option<RawMention>,
+    /// The line under the status line, over the alert's labels and
+    /// annotations (default: `summary: {annotations.summary}`).
+    pub summary: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -150,6 +153,8 @@ pub struct AlertRoute {
     pub(crate) slots_at: BTreeMap<String, crate::diag::Location>,
     pub rate_limit: Option<RouteRateLimit>,
     pub mention: Option<Mention>,
+    /// The summary line's template, as written (checked to parse).
+    pub summary: Option<String>,
 }
 
 /// The rank of a severity label value, `None` when it is not one of [`SEVERITIES`].
@@ -423,6 +428,15 @@ pub(crate) fn check(
                 }
             }
         };
+        let summary = route
+            .summary
+            .filter(|text| match LabelTemplate::parse(text) {
+                Ok(_) => true,
+                Err(why) => {
+                    diagnostics.push(index.locate(&format!("{at}.summary")), why);
+                    false
+                }
+            });
         routes.push(AlertRoute {
             name,
             labels,
@@ -433,6 +447,7 @@ pub(crate) fn check(
             slots_at,
             rate_limit,
             mention,
+            summary,
         });
     }
     // Checked before the listen address decides whether there are settings,

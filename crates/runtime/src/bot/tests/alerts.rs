@@ -332,3 +332,87 @@ fn a_route_mentions_a_person_or_the_owner_from_a_rota_on_two_packs() {
         });
     }
 }
+
+#[test]
+fn a_route_may_word_the_summary_line_itself_on_two_packs() {
+    let cases: [(&str, Pairs, &str); 3] = [
+        // The database pack keeps the default line.
+        (
+            "dbops",
+            &[("alertname", "PostgresDown"), ("severity", "warning")],
+            "summary: something is wrong",
+        ),
+        // The CI pack's builds route words it from the labels.
+        (
+            "cicd",
+            &[
+                ("alertname", "BuildBroken"),
+                ("source", "ci"),
+                ("pipeline", "backend"),
+            ],
+            "pipeline backend: something is wrong",
+        ),
+        // A label the template needs is missing: the default line.
+        (
+            "cicd",
+            &[("alertname", "BuildBroken"), ("source", "ci")],
+            "summary: something is wrong",
+        ),
+    ];
+    for (pack, labels, line) in cases {
+        let state = tempfile::tempdir().unwrap();
+        let bot = Arc::new(bot(pack, state.path()));
+        with_worker(bot, RecordingChat::new(true), |bot, chat| async move {
+            bot.accept_alerts(&notification(labels, &[("h:1", true)]))
+                .await
+                .unwrap();
+            until("posted", || !chat.sent().is_empty()).await;
+            let text = chat.sent()[0].2.clone();
+            assert_eq!(text.lines().nth(1), Some(line), "{pack}: {text}");
+        });
+    }
+}
+
+#[test]
+fn a_storm_gives_one_message_per_group_on_two_packs() {
+    for (pack, labels) in [
+        (
+            "dbops",
+            [("alertname", "ReplicationLag"), ("severity", "warning")],
+        ),
+        ("cicd", [("alertname", "BuildBroken"), ("source", "ci")]),
+    ] {
+        let state = tempfile::tempdir().unwrap();
+        let bot = Arc::new(bot(pack, state.path()));
+        with_worker(bot, RecordingChat::new(true), |bot, chat| async move {
+            // 20 groups growing to 25 alerts each: 500 notifications.
+            for count in 1..=25usize {
+                for g in 0..20 {
+                    let job = format!("job{g}");
+                    let mut group = labels.to_vec();
+                    group.push(("job", &job));
+                    let hosts: Vec<String> = (0..count).map(|i| format!("h{i}:1")).collect();
+                    let instances: Vec<(&str, bool)> =
+                        hosts.iter().map(|h| (h.as_str(), true)).collect();
+                    bot.accept_alerts(&notification(&group, &instances))
+                        .await
+                        .unwrap();
+                }
+            }
+            until("every group shows 25 alerts", || {
+                chat.shown()
+                    .values()
+                    .flatten()
+                    .filter(|t| t.contains("25 alerts in group"))
+                    .count()
+                    == 20
+            })
+            .await;
+            assert_eq!(chat.sent().len(), 20, "{pack}: one message per group");
+            assert!(
+                chat.edits().len() <= 480,
+                "{pack}: at most one edit per change"
+            );
+        });
+    }
+}
