@@ -20,6 +20,7 @@ fn route(name: &str, labels: Vec<(String, LabelMatch)>, continues: bool) -> Aler
         slots_at: BTreeMap::new(),
         rate_limit: None,
         mention: None,
+        summary: None,
     }
 }
 
