@@ -101,22 +101,7 @@ impl AlertGroup {
         notification: &Notification,
         now: DateTime<Utc>,
     ) -> AlertGroup {
-        let mut group = AlertGroup {
-            room: room.to_string(),
-            group_key: notification.group_key.clone(),
-            route: route.to_string(),
-            alerts: BTreeMap::new(),
-            opened_at: now,
-            updated_at: now,
-            text: String::new(),
-            delivered: None,
-            message: None,
-            acted: Vec::new(),
-            posted_at: None,
-            in_digest: None,
-            digest: None,
-            summary_template: None,
-        };
+        let mut group = AlertGroup::blank(room, &notification.group_key, route, now);
         group.merge(notification, now);
         group
     }
@@ -236,18 +221,11 @@ impl AlertGroup {
         changed
     }
 
-    /// An empty digest for `room`, keyed `key` (after [`DIGEST_PREFIX`]).
-    pub fn new_digest(
-        room: &str,
-        route: &str,
-        key: &str,
-        title: String,
-        hold_until: Option<DateTime<Utc>>,
-        now: DateTime<Utc>,
-    ) -> AlertGroup {
+    /// A group with nothing in it yet.
+    fn blank(room: &str, group_key: &str, route: &str, now: DateTime<Utc>) -> AlertGroup {
         AlertGroup {
             room: room.to_string(),
-            group_key: format!("{DIGEST_PREFIX}{key}"),
+            group_key: group_key.to_string(),
             route: route.to_string(),
             alerts: BTreeMap::new(),
             opened_at: now,
@@ -258,12 +236,27 @@ impl AlertGroup {
             acted: Vec::new(),
             posted_at: None,
             in_digest: None,
+            digest: None,
+            summary_template: None,
+        }
+    }
+
+    /// An empty digest for `room`, keyed `key` (after [`DIGEST_PREFIX`]).
+    pub fn new_digest(
+        room: &str,
+        route: &str,
+        key: &str,
+        title: String,
+        hold_until: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> AlertGroup {
+        AlertGroup {
             digest: Some(Digest {
                 title,
                 members: Vec::new(),
                 hold_until,
             }),
-            summary_template: None,
+            ..AlertGroup::blank(room, &format!("{DIGEST_PREFIX}{key}"), route, now)
         }
     }
 
