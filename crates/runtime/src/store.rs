@@ -146,6 +146,9 @@ pub trait Store: Send + Sync {
     /// The alert groups of one room.
     fn alert_groups_in(&self, room: &str) -> Result<Vec<AlertGroup>, RuntimeError>;
 
+    /// Forgets alert groups by id (their timeline events stay).
+    fn remove_alert_groups(&self, ids: &[String]) -> Result<(), RuntimeError>;
+
     /// Saves a mute, replacing one of the same room and target.
     fn put_mute(&self, mute: &Mute) -> Result<(), RuntimeError>;
 

@@ -20,6 +20,9 @@ const MAX_RETRY: Duration = Duration::from_secs(10);
 /// How often the worker looks for undelivered groups when nothing wakes it.
 /// (It also ends the hold of an expired mute, so keep it short.)
 const IDLE_CHECK: Duration = Duration::from_secs(15);
+/// How long a group that ended is kept (for `opsbot alerts --all` and replies
+/// to its message) before it is forgotten; the timeline keeps its events.
+const ALERT_RETENTION: chrono::Duration = chrono::Duration::days(7);
 
 impl Bot {
     /// Routes a notification to rooms and merges it into each room's group,
@@ -216,6 +219,30 @@ impl Bot {
         }
     }
 
+    /// Forgets groups the rooms were told about that ended (resolved, or
+    /// digests) more than [`ALERT_RETENTION`] ago; their timeline stays.
+    async fn forget_old_alert_groups(&self) -> Result<(), RuntimeError> {
+        let cut = self.now() - ALERT_RETENTION;
+        let old: Vec<String> = self
+            .store
+            .alert_groups()?
+            .into_iter()
+            .filter(|g| !g.needs_delivery() && g.updated_at < cut)
+            .filter(|g| g.is_resolved() || g.digest.is_some())
+            .map(|g| AlertGroup::id(&g.room, &g.group_key))
+            .collect();
+        if !old.is_empty() {
+            tracing::debug!(
+                groups = old.len(),
+                "forgetting alert groups that ended long ago"
+            );
+            let store = self.store.clone();
+            self.blocking(move || store.remove_alert_groups(&old))
+                .await?;
+        }
+        Ok(())
+    }
+
     /// Sends or edits every group whose room is behind, oldest change first;
     /// `false` when a delivery failed (the rest wait for the retry, so order
     /// is kept) or no chat port is attached yet.
@@ -227,6 +254,7 @@ impl Bot {
             .filter(AlertGroup::needs_delivery)
             .collect();
         if pending.is_empty() {
+            self.forget_old_alert_groups().await?;
             return Ok(true);
         }
         let Some(chat) = self.chat.read().expect("chat lock").clone() else {

@@ -258,6 +258,14 @@ impl Store for MemoryStore {
         Ok(self.state().alerts.values().cloned().collect())
     }
 
+    fn remove_alert_groups(&self, ids: &[String]) -> Result<(), RuntimeError> {
+        let mut state = self.state();
+        for id in ids {
+            state.alerts.remove(id);
+        }
+        Ok(())
+    }
+
     fn put_mute(&self, mute: &Mute) -> Result<(), RuntimeError> {
         self.state()
             .mutes

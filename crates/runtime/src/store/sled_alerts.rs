@@ -117,4 +117,14 @@ impl SledStore {
         }
         Ok(groups)
     }
+
+    pub(super) fn sled_remove_alert_groups(&self, ids: &[String]) -> Result<(), RuntimeError> {
+        let mut batch = sled::Batch::default();
+        for id in ids {
+            batch.remove(id.as_bytes());
+        }
+        self.alerts.apply_batch(batch).map_err(SledStore::error)?;
+        self.db.flush().map_err(SledStore::error)?;
+        Ok(())
+    }
 }

@@ -409,6 +409,10 @@ impl Store for SledStore {
         self.sled_alert_groups()
     }
 
+    fn remove_alert_groups(&self, ids: &[String]) -> Result<(), RuntimeError> {
+        self.sled_remove_alert_groups(ids)
+    }
+
     fn put_mute(&self, mute: &Mute) -> Result<(), RuntimeError> {
         self.sled_put_mute(mute)
     }

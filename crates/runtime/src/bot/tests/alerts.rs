@@ -416,3 +416,38 @@ fn a_storm_gives_one_message_per_group_on_two_packs() {
         });
     }
 }
+
+#[test]
+fn groups_that_ended_a_week_ago_are_forgotten_but_open_ones_kept_on_two_packs() {
+    for (pack, labels) in [
+        (
+            "dbops",
+            [("alertname", "ReplicationLag"), ("severity", "warning")],
+        ),
+        ("cicd", [("alertname", "BuildBroken"), ("source", "ci")]),
+    ] {
+        let state = tempfile::tempdir().unwrap();
+        let bot = Arc::new(bot(pack, state.path()));
+        with_worker(bot, RecordingChat::new(true), |bot, chat| async move {
+            let group_of = |job: &str, firing: bool| {
+                let mut group = labels.to_vec();
+                group.push(("job", job));
+                notification(&group, &[("h:1", firing)])
+            };
+            bot.accept_alerts(&group_of("ended", true)).await.unwrap();
+            bot.accept_alerts(&group_of("open", true)).await.unwrap();
+            bot.accept_alerts(&group_of("ended", false)).await.unwrap();
+            until("both told", || chat.sent().len() == 2 && settled(&bot)).await;
+            assert_eq!(bot.store().alert_groups().unwrap().len(), 2);
+            bot.advance_clock(Duration::from_secs(8 * 24 * 3600));
+            until("the ended group forgotten", || {
+                bot.store().alert_groups().unwrap().len() == 1
+            })
+            .await;
+            let kept = bot.store().alert_groups().unwrap();
+            assert!(!kept[0].is_resolved(), "{pack}: the open group stays");
+            let events = bot.store().alert_events(None).unwrap();
+            assert_eq!(events.len(), 3, "{pack}: the timeline keeps every event");
+        });
+    }
+}
