@@ -34,7 +34,7 @@ impl Holds {
 
 impl Bot {
     /// Whether `group` (never posted, not a digest) must wait: muted, or put
-    /// into a digest. A group that came and went while muted is marked told.
+    /// into a digest.
     pub(super) async fn hold(
         &self,
         group: &AlertGroup,
@@ -50,15 +50,9 @@ impl Bot {
                 .collect();
             holds.mutes.insert(group.room.clone(), active);
         }
+        // A muted group waits; one that came and went while muted was
+        // settled when it resolved (`Bot::accept_alerts`).
         if group.is_muted_by(&holds.mutes[&group.room]) {
-            if group.is_resolved() {
-                // Came and went while muted: never posted; the timeline keeps it.
-                let mut quiet = group.clone();
-                quiet.delivered = Some(quiet.text.clone());
-                let store = self.store.clone();
-                self.blocking(move || store.save_alerts(&[quiet], &[]))
-                    .await?;
-            }
             return Ok(true);
         }
         let loaded = self.loaded();

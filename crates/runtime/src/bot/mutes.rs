@@ -2,7 +2,7 @@
 //! whose bot has alerts: each mute and unmute is audited and put on the alert
 //! timeline; the delivery worker holds new alert messages a mute covers.
 
-use opsbot_dialog::{SlotOrigin, SlotValue};
+use opsbot_dialog::{Record, Request, SlotOrigin, SlotValue};
 
 use super::{Bot, Loaded, Reply};
 use crate::alerts::{AlertEvent, AlertEventKind, Mute, MuteCommand};
@@ -130,15 +130,11 @@ impl Bot {
             AlertEventKind::Unmuted => "unmute_alerts",
             _ => "mute_alerts",
         };
-        let record = AuditRecord {
-            id: 0,
-            prev_hash: String::new(),
-            hash: String::new(),
-            request_id: hex::encode(rand::random::<[u8; 8]>()),
-            time: self.now(),
-            room: key.room.clone(),
-            user: key.user.clone(),
-            outcome: AuditOutcome::Succeeded,
+        // Through the audit's one path for requests (redaction included), as
+        // a request that succeeded.
+        let now = self.now();
+        let request = Request {
+            id: hex::encode(rand::random::<[u8; 8]>()),
             dialog: name.into(),
             intent: name.into(),
             confidence: 1.0,
@@ -150,19 +146,29 @@ impl Bot {
                 },
             )]
             .into(),
-            messages: vec![settings.redact(text)],
+            messages: vec![text.to_string()],
+            failed_answers: 0,
             confirmed_by: None,
             approved_by: None,
             two_factor: false,
             dry_run: false,
-            access: "allowed".into(),
-            command: None,
-            exit_code: None,
-            duration_ms: None,
-            output: None,
-            reason: (!detail.is_empty()).then(|| detail.to_string()),
+            started_at: now,
             alert: None,
+            touched_at: now,
         };
+        let mut record = AuditRecord::from_record(
+            settings,
+            key,
+            now,
+            &Record {
+                disposition: AuditOutcome::Succeeded,
+                request,
+                reason: detail.to_string(),
+            },
+        );
+        if detail.is_empty() {
+            record.reason = None;
+        }
         let lock = self.lock_for(key);
         let _in_order = lock.lock().await;
         let conversation = self.store.load(key)?;

@@ -125,22 +125,6 @@ fn a_mute_holds_new_alert_messages_until_it_is_lifted_on_two_packs() {
     }
 }
 
-/// (pack, route index, room, group labels)
-const NOISY: [(&str, usize, &str, Pairs); 2] = [
-    (
-        "dbops",
-        0,
-        "!dba:db.example",
-        &[("alertname", "ReplicationLag"), ("severity", "warning")],
-    ),
-    (
-        "cicd",
-        1,
-        "!builds:ci.example",
-        &[("alertname", "BuildBroken"), ("source", "ci")],
-    ),
-];
-
 /// The group `job` of `labels`, one alert on `instance`.
 fn job_group(labels: Pairs, job: &str, firing: bool) -> Notification {
     let mut group = labels.to_vec();
@@ -150,7 +134,7 @@ fn job_group(labels: Pairs, job: &str, firing: bool) -> Notification {
 
 #[test]
 fn groups_over_a_routes_rate_limit_share_one_digest_message_on_two_packs() {
-    for (pack, route, room, labels) in NOISY {
+    for (pack, route, room, labels) in PACK_GROUPS {
         let state = tempfile::tempdir().unwrap();
         let bot = Arc::new(bot_changed(pack, state.path(), MemoryStore::new(), |p| {
             p.settings.alerts.as_mut().unwrap().routes[route].rate_limit =
@@ -202,7 +186,7 @@ fn groups_over_a_routes_rate_limit_share_one_digest_message_on_two_packs() {
 
 #[test]
 fn quiet_hours_hold_all_but_critical_alerts_for_a_digest_at_their_end_on_two_packs() {
-    for (pack, _, room, labels) in NOISY {
+    for (pack, _, room, labels) in PACK_GROUPS {
         let state = tempfile::tempdir().unwrap();
         let now = chrono::Utc::now();
         let clock = |t: chrono::DateTime<chrono::Utc>| t.time().with_nanosecond(0).unwrap();

@@ -181,3 +181,20 @@ pub(super) fn with_worker<F: Future<Output = ()>>(
         worker.await.unwrap();
     });
 }
+
+/// (pack, index of the route, its room, labels of a group that route takes):
+/// one ordinary alert group for each test pack.
+pub(super) const PACK_GROUPS: [(&str, usize, &str, Pairs); 2] = [
+    (
+        "dbops",
+        0,
+        "!dba:db.example",
+        &[("alertname", "ReplicationLag"), ("severity", "warning")],
+    ),
+    (
+        "cicd",
+        1,
+        "!builds:ci.example",
+        &[("alertname", "BuildBroken"), ("source", "ci")],
+    ),
+];

@@ -78,19 +78,7 @@ fn routes_send_an_alert_group_to_the_rooms_they_name_on_two_packs() {
 
 #[test]
 fn a_group_is_one_message_edited_as_it_fires_and_resolves_on_two_packs() {
-    let cases: [(&str, Pairs, &str); 2] = [
-        (
-            "dbops",
-            &[("alertname", "ReplicationLag"), ("severity", "warning")],
-            "!dba:db.example",
-        ),
-        (
-            "cicd",
-            &[("alertname", "BuildBroken"), ("source", "ci")],
-            "!builds:ci.example",
-        ),
-    ];
-    for (pack, group, room) in cases {
+    for (pack, _, room, group) in PACK_GROUPS {
         let state = tempfile::tempdir().unwrap();
         let bot = Arc::new(bot(pack, state.path()));
         with_worker(bot, RecordingChat::new(true), |bot, chat| async move {
@@ -375,13 +363,7 @@ fn a_route_may_word_the_summary_line_itself_on_two_packs() {
 
 #[test]
 fn a_storm_gives_one_message_per_group_on_two_packs() {
-    for (pack, labels) in [
-        (
-            "dbops",
-            [("alertname", "ReplicationLag"), ("severity", "warning")],
-        ),
-        ("cicd", [("alertname", "BuildBroken"), ("source", "ci")]),
-    ] {
+    for (pack, _, _, labels) in PACK_GROUPS {
         let state = tempfile::tempdir().unwrap();
         let bot = Arc::new(bot(pack, state.path()));
         with_worker(bot, RecordingChat::new(true), |bot, chat| async move {
@@ -419,13 +401,7 @@ fn a_storm_gives_one_message_per_group_on_two_packs() {
 
 #[test]
 fn groups_that_ended_a_week_ago_are_forgotten_but_open_ones_kept_on_two_packs() {
-    for (pack, labels) in [
-        (
-            "dbops",
-            [("alertname", "ReplicationLag"), ("severity", "warning")],
-        ),
-        ("cicd", [("alertname", "BuildBroken"), ("source", "ci")]),
-    ] {
+    for (pack, _, _, labels) in PACK_GROUPS {
         let state = tempfile::tempdir().unwrap();
         let bot = Arc::new(bot(pack, state.path()));
         with_worker(bot, RecordingChat::new(true), |bot, chat| async move {
