@@ -523,7 +523,7 @@ fn redeliveries_and_stale_messages_are_handled_once_for_every_adapter() {
         assert!(!handled, "{pack}");
         assert_eq!(
             replies,
-            ["I was offline when you wrote “yes” 120 minutes ago, so I did not act on it. Please ask again if it still matters."],
+            ["I was offline when you wrote “yes” 2 hours ago, so I did not act on it. Please ask again if it still matters."],
             "{pack}"
         );
         assert!(

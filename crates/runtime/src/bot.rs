@@ -155,8 +155,8 @@ impl Bot {
             if age > max_age {
                 let shown: String = envelope.text.trim().chars().take(80).collect();
                 reply.say(format!(
-                    "I was offline when you wrote “{shown}” {} minutes ago, so I did not act on it. Please ask again if it still matters.",
-                    age.as_secs() / 60
+                    "I was offline when you wrote “{shown}” {}, so I did not act on it. Please ask again if it still matters.",
+                    time_ago(age)
                 ));
                 return false;
             }
@@ -347,7 +347,8 @@ impl Bot {
         reply: &mut Reply<'_>,
     ) -> Result<(), RuntimeError> {
         let loaded = self.loaded();
-        match inbound::parse(text) {
+        let text = inbound::flatten_line_breaks(text);
+        match inbound::parse(&text) {
             Inbound::TooLong(refusal) => {
                 reply.say(refusal);
                 Ok(())
@@ -509,6 +510,8 @@ impl Bot {
         let settings = &project.settings;
         // The reply announcing the running action, when the sink can edit it.
         let mut progress: Option<(crate::ReplyId, String)> = None;
+        // After a run, the first reply is the action's outcome.
+        let mut after_run = false;
         loop {
             let now = self.now();
             let mut run = None;
@@ -526,8 +529,15 @@ impl Bot {
             let change = Commit {
                 records: std::mem::take(&mut records),
                 journal: std::mem::take(&mut journal),
+                // Read-only runs do not count against the rate limit.
                 execution_by: run
                     .as_ref()
+                    .filter(|(_, request)| {
+                        project
+                            .dialogs
+                            .get(&request.dialog)
+                            .is_none_or(|d| !d.read_only)
+                    })
                     .map(|_| settings.person_of(&key.user).to_string()),
             };
             self.commit(key, &transition.conversation, change).await?;
@@ -536,7 +546,8 @@ impl Bot {
             let count = transition.replies.len();
             for (i, text) in transition.replies.into_iter().enumerate() {
                 match progress.take() {
-                    Some((id, _)) if i == 0 => reply.edit(id, text),
+                    Some((id, _)) if i == 0 => reply.conclude(Some(id), text, &key.user),
+                    None if i == 0 && after_run => reply.conclude(None, text, &key.user),
                     _ => {
                         let announces_run = run.is_some() && i + 1 == count;
                         if let (true, Some(id)) = (announces_run, reply.say(text.clone())) {
@@ -591,6 +602,7 @@ impl Bot {
                     .await?;
             }
             journal.push((request.id.clone(), JournalStatus::Finished));
+            after_run = true;
             transition = step(
                 project,
                 transition.conversation,
@@ -690,6 +702,23 @@ fn short(id: &str) -> &str {
 
 /// A failure on the bot's side: logged, and told to the user with the
 /// assurance that matters (nothing ran).
+/// "less than a minute ago", "a minute ago", "12 minutes ago", "3 hours ago", "2 days ago":
+/// how long ago, in the largest whole unit.
+pub(crate) fn time_ago(age: std::time::Duration) -> String {
+    let seconds = age.as_secs();
+    let (count, unit) = match seconds {
+        0..60 => return "less than a minute ago".into(),
+        60..3600 => (seconds / 60, "minute"),
+        3600..86_400 => (seconds / 3600, "hour"),
+        _ => (seconds / 86_400, "day"),
+    };
+    if count == 1 {
+        format!("a{} {unit} ago", if unit == "hour" { "n" } else { "" })
+    } else {
+        format!("{count} {unit}s ago")
+    }
+}
+
 fn failed(error: &RuntimeError, reply: &mut Reply<'_>) {
     tracing::error!(%error, "message could not be handled");
     reply.say(format!(

@@ -34,14 +34,41 @@ pub enum Inbound<'t> {
 /// A message for the speaker's own conversation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Message<'t> {
-    /// The whole message, trimmed (surrounding whitespace carries no meaning,
-    /// and a value next to a line break is not extracted).
+    /// The whole message, trimmed (surrounding whitespace carries no meaning);
+    /// line breaks inside it are already spaces ([`flatten_line_breaks`]).
     pub text: &'t str,
     /// The text for the NLU: without a "dry run:" prefix.
     pub content: &'t str,
     pub dry_run: bool,
     /// Six digits: a TOTP code, if the conversation waits for one.
     pub code: Option<String>,
+}
+
+/// A message with its line breaks and tabs as spaces: a person who pressed
+/// Shift+Enter ("restart apache⏎on web-01", or `\r\n` from some clients)
+/// means the same as on one line. Other control characters stay, to be refused.
+pub fn flatten_line_breaks(text: &str) -> std::borrow::Cow<'_, str> {
+    let breaks = |c: char| {
+        matches!(
+            c,
+            '\n' | '\r' | '\t' | '\u{0B}' | '\u{0C}' | '\u{85}' | '\u{2028}' | '\u{2029}'
+        )
+    };
+    if !text.contains(breaks) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut flat = String::with_capacity(text.len());
+    for c in text.chars() {
+        if breaks(c) {
+            // "\r\n" and runs of breaks become one space.
+            if !flat.ends_with(' ') {
+                flat.push(' ');
+            }
+        } else {
+            flat.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(flat)
 }
 
 /// Parses a message once.
@@ -68,6 +95,23 @@ pub fn parse(text: &str) -> Inbound<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn line_breaks_are_spaces() {
+        assert_eq!(
+            flatten_line_breaks("restart apache\r\non web-01"),
+            "restart apache on web-01"
+        );
+        assert_eq!(
+            flatten_line_breaks("deploy shop\n\n1.2\tto qa\u{2028}now"),
+            "deploy shop 1.2 to qa now"
+        );
+        assert_eq!(flatten_line_breaks("bell\u{7}"), "bell\u{7}");
+        assert!(matches!(
+            flatten_line_breaks("one line"),
+            std::borrow::Cow::Borrowed(_)
+        ));
+    }
 
     #[test]
     fn each_kind_is_told_apart_once() {

@@ -3,6 +3,10 @@
 //! runtime can update a message it sent — a long-running action's "Restarting
 //! apache on web-01 …" becomes "… (still running, 10s)" and then the result,
 //! in place, instead of new messages.
+//!
+//! The end of a request — its action's result or failure — goes through
+//! [`ReplySink::conclude`], naming the requester, so an adapter for a busy
+//! group room can get that person's attention (Matrix mentions them).
 
 /// Names a reply sent earlier through the same sink, to edit it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -17,6 +21,19 @@ pub trait ReplySink: Send {
     fn edit(&mut self, id: ReplyId, text: String) {
         let _ = id;
         self.say(text);
+    }
+
+    /// The outcome of `requester`'s request: the result replaces the reply
+    /// `id` when there is one (the "still running" message), or is a new
+    /// reply. By default a plain edit or reply.
+    fn conclude(&mut self, id: Option<ReplyId>, text: String, requester: &str) {
+        let _ = requester;
+        match id {
+            Some(id) => self.edit(id, text),
+            None => {
+                self.say(text);
+            }
+        }
     }
 }
 

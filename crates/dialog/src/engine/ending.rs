@@ -5,10 +5,14 @@ use super::*;
 
 impl<'a> Step<'a> {
     /// After the requester's yes (or directly, for read-only dialogs): the rate
-    /// limit, then 2FA and approval, then the run.
+    /// limit (not for read-only dialogs), then 2FA and approval, then the run.
     pub(super) fn confirmed(&mut self, dialog: &Dialog, request: Request) -> Phase {
         let limit = &self.project.settings.rate_limit;
-        if !request.dry_run && !self.ctx.dry_run && self.ctx.recent_executions >= limit.executions {
+        if !dialog.read_only
+            && !request.dry_run
+            && !self.ctx.dry_run
+            && self.ctx.recent_executions >= limit.executions
+        {
             let wait = format!(
                 "You have started {} actions in the last {}; please wait a little",
                 self.ctx.recent_executions,

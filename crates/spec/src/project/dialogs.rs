@@ -236,6 +236,7 @@ pub(super) fn check_dialogs(
                         access,
                         approval,
                         two_factor: raw.two_factor,
+                        read_only: raw.read_only,
                         slots,
                         confirm,
                         behaviour,

@@ -184,6 +184,9 @@ pub struct Dialog {
     /// Who must approve, and when; `None`: no approval.
     pub approval: Option<Approval>,
     pub two_factor: bool,
+    /// Changes nothing (said with `read_only: true`): its runs do not count
+    /// against the per-person rate limit, which guards actions that do.
+    pub read_only: bool,
     pub slots: Vec<Slot>,
     pub confirm: Option<Template>,
     pub behaviour: Behaviour,
