@@ -217,15 +217,23 @@ mod evaluate;
 mod timeline;
 mod train;
 
+/// What an operator sees without `RUST_LOG`: opsbot's own account of what it
+/// does (info), everything else only when it needs attention (warn).
+/// matrix-sdk logs every refused request at ERROR — a 404 for account data
+/// not set yet, a 429 the adapter waits out — so its HTTP client is silenced;
+/// the adapter logs the failures that matter itself, at their level. Key
+/// backup is not configured for bots; matrix-sdk would say so every sync.
+pub const DEFAULT_LOG_FILTER: &str = "warn,opsbot=info,opsbot_runtime=info,opsbot_matrix=info,opsbot_webhook=info,matrix_sdk::http_client=off,matrix_sdk_crypto::backups=error";
+
 pub fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
+    use std::io::IsTerminal;
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
-                // Key backup is not configured for bots; matrix-sdk would say so every sync.
-                "warn,matrix_sdk_crypto::backups=error".into()
-            }),
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| DEFAULT_LOG_FILTER.into()),
         )
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr)
         .init();
     match run(cli) {
@@ -281,7 +289,8 @@ fn check(paths: &Paths) -> Result<()> {
 }
 
 fn run_matrix(paths: &Paths, args: &RunArgs) -> Result<()> {
-    let config = opsbot_matrix::MatrixConfig::load(args.config.as_deref())?;
+    let config =
+        opsbot_matrix::MatrixConfig::load(args.config.as_deref(), &paths.project, &paths.state)?;
     let admins = config.clone();
     let bot = Arc::new(
         app::open_bot(paths)?

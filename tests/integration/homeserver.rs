@@ -85,8 +85,21 @@ pub(crate) struct Synapse {
     pub(crate) child: Option<Child>,
 }
 
+/// The homeserver's message rate limit.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum MessageLimit {
+    /// High enough never to be met: the tests are about other things.
+    Unlimited,
+    /// Synapse's own default (0.2 messages a second, bursts of 10).
+    Stock,
+}
+
 impl Synapse {
     pub(crate) fn start() -> Synapse {
+        Synapse::start_with(MessageLimit::Unlimited)
+    }
+
+    pub(crate) fn start_with(limit: MessageLimit) -> Synapse {
         let python = synapse_python();
         let dir = tempfile::tempdir().unwrap();
         let config = dir.path().join("hs.yaml");
@@ -124,7 +137,6 @@ impl Synapse {
 trusted_key_servers: []
 suppress_key_server_warning: true
 enable_registration: false
-rc_message: {{per_second: 1000, burst_count: 1000}}
 rc_registration: {{per_second: 1000, burst_count: 1000}}
 rc_login:
   address: {{per_second: 1000, burst_count: 1000}}
@@ -140,6 +152,12 @@ rc_invites:
 "
         ))
         .unwrap();
+        if limit == MessageLimit::Unlimited {
+            yaml.as_mapping_mut().unwrap().insert(
+                "rc_message".into(),
+                serde_yaml::from_str("{per_second: 1000, burst_count: 1000}").unwrap(),
+            );
+        }
         for (key, value) in overrides.as_mapping().unwrap() {
             yaml.as_mapping_mut()
                 .unwrap()
@@ -209,6 +227,43 @@ rc_invites:
         );
     }
 
+    /// Registers many users at once (one Python process, not one each).
+    pub(crate) fn register_many(&self, names: &[String]) {
+        let config: serde_yaml::Value = serde_yaml::from_str(
+            &std::fs::read_to_string(self.dir.path().join("hs.yaml")).unwrap(),
+        )
+        .unwrap();
+        let secret = config["registration_shared_secret"].as_str().unwrap();
+        let out = Command::new(&self.python)
+            .args([
+                "-c",
+                "import sys\nfrom synapse._scripts.register_new_matrix_user import request_registration\nurl, secret, password = sys.argv[1:4]\nfor name in sys.argv[4:]:\n    request_registration(name, password, url, secret, admin=False, _print=lambda *_: None)",
+            ])
+            .arg(self.url())
+            .arg(secret)
+            .arg(PASSWORD)
+            .args(names)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "registering {names:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// The requests of `user` that Synapse answered with `status`, from its
+    /// access log (`homeserver.log`).
+    pub(crate) fn answered(&self, user: &str, status: u16) -> usize {
+        let log =
+            std::fs::read_to_string(self.dir.path().join("homeserver.log")).unwrap_or_default();
+        let who = format!("{{{user}}}");
+        let code = format!(" {status} \"");
+        log.lines()
+            .filter(|l| l.contains(&who) && l.contains("Processed request") && l.contains(&code))
+            .count()
+    }
+
     /// Where Synapse writes its log.
     pub(crate) fn log_file(&self) -> PathBuf {
         self.dir.path().join("synapse.out")
@@ -245,7 +300,7 @@ pub(crate) fn start_bot_with(fixture: &Fixture, config: &Path, env: &[(&str, &st
         .command(&["run", "--config", config.to_str().unwrap()])
         .env(
             "RUST_LOG",
-            "opsbot_matrix=debug,opsbot_runtime=info,opsbot_webhook=info,warn",
+            format!("{},opsbot_matrix=debug", opsbot::cli::DEFAULT_LOG_FILTER),
         )
         .envs(env.iter().copied())
         .stdin(Stdio::null())
@@ -281,6 +336,8 @@ pub(crate) struct Message {
     /// The message this one edits (an `m.replace`), with `body` its new text.
     pub(crate) replaces: Option<matrix_sdk::ruma::OwnedEventId>,
     pub(crate) event: matrix_sdk::ruma::OwnedEventId,
+    /// Who the event itself mentions (`m.mentions`: these are notified).
+    pub(crate) mentions: Vec<OwnedUserId>,
 }
 
 /// A person with a real Matrix client, syncing in the background.
@@ -317,6 +374,12 @@ impl Person {
                     if event.sender.as_str() != BOT {
                         return;
                     }
+                    let mentions = event
+                        .content
+                        .mentions
+                        .as_ref()
+                        .map(|m| m.user_ids.iter().cloned().collect())
+                        .unwrap_or_default();
                     let (msgtype, replaces) = match event.content.relates_to {
                         Some(Relation::Replacement(r)) => (r.new_content.msgtype, Some(r.event_id)),
                         _ => (event.content.msgtype, None),
@@ -328,6 +391,7 @@ impl Person {
                             html: text.formatted.map(|f| f.body),
                             replaces,
                             event: event.event_id.clone(),
+                            mentions,
                         });
                     }
                 }
@@ -407,6 +471,12 @@ impl Person {
 
     /// Sends a message; only the bot's messages after it count as replies.
     pub(crate) async fn say(&mut self, room: &Room, text: &str) {
+        self.send(room, RoomMessageEventContent::text_plain(text))
+            .await;
+    }
+
+    /// Sends any message content (a pill, a formatted body).
+    pub(crate) async fn send(&mut self, room: &Room, content: RoomMessageEventContent) {
         self.read = self.inbox.lock().unwrap().len();
         // Through this person's own client: a Room handle belongs to one client.
         let started = Instant::now();
@@ -417,9 +487,7 @@ impl Person {
             assert!(started.elapsed() < WAIT, "not in {}", room.room_id());
             tokio::time::sleep(Duration::from_millis(100)).await;
         };
-        own.send(RoomMessageEventContent::text_plain(text))
-            .await
-            .unwrap();
+        own.send(content).await.unwrap();
     }
 
     /// Sends a message in the thread of `root`.

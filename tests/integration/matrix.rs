@@ -61,9 +61,10 @@ async fn scenarios(fixture: &Fixture, config: &Path, synapse: &mut Synapse) {
     alice.say(&room, "yes").await;
     let done = alice.replies(&room, 2).await;
     assert_eq!(done[0].body, "alice: Restarting apache on 192.168.0.24 …");
+    // The outcome mentions the requester again: a busy room pings them.
     assert_eq!(
         done[1].body,
-        "The apache service has been restarted on 192.168.0.24."
+        "alice: The apache service has been restarted on 192.168.0.24."
     );
     assert!(done[0]
         .html
@@ -105,7 +106,7 @@ async fn scenarios(fixture: &Fixture, config: &Path, synapse: &mut Synapse) {
         bobs[0].body, "bob: Deploying billing 3.1 to qa …",
         "bob's yes ran bob's request"
     );
-    assert_eq!(bobs[1].body, "billing 3.1 is now deployed to qa.");
+    assert_eq!(bobs[1].body, "bob: billing 3.1 is now deployed to qa.");
     alice.say(&room, "yes").await;
     let alices = alice.replies(&room, 2).await;
     assert_eq!(
@@ -114,7 +115,7 @@ async fn scenarios(fixture: &Fixture, config: &Path, synapse: &mut Synapse) {
     );
     assert_eq!(
         alices[1].body,
-        "The redis service has been restarted on cache-01."
+        "alice: The redis service has been restarted on cache-01."
     );
 
     // A direct-message room needs no mention.

@@ -3,14 +3,18 @@
 
 use matrix_sdk::ruma::events::room::message::ReplacementMetadata;
 use matrix_sdk::ruma::{OwnedEventId, OwnedUserId, RoomId};
-use matrix_sdk::{Client, Room, RoomMemberships};
+use matrix_sdk::{Client, Room};
 use opsbot_runtime::chat::ChatFuture;
 use opsbot_runtime::{Chat, MessageHandle, Outbound};
 
 use crate::format;
+use crate::message::is_direct;
+use crate::outbox::Outbox;
 
 pub struct MatrixChat {
     pub client: Client,
+    /// The adapter's outbox: the bot's own messages and replies share one pace.
+    pub outbox: Outbox,
 }
 
 impl MatrixChat {
@@ -18,16 +22,6 @@ impl MatrixChat {
         let id = <&RoomId>::try_from(id).ok()?;
         self.client.get_room(id)
     }
-}
-
-/// Whether a room is one person and the bot, where nobody needs a mention.
-async fn is_direct(room: &Room) -> bool {
-    let members = room
-        .members(RoomMemberships::JOIN)
-        .await
-        .map(|m| m.len())
-        .unwrap_or(0);
-    room.is_direct().await.unwrap_or(false) || (1..=2).contains(&members)
 }
 
 impl Chat for MatrixChat {
@@ -47,7 +41,7 @@ impl Chat for MatrixChat {
                 name: user_id.localpart(),
             });
             let content = format::content(&message.text, addressee.as_ref(), None);
-            let event = crate::send(&room, content).await?;
+            let event = self.outbox.send(&room, content).await?;
             Some(MessageHandle {
                 room: message.room,
                 id: event.to_string(),
@@ -65,7 +59,7 @@ impl Chat for MatrixChat {
             };
             let content = format::content(&text, None, None)
                 .make_replacement(ReplacementMetadata::new(event, None));
-            crate::send(&room, content).await.is_some()
+            self.outbox.send(&room, content).await.is_some()
         })
     }
 }

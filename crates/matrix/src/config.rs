@@ -20,8 +20,11 @@ pub struct MatrixConfig {
     /// Instead of a password: an existing access token (with its `device_id`).
     pub access_token: Option<String>,
     pub device_id: Option<String>,
-    /// Session, matrix-sdk state and crypto store live here.
-    #[serde(default = "default_data_dir")]
+    /// Session, matrix-sdk state and crypto store live here. A relative path
+    /// is taken from the project folder (not the working directory, so the
+    /// bot finds its device again wherever it is started); by default
+    /// `matrix/` in the state folder.
+    #[serde(default)]
     pub data_dir: PathBuf,
     #[serde(default = "default_display_name")]
     pub display_name: String,
@@ -40,10 +43,10 @@ pub struct MatrixConfig {
     /// Actions running at once across all rooms.
     #[serde(default = "default_concurrency")]
     pub max_concurrent_actions: usize,
-}
-
-fn default_data_dir() -> PathBuf {
-    PathBuf::from("data/state/matrix")
+    /// Timeline events per room in one sync response; more than this since the
+    /// last sync are fetched with `/messages` (nothing is missed either way).
+    #[serde(default = "default_timeline_limit")]
+    pub sync_timeline_limit: u32,
 }
 
 fn default_display_name() -> String {
@@ -56,6 +59,10 @@ fn default_max_age() -> Duration {
 
 fn default_concurrency() -> usize {
     4
+}
+
+fn default_timeline_limit() -> u32 {
+    50
 }
 
 mod humantime_serde_compat {
@@ -88,8 +95,14 @@ impl std::fmt::Debug for MatrixConfig {
 }
 
 impl MatrixConfig {
-    /// Reads `path` (if given), then applies `OPSBOT_MATRIX_*` variables.
-    pub fn load(path: Option<&Path>) -> Result<MatrixConfig, MatrixError> {
+    /// Reads `path` (if given), then applies `OPSBOT_MATRIX_*` variables; a
+    /// relative `data_dir` is resolved against `project`, a missing one is
+    /// `matrix/` under `state`.
+    pub fn load(
+        path: Option<&Path>,
+        project: &Path,
+        state: &Path,
+    ) -> Result<MatrixConfig, MatrixError> {
         let mut value: serde_yaml::Value = match path {
             Some(path) => {
                 let text = std::fs::read_to_string(path).map_err(|source| MatrixError::Io {
@@ -125,8 +138,13 @@ impl MatrixConfig {
                 .collect();
             map.insert("allow_invites_from".into(), list.into());
         }
-        let config: MatrixConfig =
+        let mut config: MatrixConfig =
             serde_yaml::from_value(value).map_err(|e| MatrixError::Config(e.to_string()))?;
+        config.data_dir = if config.data_dir.as_os_str().is_empty() {
+            state.join("matrix")
+        } else {
+            project.join(&config.data_dir)
+        };
         if config.password.is_none()
             && config.access_token.is_none()
             && !config.data_dir.join("session.json").exists()
@@ -177,5 +195,30 @@ mod tests {
             !format!("{config:?}").contains("\"p\""),
             "the password is redacted"
         );
+    }
+
+    #[test]
+    fn the_data_folder_is_found_from_the_project_not_the_working_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("matrix.yaml");
+        let (project, state) = (Path::new("/srv/bot"), Path::new("/var/lib/bot"));
+        std::fs::write(&file, "homeserver: http://x\nuser: '@b:x'\npassword: p\n").unwrap();
+        let config = MatrixConfig::load(Some(&file), project, state).unwrap();
+        assert_eq!(config.data_dir, state.join("matrix"));
+        assert_eq!(config.sync_timeline_limit, 50);
+        std::fs::write(
+            &file,
+            "homeserver: http://x\nuser: '@b:x'\npassword: p\ndata_dir: keep/matrix\n",
+        )
+        .unwrap();
+        let config = MatrixConfig::load(Some(&file), project, state).unwrap();
+        assert_eq!(config.data_dir, project.join("keep/matrix"));
+        std::fs::write(
+            &file,
+            "homeserver: http://x\nuser: '@b:x'\npassword: p\ndata_dir: /abs/m\n",
+        )
+        .unwrap();
+        let config = MatrixConfig::load(Some(&file), project, state).unwrap();
+        assert_eq!(config.data_dir, Path::new("/abs/m"));
     }
 }

@@ -1,6 +1,8 @@
 //! Bot replies as Matrix messages: a plain `body` plus an HTML `formatted_body`
-//! (command output in a code block), a mention of the requester in group rooms,
-//! and the thread of the user's message when there was one.
+//! (prose as text with line breaks, "• " lines as a list, command output —
+//! indented, tabbed or column-aligned lines — in a code block), a mention of
+//! the requester in group rooms, and the thread of the user's message when
+//! there was one.
 
 use matrix_sdk::ruma::events::relation::Thread;
 use matrix_sdk::ruma::events::room::message::{Relation, RoomMessageEventContent};
@@ -31,14 +33,72 @@ pub fn truncate(reply: &str) -> String {
     format!("{kept}\n… (truncated; the full record is in `opsbot audit`)")
 }
 
-/// The plain body and its HTML: the first line as text, any further lines (lists,
-/// command output) in a preformatted block.
+/// How a line of a reply is shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Line {
+    Prose,
+    Bullet,
+    Output,
+}
+
+fn kind(line: &str) -> Line {
+    if line.starts_with("• ") || line.starts_with("- ") || line.starts_with("* ") {
+        Line::Bullet
+    } else if line.starts_with([' ', '\t'])
+        || line.contains('\t')
+        || line.contains("  ")
+        || line.contains(['│', '─', '┌', '└', '├'])
+    {
+        Line::Output
+    } else {
+        Line::Prose
+    }
+}
+
+/// The reply as HTML, run of lines by run of lines.
+fn html_of(reply: &str) -> String {
+    let lines: Vec<&str> = reply.lines().collect();
+    let mut html = String::new();
+    let mut i = 0;
+    while i < lines.len() {
+        let run_kind = kind(lines[i]);
+        let end = (i..lines.len())
+            .find(|&j| kind(lines[j]) != run_kind)
+            .unwrap_or(lines.len());
+        let run = &lines[i..end];
+        match run_kind {
+            Line::Prose => {
+                if !html.is_empty() && !html.ends_with('>') {
+                    html.push_str("<br>");
+                }
+                let text: Vec<String> = run.iter().map(|l| escape(l)).collect();
+                html.push_str(&text.join("<br>"));
+            }
+            Line::Bullet => {
+                html.push_str("<ul>");
+                for line in run {
+                    html.push_str(&format!(
+                        "<li>{}</li>",
+                        escape(&line[line.find(' ').unwrap_or(0)..].trim_start())
+                    ));
+                }
+                html.push_str("</ul>");
+            }
+            Line::Output => {
+                html.push_str(&format!(
+                    "<pre><code>{}</code></pre>",
+                    escape(&run.join("\n"))
+                ));
+            }
+        }
+        i = end;
+    }
+    html
+}
+
+/// The plain body and its HTML, with the mention in front of both.
 pub fn bodies(reply: &str, mention: Option<&Addressee<'_>>) -> (String, String) {
     let reply = truncate(reply);
-    let (first, rest) = match reply.split_once('\n') {
-        Some((first, rest)) => (first, Some(rest)),
-        None => (reply.as_str(), None),
-    };
     let mut plain = String::new();
     let mut html = String::new();
     if let Some(m) = mention {
@@ -50,10 +110,7 @@ pub fn bodies(reply: &str, mention: Option<&Addressee<'_>>) -> (String, String) 
         ));
     }
     plain.push_str(&reply);
-    html.push_str(&escape(first));
-    if let Some(rest) = rest {
-        html.push_str(&format!("<pre><code>{}</code></pre>", escape(rest)));
-    }
+    html.push_str(&html_of(&reply));
     (plain, html)
 }
 
@@ -99,9 +156,24 @@ mod tests {
     fn output_goes_in_a_code_block_and_html_is_escaped() {
         let (plain, html) = bodies("Recent deploys:\n• shop <1.2>", None);
         assert_eq!(plain, "Recent deploys:\n• shop <1.2>");
+        assert_eq!(html, "Recent deploys:<ul><li>shop &lt;1.2&gt;</li></ul>");
+        // Help: prose stays prose around the list.
+        let (_, html) = bodies(
+            "I can:\n• restart a service\n• deploy\nAsk in plain English.\nSay “cancel”.",
+            None,
+        );
         assert_eq!(
             html,
-            "Recent deploys:<pre><code>• shop &lt;1.2&gt;</code></pre>"
+            "I can:<ul><li>restart a service</li><li>deploy</li></ul>Ask in plain English.<br>Say “cancel”."
+        );
+        // Command output keeps its columns in a code block.
+        let (_, html) = bodies(
+            "Disk use on web-01:\nFilesystem  Size  Used\n/dev/sda1   20G   11G",
+            None,
+        );
+        assert_eq!(
+            html,
+            "Disk use on web-01:<pre><code>Filesystem  Size  Used\n/dev/sda1   20G   11G</code></pre>"
         );
         let user: OwnedUserId = "@alice:localhost".try_into().unwrap();
         let (plain, html) = bodies(

@@ -8,11 +8,18 @@
 //! device and the sync token. Each event is handled at most once (keyed by event
 //! id in the bot's store); messages older than `max_message_age` when they arrive
 //! are not acted on, and the sender is told so.
+//!
+//! Reading ([`sync`]) fills the gaps a limited sync timeline leaves; sending
+//! ([`outbox`]) keeps each room in order and honours the homeserver's rate
+//! limits; [`message`] is the translation of one message to the runtime.
 
 pub mod addressing;
 pub mod chat;
 pub mod config;
 pub mod format;
+mod message;
+pub mod outbox;
+pub mod sync;
 
 use std::future::Future;
 use std::path::{Path, PathBuf};
@@ -22,12 +29,9 @@ use std::time::Duration;
 use matrix_sdk::authentication::matrix::MatrixSession;
 use matrix_sdk::config::SyncSettings;
 use matrix_sdk::ruma::events::room::member::{MembershipState, StrippedRoomMemberEvent};
-use matrix_sdk::ruma::events::room::message::{
-    MessageType, OriginalSyncRoomMessageEvent, Relation,
-};
-use matrix_sdk::ruma::{OwnedEventId, OwnedUserId};
-use matrix_sdk::{Client, Room, RoomMemberships, RoomState};
-use opsbot_runtime::{Bot, ConversationKey, Envelope, OrderedQueues};
+use matrix_sdk::ruma::OwnedUserId;
+use matrix_sdk::{Client, Room};
+use opsbot_runtime::{Bot, OrderedQueues};
 
 pub use addressing::Addressing;
 pub use config::MatrixConfig;
@@ -70,6 +74,10 @@ struct Shared {
     bot: Arc<Bot>,
     /// One ordered worker per (room, sender).
     queues: OrderedQueues,
+    /// Every message the bot sends, in order per room, paced for the account.
+    outbox: outbox::Outbox,
+    /// Sync batches still being handled (for the token the bot resumes from).
+    progress: sync::Progress,
     config: MatrixConfig,
     addressing: Addressing,
     own: OwnedUserId,
@@ -211,6 +219,8 @@ pub async fn run(
     let shared = Arc::new(Shared {
         bot,
         queues: OrderedQueues::new(),
+        outbox: outbox::Outbox::new(),
+        progress: sync::Progress::default(),
         config,
         addressing,
         own,
@@ -224,44 +234,49 @@ pub async fn run(
         }
     });
 
-    // On the very first start, sync once before listening so room history is not
-    // answered; later starts resume from the saved sync token and answer what
-    // arrived while the bot was down.
+    let filter = sync::filter(shared.config.sync_timeline_limit);
+    let saved = sync::SavedToken::new(&shared.config.data_dir);
+    let mut since = saved.load();
+    // On the very first start, sync once before listening so room history is
+    // not answered; later starts resume from the saved token and answer what
+    // arrived while the bot was down, gaps filled.
     let first_start_marker = shared.config.data_dir.join("synced-once");
-    if !first_start_marker.exists() {
-        with_backoff("the first sync", || {
-            client.sync_once(SyncSettings::default())
+    if since.is_none() && !first_start_marker.exists() {
+        let response = with_backoff("the first sync", || {
+            client.sync_once(SyncSettings::default().filter(filter.clone()))
         })
         .await;
+        saved.save(&response.next_batch)?;
         std::fs::write(&first_start_marker, b"").map_err(io_error(&first_start_marker))?;
+        since = Some(response.next_batch);
     }
-    client.add_event_handler({
-        let shared = shared.clone();
-        move |event: OriginalSyncRoomMessageEvent, room: Room| {
-            let shared = shared.clone();
-            async move {
-                // matrix-sdk calls this once per event, in timeline order, and
-                // nothing here awaits before the push: the messages of one
-                // person in one room are handled in the order they were sent,
-                // while sync goes on and other conversations run concurrently.
-                let key = ConversationKey::new(room.room_id().as_str(), event.sender.as_str());
-                let queues = shared.queues.clone();
-                queues.push(key, on_message(shared, event, room));
-            }
-        }
-    });
     resume_interrupted(&client, &shared).await;
 
     tokio::pin!(shutdown);
-    let settings = SyncSettings::default()
-        .timeout(Duration::from_secs(10))
-        .filter(sync_filter());
     let mut wait = Duration::from_millis(500);
+    let mut saved_token = since.clone();
     loop {
+        if let Some(token) = shared.progress.settled() {
+            if saved_token.as_deref() != Some(token.as_str()) {
+                saved.save(&token)?;
+                saved_token = Some(token);
+            }
+        }
+        let mut settings = SyncSettings::default()
+            .timeout(Duration::from_secs(10))
+            .filter(filter.clone());
+        if let Some(token) = &since {
+            settings = settings.token(token.clone());
+        }
         tokio::select! {
             _ = &mut shutdown => break,
-            result = client.sync_once(settings.clone()) => match result {
-                Ok(_) => wait = Duration::from_millis(500),
+            result = client.sync_once(settings) => match result {
+                Ok(response) => {
+                    wait = Duration::from_millis(500);
+                    let next = response.next_batch.clone();
+                    sync::dispatch(&client, &shared, response, since.as_deref()).await;
+                    since = Some(next);
+                }
                 Err(e) => {
                     tracing::warn!(error = %e, retry_in = ?wait, "sync failed; retrying");
                     tokio::time::sleep(wait).await;
@@ -270,20 +285,16 @@ pub async fn run(
             },
         }
     }
+    let counts = shared.outbox.counts();
+    tracing::info!(
+        sent = counts.sent,
+        rate_limited = counts.rate_limited,
+        coalesced = counts.coalesced,
+        given_up = counts.given_up,
+        "messages sent"
+    );
     tracing::info!("Matrix adapter stopped");
     Ok(())
-}
-
-/// Events per room in one sync response. Synapse's default of 10 drops the
-/// earlier messages of a burst (the timeline comes back `limited`); fetching
-/// such gaps is still to do, so ask for far more than a burst holds.
-const SYNC_TIMELINE_LIMIT: u32 = 200;
-
-fn sync_filter() -> matrix_sdk::ruma::api::client::sync::sync_events::v3::Filter {
-    use matrix_sdk::ruma::api::client::filter::FilterDefinition;
-    let mut definition = FilterDefinition::default();
-    definition.room.timeline.limit = Some(SYNC_TIMELINE_LIMIT.into());
-    matrix_sdk::ruma::api::client::sync::sync_events::v3::Filter::FilterDefinition(definition)
 }
 
 /// Attaches the Matrix port to the bot and resolves actions a previous process
@@ -291,6 +302,7 @@ fn sync_filter() -> matrix_sdk::ruma::api::client::sync::sync_events::v3::Filter
 async fn resume_interrupted(client: &Client, shared: &Arc<Shared>) {
     shared.bot.attach_chat(Arc::new(chat::MatrixChat {
         client: client.clone(),
+        outbox: shared.outbox.clone(),
     }));
     match shared.bot.start_adapter().await {
         Ok(owed) if !owed.is_empty() => {
@@ -324,202 +336,5 @@ async fn on_invite(shared: &Shared, event: StrippedRoomMemberEvent, room: Room) 
                 wait *= 2;
             }
         }
-    }
-}
-
-/// Sends a message, retrying while the homeserver is away (up to a few
-/// minutes); returns its event id.
-async fn send(
-    room: &Room,
-    content: matrix_sdk::ruma::events::room::message::RoomMessageEventContent,
-) -> Option<OwnedEventId> {
-    let mut wait = Duration::from_millis(500);
-    for _ in 0..12 {
-        match room.send(content.clone()).await {
-            Ok(sent) => return Some(sent.response.event_id),
-            Err(e) => {
-                tracing::warn!(room = %room.room_id(), error = %e, retry_in = ?wait, "sending failed; retrying");
-                tokio::time::sleep(wait).await;
-                wait = (wait * 2).min(MAX_BACKOFF);
-            }
-        }
-    }
-    tracing::error!(room = %room.room_id(), "giving up sending a reply");
-    None
-}
-
-/// What the runtime asks of a conversation's replies, in order.
-enum Out {
-    Say(u64, String),
-    Edit(u64, String),
-}
-
-/// The runtime's reply sink for one message: replies are numbered as they
-/// are said, so a later edit can name one before it was sent.
-struct Sink {
-    next: u64,
-    out: tokio::sync::mpsc::UnboundedSender<Out>,
-}
-
-impl opsbot_runtime::ReplySink for Sink {
-    fn say(&mut self, text: String) -> Option<opsbot_runtime::ReplyId> {
-        self.next += 1;
-        let _ = self.out.send(Out::Say(self.next, text));
-        Some(opsbot_runtime::ReplyId(self.next))
-    }
-
-    fn edit(&mut self, id: opsbot_runtime::ReplyId, text: String) {
-        let _ = self.out.send(Out::Edit(id.0, text));
-    }
-}
-
-fn is_leave_request(text: &str) -> bool {
-    let t = text
-        .trim()
-        .trim_end_matches(['.', '!'])
-        .to_ascii_lowercase();
-    matches!(
-        t.as_str(),
-        "leave this room" | "please leave this room" | "leave the room" | "please leave"
-    )
-}
-
-async fn on_message(shared: Arc<Shared>, event: OriginalSyncRoomMessageEvent, room: Room) {
-    if event.sender == shared.own || room.state() != RoomState::Joined {
-        return;
-    }
-    let MessageType::Text(text) = &event.content.msgtype else {
-        return;
-    };
-    // An edit is a new version of an old message; acting on it again would be
-    // a surprise, so edits are ignored (documented).
-    if matches!(event.content.relates_to, Some(Relation::Replacement(_))) {
-        return;
-    }
-    // The sync summary's member count is only filled in with lazy loading, so
-    // count the members themselves.
-    let members = room
-        .members(RoomMemberships::JOIN)
-        .await
-        .map(|m| m.len())
-        .unwrap_or(0);
-    let direct = room.is_direct().await.unwrap_or(false) || (1..=2).contains(&members);
-    let key = ConversationKey::new(room.room_id().as_str(), event.sender.as_str());
-    // Addressed by mention or prefix, in a DM, or answering the bot's question.
-    let body = match shared.addressing.strip(&text.body, direct) {
-        Some(body) => body.to_string(),
-        None if shared.bot.awaits_answer(&key) => text.body.trim().to_string(),
-        None => return,
-    };
-    let event_id: OwnedEventId = event.event_id.clone();
-    tracing::debug!(room = %room.room_id(), sender = %event.sender, event = %event_id, direct, "message for the bot");
-    let thread = match &event.content.relates_to {
-        Some(Relation::Thread(thread)) => Some((thread.event_id.clone(), event_id.clone())),
-        _ => None,
-    };
-    // The bot's message this one answers: a thread's root or a reply's target.
-    let replying_to = match &event.content.relates_to {
-        Some(Relation::Thread(thread)) => Some(thread.event_id.to_string()),
-        Some(Relation::Reply(reply)) => Some(reply.in_reply_to.event_id.to_string()),
-        _ => None,
-    };
-    let name = match room.get_member_no_sync(&event.sender).await {
-        Ok(Some(member)) => member.name().to_string(),
-        _ => event.sender.localpart().to_string(),
-    };
-    let reply_to = |reply: &str, mention: bool| {
-        let addressee = format::Addressee {
-            user_id: &event.sender,
-            name: &name,
-        };
-        format::content(
-            reply,
-            (mention && !direct).then_some(&addressee),
-            thread.as_ref().map(|(root, id)| (root, id)),
-        )
-    };
-
-    let sent_at = chrono::DateTime::from_timestamp(i64::from(event.origin_server_ts.as_secs()), 0);
-    let stale = sent_at.is_some_and(|sent| {
-        (chrono::Utc::now() - sent).to_std().unwrap_or_default() > shared.config.max_message_age
-    });
-    if is_leave_request(&body) && !stale {
-        if !shared.bot.first_sighting(event_id.as_str()).await {
-            return;
-        }
-        if shared.config.is_admin(event.sender.as_str()) {
-            send(
-                &room,
-                reply_to("Leaving this room. Invite me again if you need me.", true),
-            )
-            .await;
-            if let Err(e) = room.leave().await {
-                tracing::warn!(error = %e, "could not leave the room");
-            }
-        } else {
-            send(
-                &room,
-                reply_to("Only an admin may ask me to leave this room.", true),
-            )
-            .await;
-        }
-        return;
-    }
-
-    let (sender, mut receiver) = tokio::sync::mpsc::unbounded_channel::<Out>();
-    let deliver = {
-        let room = room.clone();
-        async move {
-            let mut first = true;
-            let mut sent: std::collections::HashMap<u64, OwnedEventId> = Default::default();
-            while let Some(out) = receiver.recv().await {
-                match out {
-                    Out::Say(id, reply) => {
-                        if let Some(event) = send(&room, reply_to(&reply, first)).await {
-                            sent.insert(id, event);
-                        }
-                        first = false;
-                    }
-                    // An edit replaces the earlier message's text (m.replace);
-                    // if that message never went out, the text goes out anew.
-                    Out::Edit(id, reply) => match sent.get(&id) {
-                        Some(event) => {
-                            let content = reply_to(&reply, false).make_replacement(
-                                matrix_sdk::ruma::events::room::message::ReplacementMetadata::new(
-                                    event.clone(),
-                                    None,
-                                ),
-                            );
-                            send(&room, content).await;
-                        }
-                        None => {
-                            send(&room, reply_to(&reply, first)).await;
-                        }
-                    },
-                }
-            }
-        }
-    };
-    let typing = room.typing_notice(true).await;
-    let handling = async {
-        let mut sink = Sink {
-            next: 0,
-            out: sender,
-        };
-        // The sink (and with it the sender) is dropped when handling ends,
-        // which lets the delivery loop finish.
-        let envelope = Envelope {
-            key,
-            message_id: Some(event_id.as_str()),
-            text: &body,
-            sent_at,
-            max_age: Some(shared.config.max_message_age),
-            replying_to: replying_to.as_deref(),
-        };
-        shared.bot.receive(&envelope, &mut sink).await
-    };
-    let (_handled, ()) = tokio::join!(handling, deliver);
-    if typing.is_ok() {
-        let _ = room.typing_notice(false).await;
     }
 }
