@@ -110,7 +110,7 @@ bench: synapse alertmanager models $(BENCH_VENV)/bin/python build
 	$(CARGO) bench --bench slots
 	$(CARGO) bench --bench pipeline
 	$(CARGO) bench --bench load
-	$(CARGO) test --release --test integration matrix_round_trip_benchmark -- --ignored --nocapture
+	$(CARGO) test --release --test integration matrix_benchmark -- --ignored --nocapture
 	$(CARGO) test --release --test integration alerts_benchmark -- --ignored --nocapture
 
 ## Property tests with many cases: the YAML loader, parsers, NLU and dialog engine must never panic.

@@ -37,12 +37,33 @@ done
 for user in opsbot demo; do
   "$venv/bin/register_new_matrix_user" -c "$demo/hs.yaml" -u "$user" -p "$password" --no-admin "http://127.0.0.1:$port" >/dev/null 2>&1 || true
 done
+"$venv/bin/register_new_matrix_user" -c "$demo/hs.yaml" -u demo-admin -p "$password" --admin "http://127.0.0.1:$port" >/dev/null 2>&1 || true
+
+# The bot answers a whole room; exempt it from the per-account message rate
+# limit (Synapse's stock 0.2 messages/s would make a busy room wait minutes).
+# The bot still honours any limit it meets (it waits as long as Synapse asks).
+"$venv/bin/python" - "http://127.0.0.1:$port" "$password" <<'PY'
+import json, sys, urllib.request
+base, password = sys.argv[1], sys.argv[2]
+def call(method, path, body, token=None):
+    request = urllib.request.Request(base + path, data=json.dumps(body).encode(), method=method,
+                                     headers={"Content-Type": "application/json"})
+    if token:
+        request.add_header("Authorization", "Bearer " + token)
+    return json.load(urllib.request.urlopen(request, timeout=10))
+login = call("POST", "/_matrix/client/v3/login",
+             {"type": "m.login.password", "identifier": {"type": "m.id.user", "user": "demo-admin"},
+              "password": password})
+call("POST", "/_synapse/admin/v1/users/@opsbot:localhost/override_ratelimit",
+     {"messages_per_second": 0, "burst_count": 0}, login["access_token"])
+call("POST", "/_matrix/client/v3/logout", {}, login["access_token"])
+PY
 
 cat >"$demo/matrix.yaml" <<YAML
 homeserver: http://127.0.0.1:$port
 user: "@opsbot:localhost"
 password: "$password"
-data_dir: $demo/bot
+data_dir: $PWD/$demo/bot
 allow_invites_from: ["@demo:localhost", ":localhost"]
 YAML
 

@@ -351,6 +351,12 @@ pub(crate) struct Person {
 
 impl Person {
     pub(crate) async fn login(url: &str, name: &str) -> Person {
+        Person::login_hearing(url, name, &[BOT]).await
+    }
+
+    /// A person whose inbox keeps the messages of `senders` (the bot by default).
+    pub(crate) async fn login_hearing(url: &str, name: &str, senders: &[&str]) -> Person {
+        let senders: Vec<String> = senders.iter().map(|s| s.to_string()).collect();
         let dir = tempfile::tempdir().unwrap();
         let client = Client::builder()
             .homeserver_url(url)
@@ -369,9 +375,9 @@ impl Person {
         client.add_event_handler({
             let inbox = inbox.clone();
             move |event: OriginalSyncRoomMessageEvent, room: Room| {
-                let inbox = inbox.clone();
+                let (inbox, senders) = (inbox.clone(), senders.clone());
                 async move {
-                    if event.sender.as_str() != BOT {
+                    if !senders.iter().any(|s| s == event.sender.as_str()) {
                         return;
                     }
                     let mentions = event

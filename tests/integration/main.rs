@@ -12,6 +12,7 @@ mod hardening;
 mod homeserver;
 mod injection;
 mod matrix;
+mod matrix_bench;
 mod matrix_sync;
 mod nlu;
 mod restart;

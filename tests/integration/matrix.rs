@@ -9,7 +9,7 @@ use matrix_sdk::ruma::api::client::room::create_room::v3::Request as CreateRoom;
 use matrix_sdk::ruma::events::room::member::MembershipState;
 
 use crate::homeserver::*;
-use crate::util::{repo, Fixture};
+use crate::util::Fixture;
 
 #[test]
 fn the_bot_converses_in_matrix_rooms() {
@@ -315,74 +315,4 @@ async fn scenarios(fixture: &Fixture, config: &Path, synapse: &mut Synapse) {
 
     let audit = crate::util::stdout(&fixture.run(&["audit", "verify"], ""));
     assert!(audit.starts_with("ok:"), "{audit}");
-}
-
-fn rss_kib(pid: u32, field: &str) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find(|l| l.starts_with(field))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0)
-}
-
-/// `make bench`: round-trip time from a user's message to the bot's reply over
-/// 200 messages against the local Synapse, and the bot's resident memory.
-/// Writes `target/bench/matrix.md` and `matrix.json`.
-#[test]
-#[ignore = "a benchmark; run by `make bench`"]
-fn matrix_round_trip_benchmark() {
-    const MESSAGES: usize = 200;
-    let synapse = Synapse::start();
-    for name in ["opsbot", "alice"] {
-        synapse.register(name);
-    }
-    let fixture = Fixture::trained();
-    let config = matrix_config(&fixture, &synapse, &["alice"], "");
-    let runtime = test_runtime();
-    let (times, pid, bot) = runtime.block_on(async {
-        let bot = start_bot(&fixture, &config);
-        let pid = bot.child.id();
-        let mut alice = Person::login(&synapse.url(), "alice").await;
-        let dm = alice.room_with(&["opsbot"], true).await;
-        alice.ask(&dm, "hello").await;
-        let mut times = Vec::with_capacity(MESSAGES);
-        for i in 0..MESSAGES {
-            // Alternate a reply-only request and one that runs an action script.
-            let text = if i % 2 == 0 {
-                "hello"
-            } else {
-                "who is on call"
-            };
-            let started = Instant::now();
-            alice.ask(&dm, text).await;
-            times.push(started.elapsed());
-        }
-        (times, pid, bot)
-    });
-    let rss = rss_kib(pid, "VmRSS:");
-    let peak = rss_kib(pid, "VmHWM:");
-    drop(bot);
-    let mut sorted = times.clone();
-    sorted.sort();
-    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
-    let p = |q: f64| ms(sorted[((sorted.len() as f64 - 1.0) * q).round() as usize]);
-    let report = format!(
-        "# opsbot Matrix benchmark\n\nProduced by `make bench` (`cargo test --release --test integration matrix_round_trip_benchmark -- --ignored`): {MESSAGES} messages in a DM on a local Synapse (loopback), half replies only (\"hello\"), half running an action script (\"who is on call\"); one message at a time.\n\n| measure | value |\n|---|---|\n| round trip p50 / p99 | {:.1} / {:.1} ms |\n| bot resident memory after the run / peak | {} / {} MiB |\n",
-        p(0.5),
-        p(0.99),
-        rss / 1024,
-        peak / 1024
-    );
-    println!("{report}");
-    let out = repo().join("target").join("bench");
-    std::fs::create_dir_all(&out).unwrap();
-    std::fs::write(out.join("matrix.md"), &report).unwrap();
-    let json = serde_json::json!({"messages": MESSAGES, "rtt_ms_p50": p(0.5), "rtt_ms_p99": p(0.99), "rss_kib": rss, "peak_rss_kib": peak});
-    std::fs::write(
-        out.join("matrix.json"),
-        serde_json::to_string_pretty(&json).unwrap(),
-    )
-    .unwrap();
 }

@@ -79,7 +79,7 @@ fn html_of(reply: &str) -> String {
                 for line in run {
                     html.push_str(&format!(
                         "<li>{}</li>",
-                        escape(&line[line.find(' ').unwrap_or(0)..].trim_start())
+                        escape(line[line.find(' ').unwrap_or(0)..].trim_start())
                     ));
                 }
                 html.push_str("</ul>");

@@ -1,0 +1,205 @@
+//! `make bench` for the Matrix adapter, against local Synapse homeservers:
+//! the round trip of a message beside a minimal echo bot on the same Synapse
+//! (what the homeserver and the client library cost by themselves), and a
+//! burst of 20 people at once under Synapse's stock message rate limit (time to
+//! the last reply). Writes `target/bench/matrix.md` and `matrix.json`.
+
+use std::time::{Duration, Instant};
+
+use matrix_sdk::config::SyncSettings;
+use matrix_sdk::ruma::events::room::message::{
+    MessageType, OriginalSyncRoomMessageEvent, RoomMessageEventContent,
+};
+use matrix_sdk::{Client, Room};
+
+use crate::homeserver::*;
+use crate::util::{repo, Fixture};
+
+const MESSAGES: usize = 200;
+const BURST: usize = 20;
+
+fn rss_kib(pid: u32, field: &str) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find(|l| l.starts_with(field))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+/// The smallest bot there is: a matrix-sdk client that joins when invited and
+/// says back whatever it hears. Runs until the task is dropped.
+async fn echo_bot(url: &str) -> tokio::task::JoinHandle<()> {
+    let dir = tempfile::tempdir().unwrap();
+    let client = Client::builder()
+        .homeserver_url(url)
+        .sqlite_store(dir.path(), None)
+        .build()
+        .await
+        .unwrap();
+    client
+        .matrix_auth()
+        .login_username("echo", PASSWORD)
+        .send()
+        .await
+        .unwrap();
+    client.sync_once(SyncSettings::default()).await.unwrap();
+    client.add_event_handler(
+        |event: OriginalSyncRoomMessageEvent, room: Room, client: Client| async move {
+            if Some(event.sender.as_ref()) == client.user_id() {
+                return;
+            }
+            if let MessageType::Text(text) = event.content.msgtype {
+                let _ = room
+                    .send(RoomMessageEventContent::text_plain(text.body))
+                    .await;
+            }
+        },
+    );
+    client.add_event_handler(
+        |event: matrix_sdk::ruma::events::room::member::StrippedRoomMemberEvent,
+         room: Room,
+         client: Client| async move {
+            if Some(event.state_key.as_ref()) == client.user_id() {
+                for _ in 0..10 {
+                    if room.join().await.is_ok() {
+                        break;
+                    }
+                    tokio::time::sleep(Duration::from_millis(300)).await;
+                }
+            }
+        },
+    );
+    tokio::spawn(async move {
+        let _dir = dir;
+        loop {
+            let settings = SyncSettings::default().timeout(Duration::from_secs(10));
+            if client.sync_once(settings).await.is_err() {
+                tokio::time::sleep(Duration::from_millis(300)).await;
+            }
+        }
+    })
+}
+
+/// (p50, p99) in milliseconds.
+fn percentiles(times: &[Duration]) -> (f64, f64) {
+    let mut sorted = times.to_vec();
+    sorted.sort();
+    let at =
+        |q: f64| sorted[((sorted.len() as f64 - 1.0) * q).round() as usize].as_secs_f64() * 1000.0;
+    (at(0.5), at(0.99))
+}
+
+/// Round trips of `MESSAGES` messages, one at a time, in `room`.
+async fn round_trips(person: &mut Person, room: &Room, texts: &[&str]) -> Vec<Duration> {
+    let mut times = Vec::with_capacity(MESSAGES);
+    for i in 0..MESSAGES {
+        let started = Instant::now();
+        person.ask(room, texts[i % texts.len()]).await;
+        times.push(started.elapsed());
+    }
+    times
+}
+
+#[test]
+#[ignore = "a benchmark; run by `make bench`"]
+fn matrix_benchmark() {
+    // Round trips, on a Synapse whose rate limits are out of the way.
+    let synapse = Synapse::start();
+    for name in ["opsbot", "echo", "alice"] {
+        synapse.register(name);
+    }
+    let fixture = Fixture::trained();
+    let config = matrix_config(&fixture, &synapse, &["alice"], "");
+    let runtime = test_runtime();
+    let (bot_times, echo_times, pid, bot) = runtime.block_on(async {
+        let bot = start_bot(&fixture, &config);
+        let pid = bot.child.id();
+        let _echo = echo_bot(&synapse.url()).await;
+        let mut alice =
+            Person::login_hearing(&synapse.url(), "alice", &[BOT, "@echo:localhost"]).await;
+        let dm = alice.room_with(&["opsbot"], true).await;
+        let echo_room = alice.room_with(&["echo"], true).await;
+        alice.ask(&dm, "hello").await;
+        alice.ask(&echo_room, "hello").await;
+        // Alternate a reply-only request and one that runs an action script.
+        let bot_times = round_trips(&mut alice, &dm, &["hello", "who is on call"]).await;
+        let echo_times = round_trips(&mut alice, &echo_room, &["hello", "who is on call"]).await;
+        (bot_times, echo_times, pid, bot)
+    });
+    let rss = rss_kib(pid, "VmRSS:");
+    let peak = rss_kib(pid, "VmHWM:");
+    drop(bot);
+    drop(synapse);
+
+    // A burst under Synapse's stock message rate limit.
+    let synapse = Synapse::start_with(MessageLimit::Stock);
+    synapse.register("opsbot");
+    let names: Vec<String> = (1..=BURST).map(|i| format!("p{i:02}")).collect();
+    synapse.register_many(&names);
+    let fixture = Fixture::trained();
+    let config = matrix_config(&fixture, &synapse, &["p01"], "");
+    let (to_last, refused) = runtime.block_on(async {
+        let _bot = start_bot(&fixture, &config);
+        let mut people = Vec::new();
+        for name in &names {
+            people.push(Person::login(&synapse.url(), name).await);
+        }
+        let mut others: Vec<&str> = names[1..].iter().map(String::as_str).collect();
+        others.push("opsbot");
+        let room = people[0].room_with(&others, false).await;
+        let started = Instant::now();
+        for person in people.iter_mut() {
+            person.say(&room, "opsbot: who is on call").await;
+        }
+        let observer = &people[0];
+        loop {
+            let answered = observer
+                .inbox
+                .lock()
+                .unwrap()
+                .iter()
+                .filter(|m| m.room == room.room_id() && m.body.contains("is on call for"))
+                .count();
+            if answered >= BURST {
+                break;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(600),
+                "{answered} answered"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let to_last = started.elapsed();
+        tokio::time::sleep(Duration::from_secs(6)).await;
+        (to_last, synapse.answered(BOT, 429))
+    });
+
+    let (bot_p50, bot_p99) = percentiles(&bot_times);
+    let (echo_p50, echo_p99) = percentiles(&echo_times);
+    let report = format!(
+        "# opsbot Matrix benchmark\n\nProduced by `make bench` (`cargo test --release --test integration matrix_benchmark -- --ignored`) on local Synapse homeservers (loopback).\n\n## Round trip\n\n{MESSAGES} messages in a DM, one at a time, half replies only (\"hello\"), half running an action script (\"who is on call\"); the same {MESSAGES} to a minimal matrix-sdk echo bot on the same Synapse.\n\n| measure | opsbot | echo bot | ratio (p50) |\n|---|---|---|---|\n| round trip p50 / p99 | {bot_p50:.1} / {bot_p99:.1} ms | {echo_p50:.1} / {echo_p99:.1} ms | {:.2}× |\n\nBot resident memory after the run / peak: {} / {} MiB.\n\n## Burst under Synapse's stock rate limit\n\n{BURST} people in one room send \"opsbot: who is on call\" at once; Synapse keeps its default message limit (0.2/s, bursts of 10) for the bot account.\n\n| measure | value |\n|---|---|\n| time from the first message to the last reply | {:.1} s |\n| requests of the bot refused with 429 | {refused} |\n",
+        bot_p50 / echo_p50,
+        rss / 1024,
+        peak / 1024,
+        to_last.as_secs_f64()
+    );
+    println!("{report}");
+    let out = repo().join("target").join("bench");
+    std::fs::create_dir_all(&out).unwrap();
+    std::fs::write(out.join("matrix.md"), &report).unwrap();
+    let json = serde_json::json!({
+        "messages": MESSAGES,
+        "rtt_ms_p50": bot_p50, "rtt_ms_p99": bot_p99,
+        "echo_rtt_ms_p50": echo_p50, "echo_rtt_ms_p99": echo_p99,
+        "rss_kib": rss, "peak_rss_kib": peak,
+        "burst_people": BURST, "burst_seconds_to_last_reply": to_last.as_secs_f64(),
+        "burst_refused_429": refused,
+    });
+    std::fs::write(
+        out.join("matrix.json"),
+        serde_json::to_string_pretty(&json).unwrap(),
+    )
+    .unwrap();
+}
