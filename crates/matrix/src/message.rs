@@ -174,53 +174,39 @@ pub(crate) async fn on_message(
         // running" line can replace one the rate limit holds back.
         let mut edits = Vec::new();
         while let Some(out) = receiver.recv().await {
-            let (id, text, target) =
-                match out {
-                    Out::Say(id, text) => (Some(id), text, None),
-                    Out::Edit(id, text) => (None, text, Some(id)),
-                    Out::Conclude(target, text, requester) => {
-                        let user = OwnedUserId::try_from(requester.as_str()).ok();
-                        let name = match &user {
-                            Some(user) if user == &event.sender => name.clone(),
-                            Some(user) => display_name(&room, user).await,
-                            None => String::new(),
-                        };
-                        let content = compose(&text, user.as_ref().map(|u| (u, name.as_str())));
-                        match target.and_then(|t| sent.get(&t)) {
-                            // The mention stays in the edit's own `m.mentions`, so
-                            // the requester is notified of the outcome.
-                            Some(original) => edits.push(shared.outbox.send(
-                                &room,
-                                content.make_replacement(ReplacementMetadata::new(
-                                    original.clone(),
-                                    None,
-                                )),
-                            )),
-                            None => {
-                                shared.outbox.send(&room, content).await;
-                            }
-                        }
-                        first = false;
-                        continue;
-                    }
-                };
-            match target.map(|t| sent.get(&t)) {
-                // An edit replaces the earlier message's text (m.replace).
-                Some(Some(original)) => {
-                    let content = compose(&text, None)
-                        .make_replacement(ReplacementMetadata::new(original.clone(), None));
-                    edits.push(shared.outbox.send(&room, content));
+            let (id, text, target, requester) = match out {
+                Out::Say(id, text) => (Some(id), text, None, None),
+                Out::Edit(target, text) => (None, text, Some(target), None),
+                Out::Conclude(target, text, requester) => (None, text, target, Some(requester)),
+            };
+            // An edit replaces an earlier message's text (m.replace); if that
+            // message never went out, the text goes out anew.
+            let original = target.and_then(|t| sent.get(&t)).cloned();
+            // Who it names: the requester on an outcome (kept in the edit's own
+            // `m.mentions`, so they are notified), else the sender on the first
+            // new message.
+            let addressee = match requester.map(OwnedUserId::try_from) {
+                Some(Ok(user)) if user == event.sender => Some((user, name.clone())),
+                Some(Ok(user)) => {
+                    let name = display_name(&room, &user).await;
+                    Some((user, name))
                 }
-                // If that message never went out, the text goes out anew.
-                Some(None) | None => {
-                    let addressee = first.then_some(sender);
-                    if let Some(event) = shared.outbox.send(&room, compose(&text, addressee)).await
-                    {
-                        if let Some(id) = id {
-                            sent.insert(id, event);
-                        }
-                    }
+                Some(Err(_)) => None,
+                None if original.is_none() && first => Some((event.sender.clone(), name.clone())),
+                None => None,
+            };
+            let content = compose(&text, addressee.as_ref().map(|(u, n)| (u, n.as_str())));
+            match original {
+                Some(original) => edits.push(shared.outbox.send(
+                    &room,
+                    content.make_replacement(ReplacementMetadata::new(original, None)),
+                )),
+                None => {
                     first = false;
+                    let event = shared.outbox.send(&room, content).await;
+                    if let (Some(event), Some(id)) = (event, id) {
+                        sent.insert(id, event);
+                    }
                 }
             }
         }

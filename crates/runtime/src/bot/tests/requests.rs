@@ -133,3 +133,16 @@ fn the_outcome_of_a_request_is_concluded_for_its_requester_on_two_packs() {
         });
     }
 }
+
+#[test]
+fn how_long_ago_is_said_in_words() {
+    let ago = |seconds| time_ago(std::time::Duration::from_secs(seconds));
+    assert_eq!(ago(0), "less than a minute ago");
+    assert_eq!(ago(59), "less than a minute ago");
+    assert_eq!(ago(60), "a minute ago");
+    assert_eq!(ago(150), "2 minutes ago");
+    assert_eq!(ago(3600), "an hour ago");
+    assert_eq!(ago(7300), "2 hours ago");
+    assert_eq!(ago(86_400), "a day ago");
+    assert_eq!(ago(3 * 86_400 + 5), "3 days ago");
+}
