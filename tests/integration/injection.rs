@@ -12,7 +12,6 @@ const HOSTILE: &[&str] = &[
     "web-01; touch /tmp/opsbot-pwned",
     "$(touch /tmp/opsbot-pwned)",
     "`touch /tmp/opsbot-pwned`",
-    "web-01\ntouch /tmp/opsbot-pwned",
     "web-01|touch /tmp/opsbot-pwned",
     "web-01&&touch /tmp/opsbot-pwned",
 ];
@@ -66,6 +65,28 @@ fn hostile_answers_fail_host_validation() {
         !fixture.state().join("restarts.tsv").exists(),
         "nothing ran"
     );
+    // A line break is a space (Shift+Enter means nothing more), so a second
+    // line is extra words after the host, as on one line: the host is taken
+    // alone, the confirmation shows exactly it, and nothing runs without a yes.
+    for text in [
+        "web-01\ntouch /tmp/opsbot-pwned",
+        "web-01 touch /tmp/opsbot-pwned",
+    ] {
+        let mut replies = Vec::new();
+        runtime
+            .block_on(bot.handle(&key, "restart apache", &mut |r: String| replies.push(r)))
+            .unwrap();
+        runtime
+            .block_on(bot.handle(&key, text, &mut |r: String| replies.push(r)))
+            .unwrap();
+        assert_eq!(
+            replies[1], "I will restart apache on web-01. Shall I go ahead? (yes/no)",
+            "{text:?}"
+        );
+        runtime
+            .block_on(bot.handle(&key, "no", &mut |_: String| {}))
+            .unwrap();
+    }
     for text in HOST_AMID_HOSTILE_TEXT {
         let mut replies = Vec::new();
         runtime
@@ -311,7 +332,11 @@ fn a_corpus_of_hostile_values_reaches_a_permissive_slot_as_single_arguments() {
         runtime
             .block_on(bot.handle(&key, &message, &mut |r: String| replies.push(r)))
             .unwrap();
-        if replies == [format!("Write {}? (yes/no)", message.trim())] {
+        // Line breaks are spaces by the time the value is read.
+        let message = opsbot_runtime::inbound::flatten_line_breaks(&message)
+            .trim()
+            .to_string();
+        if replies == [format!("Write {message}? (yes/no)")] {
             replies.clear();
             runtime
                 .block_on(bot.handle(&key, "yes", &mut |r: String| replies.push(r)))
@@ -319,9 +344,9 @@ fn a_corpus_of_hostile_values_reaches_a_permissive_slot_as_single_arguments() {
             assert_eq!(replies, ["written"], "{value:?}");
             delivered.push(message.trim().to_string());
         } else {
-            // Line breaks and control characters are refused before anything else.
+            // Control characters are refused before anything else.
             assert!(
-                value.chars().any(|c| c.is_control()),
+                message.chars().any(|c| c.is_control()),
                 "{value:?} was refused: {replies:?}"
             );
             runtime
