@@ -15,6 +15,7 @@ mod matrix;
 mod matrix_bench;
 mod matrix_sync;
 mod nlu;
+mod person;
 mod restart;
 mod safety;
 mod shell;
