@@ -16,7 +16,7 @@ use std::time::{Duration, SystemTime};
 
 use matrix_sdk::config::RequestConfig;
 use matrix_sdk::ruma::api::error::{ErrorKind, RetryAfter};
-use matrix_sdk::ruma::events::room::message::RoomMessageEventContent;
+use matrix_sdk::ruma::events::room::message::{Relation, RoomMessageEventContent};
 use matrix_sdk::ruma::{OwnedEventId, OwnedRoomId, TransactionId};
 use matrix_sdk::Room;
 use tokio::sync::{oneshot, Notify};
@@ -59,6 +59,41 @@ struct Job {
     /// The message an edit replaces: a later edit of it takes this one's place.
     replaces: Option<OwnedEventId>,
     done: Vec<oneshot::Sender<Option<OwnedEventId>>>,
+}
+
+impl Job {
+    fn new(content: RoomMessageEventContent, done: oneshot::Sender<Option<OwnedEventId>>) -> Job {
+        let replaces = match &content.relates_to {
+            Some(Relation::Replacement(r)) => Some(r.event_id.clone()),
+            _ => None,
+        };
+        Job {
+            content,
+            replaces,
+            done: vec![done],
+        }
+    }
+}
+
+/// Queues `job` last, or, if it edits a message whose edit still waits, in
+/// that edit's place (its text is newer; both senders get the result).
+/// Returns whether it took a waiting edit's place.
+fn enqueue(jobs: &mut VecDeque<Job>, job: Job) -> bool {
+    let waiting = job.replaces.as_ref().and_then(|target| {
+        jobs.iter_mut()
+            .find(|waiting| waiting.replaces.as_ref() == Some(target))
+    });
+    match waiting {
+        Some(waiting) => {
+            waiting.content = job.content;
+            waiting.done.extend(job.done);
+            true
+        }
+        None => {
+            jobs.push_back(job);
+            false
+        }
+    }
 }
 
 /// When the next message may go.
@@ -129,32 +164,14 @@ impl Outbox {
         room: &Room,
         content: RoomMessageEventContent,
     ) -> impl std::future::Future<Output = Option<OwnedEventId>> + Send + 'static {
-        let replaces = match &content.relates_to {
-            Some(matrix_sdk::ruma::events::room::message::Relation::Replacement(r)) => {
-                Some(r.event_id.clone())
-            }
-            _ => None,
-        };
         let (done, result) = oneshot::channel();
         let queue = self.queue(room);
-        {
-            let mut jobs = queue.jobs.lock().expect("outbox lock");
-            let waiting_edit = replaces.as_ref().and_then(|target| {
-                jobs.iter_mut()
-                    .find(|job| job.replaces.as_ref() == Some(target))
-            });
-            match waiting_edit {
-                Some(job) => {
-                    job.content = content;
-                    job.done.push(done);
-                    self.counts.lock().expect("outbox lock").coalesced += 1;
-                }
-                None => jobs.push_back(Job {
-                    content,
-                    replaces,
-                    done: vec![done],
-                }),
-            }
+        let coalesced = enqueue(
+            &mut queue.jobs.lock().expect("outbox lock"),
+            Job::new(content, done),
+        );
+        if coalesced {
+            self.counts.lock().expect("outbox lock").coalesced += 1;
         }
         queue.wake.notify_one();
         async move { result.await.ok().flatten() }
@@ -241,6 +258,62 @@ impl Outbox {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use matrix_sdk::ruma::events::room::message::ReplacementMetadata;
+
+    fn edit(of: &str, text: &str) -> Job {
+        let original = OwnedEventId::try_from(of).unwrap();
+        let content = RoomMessageEventContent::text_plain(text)
+            .make_replacement(ReplacementMetadata::new(original, None));
+        Job::new(content, oneshot::channel().0)
+    }
+
+    fn message(text: &str) -> Job {
+        Job::new(
+            RoomMessageEventContent::text_plain(text),
+            oneshot::channel().0,
+        )
+    }
+
+    #[test]
+    fn a_newer_edit_takes_the_place_of_one_still_waiting() {
+        let mut jobs = VecDeque::new();
+        assert!(!enqueue(&mut jobs, message("Restarting …")));
+        assert!(!enqueue(
+            &mut jobs,
+            edit("$a:x", "Restarting … (still running, 1s)")
+        ));
+        assert!(!enqueue(&mut jobs, message("Deploying …")));
+        assert!(!enqueue(
+            &mut jobs,
+            edit("$b:x", "Deploying … (still running, 1s)")
+        ));
+        assert!(enqueue(
+            &mut jobs,
+            edit("$a:x", "Restarting … (still running, 2s)")
+        ));
+        assert!(enqueue(
+            &mut jobs,
+            edit("$a:x", "The service has been restarted.")
+        ));
+        let texts: Vec<String> = jobs
+            .iter()
+            .map(|job| match &job.content.relates_to {
+                Some(Relation::Replacement(r)) => r.new_content.msgtype.body().to_string(),
+                _ => job.content.body().to_string(),
+            })
+            .collect();
+        assert_eq!(
+            texts,
+            [
+                "Restarting …",
+                "The service has been restarted.",
+                "Deploying …",
+                "Deploying … (still running, 1s)"
+            ],
+            "the edit of $a keeps its place with the newest text; other messages untouched"
+        );
+        assert_eq!(jobs[1].done.len(), 3, "all three senders hear the result");
+    }
 
     #[test]
     fn a_rate_limit_spaces_later_messages_until_the_account_is_quiet() {
