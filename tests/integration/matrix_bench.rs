@@ -136,19 +136,12 @@ fn matrix_benchmark() {
     // A burst under Synapse's stock message rate limit.
     let synapse = Synapse::start_with(MessageLimit::Stock);
     synapse.register("opsbot");
-    let names: Vec<String> = (1..=BURST).map(|i| format!("p{i:02}")).collect();
-    synapse.register_many(&names);
+    synapse.register_many(&crate::matrix_sync::names(BURST));
     let fixture = Fixture::trained();
-    let config = matrix_config(&fixture, &synapse, &["p01"], "");
+    let config = matrix_config(&fixture, &synapse, &["u01"], "");
     let (to_last, refused) = runtime.block_on(async {
         let _bot = start_bot(&fixture, &config);
-        let mut people = Vec::new();
-        for name in &names {
-            people.push(Person::login(&synapse.url(), name).await);
-        }
-        let mut others: Vec<&str> = names[1..].iter().map(String::as_str).collect();
-        others.push("opsbot");
-        let room = people[0].room_with(&others, false).await;
+        let (mut people, room) = crate::matrix_sync::crowd(&synapse, BURST).await;
         let started = Instant::now();
         for person in people.iter_mut() {
             person.say(&room, "opsbot: who is on call").await;

@@ -15,7 +15,7 @@ use crate::homeserver::*;
 use crate::util::Fixture;
 
 /// Persons `u01` … `uNN`, logged in, all in one group room with the bot.
-async fn crowd(synapse: &Synapse, count: usize) -> (Vec<Person>, Room) {
+pub(crate) async fn crowd(synapse: &Synapse, count: usize) -> (Vec<Person>, Room) {
     let names = names(count);
     let mut people = Vec::new();
     for name in &names {
@@ -27,7 +27,7 @@ async fn crowd(synapse: &Synapse, count: usize) -> (Vec<Person>, Room) {
     (people, room)
 }
 
-fn names(count: usize) -> Vec<String> {
+pub(crate) fn names(count: usize) -> Vec<String> {
     (1..=count).map(|i| format!("u{i:02}")).collect()
 }
 
