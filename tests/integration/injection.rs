@@ -68,17 +68,21 @@ fn hostile_answers_fail_host_validation() {
     // A line break is a space (Shift+Enter means nothing more), so a second
     // line is extra words after the host, as on one line: the host is taken
     // alone, the confirmation shows exactly it, and nothing runs without a yes.
+    // The replies to "restart apache" and then `answer`.
+    let answered = |answer: &str| {
+        let mut replies = Vec::new();
+        for text in ["restart apache", answer] {
+            runtime
+                .block_on(bot.handle(&key, text, &mut |r: String| replies.push(r)))
+                .unwrap();
+        }
+        replies
+    };
     for text in [
         "web-01\ntouch /tmp/opsbot-pwned",
         "web-01 touch /tmp/opsbot-pwned",
     ] {
-        let mut replies = Vec::new();
-        runtime
-            .block_on(bot.handle(&key, "restart apache", &mut |r: String| replies.push(r)))
-            .unwrap();
-        runtime
-            .block_on(bot.handle(&key, text, &mut |r: String| replies.push(r)))
-            .unwrap();
+        let replies = answered(text);
         assert_eq!(
             replies[1], "I will restart apache on web-01. Shall I go ahead? (yes/no)",
             "{text:?}"
@@ -88,13 +92,7 @@ fn hostile_answers_fail_host_validation() {
             .unwrap();
     }
     for text in HOST_AMID_HOSTILE_TEXT {
-        let mut replies = Vec::new();
-        runtime
-            .block_on(bot.handle(&key, "restart apache", &mut |r: String| replies.push(r)))
-            .unwrap();
-        runtime
-            .block_on(bot.handle(&key, text, &mut |r: String| replies.push(r)))
-            .unwrap();
+        let mut replies = answered(text);
         assert!(
             replies[1].contains("contains shell syntax"),
             "{text:?}: {replies:?}"

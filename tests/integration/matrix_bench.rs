@@ -31,20 +31,7 @@ fn rss_kib(pid: u32, field: &str) -> u64 {
 /// The smallest bot there is: a matrix-sdk client that joins when invited and
 /// says back whatever it hears. Runs until the task is dropped.
 async fn echo_bot(url: &str) -> tokio::task::JoinHandle<()> {
-    let dir = tempfile::tempdir().unwrap();
-    let client = Client::builder()
-        .homeserver_url(url)
-        .sqlite_store(dir.path(), None)
-        .build()
-        .await
-        .unwrap();
-    client
-        .matrix_auth()
-        .login_username("echo", PASSWORD)
-        .send()
-        .await
-        .unwrap();
-    client.sync_once(SyncSettings::default()).await.unwrap();
+    let (client, dir) = crate::person::signed_in(url, "echo").await;
     client.add_event_handler(
         |event: OriginalSyncRoomMessageEvent, room: Room, client: Client| async move {
             if Some(event.sender.as_ref()) == client.user_id() {

@@ -38,6 +38,26 @@ pub(crate) struct Person {
     pub(crate) sync: tokio::task::JoinHandle<()>,
 }
 
+/// A matrix-sdk client logged in as `name` (its store in the returned
+/// folder), synced once.
+pub(crate) async fn signed_in(url: &str, name: &str) -> (Client, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let client = Client::builder()
+        .homeserver_url(url)
+        .sqlite_store(dir.path(), None)
+        .build()
+        .await
+        .unwrap();
+    client
+        .matrix_auth()
+        .login_username(name, PASSWORD)
+        .send()
+        .await
+        .unwrap();
+    client.sync_once(SyncSettings::default()).await.unwrap();
+    (client, dir)
+}
+
 impl Person {
     pub(crate) async fn login(url: &str, name: &str) -> Person {
         Person::login_hearing(url, name, &[BOT]).await
@@ -46,20 +66,7 @@ impl Person {
     /// A person whose inbox keeps the messages of `senders` (the bot by default).
     pub(crate) async fn login_hearing(url: &str, name: &str, senders: &[&str]) -> Person {
         let senders: Vec<String> = senders.iter().map(|s| s.to_string()).collect();
-        let dir = tempfile::tempdir().unwrap();
-        let client = Client::builder()
-            .homeserver_url(url)
-            .sqlite_store(dir.path(), None)
-            .build()
-            .await
-            .unwrap();
-        client
-            .matrix_auth()
-            .login_username(name, PASSWORD)
-            .send()
-            .await
-            .unwrap();
-        client.sync_once(SyncSettings::default()).await.unwrap();
+        let (client, dir) = signed_in(url, name).await;
         let inbox: Arc<Mutex<Vec<Message>>> = Arc::default();
         client.add_event_handler({
             let inbox = inbox.clone();

@@ -182,15 +182,14 @@ async fn fill_gap(room: &Room, prev_batch: &str, since: &str) -> Vec<TimelineEve
 }
 
 /// Hands every room message of a sync response to the conversation queues,
-/// each room's gap (if any) first; returns how many messages were handed on.
+/// each room's gap (if any) first.
 pub(crate) async fn dispatch(
     client: &Client,
     shared: &Arc<Shared>,
     response: SyncResponse,
     since: Option<&str>,
-) -> usize {
+) {
     let batch = shared.progress.open(&response.next_batch);
-    let mut handed = 0;
     for (room_id, update) in response.rooms.joined {
         let Some(room) = client.get_room(&room_id) else {
             continue;
@@ -222,10 +221,8 @@ pub(crate) async fn dispatch(
                 let _held = held;
                 crate::message::on_message(shared, message, room).await;
             });
-            handed += 1;
         }
     }
-    handed
 }
 
 #[cfg(test)]
