@@ -12,10 +12,11 @@ pub mod state;
 mod fuzz;
 
 pub use engine::{
-    overlong_reply, step, ActionOutcome, AlertContext, CodeCheck, Context, Effect, Input, Outcome,
-    Record, Transition, MAX_MESSAGE_CHARS,
+    overlong_reply, step, ActionOutcome, AlertContext, CodeCheck, Context, Effect, Input, Lesson,
+    LessonKind, Outcome, Record, Transition, MAX_MESSAGE_CHARS,
 };
 pub use plan::Plan;
 pub use state::{
-    AlertLink, Choice, Conversation, LastDialog, Phase, Remembered, Request, SlotOrigin, SlotValue,
+    AlertLink, Choice, Conversation, LastDialog, Phase, Reading, Remembered, Request, SlotOrigin,
+    SlotValue,
 };

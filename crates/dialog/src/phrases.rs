@@ -451,6 +451,69 @@ pub fn is_reload_command(text: &str) -> bool {
 
 /// "the first", "2", "the latter": which of the offered options a reply picks
 /// by position (0-based), if it does.
+/// Lower case without apostrophes or punctuation, and without a leading "no",
+/// "sorry" or "oops" ("No, that's not what I meant!" → "thats not what i meant").
+fn bare(text: &str) -> String {
+    let norm = normalise(&text.replace(['\'', '’'], ""));
+    let mut core = strip_politeness(&norm);
+    for lead in ["no ", "nope ", "nah ", "sorry ", "oops ", "hmm ", "um "] {
+        core = core.strip_prefix(lead).unwrap_or(core);
+    }
+    core.to_string()
+}
+
+/// "that's not what I meant", "you misunderstood", "wrong": the user says the
+/// bot misread their last message.
+pub fn is_disowning(text: &str) -> bool {
+    const DISOWN: &[&str] = &[
+        "thats not what i meant",
+        "that is not what i meant",
+        "that was not what i meant",
+        "that wasnt what i meant",
+        "not what i meant",
+        "thats not what i asked",
+        "that is not what i asked",
+        "not what i asked",
+        "thats not what i asked for",
+        "not what i asked for",
+        "thats not what i wanted",
+        "not what i wanted",
+        "thats not what i said",
+        "thats wrong",
+        "that is wrong",
+        "that was wrong",
+        "wrong",
+        "wrong one",
+        "wrong intent",
+        "you misunderstood",
+        "you misunderstood me",
+        "you got that wrong",
+        "you got it wrong",
+        "misunderstood",
+        "i meant something else",
+        "thats not it",
+    ];
+    DISOWN.contains(&bare(text).as_str())
+}
+
+/// "none of these", "neither", "something else": none of the offered options.
+pub fn is_none_of_these(text: &str) -> bool {
+    const NONE: &[&str] = &[
+        "none",
+        "none of these",
+        "none of those",
+        "none of them",
+        "neither",
+        "neither of them",
+        "neither of these",
+        "nothing",
+        "something else",
+        "none of the above",
+        "other",
+    ];
+    NONE.contains(&bare(text).as_str())
+}
+
 pub fn ordinal_choice(text: &str, options: usize) -> Option<usize> {
     let norm = normalise(text);
     let core = strip_politeness(&norm);
@@ -473,7 +536,27 @@ pub fn ordinal_choice(text: &str, options: usize) -> Option<usize> {
 
 #[cfg(test)]
 mod choice_tests {
-    use super::ordinal_choice;
+    use super::{is_disowning, is_none_of_these, ordinal_choice};
+
+    #[test]
+    fn disowning_and_none_of_these() {
+        for text in [
+            "that's not what I meant",
+            "No, that’s not what I meant!",
+            "you misunderstood me",
+            "wrong",
+            "Not what I asked for.",
+        ] {
+            assert!(is_disowning(text), "{text}");
+        }
+        for text in ["restart apache", "what went wrong", "no", "is it wrong to restart"] {
+            assert!(!is_disowning(text), "{text}");
+        }
+        for text in ["none of these", "Neither.", "something else please"] {
+            assert!(is_none_of_these(text), "{text}");
+        }
+        assert!(!is_none_of_these("the first"));
+    }
 
     #[test]
     fn ordinals_pick_options_by_position() {

@@ -114,6 +114,10 @@ pub enum Phase {
         options: Vec<Choice>,
         message: Understanding,
         asked_at: DateTime<Utc>,
+        /// The user said the bot misread `message` ("that's not what I
+        /// meant"); the options are the other intents it was close to.
+        #[serde(default)]
+        disowned: bool,
     },
 }
 
@@ -143,6 +147,25 @@ pub struct Conversation {
     /// "and on web-02".
     #[serde(default)]
     pub last_dialog: Option<LastDialog>,
+    /// How the bot read the user's latest new message, so "that's not what
+    /// I meant" (or a cancel right after it) can be learnt from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_reading: Option<Reading>,
+}
+
+/// A message the bot read as a new request (or could not read), kept until
+/// the next one.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Reading {
+    /// The lesson id of the message: the id of the request it started.
+    pub id: String,
+    pub message: Understanding,
+    /// The intent the bot took it as; `None`: not understood.
+    pub taken_as: Option<String>,
+    pub at: DateTime<Utc>,
+    /// Its request was cancelled on the very next message.
+    #[serde(default)]
+    pub cancelled: bool,
 }
 
 /// The dialog a follow-up repeats, and when its request finished.
@@ -158,6 +181,7 @@ impl Default for Conversation {
             phase: Phase::Idle,
             memory: BTreeMap::new(),
             last_dialog: None,
+            last_reading: None,
         }
     }
 }

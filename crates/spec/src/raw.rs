@@ -187,6 +187,25 @@ pub struct RawSettings {
     pub rate_limit: Option<RawRateLimit>,
     /// Alert webhooks and where they go.
     pub alerts: Option<crate::alerts::RawAlerts>,
+    /// The review inbox of misunderstood messages.
+    pub review: Option<RawReview>,
+}
+
+/// `review:` in `opsbot.yaml`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawReview {
+    /// `false`: record nothing.
+    pub enabled: Option<bool>,
+    /// Entries older than this are purged, e.g. `90d`.
+    pub keep: Option<String>,
+    /// At most this many entries are kept (the oldest go first).
+    pub max_entries: Option<usize>,
+    /// Understood, but with less confidence than this: worth a review.
+    pub below_confidence: Option<f32>,
+    /// Rooms whose messages are never recorded.
+    #[serde(default)]
+    pub exclude_rooms: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -204,6 +204,7 @@ impl<'a> Step<'a> {
                                 "Okay, I dropped your request to {}.",
                                 dialog.description
                             ));
+                            self.learn_from_switch(&request, &other.intent);
                             self.record(
                                 Outcome::Cancelled,
                                 request,

@@ -178,6 +178,56 @@ pub enum Effect {
     Run { plan: Plan, request: Request },
     /// Append to the audit trail.
     Record(Record),
+    /// A message worth a reviewer's look (the review inbox).
+    Learn(Lesson),
+}
+
+/// Why a message went to the review inbox.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LessonKind {
+    /// No intent was confident enough.
+    NotUnderstood,
+    /// Understood, with less confidence than `review.below_confidence`.
+    LowConfidence,
+    /// Two intents were close; the user's answer to "did you mean …?" is the label.
+    Ambiguous,
+    /// The request it started was cancelled at once.
+    Cancelled,
+    /// The request it started was dropped at once for another one.
+    Corrected,
+    /// The user said "that's not what I meant".
+    Flagged,
+}
+
+impl LessonKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LessonKind::NotUnderstood => "not understood",
+            LessonKind::LowConfidence => "low confidence",
+            LessonKind::Ambiguous => "ambiguous",
+            LessonKind::Cancelled => "cancelled at once",
+            LessonKind::Corrected => "corrected at once",
+            LessonKind::Flagged => "flagged by the user",
+        }
+    }
+}
+
+/// One message the bot may have misread, with what the user did about it.
+/// A later lesson with the same `id` (the user's answer) replaces an earlier one.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Lesson {
+    pub id: String,
+    pub kind: LessonKind,
+    pub message: Understanding,
+    /// The intent the bot took the message as; `None`: not understood.
+    pub taken_as: Option<String>,
+    /// What the user said it meant: an intent, or `out_of_scope`.
+    pub chosen: Option<String>,
+    /// What the user asked for next instead (a hint, not a label).
+    pub suggested: Option<String>,
+    /// When the message was read.
+    pub at: DateTime<Utc>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -12,12 +12,14 @@ use opsbot_spec::{Behaviour, Dialog, EntityMatch, Project, Slot};
 use crate::phrases::{self, Answer};
 use crate::plan;
 use crate::state::{
-    AlertLink, Choice, Conversation, LastDialog, Phase, Remembered, Request, SlotOrigin, SlotValue,
+    AlertLink, Choice, Conversation, LastDialog, Phase, Reading, Remembered, Request, SlotOrigin,
+    SlotValue,
 };
 
 mod answers;
 mod contract;
 mod ending;
+mod lessons;
 mod start;
 
 pub use contract::*;
@@ -33,14 +35,17 @@ pub fn step(
         phase,
         mut memory,
         mut last_dialog,
+        mut last_reading,
     } = conversation;
     memory.retain(|_, r| elapsed(r.at, ctx.now) <= project.settings.carry_over_expiry);
     last_dialog.take_if(|l| elapsed(l.at, ctx.now) > project.settings.carry_over_expiry);
+    last_reading.take_if(|r| elapsed(r.at, ctx.now) > project.settings.carry_over_expiry);
     let mut step = Step {
         project,
         ctx,
         replies: Vec::new(),
         effects: Vec::new(),
+        reading: last_reading,
     };
     let phase = match input {
         Input::Message(understanding) => {
@@ -58,6 +63,7 @@ pub fn step(
             phase,
             memory,
             last_dialog,
+            last_reading: step.reading,
         },
         replies: step.replies,
         effects: step.effects,
@@ -95,6 +101,8 @@ struct Step<'a> {
     ctx: &'a Context<'a>,
     replies: Vec<String>,
     effects: Vec<Effect>,
+    /// How the user's latest new message was read (see [`Reading`]).
+    reading: Option<Reading>,
 }
 
 impl<'a> Step<'a> {
@@ -225,6 +233,7 @@ impl<'a> Step<'a> {
     }
 
     pub(super) fn cancel(&mut self, request: Request) -> Phase {
+        self.learn_from_cancel(&request);
         self.say("Okay, I cancelled that. Nothing was run.");
         self.record(Outcome::Cancelled, request, "cancelled by the requester");
         Phase::Idle

@@ -46,6 +46,9 @@ impl<'a> Step<'a> {
         let Some(phase) = self.expire(phase, Some(u)) else {
             return Phase::Idle;
         };
+        if phrases::is_disowning(&u.text) {
+            return self.disown(phase);
+        }
         match phase {
             Phase::Idle => self.start(u, memory, last_dialog),
             Phase::Collecting { request, asking } => self.collect(request, asking, u, memory),
@@ -71,8 +74,11 @@ impl<'a> Step<'a> {
                 Phase::Executing { request }
             }
             Phase::Choosing {
-                options, message, ..
-            } => self.choose(options, message, u, memory),
+                options,
+                message,
+                disowned,
+                ..
+            } => self.choose(options, message, disowned, u, memory),
         }
     }
 
@@ -101,25 +107,38 @@ impl<'a> Step<'a> {
             "Did you mean {}? Say “the first”, “the second” or what you meant.",
             described.join(" or ")
         ));
+        self.read_as(u, None);
         Some(Phase::Choosing {
             options,
             message: u.clone(),
             asked_at: self.ctx.now,
+            disowned: false,
         })
     }
 
-    /// Resolves the answer to "did you mean A or B?": by position, by words of
-    /// an option's name or description, or by what the reply itself means.
-    /// Anything else is read as a new message.
+    /// Resolves the answer to "did you mean A or B?" (or, `disowned`, to
+    /// "what did you mean?"): by position, by words of an option's name or
+    /// description, or by what the reply itself means. The answer labels the
+    /// message for the review inbox. Anything else is read as a new message.
     pub(super) fn choose(
         &mut self,
         options: Vec<Choice>,
         message: Understanding,
+        disowned: bool,
         u: &Understanding,
         memory: &Memory,
     ) -> Phase {
+        if phrases::is_none_of_these(&u.text) {
+            self.learn_choice(&message, disowned, opsbot_spec::OUT_OF_SCOPE);
+            self.say("Okay, none of these. I noted it, so someone can teach me what you meant.");
+            return Phase::Idle;
+        }
         if matches!(phrases::classify(&u.text), Answer::No) || phrases::is_cancel(&u.text) {
-            self.say("Okay, I will do neither.");
+            self.say(if disowned {
+                "Okay."
+            } else {
+                "Okay, I will do neither."
+            });
             return Phase::Idle;
         }
         let picked = phrases::ordinal_choice(&u.text, options.len())
@@ -136,6 +155,7 @@ impl<'a> Step<'a> {
             self.not_understood(u);
             return Phase::Idle;
         };
+        self.learn_choice(&message, disowned, &choice.intent);
         let mut message = message;
         message.intent = Some(IntentGuess {
             name: choice.intent.clone(),
@@ -259,8 +279,13 @@ impl<'a> Step<'a> {
                 .dialog_for_intent(&g.name)
                 .map(|d| (d, g.confidence))
         }) {
-            Some((dialog, confidence)) => self.begin(dialog, confidence, u, memory),
+            Some((dialog, confidence)) => {
+                let phase = self.begin(dialog, confidence, u, memory);
+                self.learn_if_unsure(confidence);
+                phase
+            }
             None => {
+                self.learn_not_understood(u);
                 self.not_understood(u);
                 Phase::Idle
             }
@@ -355,6 +380,7 @@ impl<'a> Step<'a> {
         memory: &Memory,
         carry: CarryOver,
     ) -> Phase {
+        self.read_as(u, Some(&dialog.intent));
         let mut request = Request {
             id: request_id(self.ctx, &u.text),
             dialog: dialog.name.clone(),

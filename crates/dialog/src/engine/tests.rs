@@ -463,3 +463,7 @@ fn overlong_messages_are_refused_without_changing_state() {
     assert!(t.replies[0].contains("I only read messages of up to 2000 characters"));
     assert_eq!(s.conversation, before);
 }
+
+#[cfg(test)]
+#[path = "lesson_tests.rs"]
+mod lesson_tests;

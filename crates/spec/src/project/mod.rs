@@ -61,6 +61,42 @@ pub struct Settings {
     pub progress_every: Option<Duration>,
     /// Alert webhooks and their routes to rooms (`None`: no listener).
     pub alerts: Option<crate::alerts::AlertSettings>,
+    /// What the review inbox records, and for how long.
+    pub review: ReviewSettings,
+}
+
+/// The review inbox (`review:` in `opsbot.yaml`): messages the bot did not
+/// understand, or understood only after asking, kept for labelling.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReviewSettings {
+    pub enabled: bool,
+    /// Entries older than this are purged.
+    pub keep: Duration,
+    /// The most entries kept; the oldest go first.
+    pub max_entries: usize,
+    /// A message understood with less confidence than this is recorded too.
+    pub below_confidence: f32,
+    /// Rooms whose messages are never recorded.
+    pub exclude_rooms: Vec<String>,
+}
+
+impl Default for ReviewSettings {
+    fn default() -> Self {
+        ReviewSettings {
+            enabled: true,
+            keep: Duration::from_secs(90 * 24 * 3600),
+            max_entries: 10_000,
+            below_confidence: 0.6,
+            exclude_rooms: Vec::new(),
+        }
+    }
+}
+
+impl ReviewSettings {
+    /// Whether messages in `room` may be recorded.
+    pub fn records_room(&self, room: &str) -> bool {
+        self.enabled && !self.exclude_rooms.iter().any(|r| r == room)
+    }
 }
 
 /// Whether `programs_outside_project:` lists this program.
@@ -89,6 +125,7 @@ impl Default for Settings {
             programs_outside_project: Vec::new(),
             progress_every: Some(Duration::from_secs(5)),
             alerts: None,
+            review: ReviewSettings::default(),
         }
     }
 }

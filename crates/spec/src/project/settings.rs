@@ -150,5 +150,50 @@ pub(super) fn load_settings(
     if let Some(alerts) = raw.alerts {
         settings.alerts = crate::alerts::check(alerts, root, &file.index, diagnostics);
     }
+    if let Some(review) = raw.review {
+        settings.review = check_review(review, &file, diagnostics);
+    }
     Ok(settings)
+}
+
+fn check_review(
+    raw: raw::RawReview,
+    file: &SourceFile,
+    diagnostics: &mut Diagnostics,
+) -> ReviewSettings {
+    let mut review = ReviewSettings::default();
+    if let Some(enabled) = raw.enabled {
+        review.enabled = enabled;
+    }
+    if let Some(text) = raw.keep {
+        match humantime::parse_duration(&text) {
+            Ok(keep) if keep >= Duration::from_secs(3600) => review.keep = keep,
+            _ => diagnostics.push(
+                file.index.locate("review.keep"),
+                format!("review.keep `{text}` is not a duration of at least 1h; expected e.g. `90d`"),
+            ),
+        }
+    }
+    if let Some(max) = raw.max_entries {
+        if max == 0 {
+            diagnostics.push(
+                file.index.locate("review.max_entries"),
+                "review.max_entries is 0; expected at least 1 (or `enabled: false` to record nothing)",
+            );
+        } else {
+            review.max_entries = max;
+        }
+    }
+    if let Some(below) = raw.below_confidence {
+        if (0.0..=1.0).contains(&below) {
+            review.below_confidence = below;
+        } else {
+            diagnostics.push(
+                file.index.locate("review.below_confidence"),
+                format!("review.below_confidence {below} is out of range; expected a number from 0 to 1 (0 records no understood message)"),
+            );
+        }
+    }
+    review.exclude_rooms = raw.exclude_rooms;
+    review
 }
