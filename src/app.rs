@@ -56,6 +56,12 @@ impl Paths {
     pub fn store(&self) -> PathBuf {
         self.state.join("opsbot.db")
     }
+
+    /// The review inbox of misread messages (beside the store; see
+    /// `opsbot_runtime::inbox`).
+    pub fn inbox(&self) -> opsbot_runtime::Inbox {
+        opsbot_runtime::Inbox::new(self.state.join("review"))
+    }
 }
 
 /// An invalid project: its diagnostics are the message, one per line.
@@ -128,5 +134,5 @@ pub fn open_bot(paths: &Paths) -> Result<Bot> {
     let project = load_project(paths)?;
     let nlu = load_nlu(&project, paths)?;
     let store = SledStore::open(&paths.store())?;
-    Ok(Bot::new(project, nlu, store, paths.state.clone()))
+    Ok(Bot::new(project, nlu, store, paths.state.clone()).with_inbox(paths.inbox()))
 }

@@ -411,7 +411,8 @@ fn test(paths: &Paths, args: &TestArgs) -> Result<()> {
             nlu.clone(),
             store,
             state.to_path_buf(),
-        ))
+        )
+        .with_inbox(opsbot_runtime::Inbox::new(state.join("review"))))
     };
     let (mut passed, mut failed) = (0, 0);
     for file in &files {

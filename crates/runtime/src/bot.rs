@@ -19,6 +19,7 @@ use crate::audit::{AuditOutcome, AuditRecord};
 use crate::chat::{Chat, MessageHandle, Outbound};
 use crate::exec::{self, Invocation};
 use crate::inbound::{self, Envelope, Inbound, Message};
+use crate::inbox::Inbox;
 use crate::reply::ReplySink;
 use crate::store::{Commit, ConversationKey, JournalStatus, Store};
 use crate::RuntimeError;
@@ -26,6 +27,7 @@ use crate::RuntimeError;
 mod alerts;
 mod approvals;
 mod holds;
+mod learn;
 mod mutes;
 mod resume;
 #[cfg(test)]
@@ -72,6 +74,8 @@ pub struct Bot {
     alert_lock: tokio::sync::Mutex<()>,
     /// Wakes the alert delivery worker.
     alerts_pending: tokio::sync::Notify,
+    /// Where misread messages go for review (`None`: nowhere).
+    inbox: Option<Inbox>,
 }
 
 impl Bot {
@@ -91,8 +95,10 @@ impl Bot {
             clock_offset: Mutex::new(chrono::Duration::zero()),
             alert_lock: tokio::sync::Mutex::new(()),
             alerts_pending: tokio::sync::Notify::new(),
+            inbox: None,
         }
     }
+
 
     /// Lets at most `limit` actions run at once (others wait their turn).
     pub fn with_action_limit(mut self, limit: usize) -> Bot {
@@ -123,6 +129,7 @@ impl Bot {
         let store = self.store.clone();
         let removed = self.blocking(move || store.forget_sightings(cut)).await?;
         tracing::debug!(removed, "forgot old message ids");
+        self.prune_inbox().await;
         self.resolve_interrupted().await
     }
 
@@ -515,12 +522,14 @@ impl Bot {
         loop {
             let now = self.now();
             let mut run = None;
+            let mut lessons = Vec::new();
             for effect in transition.effects {
                 match effect {
                     Effect::Record(record) => {
                         records.push(AuditRecord::from_record(settings, key, now, &record))
                     }
                     Effect::Run { plan, request } => run = Some((plan, request)),
+                    Effect::Learn(lesson) => lessons.push(lesson),
                 }
             }
             if let Some((_, request)) = &run {
@@ -541,6 +550,7 @@ impl Bot {
                     .map(|_| settings.person_of(&key.user).to_string()),
             };
             self.commit(key, &transition.conversation, change).await?;
+            self.learn(loaded, key, lessons).await;
             // The reply announcing a run ("Restarting … …") is the one a sink
             // that can edit keeps up to date; the result then replaces it.
             let count = transition.replies.len();
