@@ -406,13 +406,10 @@ fn test(paths: &Paths, args: &TestArgs) -> Result<()> {
     }
     let make_bot = |state: &Path| -> Result<Bot> {
         let store = transcript::throwaway_store(state)?;
-        Ok(Bot::new(
-            project.clone(),
-            nlu.clone(),
-            store,
-            state.to_path_buf(),
+        Ok(
+            Bot::new(project.clone(), nlu.clone(), store, state.to_path_buf())
+                .with_inbox(opsbot_runtime::Inbox::new(state.join("review"))),
         )
-        .with_inbox(opsbot_runtime::Inbox::new(state.join("review"))))
     };
     let (mut passed, mut failed) = (0, 0);
     for file in &files {

@@ -549,7 +549,12 @@ mod choice_tests {
         ] {
             assert!(is_disowning(text), "{text}");
         }
-        for text in ["restart apache", "what went wrong", "no", "is it wrong to restart"] {
+        for text in [
+            "restart apache",
+            "what went wrong",
+            "no",
+            "is it wrong to restart",
+        ] {
             assert!(!is_disowning(text), "{text}");
         }
         for text in ["none of these", "Neither.", "something else please"] {

@@ -99,7 +99,6 @@ impl Bot {
         }
     }
 
-
     /// Lets at most `limit` actions run at once (others wait their turn).
     pub fn with_action_limit(mut self, limit: usize) -> Bot {
         self.actions = Arc::new(tokio::sync::Semaphore::new(limit.max(1)));

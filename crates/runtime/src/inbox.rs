@@ -73,7 +73,12 @@ pub struct InboxEntry {
 
 impl InboxEntry {
     /// The entry for a lesson, redacted; `model`: when the reading model was trained.
-    pub fn from_lesson(settings: &Settings, room: &str, model: &str, lesson: &Lesson) -> InboxEntry {
+    pub fn from_lesson(
+        settings: &Settings,
+        room: &str,
+        model: &str,
+        lesson: &Lesson,
+    ) -> InboxEntry {
         let text = settings.redact(&lesson.message.text);
         let entities = lesson
             .message
@@ -104,7 +109,13 @@ impl InboxEntry {
             kind: lesson.kind,
             text,
             predicted,
-            alternatives: lesson.message.ranking.iter().take(ALTERNATIVES).cloned().collect(),
+            alternatives: lesson
+                .message
+                .ranking
+                .iter()
+                .take(ALTERNATIVES)
+                .cloned()
+                .collect(),
             entities,
             chosen: lesson.chosen.clone(),
             suggested: lesson.suggested.clone(),
@@ -244,7 +255,9 @@ impl Inbox {
                         entry.decision = Some(decision);
                     }
                 }
-                Err(e) => tracing::warn!(file = %path.display(), line = number + 1, error = %e, "skipped an unreadable inbox line"),
+                Err(e) => {
+                    tracing::warn!(file = %path.display(), line = number + 1, error = %e, "skipped an unreadable inbox line")
+                }
             }
         }
         let mut entries: Vec<InboxEntry> = by_id.into_values().collect();

@@ -39,7 +39,10 @@ fn a_message_not_understood_is_a_lesson_without_a_label() {
     assert_eq!(found.len(), 1);
     assert_eq!(found[0].kind, LessonKind::NotUnderstood);
     assert_eq!(found[0].message.text, "frobnicate the flux");
-    assert_eq!((found[0].taken_as.clone(), found[0].chosen.clone()), (None, None));
+    assert_eq!(
+        (found[0].taken_as.clone(), found[0].chosen.clone()),
+        (None, None)
+    );
 }
 
 #[test]
@@ -63,12 +66,19 @@ fn the_answer_to_did_you_mean_labels_the_message() {
     assert_eq!(found[0].kind, LessonKind::Ambiguous);
     assert_eq!(found[0].message.text, "checkout on web-01 again");
     assert_eq!(found[0].chosen.as_deref(), Some("deploy_app"));
-    assert_eq!(found[0].at, at(0), "the time of the message, not of the answer");
+    assert_eq!(
+        found[0].at,
+        at(0),
+        "the time of the message, not of the answer"
+    );
 
     let mut s = Session::new();
     s.say_ambiguous("checkout please", 0);
     let t = s.say("none of these", None, 1);
-    assert_eq!(lessons(&t)[0].chosen.as_deref(), Some(opsbot_spec::OUT_OF_SCOPE));
+    assert_eq!(
+        lessons(&t)[0].chosen.as_deref(),
+        Some(opsbot_spec::OUT_OF_SCOPE)
+    );
     assert_eq!(s.conversation.phase, Phase::Idle);
 }
 
@@ -101,7 +111,12 @@ fn a_cancel_at_once_and_the_request_that_follows_are_lessons() {
 fn a_request_dropped_at_once_for_another_is_a_correction() {
     let mut s = Session::new();
     s.say("restart apache", Some("restart_service"), 0);
-    let t = say_ranked(&mut s, "deploy shop 1.2 to staging", &[("deploy_app", 0.9)], 1);
+    let t = say_ranked(
+        &mut s,
+        "deploy shop 1.2 to staging",
+        &[("deploy_app", 0.9)],
+        1,
+    );
     let found = lessons(&t);
     assert_eq!(found[0].kind, LessonKind::Corrected, "{found:?}");
     assert_eq!(found[0].message.text, "restart apache");
@@ -114,7 +129,11 @@ fn thats_not_what_i_meant_drops_the_request_and_asks_which_was_meant() {
     say_ranked(
         &mut s,
         "kick shop on staging",
-        &[("restart_service", 0.7), ("deploy_app", 0.2), ("rollback_app", 0.05)],
+        &[
+            ("restart_service", 0.7),
+            ("deploy_app", 0.2),
+            ("rollback_app", 0.05),
+        ],
         0,
     );
     assert!(s.conversation.request().is_some());
@@ -122,11 +141,15 @@ fn thats_not_what_i_meant_drops_the_request_and_asks_which_was_meant() {
     assert_eq!(lessons(&t)[0].kind, LessonKind::Flagged);
     assert!(t.replies[0].contains("Nothing was run"), "{:?}", t.replies);
     assert!(
-        t.replies[1].contains("1. deploy a version of an app to an environment\n2. roll an app back"),
+        t.replies[1]
+            .contains("1. deploy a version of an app to an environment\n2. roll an app back"),
         "{:?}",
         t.replies
     );
-    assert!(t.effects.iter().any(|e| matches!(e, Effect::Record(r) if r.disposition == Outcome::Cancelled)));
+    assert!(t
+        .effects
+        .iter()
+        .any(|e| matches!(e, Effect::Record(r) if r.disposition == Outcome::Cancelled)));
     let t = s.say("1", None, 2);
     let found = lessons(&t);
     assert_eq!(found[0].kind, LessonKind::Flagged);
@@ -140,13 +163,23 @@ fn thats_not_what_i_meant_drops_the_request_and_asks_which_was_meant() {
     let mut s = Session::new();
     let t = s.say("that's not what I meant", None, 0);
     assert!(lessons(&t).is_empty());
-    assert!(t.replies[0].contains("nothing of yours") || t.replies[0].contains("not read anything"));
+    assert!(
+        t.replies[0].contains("nothing of yours") || t.replies[0].contains("not read anything")
+    );
 
     // "none of these" labels it out of scope.
     let mut s = Session::new();
-    say_ranked(&mut s, "kick shop", &[("restart_service", 0.7), ("deploy_app", 0.2)], 0);
+    say_ranked(
+        &mut s,
+        "kick shop",
+        &[("restart_service", 0.7), ("deploy_app", 0.2)],
+        0,
+    );
     s.say("wrong", None, 1);
     let t = s.say("none of these", None, 2);
-    assert_eq!(lessons(&t)[0].chosen.as_deref(), Some(opsbot_spec::OUT_OF_SCOPE));
+    assert_eq!(
+        lessons(&t)[0].chosen.as_deref(),
+        Some(opsbot_spec::OUT_OF_SCOPE)
+    );
     assert_eq!(s.conversation.phase, Phase::Idle);
 }

@@ -62,9 +62,11 @@ impl<'a> Step<'a> {
         }
     }
 
-    /// A message understood, but with little confidence.
+    /// A message understood, but with little confidence (a limit of 1
+    /// records every understood message, even one scored 1.0).
     pub(super) fn learn_if_unsure(&mut self, confidence: f32) {
-        if confidence >= self.project.settings.review.below_confidence {
+        let below = self.project.settings.review.below_confidence;
+        if confidence >= below && below < 1.0 {
             return;
         }
         if let Some(reading) = &self.reading {

@@ -48,7 +48,10 @@ fn a_later_entry_replaces_one_with_its_id_and_keeps_the_decision() {
         "oldest first"
     );
     assert_eq!(entries[1].kind, LessonKind::Corrected);
-    assert_eq!(entries[1].decision.as_ref().unwrap().label, "restart_service");
+    assert_eq!(
+        entries[1].decision.as_ref().unwrap().label,
+        "restart_service"
+    );
 }
 
 #[test]
@@ -74,13 +77,17 @@ fn retention_purge_and_removal() {
         .unwrap();
     let now = Utc.with_ymd_and_hms(2026, 11, 24, 10, 10, 0).unwrap();
     // Older than 7.5 minutes: e0, e1, e2 go.
-    let removed = inbox.prune(std::time::Duration::from_secs(450), 100, now).unwrap();
+    let removed = inbox
+        .prune(std::time::Duration::from_secs(450), 100, now)
+        .unwrap();
     assert_eq!(removed, 3);
     inbox
         .record((5..9).map(|i| entry(&format!("e{i}"), i, "text")).collect())
         .unwrap();
     // At most 3: the oldest go first.
-    inbox.prune(std::time::Duration::from_secs(3600), 3, now).unwrap();
+    inbox
+        .prune(std::time::Duration::from_secs(3600), 3, now)
+        .unwrap();
     let ids: Vec<String> = inbox.entries().unwrap().into_iter().map(|e| e.id).collect();
     assert_eq!(ids, ["e6", "e7", "e8"]);
     let cut = Utc.with_ymd_and_hms(2026, 11, 24, 10, 8, 0).unwrap();

@@ -170,7 +170,9 @@ fn check_review(
             Ok(keep) if keep >= Duration::from_secs(3600) => review.keep = keep,
             _ => diagnostics.push(
                 file.index.locate("review.keep"),
-                format!("review.keep `{text}` is not a duration of at least 1h; expected e.g. `90d`"),
+                format!(
+                    "review.keep `{text}` is not a duration of at least 1h; expected e.g. `90d`"
+                ),
             ),
         }
     }

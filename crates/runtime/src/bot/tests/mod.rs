@@ -19,6 +19,7 @@ mod alert_port;
 mod alert_requests;
 mod alerts;
 mod requests;
+mod review;
 
 /// Hashes words into a small unit vector: a deterministic stand-in for MiniLM
 /// that keeps the encoder path of training and understanding in play.
