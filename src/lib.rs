@@ -7,5 +7,6 @@ pub mod app;
 pub mod cli;
 pub mod confusion;
 pub mod refresh;
+pub mod review;
 pub mod train_guard;
 pub mod transcript;

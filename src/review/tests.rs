@@ -1,0 +1,206 @@
+//! Reviewed messages written into the project's YAML (on both test packs and
+//! the example bot), and the review session driven as a state machine.
+
+use std::path::{Path, PathBuf};
+
+use chrono::TimeZone;
+use opsbot_dialog::LessonKind;
+use opsbot_runtime::inbox::FoundValue;
+use opsbot_spec::OUT_OF_SCOPE;
+
+use super::append::{write_examples, Accepted};
+use super::session::{Answer, Session, Work};
+use super::*;
+
+fn copy(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            if entry.file_name() != "models" && entry.file_name() != "state" {
+                copy(&entry.path(), &target);
+            }
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+/// A copy of a bot's intents, dialogs and settings (`name`: a test pack, or
+/// "" for the example bot) that the test may write to.
+fn project_copy(name: &str) -> (tempfile::TempDir, PathBuf) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let from = if name.is_empty() {
+        root.to_path_buf()
+    } else {
+        root.join("tests/packs").join(name)
+    };
+    let dir = tempfile::tempdir().unwrap();
+    for part in ["intents", "dialogs", "actions", "data"] {
+        if from.join(part).exists() {
+            copy(&from.join(part), &dir.path().join(part));
+        }
+    }
+    std::fs::copy(from.join("opsbot.yaml"), dir.path().join("opsbot.yaml")).unwrap();
+    let path = dir.path().to_path_buf();
+    (dir, path)
+}
+
+fn entry(id: &str, text: &str, entities: Vec<FoundValue>) -> InboxEntry {
+    InboxEntry {
+        id: id.into(),
+        kind: LessonKind::NotUnderstood,
+        text: text.into(),
+        predicted: None,
+        alternatives: Vec::new(),
+        entities,
+        chosen: None,
+        suggested: None,
+        room: "!ops:example".into(),
+        at: Utc.with_ymd_and_hms(2026, 12, 2, 9, 0, 0).unwrap(),
+        model: "m".into(),
+        decision: None,
+    }
+}
+
+fn value(text: &str, surface: &str, entity: &str, canonical: &str) -> FoundValue {
+    let start = text.find(surface).unwrap();
+    FoundValue {
+        entity: entity.into(),
+        start,
+        end: start + surface.len(),
+        value: canonical.into(),
+    }
+}
+
+/// (bot, intent, message, surface, entity, canonical)
+const CASES: &[(&str, &str, &str, &str, &str, &str)] = &[
+    ("dbops", "backup_database", "snapshot orders right now", "orders", "database", "orders"),
+    ("cicd", "rerun_pipeline", "kick off frontend once more", "frontend", "pipeline", "frontend"),
+    ("", "restart_service", "give httpd a kick", "httpd", "service", "apache"),
+];
+
+#[test]
+fn accepted_messages_become_examples_that_check_on_three_bots() {
+    for &(name, intent, text, surface, entity, canonical) in CASES {
+        let (_dir, root) = project_copy(name);
+        let project = opsbot_spec::load_project(&root).unwrap();
+        let before = project.intents[intent].examples.len();
+        let e = entry("a1b2c3d4", text, vec![value(text, surface, entity, canonical)]);
+        let accepted = Accepted::from_entry(&project, &e, intent);
+        let annotated = if surface == canonical {
+            format!("[{surface}]({entity})")
+        } else {
+            format!("[{surface}]({entity}:{canonical})")
+        };
+        assert_eq!(accepted.example, text.replace(surface, &annotated), "{name}");
+        let out_of_scope = Accepted::from_entry(&project, &e, OUT_OF_SCOPE);
+        assert_eq!(out_of_scope.example, text, "{name}: out of scope is plain text");
+
+        let places = write_examples(&root, &[accepted.clone(), out_of_scope]).unwrap();
+        let project = opsbot_spec::load_project(&root).expect("the project still checks");
+        let examples = &project.intents[intent].examples;
+        assert_eq!(examples.len(), before + 1, "{name}");
+        let added = examples.iter().find(|x| x.text == text).expect("the example is there");
+        assert_eq!(added.spans.len(), 1, "{name}: its value is annotated");
+        assert!(project.out_of_scope.iter().any(|x| x.text == text), "{name}");
+        // The comment says when and from where, right above the example.
+        let (file, line) = places[0].rsplit_once(':').unwrap();
+        let written = std::fs::read_to_string(root.join(file)).unwrap();
+        let lines: Vec<&str> = written.lines().collect();
+        let line: usize = line.parse().unwrap();
+        let quoted = serde_json::to_string(&accepted.example).unwrap();
+        assert!(lines[line - 1].ends_with(&format!("- {quoted}")), "{name}: {places:?}\n{written}");
+        assert!(
+            lines[line - 2].trim_start().starts_with("# reviewed 2026-12-02, room !ops:example, not understood"),
+            "{name}: {}",
+            lines[line - 2]
+        );
+        // Twice is once.
+        assert_eq!(write_examples(&root, &[accepted]).unwrap(), ["already there"]);
+    }
+}
+
+#[test]
+fn an_example_that_would_break_the_project_is_refused_and_the_file_restored() {
+    let (_dir, root) = project_copy("dbops");
+    let file = root.join("intents/db.yaml");
+    let original = std::fs::read_to_string(&file).unwrap();
+    let bad = Accepted {
+        label: "backup_database".into(),
+        example: "back up [orders](no_such_entity)".into(),
+        origin: "test".into(),
+    };
+    let error = write_examples(&root, &[bad]).unwrap_err().to_string();
+    assert!(error.contains("would break the project"), "{error}");
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), original);
+    let unknown = Accepted {
+        label: "no_such_intent".into(),
+        example: "x".into(),
+        origin: "test".into(),
+    };
+    let error = write_examples(&root, &[unknown]).unwrap_err().to_string();
+    assert!(error.contains("is not an intent of this bot"), "{error}");
+}
+
+#[test]
+fn a_session_walks_the_groups_and_says_what_to_do() {
+    let (_dir, root) = project_copy("cicd");
+    let project = opsbot_spec::load_project(&root).unwrap();
+    let mut first = entry("aaaa0001", "kick frontend again", Vec::new());
+    first.chosen = Some("rerun_pipeline".into());
+    let second = entry("aaaa0002", "kick frontend again pls", Vec::new());
+    let third = entry("bbbb0001", "order pizza", Vec::new());
+    let entries = vec![first, second, third];
+    let grouped = groups(&entries, None).unwrap();
+    assert_eq!(grouped, vec![vec![0, 1], vec![2]]);
+    let mut session = Session::new(entries, grouped);
+    assert_eq!(session.progress(), (1, 2));
+    assert_eq!(session.suggestion().as_deref(), Some("rerun_pipeline"));
+    assert_eq!(session.current().unwrap().len(), 2);
+    let work = session.answer(
+        &project,
+        Answer::Label {
+            label: "rerun_pipeline".into(),
+            examples: None,
+        },
+    );
+    let Work::Write { ids, accepted } = &work else {
+        panic!("{work:?}");
+    };
+    assert_eq!(ids, &["aaaa0001", "aaaa0002"]);
+    assert_eq!(accepted.len(), 2);
+    let inbox = Inbox::new(root.join("state/review"));
+    inbox.record(session_entries()).unwrap();
+    let done = perform(&root, &inbox, work).unwrap();
+    assert_eq!(done.len(), 2, "{done:?}");
+    let decided: Vec<String> = inbox
+        .entries()
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.decision.is_some())
+        .map(|e| e.id)
+        .collect();
+    assert_eq!(decided, ["aaaa0001", "aaaa0002"]);
+    assert_eq!(session.answer(&project, Answer::Delete), Work::Remove { ids: vec!["bbbb0001".into()] });
+    assert!(session.current().is_none());
+    assert_eq!((session.tally.labelled, session.tally.deleted), (2, 1));
+    assert_eq!(session.answer(&project, Answer::Skip), Work::Nothing);
+
+    fn session_entries() -> Vec<InboxEntry> {
+        vec![
+            entry("aaaa0001", "kick frontend again", Vec::new()),
+            entry("aaaa0002", "kick frontend again pls", Vec::new()),
+        ]
+    }
+}
+
+#[test]
+fn an_entry_is_named_by_a_unique_prefix() {
+    let entries = vec![entry("abcd1234", "x", Vec::new()), entry("abcd5678", "y", Vec::new())];
+    assert_eq!(find(&entries, "abcd5").unwrap().text, "y");
+    assert!(find(&entries, "abcd").unwrap_err().to_string().contains("2 entries"));
+    assert!(find(&entries, "ab").unwrap_err().to_string().contains("at least 4"));
+    assert!(find(&entries, "ffff").unwrap_err().to_string().contains("no entry"));
+}
