@@ -40,6 +40,9 @@ pub(super) fn import(paths: &Paths, args: &ImportArgs) -> Result<()> {
 }
 
 pub(super) fn evaluate(paths: &Paths, args: &EvaluateArgs) -> Result<()> {
+    if args.reviewed {
+        super::review::evaluate_reviewed(paths)?;
+    }
     let project = app::load_project(paths)?;
     let extractor = EntityExtractor::new(&project);
     let mut slots: Option<opsbot_nlu::SlotScores> = None;

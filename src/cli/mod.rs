@@ -67,6 +67,9 @@ pub enum Command {
     TwoFactor(TwoFactorCommand),
     /// Run conversation transcripts against the trained bot with a throwaway store.
     Test(TestArgs),
+    /// Review the messages the bot misread in real conversations: label them
+    /// into intents/, then retrain (interactive without a subcommand).
+    Review(review::ReviewArgs),
 }
 
 #[derive(Debug, Args)]
@@ -115,6 +118,10 @@ pub struct EvaluateArgs {
     /// Also draw the confusion matrix as an SVG image here.
     #[arg(long)]
     pub confusion: Option<PathBuf>,
+    /// First score the messages labelled with `opsbot review`: as they were
+    /// read then, and by the model trained now.
+    #[arg(long)]
+    pub reviewed: bool,
 }
 
 #[derive(Debug, Args)]
@@ -214,6 +221,7 @@ pub struct TestArgs {
 mod alerts;
 mod audit;
 mod evaluate;
+mod review;
 mod timeline;
 mod train;
 
@@ -262,6 +270,7 @@ pub fn run(cli: Cli) -> Result<std::process::ExitCode> {
         Command::TwoFactor(command) => audit::two_factor(&paths, &command),
         Command::Alerts(args) => alerts::alerts(&paths, &args),
         Command::Test(args) => test(&paths, &args),
+        Command::Review(args) => review::review(&paths, &args),
     }
     .map(|()| std::process::ExitCode::SUCCESS)
 }

@@ -53,7 +53,9 @@ impl Accepted {
 pub fn annotate(text: &str, values: &[&opsbot_runtime::inbox::FoundValue]) -> String {
     let mut sorted: Vec<_> = values
         .iter()
-        .filter(|v| v.end <= text.len() && text.is_char_boundary(v.start) && text.is_char_boundary(v.end))
+        .filter(|v| {
+            v.end <= text.len() && text.is_char_boundary(v.start) && text.is_char_boundary(v.end)
+        })
         .collect();
     sorted.sort_by_key(|v| v.start);
     let mut out = String::new();
@@ -79,18 +81,22 @@ pub fn annotate(text: &str, values: &[&opsbot_runtime::inbox::FoundValue]) -> St
 /// to insert at, and the indentation of the list's items. `None`: no file
 /// holds an example of it yet (only possible for out of scope).
 fn insertion_point(project: &Project, label: &str) -> Result<Option<(PathBuf, usize, String)>> {
-    let examples: &[Example] = if label == OUT_OF_SCOPE {
-        &project.out_of_scope
-    } else {
-        match project.intents.get(label) {
-            Some(intent) => &intent.examples,
-            None => bail!(
+    let examples: &[Example] =
+        if label == OUT_OF_SCOPE {
+            &project.out_of_scope
+        } else {
+            match project.intents.get(label) {
+                Some(intent) => &intent.examples,
+                None => bail!(
                 "`{label}` is not an intent of this bot; expected one of {} or `{OUT_OF_SCOPE}`",
                 project.intents.keys().cloned().collect::<Vec<_>>().join(", ")
             ),
-        }
-    };
-    let Some(last) = examples.iter().max_by_key(|e| (&e.location.file, e.location.line)) else {
+            }
+        };
+    let Some(last) = examples
+        .iter()
+        .max_by_key(|e| (&e.location.file, e.location.line))
+    else {
         return Ok(None);
     };
     // Every example of an intent is in one file; the last one's file it is.
@@ -100,7 +106,8 @@ fn insertion_point(project: &Project, label: &str) -> Result<Option<(PathBuf, us
         .max_by_key(|e| e.location.line)
         .expect("one example at least");
     let file = project.root.join(&last.location.file);
-    let text = std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
+    let text =
+        std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
     let lines: Vec<&str> = text.lines().collect();
     let index = last.location.line.saturating_sub(1);
     let item = lines.get(index).copied().unwrap_or("");
@@ -149,7 +156,10 @@ pub fn write_examples(root: &Path, accepted: &[Accepted]) -> Result<Vec<String>>
             continue;
         }
         let quoted = serde_json::to_string(&one.example).expect("a string serialises");
-        let comment = format!("# reviewed {} (opsbot review)", one.origin.replace('\n', " "));
+        let comment = format!(
+            "# reviewed {} (opsbot review)",
+            one.origin.replace('\n', " ")
+        );
         let (file, at) = match insertion_point(&project, &one.label)? {
             Some((file, at, indent)) => {
                 let original = std::fs::read_to_string(&file)?;
@@ -174,7 +184,11 @@ pub fn write_examples(root: &Path, accepted: &[Accepted]) -> Result<Vec<String>>
                 (file, 4)
             }
         };
-        let shown = file.strip_prefix(root).unwrap_or(&file).display().to_string();
+        let shown = file
+            .strip_prefix(root)
+            .unwrap_or(&file)
+            .display()
+            .to_string();
         written.push(format!("{shown}:{at}"));
     }
     Ok(written)
@@ -199,7 +213,10 @@ fn write_checked(
             let found = if accepted.label == OUT_OF_SCOPE {
                 project.out_of_scope.iter().any(|e| e.text == plain)
             } else {
-                project.intents.get(&accepted.label).is_some_and(|i| i.examples.iter().any(|e| e.text == plain))
+                project
+                    .intents
+                    .get(&accepted.label)
+                    .is_some_and(|i| i.examples.iter().any(|e| e.text == plain))
             };
             (!found).then(|| "the example did not read back from the file".to_string())
         }

@@ -57,7 +57,9 @@ mod tests {
             "restart the apache please",
             "purge cdn cache now",
         ];
-        let groups = group(texts.len(), |a, b| word_similarity(texts[a], texts[b]) >= 0.7);
+        let groups = group(texts.len(), |a, b| {
+            word_similarity(texts[a], texts[b]) >= 0.7
+        });
         assert_eq!(groups, vec![vec![0, 2, 3], vec![1, 4]]);
         assert!((cosine(&[1.0, 0.0], &[1.0, 0.0]) - 1.0).abs() < 1e-6);
         assert!(cosine(&[1.0, 0.0], &[0.0, 1.0]).abs() < 1e-6);

@@ -18,7 +18,10 @@ pub fn find<'e>(entries: &'e [InboxEntry], prefix: &str) -> Result<&'e InboxEntr
     if prefix.len() < 4 {
         bail!("`{prefix}` is too short to name an entry; give at least 4 characters of its id (see `opsbot review list`)");
     }
-    let found: Vec<&InboxEntry> = entries.iter().filter(|e| e.id.starts_with(prefix)).collect();
+    let found: Vec<&InboxEntry> = entries
+        .iter()
+        .filter(|e| e.id.starts_with(prefix))
+        .collect();
     match found.as_slice() {
         [one] => Ok(one),
         [] => bail!("no entry in the review inbox has an id starting with `{prefix}`; see `opsbot review list`"),
@@ -28,7 +31,10 @@ pub fn find<'e>(entries: &'e [InboxEntry], prefix: &str) -> Result<&'e InboxEntr
 
 /// Groups of near-duplicate entries (indices), most similar by the encoder
 /// when there is one, else by shared words.
-pub fn groups(entries: &[InboxEntry], encoder: Option<&dyn SentenceEncoder>) -> Result<Vec<Vec<usize>>> {
+pub fn groups(
+    entries: &[InboxEntry],
+    encoder: Option<&dyn SentenceEncoder>,
+) -> Result<Vec<Vec<usize>>> {
     let texts: Vec<&str> = entries.iter().map(|e| e.text.as_str()).collect();
     match encoder {
         Some(encoder) if !texts.is_empty() => {
@@ -51,7 +57,9 @@ pub fn perform(root: &std::path::Path, inbox: &Inbox, work: Work) -> Result<Vec<
         Work::Nothing => Ok(Vec::new()),
         Work::Remove { ids } => {
             let removed = inbox.remove(&ids)?;
-            Ok(vec![format!("deleted {removed} message(s) from the review inbox")])
+            Ok(vec![format!(
+                "deleted {removed} message(s) from the review inbox"
+            )])
         }
         Work::Write { ids, accepted } => {
             let written = append::write_examples(root, &accepted)?;
@@ -65,7 +73,12 @@ pub fn perform(root: &std::path::Path, inbox: &Inbox, work: Work) -> Result<Vec<
                         written_to: place.clone(),
                     },
                 )?;
-                lines.push(format!("{}: “{}” as {} ({place})", &id[..id.len().min(8)], one.example, one.label));
+                lines.push(format!(
+                    "{}: “{}” as {} ({place})",
+                    &id[..id.len().min(8)],
+                    one.example,
+                    one.label
+                ));
             }
             Ok(lines)
         }

@@ -26,8 +26,13 @@ pub enum Answer {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Work {
     /// Write these examples, then record the decision for these entries.
-    Write { ids: Vec<String>, accepted: Vec<Accepted> },
-    Remove { ids: Vec<String> },
+    Write {
+        ids: Vec<String>,
+        accepted: Vec<Accepted>,
+    },
+    Remove {
+        ids: Vec<String>,
+    },
     Nothing,
 }
 

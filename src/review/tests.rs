@@ -76,9 +76,30 @@ fn value(text: &str, surface: &str, entity: &str, canonical: &str) -> FoundValue
 
 /// (bot, intent, message, surface, entity, canonical)
 const CASES: &[(&str, &str, &str, &str, &str, &str)] = &[
-    ("dbops", "backup_database", "snapshot orders right now", "orders", "database", "orders"),
-    ("cicd", "rerun_pipeline", "kick off frontend once more", "frontend", "pipeline", "frontend"),
-    ("", "restart_service", "give httpd a kick", "httpd", "service", "apache"),
+    (
+        "dbops",
+        "backup_database",
+        "snapshot orders right now",
+        "orders",
+        "database",
+        "orders",
+    ),
+    (
+        "cicd",
+        "rerun_pipeline",
+        "kick off frontend once more",
+        "frontend",
+        "pipeline",
+        "frontend",
+    ),
+    (
+        "",
+        "restart_service",
+        "give httpd a kick",
+        "httpd",
+        "service",
+        "apache",
+    ),
 ];
 
 #[test]
@@ -87,38 +108,63 @@ fn accepted_messages_become_examples_that_check_on_three_bots() {
         let (_dir, root) = project_copy(name);
         let project = opsbot_spec::load_project(&root).unwrap();
         let before = project.intents[intent].examples.len();
-        let e = entry("a1b2c3d4", text, vec![value(text, surface, entity, canonical)]);
+        let e = entry(
+            "a1b2c3d4",
+            text,
+            vec![value(text, surface, entity, canonical)],
+        );
         let accepted = Accepted::from_entry(&project, &e, intent);
         let annotated = if surface == canonical {
             format!("[{surface}]({entity})")
         } else {
             format!("[{surface}]({entity}:{canonical})")
         };
-        assert_eq!(accepted.example, text.replace(surface, &annotated), "{name}");
+        assert_eq!(
+            accepted.example,
+            text.replace(surface, &annotated),
+            "{name}"
+        );
         let out_of_scope = Accepted::from_entry(&project, &e, OUT_OF_SCOPE);
-        assert_eq!(out_of_scope.example, text, "{name}: out of scope is plain text");
+        assert_eq!(
+            out_of_scope.example, text,
+            "{name}: out of scope is plain text"
+        );
 
         let places = write_examples(&root, &[accepted.clone(), out_of_scope]).unwrap();
         let project = opsbot_spec::load_project(&root).expect("the project still checks");
         let examples = &project.intents[intent].examples;
         assert_eq!(examples.len(), before + 1, "{name}");
-        let added = examples.iter().find(|x| x.text == text).expect("the example is there");
+        let added = examples
+            .iter()
+            .find(|x| x.text == text)
+            .expect("the example is there");
         assert_eq!(added.spans.len(), 1, "{name}: its value is annotated");
-        assert!(project.out_of_scope.iter().any(|x| x.text == text), "{name}");
+        assert!(
+            project.out_of_scope.iter().any(|x| x.text == text),
+            "{name}"
+        );
         // The comment says when and from where, right above the example.
         let (file, line) = places[0].rsplit_once(':').unwrap();
         let written = std::fs::read_to_string(root.join(file)).unwrap();
         let lines: Vec<&str> = written.lines().collect();
         let line: usize = line.parse().unwrap();
         let quoted = serde_json::to_string(&accepted.example).unwrap();
-        assert!(lines[line - 1].ends_with(&format!("- {quoted}")), "{name}: {places:?}\n{written}");
         assert!(
-            lines[line - 2].trim_start().starts_with("# reviewed 2026-12-02, room !ops:example, not understood"),
+            lines[line - 1].ends_with(&format!("- {quoted}")),
+            "{name}: {places:?}\n{written}"
+        );
+        assert!(
+            lines[line - 2]
+                .trim_start()
+                .starts_with("# reviewed 2026-12-02, room !ops:example, not understood"),
             "{name}: {}",
             lines[line - 2]
         );
         // Twice is once.
-        assert_eq!(write_examples(&root, &[accepted]).unwrap(), ["already there"]);
+        assert_eq!(
+            write_examples(&root, &[accepted]).unwrap(),
+            ["already there"]
+        );
     }
 }
 
@@ -183,7 +229,12 @@ fn a_session_walks_the_groups_and_says_what_to_do() {
         .map(|e| e.id)
         .collect();
     assert_eq!(decided, ["aaaa0001", "aaaa0002"]);
-    assert_eq!(session.answer(&project, Answer::Delete), Work::Remove { ids: vec!["bbbb0001".into()] });
+    assert_eq!(
+        session.answer(&project, Answer::Delete),
+        Work::Remove {
+            ids: vec!["bbbb0001".into()]
+        }
+    );
     assert!(session.current().is_none());
     assert_eq!((session.tally.labelled, session.tally.deleted), (2, 1));
     assert_eq!(session.answer(&project, Answer::Skip), Work::Nothing);
@@ -198,9 +249,21 @@ fn a_session_walks_the_groups_and_says_what_to_do() {
 
 #[test]
 fn an_entry_is_named_by_a_unique_prefix() {
-    let entries = vec![entry("abcd1234", "x", Vec::new()), entry("abcd5678", "y", Vec::new())];
+    let entries = vec![
+        entry("abcd1234", "x", Vec::new()),
+        entry("abcd5678", "y", Vec::new()),
+    ];
     assert_eq!(find(&entries, "abcd5").unwrap().text, "y");
-    assert!(find(&entries, "abcd").unwrap_err().to_string().contains("2 entries"));
-    assert!(find(&entries, "ab").unwrap_err().to_string().contains("at least 4"));
-    assert!(find(&entries, "ffff").unwrap_err().to_string().contains("no entry"));
+    assert!(find(&entries, "abcd")
+        .unwrap_err()
+        .to_string()
+        .contains("2 entries"));
+    assert!(find(&entries, "ab")
+        .unwrap_err()
+        .to_string()
+        .contains("at least 4"));
+    assert!(find(&entries, "ffff")
+        .unwrap_err()
+        .to_string()
+        .contains("no entry"));
 }

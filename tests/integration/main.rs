@@ -17,6 +17,7 @@ mod matrix_sync;
 mod nlu;
 mod person;
 mod restart;
+mod review;
 mod safety;
 mod shell;
 mod slots;

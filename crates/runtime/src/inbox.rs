@@ -139,7 +139,7 @@ impl InboxEntry {
 #[derive(Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 enum Line {
-    Entry(InboxEntry),
+    Entry(Box<InboxEntry>),
     Decision { id: String, decision: Decision },
 }
 
@@ -211,7 +211,12 @@ impl Inbox {
 
     /// Records entries (replacing those with the same id), durably.
     pub fn record(&self, entries: Vec<InboxEntry>) -> Result<(), RuntimeError> {
-        self.append(&entries.into_iter().map(Line::Entry).collect::<Vec<_>>())
+        self.append(
+            &entries
+                .into_iter()
+                .map(|e| Line::Entry(Box::new(e)))
+                .collect::<Vec<_>>(),
+        )
     }
 
     /// Records a reviewer's decision about an entry.
@@ -248,7 +253,7 @@ impl Inbox {
                     if let Some(old) = by_id.get(&entry.id) {
                         entry.decision = old.decision.clone();
                     }
-                    by_id.insert(entry.id.clone(), entry);
+                    by_id.insert(entry.id.clone(), *entry);
                 }
                 Ok(Line::Decision { id, decision }) => {
                     if let Some(entry) = by_id.get_mut(&id) {
@@ -276,7 +281,9 @@ impl Inbox {
             let fresh = self.dir.join("inbox.jsonl.new");
             let mut text = String::new();
             for entry in kept {
-                text.push_str(&serde_json::to_string(&Line::Entry(entry)).expect("serialises"));
+                text.push_str(
+                    &serde_json::to_string(&Line::Entry(Box::new(entry))).expect("serialises"),
+                );
                 text.push('\n');
             }
             let mut file = File::create(&fresh).map_err(self.io(&fresh))?;
