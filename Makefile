@@ -110,6 +110,7 @@ bench: synapse alertmanager models $(BENCH_VENV)/bin/python build
 	$(CARGO) bench --bench slots
 	$(CARGO) bench --bench pipeline
 	$(CARGO) bench --bench load
+	$(CARGO) bench --bench review
 	$(CARGO) test --release --test integration matrix_benchmark -- --ignored --nocapture
 	$(CARGO) test --release --test integration alerts_benchmark -- --ignored --nocapture
 

@@ -126,8 +126,16 @@ fn undecided(inbox: &Inbox, all: bool) -> Result<Vec<InboxEntry>> {
         .collect())
 }
 
+/// Applies the retention limits of `opsbot.yaml` first, as the bot does at start.
+fn prune(inbox: &Inbox, project: &opsbot_spec::Project) -> Result<()> {
+    let review = &project.settings.review;
+    inbox.prune(review.keep, review.max_entries, chrono::Utc::now())?;
+    Ok(())
+}
+
 fn list(paths: &Paths, inbox: &Inbox, json: bool, all: bool) -> Result<()> {
     let project = app::load_project(paths)?;
+    prune(inbox, &project)?;
     let entries = undecided(inbox, all)?;
     let encoder = grouping_encoder(paths, &project);
     let groups = review::groups(
@@ -248,6 +256,7 @@ fn interactive(paths: &Paths, inbox: &Inbox) -> Result<()> {
         bail!("`opsbot review` asks questions in a terminal; in scripts use `opsbot review list --json` and `opsbot review accept ID --intent NAME`");
     }
     let project = app::load_project(paths)?;
+    prune(inbox, &project)?;
     let entries = undecided(inbox, false)?;
     if entries.is_empty() {
         println!("the review inbox is empty ({})", inbox.path().display());

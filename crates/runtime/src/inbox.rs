@@ -278,6 +278,9 @@ impl Inbox {
             let before = entries.len();
             let kept: Vec<InboxEntry> = entries.into_iter().filter(|e| keep(e)).collect();
             let removed = before - kept.len();
+            if removed == 0 {
+                return Ok(0);
+            }
             let fresh = self.dir.join("inbox.jsonl.new");
             let mut text = String::new();
             for entry in kept {
