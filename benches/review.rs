@@ -129,7 +129,7 @@ async fn say(bot: &Bot, key: &ConversationKey, line: &str) -> String {
 async fn converse(bot: &Bot, messages: &[(String, String)]) -> BTreeMap<&'static str, usize> {
     let mut tally: BTreeMap<&'static str, usize> = BTreeMap::new();
     for (i, (text, gold)) in messages.iter().enumerate() {
-        let key = ConversationKey::new("!bench:localhost", &format!("@person{i}:localhost"));
+        let key = ConversationKey::new("!bench:localhost", format!("@person{i}:localhost"));
         let reply = say(bot, &key, text).await;
         let right = format!("intent {gold}");
         let outcome = if reply == right {

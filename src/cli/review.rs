@@ -179,7 +179,12 @@ fn list(paths: &Paths, inbox: &Inbox, json: bool, all: bool) -> Result<()> {
 fn describe(entry: &InboxEntry) -> String {
     let read = match &entry.predicted {
         Some(p) => format!("read as {} ({:.2})", p.name, p.confidence),
-        None => "not understood".to_string(),
+        None => entry
+            .alternatives
+            .iter()
+            .find(|g| g.name != OUT_OF_SCOPE && g.confidence >= 0.05)
+            .map(|g| format!("nearest {} ({:.2})", g.name, g.confidence))
+            .unwrap_or_default(),
     };
     let user = match (&entry.chosen, &entry.suggested) {
         (Some(chosen), _) => format!("; the user chose {chosen}"),
