@@ -213,17 +213,7 @@ fn accept(
     example: Option<&str>,
 ) -> Result<()> {
     let project = app::load_project(paths)?;
-    if label != OUT_OF_SCOPE && !project.intents.contains_key(label) {
-        bail!(
-            "`{label}` is not an intent of this bot; expected one of {} (or --out-of-scope)",
-            project
-                .intents
-                .keys()
-                .cloned()
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
-    }
+    // An unknown label is refused by the writer, before any file changes.
     if example.is_some() && ids.len() != 1 {
         bail!("--as gives the example for one message; name exactly one id");
     }

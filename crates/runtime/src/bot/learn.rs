@@ -21,12 +21,12 @@ impl Bot {
     /// out. A failure is logged: the conversation goes on without it.
     pub(super) async fn learn(&self, loaded: &Loaded, key: &ConversationKey, lessons: Vec<Lesson>) {
         let settings = &loaded.project.settings;
-        let Some(inbox) = self.inbox.clone() else {
-            return;
-        };
         if lessons.is_empty() || !settings.review.records_room(&key.room) {
             return;
         }
+        let Some(inbox) = self.inbox.clone() else {
+            return;
+        };
         let model = loaded.nlu.model().meta.trained_at.to_string();
         let entries: Vec<InboxEntry> = lessons
             .iter()
