@@ -4,7 +4,11 @@ use super::train::{bar, training_threads};
 use super::*;
 
 pub(super) fn import(paths: &Paths, args: &ImportArgs) -> Result<()> {
-    let data = opsbot_nlu::import::read_file(&args.file)?;
+    let columns = opsbot_nlu::import::Columns {
+        text: args.text_column.clone(),
+        intent: args.intent_column.clone(),
+    };
+    let data = opsbot_nlu::import::read_file_with(&args.file, &columns)?;
     let out = args
         .out
         .clone()
@@ -13,8 +17,13 @@ pub(super) fn import(paths: &Paths, args: &ImportArgs) -> Result<()> {
         bail!("{} exists; pass --force to replace it", out.display());
     }
     let mut intents: std::collections::BTreeMap<&str, Vec<&str>> = Default::default();
+    let mut out_of_scope: Vec<&str> = Vec::new();
     for (text, label) in data.texts.iter().zip(&data.labels) {
-        intents.entry(label).or_default().push(text);
+        if label == opsbot_spec::OUT_OF_SCOPE {
+            out_of_scope.push(text);
+        } else {
+            intents.entry(label).or_default().push(text);
+        }
     }
     let mut yaml = format!(
         "# Imported from {} by `opsbot import`. Entity annotations were dropped:\n# mark values as [value](entity) where the dialogs need them.\nintents:\n",
@@ -24,6 +33,12 @@ pub(super) fn import(paths: &Paths, args: &ImportArgs) -> Result<()> {
         yaml.push_str(&format!("  {intent}:\n    examples:\n"));
         for example in examples {
             yaml.push_str(&format!("      - {}\n", serde_json::to_string(example)?));
+        }
+    }
+    if !out_of_scope.is_empty() {
+        yaml.push_str("out_of_scope:\n");
+        for example in &out_of_scope {
+            yaml.push_str(&format!("  - {}\n", serde_json::to_string(example)?));
         }
     }
     if let Some(parent) = out.parent() {
@@ -51,6 +66,7 @@ pub(super) fn evaluate(paths: &Paths, args: &EvaluateArgs) -> Result<()> {
             // A held-out test file against the trained model.
             let test = opsbot_nlu::import::read_file(file)?;
             let model = IntentModel::load(&paths.model())?;
+            refuse_unknown_labels(&test, &model, file)?;
             let encoder = match model.meta.encoder {
                 Some(_) => Some(app::load_encoder(paths, training_threads())?),
                 None => None,
@@ -121,6 +137,37 @@ pub(super) fn evaluate(paths: &Paths, args: &EvaluateArgs) -> Result<()> {
         println!("wrote {}", image.display());
     }
     Ok(())
+}
+
+/// A test file whose labels the model does not know would be scored wrong
+/// without a word (a renamed intent): refused, naming them.
+fn refuse_unknown_labels(test: &TrainingData, model: &IntentModel, file: &Path) -> Result<()> {
+    let known = &model.classes;
+    let mut unknown: std::collections::BTreeMap<&str, usize> = Default::default();
+    for label in &test.labels {
+        if label != opsbot_spec::OUT_OF_SCOPE && !known.iter().any(|k| k == label) {
+            *unknown.entry(label).or_default() += 1;
+        }
+    }
+    if unknown.is_empty() {
+        return Ok(());
+    }
+    let listed: Vec<String> = unknown
+        .iter()
+        .map(|(label, n)| format!("`{label}` ({n} examples)"))
+        .collect();
+    bail!(
+        "{} has labels the model was not trained on: {}; expected the intents of intents/ ({}) or `{}`",
+        file.display(),
+        listed.join(", "),
+        known
+            .iter()
+            .filter(|k| k.as_str() != opsbot_spec::OUT_OF_SCOPE)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(", "),
+        opsbot_spec::OUT_OF_SCOPE
+    )
 }
 
 /// Per-entity slot figures (exact span match); returns them for the JSON.

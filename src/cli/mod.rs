@@ -100,6 +100,14 @@ pub struct ImportArgs {
     /// Replace the output file if it exists.
     #[arg(long)]
     pub force: bool,
+    /// The CSV/TSV column holding the text, by its header name
+    /// [default: text, sentence, utterance, query, example, phrase or message].
+    #[arg(long = "text", value_name = "COLUMN")]
+    pub text_column: Option<String>,
+    /// The CSV/TSV column holding the intent, by its header name
+    /// [default: intent, label, category, class, intent_name or target].
+    #[arg(long = "intent", value_name = "COLUMN")]
+    pub intent_column: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -10,6 +10,7 @@ mod check;
 mod conversations;
 mod hardening;
 mod homeserver;
+mod import;
 mod injection;
 mod matrix;
 mod matrix_bench;

@@ -42,7 +42,40 @@ impl Format {
     }
 }
 
+/// Which columns of a CSV or TSV file hold the text and the intent, by their
+/// header names; `None`: found by a usual header name (`text`, `sentence`,
+/// `utterance`, `query`, …; `intent`, `label`, `category`, `class`, …), or
+/// the two columns of a file without a header.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Columns {
+    pub text: Option<String>,
+    pub intent: Option<String>,
+}
+
+const TEXT_NAMES: &[&str] = &[
+    "text",
+    "sentence",
+    "utterance",
+    "query",
+    "example",
+    "phrase",
+    "message",
+];
+const INTENT_NAMES: &[&str] = &[
+    "intent",
+    "label",
+    "category",
+    "class",
+    "intent_name",
+    "target",
+];
+
 pub fn read_file(path: &Path) -> Result<TrainingData, ImportError> {
+    read_file_with(path, &Columns::default())
+}
+
+/// [`read_file`] with the columns of a CSV or TSV file named.
+pub fn read_file_with(path: &Path, columns: &Columns) -> Result<TrainingData, ImportError> {
     let error = |line, message: String| ImportError {
         path: path.to_path_buf(),
         line,
@@ -56,7 +89,8 @@ pub fn read_file(path: &Path) -> Result<TrainingData, ImportError> {
         )
     })?;
     let text = std::fs::read_to_string(path).map_err(|e| error(0, e.to_string()))?;
-    let data = parse(&text, format).map_err(|(line, message)| error(line, message))?;
+    let data =
+        parse_with(&text, format, columns).map_err(|(line, message)| error(line, message))?;
     if data.is_empty() {
         return Err(error(0, "no labelled examples found".into()));
     }
@@ -65,11 +99,26 @@ pub fn read_file(path: &Path) -> Result<TrainingData, ImportError> {
 
 /// Parses `text` in `format`; errors are (line, message).
 pub fn parse(text: &str, format: Format) -> Result<TrainingData, (usize, String)> {
+    parse_with(text, format, &Columns::default())
+}
+
+/// [`parse`] with the columns of a CSV or TSV file named.
+pub fn parse_with(
+    text: &str,
+    format: Format,
+    columns: &Columns,
+) -> Result<TrainingData, (usize, String)> {
+    let named = columns.text.is_some() || columns.intent.is_some();
     match format {
+        Format::Yaml | Format::RasaMarkdown if named => Err((
+            0,
+            "--text and --intent name columns of a CSV or TSV file; this file is YAML or Markdown"
+                .into(),
+        )),
         Format::Yaml => parse_yaml(text),
         Format::RasaMarkdown => parse_markdown(text),
-        Format::Tsv => parse_tsv(text),
-        Format::Csv => parse_csv(text),
+        Format::Tsv => table(tsv_rows(text), columns, "a tab"),
+        Format::Csv => table(csv_rows(text)?, columns, "a comma"),
     }
 }
 
@@ -81,50 +130,112 @@ pub fn strip_annotations(text: &str) -> String {
     re.replace_all(text, "$1").trim().to_string()
 }
 
-fn parse_tsv(text: &str) -> Result<TrainingData, (usize, String)> {
-    let mut data = TrainingData::default();
-    for (n, line) in text.lines().enumerate() {
-        if line.trim().is_empty() || line.starts_with('#') {
-            continue;
-        }
-        let (example, intent) = line.rsplit_once('\t').ok_or((
-            n + 1,
-            "expected `text<TAB>intent`; this line has no tab".to_string(),
-        ))?;
-        push(&mut data, example, intent, n + 1)?;
-    }
-    Ok(data)
+/// Rows of cells, each with its 1-based line number.
+type Rows = Vec<(usize, Vec<String>)>;
+
+/// Non-empty, non-comment lines split at tabs, with their line numbers.
+fn tsv_rows(text: &str) -> Rows {
+    text.lines()
+        .enumerate()
+        .filter(|(_, line)| !line.trim().is_empty() && !line.starts_with('#'))
+        .map(|(n, line)| (n + 1, line.split('\t').map(str::to_string).collect()))
+        .collect()
 }
 
-fn parse_csv(text: &str) -> Result<TrainingData, (usize, String)> {
+fn csv_rows(text: &str) -> Result<Rows, (usize, String)> {
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
         .from_reader(text.as_bytes());
-    let mut data = TrainingData::default();
+    let mut rows = Vec::new();
     for (n, record) in reader.records().enumerate() {
-        let line = |r: &csv::StringRecord| r.position().map_or(n + 1, |p| p.line() as usize);
         let record = record.map_err(|e| (n + 1, e.to_string()))?;
-        if n == 0
-            && record
-                .get(0)
-                .is_some_and(|c| c.eq_ignore_ascii_case("text"))
-            && record
-                .get(1)
-                .is_some_and(|c| c.eq_ignore_ascii_case("intent"))
-        {
-            continue;
-        }
-        if record.len() != 2 {
+        let line = record.position().map_or(n + 1, |p| p.line() as usize);
+        rows.push((line, record.iter().map(str::to_string).collect()));
+    }
+    Ok(rows)
+}
+
+/// The position of the column called `name`, or of the first with one of the
+/// usual `names`.
+fn column(header: &[String], name: Option<&str>, names: &[&str]) -> Option<usize> {
+    let is = |cell: &String, wanted: &str| cell.trim().eq_ignore_ascii_case(wanted);
+    match name {
+        Some(name) => header.iter().position(|c| is(c, name)),
+        None => names
+            .iter()
+            .find_map(|wanted| header.iter().position(|c| is(c, wanted))),
+    }
+}
+
+/// Labelled examples from rows of cells: by the header's columns when the
+/// first row is a header, else `text, intent` (for a TSV line, the intent
+/// after the last tab).
+fn table(rows: Rows, columns: &Columns, separator: &str) -> Result<TrainingData, (usize, String)> {
+    let mut data = TrainingData::default();
+    let Some((first_line, header)) = rows.first() else {
+        return Ok(data);
+    };
+    let text_at = column(header, columns.text.as_deref(), TEXT_NAMES);
+    let intent_at = column(header, columns.intent.as_deref(), INTENT_NAMES);
+    let named = columns.text.is_some() || columns.intent.is_some();
+    let picked = match (text_at, intent_at) {
+        (Some(t), Some(i)) if t != i => Some((t, i)),
+        _ if named => {
+            let shown = header
+                .iter()
+                .map(|c| format!("`{}`", c.trim()))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let (what, wanted) = match (text_at, &columns.text, &columns.intent) {
+                (None, Some(name), _) => ("text", name.clone()),
+                (_, _, Some(name)) => ("intent", name.clone()),
+                _ => ("intent", INTENT_NAMES.join("/")),
+            };
             return Err((
-                line(&record),
-                format!(
-                    "expected two columns, text and intent; found {}",
-                    record.len()
-                ),
+                *first_line,
+                format!("no {what} column named `{wanted}` in the header; its columns are {shown}"),
             ));
         }
-        push(&mut data, &record[0], &record[1], line(&record))?;
+        _ => None,
+    };
+    match picked {
+        Some((text, intent)) => {
+            for (line, cells) in &rows[1..] {
+                let (Some(example), Some(label)) = (cells.get(text), cells.get(intent)) else {
+                    return Err((
+                        *line,
+                        format!(
+                            "expected {} columns as in the header; found {}",
+                            header.len(),
+                            cells.len()
+                        ),
+                    ));
+                };
+                push(&mut data, example, label, *line)?;
+            }
+        }
+        None => {
+            for (line, cells) in &rows {
+                if separator == "a tab" && cells.len() < 2 {
+                    return Err((
+                        *line,
+                        "expected `text<TAB>intent`; this line has no tab".to_string(),
+                    ));
+                }
+                if separator == "a comma" && cells.len() != 2 {
+                    return Err((
+                        *line,
+                        format!(
+                            "expected two columns, text and intent, separated by {separator}; found {} (name the columns with a header, or --text and --intent)",
+                            cells.len()
+                        ),
+                    ));
+                }
+                let (example, label) = cells.split_at(cells.len() - 1);
+                push(&mut data, &example.join("\t"), &label[0], *line)?;
+            }
+        }
     }
     Ok(data)
 }
@@ -219,10 +330,27 @@ fn push(
     if example.is_empty() {
         return Err((line, "empty example".into()));
     }
-    if intent.is_empty() || intent.contains(char::is_whitespace) {
+    if intent != opsbot_spec::OUT_OF_SCOPE && !opsbot_spec::annotation::is_identifier(intent) {
+        let suggestion: String = intent
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect::<String>()
+            .trim_matches('_')
+            .to_string();
+        let hint = if suggestion.is_empty() {
+            String::new()
+        } else {
+            format!(" such as `{suggestion}`")
+        };
         return Err((
             line,
-            format!("`{intent}` is not an intent name; expected one word such as restart_service"),
+            format!("`{intent}` is not a usable intent name; expected letters, digits, '_' or '-'{hint}; rename it in the file"),
         ));
     }
     data.push(&example, intent);
@@ -307,6 +435,60 @@ nlu:
         );
         let err = parse("a,b\nonly one column\n", Format::Csv).unwrap_err();
         assert_eq!(err.0, 2, "{err:?}");
+    }
+
+    #[test]
+    fn columns_are_found_by_header_name_or_flag() {
+        // A usual header name, in any order, with other columns beside.
+        let data = parse(
+            "id,category,text\n1,greet,hi there\n2,bye,see you\n",
+            Format::Csv,
+        )
+        .unwrap();
+        assert_eq!(pairs(&data), [("hi there", "greet"), ("see you", "bye")]);
+        let data = parse("sentence\tlabel\nhello\tgreet\n", Format::Tsv).unwrap();
+        assert_eq!(pairs(&data), [("hello", "greet")]);
+        // Named by flag.
+        let columns = Columns {
+            text: Some("Utterance Text".into()),
+            intent: Some("gold".into()),
+        };
+        let data = parse_with("gold,Utterance Text\ngreet,hi\n", Format::Csv, &columns).unwrap();
+        assert_eq!(pairs(&data), [("hi", "greet")]);
+        let err = parse_with("a,b\nhi,greet\n", Format::Csv, &columns).unwrap_err();
+        assert_eq!(err.0, 1);
+        assert!(
+            err.1.contains("no text column named `Utterance Text`") && err.1.contains("`a`, `b`"),
+            "{err:?}"
+        );
+        let err = parse_with("intents: {}\n", Format::Yaml, &columns).unwrap_err();
+        assert!(err.1.contains("CSV or TSV"), "{err:?}");
+        // A row shorter than the header names its line.
+        let err = parse("id,text,intent\n1,hi,greet\n2,oops\n", Format::Csv).unwrap_err();
+        assert_eq!(err.0, 3, "{err:?}");
+    }
+
+    #[test]
+    fn unusable_intent_names_are_refused_with_their_line() {
+        let err = parse(
+            "text,intent\nhi,greet\nmy card payment was reverted,reverted_card_payment?\n",
+            Format::Csv,
+        )
+        .unwrap_err();
+        assert_eq!(err.0, 3);
+        assert!(
+            err.1
+                .contains("`reverted_card_payment?` is not a usable intent name")
+                && err.1.contains("`reverted_card_payment`"),
+            "{err:?}"
+        );
+        let err = parse("hi\tsmall talk\n", Format::Tsv).unwrap_err();
+        assert_eq!(err.0, 1);
+        let err = parse("## intent:what's up\n- hi\n", Format::RasaMarkdown).unwrap_err();
+        assert!(err.1.contains("not a usable intent name"), "{err:?}");
+        // The out-of-scope class keeps its reserved name.
+        let data = parse("tell me a joke\tout_of_scope\n", Format::Tsv).unwrap();
+        assert_eq!(pairs(&data), [("tell me a joke", "out_of_scope")]);
     }
 
     #[test]

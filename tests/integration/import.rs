@@ -1,0 +1,122 @@
+//! From a dataset to a trained, evaluated model without friction, on two bots
+//! of other domains: `opsbot import` finds the text and intent columns by
+//! header name or by flag, refuses an unusable intent name with its line, and
+//! `evaluate --test` refuses labels the model does not know.
+
+use crate::util::{stderr, stdout, Fixture};
+
+/// (pack, two of its intents)
+const PACKS: &[(&str, &str, &str)] = &[
+    ("dbops", "backup_database", "replication_lag"),
+    ("cicd", "rerun_pipeline", "build_status"),
+];
+
+#[test]
+fn datasets_import_by_column_name_and_bad_labels_are_refused_on_two_packs() {
+    for &(pack, first, second) in PACKS {
+        let fixture = Fixture::pack(pack);
+        let path = |name: &str| fixture.path().join(name).to_str().unwrap().to_string();
+        // A usual header name (`category`), among other columns.
+        fixture.write(
+            "data.csv",
+            &format!("id,text,category\n1,do the first thing,{first}\n2,\"now, the second\",{second}\n3,tell me a joke,out_of_scope\n"),
+        );
+        let out = fixture.run(
+            &["import", &path("data.csv"), "--out", &path("imported.yaml")],
+            "",
+        );
+        assert!(out.status.success(), "{pack}: {}", stderr(&out));
+        let yaml = std::fs::read_to_string(path("imported.yaml")).unwrap();
+        assert!(
+            yaml.contains(&format!(
+                "  {first}:\n    examples:\n      - \"do the first thing\""
+            )),
+            "{pack}: {yaml}"
+        );
+        assert!(
+            yaml.contains("out_of_scope:\n  - \"tell me a joke\""),
+            "{pack}: {yaml}"
+        );
+        assert!(
+            !yaml.contains("category"),
+            "{pack}: the header is no example: {yaml}"
+        );
+
+        // Columns named by flag.
+        fixture.write("other.csv", &format!("Gold,Utterance\n{first},redo it\n"));
+        let out = fixture.run(
+            &[
+                "import",
+                &path("other.csv"),
+                "--text",
+                "Utterance",
+                "--intent",
+                "Gold",
+                "--out",
+                &path("other.yaml"),
+            ],
+            "",
+        );
+        assert!(out.status.success(), "{pack}: {}", stderr(&out));
+        let yaml = std::fs::read_to_string(path("other.yaml")).unwrap();
+        assert!(yaml.contains("\"redo it\""), "{pack}: {yaml}");
+        let out = fixture.run(
+            &[
+                "import",
+                &path("other.csv"),
+                "--text",
+                "Sentence",
+                "--out",
+                &path("x.yaml"),
+            ],
+            "",
+        );
+        assert!(!out.status.success());
+        assert!(
+            stderr(&out).contains("other.csv:1: no text column named `Sentence`"),
+            "{}",
+            stderr(&out)
+        );
+
+        // An intent name `opsbot check` would refuse is refused here, with its line.
+        fixture.write(
+            "bad.csv",
+            &format!(
+                "text,intent\nfine,{first}\nmy card payment was reverted,reverted_card_payment?\n"
+            ),
+        );
+        let out = fixture.run(
+            &["import", &path("bad.csv"), "--out", &path("bad.yaml")],
+            "",
+        );
+        assert!(!out.status.success());
+        assert!(
+            stderr(&out)
+                .contains("bad.csv:3: `reverted_card_payment?` is not a usable intent name"),
+            "{pack}: {}",
+            stderr(&out)
+        );
+        assert!(!fixture.path().join("bad.yaml").exists());
+    }
+}
+
+#[test]
+fn a_test_file_with_labels_the_model_does_not_know_is_refused_on_two_packs() {
+    for &(pack, first, _) in PACKS {
+        let fixture = Fixture::trained_pack(pack);
+        let file = fixture.path().join("heldout.tsv");
+        fixture.write(
+            "heldout.tsv",
+            &format!("do the first thing\t{first}\nold name\t{first}_v1\nolder\t{first}_v1\njoke\tout_of_scope\n"),
+        );
+        let out = fixture.run(&["evaluate", "--test", file.to_str().unwrap()], "");
+        assert!(!out.status.success(), "{pack}: {}", stdout(&out));
+        assert!(
+            stderr(&out).contains(&format!(
+                "has labels the model was not trained on: `{first}_v1` (2 examples)"
+            )),
+            "{pack}: {}",
+            stderr(&out)
+        );
+    }
+}
