@@ -132,6 +132,18 @@ pub fn load_nlu(project: &Project, paths: &Paths) -> Result<Nlu> {
 
 pub fn open_bot(paths: &Paths) -> Result<Bot> {
     let project = load_project(paths)?;
+    let without: Vec<&str> = project
+        .intents
+        .keys()
+        .filter(|i| project.dialog_for_intent(i).is_none())
+        .map(String::as_str)
+        .collect();
+    if project.settings.nlu_only && !without.is_empty() {
+        anyhow::bail!(
+            "this project says `nlu_only: true` and intents {} have no dialog, so there is no bot to talk to; train and measure it with `opsbot train` and `opsbot evaluate`, or add dialogs and remove `nlu_only`",
+            without.join(", ")
+        );
+    }
     let nlu = load_nlu(&project, paths)?;
     let store = SledStore::open(&paths.store())?;
     Ok(Bot::new(project, nlu, store, paths.state.clone()).with_inbox(paths.inbox()))

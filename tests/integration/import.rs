@@ -120,3 +120,25 @@ fn a_test_file_with_labels_the_model_does_not_know_is_refused_on_two_packs() {
         );
     }
 }
+
+#[test]
+fn an_intents_only_project_trains_and_evaluates_on_two_packs() {
+    for &(pack, _, _) in PACKS {
+        let fixture = Fixture::pack(pack);
+        std::fs::remove_dir_all(fixture.path().join("dialogs")).unwrap();
+        // Without `nlu_only`, every intent without a dialog is named.
+        let out = fixture.run(&["check"], "");
+        assert!(!out.status.success());
+        assert!(stderr(&out).contains("has no dialog") && stderr(&out).contains("nlu_only: true"), "{}", stderr(&out));
+        // Only the intents, their entities and a name.
+        fixture.write("opsbot.yaml", "name: nlu-only\nnlu_only: true\n");
+        let _ = std::fs::remove_dir_all(fixture.path().join("data"));
+        for command in [&["check"][..], &["train"], &["evaluate", "--folds", "2"]] {
+            let out = fixture.run(command, "");
+            assert!(out.status.success(), "{pack}: {command:?}: {}", stderr(&out));
+        }
+        let out = fixture.run(&["shell", "--user", "x"], "hello\n");
+        assert!(!out.status.success());
+        assert!(stderr(&out).contains("no bot to talk to"), "{pack}: {}", stderr(&out));
+    }
+}

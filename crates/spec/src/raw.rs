@@ -189,6 +189,9 @@ pub struct RawSettings {
     pub alerts: Option<crate::alerts::RawAlerts>,
     /// The review inbox of misunderstood messages.
     pub review: Option<RawReview>,
+    /// Intents without dialogs are fine: the project trains and evaluates an
+    /// NLU, it is not a bot to talk to.
+    pub nlu_only: Option<bool>,
 }
 
 /// `review:` in `opsbot.yaml`.

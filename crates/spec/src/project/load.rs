@@ -87,11 +87,11 @@ pub fn load_project(root: &Path) -> Result<Project, SpecError> {
         .collect();
 
     for intent in intents.values() {
-        if !claimed.contains(&intent.name) {
+        if !claimed.contains(&intent.name) && !settings.nlu_only {
             diagnostics.push(
                 intent.location.clone(),
                 format!(
-                    "intent `{}` has no dialog; expected a dialog under dialogs/ with `intent: {}`",
+                    "intent `{}` has no dialog; expected a dialog under dialogs/ with `intent: {}` (or `nlu_only: true` in opsbot.yaml, to train and evaluate intents without a bot)",
                     intent.name, intent.name
                 ),
             );

@@ -63,6 +63,9 @@ pub struct Settings {
     pub alerts: Option<crate::alerts::AlertSettings>,
     /// What the review inbox records, and for how long.
     pub review: ReviewSettings,
+    /// `nlu_only: true`: intents need no dialogs (a project to train and
+    /// evaluate an NLU, not a bot to talk to).
+    pub nlu_only: bool,
 }
 
 /// The review inbox (`review:` in `opsbot.yaml`): messages the bot did not
@@ -126,6 +129,7 @@ impl Default for Settings {
             progress_every: Some(Duration::from_secs(5)),
             alerts: None,
             review: ReviewSettings::default(),
+            nlu_only: false,
         }
     }
 }

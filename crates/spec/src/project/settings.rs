@@ -150,6 +150,7 @@ pub(super) fn load_settings(
     if let Some(alerts) = raw.alerts {
         settings.alerts = crate::alerts::check(alerts, root, &file.index, diagnostics);
     }
+    settings.nlu_only = raw.nlu_only.unwrap_or(false);
     if let Some(review) = raw.review {
         settings.review = check_review(review, &file, diagnostics);
     }
