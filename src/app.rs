@@ -17,6 +17,8 @@ pub struct Paths {
     pub project: PathBuf,
     /// Writable: the sled store and files actions write.
     pub state: PathBuf,
+    /// The sentence encoder's folder, when not the project's own.
+    pub encoder_dir: Option<PathBuf>,
 }
 
 impl Paths {
@@ -26,7 +28,14 @@ impl Paths {
             state: state
                 .map(Path::to_path_buf)
                 .unwrap_or_else(|| project.join("data").join("state")),
+            encoder_dir: None,
         }
+    }
+
+    /// Uses the sentence encoder in `dir` (`--encoder`, `OPSBOT_ENCODER`).
+    pub fn with_encoder(mut self, dir: Option<&Path>) -> Paths {
+        self.encoder_dir = dir.map(Path::to_path_buf);
+        self
     }
 
     pub fn model(&self) -> PathBuf {
@@ -40,7 +49,9 @@ impl Paths {
 
     /// The sentence encoder's files (fetched by `make models`).
     pub fn encoder(&self) -> PathBuf {
-        self.project.join(opsbot_encoder::MODEL_DIR)
+        self.encoder_dir
+            .clone()
+            .unwrap_or_else(|| self.project.join(opsbot_encoder::MODEL_DIR))
     }
 
     /// Where `opsbot train --fine-tune` writes its tuned encoder.
@@ -96,7 +107,10 @@ pub fn load_encoder(paths: &Paths, threads: usize) -> Result<MiniLm> {
 
 /// The encoder folder a model names (the stock one when it names none).
 fn encoder_dir(paths: &Paths, meta: &opsbot_nlu::ModelMeta) -> PathBuf {
+    let stock = opsbot_encoder::MODEL_DIR.trim_start_matches("models/");
     match &meta.encoder_dir {
+        // The stock encoder is wherever `--encoder` says.
+        Some(dir) if dir == stock => paths.encoder(),
         Some(dir) if !dir.contains("..") && !dir.contains('/') => {
             paths.project.join("models").join(dir)
         }

