@@ -63,27 +63,30 @@ pub(super) fn evaluate(paths: &Paths, args: &EvaluateArgs) -> Result<()> {
     let mut slots: Option<opsbot_nlu::SlotScores> = None;
     let evaluation = match &args.test {
         Some(file) => {
-            // A held-out test file against the trained model.
+            // A held-out test file against the trained model, read exactly as
+            // the live bot reads messages.
             let test = opsbot_nlu::import::read_file(file)?;
-            let model = IntentModel::load(&paths.model())?;
-            refuse_unknown_labels(&test, &model, file)?;
-            let encoder = match model.meta.encoder {
-                Some(_) => Some(app::load_encoder(paths, training_threads())?),
-                None => None,
+            let nlu = app::load_nlu(&project, paths)?;
+            refuse_unknown_labels(&test, nlu.model(), file)?;
+            let live = opsbot_nlu::evaluate::evaluate_live(&nlu, &test);
+            let source = match project.settings.confidence_threshold {
+                Some(_) => "confidence_threshold in opsbot.yaml",
+                None => "learned in training",
             };
-            let evaluation = evaluate_model(
-                &model,
-                &test,
-                &extractor,
-                encoder.as_ref().map(|e| e as &dyn SentenceEncoder),
-            )?;
             println!(
-                "{} examples from {} against {}",
-                evaluation.examples,
+                "{} examples from {} against {}, as the bot reads them: threshold {:.2} ({source}), ambiguity margin {:.2}; {} would get \"did you mean …?\" (counted as not answered)",
+                live.evaluation.examples,
                 file.display(),
-                paths.model().display()
+                paths.model().display(),
+                nlu.threshold(),
+                project.settings.ambiguity_margin,
+                live.asked_which,
             );
-            evaluation
+            println!(
+                "without a threshold or question: in-scope accuracy {:.1}%",
+                100.0 * live.in_scope_accuracy_without_threshold
+            );
+            live.evaluation
         }
         None => {
             let data = TrainingData::from_project(&project);

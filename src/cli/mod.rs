@@ -10,7 +10,7 @@ use anyhow::{bail, Context as _, Result};
 use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use opsbot_encoder::{CachedEncoder, EmbeddingCache};
-use opsbot_nlu::evaluate::{cross_validate, evaluate_model};
+use opsbot_nlu::evaluate::cross_validate;
 use opsbot_nlu::{
     EntityExtractor, IntentModel, NluConfig, SentenceEncoder, TrainOptions, TrainProgress,
     TrainingData,

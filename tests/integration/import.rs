@@ -190,3 +190,44 @@ fn the_encoder_is_found_by_flag_or_variable_and_its_absence_says_how_to_get_it_o
         assert!(out.status.success(), "{pack}: {}", stderr(&out));
     }
 }
+
+#[test]
+fn evaluate_reads_a_test_file_as_the_live_bot_does_on_two_packs() {
+    for &(pack, first, second) in PACKS {
+        let fixture = Fixture::trained_pack(pack);
+        let file = fixture.path().join("t.tsv");
+        let file = file.to_str().unwrap();
+        let project = opsbot_spec::load_project(fixture.path()).unwrap();
+        let example = |intent: &str| project.intents[intent].examples[0].text.clone();
+        fixture.write(
+            "t.tsv",
+            &format!(
+                "{}\t{first}\n{}\t{second}\nzebras quietly knitting scarves\tout_of_scope\n",
+                example(first),
+                example(second)
+            ),
+        );
+        let learned = stdout(&fixture.run(&["evaluate", "--test", file], ""));
+        assert!(
+            learned.contains("(learned in training)"),
+            "{pack}: {learned}"
+        );
+        assert!(
+            learned.contains("without a threshold or question: in-scope accuracy 100.0%"),
+            "{pack}: {learned}"
+        );
+        // The threshold the live bot applies is the one opsbot.yaml sets.
+        fixture.append_settings("confidence_threshold: 1.0\n");
+        let strict = fixture.run(&["evaluate", "--test", file], "");
+        assert!(strict.status.success(), "{pack}: {}", stderr(&strict));
+        let strict = stdout(&strict);
+        assert!(
+            strict.contains("threshold 1.00 (confidence_threshold in opsbot.yaml)"),
+            "{pack}: {strict}"
+        );
+        assert!(
+            strict.contains("without a threshold or question: in-scope accuracy 100.0%"),
+            "{pack}: {strict}"
+        );
+    }
+}

@@ -124,6 +124,58 @@ pub fn evaluate_model(
     Ok(evaluation)
 }
 
+/// A test set read as the live bot reads it ([`crate::Nlu::understand`]:
+/// the threshold `opsbot.yaml` sets or the model learned, the ambiguity
+/// question, the unknown-word rule), with the figure without a threshold.
+#[derive(Debug, Clone, Serialize)]
+pub struct LiveEvaluation {
+    /// As the bot decides; a message it would ask about counts as not answered
+    /// (out of scope).
+    pub evaluation: Evaluation,
+    /// Messages the bot would answer with "did you mean A or B?".
+    pub asked_which: usize,
+    /// In-scope accuracy of the likeliest in-scope intent, no threshold, no question.
+    pub in_scope_accuracy_without_threshold: f64,
+}
+
+pub fn evaluate_live(nlu: &crate::Nlu, data: &TrainingData) -> LiveEvaluation {
+    let mut asked_which = 0;
+    let (mut in_scope, mut top_right) = (0usize, 0usize);
+    let predictions: Vec<(String, f32)> = data
+        .texts
+        .iter()
+        .zip(&data.labels)
+        .map(|(text, label)| {
+            let u = nlu.understand(text);
+            if label != OUT_OF_SCOPE {
+                in_scope += 1;
+                top_right +=
+                    usize::from(u.nearest_intents().next().is_some_and(|g| &g.name == label));
+            }
+            let confidence = u.ranking.first().map_or(0.0, |g| g.confidence);
+            if !u.ambiguous.is_empty() {
+                asked_which += 1;
+                return (OUT_OF_SCOPE.to_string(), confidence);
+            }
+            match u.intent {
+                Some(intent) => (intent.name, intent.confidence),
+                None => (OUT_OF_SCOPE.to_string(), confidence),
+            }
+        })
+        .collect();
+    let mut evaluation = score(data, &predictions);
+    evaluation.threshold = nlu.threshold();
+    LiveEvaluation {
+        evaluation,
+        asked_which,
+        in_scope_accuracy_without_threshold: if in_scope == 0 {
+            0.0
+        } else {
+            top_right as f64 / in_scope as f64
+        },
+    }
+}
+
 /// (decided class, its probability) for each text, at the model's threshold.
 pub fn predict(
     model: &IntentModel,
