@@ -56,6 +56,9 @@ pub struct Request {
     pub confirmed_by: Option<String>,
     #[serde(default)]
     pub approved_by: Option<String>,
+    /// The approver who declined it (never also `approved_by`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub declined_by: Option<String>,
     /// The requester gave a valid TOTP code for this request.
     #[serde(default)]
     pub two_factor: bool,

@@ -43,6 +43,10 @@ pub struct AuditRecord {
     pub messages: Vec<String>,
     pub confirmed_by: Option<String>,
     pub approved_by: Option<String>,
+    /// The approver who declined the request (absent from records before
+    /// this field, so their hashes still verify).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub declined_by: Option<String>,
     pub two_factor: bool,
     pub dry_run: bool,
     /// The access decision: "allowed", or "denied: why".
@@ -93,6 +97,7 @@ impl AuditRecord {
                 .collect(),
             confirmed_by: request.confirmed_by.clone(),
             approved_by: request.approved_by.clone(),
+            declined_by: request.declined_by.clone(),
             two_factor: request.two_factor,
             dry_run: request.dry_run,
             access: "allowed".into(),
@@ -222,6 +227,7 @@ impl AuditRecord {
             messages: vec!["hello".into()],
             confirmed_by: None,
             approved_by: None,
+            declined_by: None,
             two_factor: false,
             dry_run: false,
             access: "allowed".into(),

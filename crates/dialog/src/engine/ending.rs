@@ -163,8 +163,8 @@ impl<'a> Step<'a> {
             ));
             return Phase::AwaitingApproval { request };
         }
-        request.approved_by = Some(approver.to_string());
         if !approve {
+            request.declined_by = Some(approver.to_string());
             self.say(format!(
                 "{approver} declined {}'s request to {}. Nothing was run.",
                 self.ctx.user, dialog.description
@@ -176,6 +176,7 @@ impl<'a> Step<'a> {
             );
             return Phase::Idle;
         }
+        request.approved_by = Some(approver.to_string());
         self.say(format!("Approved by {approver}."));
         self.guarded(dialog, request)
     }

@@ -391,6 +391,7 @@ impl<'a> Step<'a> {
             failed_answers: 0,
             confirmed_by: None,
             approved_by: None,
+            declined_by: None,
             two_factor: false,
             dry_run: self.ctx.dry_run,
             started_at: self.ctx.now,

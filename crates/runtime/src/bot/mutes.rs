@@ -150,6 +150,7 @@ impl Bot {
             failed_answers: 0,
             confirmed_by: None,
             approved_by: None,
+            declined_by: None,
             two_factor: false,
             dry_run: false,
             started_at: now,

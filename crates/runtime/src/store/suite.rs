@@ -38,6 +38,7 @@ fn request(id: &str) -> Request {
         failed_answers: 0,
         confirmed_by: Some("alice".into()),
         approved_by: None,
+        declined_by: None,
         two_factor: false,
         dry_run: false,
         started_at: now,

@@ -18,6 +18,7 @@ mod alert_noise;
 mod alert_port;
 mod alert_requests;
 mod alerts;
+mod approval_audit;
 mod requests;
 mod review;
 
