@@ -40,14 +40,8 @@ fn ending(
 ) -> (AuditRecord, usize) {
     let state = tempfile::tempdir().unwrap();
     let bot = bot(name, state.path());
-    let key = ConversationKey::new("room", requester);
     runtime().block_on(async {
-        say(&bot, "room", requester, request).await;
-        say(&bot, "room", requester, "yes").await;
-        let Phase::AwaitingApproval { request } = bot.store().load(&key).unwrap().phase else {
-            panic!("{name}: waits for approval");
-        };
-        let code = &request.id[..4];
+        let code = &request_approval(&bot, requester, request).await;
         match end {
             End::Approve => {
                 say(&bot, "room", approver, &format!("approve {code}")).await;

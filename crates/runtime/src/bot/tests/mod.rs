@@ -300,6 +300,18 @@ fn an_action_left_running_is_audited_and_told_once_on_two_packs() {
     }
 }
 
+/// Says `request` and "yes" as `requester` in "room"; returns the short id
+/// of the request now awaiting approval.
+async fn request_approval(bot: &Bot, requester: &str, request: &str) -> String {
+    say(bot, "room", requester, request).await;
+    say(bot, "room", requester, "yes").await;
+    let key = ConversationKey::new("room", requester);
+    let Phase::AwaitingApproval { request } = bot.store().load(&key).unwrap().phase else {
+        panic!("{request}: waits for approval");
+    };
+    request.short_id().to_string()
+}
+
 #[test]
 fn a_request_needing_approval_runs_only_after_another_person_approves() {
     // (pack, requester, approver, request, what runs)
@@ -322,14 +334,8 @@ fn a_request_needing_approval_runs_only_after_another_person_approves() {
     for (name, requester, approver, request, ran) in cases {
         let state = tempfile::tempdir().unwrap();
         let bot = bot(name, state.path());
-        let key = ConversationKey::new("room", requester);
         runtime().block_on(async {
-            say(&bot, "room", requester, request).await;
-            say(&bot, "room", requester, "yes").await;
-            let Phase::AwaitingApproval { request } = bot.store().load(&key).unwrap().phase else {
-                panic!("{name}: waits for approval");
-            };
-            let code = &request.id[..4];
+            let code = &request_approval(&bot, requester, request).await;
             let own = say(&bot, "room", requester, &format!("approve {code}")).await;
             assert!(own[0].contains("your own request"), "{name}: {own:?}");
             assert!(runs(state.path()).is_empty(), "{name}");
