@@ -48,8 +48,17 @@ fn main() {
         validation: None,
     };
 
-    let evaluation =
-        cross_validate(&data, &extractor, &config, 5, 7, Some(&cached), |_| {}).expect("cv");
+    let evaluation = cross_validate(
+        &data,
+        &extractor,
+        &config,
+        5,
+        7,
+        None,
+        Some(&cached),
+        |_| {},
+    )
+    .expect("cv");
 
     let train = || {
         opsbot_nlu::train(

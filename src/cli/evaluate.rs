@@ -109,16 +109,23 @@ pub(super) fn evaluate(paths: &Paths, args: &EvaluateArgs) -> Result<()> {
             let evaluation = cross_validate(
                 &data,
                 &extractor,
-                &NluConfig::default(),
+                &super::train::nlu_config(&project),
                 args.folds,
                 args.seed,
+                project.settings.confidence_threshold,
                 cached.as_ref().map(|c| c as &dyn SentenceEncoder),
                 |k| progress.set_position(k as u64),
             )?;
             progress.finish_and_clear();
             println!(
-                "{}-fold cross-validation on {} examples (seed {})",
-                evaluation.folds, evaluation.examples, args.seed
+                "{}-fold cross-validation on {} examples (seed {}), threshold {}",
+                evaluation.folds,
+                evaluation.examples,
+                args.seed,
+                match project.settings.confidence_threshold {
+                    Some(t) => format!("{t:.2} from confidence_threshold in opsbot.yaml"),
+                    None => "learned by each fold's model".to_string(),
+                }
             );
             evaluation
         }
@@ -216,6 +223,30 @@ pub(super) fn print_evaluation(evaluation: &opsbot_nlu::evaluate::Evaluation) {
     }
     println!("macro-F1           {:.1}%", evaluation.macro_f1 * 100.0);
     println!("threshold          {:.2}", evaluation.threshold);
+    println!(
+        "refused right      {:.1}% of the in-scope messages whose likeliest intent was right went unanswered",
+        evaluation.refused_right * 100.0
+    );
+    let reliability = &evaluation.reliability;
+    println!(
+        "calibration        expected calibration error {:.1}% ({}), over {} messages",
+        reliability.ece * 100.0,
+        if reliability.overconfidence > 0.0 {
+            format!(
+                "over-confident by {:.1} points on average",
+                reliability.overconfidence * 100.0
+            )
+        } else {
+            format!(
+                "under-confident by {:.1} points on average",
+                -reliability.overconfidence * 100.0
+            )
+        },
+        reliability.readings
+    );
+    for line in reliability.table() {
+        println!("{line}");
+    }
     if evaluation.folds > 0 {
         println!(
             "training           {:.3}s per fold",

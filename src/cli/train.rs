@@ -20,17 +20,20 @@ pub(super) fn bar(len: u64, what: &str) -> ProgressBar {
 pub(super) fn train(paths: &Paths, args: &TrainArgs) -> Result<()> {
     let started = Instant::now();
     let project = app::load_project(paths)?;
+    let config = nlu_config(&project);
     if args.if_stale {
         match app::load_nlu(&project, paths) {
-            Ok(_) => {
+            Ok(nlu) if nlu.model().meta.config == config => {
                 println!("the model at {} is up to date", paths.model().display());
                 return Ok(());
             }
+            Ok(_) => println!(
+                "training: the model was trained with other settings (threshold_target in opsbot.yaml, or another opsbot)"
+            ),
             Err(why) => println!("training: {why:#}"),
         }
     }
     let data = TrainingData::from_project(&project);
-    let config = NluConfig::default();
     if args.fine_tune && !project.settings.use_encoder {
         bail!("--fine-tune needs the sentence encoder, but opsbot.yaml says `encoder: none`");
     }
@@ -140,6 +143,15 @@ pub(super) fn train(paths: &Paths, args: &TrainArgs) -> Result<()> {
     Ok(())
 }
 
+/// The training configuration: opsbot's defaults with the project's stated
+/// threshold target.
+pub(super) fn nlu_config(project: &opsbot_spec::Project) -> NluConfig {
+    NluConfig {
+        threshold_target: project.settings.threshold_target,
+        ..NluConfig::default()
+    }
+}
+
 /// Threads for encoding training data: all cores (batches gain from them).
 pub(super) fn training_threads() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
@@ -182,19 +194,34 @@ pub(super) fn print_training_summary(model: &IntentModel, seconds: f64, path: &P
         seconds,
         path.display()
     );
+    let embedded = match meta.encoder {
+        Some(_) => format!(
+            "; {} sentences embedded, {} of them by the encoder and {} from the cache",
+            metrics.embedded,
+            metrics.encoded,
+            metrics.embedded.saturating_sub(metrics.encoded)
+        ),
+        None => String::new(),
+    };
     println!(
-        "  features: {} n-grams{}; {} sentences embedded",
+        "  features: {} n-grams{}{embedded}",
         model.featurizer.dimension(),
         meta.encoder
             .as_ref()
             .map(|e| format!(" + {e} embedding"))
             .unwrap_or_default(),
-        metrics.encoded,
     );
+    if let Some(prototypes) = &model.prototypes {
+        println!(
+            "  class prototypes weighted {:.0} beside the linear classifier",
+            prototypes.weight
+        );
+    }
     if metrics.validation_examples > 0 {
         println!(
-            "  held out {} examples: in-scope accuracy {:.1}%{}; best epoch {} of {}",
+            "  {} readings of examples not trained on ({}): in-scope accuracy {:.1}%{}; best epoch {} of {}",
             metrics.validation_examples,
+            metrics.method,
             metrics.in_scope_accuracy * 100.0,
             metrics
                 .out_of_scope_recall
@@ -202,6 +229,11 @@ pub(super) fn print_training_summary(model: &IntentModel, seconds: f64, path: &P
                 .unwrap_or_default(),
             metrics.best_epoch,
             metrics.epochs_run,
+        );
+        println!(
+            "  calibration error {:.1}%; the threshold refuses {:.1}% of the readings it got right",
+            metrics.reliability.ece * 100.0,
+            metrics.refused_right * 100.0
         );
     }
     println!(

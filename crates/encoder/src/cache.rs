@@ -135,6 +135,8 @@ fn append_at(mut file: File, position: u64) -> std::io::Result<File> {
 pub struct CachedEncoder<'a> {
     encoder: &'a MiniLm,
     cache: Mutex<EmbeddingCache>,
+    /// Sentences that were not in the cache and went through the network.
+    misses: std::sync::atomic::AtomicUsize,
 }
 
 impl<'a> CachedEncoder<'a> {
@@ -142,6 +144,7 @@ impl<'a> CachedEncoder<'a> {
         CachedEncoder {
             encoder,
             cache: Mutex::new(cache),
+            misses: std::sync::atomic::AtomicUsize::new(0),
         }
     }
 
@@ -158,6 +161,10 @@ impl SentenceEncoder for CachedEncoder<'_> {
 
     fn dimension(&self) -> usize {
         self.encoder.dimension()
+    }
+
+    fn network_encodings(&self) -> Option<usize> {
+        Some(self.misses.load(std::sync::atomic::Ordering::Relaxed))
     }
 
     /// Word vectors are not cached: they are only needed to train the tagger.
@@ -178,6 +185,8 @@ impl SentenceEncoder for CachedEncoder<'_> {
             texts.iter().map(|t| cache.get(id, t).cloned()).collect();
         let missing: Vec<usize> = (0..texts.len()).filter(|&i| out[i].is_none()).collect();
         if !missing.is_empty() {
+            self.misses
+                .fetch_add(missing.len(), std::sync::atomic::Ordering::Relaxed);
             let batch: Vec<&str> = missing.iter().map(|&i| texts[i]).collect();
             let encoded = self
                 .encoder

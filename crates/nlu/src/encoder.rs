@@ -11,6 +11,12 @@ pub trait SentenceEncoder: Send + Sync {
     fn dimension(&self) -> usize;
     /// One embedding per text, in order.
     fn encode(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, NluError>;
+    /// Sentences the network itself has encoded so far, where the encoder
+    /// keeps count (a cache in front answers the rest); training reports the
+    /// difference.
+    fn network_encodings(&self) -> Option<usize> {
+        None
+    }
     /// For each (text, word spans): the sentence embedding and one contextual
     /// vector per word span (the mean of the word pieces inside it), from one
     /// pass of the network. Encoders without token states cannot tag.

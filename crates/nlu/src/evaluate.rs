@@ -1,5 +1,6 @@
 //! Measuring the intent classifier: stratified k-fold cross-validation with
-//! accuracy, macro-F1, per-intent scores, confused pairs and the misses.
+//! accuracy, macro-F1, per-intent scores, confused pairs, the misses, and how
+//! honest the confidence is (calibration error, right answers refused).
 
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -10,7 +11,8 @@ use opsbot_spec::OUT_OF_SCOPE;
 
 use crate::extract::EntityExtractor;
 pub use crate::folds::stratified_folds;
-use crate::model::{IntentModel, NluConfig};
+use crate::model::{decide, IntentModel, NluConfig};
+use crate::reliability::{reliability, Reliability};
 use crate::train::{train, TrainOptions, TrainingData};
 use crate::{NluError, SentenceEncoder};
 
@@ -51,6 +53,22 @@ pub struct Evaluation {
     pub confused_pairs: Vec<(String, String, usize)>,
     pub misses: Vec<Miss>,
     pub confusion: Confusion,
+    /// Calibration of the likeliest class's probability (out of scope counts).
+    pub reliability: Reliability,
+    /// Share of the in-scope messages whose likeliest intent was right that the
+    /// threshold (or the "did you mean" question) did not answer.
+    pub refused_right: f64,
+}
+
+/// How one message was read: the decision, and the ranking behind it.
+#[derive(Debug, Clone)]
+pub struct Read {
+    /// The class decided and its confidence (out of scope below the threshold).
+    pub decided: (String, f32),
+    /// The likeliest class, out of scope included, and its probability.
+    pub top: (String, f32),
+    /// The likeliest in-scope intent, threshold aside.
+    pub best_in_scope: String,
 }
 
 /// Counts of (expected, predicted) over the classes, for the confusion-matrix image.
@@ -62,19 +80,22 @@ pub struct Confusion {
 }
 
 /// k-fold cross-validation: every example is predicted by a model that never
-/// saw it (each fold's model calibrates its threshold on its own held-out share).
+/// saw it. Each fold's model decides at `threshold` (the one `opsbot.yaml`
+/// sets) or, without it, at the threshold it learned on its own training share.
+#[allow(clippy::too_many_arguments)]
 pub fn cross_validate(
     data: &TrainingData,
     extractor: &EntityExtractor,
     config: &NluConfig,
     folds: usize,
     seed: u64,
+    threshold: Option<f32>,
     encoder: Option<&dyn SentenceEncoder>,
     mut on_fold: impl FnMut(usize),
 ) -> Result<Evaluation, NluError> {
     let folds = folds.clamp(2, data.len().max(2));
     let split = stratified_folds(&data.labels, folds, seed);
-    let mut predictions: Vec<(String, f32)> = vec![(String::new(), 0.0); data.len()];
+    let mut predictions: Vec<Option<Read>> = vec![None; data.len()];
     let mut training_seconds = 0.0;
     let mut threshold_sum = 0.0;
     let options = TrainOptions {
@@ -85,7 +106,7 @@ pub fn cross_validate(
         let in_test: std::collections::HashSet<usize> = test.iter().copied().collect();
         let train_idx: Vec<usize> = (0..data.len()).filter(|i| !in_test.contains(i)).collect();
         let started = Instant::now();
-        let model = train(
+        let mut model = train(
             &data.subset(&train_idx),
             extractor,
             config,
@@ -94,17 +115,21 @@ pub fn cross_validate(
             |_| {},
         )?;
         training_seconds += started.elapsed().as_secs_f64();
+        if let Some(threshold) = threshold {
+            model.meta.calibration.threshold = threshold;
+        }
         threshold_sum += model.meta.calibration.threshold as f64;
         let test_data = data.subset(test);
         for (&i, prediction) in test
             .iter()
             .zip(predict(&model, &test_data, extractor, encoder)?)
         {
-            predictions[i] = prediction;
+            predictions[i] = Some(prediction);
         }
         on_fold(k + 1);
     }
-    let mut evaluation = score(data, &predictions);
+    let reads: Vec<Read> = predictions.into_iter().flatten().collect();
+    let mut evaluation = score_reads(data, &reads);
     evaluation.folds = folds;
     evaluation.mean_training_seconds = training_seconds / folds as f64;
     evaluation.threshold = (threshold_sum / folds as f64) as f32;
@@ -118,8 +143,8 @@ pub fn evaluate_model(
     extractor: &EntityExtractor,
     encoder: Option<&dyn SentenceEncoder>,
 ) -> Result<Evaluation, NluError> {
-    let predictions = predict(model, data, extractor, encoder)?;
-    let mut evaluation = score(data, &predictions);
+    let reads = predict(model, data, extractor, encoder)?;
+    let mut evaluation = score_reads(data, &reads);
     evaluation.threshold = model.meta.calibration.threshold;
     Ok(evaluation)
 }
@@ -141,29 +166,44 @@ pub struct LiveEvaluation {
 pub fn evaluate_live(nlu: &crate::Nlu, data: &TrainingData) -> LiveEvaluation {
     let mut asked_which = 0;
     let (mut in_scope, mut top_right) = (0usize, 0usize);
-    let predictions: Vec<(String, f32)> = data
+    let reads: Vec<Read> = data
         .texts
         .iter()
         .zip(&data.labels)
         .map(|(text, label)| {
             let u = nlu.understand(text);
+            let best_in_scope = u
+                .nearest_intents()
+                .next()
+                .map(|g| g.name.clone())
+                .unwrap_or_else(|| OUT_OF_SCOPE.to_string());
             if label != OUT_OF_SCOPE {
                 in_scope += 1;
-                top_right +=
-                    usize::from(u.nearest_intents().next().is_some_and(|g| &g.name == label));
+                top_right += usize::from(&best_in_scope == label);
             }
+            let top = u
+                .ranking
+                .first()
+                .map(|g| (g.name.clone(), g.confidence))
+                .unwrap_or_else(|| (OUT_OF_SCOPE.to_string(), 0.0));
             let confidence = u.ranking.first().map_or(0.0, |g| g.confidence);
-            if !u.ambiguous.is_empty() {
+            let decided = if !u.ambiguous.is_empty() {
                 asked_which += 1;
-                return (OUT_OF_SCOPE.to_string(), confidence);
-            }
-            match u.intent {
-                Some(intent) => (intent.name, intent.confidence),
-                None => (OUT_OF_SCOPE.to_string(), confidence),
+                (OUT_OF_SCOPE.to_string(), confidence)
+            } else {
+                match u.intent {
+                    Some(intent) => (intent.name, intent.confidence),
+                    None => (OUT_OF_SCOPE.to_string(), confidence),
+                }
+            };
+            Read {
+                decided,
+                top,
+                best_in_scope,
             }
         })
         .collect();
-    let mut evaluation = score(data, &predictions);
+    let mut evaluation = score_reads(data, &reads);
     evaluation.threshold = nlu.threshold();
     LiveEvaluation {
         evaluation,
@@ -176,13 +216,13 @@ pub fn evaluate_live(nlu: &crate::Nlu, data: &TrainingData) -> LiveEvaluation {
     }
 }
 
-/// (decided class, its probability) for each text, at the model's threshold.
+/// How the model reads each text, deciding at its threshold.
 pub fn predict(
     model: &IntentModel,
     data: &TrainingData,
     extractor: &EntityExtractor,
     encoder: Option<&dyn SentenceEncoder>,
-) -> Result<Vec<(String, f32)>, NluError> {
+) -> Result<Vec<Read>, NluError> {
     let texts: Vec<&str> = data.texts.iter().map(String::as_str).collect();
     let embeddings = match (encoder, &model.meta.encoder) {
         (Some(encoder), Some(_)) => Some(encoder.encode(&texts)?),
@@ -194,9 +234,50 @@ pub fn predict(
         .map(|(i, text)| {
             let embedding = embeddings.as_ref().map(|e| e[i].as_slice());
             let ranked = model.rank(text, &extractor.extract(text), embedding);
-            model.decide(&ranked)
+            read_ranking(&ranked, model.meta.calibration.threshold)
         })
         .collect())
+}
+
+/// The decision at `threshold` and the ranking's top, from a ranking.
+pub fn read_ranking(ranked: &[(String, f32)], threshold: f32) -> Read {
+    Read {
+        decided: decide(ranked, threshold),
+        top: ranked
+            .first()
+            .cloned()
+            .unwrap_or_else(|| (OUT_OF_SCOPE.to_string(), 0.0)),
+        best_in_scope: ranked
+            .iter()
+            .find(|(c, _)| c != OUT_OF_SCOPE)
+            .map(|(c, _)| c.clone())
+            .unwrap_or_else(|| OUT_OF_SCOPE.to_string()),
+    }
+}
+
+/// Scores reads: the decisions as [`score`] does, plus calibration and the
+/// right answers refused.
+pub fn score_reads(data: &TrainingData, reads: &[Read]) -> Evaluation {
+    let decisions: Vec<(String, f32)> = reads.iter().map(|r| r.decided.clone()).collect();
+    let mut evaluation = score(data, &decisions);
+    evaluation.reliability = reliability(
+        reads
+            .iter()
+            .zip(&data.labels)
+            .map(|(r, label)| (r.top.1, &r.top.0 == label)),
+    );
+    let right: Vec<&Read> = reads
+        .iter()
+        .zip(&data.labels)
+        .filter(|(r, label)| *label != OUT_OF_SCOPE && &r.best_in_scope == *label)
+        .map(|(r, _)| r)
+        .collect();
+    evaluation.refused_right = right
+        .iter()
+        .filter(|r| r.decided.0 != r.best_in_scope)
+        .count() as f64
+        / right.len().max(1) as f64;
+    evaluation
 }
 
 /// Scores predictions (class, confidence) against the data's labels.
@@ -295,6 +376,8 @@ pub fn score(data: &TrainingData, predictions: &[(String, f32)]) -> Evaluation {
         confused_pairs,
         misses,
         confusion,
+        reliability: Reliability::default(),
+        refused_right: 0.0,
     }
 }
 

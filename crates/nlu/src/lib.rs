@@ -14,6 +14,8 @@ pub mod features;
 mod folds;
 pub mod import;
 pub mod model;
+pub mod prototype;
+pub mod reliability;
 pub mod tagger;
 mod text;
 pub mod train;

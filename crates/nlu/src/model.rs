@@ -7,17 +7,19 @@
 
 use std::path::Path;
 
-use opsbot_spec::{EntityMatch, OUT_OF_SCOPE};
+use opsbot_spec::{EntityMatch, ThresholdTarget, OUT_OF_SCOPE};
 use serde::{Deserialize, Serialize};
 
 use crate::artifact;
 use crate::classifier::{softmax_in_place, SoftmaxRegression, TrainConfig};
 use crate::features::{SparseConfig, SparseFeaturizer, SparseVec};
+use crate::prototype::Prototypes;
+use crate::reliability::Reliability;
 use crate::NluError;
 
 pub const MODEL_FORMAT: &str = "opsbot-intent-model";
 /// Bumped whenever the artifact's meaning changes; older files must be retrained.
-pub const MODEL_FORMAT_VERSION: u32 = 3;
+pub const MODEL_FORMAT_VERSION: u32 = 4;
 /// File name of the intent model inside `models/`.
 pub const MODEL_FILE: &str = "intent-model.bin";
 const MAGIC: &[u8] = b"OPSBOT-MODEL\n";
@@ -34,6 +36,29 @@ pub struct NluConfig {
     pub validation_share: f32,
     /// Epochs without a better held-out loss before training stops.
     pub patience: usize,
+    /// Folds of the cross-validation that chooses the epochs and calibrates
+    /// when a single hold-out would be too small to trust (0: never).
+    pub cross_validation_folds: usize,
+    /// A hold-out of fewer examples than this is too small: cross-validate instead.
+    pub cross_validate_below: usize,
+    /// Weights of the nearest-prototype head tried on the held-out readings;
+    /// the one with the best likelihood is kept (0 turns the head off).
+    pub prototype_weights: Vec<f32>,
+    /// How the threshold is chosen (from `threshold_target:` in `opsbot.yaml`).
+    pub threshold_target: ThresholdTarget,
+}
+
+impl NluConfig {
+    /// Training as it was before cross-validation and prototypes: early
+    /// stopping and calibration on one stratified 10 % hold-out, linear head
+    /// only. Kept for the benchmark's "before" column.
+    pub fn single_hold_out() -> NluConfig {
+        NluConfig {
+            cross_validation_folds: 0,
+            prototype_weights: vec![0.0],
+            ..NluConfig::default()
+        }
+    }
 }
 
 impl Default for NluConfig {
@@ -45,6 +70,11 @@ impl Default for NluConfig {
             dense_weight: 3.0,
             validation_share: 0.1,
             patience: 3,
+            cross_validation_folds: 5,
+            // 10 % held out: data sets under 10,000 examples are cross-validated.
+            cross_validate_below: 1000,
+            prototype_weights: vec![0.0, 2.0, 5.0, 10.0, 20.0, 40.0],
+            threshold_target: ThresholdTarget::Balanced,
         }
     }
 }
@@ -81,8 +111,16 @@ pub struct TrainMetrics {
     /// Epoch whose weights were kept.
     pub best_epoch: usize,
     pub epochs_run: usize,
-    /// Sentences the encoder had to encode (the rest came from the cache).
+    /// Sentences the encoder network had to encode (the rest came from the cache).
     pub encoded: usize,
+    /// Sentences embedded in all, from the network or the cache.
+    pub embedded: usize,
+    /// How the held-out readings were made: "5-fold cross-validation" or "hold-out".
+    pub method: String,
+    /// Share of the held-out messages read right that the threshold refuses.
+    pub refused_right: f64,
+    /// Calibration of the held-out readings at the fitted temperature.
+    pub reliability: Reliability,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -122,6 +160,8 @@ pub struct IntentModel {
     pub featurizer: SparseFeaturizer,
     pub dense: Option<DenseFeatures>,
     pub classifier: SoftmaxRegression,
+    /// Class means of the sentence embeddings (with an encoder).
+    pub prototypes: Option<Prototypes>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -130,6 +170,7 @@ struct Body {
     featurizer: SparseFeaturizer,
     dense: Option<DenseFeatures>,
     classifier: SoftmaxRegression,
+    prototypes: Option<Prototypes>,
 }
 
 impl IntentModel {
@@ -154,9 +195,12 @@ impl IntentModel {
     }
 
     /// Calibrated class probabilities, in the order of `classes`.
-    pub fn probabilities(&self, input: &SparseVec) -> Vec<f32> {
+    pub fn probabilities(&self, input: &SparseVec, embedding: Option<&[f32]>) -> Vec<f32> {
         let mut out = vec![0.0; self.classes.len()];
         self.classifier.logits_into(input, &mut out);
+        if let (Some(prototypes), Some(embedding)) = (&self.prototypes, embedding) {
+            prototypes.add_to(embedding, &mut out);
+        }
         softmax_in_place(&mut out, self.meta.calibration.temperature);
         out
     }
@@ -168,7 +212,7 @@ impl IntentModel {
         entities: &[EntityMatch],
         embedding: Option<&[f32]>,
     ) -> Vec<(String, f32)> {
-        let probs = self.probabilities(&self.input(text, entities, embedding));
+        let probs = self.probabilities(&self.input(text, entities, embedding), embedding);
         rank_classes(&self.classes, &probs)
     }
 
@@ -191,6 +235,7 @@ impl IntentModel {
             featurizer: &self.featurizer,
             dense: &self.dense,
             classifier: &self.classifier,
+            prototypes: &self.prototypes,
         })
         .map_err(|e| corrupt(e.to_string()))?;
         artifact::write(path, MAGIC, &header, &body)
@@ -217,6 +262,7 @@ impl IntentModel {
             featurizer: body.featurizer,
             dense: body.dense,
             classifier: body.classifier,
+            prototypes: body.prototypes,
         };
         model.check().map_err(|reason| NluError::Corrupt {
             path: path.to_path_buf(),
@@ -242,6 +288,9 @@ impl IntentModel {
                 return Err("its sentence-embedding block does not fit its weights".into());
             }
         }
+        if let Some(prototypes) = &self.prototypes {
+            prototypes.check(self.classes.len())?;
+        }
         let calibration = &self.meta.calibration;
         let usable = calibration.temperature.is_finite()
             && calibration.temperature > 0.0
@@ -259,6 +308,7 @@ struct BodyRef<'a> {
     featurizer: &'a SparseFeaturizer,
     dense: &'a Option<DenseFeatures>,
     classifier: &'a SoftmaxRegression,
+    prototypes: &'a Option<Prototypes>,
 }
 
 /// Checks the format and version, and reads the header.

@@ -28,8 +28,8 @@ pub use entity::{join_or, Entity, EntityMatch, MatchSource, MAX_VALUE_CHARS};
 pub use people::People;
 pub use project::{
     load_project, training_hash, Action, Behaviour, Dialog, Example, Intent, ProgramAction,
-    Project, ReviewSettings, Settings, Slot, CAPABILITIES_VAR, CONTEXT_VARS, OUT_OF_SCOPE,
-    RESULT_VARS,
+    Project, ReviewSettings, Settings, Slot, ThresholdTarget, CAPABILITIES_VAR, CONTEXT_VARS,
+    OUT_OF_SCOPE, RESULT_VARS,
 };
 pub use template::Template;
 pub use types::ValueType;

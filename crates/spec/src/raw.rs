@@ -159,6 +159,8 @@ pub struct RawSettings {
     pub name: Option<String>,
     /// Intent confidence below which a message is "not understood".
     pub confidence_threshold: Option<f32>,
+    /// How training learns the threshold: `balanced` or `refuse at most 1%`.
+    pub threshold_target: Option<String>,
     /// Probability gap under which two intents count as ambiguous.
     pub ambiguity_margin: Option<f32>,
     /// Sentence encoder for the intent classifier: `all-MiniLM-L6-v2` or `none`.

@@ -39,6 +39,8 @@ pub struct Settings {
     pub name: String,
     /// Overrides the threshold the model learned on held-out data.
     pub confidence_threshold: Option<f32>,
+    /// How training learns the threshold (`threshold_target:`).
+    pub threshold_target: ThresholdTarget,
     /// Two intents closer than this in probability are ambiguous: the bot asks.
     pub ambiguity_margin: f32,
     /// Train with the sentence encoder (`nlu.encoder: none` trains on n-grams only).
@@ -66,6 +68,36 @@ pub struct Settings {
     /// `nlu_only: true`: intents need no dialogs (a project to train and
     /// evaluate an NLU, not a bot to talk to).
     pub nlu_only: bool,
+}
+
+/// How training chooses the confidence threshold, on readings of examples the
+/// model did not train on (`threshold_target:` in `opsbot.yaml`).
+#[derive(Debug, Clone, Copy, PartialEq, Default, serde::Serialize, serde::Deserialize)]
+pub enum ThresholdTarget {
+    /// The best in-scope accuracy plus out-of-scope recall. Without
+    /// `out_of_scope` examples recall cannot be measured: then it refuses at
+    /// most 2 % of the messages it reads right, and never sets the threshold
+    /// above 0.5.
+    #[default]
+    Balanced,
+    /// The highest threshold that refuses at most this share (0–0.5) of the
+    /// messages the model reads right.
+    RefuseRightAtMost(f32),
+}
+
+impl ThresholdTarget {
+    /// Parses `balanced` or `refuse at most 1%` (also `1.5 %`).
+    pub fn parse(text: &str) -> Option<ThresholdTarget> {
+        let text = text.trim().to_lowercase();
+        if text == "balanced" {
+            return Some(ThresholdTarget::Balanced);
+        }
+        let rest = text.strip_prefix("refuse at most")?.trim();
+        let number = rest.strip_suffix('%')?.trim();
+        let percent: f32 = number.parse().ok()?;
+        (percent > 0.0 && percent <= 50.0)
+            .then_some(ThresholdTarget::RefuseRightAtMost(percent / 100.0))
+    }
 }
 
 /// The review inbox (`review:` in `opsbot.yaml`): messages the bot did not
@@ -113,6 +145,7 @@ impl Default for Settings {
         Settings {
             name: "opsbot".into(),
             confidence_threshold: None,
+            threshold_target: ThresholdTarget::default(),
             ambiguity_margin: 0.15,
             use_encoder: true,
             pending_expiry: Duration::from_secs(10 * 60),

@@ -28,6 +28,15 @@ pub(super) fn load_settings(
             );
         }
     }
+    if let Some(target) = raw.threshold_target.as_deref() {
+        match ThresholdTarget::parse(target) {
+            Some(target) => settings.threshold_target = target,
+            None => diagnostics.push(
+                file.index.locate("threshold_target"),
+                format!("threshold_target `{target}` is not understood; expected `balanced` or `refuse at most N%` with N from 0 to 50 (of the messages the model reads right)"),
+            ),
+        }
+    }
     if let Some(margin) = raw.ambiguity_margin {
         if (0.0..=1.0).contains(&margin) {
             settings.ambiguity_margin = margin;
