@@ -73,6 +73,7 @@ fn main() {
         TrainOptions {
             encoder: Some(encoder.as_ref()),
             validation: None,
+            previous: None,
         },
         |_| {},
     )

@@ -17,7 +17,8 @@
 //! "before" is [`NluConfig::single_hold_out`] (one 10 % hold-out for early
 //! stopping and calibration, linear head only), "after" the defaults.
 //! The datasets are read from `../shared/data` (or `OPSBOT_BENCH_DATA`).
-//! `OPSBOT_BENCH_ROWS=clinc150_5shot` runs only the rows whose names contain it.
+//! `OPSBOT_BENCH_ROWS=clinc150_5shot` runs only the rows whose names contain it
+//! (`cost`: only the cost and shell figures).
 
 #[path = "common/mod.rs"]
 mod common;
@@ -106,20 +107,24 @@ fn row(task_name: &str, config_name: &str) {
     println!("ROW {figures}");
 }
 
-/// In a child process: the cost rows.
-fn cost() {
+/// In a child process: one cost row (`clinc150_10k` or `example_bot`).
+fn cost(which: &str) {
     let dirs = dirs();
     let encoder = load_encoder(&dirs.root);
+    if which == "example_bot" {
+        let example = measure::retrain_example_bot(&dirs.root, &encoder);
+        println!("ROW {example}");
+        return;
+    }
+    let full = data::read_json(&dirs.data.join("clinc150/data_full.json"));
+    let test = data::clinc_split(&full, &["test", "oos_test"]);
     let clinc = measure::retrain(
         &data::clinc_10k(&dirs.data),
+        Some(&test),
         &encoder,
         &EntityExtractor::empty(),
     );
-    let example = measure::retrain_example_bot(&dirs.root, &encoder);
-    println!(
-        "ROW {}",
-        json!({ "clinc150_10k": clinc, "example_bot": example })
-    );
+    println!("ROW {clinc}");
 }
 
 /// Runs this benchmark again as a child with `args`; its `ROW` line.
@@ -142,8 +147,8 @@ fn main() {
     if let Some(i) = args.iter().position(|a| a == "--row") {
         return row(&args[i + 1], &args[i + 2]);
     }
-    if args.iter().any(|a| a == "--cost") {
-        return cost();
+    if let Some(i) = args.iter().position(|a| a == "--cost") {
+        return cost(&args[i + 1]);
     }
     let dirs = dirs();
     let splits_dir = dirs.out.join("splits");
@@ -184,12 +189,15 @@ fn main() {
             json!({ "after": figures }),
         );
     }
-    let cost = if only.is_empty() {
-        child(&["--cost"])
+    let cost = if only.is_empty() || only == "cost" {
+        json!({
+            "clinc150_10k": child(&["--cost", "clinc150_10k"]),
+            "example_bot": child(&["--cost", "example_bot"]),
+        })
     } else {
         Value::Null
     };
-    let shell = if only.is_empty() {
+    let shell = if only.is_empty() || only == "cost" {
         measure::shell_figures(&dirs.root)
     } else {
         Value::Null

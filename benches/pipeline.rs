@@ -46,6 +46,7 @@ fn main() {
     let options = TrainOptions {
         encoder: Some(&cached),
         validation: None,
+        previous: None,
     };
 
     let evaluation = cross_validate(

@@ -18,9 +18,14 @@
 //!       - restart: true        # stop the bot and start it again on the same store
 //!       - wait: 11m            # move the bot's clock forward
 //!       - totp: true           # send the speaker's current TOTP code
+//!       - totp_again: true     # send the speaker's last code once more (a replay)
+//!       - room: dev            # this turn in another room
+//!         say: hello
 //! ```
 //!
-//! Users listed under a conversation's `two_factor:` are enrolled first.
+//! Users listed under a conversation's `two_factor:` are enrolled first. A
+//! conversation's `now: 2026-03-01T09:00:00Z` pins the bot's clock at its
+//! start (waits and codes move it on from there, also across restarts).
 
 use std::path::{Path, PathBuf};
 
@@ -47,6 +52,8 @@ pub struct Conversation {
     /// Users enrolled in two-factor authentication (with fresh secrets) before the first turn.
     #[serde(default)]
     pub two_factor: Vec<String>,
+    /// The bot's clock at the first turn (RFC 3339), instead of the real time.
+    pub now: Option<String>,
     pub turns: Vec<Turn>,
 }
 
@@ -64,6 +71,8 @@ pub struct Turn {
     #[serde(rename = "as")]
     pub speaker: Option<String>,
     pub say: Option<String>,
+    /// The room of this turn, instead of the conversation's.
+    pub room: Option<String>,
     pub expect: Option<Expected>,
     #[serde(default)]
     pub restart: bool,
@@ -78,6 +87,9 @@ pub struct Turn {
     /// each code is fresh).
     #[serde(default)]
     pub totp: bool,
+    /// Say the code this speaker sent last once more (a replay).
+    #[serde(default)]
+    pub totp_again: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -179,7 +191,28 @@ fn run_turns(
     runtime: &tokio::runtime::Runtime,
 ) -> Result<()> {
     let state = tempfile::tempdir().context("creating a throwaway state folder")?;
-    let mut bot = Some(make_bot(state.path())?);
+    // The transcript's clock, kept across restarts: pinned by `now:`, moved on
+    // by waits and codes.
+    let mut clock_offset = match &conversation.now {
+        Some(now) => {
+            let at = chrono::DateTime::parse_from_rfc3339(now)
+                .with_context(|| {
+                    format!("`now: {now}` is not an RFC 3339 time such as 2026-03-01T09:00:00Z")
+                })?
+                .with_timezone(&chrono::Utc);
+            Some(at - chrono::Utc::now())
+        }
+        None => None,
+    };
+    let start = |state: &Path, offset: Option<chrono::Duration>| -> Result<Bot> {
+        let bot = make_bot(state)?;
+        if let Some(offset) = offset {
+            bot.set_clock(chrono::Utc::now() + offset);
+        }
+        Ok(bot)
+    };
+    let mut bot = Some(start(state.path(), clock_offset)?);
+    let mut last_codes: std::collections::HashMap<String, String> = Default::default();
     for user in &conversation.two_factor {
         let current = bot.as_ref().expect("bot is running");
         current
@@ -189,8 +222,10 @@ fn run_turns(
     for (number, turn) in conversation.turns.iter().enumerate() {
         let number = number + 1;
         if turn.restart {
-            drop(bot.take());
-            bot = Some(make_bot(state.path())?);
+            if let Some(old) = bot.take() {
+                clock_offset = Some(old.now() - chrono::Utc::now());
+            }
+            bot = Some(start(state.path(), clock_offset)?);
         }
         let current = bot.as_ref().expect("bot is running");
         if let Some(wait) = &turn.wait {
@@ -216,6 +251,12 @@ fn run_turns(
                 format!("turn {number}: {user} is not enrolled (list them under `two_factor:`)")
             })?;
             code = current_code(&record.secret_bytes(), current.now());
+            last_codes.insert(user.to_string(), code.clone());
+            Some(&code)
+        } else if turn.totp_again {
+            code = last_codes.get(user).cloned().with_context(|| {
+                format!("turn {number}: `totp_again` needs an earlier `totp` turn of {user}")
+            })?;
             Some(&code)
         } else {
             turn.say.as_ref()
@@ -226,7 +267,8 @@ fn run_turns(
             }
             continue;
         };
-        let key = ConversationKey::new(&conversation.room, user);
+        let room = turn.room.as_deref().unwrap_or(&conversation.room);
+        let key = ConversationKey::new(room, user);
         let mut replies = Vec::new();
         runtime
             .block_on(current.handle(&key, text, &mut |r: String| replies.push(r)))

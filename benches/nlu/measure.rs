@@ -43,6 +43,7 @@ pub fn run_task(
         TrainOptions {
             encoder: Some(encoder),
             validation: task.validation.as_ref(),
+            previous: None,
         },
         |_| {},
     )
@@ -169,35 +170,76 @@ pub fn latency(model: &IntentModel, encoder: &MiniLm, texts: &[String]) -> Value
     json!({ "messages": texts.len(), "p50_ms": percentile(&times, 0.5), "p99_ms": percentile(&times, 0.99) })
 }
 
-/// Training on `data` with an empty cache, then again after one more example.
-pub fn retrain(data: &TrainingData, encoder: &MiniLm, extractor: &EntityExtractor) -> Value {
+/// Training on `data` with an empty cache, then again after one more example
+/// (a warm start where it applies), and a full retrain; accuracy on `test`
+/// (without threshold) for each, where given.
+pub fn retrain(
+    data: &TrainingData,
+    test: Option<&TrainingData>,
+    encoder: &MiniLm,
+    extractor: &EntityExtractor,
+) -> Value {
     let dir = tempfile::tempdir().expect("temp dir");
     let cached = CachedEncoder::new(encoder, EmbeddingCache::open(&dir.path().join("cache")));
-    let options = TrainOptions {
-        encoder: Some(&cached),
-        validation: None,
-    };
-    let train = |data: &TrainingData| {
+    let train = |data: &TrainingData, previous: Option<&IntentModel>| {
         let started = Instant::now();
-        let model = opsbot_nlu::train(data, extractor, &NluConfig::default(), "x", options, |_| {})
-            .expect("training");
-        (
-            started.elapsed().as_secs_f64(),
-            model.meta.metrics.method.clone(),
+        let model = opsbot_nlu::train(
+            data,
+            extractor,
+            &NluConfig::default(),
+            "x",
+            TrainOptions {
+                encoder: Some(&cached),
+                validation: None,
+                previous,
+            },
+            |_| {},
         )
+        .expect("training");
+        let seconds = started.elapsed().as_secs_f64();
+        let accuracy = test.map(|test| {
+            let reads = opsbot_nlu::evaluate::predict(&model, test, extractor, Some(&cached))
+                .expect("predict");
+            let reads: Vec<_> = reads
+                .into_iter()
+                .map(|mut r| {
+                    r.decided = (r.best_in_scope.clone(), 1.0);
+                    r
+                })
+                .collect();
+            score_reads(test, &reads).in_scope_accuracy
+        });
+        (model, seconds, accuracy)
     };
-    let (cold, method) = train(data);
+    // Encoding first, on its own, so time and memory can be told apart.
+    let loaded_peak = crate::peak_rss_mib();
+    let started = Instant::now();
+    let texts: Vec<&str> = data.texts.iter().map(String::as_str).collect();
+    cached.encode(&texts).expect("encode");
+    let encoding = started.elapsed().as_secs_f64();
+    let encoded_peak = crate::peak_rss_mib();
+    let (cold_model, training, cold_accuracy) = train(data, None);
+    let cold = encoding + training;
     let cold_peak = crate::peak_rss_mib();
-    let mut data = data.clone();
-    let label = data.labels[0].clone();
-    data.push("please could you do that first thing again for me", &label);
-    let (after_edit, _) = train(&data);
+    let mut edited = data.clone();
+    let label = edited.labels[0].clone();
+    edited.push("please could you do that first thing again for me", &label);
+    let (warm_model, after_edit, warm_accuracy) = train(&edited, Some(&cold_model));
+    let (_, full, full_accuracy) = train(&edited, None);
     json!({
-        "examples": data.len() - 1,
-        "method": method,
+        "examples": data.len(),
+        "method": cold_model.meta.metrics.method,
         "cold_seconds": cold,
+        "encoding_seconds": encoding,
+        "peak_rss_mib_encoder_loaded": loaded_peak,
+        "peak_rss_mib_after_encoding": encoded_peak,
         "cold_peak_rss_mib": cold_peak,
+        "cold_accuracy_no_threshold": cold_accuracy,
         "after_one_new_example_seconds": after_edit,
+        "after_one_new_example_method": warm_model.meta.metrics.method,
+        "after_one_new_example_accuracy_no_threshold": warm_accuracy,
+        "full_retrain_seconds": full,
+        "full_retrain_accuracy_no_threshold": full_accuracy,
     })
 }
 
@@ -205,7 +247,7 @@ pub fn retrain(data: &TrainingData, encoder: &MiniLm, extractor: &EntityExtracto
 pub fn retrain_example_bot(root: &Path, encoder: &MiniLm) -> Value {
     let project = opsbot_spec::load_project(root).expect("example bot");
     let data = TrainingData::from_project(&project);
-    retrain(&data, encoder, &EntityExtractor::new(&project))
+    retrain(&data, None, encoder, &EntityExtractor::new(&project))
 }
 
 fn shell(root: &Path, messages: &[&str]) -> (f64, Option<f64>) {
@@ -238,7 +280,14 @@ fn shell(root: &Path, messages: &[&str]) -> (f64, Option<f64>) {
     // The peak is read while the process still exists: after the last reply.
     let pid = child.id();
     let mut peak = None;
-    while child.try_wait().ok().flatten().is_none() {
+    loop {
+        if let Some(status) = child.try_wait().expect("shell status") {
+            assert!(
+                status.success(),
+                "`opsbot shell` failed ({status}); is the example bot trained (`opsbot train`)?"
+            );
+            break;
+        }
         let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
         if let Some(kib) = status
             .lines()

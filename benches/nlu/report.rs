@@ -170,12 +170,26 @@ pub fn render(report: &Value) -> String {
             continue;
         }
         md.push_str(&format!(
-            "- {title} ({} examples, {}): trained with an empty embedding cache in {} s (peak {} MiB with the encoder); after one new example, retrained in {} s.\n",
+            "- {title} ({} examples, {}): trained with an empty embedding cache in {} s ({} s of it encoding); peak memory {} MiB (the encoder loaded: {} MiB, after encoding: {} MiB); after one new example, retrained in {} s ({}); a full retrain then takes {} s.{}\n",
             c["examples"],
             c["method"].as_str().unwrap_or("–"),
             num(&c["cold_seconds"], 1),
+            num(&c["encoding_seconds"], 1),
             num(&c["cold_peak_rss_mib"], 0),
+            num(&c["peak_rss_mib_encoder_loaded"], 0),
+            num(&c["peak_rss_mib_after_encoding"], 0),
             num(&c["after_one_new_example_seconds"], 2),
+            c["after_one_new_example_method"].as_str().unwrap_or("–"),
+            num(&c["full_retrain_seconds"], 1),
+            match c["cold_accuracy_no_threshold"].as_f64() {
+                Some(_) => format!(
+                    " In-scope accuracy on the CLINC150 test set without threshold: {} first, {} after the warm start, {} after the full retrain.",
+                    pct(&c["cold_accuracy_no_threshold"]),
+                    pct(&c["after_one_new_example_accuracy_no_threshold"]),
+                    pct(&c["full_retrain_accuracy_no_threshold"]),
+                ),
+                None => String::new(),
+            },
         ));
     }
     md.push_str("\nPublished (Larson et al. 2019, Table 2, in-scope / OOS recall): BERT 96.9 / 40.3 (oos-train), BERT + threshold 96.2 / 52.3, Rasa 91.5 / 45.3, DialogFlow 91.7 / 14.0, SVM 91.0 / 14.5, FastText 89.0 / 9.7. Few-shot anchors (10 per intent, BANKING77): USE+ConveRT 85.2, DNNC 86.7, CPFT 87.2.\n");

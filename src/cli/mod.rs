@@ -92,6 +92,10 @@ pub struct TrainArgs {
     /// the model it replaces.
     #[arg(long)]
     pub force: bool,
+    /// Train from zero with full calibration, even after a small edit of a
+    /// large project (which otherwise starts from the previous model).
+    #[arg(long)]
+    pub full: bool,
 }
 
 #[derive(Debug, Args)]

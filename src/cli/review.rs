@@ -338,6 +338,7 @@ fn interactive(paths: &Paths, inbox: &Inbox) -> Result<()> {
                 fine_tune: false,
                 fine_tune_epochs: 3,
                 force: false,
+                full: false,
             },
         )?;
     }

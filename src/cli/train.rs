@@ -77,6 +77,12 @@ pub(super) fn train(paths: &Paths, args: &TrainArgs) -> Result<()> {
     let cached = encoder
         .as_ref()
         .map(|e| CachedEncoder::new(e, EmbeddingCache::open(&paths.embedding_cache())));
+    // After a small edit of a large project, training starts from the model
+    // trained last time (`--full` trains from zero).
+    let previous = match args.full || args.fine_tune {
+        true => None,
+        false => opsbot_nlu::IntentModel::load(&paths.model()).ok(),
+    };
     let model = opsbot_nlu::train(
         &data,
         &EntityExtractor::new(&project),
@@ -85,6 +91,7 @@ pub(super) fn train(paths: &Paths, args: &TrainArgs) -> Result<()> {
         TrainOptions {
             encoder: cached.as_ref().map(|c| c as &dyn SentenceEncoder),
             validation: None,
+            previous: previous.as_ref(),
         },
         progress_bars(),
     )?;

@@ -192,3 +192,32 @@ fn alert_routing_mistakes_are_reported_with_their_position() {
         }
     }
 }
+
+/// One misspelt field in a dialogs file is one error, at its line: the file's
+/// dialogs still claim their intents, so no "intent has no dialog" follows.
+#[test]
+fn one_bad_field_in_a_dialogs_file_is_one_error_on_two_packs() {
+    for (pack, file, field) in [
+        ("dbops", "dialogs/db.yaml", "    confirm: I will back up"),
+        ("cicd", "dialogs/ci.yaml", "    confirm: "),
+    ] {
+        let fixture = Fixture::pack(pack);
+        let text = std::fs::read_to_string(fixture.path().join(file)).unwrap();
+        let line = text.lines().position(|l| l.starts_with(field)).unwrap() + 1;
+        let broken = text.replacen(field, &field.replacen("confirm:", "confirmm:", 1), 1);
+        fixture.write(file, &broken);
+        let out = fixture.run(&["check"], "");
+        assert!(!out.status.success());
+        let errors = stderr(&out);
+        assert!(
+            errors.contains(&format!("{file}:{line}")) && errors.contains("confirmm"),
+            "{pack}: {errors}"
+        );
+        assert!(!errors.contains("has no dialog"), "{pack}: {errors}");
+        // Not even YAML: the syntax error alone.
+        fixture.write(file, &format!("{text}\n  broken: [unclosed\n"));
+        let errors = stderr(&fixture.run(&["check"], ""));
+        assert!(errors.contains(file), "{pack}: {errors}");
+        assert!(!errors.contains("has no dialog"), "{pack}: {errors}");
+    }
+}

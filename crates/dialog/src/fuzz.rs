@@ -108,9 +108,10 @@ proptest! {
                     understanding = nlu.understand(text);
                     Input::Message(&understanding)
                 }
-                Event::Code(n) => Input::Code(match n % 3 {
+                Event::Code(n) => Input::Code(match n % 4 {
                     0 => CodeCheck::Valid,
                     1 => CodeCheck::Invalid { tries_left: u32::from(*n % 5) },
+                    2 => CodeCheck::AlreadyUsed,
                     _ => CodeCheck::LockedOut { until: now },
                 }),
                 Event::Approve(dave, approve) => Input::Approval { approver: if *dave { "dave" } else { "bob" }, approve: *approve },

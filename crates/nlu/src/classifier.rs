@@ -69,6 +69,25 @@ impl SoftmaxRegression {
         model
     }
 
+    /// Copies the weights of `other` where `feature_of(new feature)` names the
+    /// same feature there, and its biases (the classes must agree): the start
+    /// of a warm retrain.
+    pub fn copy_from(
+        &mut self,
+        other: &SoftmaxRegression,
+        feature_of: impl Fn(usize) -> Option<usize>,
+    ) {
+        debug_assert_eq!(self.classes, other.classes);
+        let classes = self.classes;
+        self.bias.copy_from_slice(&other.bias);
+        for j in 0..self.features {
+            if let Some(old) = feature_of(j).filter(|&o| o < other.features) {
+                self.weights[j * classes..(j + 1) * classes]
+                    .copy_from_slice(&other.weights[old * classes..(old + 1) * classes]);
+            }
+        }
+    }
+
     /// Class probabilities for one input.
     pub fn probabilities(&self, input: &SparseVec) -> Vec<f32> {
         let mut out = vec![0.0; self.classes];
@@ -146,6 +165,19 @@ pub struct Trainer {
 }
 
 impl Trainer {
+    /// A trainer that takes smaller steps (`scale` of the learning rate): for
+    /// weights that start from a trained model rather than from zero.
+    pub fn gentle(
+        model: &SoftmaxRegression,
+        labels: &[usize],
+        config: &TrainConfig,
+        scale: f32,
+    ) -> Trainer {
+        let mut trainer = Trainer::new(model, labels, config);
+        trainer.learning_rate *= scale;
+        trainer
+    }
+
     pub fn new(model: &SoftmaxRegression, labels: &[usize], config: &TrainConfig) -> Trainer {
         Trainer {
             weight_sq: vec![0.0; model.weights.len()],

@@ -101,6 +101,7 @@ pub fn cross_validate(
     let options = TrainOptions {
         encoder,
         validation: None,
+        previous: None,
     };
     for (k, test) in split.iter().enumerate() {
         let in_test: std::collections::HashSet<usize> = test.iter().copied().collect();

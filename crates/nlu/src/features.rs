@@ -111,6 +111,16 @@ fn raw_features(
 }
 
 impl SparseFeaturizer {
+    /// The index of a feature (as `raw_features` names it), if in the vocabulary.
+    pub fn index_of(&self, feature: &str) -> Option<u32> {
+        self.vocabulary.get(feature).copied()
+    }
+
+    /// Every (feature, index) of the vocabulary, in no particular order.
+    pub fn vocabulary(&self) -> impl Iterator<Item = (&str, u32)> {
+        self.vocabulary.iter().map(|(f, &i)| (f.as_str(), i))
+    }
+
     /// Builds the vocabulary from training texts (with the entities found in each).
     pub fn fit<'a>(
         config: SparseConfig,

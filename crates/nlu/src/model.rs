@@ -46,6 +46,15 @@ pub struct NluConfig {
     pub prototype_weights: Vec<f32>,
     /// How the threshold is chosen (from `threshold_target:` in `opsbot.yaml`).
     pub threshold_target: ThresholdTarget,
+    /// Projects with at least this many examples retrain after a small edit
+    /// from the previous weights (see `train::warm`).
+    pub warm_start_from: usize,
+    /// ... while the examples new since the last full training are at most
+    /// this share of all.
+    pub warm_start_max_share: f32,
+    pub warm_epochs: usize,
+    /// Share of the learning rate for the warm epochs.
+    pub warm_learning_rate: f32,
 }
 
 impl NluConfig {
@@ -75,6 +84,10 @@ impl Default for NluConfig {
             cross_validate_below: 1000,
             prototype_weights: vec![0.0, 2.0, 5.0, 10.0, 20.0, 40.0],
             threshold_target: ThresholdTarget::Balanced,
+            warm_start_from: 2000,
+            warm_start_max_share: 0.01,
+            warm_epochs: 2,
+            warm_learning_rate: 0.2,
         }
     }
 }
@@ -121,6 +134,8 @@ pub struct TrainMetrics {
     pub refused_right: f64,
     /// Calibration of the held-out readings at the fitted temperature.
     pub reliability: Reliability,
+    /// Sentences new since the last full training (warm starts add up).
+    pub new_since_full_training: usize,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -276,6 +276,13 @@ impl Bot {
         self.alerts_pending.notify_one();
     }
 
+    /// Sets the bot's clock to `at` (conversation tests that pin "now"); it
+    /// runs on from there.
+    pub fn set_clock(&self, at: DateTime<Utc>) {
+        *self.clock_offset.lock().expect("clock lock") = at - Utc::now();
+        self.alerts_pending.notify_one();
+    }
+
     pub fn now(&self) -> DateTime<Utc> {
         Utc::now() + *self.clock_offset.lock().expect("clock lock")
     }

@@ -132,15 +132,17 @@ impl TotpRecord {
         let secret = self.secret_bytes();
         let step = now.timestamp().max(0) as u64 / STEP_SECONDS;
         // One step either side tolerates clock drift and a code typed at a boundary.
-        let accepted = [step.saturating_sub(1), step, step + 1]
+        let window = [step.saturating_sub(1), step, step + 1];
+        let matching = window
             .into_iter()
-            .find(|&s| s > self.last_step && hotp(Algorithm::Sha1, &secret, s, DIGITS) == code);
-        match accepted {
-            Some(s) => {
+            .find(|&s| hotp(Algorithm::Sha1, &secret, s, DIGITS) == code);
+        match matching {
+            Some(s) if s > self.last_step => {
                 self.last_step = s;
                 self.failures = 0;
                 CodeCheck::Valid
             }
+            Some(_) => CodeCheck::AlreadyUsed,
             None => {
                 self.failures += 1;
                 if self.failures >= MAX_FAILURES {
@@ -211,10 +213,10 @@ mod tests {
         assert_eq!(record.check(&code, now), CodeCheck::Valid);
         assert_eq!(
             record.check(&code, now),
-            CodeCheck::Invalid { tries_left: 4 },
-            "no replay"
+            CodeCheck::AlreadyUsed,
+            "no replay, and a replay is not a guess"
         );
-        for left in (1..4).rev() {
+        for left in (1..5).rev() {
             assert_eq!(
                 record.check("000000", now),
                 CodeCheck::Invalid { tries_left: left }

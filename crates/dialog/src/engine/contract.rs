@@ -86,6 +86,9 @@ pub enum CodeCheck {
     Invalid {
         tries_left: u32,
     },
+    /// A right code that was already used once (replay protection): not a
+    /// guess, so it costs no try; the next code will do.
+    AlreadyUsed,
     LockedOut {
         until: DateTime<Utc>,
     },

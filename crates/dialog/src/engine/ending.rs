@@ -118,6 +118,12 @@ impl<'a> Step<'a> {
                 ));
                 Phase::AwaitingCode { request }
             }
+            CodeCheck::AlreadyUsed => {
+                self.say(
+                    "That code was already used; a code works once. Please wait for the next one and send it, or say “cancel”.",
+                );
+                Phase::AwaitingCode { request }
+            }
             CodeCheck::NotEnrolled => {
                 let reason = format!("it needs two-factor authentication and {} has not enrolled (an operator can run `opsbot 2fa enroll {}`)", self.ctx.user, self.ctx.user);
                 self.deny(dialog, request, &reason)

@@ -138,6 +138,11 @@ impl<'a> Fit<'a> {
         (model, trainer)
     }
 
+    /// An optimiser taking `scale` of the usual steps, for a warm start.
+    pub fn gentle_trainer(&self, model: &SoftmaxRegression, scale: f32) -> Trainer {
+        Trainer::gentle(model, &self.labels, &self.config.train, scale)
+    }
+
     pub fn epoch(&self, model: &mut SoftmaxRegression, trainer: &mut Trainer) {
         trainer.epoch(model, &self.inputs, &self.labels);
     }

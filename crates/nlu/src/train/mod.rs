@@ -8,6 +8,7 @@
 mod calibrate;
 mod cross;
 mod fit;
+mod warm;
 
 use std::collections::HashMap;
 use std::time::Instant;
@@ -98,6 +99,9 @@ pub struct TrainOptions<'a> {
     /// Held-out data for early stopping and calibration. Without it a stratified
     /// share of the examples is held out, and the final model is refitted on all.
     pub validation: Option<&'a TrainingData>,
+    /// The model trained last time: after a small edit of a large project,
+    /// training starts from its weights and keeps its calibration.
+    pub previous: Option<&'a IntentModel>,
 }
 
 /// Sentences encoded per progress step.
@@ -116,7 +120,7 @@ pub fn train(
 ) -> Result<IntentModel, NluError> {
     let started = Instant::now();
     let classes = data.classes();
-    let (embeddings, embedded, encoded) = match options.encoder {
+    let (embeddings, embedded, encoded, counted) = match options.encoder {
         Some(encoder) => {
             let mut texts: Vec<&str> = data.texts.iter().map(String::as_str).collect();
             if let Some(validation) = options.validation {
@@ -126,13 +130,18 @@ pub fn train(
             texts.dedup();
             let before = encoder.network_encodings();
             let map = encode_all(encoder, &texts, &mut progress)?;
-            let encoded = match (before, encoder.network_encodings()) {
-                (Some(before), Some(after)) => after - before,
-                _ => texts.len(),
+            let counted = match (before, encoder.network_encodings()) {
+                (Some(before), Some(after)) => Some(after - before),
+                _ => None,
             };
-            (Some(map), texts.len(), encoded)
+            (
+                Some(map),
+                texts.len(),
+                counted.unwrap_or(texts.len()),
+                counted,
+            )
         }
-        None => (None, 0, 0),
+        None => (None, 0, 0, None),
     };
     let embeddings = embeddings.as_ref();
     let calibrate_on = |readings: &[calibrate::Reading], method: &str| {
@@ -146,61 +155,97 @@ pub fn train(
     };
     let fit_all = || Fit::new(data, &classes, extractor, config, embeddings);
 
-    let (fit, classifier, mut calibrated, best_epoch, epochs_run) =
-        if let Some(validation) = options.validation {
+    let encoder_id = options.encoder.map(|e| e.id().to_string());
+    let warm = options.previous.filter(|previous| {
+        options.validation.is_none()
+            && warm::applies(
+                previous,
+                data.len(),
+                &classes,
+                config,
+                encoder_id.as_deref(),
+                counted,
+            )
+    });
+    let mut new_since_full_training = 0;
+    let (fit, classifier, mut calibrated, best_epoch, epochs_run) = if let Some(previous) = warm {
+        let fit = fit_all();
+        let classifier = warm::retrain(&fit, previous, &mut progress);
+        let metrics = &previous.meta.metrics;
+        new_since_full_training = metrics.new_since_full_training + encoded;
+        let calibrated = Calibrated {
+            calibration: previous.meta.calibration.clone(),
+            prototype_weight: previous.prototypes.as_ref().map_or(0.0, |p| p.weight),
+            metrics: TrainMetrics {
+                method: format!(
+                    "warm start from the model of {}, its calibration kept",
+                    previous.meta.trained_at
+                ),
+                ..metrics.clone()
+            },
+        };
+        (
+            fit,
+            classifier,
+            calibrated,
+            metrics.best_epoch,
+            config.warm_epochs,
+        )
+    } else if let Some(validation) = options.validation {
+        let fit = fit_all();
+        let held = fit.examples(validation);
+        let (classifier, best_epoch, epochs_run) = fit.run(&held, None, &mut progress);
+        let readings: Vec<_> = held.iter().map(|e| fit.read(&classifier, e)).collect();
+        let calibrated = calibrate_on(&readings, "validation");
+        (fit, classifier, calibrated, best_epoch, epochs_run)
+    } else if cross_validates(data, config) {
+        let cv = cross::cross_validate_epochs(
+            data,
+            &classes,
+            extractor,
+            config,
+            embeddings,
+            &mut progress,
+        );
+        let method = format!("{}-fold cross-validation", config.cross_validation_folds);
+        let calibrated = calibrate_on(&cv.readings, &method);
+        let fit = fit_all();
+        let (classifier, ..) = fit.run(&[], Some(cv.best_epoch), &mut |_| {});
+        (fit, classifier, calibrated, cv.best_epoch, cv.epochs_run)
+    } else {
+        let (train_idx, held_idx) = hold_out(data, config);
+        if held_idx.is_empty() {
             let fit = fit_all();
-            let held = fit.examples(validation);
-            let (classifier, best_epoch, epochs_run) = fit.run(&held, None, &mut progress);
-            let readings: Vec<_> = held.iter().map(|e| fit.read(&classifier, e)).collect();
-            let calibrated = calibrate_on(&readings, "validation");
+            let (classifier, best_epoch, epochs_run) = fit.run(&[], None, &mut progress);
+            let calibrated = calibrate_on(&[], "none");
             (fit, classifier, calibrated, best_epoch, epochs_run)
-        } else if cross_validates(data, config) {
-            let cv = cross::cross_validate_epochs(
-                data,
+        } else {
+            let part = Fit::new(
+                &data.subset(&train_idx),
                 &classes,
                 extractor,
                 config,
                 embeddings,
-                &mut progress,
             );
-            let method = format!("{}-fold cross-validation", config.cross_validation_folds);
-            let calibrated = calibrate_on(&cv.readings, &method);
+            let held = part.examples(&data.subset(&held_idx));
+            let (classifier, best_epoch, epochs_run) = part.run(&held, None, &mut progress);
+            let readings: Vec<_> = held.iter().map(|e| part.read(&classifier, e)).collect();
+            let calibrated = calibrate_on(&readings, "hold-out");
+            drop(part);
+            // The held-out examples are too valuable to leave out of the final
+            // model: refit on everything for the epochs that were best held out.
             let fit = fit_all();
-            let (classifier, ..) = fit.run(&[], Some(cv.best_epoch), &mut |_| {});
-            (fit, classifier, calibrated, cv.best_epoch, cv.epochs_run)
-        } else {
-            let (train_idx, held_idx) = hold_out(data, config);
-            if held_idx.is_empty() {
-                let fit = fit_all();
-                let (classifier, best_epoch, epochs_run) = fit.run(&[], None, &mut progress);
-                let calibrated = calibrate_on(&[], "none");
-                (fit, classifier, calibrated, best_epoch, epochs_run)
-            } else {
-                let part = Fit::new(
-                    &data.subset(&train_idx),
-                    &classes,
-                    extractor,
-                    config,
-                    embeddings,
-                );
-                let held = part.examples(&data.subset(&held_idx));
-                let (classifier, best_epoch, epochs_run) = part.run(&held, None, &mut progress);
-                let readings: Vec<_> = held.iter().map(|e| part.read(&classifier, e)).collect();
-                let calibrated = calibrate_on(&readings, "hold-out");
-                drop(part);
-                // The held-out examples are too valuable to leave out of the final
-                // model: refit on everything for the epochs that were best held out.
-                let fit = fit_all();
-                let (classifier, ..) = fit.run(&[], Some(best_epoch), &mut |_| {});
-                (fit, classifier, calibrated, best_epoch, epochs_run)
-            }
-        };
+            let (classifier, ..) = fit.run(&[], Some(best_epoch), &mut |_| {});
+            (fit, classifier, calibrated, best_epoch, epochs_run)
+        }
+    };
     calibrated.metrics.best_epoch = best_epoch;
     calibrated.metrics.epochs_run = epochs_run;
     calibrated.metrics.encoded = encoded;
     calibrated.metrics.embedded = embedded;
+    calibrated.metrics.new_since_full_training = new_since_full_training;
     let info = ModelInfo {
-        encoder: options.encoder.map(|e| e.id().to_string()),
+        encoder: encoder_id,
         training_hash,
         examples: data.len(),
         started,
@@ -315,3 +360,6 @@ fn hold_out(data: &TrainingData, config: &NluConfig) -> (Vec<usize>, Vec<usize>)
     held.sort_unstable();
     (train, held)
 }
+
+#[cfg(test)]
+mod tests;

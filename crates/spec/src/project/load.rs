@@ -16,6 +16,22 @@ pub fn training_hash(root: &Path) -> Result<String, SpecError> {
     Ok(hex::encode(hasher.finalize()))
 }
 
+/// The intents a dialogs file claims, read as plain YAML (for a file whose
+/// typed reading failed); None when it is not even YAML.
+fn loosely_claimed(text: &str) -> Option<Vec<String>> {
+    let value: serde_yaml::Value = serde_yaml::from_str(text).ok()?;
+    let dialogs = value.get("dialogs")?.as_mapping()?;
+    Some(
+        dialogs
+            .iter()
+            .filter_map(|(name, dialog)| {
+                let intent = dialog.get("intent").and_then(|i| i.as_str());
+                intent.or(name.as_str()).map(str::to_string)
+            })
+            .collect(),
+    )
+}
+
 /// Loads and checks the project at `root`. Every mistake in every file is reported
 /// at once as [`SpecError::Invalid`].
 pub fn load_project(root: &Path) -> Result<Project, SpecError> {
@@ -76,8 +92,10 @@ pub fn load_project(root: &Path) -> Result<Project, SpecError> {
             &mut diagnostics,
         );
     }
-    // Dialogs that failed their own checks still claim their intent.
-    let claimed: BTreeSet<String> = parsed_dialogs
+    // Dialogs that failed their own checks still claim their intent, and so
+    // do those of a file with one bad field (read loosely): its mistake is
+    // reported once, not again as "intent has no dialog" for each intent.
+    let mut claimed: BTreeSet<String> = parsed_dialogs
         .iter()
         .flat_map(|(_, file)| {
             file.dialogs
@@ -85,9 +103,23 @@ pub fn load_project(root: &Path) -> Result<Project, SpecError> {
                 .map(|(name, d)| d.intent.clone().unwrap_or_else(|| name.clone()))
         })
         .collect();
+    let parsed_names: BTreeSet<&Path> = parsed_dialogs
+        .iter()
+        .map(|(f, _)| f.display.as_path())
+        .collect();
+    let mut unreadable = false;
+    for file in dialog_files
+        .iter()
+        .filter(|f| !parsed_names.contains(f.display.as_path()))
+    {
+        match loosely_claimed(&file.text) {
+            Some(names) => claimed.extend(names),
+            None => unreadable = true,
+        }
+    }
 
     for intent in intents.values() {
-        if !claimed.contains(&intent.name) && !settings.nlu_only {
+        if !claimed.contains(&intent.name) && !settings.nlu_only && !unreadable {
             diagnostics.push(
                 intent.location.clone(),
                 format!(

@@ -92,6 +92,7 @@ fn bot_changed(
         TrainOptions {
             encoder: Some(encoder.as_ref()),
             validation: None,
+            previous: None,
         },
         |_| {},
     )
