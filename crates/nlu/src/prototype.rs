@@ -61,10 +61,12 @@ impl Prototypes {
         if self.weight == 0.0 {
             return;
         }
-        let mut similarities = vec![0.0; logits.len()];
-        self.similarities_into(embedding, &mut similarities);
-        for (l, s) in logits.iter_mut().zip(similarities) {
-            *l += self.weight * s;
+        // In place: this runs for every message.
+        for (l, row) in logits
+            .iter_mut()
+            .zip(self.centroids.chunks(self.dimension.max(1)))
+        {
+            *l += self.weight * row.iter().zip(embedding).map(|(a, b)| a * b).sum::<f32>();
         }
     }
 

@@ -286,52 +286,43 @@ mod tests {
         assert!(strict.calibration.threshold > loose.calibration.threshold);
     }
 
-    #[test]
-    fn prototypes_get_weight_only_when_they_help() {
-        // The logits say nothing; the similarities know the class.
-        let readings: Vec<Reading> = (0..60)
-            .map(|i| {
-                let label = i % 2;
-                let mut similarities = vec![0.1; 3];
-                similarities[label] = 0.6;
-                Reading {
-                    logits: vec![0.0; 3],
-                    similarities: Some(similarities),
-                    label,
-                }
-            })
-            .collect();
-        let c = calibrate(
-            &readings,
-            &classes(),
-            &[0.0, 5.0, 20.0],
-            ThresholdTarget::Balanced,
-            "t",
-        );
-        assert!(c.prototype_weight > 0.0);
-        assert!(c.metrics.reliability.readings == 60);
-        // Misleading similarities: left out.
-        let readings: Vec<Reading> = (0..60)
+    /// 60 readings of two classes: the logits favour the label by
+    /// `logit_margin`, the similarities favour the label (`true`) or the other class.
+    fn prototype_readings(logit_margin: f32, similarities_right: bool) -> Vec<Reading> {
+        (0..60)
             .map(|i| {
                 let label = i % 2;
                 let mut logits = vec![0.0; 3];
-                logits[label] = 3.0;
+                logits[label] = logit_margin;
                 let mut similarities = vec![0.1; 3];
-                similarities[1 - label] = 0.6;
+                similarities[if similarities_right { label } else { 1 - label }] = 0.6;
                 Reading {
                     logits,
                     similarities: Some(similarities),
                     label,
                 }
             })
-            .collect();
+            .collect()
+    }
+
+    fn prototype_weight(readings: &[Reading]) -> (f32, usize) {
         let c = calibrate(
-            &readings,
+            readings,
             &classes(),
             &[0.0, 5.0, 20.0],
             ThresholdTarget::Balanced,
             "t",
         );
-        assert_eq!(c.prototype_weight, 0.0);
+        (c.prototype_weight, c.metrics.reliability.readings)
+    }
+
+    #[test]
+    fn prototypes_get_weight_only_when_they_help() {
+        // The logits say nothing; the similarities know the class.
+        let (weight, readings) = prototype_weight(&prototype_readings(0.0, true));
+        assert!(weight > 0.0);
+        assert_eq!(readings, 60);
+        // Misleading similarities: left out.
+        assert_eq!(prototype_weight(&prototype_readings(3.0, false)).0, 0.0);
     }
 }
