@@ -92,7 +92,7 @@ fn row(task_name: &str, config_name: &str) {
         .iter()
         .find(|t| t.name == task_name)
         .unwrap_or_else(|| panic!("no task {task_name}"));
-    let figures = if config_name == "fine_tuned" {
+    let mut figures = if config_name == "fine_tuned" {
         measure::fine_tuned(&dirs.root, task, &dirs.out)
     } else {
         let (model, mut figures) = measure::run_task(task, &config(config_name), &cached);
@@ -102,7 +102,6 @@ fn row(task_name: &str, config_name: &str) {
         }
         figures
     };
-    let mut figures = figures;
     figures["peak_rss_mib"] = json!(peak_rss_mib());
     println!("ROW {figures}");
 }

@@ -46,13 +46,17 @@ impl Prototypes {
         self.centroids.len() / self.dimension.max(1)
     }
 
-    /// Cosine similarity of a unit-length embedding to each class mean.
+    /// Cosine similarity of a unit-length embedding to each class mean, in order.
+    fn cosines<'a>(&'a self, embedding: &'a [f32]) -> impl Iterator<Item = f32> + 'a {
+        self.centroids
+            .chunks(self.dimension.max(1))
+            .map(move |row| row.iter().zip(embedding).map(|(a, b)| a * b).sum())
+    }
+
+    /// The similarities into `out` (one per class).
     pub fn similarities_into(&self, embedding: &[f32], out: &mut [f32]) {
-        for (o, row) in out
-            .iter_mut()
-            .zip(self.centroids.chunks(self.dimension.max(1)))
-        {
-            *o = row.iter().zip(embedding).map(|(a, b)| a * b).sum();
+        for (o, cosine) in out.iter_mut().zip(self.cosines(embedding)) {
+            *o = cosine;
         }
     }
 
@@ -62,11 +66,8 @@ impl Prototypes {
             return;
         }
         // In place: this runs for every message.
-        for (l, row) in logits
-            .iter_mut()
-            .zip(self.centroids.chunks(self.dimension.max(1)))
-        {
-            *l += self.weight * row.iter().zip(embedding).map(|(a, b)| a * b).sum::<f32>();
+        for (l, cosine) in logits.iter_mut().zip(self.cosines(embedding)) {
+            *l += self.weight * cosine;
         }
     }
 

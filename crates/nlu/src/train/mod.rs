@@ -298,7 +298,7 @@ fn into_model(
             encoder_dir: None,
             config,
             calibration,
-            metrics: TrainMetrics { ..metrics },
+            metrics,
         },
         classes: fit.classes.to_vec(),
         featurizer: fit.featurizer,
