@@ -210,7 +210,7 @@ async fn scenario(fixture: &Fixture, config: &Path, synapse: &mut Synapse) {
     let asked = rooms.next_saying(&priya, &dba, "Shall I go ahead?").await;
     assert_eq!(
         asked.body,
-        "I will back up orders. Shall I go ahead? (yes/no) — database from the alert PostgresDown"
+        "I will back up orders (compression level 6). Shall I go ahead? (yes/no) — database from the alert PostgresDown"
     );
     priya.say_in_thread(&dba, &first_dba.event, "yes").await;
     // The result and the alert's edit arrive in either order.

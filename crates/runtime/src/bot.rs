@@ -311,6 +311,7 @@ impl Bot {
             user: &key.user,
             room: &key.room,
             now,
+            time_zone: settings.zone_of(&key.user),
             dry_run: self.dry_run || dry_run,
             recent_executions: self
                 .store

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use chrono::{DateTime, Utc};
 use regex::Regex;
 
-use crate::types::ValueType;
+use crate::types::{TimeFrame, ValueType};
 
 /// Longest value a slot may hold; longer input is never a host, version or name.
 pub const MAX_VALUE_CHARS: usize = 200;
@@ -220,19 +220,25 @@ impl Entity {
     ///
     /// A typed entity resolves relative values ("tomorrow at 9") against `now`.
     pub fn validate(&self, candidate: &str, now: DateTime<Utc>) -> Result<String, String> {
-        self.validate_with(candidate, now, true)
+        self.validate_with(candidate, &TimeFrame::utc(now), true)
+    }
+
+    /// [`Entity::validate`] with the speaker's time zone and the slot's
+    /// direction for times.
+    pub fn validate_in(&self, candidate: &str, frame: &TimeFrame) -> Result<String, String> {
+        self.validate_with(candidate, frame, true)
     }
 
     /// [`Entity::validate`] without the typo-tolerant step: an annotation in
     /// the training data is taken as written (and costs no scan of the list).
     pub fn validate_exact(&self, candidate: &str, now: DateTime<Utc>) -> Result<String, String> {
-        self.validate_with(candidate, now, false)
+        self.validate_with(candidate, &TimeFrame::utc(now), false)
     }
 
     fn validate_with(
         &self,
         candidate: &str,
-        now: DateTime<Utc>,
+        frame: &TimeFrame,
         fuzzy: bool,
     ) -> Result<String, String> {
         let candidate = candidate.trim();
@@ -270,7 +276,7 @@ impl Entity {
         }
         if let Some(value_type) = self.value_type {
             return value_type
-                .resolve(candidate, now)
+                .resolve_in(candidate, frame)
                 .ok_or_else(|| format!("“{shown}” is not {}", self.description));
         }
         if let (None, true, Some((canonical, _))) = (

@@ -10,6 +10,7 @@ pub mod annotation;
 pub mod diag;
 pub mod entity;
 pub mod guard;
+pub mod limits;
 pub mod people;
 mod project;
 mod raw;
@@ -25,6 +26,7 @@ pub use access::{Access, Allow, Approval, Groups, Requirement};
 pub use alerts::{AlertRoute, AlertSettings, QuietHours, RouteRateLimit, Secret};
 pub use diag::{Diagnostic, Diagnostics, Location};
 pub use entity::{join_or, Entity, EntityMatch, MatchSource, MAX_VALUE_CHARS};
+pub use limits::Limits;
 pub use people::People;
 pub use project::{
     load_project, training_hash, Action, Behaviour, Dialog, Example, Intent, ProgramAction,
@@ -32,7 +34,7 @@ pub use project::{
     OUT_OF_SCOPE, RESULT_VARS,
 };
 pub use template::Template;
-pub use types::ValueType;
+pub use types::{Direction, TimeFrame, ValueType};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SpecError {

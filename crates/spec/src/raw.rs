@@ -115,6 +115,22 @@ pub struct RawSlot {
     /// new message does not give one ("restart it on web-02").
     #[serde(default)]
     pub carry_over: bool,
+    /// The smallest value: a number, or a duration such as `1m`.
+    pub min: Option<RawBound>,
+    /// The largest value: a number, or a duration such as `1h`.
+    pub max: Option<RawBound>,
+    /// Times: `past`, `future` or `any`.
+    pub direction: Option<String>,
+    /// Times: how far from now at most, e.g. `30 days`.
+    pub within: Option<String>,
+}
+
+/// A limit as written: `9` or `1m`.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum RawBound {
+    Number(f64),
+    Text(String),
 }
 
 #[derive(Debug, Deserialize)]
@@ -177,6 +193,11 @@ pub struct RawSettings {
     /// Person name → every id they use (shell user, Matrix id, …).
     #[serde(default)]
     pub people: BTreeMap<String, Vec<String>>,
+    /// The zone times are said and shown in: an IANA name, `UTC` by default.
+    pub time_zone: Option<String>,
+    /// Person (or id) → their own zone.
+    #[serde(default)]
+    pub time_zones: BTreeMap<String, String>,
     /// How often a long-running action's message is updated in place, e.g.
     /// `5s`; `off` never.
     pub progress_every: Option<String>,

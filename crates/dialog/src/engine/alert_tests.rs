@@ -72,7 +72,7 @@ fn an_alert_fills_the_slots_its_route_names_and_the_confirmation_says_so() {
     let t = start(&db, "back up the database", "backup_database", &lag);
     assert_eq!(
         t.replies,
-        ["I will back up orders. Shall I go ahead? (yes/no) — database from the alert PostgresDown"]
+        ["I will back up orders (compression level 6). Shall I go ahead? (yes/no) — database from the alert PostgresDown"]
     );
 }
 

@@ -2,20 +2,39 @@
 //! asking for the next slot, and the yes/no of a confirmation.
 
 use super::*;
+use opsbot_spec::TimeFrame;
 
 impl<'a> Step<'a> {
+    /// A candidate checked by the slot's entity, resolved in the speaker's
+    /// zone toward the slot's direction, and held to the slot's limits.
+    pub(super) fn slot_value(&self, slot: &Slot, candidate: &str) -> Result<String, String> {
+        let Some(entity) = self.project.entities.get(&slot.entity) else {
+            return Err(format!("slot {} has no entity {}", slot.name, slot.entity));
+        };
+        let frame = TimeFrame {
+            now: self.ctx.now,
+            zone: self.ctx.time_zone,
+            direction: slot.limits.direction,
+        };
+        let value = entity.validate_in(candidate, &frame)?;
+        slot.limits
+            .check(&slot.name, entity.value_type(), &value, &frame)?;
+        Ok(value)
+    }
+
     /// Assigns the message's entities to the dialog's slots; the slot being asked
-    /// for gets the first value of its entity. Returns the slots set and the
-    /// reasons any value was rejected.
+    /// for gets the first value of its entity. Returns the slots set, the
+    /// reasons any value was rejected, and the slots whose value was.
     pub(super) fn fill_from_entities(
         &self,
         dialog: &Dialog,
         request: &mut Request,
         entities: &[EntityMatch],
         asking: Option<&str>,
-    ) -> (BTreeSet<String>, Vec<String>) {
+    ) -> (BTreeSet<String>, Vec<String>, BTreeSet<String>) {
         let mut filled = BTreeSet::new();
         let mut errors = Vec::new();
+        let mut rejected = BTreeSet::new();
         // Matches of different entities may overlap ("14 days" is a duration,
         // "14" a number of days); the dialog decides. Surer and longer first;
         // a match overlapping one already used is skipped.
@@ -55,10 +74,7 @@ impl<'a> Step<'a> {
                 })
                 .or_else(|| candidates.first());
             let Some(slot) = chosen else { continue };
-            let Some(entity) = self.project.entities.get(&slot.entity) else {
-                continue;
-            };
-            match entity.validate(&m.value, self.ctx.now) {
+            match self.slot_value(slot, &m.value) {
                 Ok(value) => {
                     let origin = if Some(slot.name.as_str()) == asking {
                         SlotOrigin::Asked
@@ -70,10 +86,13 @@ impl<'a> Step<'a> {
                         .insert(slot.name.clone(), SlotValue { value, origin });
                     filled.insert(slot.name.clone());
                 }
-                Err(reason) => errors.push(reason),
+                Err(reason) => {
+                    errors.push(reason);
+                    rejected.insert(slot.name.clone());
+                }
             }
         }
-        (filled, errors)
+        (filled, errors, rejected)
     }
 
     /// Values from the alert the message is about, for slots the message
@@ -87,13 +106,10 @@ impl<'a> Step<'a> {
             let Some(value) = alert.values.get(&slot.name) else {
                 continue;
             };
-            let Some(entity) = self.project.entities.get(&slot.entity) else {
-                continue;
-            };
             if request.slots.contains_key(&slot.name) {
                 continue;
             }
-            match entity.validate(value, self.ctx.now) {
+            match self.slot_value(slot, value) {
                 Ok(value) => {
                     request.slots.insert(
                         slot.name.clone(),
@@ -179,7 +195,7 @@ impl<'a> Step<'a> {
             request.messages.push(u.text.clone());
             return self.cancel(request);
         }
-        let (filled, mut errors) =
+        let (filled, mut errors, _) =
             self.fill_from_entities(dialog, &mut request, &u.entities, Some(&asking));
         if !request.slots.contains_key(&asking) {
             // Not an answer: maybe a question aside ("help") or a new request.
@@ -224,19 +240,17 @@ impl<'a> Step<'a> {
             }
             let slot = dialog.slot(&asking).expect("asked slot exists");
             if errors.is_empty() {
-                if let Some(entity) = self.project.entities.get(&slot.entity) {
-                    match entity.validate(strip_answer(&u.text), self.ctx.now) {
-                        Ok(value) => {
-                            request.slots.insert(
-                                asking.clone(),
-                                SlotValue {
-                                    value,
-                                    origin: SlotOrigin::Asked,
-                                },
-                            );
-                        }
-                        Err(reason) => errors.push(reason),
+                match self.slot_value(slot, strip_answer(&u.text)) {
+                    Ok(value) => {
+                        request.slots.insert(
+                            asking.clone(),
+                            SlotValue {
+                                value,
+                                origin: SlotOrigin::Asked,
+                            },
+                        );
                     }
+                    Err(reason) => errors.push(reason),
                 }
             }
             if !request.slots.contains_key(&asking) {
@@ -280,14 +294,12 @@ impl<'a> Step<'a> {
             Answer::NoBut(_) | Answer::Other => {}
         }
         let before = request.slots.clone();
-        let (_, mut errors) = self.fill_from_entities(dialog, &mut request, &u.entities, None);
+        let (_, mut errors, _) = self.fill_from_entities(dialog, &mut request, &u.entities, None);
         if let (true, Answer::NoBut(rest)) = (request.slots == before, &answer) {
             // "no, banana": try the rest as a new value for each slot in turn.
             let candidate = strip_answer(rest);
             let fits = dialog.slots.iter().find_map(|slot| {
-                let entity = self.project.entities.get(&slot.entity)?;
-                entity
-                    .validate(candidate, self.ctx.now)
+                self.slot_value(slot, candidate)
                     .ok()
                     .map(|v| (slot.name.clone(), v))
             });

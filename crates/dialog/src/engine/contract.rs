@@ -40,6 +40,8 @@ pub struct Context<'a> {
     pub user: &'a str,
     pub room: &'a str,
     pub now: DateTime<Utc>,
+    /// The zone this user says and reads times in.
+    pub time_zone: chrono_tz::Tz,
     /// The whole bot runs dry, or this message began with "dry run".
     pub dry_run: bool,
     /// Actions this user started within the rate-limit window.
@@ -69,6 +71,7 @@ impl<'a> Context<'a> {
             user,
             room,
             now,
+            time_zone: chrono_tz::Tz::UTC,
             dry_run: false,
             recent_executions: 0,
             two_factor_enrolled: false,

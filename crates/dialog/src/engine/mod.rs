@@ -132,6 +132,15 @@ impl<'a> Step<'a> {
                 for (field, text) in value_type.fields(&value.value) {
                     vars.insert(format!("{}.{field}", slot.name), text);
                 }
+                // A time reads in the speaker's zone, by its name.
+                let time = chrono::DateTime::parse_from_rfc3339(&value.value)
+                    .ok()
+                    .filter(|_| value_type == opsbot_spec::ValueType::DateTime);
+                if let Some(t) = time {
+                    let shown =
+                        opsbot_spec::types::display_time(t.with_timezone(&Utc), self.ctx.time_zone);
+                    vars.insert(format!("{}.text", slot.name), shown);
+                }
             }
         }
         vars
@@ -162,8 +171,9 @@ impl<'a> Step<'a> {
         match &slot.prompt {
             Some(p) => p.render(&self.vars(request)),
             None => format!(
-                "Which {} should I use for {}?",
-                slot.entity, dialog.description
+                "Which {} should I use to {}?",
+                slot.name.replace(['_', '-'], " "),
+                dialog.description
             ),
         }
     }

@@ -398,9 +398,8 @@ impl<'a> Step<'a> {
             alert: None,
             touched_at: self.ctx.now,
         };
-        let mut errors = self
-            .fill_from_entities(dialog, &mut request, &u.entities, None)
-            .1;
+        let (_, mut errors, rejected) =
+            self.fill_from_entities(dialog, &mut request, &u.entities, None);
         errors.extend(self.fill_from_alert(dialog, &mut request));
         if let Err(reason) =
             dialog
@@ -424,7 +423,9 @@ impl<'a> Step<'a> {
                     self.say(format!("{}.", capitalise(&error)));
                 }
                 self.carry_over(dialog, &mut request, memory, carry);
-                for slot in &dialog.slots {
+                // A value said and refused is asked for, not replaced by the
+                // default as if nothing was said.
+                for slot in dialog.slots.iter().filter(|s| !rejected.contains(&s.name)) {
                     if let (false, Some(default)) =
                         (request.slots.contains_key(&slot.name), &slot.default)
                     {

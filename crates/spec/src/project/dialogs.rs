@@ -72,8 +72,14 @@ pub(super) fn check_dialogs(
                         ),
                     );
                 }
+                let limits =
+                    check_limits(file, &slot_path, &slot_name, raw_slot, entity, diagnostics);
                 if let (Some(default), Some(entity)) = (&raw_slot.default, entity) {
-                    if let Err(reason) = entity.validate(default, chrono::Utc::now()) {
+                    let frame = crate::types::TimeFrame::utc(chrono::Utc::now());
+                    let checked = entity.validate(default, frame.now).and_then(|value| {
+                        limits.check(&slot_name, entity.value_type(), &value, &frame)
+                    });
+                    if let Err(reason) = checked {
                         diagnostics.push(
                             file.index.locate(&format!("{slot_path}.default")),
                             format!("default of slot `{slot_name}` is invalid: {reason}"),
@@ -84,13 +90,13 @@ pub(super) fn check_dialogs(
                     diagnostics.push(slot_at.clone(), format!("slot `{slot_name}` has no `prompt`; expected a question such as \"Which {}?\" (or a `default`)", raw_slot.entity));
                 }
                 slot_names.push(slot_name.clone());
-                slots.push((slot_name, raw_slot, i));
+                slots.push((slot_name, raw_slot, i, limits));
             }
 
             // Typed slots also offer their fields: {duration.seconds}, {when.unix}.
             let field_vars: Vec<String> = slots
                 .iter()
-                .filter_map(|(slot_name, raw_slot, _)| {
+                .filter_map(|(slot_name, raw_slot, _, _)| {
                     let t = entities.get(&raw_slot.entity)?.value_type()?;
                     Some(
                         t.field_names()
@@ -108,7 +114,7 @@ pub(super) fn check_dialogs(
 
             let slots: Vec<Slot> = slots
                 .into_iter()
-                .map(|(slot_name, raw_slot, i)| Slot {
+                .map(|(slot_name, raw_slot, i, limits)| Slot {
                     prompt: raw_slot.prompt.as_ref().and_then(|p| {
                         check_template(
                             file,
@@ -122,6 +128,7 @@ pub(super) fn check_dialogs(
                     entity: raw_slot.entity.clone(),
                     default: raw_slot.default.clone(),
                     carry_over: raw_slot.carry_over,
+                    limits,
                 })
                 .collect();
 

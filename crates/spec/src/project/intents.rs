@@ -189,6 +189,9 @@ pub(super) fn parse_examples(
                     // once, not once per annotation.
                     let learned = pending.entry(span.entity.clone()).or_default();
                     match entity.validate_exact(&span.value, chrono::Utc::now()) {
+                        // A typed value resolves when it is said ("yesterday
+                        // at 3pm" is another time tomorrow): nothing to learn.
+                        Ok(_) if entity.value_type().is_some() => {}
                         Ok(canonical) => learned.push((surface.to_string(), canonical)),
                         Err(_) if !entity.has_pattern() => {
                             // A closed list grows with annotated values.

@@ -13,6 +13,7 @@ use crate::annotation::{self, is_identifier, AnnotatedText, EntitySpan};
 use crate::diag::{Diagnostics, Location, PositionIndex};
 use crate::entity::{join_or, Entity};
 use crate::guard;
+use crate::limits::Limits;
 use crate::people::People;
 use crate::raw;
 use crate::template::Template;
@@ -54,6 +55,10 @@ pub struct Settings {
     pub groups: Groups,
     /// Who is who across adapters: the two-person rule compares people.
     pub people: People,
+    /// The zone people say and read times in (`time_zone:`, UTC by default).
+    pub time_zone: chrono_tz::Tz,
+    /// Person → their own zone (`time_zones:`).
+    pub time_zones: BTreeMap<String, chrono_tz::Tz>,
     pub redact: Vec<Regex>,
     pub rate_limit: RateLimit,
     /// Programs outside the project folder that actions may run (resolved paths).
@@ -153,6 +158,8 @@ impl Default for Settings {
             confirmation_expiry: Duration::from_secs(5 * 60),
             groups: Groups::new(),
             people: People::default(),
+            time_zone: chrono_tz::Tz::UTC,
+            time_zones: BTreeMap::new(),
             redact: Vec::new(),
             rate_limit: RateLimit {
                 executions: 20,
@@ -168,6 +175,15 @@ impl Default for Settings {
 }
 
 impl Settings {
+    /// The zone the person behind `id` says and reads times in.
+    pub fn zone_of(&self, id: &str) -> chrono_tz::Tz {
+        self.time_zones
+            .get(self.people.person_of(id))
+            .or_else(|| self.time_zones.get(id))
+            .copied()
+            .unwrap_or(self.time_zone)
+    }
+
     /// Whether two ids belong to one person (see `people:`).
     pub fn same_person(&self, a: &str, b: &str) -> bool {
         self.people.same_person(a, b)
@@ -210,6 +226,8 @@ pub struct Slot {
     pub prompt: Option<Template>,
     pub default: Option<String>,
     pub carry_over: bool,
+    /// Ranges, a side of now, a reach: checked once the value resolves.
+    pub limits: Limits,
 }
 
 #[derive(Debug, Clone)]
@@ -307,7 +325,9 @@ mod settings;
 mod source;
 
 use dialogs::*;
+mod slot_limits;
 use intents::*;
 pub use load::{load_project, training_hash};
 use settings::*;
+use slot_limits::check_limits;
 use source::*;

@@ -79,6 +79,25 @@ pub(super) fn load_settings(
         }
     }
     settings.groups = settings.people.widen_groups(&settings.groups);
+    let zone = |text: &str, at: Location, diagnostics: &mut Diagnostics| {
+        let found = crate::types::parse_zone(text);
+        if found.is_none() {
+            diagnostics.push(at, format!("`{text}` is not a time zone; expected an IANA name such as `Europe/Berlin`, `America/New_York` or `UTC`"));
+        }
+        found
+    };
+    if let Some(text) = raw.time_zone.as_deref() {
+        if let Some(tz) = zone(text, file.index.locate("time_zone"), diagnostics) {
+            settings.time_zone = tz;
+        }
+    }
+    for (person, text) in &raw.time_zones {
+        let at = file.index.locate(&format!("time_zones.{person}"));
+        if let Some(tz) = zone(text, at, diagnostics) {
+            let person = settings.people.person_of(person).to_string();
+            settings.time_zones.insert(person, tz);
+        }
+    }
     match raw.progress_every.as_deref() {
         None => {}
         Some("off") => settings.progress_every = None,

@@ -30,7 +30,7 @@ const ABOUT: &[AboutCase] = &[
         ],
         "back up the database",
         "orders",
-        "priya backup orders",
+        "priya backup orders 6",
         "back up a database",
     ),
     (

@@ -157,7 +157,7 @@ const REQUESTS: &[(&str, &str, &str, &str, &str)] = &[
         "priya",
         "back up the orders database",
         "orders",
-        "backup orders",
+        "backup orders 6",
     ),
     (
         "cicd",
