@@ -25,7 +25,8 @@
 //!
 //! Users listed under a conversation's `two_factor:` are enrolled first. A
 //! conversation's `now: 2026-03-01T09:00:00Z` pins the bot's clock at its
-//! start (waits and codes move it on from there, also across restarts).
+//! start (waits and codes move it on from there, also across restarts);
+//! `time_zone: Europe/Berlin` puts every speaker in that zone.
 
 use std::path::{Path, PathBuf};
 
@@ -54,6 +55,8 @@ pub struct Conversation {
     pub two_factor: Vec<String>,
     /// The bot's clock at the first turn (RFC 3339), instead of the real time.
     pub now: Option<String>,
+    /// Every speaker's time zone (an IANA name), instead of `opsbot.yaml`'s.
+    pub time_zone: Option<String>,
     pub turns: Vec<Turn>,
 }
 
@@ -204,10 +207,19 @@ fn run_turns(
         }
         None => None,
     };
+    let zone = match &conversation.time_zone {
+        Some(name) => Some(opsbot_spec::types::parse_zone(name).with_context(|| {
+            format!("`time_zone: {name}` is not a time zone; expected an IANA name such as Europe/Berlin")
+        })?),
+        None => None,
+    };
     let start = |state: &Path, offset: Option<chrono::Duration>| -> Result<Bot> {
         let bot = make_bot(state)?;
         if let Some(offset) = offset {
             bot.set_clock(chrono::Utc::now() + offset);
+        }
+        if let Some(zone) = zone {
+            bot.set_time_zone(zone);
         }
         Ok(bot)
     };

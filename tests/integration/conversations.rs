@@ -56,3 +56,19 @@ fn every_example_intent_has_at_least_fifteen_examples() {
         );
     }
 }
+
+/// Each test pack's own transcripts (times, limits, explanations) pass on
+/// that pack.
+#[test]
+fn pack_transcripts_pass() {
+    for pack in ["dbops", "cicd"] {
+        let fixture = Fixture::trained_pack(pack);
+        let out = fixture.run(&["test"], "");
+        assert!(out.status.success(), "{pack}: {}", stdout(&out));
+        assert!(
+            stdout(&out).contains(" 0 failed"),
+            "{pack}: {}",
+            stdout(&out)
+        );
+    }
+}

@@ -384,7 +384,10 @@ fn a_relative_project_runs_its_actions() {
         out
     };
     let first = said("back up the orders database", 1);
-    assert!(first.starts_with("I will back up orders (compression level 6)."), "{first}");
+    assert!(
+        first.starts_with("I will back up orders (compression level 6)."),
+        "{first}"
+    );
     assert!(said("yes", 2).contains("orders is backed up."));
     said("back up the billing database", 1);
     // The program disappears after the bot loaded: "could not start", never "ran".

@@ -14,6 +14,7 @@ pub mod features;
 mod folds;
 pub mod import;
 pub mod model;
+pub mod near_miss;
 pub mod prototype;
 pub mod reliability;
 pub mod tagger;

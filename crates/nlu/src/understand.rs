@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::extract::EntityExtractor;
 use crate::model::{decide, IntentModel};
+use crate::near_miss::ServedWords;
 use crate::tagger::{self, Tagger};
 pub use crate::text::mask_bot_name;
 use crate::{NluError, SentenceEncoder};
@@ -31,6 +32,10 @@ pub struct Understanding {
     #[serde(default)]
     pub ambiguous: Vec<IntentGuess>,
     pub entities: Vec<EntityMatch>,
+    /// The request word no example uses ("upgrade …"): the message was
+    /// refused as a near miss, whatever the ranking says.
+    #[serde(default)]
+    pub unserved: Option<String>,
 }
 
 impl Understanding {
@@ -41,6 +46,7 @@ impl Understanding {
             intent: None,
             ranking: Vec::new(),
             ambiguous: Vec::new(),
+            unserved: None,
             entities: Vec::new(),
         }
     }
@@ -61,6 +67,8 @@ pub struct Nlu {
     threshold: f32,
     ambiguity_margin: f32,
     bot_name: String,
+    /// What the project's requests start with (near misses are refused).
+    served: Arc<ServedWords>,
 }
 
 impl std::fmt::Debug for Nlu {
@@ -132,6 +140,7 @@ impl Nlu {
             encoder,
             tagger: None,
             bot_name: project.settings.name.clone(),
+            served: Arc::new(ServedWords::from_project(project)),
         })
     }
 
@@ -200,6 +209,13 @@ impl Nlu {
         if unfamiliar {
             decision = OUT_OF_SCOPE.to_string();
         }
+        let unserved = match decision.as_str() {
+            OUT_OF_SCOPE => None,
+            _ => self.served.unserved_request_word(&content, &entities),
+        };
+        if unserved.is_some() {
+            decision = OUT_OF_SCOPE.to_string();
+        }
         let guesses: Vec<IntentGuess> = ranked
             .into_iter()
             .map(|(name, confidence)| IntentGuess { name, confidence })
@@ -208,10 +224,15 @@ impl Nlu {
             .iter()
             .find(|g| g.name == decision && decision != OUT_OF_SCOPE)
             .cloned();
-        let ambiguous = if unfamiliar {
+        let ambiguous = if unfamiliar || unserved.is_some() {
             Vec::new()
         } else {
-            ambiguous_pair(&guesses, self.ambiguity_margin, self.threshold)
+            let pair = self.either_or(&content, &entities);
+            if pair.is_empty() {
+                ambiguous_pair(&guesses, self.ambiguity_margin, self.threshold)
+            } else {
+                pair
+            }
         };
         // The classifier was trained on exact matches without overlaps, so it
         // sees only those; the dialog gets every reading and the tagger's finds.
@@ -228,7 +249,48 @@ impl Nlu {
             ranking: guesses.into_iter().take(3).collect(),
             ambiguous,
             entities,
+            unserved,
         }
+    }
+}
+
+impl Nlu {
+    /// "back up or restore orders": when the words before and after an "or"
+    /// read as two different intents, both are meant as options, however sure
+    /// the whole message looked; the engine asks which. Empty otherwise.
+    fn either_or(&self, content: &str, entities: &[EntityMatch]) -> Vec<IntentGuess> {
+        let lower = content.to_ascii_lowercase();
+        let Some(at) = lower.find(" or ") else {
+            return Vec::new();
+        };
+        if entities.iter().any(|m| m.start <= at && at < m.end) {
+            return Vec::new();
+        }
+        let sides = [content[..at].trim(), content[at + 4..].trim()];
+        if sides.iter().any(|s| s.is_empty()) {
+            return Vec::new();
+        }
+        let embeddings = match &self.encoder {
+            Some(encoder) => match encoder.encode(&sides) {
+                Ok(e) if e.len() == 2 => e.into_iter().map(Some).collect(),
+                _ => return Vec::new(),
+            },
+            None => vec![None, None],
+        };
+        let mut guesses = Vec::new();
+        for (side, embedding) in sides.iter().zip(embeddings) {
+            let found = opsbot_spec::entity::remove_overlaps(self.extractor.candidates(side));
+            let ranked = self.model.rank(side, &found, embedding.as_deref());
+            let (name, confidence) = decide(&ranked, self.threshold);
+            if name == OUT_OF_SCOPE || self.model.featurizer.known_words(side, &found) == 0 {
+                return Vec::new();
+            }
+            guesses.push(IntentGuess { name, confidence });
+        }
+        if guesses[0].name == guesses[1].name {
+            return Vec::new();
+        }
+        guesses
     }
 }
 

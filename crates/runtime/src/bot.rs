@@ -69,6 +69,8 @@ pub struct Bot {
     /// How the bot speaks first, once an adapter has attached its port.
     chat: RwLock<Option<Arc<dyn Chat>>>,
     clock_offset: Mutex<chrono::Duration>,
+    /// Everyone's time zone, instead of the settings' (conversation tests).
+    zone_override: Mutex<Option<chrono_tz::Tz>>,
     /// Serialises merging alert notifications into groups and recording
     /// their delivery, so neither overwrites the other.
     alert_lock: tokio::sync::Mutex<()>,
@@ -93,6 +95,7 @@ impl Bot {
             conversations: Mutex::new(HashMap::new()),
             chat: RwLock::new(None),
             clock_offset: Mutex::new(chrono::Duration::zero()),
+            zone_override: Mutex::new(None),
             alert_lock: tokio::sync::Mutex::new(()),
             alerts_pending: tokio::sync::Notify::new(),
             inbox: None,
@@ -283,6 +286,11 @@ impl Bot {
         self.alerts_pending.notify_one();
     }
 
+    /// Puts every user in `zone` (conversation tests that pin a time zone).
+    pub fn set_time_zone(&self, zone: chrono_tz::Tz) {
+        *self.zone_override.lock().expect("zone lock") = Some(zone);
+    }
+
     pub fn now(&self) -> DateTime<Utc> {
         Utc::now() + *self.clock_offset.lock().expect("clock lock")
     }
@@ -311,7 +319,11 @@ impl Bot {
             user: &key.user,
             room: &key.room,
             now,
-            time_zone: settings.zone_of(&key.user),
+            time_zone: self
+                .zone_override
+                .lock()
+                .expect("zone lock")
+                .unwrap_or_else(|| settings.zone_of(&key.user)),
             dry_run: self.dry_run || dry_run,
             recent_executions: self
                 .store

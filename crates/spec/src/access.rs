@@ -77,7 +77,10 @@ impl Access {
     pub fn check_start(&self, groups: &Groups, user: &str, room: &str) -> Result<(), String> {
         if let Some(rooms) = &self.rooms {
             if !rooms.contains(room) {
-                return Err("it may not run in this room".to_string());
+                return Err(format!(
+                    "it may run only in {}, not in this room",
+                    names(rooms)
+                ));
             }
         }
         match &self.allow {
@@ -210,7 +213,7 @@ mod tests {
         );
         assert_eq!(
             access.check_start(&groups, "uma", "!random").unwrap_err(),
-            "it may not run in this room"
+            "it may run only in !ops, not in this room"
         );
     }
 

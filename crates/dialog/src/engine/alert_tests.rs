@@ -37,6 +37,7 @@ fn start(project: &Project, text: &str, intent: &str, alert: &AlertContext) -> T
         ranking: Vec::new(),
         ambiguous: Vec::new(),
         entities: EntityExtractor::new(project).candidates(text),
+        unserved: None,
     };
     let mut ctx = Context::new(
         "priya",

@@ -215,6 +215,20 @@ impl<'a> Step<'a> {
                             self.say(prompt);
                             return Phase::Collecting { request, asking };
                         }
+                        // An answer that failed to parse may still read like
+                        // another change ("the backup from last night"): one
+                        // change is never dropped for another unasked.
+                        Behaviour::Run { .. } if !other.read_only => {
+                            request.messages.push(u.text.clone());
+                            request.touched_at = self.ctx.now;
+                            let slot = dialog.slot(&asking).expect("asked slot exists");
+                            let prompt = self.prompt(dialog, slot, &request);
+                            self.say(format!(
+                                "That reads like a request to {}, but your request to {} is still waiting for this answer; say “cancel” first to drop it. {prompt}",
+                                other.description, dialog.description
+                            ));
+                            return Phase::Collecting { request, asking };
+                        }
                         Behaviour::Run { .. } => {
                             self.say(format!(
                                 "Okay, I dropped your request to {}.",

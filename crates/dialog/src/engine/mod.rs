@@ -20,6 +20,7 @@ mod answers;
 mod contract;
 mod ending;
 mod lessons;
+mod refusals;
 mod start;
 
 pub use contract::*;

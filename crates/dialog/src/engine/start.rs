@@ -269,6 +269,9 @@ impl<'a> Step<'a> {
         if let Some(phase) = self.follow_up(u, memory, last_dialog) {
             return phase;
         }
+        if self.refuse_question(u) {
+            return Phase::Idle;
+        }
         if !u.ambiguous.is_empty() {
             if let Some(phase) = self.ask_which(u) {
                 return phase;
@@ -328,38 +331,6 @@ impl<'a> Step<'a> {
         }
         let confidence = u.intent.as_ref().map_or(0.0, |g| g.confidence);
         Some(self.begin_with(dialog, confidence, u, memory, CarryOver::AllSlots))
-    }
-
-    /// Says so, and offers the nearest things the bot can do (or all of them
-    /// when nothing is near).
-    pub(super) fn not_understood(&mut self, u: &Understanding) {
-        let shown: String = u.text.trim().chars().take(80).collect();
-        let mut nearest: Vec<String> = Vec::new();
-        for guess in u.nearest_intents() {
-            if guess.confidence < NEAREST_MIN_CONFIDENCE {
-                break;
-            }
-            if let Some(dialog) = self.project.dialog_for_intent(&guess.name) {
-                let line = format!("• {}", dialog.description);
-                if !nearest.contains(&line) {
-                    nearest.push(line);
-                }
-            }
-            if nearest.len() == 2 {
-                break;
-            }
-        }
-        if nearest.is_empty() {
-            self.say(format!(
-                "Sorry, I did not understand “{shown}”. I can:\n{}",
-                self.project.capabilities()
-            ));
-        } else {
-            self.say(format!(
-                "Sorry, I did not understand “{shown}”. Closest to that, I can:\n{}\nSay “help” to see everything I can do.",
-                nearest.join("\n")
-            ));
-        }
     }
 
     pub(super) fn begin(

@@ -24,6 +24,7 @@ fn understood(project: &Project, text: &str, intent: Option<&str>) -> Understand
         ranking: Vec::new(),
         ambiguous: Vec::new(),
         entities: EntityExtractor::new(project).candidates(text),
+        unserved: None,
     }
 }
 

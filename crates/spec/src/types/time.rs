@@ -107,7 +107,12 @@ pub fn display(t: DateTime<Utc>, zone: Tz) -> String {
 /// "3 days 4 hours ago".
 pub fn distance(t: DateTime<Utc>, now: DateTime<Utc>) -> String {
     let seconds = (t - now).num_seconds();
-    let words = duration_words(seconds.unsigned_abs());
+    // To the nearest minute past one: the clock moved on while it was said.
+    let size = match seconds.unsigned_abs() {
+        s if s >= 60 => (s + 30) / 60 * 60,
+        s => s,
+    };
+    let words = duration_words(size);
     let words: Vec<&str> = words.split(' ').take(4).collect();
     if seconds >= 0 {
         format!("in {}", words.join(" "))
