@@ -3,6 +3,7 @@
 //! state, replies, effects). It knows no adapter, store or process; the runtime
 //! performs the effects it returns.
 
+pub mod asides;
 pub mod engine;
 pub mod phrases;
 pub mod plan;
@@ -17,6 +18,6 @@ pub use engine::{
 };
 pub use plan::Plan;
 pub use state::{
-    AlertLink, Choice, Conversation, LastDialog, Phase, Reading, Remembered, Request, SlotOrigin,
-    SlotValue,
+    AlertLink, Choice, Conversation, Explanation, LastDialog, Phase, Reading, Remembered, Request,
+    SlotOrigin, SlotValue,
 };

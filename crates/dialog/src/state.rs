@@ -71,6 +71,10 @@ pub struct Request {
     pub alert: Option<AlertLink>,
     /// Last time the user moved this request on; pending questions expire from here.
     pub touched_at: DateTime<Utc>,
+    /// The choices last listed, numbered, for the slot being asked ("which
+    /// ones are there?"), so "2" or "the first one" answers.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub offered: Vec<String>,
 }
 
 impl Request {
@@ -154,6 +158,19 @@ pub struct Conversation {
     /// I meant" (or a cancel right after it) can be learnt from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_reading: Option<Reading>,
+    /// Why the bot last refused, dropped or turned something down, for "why?"
+    /// and "who can do that?".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_explanation: Option<Explanation>,
+}
+
+/// The reason behind a decision, kept until the next one.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Explanation {
+    pub why: String,
+    /// The dialog it was about, if any.
+    pub dialog: Option<String>,
+    pub at: DateTime<Utc>,
 }
 
 /// A message the bot read as a new request (or could not read), kept until
@@ -185,6 +202,7 @@ impl Default for Conversation {
             memory: BTreeMap::new(),
             last_dialog: None,
             last_reading: None,
+            last_explanation: None,
         }
     }
 }

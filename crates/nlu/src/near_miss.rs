@@ -144,6 +144,20 @@ impl ServedWords {
     }
 }
 
+impl ServedWords {
+    /// The message's words that no example or value uses, outside the values
+    /// found: what the user said that the bot has no reading for ("tempdb" in
+    /// "back up tempdb"), so a refusal can name it.
+    pub fn unknown_words(&self, text: &str, entities: &[EntityMatch]) -> Vec<String> {
+        request_words(text, entities)
+            .into_iter()
+            .filter(|w| !w.is_value && !self.words.contains(&w.word))
+            .filter(|w| !OPENERS.contains(&w.word.as_str()))
+            .map(|w| w.word)
+            .collect()
+    }
+}
+
 /// Whether a message asks a question instead of making a request: it opens
 /// with a question word ("how do I restore …", "should I back up …", "is the
 /// backup ok?"), or with "do"/"can"/"may" before "I" or "we".

@@ -36,6 +36,9 @@ pub struct Understanding {
     /// refused as a near miss, whatever the ranking says.
     #[serde(default)]
     pub unserved: Option<String>,
+    /// Words no example or value uses, outside the values found.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unknown: Vec<String>,
 }
 
 impl Understanding {
@@ -47,6 +50,7 @@ impl Understanding {
             ranking: Vec::new(),
             ambiguous: Vec::new(),
             unserved: None,
+            unknown: Vec::new(),
             entities: Vec::new(),
         }
     }
@@ -248,6 +252,7 @@ impl Nlu {
             intent,
             ranking: guesses.into_iter().take(3).collect(),
             ambiguous,
+            unknown: self.served.unknown_words(text, &entities),
             entities,
             unserved,
         }

@@ -88,6 +88,41 @@ impl Limits {
         }
     }
 
+    /// The limits in words, for "which ones are there?": "count must be from
+    /// 1 to 20", "point must be in the past, at most 7 days back".
+    pub fn describe(&self, slot: &str, value_type: Option<ValueType>) -> Option<String> {
+        let format = |n: f64| match value_type {
+            Some(ValueType::Duration) => duration_words(n as u64),
+            _ => format_bound(n),
+        };
+        let range = match (self.min, self.max) {
+            (Some(min), Some(max)) => Some(format!("from {} to {}", format(min), format(max))),
+            (Some(min), None) => Some(format!("at least {}", format(min))),
+            (None, Some(max)) => Some(format!("at most {}", format(max))),
+            (None, None) => None,
+        };
+        if let Some(range) = range {
+            return Some(format!("{slot} must be {range}"));
+        }
+        let side = match self.direction {
+            Direction::Past => Some(("in the past", "back")),
+            Direction::Future => Some(("in the future", "ahead")),
+            Direction::Any => None,
+        };
+        match (side, self.within) {
+            (Some((side, _)), None) => Some(format!("{slot} must be {side}")),
+            (Some((side, way)), Some(reach)) => Some(format!(
+                "{slot} must be {side}, at most {} {way}",
+                duration_words(reach)
+            )),
+            (None, Some(reach)) => Some(format!(
+                "{slot} must be at most {} from now",
+                duration_words(reach)
+            )),
+            (None, None) => None,
+        }
+    }
+
     fn range(
         &self,
         slot: &str,

@@ -38,6 +38,7 @@ fn start(project: &Project, text: &str, intent: &str, alert: &AlertContext) -> T
         ambiguous: Vec::new(),
         entities: EntityExtractor::new(project).candidates(text),
         unserved: None,
+        unknown: Vec::new(),
     };
     let mut ctx = Context::new(
         "priya",

@@ -2,6 +2,7 @@
 //! asking for the next slot, and the yes/no of a confirmation.
 
 use super::*;
+use crate::asides;
 use opsbot_spec::TimeFrame;
 
 impl<'a> Step<'a> {
@@ -195,6 +196,28 @@ impl<'a> Step<'a> {
             request.messages.push(u.text.clone());
             return self.cancel(request);
         }
+        let slot = dialog.slot(&asking).expect("asked slot exists");
+        if asides::is_which_ones(&u.text) {
+            request.touched_at = self.ctx.now;
+            self.list_choices(dialog, slot, &mut request);
+            return Phase::Collecting { request, asking };
+        }
+        let by_number = asides::numbered_choice(&u.text, request.offered.len())
+            .and_then(|i| self.slot_value(slot, &request.offered[i]).ok());
+        if let Some(value) = by_number {
+            request.messages.push(u.text.clone());
+            request.touched_at = self.ctx.now;
+            request.offered.clear();
+            request.failed_answers = 0;
+            request.slots.insert(
+                asking,
+                SlotValue {
+                    value,
+                    origin: SlotOrigin::Asked,
+                },
+            );
+            return self.advance(dialog, request);
+        }
         let (filled, mut errors, _) =
             self.fill_from_entities(dialog, &mut request, &u.entities, Some(&asking));
         if !request.slots.contains_key(&asking) {
@@ -216,17 +239,26 @@ impl<'a> Step<'a> {
                             return Phase::Collecting { request, asking };
                         }
                         // An answer that failed to parse may still read like
-                        // another change ("the backup from last night"): one
-                        // change is never dropped for another unasked.
-                        Behaviour::Run { .. } if !other.read_only => {
+                        // another change ("the one from before the backup"):
+                        // a change is dropped for another only when the
+                        // message names what that one acts on.
+                        Behaviour::Run { .. }
+                            if !other.read_only
+                                && !u
+                                    .entities
+                                    .iter()
+                                    .any(|m| other.slots.iter().any(|s| s.entity == m.entity)) =>
+                        {
                             request.messages.push(u.text.clone());
                             request.touched_at = self.ctx.now;
                             let slot = dialog.slot(&asking).expect("asked slot exists");
                             let prompt = self.prompt(dialog, slot, &request);
-                            self.say(format!(
-                                "That reads like a request to {}, but your request to {} is still waiting for this answer; say “cancel” first to drop it. {prompt}",
+                            let kept = format!(
+                                "That reads like a request to {}, but your request to {} is still waiting for this answer; say “cancel” first to drop it.",
                                 other.description, dialog.description
-                            ));
+                            );
+                            self.say(format!("{kept} {prompt}"));
+                            self.explain(kept, Some(&other.name));
                             return Phase::Collecting { request, asking };
                         }
                         Behaviour::Run { .. } => {
@@ -275,6 +307,12 @@ impl<'a> Step<'a> {
                 } else {
                     ""
                 };
+                if let Some(error) = errors.first() {
+                    self.explain(
+                        format!("I could not take that as {}: {error}.", slot.name),
+                        Some(&dialog.name),
+                    );
+                }
                 let reason = errors.first().map(|e| capitalise(e)).unwrap_or_default();
                 self.say(format!("{reason}. {prompt}{hint}"));
                 return Phase::Collecting { request, asking };

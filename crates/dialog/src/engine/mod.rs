@@ -12,13 +12,14 @@ use opsbot_spec::{Behaviour, Dialog, EntityMatch, Project, Slot};
 use crate::phrases::{self, Answer};
 use crate::plan;
 use crate::state::{
-    AlertLink, Choice, Conversation, LastDialog, Phase, Reading, Remembered, Request, SlotOrigin,
-    SlotValue,
+    AlertLink, Choice, Conversation, Explanation, LastDialog, Phase, Reading, Remembered, Request,
+    SlotOrigin, SlotValue,
 };
 
 mod answers;
 mod contract;
 mod ending;
+mod explain;
 mod lessons;
 mod refusals;
 mod start;
@@ -37,16 +38,19 @@ pub fn step(
         mut memory,
         mut last_dialog,
         mut last_reading,
+        mut last_explanation,
     } = conversation;
     memory.retain(|_, r| elapsed(r.at, ctx.now) <= project.settings.carry_over_expiry);
     last_dialog.take_if(|l| elapsed(l.at, ctx.now) > project.settings.carry_over_expiry);
     last_reading.take_if(|r| elapsed(r.at, ctx.now) > project.settings.carry_over_expiry);
+    last_explanation.take_if(|e| elapsed(e.at, ctx.now) > project.settings.carry_over_expiry);
     let mut step = Step {
         project,
         ctx,
         replies: Vec::new(),
         effects: Vec::new(),
         reading: last_reading,
+        explanation: last_explanation,
     };
     let phase = match input {
         Input::Message(understanding) => {
@@ -65,6 +69,7 @@ pub fn step(
             memory,
             last_dialog,
             last_reading: step.reading,
+            last_explanation: step.explanation,
         },
         replies: step.replies,
         effects: step.effects,
@@ -104,6 +109,8 @@ struct Step<'a> {
     effects: Vec<Effect>,
     /// How the user's latest new message was read (see [`Reading`]).
     reading: Option<Reading>,
+    /// The reason behind the latest refusal (see [`Explanation`]).
+    explanation: Option<Explanation>,
 }
 
 impl<'a> Step<'a> {
@@ -209,6 +216,11 @@ impl<'a> Step<'a> {
             "Sorry, {} may not {}: {reason}.",
             self.ctx.user, dialog.description
         ));
+        let who = self.who_may(dialog);
+        self.explain(
+            format!("I refused because {reason}. {who}"),
+            Some(&dialog.name),
+        );
         self.record(Outcome::Denied, request, reason);
         Phase::Idle
     }

@@ -36,6 +36,16 @@ impl<'a> Step<'a> {
             "That reads as a question, so I did not start anything: I {} only when asked to. To have me do it, say it as a request{example}.",
             described.join(" or ")
         ));
+        let opening = u
+            .text
+            .split_whitespace()
+            .next()
+            .unwrap_or_default()
+            .to_lowercase();
+        self.explain(
+            format!("“{}” opens with “{opening}”, so I read it as a question, and a question never starts something that changes things; I only {} when asked to.", u.text.trim(), described.join(" or ")),
+            Some(&first.name),
+        );
         self.read_as(u, None);
         true
     }
@@ -63,7 +73,36 @@ impl<'a> Step<'a> {
             self.say(format!(
                 "Sorry, I cannot “{word}” anything: none of my requests do that, so I did nothing with “{shown}”. {offer}"
             ));
+            let closest = u
+                .nearest_intents()
+                .next()
+                .and_then(|g| self.project.dialog_for_intent(&g.name));
+            let guess = closest
+                .map(|d| format!(" Its other words are closest to what I do to {}, but guessing would run something you did not ask for.", d.description))
+                .unwrap_or_default();
+            self.explain(
+                format!("No request I was taught starts with “{word}”, so nothing I do is what you asked for.{guess}"),
+                closest.map(|d| d.name.as_str()),
+            );
             return;
+        }
+        let best = u
+            .nearest_intents()
+            .next()
+            .and_then(|g| Some((self.project.dialog_for_intent(&g.name)?, g.confidence)));
+        match best {
+            Some((dialog, confidence)) if confidence >= NEAREST_MIN_CONFIDENCE => self.explain(
+                format!(
+                    "“{shown}” read most like a request to {}, but I was only {:.0}% sure of it, too little to act on; say it another way, or say “help”.",
+                    dialog.description,
+                    confidence * 100.0
+                ),
+                Some(&dialog.name),
+            ),
+            _ => self.explain(
+                format!("“{shown}” is like nothing I was taught to do; say “help” to see what I can do."),
+                None,
+            ),
         }
         let mut nearest: Vec<String> = Vec::new();
         for guess in u.nearest_intents() {
@@ -92,4 +131,81 @@ impl<'a> Step<'a> {
             ));
         }
     }
+
+    /// A word of the message nobody taught the bot, where the first open
+    /// slot's value would go: why it was not taken ("“tempdb” is not a
+    /// database such as orders …"), instead of asking as if nothing was said.
+    pub(super) fn unknown_value(
+        &self,
+        dialog: &Dialog,
+        request: &Request,
+        u: &Understanding,
+    ) -> Option<String> {
+        let slot = dialog
+            .slots
+            .iter()
+            .find(|s| !request.slots.contains_key(&s.name) && s.default.is_none())?;
+        let entity = self.project.entities.get(&slot.entity)?;
+        // Typed values are found by their shape; an unknown word is no time.
+        if entity.value_type().is_some() {
+            return None;
+        }
+        u.unknown
+            .iter()
+            .filter(|w| w.chars().count() >= 3 && !VAGUE.contains(&w.as_str()))
+            .find_map(|word| self.slot_value(slot, word).err())
+    }
 }
+
+/// Words that stand for a value without naming one ("restart something",
+/// "same for redis"): never reported as a value that was not taken.
+const VAGUE: &[&str] = &[
+    "something",
+    "anything",
+    "everything",
+    "nothing",
+    "thing",
+    "things",
+    "stuff",
+    "same",
+    "again",
+    "one",
+    "ones",
+    "it",
+    "its",
+    "them",
+    "that",
+    "this",
+    "these",
+    "those",
+    "there",
+    "here",
+    "now",
+    "asap",
+    "today",
+    "please",
+    "thanks",
+    "thank",
+    "all",
+    "both",
+    "whatever",
+    "some",
+    "any",
+    "other",
+    "another",
+    "too",
+    "also",
+    "again",
+    "right",
+    "away",
+    "quick",
+    "quickly",
+    "real",
+    "soon",
+    "later",
+    "again",
+    "already",
+    "still",
+    "just",
+    "really",
+];

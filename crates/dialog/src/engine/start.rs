@@ -49,6 +49,10 @@ impl<'a> Step<'a> {
         if phrases::is_disowning(&u.text) {
             return self.disown(phase);
         }
+        let phase = match self.aside(phase, u) {
+            Ok(phase) => return phase,
+            Err(phase) => phase,
+        };
         match phase {
             Phase::Idle => self.start(u, memory, last_dialog),
             Phase::Collecting { request, asking } => self.collect(request, asking, u, memory),
@@ -229,10 +233,12 @@ impl<'a> Step<'a> {
             return Some(phase);
         }
         let description = self.description(&request.dialog);
-        self.say(format!(
+        let dropped = format!(
             "Your request to {description} waited more than {} for an answer, so I dropped it.",
             humantime::format_duration(limit)
-        ));
+        );
+        self.say(dropped.clone());
+        self.explain(dropped, Some(&request.dialog));
         self.record(
             Outcome::Expired,
             request.clone(),
@@ -368,6 +374,7 @@ impl<'a> Step<'a> {
             started_at: self.ctx.now,
             alert: None,
             touched_at: self.ctx.now,
+            offered: Vec::new(),
         };
         let (_, mut errors, rejected) =
             self.fill_from_entities(dialog, &mut request, &u.entities, None);
@@ -390,6 +397,17 @@ impl<'a> Step<'a> {
                 Phase::Idle
             }
             Behaviour::Run { .. } => {
+                if errors.is_empty() {
+                    let mut carried = request.clone();
+                    self.carry_over(dialog, &mut carried, memory, carry);
+                    errors.extend(self.unknown_value(dialog, &carried, u));
+                }
+                if let Some(first) = errors.first() {
+                    self.explain(
+                        format!("I could not take a value you gave: {first}."),
+                        Some(&dialog.name),
+                    );
+                }
                 for error in errors {
                     self.say(format!("{}.", capitalise(&error)));
                 }

@@ -25,6 +25,7 @@ fn understood(project: &Project, text: &str, intent: Option<&str>) -> Understand
         ambiguous: Vec::new(),
         entities: EntityExtractor::new(project).candidates(text),
         unserved: None,
+        unknown: Vec::new(),
     }
 }
 

@@ -156,6 +156,7 @@ impl Bot {
             started_at: now,
             alert: None,
             touched_at: now,
+            offered: Vec::new(),
         };
         let mut record = AuditRecord::from_record(
             settings,

@@ -44,6 +44,7 @@ fn request(id: &str) -> Request {
         started_at: now,
         alert: None,
         touched_at: now,
+        offered: Vec::new(),
     }
 }
 

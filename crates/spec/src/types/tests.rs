@@ -343,12 +343,3 @@ fn durations_in_words_count_right() {
         "{fields:?}"
     );
 }
-
-#[test]
-fn debug_berlin() {
-    let berlin = parse_zone("Europe/Berlin").unwrap();
-    let frame =
-        TimeFrame::utc(Utc.with_ymd_and_hms(2026, 12, 2, 14, 0, 0).unwrap()).in_zone(berlin);
-    assert_eq!(parse_zone("3pm"), None);
-    assert_eq!(time_in("yesterday at 3pm", &frame).as_deref(), Some("x"));
-}
