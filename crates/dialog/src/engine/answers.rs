@@ -5,6 +5,18 @@ use super::*;
 use crate::asides;
 use opsbot_spec::TimeFrame;
 
+/// What [`Step::fill_from_entities`] did with a message's values.
+pub(super) struct Filled {
+    /// The slots it set.
+    pub slots: BTreeSet<String>,
+    /// Why values were refused.
+    pub errors: Vec<String>,
+    /// The slots whose value was refused.
+    pub rejected: BTreeSet<String>,
+    /// A slot given more than one value ("orders and billing"): all of them.
+    pub several: Option<(String, Vec<String>)>,
+}
+
 impl<'a> Step<'a> {
     /// A candidate checked by the slot's entity, resolved in the speaker's
     /// zone toward the slot's direction, and held to the slot's limits.
@@ -32,10 +44,11 @@ impl<'a> Step<'a> {
         request: &mut Request,
         entities: &[EntityMatch],
         asking: Option<&str>,
-    ) -> (BTreeSet<String>, Vec<String>, BTreeSet<String>) {
+    ) -> Filled {
         let mut filled = BTreeSet::new();
         let mut errors = Vec::new();
         let mut rejected = BTreeSet::new();
+        let mut several: BTreeMap<String, Vec<String>> = BTreeMap::new();
         // Matches of different entities may overlap ("14 days" is a duration,
         // "14" a number of days); the dialog decides. Surer and longer first;
         // a match overlapping one already used is skipped.
@@ -74,7 +87,28 @@ impl<'a> Step<'a> {
                         .find(|s| !request.slots.contains_key(&s.name))
                 })
                 .or_else(|| candidates.first());
-            let Some(slot) = chosen else { continue };
+            let Some(slot) = chosen else {
+                // "back up orders and billing": more values than slots for
+                // them; never drop one silently.
+                let taken = dialog
+                    .slots
+                    .iter()
+                    .find(|s| s.entity == m.entity && filled.contains(&s.name));
+                if let Some(slot) = taken {
+                    if let (Ok(value), Some(first)) = (
+                        self.slot_value(slot, &m.value),
+                        request.slots.get(&slot.name),
+                    ) {
+                        let values = several
+                            .entry(slot.name.clone())
+                            .or_insert_with(|| vec![first.value.clone()]);
+                        if !values.contains(&value) {
+                            values.push(value);
+                        }
+                    }
+                }
+                continue;
+            };
             match self.slot_value(slot, &m.value) {
                 Ok(value) => {
                     let origin = if Some(slot.name.as_str()) == asking {
@@ -93,7 +127,45 @@ impl<'a> Step<'a> {
                 }
             }
         }
-        (filled, errors, rejected)
+        several.retain(|_, values| values.len() > 1);
+        Filled {
+            slots: filled,
+            errors,
+            rejected,
+            several: several.into_iter().next(),
+        }
+    }
+
+    /// "You named orders and billing for database, but one request takes one
+    /// …": the slot is asked again with the values numbered.
+    pub(super) fn ask_one_of(
+        &mut self,
+        dialog: &Dialog,
+        mut request: Request,
+        slot_name: String,
+        values: Vec<String>,
+    ) -> Phase {
+        request.slots.remove(&slot_name);
+        let numbered: Vec<String> = values
+            .iter()
+            .enumerate()
+            .map(|(i, v)| format!("{}. {v}", i + 1))
+            .collect();
+        let named: Vec<&str> = values.iter().map(String::as_str).collect();
+        let named = opsbot_spec::join_or(&named).replacen(" or ", " and ", 1);
+        let said = format!(
+            "You named {named} for {slot_name}, but one request takes one {slot_name}, and I would not drop the other silently."
+        );
+        self.say(format!(
+            "{said} Which one first: {}? Say one, or its number; then ask again for the other.",
+            numbered.join(", ")
+        ));
+        self.explain(said, Some(&dialog.name));
+        request.offered = values;
+        Phase::Collecting {
+            request,
+            asking: slot_name,
+        }
     }
 
     /// Values from the alert the message is about, for slots the message
@@ -218,8 +290,13 @@ impl<'a> Step<'a> {
             );
             return self.advance(dialog, request);
         }
-        let (filled, mut errors, _) =
-            self.fill_from_entities(dialog, &mut request, &u.entities, Some(&asking));
+        let found = self.fill_from_entities(dialog, &mut request, &u.entities, Some(&asking));
+        if let Some((slot, values)) = found.several {
+            request.messages.push(u.text.clone());
+            request.touched_at = self.ctx.now;
+            return self.ask_one_of(dialog, request, slot, values);
+        }
+        let (filled, mut errors) = (found.slots, found.errors);
         if !request.slots.contains_key(&asking) {
             // Not an answer: maybe a question aside ("help") or a new request.
             let other = u.intent.as_ref().and_then(|g| {
@@ -346,7 +423,9 @@ impl<'a> Step<'a> {
             Answer::NoBut(_) | Answer::Other => {}
         }
         let before = request.slots.clone();
-        let (_, mut errors, _) = self.fill_from_entities(dialog, &mut request, &u.entities, None);
+        let mut errors = self
+            .fill_from_entities(dialog, &mut request, &u.entities, None)
+            .errors;
         if let (true, Answer::NoBut(rest)) = (request.slots == before, &answer) {
             // "no, banana": try the rest as a new value for each slot in turn.
             let candidate = strip_answer(rest);

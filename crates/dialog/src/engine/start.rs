@@ -376,8 +376,8 @@ impl<'a> Step<'a> {
             touched_at: self.ctx.now,
             offered: Vec::new(),
         };
-        let (_, mut errors, rejected) =
-            self.fill_from_entities(dialog, &mut request, &u.entities, None);
+        let found = self.fill_from_entities(dialog, &mut request, &u.entities, None);
+        let (mut errors, rejected) = (found.errors, found.rejected);
         errors.extend(self.fill_from_alert(dialog, &mut request));
         if let Err(reason) =
             dialog
@@ -426,6 +426,9 @@ impl<'a> Step<'a> {
                             },
                         );
                     }
+                }
+                if let Some((slot, values)) = found.several {
+                    return self.ask_one_of(dialog, request, slot, values);
                 }
                 self.advance(dialog, request)
             }
