@@ -22,10 +22,43 @@ pub enum Plan {
         timeout: Duration,
         workdir: PathBuf,
     },
-    ShowAudit {
-        intent: String,
-        limit: usize,
-    },
+    ShowAudit(AuditQuery),
+}
+
+/// Which audit records a `show_audit` action lists.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditQuery {
+    pub intent: Option<String>,
+    /// A person or any of their ids.
+    #[serde(default)]
+    pub user: Option<String>,
+    #[serde(default)]
+    pub since: Option<chrono::DateTime<chrono::Utc>>,
+    #[serde(default)]
+    pub all_outcomes: bool,
+    pub limit: usize,
+}
+
+impl AuditQuery {
+    /// "the last 5 `deploy_app` records of alice since 2026-11-24 00:00 UTC".
+    pub fn describe(&self) -> String {
+        let mut text = format!("the last {}", self.limit);
+        if let Some(intent) = &self.intent {
+            text.push_str(&format!(" `{intent}`"));
+        }
+        text.push_str(if self.all_outcomes {
+            " audit records"
+        } else {
+            " actions that ran"
+        });
+        if let Some(user) = &self.user {
+            text.push_str(&format!(" of {user}"));
+        }
+        if let Some(since) = &self.since {
+            text.push_str(&format!(" since {}", since.format("%Y-%m-%d %H:%M UTC")));
+        }
+        text
+    }
 }
 
 impl Plan {
@@ -42,9 +75,7 @@ impl Plan {
                 .map(quote_for_display)
                 .collect::<Vec<_>>()
                 .join(" "),
-            Plan::ShowAudit { intent, limit } => {
-                format!("(built in) show the last {limit} `{intent}` audit records")
-            }
+            Plan::ShowAudit(query) => format!("(built in) show {}", query.describe()),
         }
     }
 }
@@ -71,7 +102,7 @@ impl Plan {
                     env.join(" ")
                 )
             }
-            Plan::ShowAudit { .. } => format!("I would run: {}", self.command_line()),
+            Plan::ShowAudit(_) => format!("I would run: {}", self.command_line()),
         }
     }
 }
@@ -107,10 +138,22 @@ pub fn build(
     room: &str,
 ) -> Plan {
     match action {
-        Action::ShowAudit { intent, limit } => Plan::ShowAudit {
-            intent: intent.clone(),
-            limit: *limit,
-        },
+        Action::ShowAudit(show) => {
+            let rendered = |t: &Option<opsbot_spec::Template>| {
+                t.as_ref()
+                    .map(|t| t.render(vars))
+                    .filter(|v| !v.trim().is_empty())
+            };
+            Plan::ShowAudit(AuditQuery {
+                intent: show.intent.clone(),
+                user: rendered(&show.user),
+                since: rendered(&show.since)
+                    .and_then(|t| chrono::DateTime::parse_from_rfc3339(&t).ok())
+                    .map(|t| t.with_timezone(&chrono::Utc)),
+                all_outcomes: show.all_outcomes,
+                limit: show.limit,
+            })
+        }
         Action::Program(p) => {
             let mut env: Vec<(String, String)> = request
                 .slots

@@ -677,23 +677,40 @@ impl Bot {
                 })
                 .await
             }
-            Plan::ShowAudit { intent, limit } => self.show_audit(intent, *limit),
+            Plan::ShowAudit(query) => self.show_audit(query),
         }
     }
 
-    fn show_audit(&self, intent: &str, limit: usize) -> ActionOutcome {
+    fn show_audit(&self, query: &opsbot_dialog::AuditQuery) -> ActionOutcome {
         let started = std::time::Instant::now();
+        let loaded = self.loaded();
+        let settings = &loaded.project.settings;
         let mut lines = Vec::new();
         for record in self.store.audit_newest_first() {
             match record {
-                Ok(r) if r.intent == intent && r.outcome == AuditOutcome::Succeeded => {
+                Ok(r) if query.since.is_some_and(|since| r.time < since) => break,
+                Ok(r) if audit_query_matches(query, &r, settings) => {
+                    let outcome = if query.all_outcomes {
+                        format!(" — {}", r.outcome.as_str().replace('_', " "))
+                    } else {
+                        String::new()
+                    };
+                    let summary = r.slot_summary();
+                    let what = match loaded.project.dialogs.get(&r.dialog) {
+                        Some(d) if query.intent.is_none() && summary.is_empty() => {
+                            d.description.clone()
+                        }
+                        Some(d) if query.intent.is_none() => {
+                            format!("{} ({summary})", d.description)
+                        }
+                        _ => summary,
+                    };
                     lines.push(format!(
-                        "• {} {}: {}",
+                        "• {} {}: {what}{outcome}",
                         r.time.format("%Y-%m-%d %H:%M UTC"),
                         r.user,
-                        r.slot_summary()
                     ));
-                    if lines.len() == limit {
+                    if lines.len() == query.limit {
                         break;
                     }
                 }
@@ -722,6 +739,20 @@ impl Bot {
             started: true,
         }
     }
+}
+
+/// Whether an audit record is one a `show_audit` query asks for.
+fn audit_query_matches(
+    query: &opsbot_dialog::AuditQuery,
+    record: &AuditRecord,
+    settings: &opsbot_spec::Settings,
+) -> bool {
+    query.intent.as_ref().is_none_or(|i| *i == record.intent)
+        && query
+            .user
+            .as_ref()
+            .is_none_or(|u| settings.same_person(u, &record.user))
+        && (query.all_outcomes || record.outcome == AuditOutcome::Succeeded)
 }
 
 /// The short form of a request id people type ("approve 7f3a").

@@ -159,7 +159,15 @@ pub struct RawAction {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawShowAudit {
-    pub intent: String,
+    /// Only records of this intent.
+    pub intent: Option<String>,
+    /// Only this person's records (a template: `"{person}"`).
+    pub user: Option<String>,
+    /// Only records at or after this time (a template: `"{since}"`).
+    pub since: Option<String>,
+    /// Every outcome (denied, cancelled, failed …), not only what ran.
+    #[serde(default)]
+    pub all_outcomes: bool,
     #[serde(default = "default_audit_limit")]
     pub limit: usize,
 }

@@ -418,10 +418,12 @@ impl<'a> Step<'a> {
                     if let (false, Some(default)) =
                         (request.slots.contains_key(&slot.name), &slot.default)
                     {
+                        // A typed default ("today") resolves now, like a value said.
+                        let value = self.slot_value(slot, default).unwrap_or(default.clone());
                         request.slots.insert(
                             slot.name.clone(),
                             SlotValue {
-                                value: default.clone(),
+                                value,
                                 origin: SlotOrigin::Default,
                             },
                         );

@@ -353,20 +353,35 @@ pub(super) fn check_action(
             None
         }
         (None, Some(show)) => {
-            if !intents.contains_key(&show.intent) {
+            if let Some(intent) = show.intent.as_ref().filter(|i| !intents.contains_key(*i)) {
                 diagnostics.push(
                     file.index.locate(&format!("{path}.show_audit.intent")),
                     format!(
-                        "`show_audit` names unknown intent `{}`; expected an intent under intents/",
-                        show.intent
+                        "`show_audit` names unknown intent `{intent}`; expected an intent under intents/"
                     ),
                 );
                 return None;
             }
-            Some(Action::ShowAudit {
+            let template = |field: &str, text: &Option<String>, diagnostics: &mut Diagnostics| {
+                text.as_ref().and_then(|t| {
+                    check_template(
+                        file,
+                        &format!("{path}.show_audit.{field}"),
+                        t,
+                        vars,
+                        diagnostics,
+                    )
+                })
+            };
+            let user = template("user", &show.user, diagnostics);
+            let since = template("since", &show.since, diagnostics);
+            Some(Action::ShowAudit(ShowAudit {
                 intent: show.intent.clone(),
+                user,
+                since,
+                all_outcomes: show.all_outcomes,
                 limit: show.limit.clamp(1, 50),
-            })
+            }))
         }
         (Some(program), None) => {
             let before = diagnostics.len();

@@ -242,14 +242,24 @@ pub struct ProgramAction {
     pub workdir: PathBuf,
 }
 
+/// `show_audit:`: the newest audit records, filtered.
+#[derive(Debug, Clone)]
+pub struct ShowAudit {
+    pub intent: Option<String>,
+    /// Whose records: a person or id, from a slot (`"{person}"`).
+    pub user: Option<Template>,
+    /// From when: a time, from a slot (`"{since}"`).
+    pub since: Option<Template>,
+    /// Every outcome, not only actions that ran and succeeded.
+    pub all_outcomes: bool,
+    pub limit: usize,
+}
+
 #[derive(Debug, Clone)]
 pub enum Action {
     Program(ProgramAction),
     /// Lists the newest audit records of one intent (read-only, built in).
-    ShowAudit {
-        intent: String,
-        limit: usize,
-    },
+    ShowAudit(ShowAudit),
 }
 
 // A project holds a handful of dialogs; boxing the larger variant would only

@@ -209,7 +209,9 @@ pub fn parse_datetime_in(text: &str, frame: &TimeFrame) -> Option<DateTime<Utc>>
             Some(PartOfDay::Evening | PartOfDay::Night) => (date, hm(20, 0)?),
             Some(PartOfDay::Afternoon) => (date, hm(14, 0)?),
             Some(PartOfDay::Morning) => (date, hm(9, 0)?),
-            None if day_text == "today" => return Some(now),
+            // "today" is now, except looking back: then the day's start
+            // ("what did alice do today?").
+            None if day_text == "today" && frame.direction != Direction::Past => return Some(now),
             None => (date, hm(0, 0)?),
         },
     };
