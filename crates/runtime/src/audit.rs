@@ -155,16 +155,23 @@ impl AuditRecord {
         outcome: &ActionOutcome,
     ) -> AuditRecord {
         let status = match (outcome.started, outcome.succeeded) {
+            // A dry run's read-only preview: what ran changed nothing.
+            _ if request.dry_run => AuditOutcome::DryRun,
             (false, _) => AuditOutcome::NotStarted,
             (true, true) => AuditOutcome::Succeeded,
             (true, false) => AuditOutcome::Failed,
         };
         let mut audit = AuditRecord::from_request(settings, key, time, status, request);
+        if request.dry_run {
+            audit.reason = Some("dry run: only the read-only preview ran".into());
+        }
         audit.command = Some(plan.command_line());
         audit.exit_code = outcome.exit_code;
         audit.duration_ms = Some(outcome.duration.as_millis() as u64);
         audit.output = Some(settings.redact(&outcome.output));
-        audit.reason = outcome.error.as_deref().map(|e| settings.redact(e));
+        if let Some(error) = &outcome.error {
+            audit.reason = Some(settings.redact(error));
+        }
         audit
     }
 

@@ -561,10 +561,11 @@ impl Bot {
                 execution_by: run
                     .as_ref()
                     .filter(|(_, request)| {
-                        project
-                            .dialogs
-                            .get(&request.dialog)
-                            .is_none_or(|d| !d.read_only)
+                        !request.dry_run
+                            && project
+                                .dialogs
+                                .get(&request.dialog)
+                                .is_none_or(|d| !d.read_only)
                     })
                     .map(|_| settings.person_of(&key.user).to_string()),
             };
@@ -626,7 +627,7 @@ impl Bot {
             records.push(AuditRecord::executed(
                 settings, key, ctx.now, &request, &plan, &outcome,
             ));
-            if request.alert.is_some() {
+            if request.alert.is_some() && !request.dry_run {
                 self.note_action_on_alert(loaded, key, &request, &outcome)
                     .await?;
             }

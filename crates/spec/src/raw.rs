@@ -80,6 +80,9 @@ pub struct RawDialog {
     #[serde(default)]
     pub read_only: bool,
     pub action: Option<RawAction>,
+    /// A read-only program a dry run runs instead, to show what the action
+    /// would touch ("the queries that would be killed").
+    pub preview: Option<RawAction>,
     /// Reply for dialogs without an action (greetings, help).
     pub reply: Option<String>,
     pub running: Option<String>,

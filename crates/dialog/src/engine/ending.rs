@@ -66,7 +66,7 @@ impl<'a> Step<'a> {
         self.run(dialog, request)
     }
 
-    pub(super) fn run(&mut self, dialog: &Dialog, request: Request) -> Phase {
+    pub(super) fn run(&mut self, dialog: &Dialog, mut request: Request) -> Phase {
         let Behaviour::Run {
             action, running, ..
         } = &dialog.behaviour
@@ -82,7 +82,30 @@ impl<'a> Step<'a> {
             self.ctx.user,
             self.ctx.room,
         );
-        if request.dry_run || self.ctx.dry_run {
+        // A dialog that changes nothing runs for real even in a dry run.
+        let dry = (request.dry_run || self.ctx.dry_run) && !dialog.read_only;
+        request.dry_run = dry;
+        if dry {
+            if let Some(preview) = &dialog.preview {
+                // The read-only preview runs; its output goes with the plan.
+                let preview = plan::build(
+                    dialog,
+                    &opsbot_spec::Action::Program(preview.clone()),
+                    &vars,
+                    &request,
+                    self.ctx.user,
+                    self.ctx.room,
+                );
+                self.say(format!(
+                    "Dry run: nothing will change. Previewing with {} …",
+                    preview.command_line()
+                ));
+                self.effects.push(Effect::Run {
+                    plan: preview,
+                    request: request.clone(),
+                });
+                return Phase::Executing { request };
+            }
             self.say(format!("Dry run, nothing was run. {}", plan.describe()));
             self.record(Outcome::DryRun, request, "dry run");
             return Phase::Idle;
@@ -223,6 +246,9 @@ impl<'a> Step<'a> {
             "duration".into(),
             format!("{:.1}s", outcome.duration.as_secs_f64()),
         );
+        if request.dry_run {
+            return self.previewed(dialog, &request, &vars, outcome);
+        }
         let template = if outcome.succeeded { success } else { failure };
         self.say(template.render(&vars).trim_end().to_string());
         if outcome.succeeded {
@@ -243,6 +269,34 @@ impl<'a> Step<'a> {
                 }
             }
         }
+        Phase::Idle
+    }
+
+    /// A dry run's preview finished: what would run, and what the preview
+    /// showed. Nothing is remembered for follow-ups: nothing was done.
+    fn previewed(
+        &mut self,
+        dialog: &Dialog,
+        request: &Request,
+        vars: &BTreeMap<String, String>,
+        outcome: &ActionOutcome,
+    ) -> Phase {
+        let Behaviour::Run { action, .. } = &dialog.behaviour else {
+            return Phase::Idle;
+        };
+        let plan = plan::build(dialog, action, vars, request, self.ctx.user, self.ctx.room);
+        let shown = if outcome.succeeded {
+            format!("The preview says:\n{}", vars["output"])
+        } else {
+            format!(
+                "The preview failed (exit status {}): {}",
+                vars["exit_code"], vars["output"]
+            )
+        };
+        self.say(format!(
+            "Dry run, nothing was changed. {}\n{shown}",
+            plan.describe()
+        ));
         Phase::Idle
     }
 

@@ -162,6 +162,7 @@ pub(super) fn check_dialogs(
                         settings,
                         file,
                         &path,
+                        "action",
                         name,
                         action,
                         &base_vars,
@@ -204,6 +205,23 @@ pub(super) fn check_dialogs(
                     }
                 }
             };
+            let preview = raw.preview.as_ref().and_then(|p| {
+                let at = file.index.locate(&format!("{path}.preview"));
+                if raw.action.is_none() {
+                    diagnostics.push(at.clone(), format!("dialog `{name}` has a `preview` but no `action`; a preview shows what the action would do"));
+                }
+                match check_action(
+                    root, settings, file, &path, "preview", name, p, &base_vars, intents,
+                    diagnostics,
+                ) {
+                    Some(Action::Program(program)) => Some(program),
+                    Some(_) => {
+                        diagnostics.push(at, "`preview` must run a `program`; expected `program:` and `args:`");
+                        None
+                    }
+                    None => None,
+                }
+            });
             let access = check_access(file, &path, raw, settings, &slot_names, diagnostics);
             let approval = raw.approval.as_ref().map(|a| {
                 let at = file.index.locate(&format!("{path}.approval"));
@@ -247,6 +265,7 @@ pub(super) fn check_dialogs(
                         slots,
                         confirm,
                         behaviour,
+                        preview,
                     },
                 );
             }
@@ -339,17 +358,18 @@ pub(super) fn check_action(
     settings: &Settings,
     file: &SourceFile,
     dialog_path: &str,
+    field: &str,
     dialog: &str,
     raw: &raw::RawAction,
     vars: &[&str],
     intents: &BTreeMap<String, Intent>,
     diagnostics: &mut Diagnostics,
 ) -> Option<Action> {
-    let path = format!("{dialog_path}.action");
+    let path = format!("{dialog_path}.{field}");
     let at = file.index.locate(&path);
     match (&raw.program, &raw.show_audit) {
         (Some(_), Some(_)) | (None, None) => {
-            diagnostics.push(at, format!("action of dialog `{dialog}` must have exactly one of `program` or `show_audit`"));
+            diagnostics.push(at, format!("{field} of dialog `{dialog}` must have exactly one of `program` or `show_audit`"));
             None
         }
         (None, Some(show)) => {

@@ -292,6 +292,9 @@ pub struct Dialog {
     pub slots: Vec<Slot>,
     pub confirm: Option<Template>,
     pub behaviour: Behaviour,
+    /// What a dry run runs instead of the action: a read-only program that
+    /// shows what the action would touch.
+    pub preview: Option<ProgramAction>,
 }
 
 impl Dialog {
