@@ -132,10 +132,21 @@ pub(super) fn evaluate(paths: &Paths, args: &EvaluateArgs) -> Result<()> {
     };
     print_evaluation(&evaluation);
     let slot_report = slots.as_ref().map(print_slots);
+    let near_misses = match near_miss::near_miss_file(paths, args.near_misses.as_deref()) {
+        Some(file) => {
+            let report = near_miss::near_misses(paths, &project, &file)?;
+            near_miss::print_near_misses(&report);
+            Some(report)
+        }
+        None => None,
+    };
     if let Some(json) = &args.json {
         let mut value = serde_json::to_value(&evaluation)?;
         if let (Some(object), Some(report)) = (value.as_object_mut(), slot_report) {
             object.insert("slots".into(), report);
+        }
+        if let (Some(object), Some(report)) = (value.as_object_mut(), &near_misses) {
+            object.insert("near_misses".into(), serde_json::to_value(report)?);
         }
         std::fs::write(json, serde_json::to_vec_pretty(&value)?)
             .with_context(|| format!("writing {}", json.display()))?;

@@ -138,6 +138,10 @@ pub struct EvaluateArgs {
     /// read then, and by the model trained now.
     #[arg(long)]
     pub reviewed: bool,
+    /// Requests no dialog serves, one per line, that the trained bot must
+    /// refuse [default: tests/near_misses.txt when it exists].
+    #[arg(long)]
+    pub near_misses: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -237,6 +241,7 @@ pub struct TestArgs {
 mod alerts;
 mod audit;
 mod evaluate;
+mod near_miss;
 mod review;
 mod timeline;
 mod train;

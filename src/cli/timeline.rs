@@ -76,6 +76,24 @@ fn entries<'a>(records: &'a [AuditRecord], events: &'a [AlertEvent]) -> Vec<Entr
     all
 }
 
+/// A Markdown code span around text that may hold backticks itself: the
+/// fence is one backtick longer than the longest run inside (CommonMark).
+fn code_span(text: &str) -> String {
+    let mut longest = 0;
+    let mut run = 0;
+    for c in text.chars() {
+        run = if c == '`' { run + 1 } else { 0 };
+        longest = longest.max(run);
+    }
+    let fence = "`".repeat(longest + 1);
+    let pad = if text.starts_with('`') || text.ends_with('`') {
+        " "
+    } else {
+        ""
+    };
+    format!("{fence}{pad}{text}{pad}{fence}")
+}
+
 fn minutes(from: chrono::DateTime<chrono::Utc>, to: chrono::DateTime<chrono::Utc>) -> String {
     let seconds = (to - from).num_seconds().max(0);
     if seconds < 120 {
@@ -103,7 +121,8 @@ pub(super) fn markdown_timeline(
         _ => out.push_str("No records match.\n\n"),
     }
     out.push_str("| # | time (UTC) | room | who | request | outcome | details |\n|---|---|---|---|---|---|---|\n");
-    let cell = |s: &str| shown(&s.replace('|', "\\|").replace('`', "'").replace('\n', " "));
+    // Backticks are escaped, not replaced: the export shows what was said.
+    let cell = |s: &str| shown(&s.replace('|', "\\|").replace('`', "\\`").replace('\n', " "));
     for entry in &all {
         match entry {
             Entry::Record(r) => {
@@ -114,6 +133,9 @@ pub(super) fn markdown_timeline(
                 if let Some(a) = &r.approved_by {
                     details.push(format!("approved by {a}"));
                 }
+                if let Some(d) = &r.declined_by {
+                    details.push(format!("declined by {d}"));
+                }
                 if r.two_factor {
                     details.push("2FA".into());
                 }
@@ -121,7 +143,9 @@ pub(super) fn markdown_timeline(
                     details.push(format!("about the alert {}", cell(&alert.name)));
                 }
                 if let Some(command) = &r.command {
-                    details.push(format!("`{}`", cell(command)));
+                    details.push(code_span(&shown(
+                        &command.replace('|', "\\|").replace('\n', " "),
+                    )));
                 }
                 if let Some(code) = r.exit_code {
                     details.push(format!("exit {code}"));
@@ -182,4 +206,16 @@ pub(super) fn markdown_timeline(
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::code_span;
+
+    #[test]
+    fn code_spans_hold_backticks() {
+        assert_eq!(code_span("ls -l"), "`ls -l`");
+        assert_eq!(code_span("echo `id`"), "`` echo `id` ``");
+        assert_eq!(code_span("a``b"), "```a``b```");
+    }
 }

@@ -51,11 +51,25 @@ const OPENERS: &[&str] = &[
     "lets",
     "try to",
     "help me",
+    "i need",
+    "we need",
+    "i want",
+    "we want",
+    "i'd like",
+    "i would like",
     "the",
     "a",
     "an",
     "my",
     "our",
+    "some",
+    // Light verbs: the request is the noun after them ("do a failover",
+    // "run a backup", "take a snapshot").
+    "do",
+    "run",
+    "make",
+    "take",
+    "perform",
 ];
 
 /// Words that open a question rather than a request. "can/could/would you"
@@ -90,81 +104,235 @@ const QUESTION_WORDS: &[&str] = &[
     "shouldn't",
 ];
 
-/// The words of the project's intent examples and entity values: what its
-/// requests may start with.
+/// Groups of request words that ask for the same kind of thing in operations
+/// talk. A request word is served when an example starts with a word of its
+/// group ("reboot" where examples say "restart"), so paraphrases pass while
+/// verbs of another kind ("upgrade", "delete", "create") stay refused. Only
+/// examples' request words count here, not every word they contain.
+const KINDRED: &[&[&str]] = &[
+    &[
+        "start", "run", "launch", "trigger", "kick", "begin", "execute", "fire",
+    ],
+    &[
+        "rerun",
+        "retry",
+        "retrigger",
+        "restart",
+        "rebuild",
+        "redo",
+        "rerun",
+    ],
+    &[
+        "restart", "reboot", "bounce", "cycle", "reload", "recycle", "kick",
+    ],
+    &[
+        "stop",
+        "kill",
+        "terminate",
+        "cancel",
+        "abort",
+        "end",
+        "halt",
+        "shut",
+    ],
+    &[
+        "deploy", "ship", "release", "push", "roll", "promote", "send", "publish",
+    ],
+    &["rollback", "roll", "revert", "undo", "downgrade"],
+    &["backup", "back", "snapshot", "dump", "save", "copy"],
+    &["restore", "recover", "rewind", "roll", "bring"],
+    &[
+        "show", "list", "display", "check", "get", "view", "see", "print", "tell", "give",
+    ],
+    &[
+        "set", "change", "scale", "resize", "adjust", "bump", "increase", "raise", "lower",
+        "reduce",
+    ],
+    &["silence", "mute", "quiet", "snooze", "suppress", "hush"],
+    &[
+        "extend", "lengthen", "prolong", "bump", "add", "increase", "give",
+    ],
+    &["create", "provision", "new"],
+    &["delete", "remove", "drop", "destroy", "purge", "erase"],
+    &["fail", "failover", "switch", "flip", "promote"],
+];
+
+/// The words of one intent's examples, and the words they start with.
+#[derive(Debug, Clone, Default)]
+struct IntentWords {
+    words: HashSet<String>,
+    leads: HashSet<String>,
+}
+
+impl IntentWords {
+    fn add(&mut self, text: &str) {
+        self.words.extend(words(text));
+        if let Some(lead) = request_words(text, &[]).into_iter().next() {
+            self.leads.insert(lead.word);
+        }
+    }
+
+    /// Whether `word` fits these examples: one of their words, a typo of one
+    /// (four letters or more), or of the kind of a word they start with.
+    fn serves(&self, word: &str) -> bool {
+        self.words.contains(word)
+            || (word.chars().count() >= 4
+                && self.words.iter().any(|w| {
+                    w.len().abs_diff(word.len()) <= 1 && strsim::damerau_levenshtein(w, word) <= 1
+                }))
+            || KINDRED
+                .iter()
+                .filter(|group| group.contains(&word))
+                .any(|group| group.iter().any(|w| self.leads.contains(*w)))
+    }
+}
+
+/// What the request word of a message says about the intent it was read as.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RequestWord {
+    /// It fits that intent's examples (or there is none to judge).
+    Fits,
+    /// Only another intent's examples use it: the two are asked about.
+    Another(String),
+    /// No example of any intent uses it: a near miss, refused.
+    Unserved(String),
+}
+
+/// The words of each intent's examples, and the values of the entities:
+/// what the project's requests say.
 #[derive(Debug, Clone, Default)]
 pub struct ServedWords {
-    words: HashSet<String>,
+    by_intent: std::collections::BTreeMap<String, IntentWords>,
+    values: HashSet<String>,
 }
 
 impl ServedWords {
     pub fn from_project(project: &Project) -> ServedWords {
         let mut served = ServedWords::default();
         for intent in project.intents.values() {
+            let words = served.by_intent.entry(intent.name.clone()).or_default();
             for example in &intent.examples {
-                served.add(&example.text);
+                words.add(&example.text);
             }
         }
         for entity in project.entities.values() {
             for value in entity.canonical_values() {
-                served.add(value);
+                served.values.extend(words(value));
             }
         }
         served
     }
 
-    /// Learns the words of one text.
-    pub fn add(&mut self, text: &str) {
-        self.words.extend(words(text));
+    /// Learns one example of an intent.
+    pub fn add(&mut self, intent: &str, text: &str) {
+        self.by_intent
+            .entry(intent.to_string())
+            .or_default()
+            .add(text);
     }
 
-    pub fn contains(&self, word: &str) -> bool {
-        self.words.contains(word)
-    }
-
-    /// The request word of `text` when no example uses it nor a word one typo
-    /// away (for words of four letters or more): what the message asks for
-    /// is something no dialog was taught. `None` for questions, for messages
-    /// that open with a value, and for served words.
-    pub fn unserved_request_word(&self, text: &str, entities: &[EntityMatch]) -> Option<String> {
-        let lead = request_words(text, entities).into_iter().next()?;
+    /// Judges the request word of `text` ("upgrade" in "please upgrade the
+    /// cluster") against the examples of `intent`, the intent it was read as.
+    pub fn judge(&self, text: &str, entities: &[EntityMatch], intent: &str) -> RequestWord {
+        let mut request = request_words(text, entities).into_iter();
+        let Some(lead) = request.next() else {
+            return RequestWord::Fits;
+        };
+        // "a fresh backup": a modifier may come first; the word right after it
+        // (a content word, not a value) is the request when it fits.
+        let after = request
+            .next()
+            .filter(|w| !w.is_value && w.word.chars().count() >= 4);
+        let word = lead.word;
         if lead.is_value
-            || QUESTION_WORDS.contains(&lead.word.as_str())
-            || lead.word.chars().any(|c| !c.is_alphabetic() && c != '\'')
-            || self.words.contains(&lead.word)
+            || QUESTION_WORDS.contains(&word.as_str())
+            || word.chars().any(|c| !c.is_alphabetic() && c != '\'')
+            || self.values.contains(&word)
         {
-            return None;
+            return RequestWord::Fits;
         }
-        let near = lead.word.chars().count() >= 4
-            && self.words.iter().any(|w| {
-                w.len().abs_diff(lead.word.len()) <= 1
-                    && strsim::damerau_levenshtein(w, &lead.word) <= 1
-            });
-        (!near).then_some(lead.word)
+        match self.by_intent.get(intent) {
+            None => return RequestWord::Fits,
+            Some(own) if own.serves(&word) => return RequestWord::Fits,
+            Some(own) if after.as_ref().is_some_and(|a| own.serves(&a.word)) => {
+                return RequestWord::Fits
+            }
+            Some(_) => {}
+        }
+        match self
+            .by_intent
+            .iter()
+            .find(|(name, words)| *name != intent && words.serves(&word))
+        {
+            Some((other, _)) => RequestWord::Another(other.clone()),
+            None => RequestWord::Unserved(word),
+        }
     }
-}
 
-impl ServedWords {
     /// The message's words that no example or value uses, outside the values
     /// found: what the user said that the bot has no reading for ("tempdb" in
     /// "back up tempdb"), so a refusal can name it.
     pub fn unknown_words(&self, text: &str, entities: &[EntityMatch]) -> Vec<String> {
         request_words(text, entities)
             .into_iter()
-            .filter(|w| !w.is_value && !self.words.contains(&w.word))
+            .filter(|w| {
+                !w.is_value
+                    && !self.values.contains(&w.word)
+                    && !self.by_intent.values().any(|i| i.words.contains(&w.word))
+            })
             .filter(|w| !OPENERS.contains(&w.word.as_str()))
             .map(|w| w.word)
             .collect()
     }
 }
 
+/// The examples whose request word no other example of their intent fits
+/// (leave-one-out): said for the first time, the bot would refuse them or
+/// ask which was meant. The request-word rule's cost, for `opsbot evaluate`:
+/// (intent, text, whether it would be refused rather than asked about).
+pub fn refused_if_new(project: &Project) -> Vec<(String, String, bool)> {
+    let served = ServedWords::from_project(project);
+    let mut found = Vec::new();
+    for intent in project.intents.values() {
+        for (i, example) in intent.examples.iter().enumerate() {
+            let mut others = served.clone();
+            let mut own = IntentWords::default();
+            for (j, other) in intent.examples.iter().enumerate() {
+                if i != j {
+                    own.add(&other.text);
+                }
+            }
+            others.by_intent.insert(intent.name.clone(), own);
+            match others.judge(&example.text, &[], &intent.name) {
+                RequestWord::Fits => {}
+                RequestWord::Another(_) => {
+                    found.push((intent.name.clone(), example.text.clone(), false))
+                }
+                RequestWord::Unserved(_) => {
+                    found.push((intent.name.clone(), example.text.clone(), true))
+                }
+            }
+        }
+    }
+    found
+}
+
 /// Whether a message asks a question instead of making a request: it opens
 /// with a question word ("how do I restore …", "should I back up …", "is the
 /// backup ok?"), or with "do"/"can"/"may" before "I" or "we".
 pub fn is_question(text: &str, entities: &[EntityMatch]) -> bool {
-    let lead = request_words(text, entities);
-    let first = lead.first().map(|w| w.word.as_str());
-    let second = lead.get(1).map(|w| w.word.as_str());
+    // Only greetings and fillers come off: "do I …" must stay a question.
+    const FILLERS: &[&str] = &[
+        "please", "hey", "hi", "ok", "okay", "so", "and", "also", "just", "um",
+    ];
+    let all: Vec<String> = words(text).collect();
+    let skip = all
+        .iter()
+        .take_while(|w| FILLERS.contains(&w.as_str()))
+        .count();
+    let _ = entities;
+    let first = all.get(skip).map(String::as_str);
+    let second = all.get(skip + 1).map(String::as_str);
     match (first, second) {
         (Some(w), _) if QUESTION_WORDS.contains(&w) => true,
         (Some("do" | "can" | "could" | "may" | "might"), Some("i" | "we")) => true,
@@ -241,10 +409,10 @@ fn words(text: &str) -> impl Iterator<Item = String> + '_ {
 mod tests {
     use super::*;
 
-    fn served(texts: &[&str]) -> ServedWords {
+    fn served(examples: &[(&str, &str)]) -> ServedWords {
         let mut s = ServedWords::default();
-        for t in texts {
-            s.add(t);
+        for (intent, text) in examples {
+            s.add(intent, text);
         }
         s
     }
@@ -252,28 +420,39 @@ mod tests {
     #[test]
     fn a_request_word_no_example_uses_is_unserved() {
         let s = served(&[
-            "back up the orders database",
-            "fail over pg-main",
-            "restore orders",
+            ("backup", "back up the orders database"),
+            ("failover", "fail over pg-main"),
+            ("restore", "restore orders"),
+            ("restart", "restart apache"),
         ]);
-        let unserved = |t: &str| s.unserved_request_word(t, &[]);
+        let judge = |t: &str, intent: &str| s.judge(t, &[], intent);
+        let unserved = |w: &str| RequestWord::Unserved(w.to_string());
         assert_eq!(
-            unserved("upgrade the cluster to postgres 17").as_deref(),
-            Some("upgrade")
+            judge("upgrade the cluster to postgres 17", "failover"),
+            unserved("upgrade")
         );
         assert_eq!(
-            unserved("please create a new replica").as_deref(),
-            Some("create")
+            judge("please create a new replica", "failover"),
+            unserved("create")
         );
         assert_eq!(
-            unserved("can you resize pg-main").as_deref(),
-            Some("resize")
+            judge("can you resize the cluster", "failover"),
+            unserved("resize")
         );
-        assert_eq!(unserved("back up billing"), None);
-        assert_eq!(unserved("please restore users"), None);
-        // A typo of a served word, a question and a bare value are not.
-        assert_eq!(unserved("restroe orders"), None);
-        assert_eq!(unserved("how big is the orders database"), None);
+        assert_eq!(judge("back up billing", "backup"), RequestWord::Fits);
+        assert_eq!(judge("please restore users", "restore"), RequestWord::Fits);
+        // A typo, a word of the same kind, a question: they fit.
+        assert_eq!(judge("restroe orders", "restore"), RequestWord::Fits);
+        assert_eq!(judge("reboot apache", "restart"), RequestWord::Fits);
+        assert_eq!(
+            judge("how big is the orders database", "backup"),
+            RequestWord::Fits
+        );
+        // Read as one intent, worded as another: both are asked about.
+        assert_eq!(
+            judge("restore the backup", "backup"),
+            RequestWord::Another("restore".into())
+        );
     }
 
     #[test]

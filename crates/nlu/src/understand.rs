@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::extract::EntityExtractor;
 use crate::model::{decide, IntentModel};
-use crate::near_miss::ServedWords;
+use crate::near_miss::{RequestWord, ServedWords};
 use crate::tagger::{self, Tagger};
 pub use crate::text::mask_bot_name;
 use crate::{NluError, SentenceEncoder};
@@ -213,9 +213,13 @@ impl Nlu {
         if unfamiliar {
             decision = OUT_OF_SCOPE.to_string();
         }
-        let unserved = match decision.as_str() {
-            OUT_OF_SCOPE => None,
-            _ => self.served.unserved_request_word(&content, &entities),
+        let judged = match decision.as_str() {
+            OUT_OF_SCOPE => RequestWord::Fits,
+            intent => self.served.judge(&content, &entities, intent),
+        };
+        let unserved = match &judged {
+            RequestWord::Unserved(word) => Some(word.clone()),
+            _ => None,
         };
         if unserved.is_some() {
             decision = OUT_OF_SCOPE.to_string();
@@ -231,8 +235,15 @@ impl Nlu {
         let ambiguous = if unfamiliar || unserved.is_some() {
             Vec::new()
         } else {
-            let pair = self.either_or(&content, &entities);
-            if pair.is_empty() {
+            let mut pair = self.either_or(&content, &entities);
+            if let (true, RequestWord::Another(other)) = (pair.is_empty(), &judged) {
+                // Read as one intent but worded as another's: ask.
+                pair = [decision.as_str(), other.as_str()]
+                    .iter()
+                    .filter_map(|name| guesses.iter().find(|g| g.name == *name).cloned())
+                    .collect();
+            }
+            if pair.len() < 2 {
                 ambiguous_pair(&guesses, self.ambiguity_margin, self.threshold)
             } else {
                 pair
