@@ -23,4 +23,5 @@ mod review;
 mod safety;
 mod shell;
 mod slots;
+mod trust;
 mod util;

@@ -37,7 +37,13 @@ impl Fixture {
     /// A copy of one of the test packs in `tests/packs/` (bots of other
     /// domains), untrained.
     pub fn pack(name: &str) -> Fixture {
-        Fixture::from_sources(&repo().join("tests/packs").join(name))
+        let sources = repo().join("tests/packs").join(name);
+        let fixture = Fixture::from_sources(&sources);
+        // A pack's own transcripts and near-miss requests come along.
+        if sources.join("tests").is_dir() {
+            copy_tree(&sources.join("tests"), &fixture.path().join("tests"));
+        }
+        fixture
     }
 
     /// A test pack, trained.
