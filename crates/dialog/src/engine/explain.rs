@@ -17,19 +17,19 @@ impl<'a> Step<'a> {
         });
     }
 
-    /// Answers "why?" and "who can …?" in any phase; `None` when the message
-    /// is neither (the phase is handed back untouched in `Err`).
-    pub(super) fn aside(&mut self, phase: Phase, u: &Understanding) -> Result<Phase, Phase> {
+    /// Answers "why?" and "who can …?" in any phase (which stays as it is);
+    /// false when the message is neither.
+    pub(super) fn aside(&mut self, u: &Understanding) -> bool {
         if asides::is_why(&u.text) {
             let reply = match &self.explanation {
                 Some(e) => e.why.clone(),
                 None => "I have not refused or dropped anything lately, so there is nothing to explain. Say “help” to see what I can do.".to_string(),
             };
             self.say(reply);
-            return Ok(phase);
+            return true;
         }
         let Some(asked) = asides::who_can(&u.text) else {
-            return Err(phase);
+            return false;
         };
         let named = match asked {
             WhoCan::Named(_) => u
@@ -47,7 +47,7 @@ impl<'a> Step<'a> {
             None => "Who can do what? Name the request, e.g. “who can restart a service?”, or ask right after I refuse one.".to_string(),
         };
         self.say(reply);
-        Ok(phase)
+        true
     }
 
     /// "Members of dba (lena, omar or priya) may fail a cluster over to its

@@ -49,10 +49,9 @@ impl<'a> Step<'a> {
         if phrases::is_disowning(&u.text) {
             return self.disown(phase);
         }
-        let phase = match self.aside(phase, u) {
-            Ok(phase) => return phase,
-            Err(phase) => phase,
-        };
+        if self.aside(u) {
+            return phase;
+        }
         match phase {
             Phase::Idle => self.start(u, memory, last_dialog),
             Phase::Collecting { request, asking } => self.collect(request, asking, u, memory),
