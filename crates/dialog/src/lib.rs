@@ -16,7 +16,7 @@ pub use engine::{
     overlong_reply, step, ActionOutcome, AlertContext, CodeCheck, Context, Effect, Input, Lesson,
     LessonKind, Outcome, Record, Transition, MAX_MESSAGE_CHARS,
 };
-pub use plan::{AuditQuery, Plan};
+pub use plan::{AuditQuery, Lookup, Plan};
 pub use state::{
     AlertLink, Choice, Conversation, Explanation, LastDialog, Phase, Reading, Remembered, Request,
     SlotOrigin, SlotValue,

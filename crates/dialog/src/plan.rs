@@ -25,6 +25,51 @@ pub enum Plan {
     ShowAudit(AuditQuery),
 }
 
+/// Where a slot's allowed values are read: a read-only program's output, or
+/// a file under the project (already resolved and inside it).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Lookup {
+    Program(Plan),
+    File(PathBuf),
+    /// The rendered path left the project folder: refused, never read.
+    Outside(String),
+}
+
+/// The lookup of a slot's `values_from`, with the request's values filled in.
+pub fn lookup(
+    dialog: &Dialog,
+    from: &opsbot_spec::ValuesFrom,
+    vars: &BTreeMap<String, String>,
+    request: &Request,
+    user: &str,
+    room: &str,
+    root: &std::path::Path,
+) -> Lookup {
+    match from {
+        opsbot_spec::ValuesFrom::Program(program) => Lookup::Program(build(
+            dialog,
+            &Action::Program(program.clone()),
+            vars,
+            request,
+            user,
+            room,
+        )),
+        opsbot_spec::ValuesFrom::File(path) => {
+            let rendered = path.render(vars);
+            let relative = std::path::Path::new(&rendered);
+            let inside = !relative.is_absolute()
+                && relative
+                    .components()
+                    .all(|c| matches!(c, std::path::Component::Normal(_)));
+            if inside {
+                Lookup::File(root.join(relative))
+            } else {
+                Lookup::Outside(rendered)
+            }
+        }
+    }
+}
+
 /// Which audit records a `show_audit` action lists.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AuditQuery {

@@ -75,6 +75,9 @@ pub struct Request {
     /// ones are there?"), so "2" or "the first one" answers.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub offered: Vec<String>,
+    /// Slot → the value its `values_from` lookup allowed.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub checked: BTreeMap<String, String>,
 }
 
 impl Request {
@@ -110,6 +113,11 @@ pub enum Phase {
     /// Waiting for a different member of the approver groups.
     AwaitingApproval {
         request: Request,
+    },
+    /// The values `slot` may take are being looked up (`values_from`).
+    Checking {
+        request: Request,
+        slot: String,
     },
     /// The action was handed to the executor; its outcome is not known yet.
     Executing {
@@ -212,6 +220,7 @@ impl Conversation {
         match &self.phase {
             Phase::Idle | Phase::Choosing { .. } => None,
             Phase::Collecting { request, .. }
+            | Phase::Checking { request, .. }
             | Phase::AwaitingConfirmation { request }
             | Phase::AwaitingCode { request }
             | Phase::AwaitingApproval { request }
@@ -223,6 +232,7 @@ impl Conversation {
         match self.phase {
             Phase::Idle => "idle",
             Phase::Collecting { .. } => "collecting",
+            Phase::Checking { .. } => "checking",
             Phase::AwaitingConfirmation { .. } => "awaiting_confirmation",
             Phase::AwaitingCode { .. } => "awaiting_code",
             Phase::AwaitingApproval { .. } => "awaiting_approval",

@@ -15,7 +15,9 @@ use opsbot_dialog::{
 use opsbot_nlu::Nlu;
 use opsbot_spec::Project;
 
-use crate::audit::{AuditOutcome, AuditRecord};
+#[cfg(test)]
+use crate::audit::AuditOutcome;
+use crate::audit::AuditRecord;
 use crate::chat::{Chat, MessageHandle, Outbound};
 use crate::exec::{self, Invocation};
 use crate::inbound::{self, Envelope, Inbound, Message};
@@ -28,6 +30,7 @@ mod alerts;
 mod approvals;
 mod holds;
 mod learn;
+mod lookups;
 mod mutes;
 mod resume;
 #[cfg(test)]
@@ -541,6 +544,7 @@ impl Bot {
         loop {
             let now = self.now();
             let mut run = None;
+            let mut lookup = None;
             let mut lessons = Vec::new();
             for effect in transition.effects {
                 match effect {
@@ -548,6 +552,7 @@ impl Bot {
                         records.push(AuditRecord::from_record(settings, key, now, &record))
                     }
                     Effect::Run { plan, request } => run = Some((plan, request)),
+                    Effect::Lookup { lookup: l, .. } => lookup = Some(l),
                     Effect::Learn(lesson) => lessons.push(lesson),
                 }
             }
@@ -587,6 +592,18 @@ impl Bot {
                 }
             }
             let Some((plan, request)) = run else {
+                if let Some(lookup) = lookup {
+                    // Read-only: nothing to journal; a restart looks it up again.
+                    let result = self.look_up(project, &lookup).await;
+                    let ctx = self.context(loaded, key, false)?;
+                    transition = step(
+                        project,
+                        transition.conversation,
+                        Input::LookedUp(&result),
+                        &ctx,
+                    );
+                    continue;
+                }
                 return Ok(transition.conversation);
             };
             self.blocking({
@@ -681,79 +698,6 @@ impl Bot {
             Plan::ShowAudit(query) => self.show_audit(query),
         }
     }
-
-    fn show_audit(&self, query: &opsbot_dialog::AuditQuery) -> ActionOutcome {
-        let started = std::time::Instant::now();
-        let loaded = self.loaded();
-        let settings = &loaded.project.settings;
-        let mut lines = Vec::new();
-        for record in self.store.audit_newest_first() {
-            match record {
-                Ok(r) if query.since.is_some_and(|since| r.time < since) => break,
-                Ok(r) if audit_query_matches(query, &r, settings) => {
-                    let outcome = if query.all_outcomes {
-                        format!(" — {}", r.outcome.as_str().replace('_', " "))
-                    } else {
-                        String::new()
-                    };
-                    let summary = r.slot_summary();
-                    let what = match loaded.project.dialogs.get(&r.dialog) {
-                        Some(d) if query.intent.is_none() && summary.is_empty() => {
-                            d.description.clone()
-                        }
-                        Some(d) if query.intent.is_none() => {
-                            format!("{} ({summary})", d.description)
-                        }
-                        _ => summary,
-                    };
-                    lines.push(format!(
-                        "• {} {}: {what}{outcome}",
-                        r.time.format("%Y-%m-%d %H:%M UTC"),
-                        r.user,
-                    ));
-                    if lines.len() == query.limit {
-                        break;
-                    }
-                }
-                Ok(_) => {}
-                Err(e) => {
-                    return ActionOutcome {
-                        succeeded: false,
-                        exit_code: None,
-                        output: String::new(),
-                        duration: started.elapsed(),
-                        error: Some(e.to_string()),
-                        started: true,
-                    }
-                }
-            }
-        }
-        if lines.is_empty() {
-            lines.push("none yet".into());
-        }
-        ActionOutcome {
-            succeeded: true,
-            exit_code: Some(0),
-            output: lines.join("\n"),
-            duration: started.elapsed(),
-            error: None,
-            started: true,
-        }
-    }
-}
-
-/// Whether an audit record is one a `show_audit` query asks for.
-fn audit_query_matches(
-    query: &opsbot_dialog::AuditQuery,
-    record: &AuditRecord,
-    settings: &opsbot_spec::Settings,
-) -> bool {
-    query.intent.as_ref().is_none_or(|i| *i == record.intent)
-        && query
-            .user
-            .as_ref()
-            .is_none_or(|u| settings.same_person(u, &record.user))
-        && (query.all_outcomes || record.outcome == AuditOutcome::Succeeded)
 }
 
 /// The short form of a request id people type ("approve 7f3a").

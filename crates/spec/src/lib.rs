@@ -30,8 +30,8 @@ pub use limits::Limits;
 pub use people::People;
 pub use project::{
     load_project, training_hash, Action, Behaviour, Dialog, Example, Intent, ProgramAction,
-    Project, ReviewSettings, Settings, ShowAudit, Slot, ThresholdTarget, CAPABILITIES_VAR,
-    CONTEXT_VARS, OUT_OF_SCOPE, RESULT_VARS,
+    Project, ReviewSettings, Settings, ShowAudit, Slot, ThresholdTarget, ValuesFrom,
+    CAPABILITIES_VAR, CONTEXT_VARS, OUT_OF_SCOPE, RESULT_VARS,
 };
 pub use template::Template;
 pub use types::{Direction, TimeFrame, ValueType};

@@ -126,6 +126,17 @@ pub struct RawSlot {
     pub direction: Option<String>,
     /// Times: how far from now at most, e.g. `30 days`.
     pub within: Option<String>,
+    /// The values this slot may take, looked up once the others are known:
+    /// a command (`actions/list-replicas.sh {cluster}`, one value per line of
+    /// its output) or `{file: data/replicas-{cluster}.txt}`.
+    pub values_from: Option<RawValuesFrom>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum RawValuesFrom {
+    Command(String),
+    File { file: String },
 }
 
 /// A limit as written: `9` or `1m`.

@@ -239,6 +239,11 @@ impl<'a> Step<'a> {
                 asking: slot.name.clone(),
             };
         }
+        // Values that depend on others ("a replica of the chosen cluster")
+        // are looked up once everything is known.
+        if let Some(phase) = self.look_up(dialog, &request) {
+            return phase;
+        }
         if let Err(reason) = dialog.access.check_values(
             &self.project.settings.groups,
             self.ctx.user,
@@ -271,6 +276,9 @@ impl<'a> Step<'a> {
         let slot = dialog.slot(&asking).expect("asked slot exists");
         if asides::is_which_ones(&u.text) {
             request.touched_at = self.ctx.now;
+            if let Some(phase) = self.look_up_slot(dialog, slot, &request) {
+                return phase;
+            }
             self.list_choices(dialog, slot, &mut request);
             return Phase::Collecting { request, asking };
         }

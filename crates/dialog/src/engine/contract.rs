@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use opsbot_nlu::Understanding;
 use serde::{Deserialize, Serialize};
 
-use crate::plan::Plan;
+use crate::plan::{Lookup, Plan};
 use crate::state::{Conversation, Request};
 
 /// Messages longer than this are refused instead of interpreted.
@@ -121,6 +121,9 @@ pub enum Input<'a> {
         approve: bool,
     },
     ActionFinished(&'a ActionOutcome),
+    /// The values a slot may take, from its `values_from` lookup, or why the
+    /// lookup failed.
+    LookedUp(&'a Result<Vec<String>, String>),
     /// The process restarted while this conversation's action was planned
     /// (`started: false`: it never ran) or running (`true`: outcome unknown).
     Interrupted {
@@ -182,6 +185,9 @@ pub struct Record {
 pub enum Effect {
     /// Run the plan, then feed `Input::ActionFinished` back.
     Run { plan: Plan, request: Request },
+    /// Look up the values a slot may take (read-only), then feed
+    /// `Input::LookedUp` back.
+    Lookup { lookup: Lookup, slot: String },
     /// Append to the audit trail.
     Record(Record),
     /// A message worth a reviewer's look (the review inbox).

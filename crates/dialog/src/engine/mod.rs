@@ -21,6 +21,7 @@ mod contract;
 mod ending;
 mod explain;
 mod lessons;
+mod lookups;
 mod refusals;
 mod start;
 
@@ -58,6 +59,7 @@ pub fn step(
         }
         Input::Code(check) => step.code(phase, check),
         Input::Approval { approver, approve } => step.approval(phase, approver, approve),
+        Input::LookedUp(result) => step.looked_up(phase, result),
         Input::ActionFinished(outcome) => {
             step.finished(phase, &mut memory, &mut last_dialog, outcome)
         }

@@ -71,6 +71,13 @@ impl<'a> Step<'a> {
                 self.say(format!("Your request {} is still waiting for approval by a member of {approvers}. Say “cancel” to withdraw it.", request.short_id()));
                 Phase::AwaitingApproval { request }
             }
+            Phase::Checking { request, .. } => {
+                // Only after a restart mid-lookup: look it up again.
+                let Some(dialog) = self.dialog_of(&request) else {
+                    return Phase::Idle;
+                };
+                self.advance(dialog, request)
+            }
             Phase::Executing { request } => {
                 let description = self.description(&request.dialog);
                 self.say(format!("I am still working on your request to {description}; I will tell you when it is done."));
@@ -213,7 +220,9 @@ impl<'a> Step<'a> {
     pub(super) fn expire(&mut self, phase: Phase, u: Option<&Understanding>) -> Option<Phase> {
         let settings = &self.project.settings;
         let (request, limit) = match &phase {
-            Phase::Collecting { request, .. } => (request, settings.pending_expiry),
+            Phase::Collecting { request, .. } | Phase::Checking { request, .. } => {
+                (request, settings.pending_expiry)
+            }
             Phase::AwaitingConfirmation { request }
             | Phase::AwaitingCode { request }
             | Phase::AwaitingApproval { request } => (request, settings.confirmation_expiry),
@@ -374,6 +383,7 @@ impl<'a> Step<'a> {
             alert: None,
             touched_at: self.ctx.now,
             offered: Vec::new(),
+            checked: BTreeMap::new(),
         };
         let found = self.fill_from_entities(dialog, &mut request, &u.entities, None);
         let (mut errors, rejected) = (found.errors, found.rejected);

@@ -157,6 +157,7 @@ impl Bot {
             alert: None,
             touched_at: now,
             offered: Vec::new(),
+            checked: Default::default(),
         };
         let mut record = AuditRecord::from_record(
             settings,

@@ -45,6 +45,7 @@ fn request(id: &str) -> Request {
         alert: None,
         touched_at: now,
         offered: Vec::new(),
+        checked: Default::default(),
     }
 }
 

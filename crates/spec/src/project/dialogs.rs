@@ -129,8 +129,26 @@ pub(super) fn check_dialogs(
                     default: raw_slot.default.clone(),
                     carry_over: raw_slot.carry_over,
                     limits,
+                    values_from: None,
                 })
                 .collect();
+            let mut slots = slots;
+            for (i, raw_slot) in raw.slots.iter().enumerate() {
+                if let (Some(raw_from), Some(slot)) = (&raw_slot.values_from, slots.get_mut(i)) {
+                    let at = format!("{path}.slots.{i}");
+                    slot.values_from = values_from::check_values_from(
+                        root,
+                        settings,
+                        file,
+                        &at,
+                        name,
+                        raw_from,
+                        &base_vars,
+                        intents,
+                        diagnostics,
+                    );
+                }
+            }
 
             let confirm = raw.confirm.as_ref().and_then(|c| {
                 check_template(file, &format!("{path}.confirm"), c, &base_vars, diagnostics)

@@ -228,6 +228,17 @@ pub struct Slot {
     pub carry_over: bool,
     /// Ranges, a side of now, a reach: checked once the value resolves.
     pub limits: Limits,
+    /// Where the values it may take are looked up (`values_from:`).
+    pub values_from: Option<ValuesFrom>,
+}
+
+/// A lookup of the values a slot may take, given the other slots: the lines
+/// a read-only program prints, or the lines of a file under the project.
+#[derive(Debug, Clone)]
+pub enum ValuesFrom {
+    Program(ProgramAction),
+    /// A path template relative to the project root.
+    File(Template),
 }
 
 #[derive(Debug, Clone)]
@@ -339,6 +350,7 @@ mod source;
 
 use dialogs::*;
 mod slot_limits;
+mod values_from;
 use intents::*;
 pub use load::{load_project, training_hash};
 use settings::*;
