@@ -286,10 +286,12 @@ fn a_corpus_of_hostile_answers_never_reaches_a_shell() {
             confirmed += 1;
         } else {
             // Rejected, or not taken as an answer at all (the question is asked again).
+            // Two clean hosts ("{web-01,web-02}") are asked about, one at a time.
             assert!(
                 reply.ends_with("On which host would you like to restart apache?")
                     || reply.contains("control characters")
-                    || reply.contains("shell syntax"),
+                    || reply.contains("shell syntax")
+                    || reply.starts_with("You named web-01 and web-02 for host"),
                 "{value:?} was neither rejected nor reduced to a host: {reply}"
             );
             say("cancel");

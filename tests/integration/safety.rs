@@ -187,7 +187,7 @@ fn the_timeline_exports_as_markdown_and_jsonl() {
         &[
             "restart apache on web-01",
             "yes",
-            "token=hunter2 restart nginx on web-02",
+            "restart nginx on web-02 token=hunter2",
             "no",
         ],
     );
@@ -210,7 +210,7 @@ fn the_timeline_exports_as_markdown_and_jsonl() {
         .collect();
     assert_eq!(records.len(), 2);
     assert_eq!(
-        records[1]["messages"][0], "[redacted] restart nginx on web-02",
+        records[1]["messages"][0], "restart nginx on web-02 [redacted]",
         "secrets are redacted"
     );
     assert!(!jsonl.contains("hunter2"));
