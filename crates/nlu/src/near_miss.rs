@@ -234,6 +234,18 @@ impl ServedWords {
     /// Judges the request word of `text` ("upgrade" in "please upgrade the
     /// cluster") against the examples of `intent`, the intent it was read as.
     pub fn judge(&self, text: &str, entities: &[EntityMatch], intent: &str) -> RequestWord {
+        self.judge_with(text, entities, intent, self.by_intent.get(intent))
+    }
+
+    /// [`ServedWords::judge`] with `own` standing for the intent's examples
+    /// (leave-one-out scoring swaps in all but one).
+    fn judge_with(
+        &self,
+        text: &str,
+        entities: &[EntityMatch],
+        intent: &str,
+        own: Option<&IntentWords>,
+    ) -> RequestWord {
         let mut request = request_words(text, entities).into_iter();
         let Some(lead) = request.next() else {
             return RequestWord::Fits;
@@ -251,7 +263,7 @@ impl ServedWords {
         {
             return RequestWord::Fits;
         }
-        match self.by_intent.get(intent) {
+        match own {
             None => return RequestWord::Fits,
             Some(own) if own.serves(&word) => return RequestWord::Fits,
             Some(own) if after.as_ref().is_some_and(|a| own.serves(&a.word)) => {
@@ -295,15 +307,13 @@ pub fn refused_if_new(project: &Project) -> Vec<(String, String, bool)> {
     let mut found = Vec::new();
     for intent in project.intents.values() {
         for (i, example) in intent.examples.iter().enumerate() {
-            let mut others = served.clone();
             let mut own = IntentWords::default();
             for (j, other) in intent.examples.iter().enumerate() {
                 if i != j {
                     own.add(&other.text);
                 }
             }
-            others.by_intent.insert(intent.name.clone(), own);
-            match others.judge(&example.text, &[], &intent.name) {
+            match served.judge_with(&example.text, &[], &intent.name, Some(&own)) {
                 RequestWord::Fits => {}
                 RequestWord::Another(_) => {
                     found.push((intent.name.clone(), example.text.clone(), false))

@@ -146,11 +146,6 @@ impl<'a> Step<'a> {
         values: Vec<String>,
     ) -> Phase {
         request.slots.remove(&slot_name);
-        let numbered: Vec<String> = values
-            .iter()
-            .enumerate()
-            .map(|(i, v)| format!("{}. {v}", i + 1))
-            .collect();
         let named: Vec<&str> = values.iter().map(String::as_str).collect();
         let named = opsbot_spec::join_or(&named).replacen(" or ", " and ", 1);
         let said = format!(
@@ -158,7 +153,7 @@ impl<'a> Step<'a> {
         );
         self.say(format!(
             "{said} Which one first: {}? Say one, or its number; then ask again for the other.",
-            numbered.join(", ")
+            numbered(&values)
         ));
         self.explain(said, Some(&dialog.name));
         request.offered = values;

@@ -128,14 +128,9 @@ impl<'a> Step<'a> {
         let prompt = self.prompt(dialog, slot, request);
         let values: Vec<String> = entity.canonical_values().map(str::to_string).collect();
         if entity.value_type().is_none() && !values.is_empty() {
-            let numbered: Vec<String> = values
-                .iter()
-                .enumerate()
-                .map(|(i, v)| format!("{}. {v}", i + 1))
-                .collect();
             self.say(format!(
                 "I know these: {}. Say one, or its number. {prompt}",
-                numbered.join(", ")
+                numbered(&values)
             ));
             request.offered = values;
             return;

@@ -70,14 +70,9 @@ impl<'a> Step<'a> {
                 .unwrap_or_default();
             match result {
                 Ok(values) if !values.is_empty() => {
-                    let numbered: Vec<String> = values
-                        .iter()
-                        .enumerate()
-                        .map(|(i, v)| format!("{}. {v}", i + 1))
-                        .collect();
                     self.say(format!(
                         "The choices{given}: {}. Say one, or its number. {prompt}",
-                        numbered.join(", ")
+                        numbered(values)
                     ));
                     request.offered = values.clone();
                 }
@@ -124,14 +119,9 @@ impl<'a> Step<'a> {
                 Phase::Idle
             }
             Ok(values) => {
-                let numbered: Vec<String> = values
-                    .iter()
-                    .enumerate()
-                    .map(|(i, v)| format!("{}. {v}", i + 1))
-                    .collect();
                 let said = format!(
                     "“{value}” is not a {slot} I may use{given}; the choices are {}",
-                    numbered.join(", ")
+                    numbered(values)
                 );
                 self.explain(format!("{said}."), Some(&dialog.name));
                 request.slots.remove(&slot);

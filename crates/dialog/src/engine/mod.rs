@@ -312,6 +312,16 @@ fn strip_answer(text: &str) -> &str {
     }
 }
 
+/// "1. orders, 2. billing": choices a number can answer.
+fn numbered(values: &[String]) -> String {
+    values
+        .iter()
+        .enumerate()
+        .map(|(i, v)| format!("{}. {v}", i + 1))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 fn capitalise(text: &str) -> String {
     let mut chars = text.chars();
     match chars.next() {
