@@ -82,6 +82,9 @@ pub struct AuditQuery {
     #[serde(default)]
     pub all_outcomes: bool,
     pub limit: usize,
+    /// The asker's time zone (IANA name): the times listed read in it.
+    #[serde(default)]
+    pub zone: Option<String>,
 }
 
 impl AuditQuery {
@@ -197,6 +200,7 @@ pub fn build(
                     .map(|t| t.with_timezone(&chrono::Utc)),
                 all_outcomes: show.all_outcomes,
                 limit: show.limit,
+                zone: None,
             })
         }
         Action::Program(p) => {

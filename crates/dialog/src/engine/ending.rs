@@ -74,7 +74,7 @@ impl<'a> Step<'a> {
             return Phase::Idle;
         };
         let vars = self.vars(&request);
-        let plan = plan::build(
+        let mut plan = plan::build(
             dialog,
             action,
             &vars,
@@ -82,6 +82,9 @@ impl<'a> Step<'a> {
             self.ctx.user,
             self.ctx.room,
         );
+        if let plan::Plan::ShowAudit(query) = &mut plan {
+            query.zone = Some(self.ctx.time_zone.name().to_string());
+        }
         // A dialog that changes nothing runs for real even in a dry run.
         let dry = (request.dry_run || self.ctx.dry_run) && !dialog.read_only;
         request.dry_run = dry;

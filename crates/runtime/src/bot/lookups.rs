@@ -54,6 +54,11 @@ impl Bot {
         let started = std::time::Instant::now();
         let loaded = self.loaded();
         let settings = &loaded.project.settings;
+        let zone = query
+            .zone
+            .as_deref()
+            .and_then(opsbot_spec::types::parse_zone)
+            .unwrap_or(chrono_tz::Tz::UTC);
         let mut lines = Vec::new();
         for record in self.store.audit_newest_first() {
             match record {
@@ -76,7 +81,7 @@ impl Bot {
                     };
                     lines.push(format!(
                         "• {} {}: {what}{outcome}",
-                        r.time.format("%Y-%m-%d %H:%M UTC"),
+                        r.time.with_timezone(&zone).format("%Y-%m-%d %H:%M %Z"),
                         r.user,
                     ));
                     if lines.len() == query.limit {
