@@ -221,3 +221,22 @@ fn one_bad_field_in_a_dialogs_file_is_one_error_on_two_packs() {
         assert!(!errors.contains("has no dialog"), "{pack}: {errors}");
     }
 }
+
+/// An opsbot.yaml that is not valid settings (here a key given twice) is one
+/// error naming it, not a cascade of "unknown group" in every dialog.
+#[test]
+fn an_unreadable_settings_file_is_one_error_on_two_packs() {
+    for pack in ["dbops", "cicd"] {
+        let fixture = Fixture::pack(pack);
+        fixture.append_settings("name: twice\n");
+        let out = fixture.run(&["check"], "");
+        assert!(!out.status.success(), "{pack}");
+        let said = stderr(&out);
+        assert!(
+            said.contains("opsbot.yaml:") && said.contains("duplicate field `name`"),
+            "{pack}: {said}"
+        );
+        assert!(!said.contains("unknown group"), "{pack}: {said}");
+        assert!(said.contains("1 mistake(s) found"), "{pack}: {said}");
+    }
+}

@@ -298,6 +298,9 @@ pub(super) fn check_groups(
     at: &Location,
     diagnostics: &mut Diagnostics,
 ) {
+    if settings.unreadable {
+        return;
+    }
     let known: Vec<&str> = settings.groups.keys().map(String::as_str).collect();
     for group in names {
         if !settings.groups.contains_key(group) {

@@ -73,6 +73,9 @@ pub struct Settings {
     /// `nlu_only: true`: intents need no dialogs (a project to train and
     /// evaluate an NLU, not a bot to talk to).
     pub nlu_only: bool,
+    /// `opsbot.yaml` is not YAML of settings (its error is reported): checks
+    /// that need its groups stay quiet instead of cascading.
+    pub unreadable: bool,
 }
 
 /// How training chooses the confidence threshold, on readings of examples the
@@ -170,6 +173,7 @@ impl Default for Settings {
             alerts: None,
             review: ReviewSettings::default(),
             nlu_only: false,
+            unreadable: false,
         }
     }
 }

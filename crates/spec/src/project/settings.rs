@@ -13,6 +13,7 @@ pub(super) fn load_settings(
     let file = read_source(root, relative)?;
     let mut settings = Settings::default();
     let Some(raw) = parse_yaml::<raw::RawSettings>(&file, diagnostics) else {
+        settings.unreadable = true;
         return Ok(settings);
     };
     if let Some(name) = raw.name {
