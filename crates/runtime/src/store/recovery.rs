@@ -163,7 +163,18 @@ mod tests {
     }
 
     fn open(dir: &Path) -> Result<SledStore, RuntimeError> {
-        SledStore::open_with(&dir.join("db"), key(), dir.join("checkpoints.log"))
+        // sled's background flusher can hold the file lock a moment after
+        // the last handle is dropped; a reopen right after waits for it.
+        let mut tries = 0;
+        loop {
+            match SledStore::open_with(&dir.join("db"), key(), dir.join("checkpoints.log")) {
+                Err(RuntimeError::StoreLocked { .. }) if tries < 40 => {
+                    tries += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(50));
+                }
+                other => return other,
+            }
+        }
     }
 
     fn add(store: &SledStore, n: usize) {
