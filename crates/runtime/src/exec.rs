@@ -53,17 +53,11 @@ pub async fn run(invocation: &Invocation<'_>) -> ActionOutcome {
     let mut child = match command.spawn() {
         Ok(child) => child,
         Err(e) => {
-            return ActionOutcome {
-                succeeded: false,
-                exit_code: None,
-                output: String::new(),
-                duration: started.elapsed(),
-                error: Some(format!(
-                    "could not start {}: {e}",
-                    invocation.program.display()
-                )),
-                started: false,
-            }
+            return ActionOutcome::failed(
+                format!("could not start {}: {e}", invocation.program.display()),
+                started.elapsed(),
+                false,
+            )
         }
     };
     let stdout = tokio::spawn(read_capped(child.stdout.take()));

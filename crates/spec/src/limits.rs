@@ -41,12 +41,12 @@ impl Limits {
                 let Ok(n) = canonical.parse::<f64>() else {
                     return Ok(());
                 };
-                self.range(slot, n, canonical, &|n| format_bound(n))
+                self.range(slot, n, canonical, value_type)
             }
             Some(ValueType::Duration) => match parse_duration(canonical) {
-                Some(seconds) => self.range(slot, seconds as f64, &duration_words(seconds), &|n| {
-                    duration_words(n as u64)
-                }),
+                Some(seconds) => {
+                    self.range(slot, seconds as f64, &duration_words(seconds), value_type)
+                }
                 None => Ok(()),
             },
             Some(ValueType::DateTime) => {
@@ -91,17 +91,7 @@ impl Limits {
     /// The limits in words, for "which ones are there?": "count must be from
     /// 1 to 20", "point must be in the past, at most 7 days back".
     pub fn describe(&self, slot: &str, value_type: Option<ValueType>) -> Option<String> {
-        let format = |n: f64| match value_type {
-            Some(ValueType::Duration) => duration_words(n as u64),
-            _ => format_bound(n),
-        };
-        let range = match (self.min, self.max) {
-            (Some(min), Some(max)) => Some(format!("from {} to {}", format(min), format(max))),
-            (Some(min), None) => Some(format!("at least {}", format(min))),
-            (None, Some(max)) => Some(format!("at most {}", format(max))),
-            (None, None) => None,
-        };
-        if let Some(range) = range {
+        if let Some(range) = self.bounds(value_type) {
             return Some(format!("{slot} must be {range}"));
         }
         let side = match self.direction {
@@ -123,18 +113,29 @@ impl Limits {
         }
     }
 
+    /// "from 1 to 9", "at least 1 minute", "at most 20"; `None` unbounded.
+    fn bounds(&self, value_type: Option<ValueType>) -> Option<String> {
+        let show = |n: f64| match value_type {
+            Some(ValueType::Duration) => duration_words(n as u64),
+            _ => format_bound(n),
+        };
+        match (self.min, self.max) {
+            (Some(min), Some(max)) => Some(format!("from {} to {}", show(min), show(max))),
+            (Some(min), None) => Some(format!("at least {}", show(min))),
+            (None, Some(max)) => Some(format!("at most {}", show(max))),
+            (None, None) => None,
+        }
+    }
+
     fn range(
         &self,
         slot: &str,
         n: f64,
         shown: &str,
-        format: &dyn Fn(f64) -> String,
+        value_type: Option<ValueType>,
     ) -> Result<(), String> {
-        let bounds = match (self.min, self.max) {
-            (Some(min), Some(max)) => format!("from {} to {}", format(min), format(max)),
-            (Some(min), None) => format!("at least {}", format(min)),
-            (None, Some(max)) => format!("at most {}", format(max)),
-            (None, None) => return Ok(()),
+        let Some(bounds) = self.bounds(value_type) else {
+            return Ok(());
         };
         let low = self.min.is_some_and(|min| n < min);
         let high = self.max.is_some_and(|max| n > max);

@@ -111,6 +111,20 @@ pub struct ActionOutcome {
     pub started: bool,
 }
 
+impl ActionOutcome {
+    /// Work that ended in an error before or instead of a normal exit.
+    pub fn failed(error: String, duration: Duration, started: bool) -> ActionOutcome {
+        ActionOutcome {
+            succeeded: false,
+            exit_code: None,
+            output: String::new(),
+            duration,
+            error: Some(error),
+            started,
+        }
+    }
+}
+
 pub enum Input<'a> {
     Message(&'a Understanding),
     /// A TOTP code the requester sent, already checked by the runtime.

@@ -54,22 +54,8 @@ impl<'a> Step<'a> {
     /// when nothing is near).
     pub(super) fn not_understood(&mut self, u: &Understanding) {
         let shown: String = u.text.trim().chars().take(80).collect();
+        let offer = self.offer(u);
         if let Some(word) = &u.unserved {
-            let nearest: Vec<String> = u
-                .nearest_intents()
-                .filter(|g| g.confidence >= NEAREST_MIN_CONFIDENCE)
-                .filter_map(|g| self.project.dialog_for_intent(&g.name))
-                .map(|d| format!("• {}", d.description))
-                .take(2)
-                .collect();
-            let offer = if nearest.is_empty() {
-                format!("I can:\n{}", self.project.capabilities())
-            } else {
-                format!(
-                    "Closest to that, I can:\n{}\nSay “help” to see everything I can do.",
-                    nearest.join("\n")
-                )
-            };
             self.say(format!(
                 "Sorry, I cannot “{word}” anything: none of my requests do that, so I did nothing with “{shown}”. {offer}"
             ));
@@ -104,6 +90,12 @@ impl<'a> Step<'a> {
                 None,
             ),
         }
+        self.say(format!("Sorry, I did not understand “{shown}”. {offer}"));
+    }
+
+    /// "Closest to that, I can: • …" (the two nearest dialogs), or everything
+    /// the bot can do when nothing is near.
+    fn offer(&self, u: &Understanding) -> String {
         let mut nearest: Vec<String> = Vec::new();
         for guess in u.nearest_intents() {
             if guess.confidence < NEAREST_MIN_CONFIDENCE {
@@ -120,15 +112,12 @@ impl<'a> Step<'a> {
             }
         }
         if nearest.is_empty() {
-            self.say(format!(
-                "Sorry, I did not understand “{shown}”. I can:\n{}",
-                self.project.capabilities()
-            ));
+            format!("I can:\n{}", self.project.capabilities())
         } else {
-            self.say(format!(
-                "Sorry, I did not understand “{shown}”. Closest to that, I can:\n{}\nSay “help” to see everything I can do.",
+            format!(
+                "Closest to that, I can:\n{}\nSay “help” to see everything I can do.",
                 nearest.join("\n")
-            ));
+            )
         }
     }
 

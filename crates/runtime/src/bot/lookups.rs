@@ -89,16 +89,7 @@ impl Bot {
                     }
                 }
                 Ok(_) => {}
-                Err(e) => {
-                    return ActionOutcome {
-                        succeeded: false,
-                        exit_code: None,
-                        output: String::new(),
-                        duration: started.elapsed(),
-                        error: Some(e.to_string()),
-                        started: true,
-                    }
-                }
+                Err(e) => return ActionOutcome::failed(e.to_string(), started.elapsed(), true),
             }
         }
         if lines.is_empty() {
