@@ -19,6 +19,9 @@ pub struct Paths {
     pub state: PathBuf,
     /// The sentence encoder's folder, when not the project's own.
     pub encoder_dir: Option<PathBuf>,
+    /// Whether the bot may start under an audit key the trail was not sealed
+    /// with (`--new-audit-key`).
+    pub key_policy: opsbot_runtime::KeyPolicy,
 }
 
 impl Paths {
@@ -29,6 +32,7 @@ impl Paths {
                 .map(Path::to_path_buf)
                 .unwrap_or_else(|| project.join("data").join("state")),
             encoder_dir: None,
+            key_policy: opsbot_runtime::KeyPolicy::Refuse,
         }
     }
 
@@ -159,6 +163,6 @@ pub fn open_bot(paths: &Paths) -> Result<Bot> {
         );
     }
     let nlu = load_nlu(&project, paths)?;
-    let store = SledStore::open(&paths.store())?;
+    let store = SledStore::open_with_policy(&paths.store(), paths.key_policy)?;
     Ok(Bot::new(project, nlu, store, paths.state.clone()).with_inbox(paths.inbox()))
 }

@@ -6,6 +6,7 @@ pub mod adapters;
 pub mod app;
 pub mod cli;
 pub mod confusion;
+pub mod limits;
 pub mod refresh;
 pub mod review;
 pub mod train_guard;

@@ -16,8 +16,17 @@ pub(super) fn existing_store(paths: &Paths) -> Result<Option<SledStore>> {
 }
 
 pub(super) fn audit_verify(paths: &Paths) -> Result<()> {
-    let Some(store) = existing_store(paths)? else {
-        return Ok(());
+    let store_path = paths.store();
+    if !store_path.exists() {
+        return verify_copy_without_store(&store_path);
+    }
+    let store = match SledStore::open(&store_path) {
+        Ok(store) => store,
+        Err(error @ opsbot_runtime::RuntimeError::AuditKeyChanged { .. }) => {
+            println!("{error}");
+            bail!("the audit trail cannot be verified with this audit key")
+        }
+        Err(error) => return Err(error.into()),
     };
     let verification = store.verify_audit()?;
     for note in &verification.notes {
@@ -37,6 +46,57 @@ pub(super) fn audit_verify(paths: &Paths) -> Result<()> {
         "the audit trail does not verify: {} problem(s) in {} records",
         verification.problems.len(),
         verification.records
+    )
+}
+
+/// `audit verify` when the store folder is gone: the checkpoint copy is read
+/// instead, and any record in it means the store lost them (exit 1).
+fn verify_copy_without_store(store_path: &Path) -> Result<()> {
+    let copy_path = opsbot_runtime::seal::default_checkpoints(store_path);
+    let copy = opsbot_runtime::checkpoints::Checkpoints::new(copy_path.clone()).read()?;
+    if copy.records.is_empty() && copy.damaged.is_empty() {
+        println!(
+            "no audit records yet ({} does not exist, and no checkpoint copy holds any)",
+            store_path.display()
+        );
+        return Ok(());
+    }
+    let key_file = opsbot_runtime::seal::default_key_file(store_path);
+    let intact = match opsbot_runtime::AuditKey::load_existing(&key_file)? {
+        Some(key) => {
+            let verification = opsbot_runtime::audit::verify(
+                copy.records.iter().cloned().map(Ok),
+                copy.records
+                    .last()
+                    .map(|r| opsbot_runtime::audit::ChainHead {
+                        id: r.id,
+                        hash: r.hash.clone(),
+                    }),
+                &key,
+                None,
+            )?;
+            for problem in &verification.problems {
+                println!("in the copy: {problem}");
+            }
+            if verification.problems.is_empty() {
+                "its keyed hash chain is intact"
+            } else {
+                "and it does not verify either"
+            }
+        }
+        None => "the audit key is missing too, so it cannot be checked",
+    };
+    println!(
+        "the store {} is missing, but its checkpoint copy {} holds {} audit record(s) (#{} to #{}); {intact}. Start the bot to restore them from the copy, or restore the store from a backup.",
+        store_path.display(),
+        copy_path.display(),
+        copy.records.len(),
+        copy.records.first().map_or(0, |r| r.id),
+        copy.records.last().map_or(0, |r| r.id),
+    );
+    bail!(
+        "the audit trail does not verify: the store is missing {} record(s) its checkpoint copy holds",
+        copy.records.len()
     )
 }
 

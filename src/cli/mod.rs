@@ -46,6 +46,11 @@ pub struct GlobalArgs {
     /// <project>/models/all-MiniLM-L6-v2].
     #[arg(long, global = true, env = "OPSBOT_ENCODER")]
     pub encoder: Option<PathBuf>,
+    /// Start even though the audit key is not the one the trail was sealed
+    /// with (it was lost): later records are sealed with this key, earlier
+    /// ones keep their links checked.
+    #[arg(long, global = true)]
+    pub new_audit_key: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -265,6 +270,7 @@ pub fn main() -> std::process::ExitCode {
         .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr)
         .init();
+    crate::limits::raise_open_file_limit();
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
@@ -275,8 +281,11 @@ pub fn main() -> std::process::ExitCode {
 }
 
 pub fn run(cli: Cli) -> Result<std::process::ExitCode> {
-    let paths = Paths::new(&cli.global.project, cli.global.state.as_deref())
+    let mut paths = Paths::new(&cli.global.project, cli.global.state.as_deref())
         .with_encoder(cli.global.encoder.as_deref());
+    if cli.global.new_audit_key {
+        paths.key_policy = opsbot_runtime::KeyPolicy::AcceptNew;
+    }
     match cli.command {
         Command::Check => check(&paths),
         Command::Train(args) => train::train(&paths, &args),
@@ -374,13 +383,10 @@ async fn start_alerts<F: std::future::Future<Output = ()> + Send + 'static>(
 ) -> Result<()> {
     let credentials = opsbot_webhook::Credentials::resolve(alerts, &paths.project)?;
     let listener = opsbot_webhook::bind(alerts.listen).await?;
-    let router = opsbot_webhook::router(bot.clone(), credentials, alerts.max_body);
+    let router = opsbot_webhook::router(bot.clone(), credentials, alerts);
+    let limits = crate::limits::listener_limits(alerts);
     let stopped = until_stopped();
-    tokio::spawn(async move {
-        if let Err(error) = opsbot_webhook::serve(listener, router, stopped).await {
-            tracing::error!(%error, "the alert listener stopped");
-        }
-    });
+    tokio::spawn(opsbot_webhook::serve(listener, router, limits, stopped));
     let (bot, stopped) = (bot.clone(), until_stopped());
     tokio::spawn(async move { bot.deliver_alerts(stopped).await });
     Ok(())

@@ -94,6 +94,24 @@ fn code_span(text: &str) -> String {
     format!("{fence}{pad}{text}{pad}{fence}")
 }
 
+/// Text for a table cell, shown as it was said: the characters Markdown
+/// would read as markup (a backslash first, so `\|` stays `\|`; pipes,
+/// code, emphasis, links, raw HTML such as `<img onerror=…>`, entities) are
+/// escaped, and control and bidi characters made visible.
+fn cell_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in shown(&text.replace('\n', " ")).chars() {
+        match c {
+            '\\' | '|' | '`' | '*' | '~' | '[' | ']' | '<' | '>' | '&' | '!' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 fn minutes(from: chrono::DateTime<chrono::Utc>, to: chrono::DateTime<chrono::Utc>) -> String {
     let seconds = (to - from).num_seconds().max(0);
     if seconds < 120 {
@@ -121,8 +139,7 @@ pub(super) fn markdown_timeline(
         _ => out.push_str("No records match.\n\n"),
     }
     out.push_str("| # | time (UTC) | room | who | request | outcome | details |\n|---|---|---|---|---|---|---|\n");
-    // Backticks are escaped, not replaced: the export shows what was said.
-    let cell = |s: &str| shown(&s.replace('|', "\\|").replace('`', "\\`").replace('\n', " "));
+    let cell = |s: &str| cell_text(s);
     for entry in &all {
         match entry {
             Entry::Record(r) => {
@@ -210,7 +227,23 @@ pub(super) fn markdown_timeline(
 
 #[cfg(test)]
 mod tests {
-    use super::code_span;
+    use super::{cell_text, code_span};
+
+    /// What was said survives the table: a backslash before a pipe, HTML
+    /// and links are text, never markup.
+    #[test]
+    fn cells_show_markup_as_text() {
+        assert_eq!(cell_text(r"a\|b"), r"a\\\|b");
+        assert_eq!(
+            cell_text("<img src=x onerror=alert(1)>"),
+            r"\<img src=x onerror=alert(1)\>"
+        );
+        assert_eq!(
+            cell_text("[docs](javascript:alert(1))"),
+            r"\[docs\](javascript:alert(1))"
+        );
+        assert_eq!(cell_text("pg-1 on web_01"), "pg-1 on web_01");
+    }
 
     #[test]
     fn code_spans_hold_backticks() {

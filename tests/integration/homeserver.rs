@@ -282,13 +282,37 @@ pub(crate) fn start_bot(fixture: &Fixture, config: &Path) -> BotProcess {
 
 /// `opsbot run` with extra environment variables (secrets named in the project).
 pub(crate) fn start_bot_with(fixture: &Fixture, config: &Path, env: &[(&str, &str)]) -> BotProcess {
+    start_bot_limited(fixture, config, env, None)
+}
+
+/// `opsbot run`, with its open-file limit (soft and hard) set to `open_files`.
+pub(crate) fn start_bot_limited(
+    fixture: &Fixture,
+    config: &Path,
+    env: &[(&str, &str)],
+    open_files: Option<u64>,
+) -> BotProcess {
     let log = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
         .open(fixture.path().join("bot.log"))
         .unwrap();
-    let child = fixture
-        .command(&["run", "--config", config.to_str().unwrap()])
+    let mut command = fixture.command(&["run", "--config", config.to_str().unwrap()]);
+    if let Some(limit) = open_files {
+        use std::os::unix::process::CommandExt;
+        // SAFETY: only setrlimit, async-signal-safe, runs between fork and exec.
+        unsafe {
+            command.pre_exec(move || {
+                nix::sys::resource::setrlimit(
+                    nix::sys::resource::Resource::RLIMIT_NOFILE,
+                    limit,
+                    limit,
+                )
+                .map_err(std::io::Error::from)
+            });
+        }
+    }
+    let child = command
         .env(
             "RUST_LOG",
             format!("{},opsbot_matrix=debug", opsbot::cli::DEFAULT_LOG_FILTER),

@@ -13,6 +13,7 @@ mod hardening;
 mod homeserver;
 mod import;
 mod injection;
+mod listener;
 mod matrix;
 mod matrix_bench;
 mod matrix_sync;

@@ -127,7 +127,8 @@ async fn with_backoff<T, E: std::fmt::Display, F: Future<Output = Result<T, E>>>
 
 /// Logs in (or restores the saved session) and returns the client.
 pub async fn connect(config: &MatrixConfig) -> Result<Client, MatrixError> {
-    std::fs::create_dir_all(&config.data_dir).map_err(io_error(&config.data_dir))?;
+    // The session (an access token) and the SDK's store live here: owner-only.
+    opsbot_runtime::private::private_dir(&config.data_dir)?;
     let client = Client::builder()
         .homeserver_url(&config.homeserver)
         .sqlite_store(config.data_dir.join("sdk"), None)
@@ -258,8 +259,15 @@ pub async fn run(
     loop {
         if let Some(token) = shared.progress.settled() {
             if saved_token.as_deref() != Some(token.as_str()) {
-                saved.save(&token)?;
-                saved_token = Some(token);
+                // A failed write (a full disk, no descriptors left) is tried
+                // again after the next sync; the runtime's record of handled
+                // messages keeps any redelivery to at most once.
+                match saved.save(&token) {
+                    Ok(()) => saved_token = Some(token),
+                    Err(error) => {
+                        tracing::error!(%error, "could not save the sync token; will retry")
+                    }
+                }
             }
         }
         let mut settings = SyncSettings::default()

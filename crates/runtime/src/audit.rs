@@ -294,6 +294,19 @@ pub fn verify(
     key: &AuditKey,
     copy: Option<CopyView<'_>>,
 ) -> Result<Verification, crate::RuntimeError> {
+    verify_from(records, head, key, copy, 1)
+}
+
+/// As [`verify`], for a trail whose records before `keyed_from` were sealed
+/// with an earlier key (replaced on purpose): their links are checked, their
+/// keyed hashes cannot be.
+pub fn verify_from(
+    records: impl Iterator<Item = Result<AuditRecord, crate::RuntimeError>>,
+    head: Option<ChainHead>,
+    key: &AuditKey,
+    copy: Option<CopyView<'_>>,
+    keyed_from: u64,
+) -> Result<Verification, crate::RuntimeError> {
     let mut problems = Vec::new();
     let mut expected_id = 1;
     let mut previous_hash = String::new();
@@ -316,7 +329,7 @@ pub fn verify(
                 expected_id - 1
             ));
         }
-        if record.compute_hash(key) != record.hash {
+        if record.id >= keyed_from && record.compute_hash(key) != record.hash {
             if record.plain_hash() == record.hash {
                 problems.push(format!("record #{} carries an unkeyed hash: it was written without the audit key (by an older opsbot, or rewritten by someone without the key)", record.id));
             } else {
@@ -342,7 +355,14 @@ pub fn verify(
         _ => {}
     }
     if let Some((copy, damaged)) = copy {
-        compare_with_copy(&stored_hashes, key, copy, damaged, &mut problems);
+        compare_with_copy(
+            &stored_hashes,
+            key,
+            copy,
+            damaged,
+            keyed_from,
+            &mut problems,
+        );
     }
     Ok(Verification {
         records: count,
@@ -358,6 +378,7 @@ fn compare_with_copy(
     key: &AuditKey,
     copy: &[AuditRecord],
     damaged: &[(usize, String)],
+    keyed_from: u64,
     problems: &mut Vec<String>,
 ) {
     for (line, error) in damaged {
@@ -367,7 +388,7 @@ fn compare_with_copy(
     }
     let mut missing = Vec::new();
     for record in copy {
-        if record.compute_hash(key) != record.hash {
+        if record.id >= keyed_from && record.compute_hash(key) != record.hash {
             problems.push(format!(
                 "the checkpoint copy of record #{} does not verify under the audit key",
                 record.id

@@ -12,6 +12,7 @@
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Write};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
@@ -169,12 +170,14 @@ impl Inbox {
 
     /// Holds the inbox's lock (shared by every process) while `work` runs.
     fn locked<T>(&self, work: impl FnOnce() -> Result<T, RuntimeError>) -> Result<T, RuntimeError> {
-        std::fs::create_dir_all(&self.dir).map_err(self.io(&self.dir))?;
+        // What people wrote, before redaction was perfect: owner-only.
+        crate::private::private_dir(&self.dir)?;
         let lock_path = self.dir.join("inbox.lock");
         let lock = OpenOptions::new()
             .create(true)
             .truncate(false)
             .write(true)
+            .mode(0o600)
             .open(&lock_path)
             .map_err(self.io(&lock_path))?;
         lock.lock().map_err(self.io(&lock_path))?;
@@ -189,10 +192,12 @@ impl Inbox {
         }
         let path = self.path();
         self.locked(|| {
+            crate::private::private_file(&path)?;
             let mut file = OpenOptions::new()
                 .create(true)
                 .read(true)
                 .append(true)
+                .mode(0o600)
                 .open(&path)
                 .map_err(self.io(&path))?;
             let mut text = String::new();
@@ -289,7 +294,13 @@ impl Inbox {
                 );
                 text.push('\n');
             }
-            let mut file = File::create(&fresh).map_err(self.io(&fresh))?;
+            let mut file = OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .mode(0o600)
+                .open(&fresh)
+                .map_err(self.io(&fresh))?;
             file.write_all(text.as_bytes()).map_err(self.io(&fresh))?;
             file.sync_all().map_err(self.io(&fresh))?;
             std::fs::rename(&fresh, &path).map_err(self.io(&path))?;

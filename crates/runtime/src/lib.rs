@@ -12,6 +12,7 @@ pub mod inbound;
 pub mod inbox;
 pub mod key;
 pub mod ordered;
+pub mod private;
 pub mod reply;
 pub mod seal;
 pub mod store;
@@ -28,7 +29,7 @@ pub use ordered::OrderedQueues;
 pub use reply::{ReplyId, ReplySink};
 pub use seal::AuditKey;
 pub use store::Restoration;
-pub use store::{ConversationKey, JournalStatus, MemoryStore, SledStore, Store};
+pub use store::{ConversationKey, JournalStatus, KeyPolicy, MemoryStore, SledStore, Store};
 pub use totp::TotpRecord;
 
 #[derive(Debug, thiserror::Error)]
@@ -49,6 +50,12 @@ pub enum RuntimeError {
     },
     #[error("cannot read the stored {what}: {reason}")]
     CorruptState { what: String, reason: String },
+    /// A state folder or file other users could tamper with.
+    #[error("refusing {}: {why}", path.display())]
+    Unsafe { path: PathBuf, why: String },
+    /// The audit key is not the one the trail was sealed with.
+    #[error("the audit key is not the key the audit trail in {} was sealed with: it was replaced, or deleted and made anew (audit.key beside the store, or OPSBOT_AUDIT_KEY / OPSBOT_AUDIT_KEY_FILE). Restore the original key from its backup; to go on under this key on purpose, start once with --new-audit-key (earlier records are kept, and `audit verify` says from which record the new key seals)", store.display())]
+    AuditKeyChanged { store: PathBuf },
     /// A task of the runtime itself failed (a panic on a blocking thread).
     #[error("internal error: {0}")]
     Internal(String),

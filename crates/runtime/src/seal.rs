@@ -98,6 +98,19 @@ impl AuditKey {
         }
     }
 
+    /// The key as [`AuditKey::load`] finds it, but `None` instead of making a
+    /// new one when there is none (for reading a trail, never for sealing).
+    pub fn load_existing(default_file: &Path) -> Result<Option<AuditKey>, RuntimeError> {
+        let explicit = std::env::var_os(KEY_ENV).is_some();
+        let path = std::env::var_os(KEY_FILE_ENV)
+            .map(PathBuf::from)
+            .unwrap_or_else(|| default_file.to_path_buf());
+        if !explicit && !path.exists() {
+            return Ok(None);
+        }
+        AuditKey::load(default_file).map(Some)
+    }
+
     /// HMAC-SHA256 of `bytes`, hex.
     pub fn mac(&self, bytes: &[u8]) -> String {
         let mut mac = Hmac::<Sha256>::new_from_slice(&self.0).expect("HMAC takes any key length");

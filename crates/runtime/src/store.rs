@@ -23,8 +23,10 @@ use crate::RuntimeError;
 
 mod memory;
 mod recovery;
+mod sealing;
 mod sled_alerts;
 mod sled_store;
+pub use sealing::KeyPolicy;
 #[cfg(test)]
 mod suite;
 

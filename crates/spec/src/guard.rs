@@ -160,38 +160,131 @@ fn base_name(program: &str) -> String {
         .to_string()
 }
 
-/// Why an action's program and arguments amount to a command string for a
-/// shell or interpreter (`sh -c "…"`, `bash -lc`, `python3 -c`, `env bash -c`),
-/// if they do. `program` is the configured path; `resolved` where it leads.
-pub fn shell_string_problem(program: &str, resolved: &Path, args: &[String]) -> Option<String> {
-    let mut names = vec![base_name(program), base_name(&resolved.to_string_lossy())];
-    let mut args = args;
-    // `env [-i] [VAR=x] bash -c …`: the real program is env's first operand.
-    if names.iter().any(|n| n == "env") {
-        let operand = args
-            .iter()
-            .position(|a| !a.starts_with('-') && !a.contains('='));
-        if let Some(at) = operand {
-            names.push(base_name(&args[at]));
-            args = &args[at + 1..];
-        }
-    }
-    let shell = names
-        .iter()
-        .find(|n| SHELLS.contains(&n.as_str()) || INTERPRETERS.contains(&n.as_str()))?;
-    let is_interpreter = INTERPRETERS.contains(&shell.as_str());
-    let command_flag = args.iter().find(|a| {
-        let a = a.as_str();
-        a == "--command"
-            || a == "-Command"
+/// Programs whose operands are always a command string a shell parses
+/// (`watch CMD`, `ssh HOST CMD`).
+const COMMAND_STRING_RUNNERS: &[&str] = &["watch", "ssh"];
+/// Shell-like programs with a `-c COMMAND` flag besides the shells.
+const DASH_C_RUNNERS: &[&str] = &["script", "su", "runuser"];
+
+fn is_runner(name: &str) -> bool {
+    SHELLS.contains(&name) || INTERPRETERS.contains(&name) || DASH_C_RUNNERS.contains(&name)
+}
+
+/// The flag after which `runner` takes a command string, among `rest`.
+fn command_flag<'a>(runner: &str, rest: &'a [String]) -> Option<&'a str> {
+    let is_interpreter = INTERPRETERS.contains(&runner);
+    rest.iter().map(String::as_str).find(|a| {
+        *a == "--command"
+            || a.eq_ignore_ascii_case("-command")
             || (a.starts_with('-')
                 && !a.starts_with("--")
-                && (a.contains('c') || (is_interpreter && a.contains('e'))))
-            || (shell.ends_with("awk") && !a.starts_with('-'))
-    })?;
-    Some(format!(
-        "action runs `{shell}` with `{command_flag}`, i.e. a command string a shell or interpreter parses, which is exactly what opsbot never does with chat values; expected a script file under the project (or set `unsafe_shell_command_string: true` on this action if you accept the risk)"
-    ))
+                && (a.contains('c') || (is_interpreter && (a.contains('e') || a.contains('E')))))
+            || (runner.ends_with("awk") && !a.starts_with('-'))
+    })
+}
+
+/// Why an action's program and arguments amount to a command string for a
+/// shell or interpreter, if they do: `sh -c "…"`, `bash -lc`, `python3 -c`,
+/// `perl -E`, and the same behind any wrapper that runs its operands
+/// (`env -u X sh -c`, `timeout 5 sh -c`, `nice`, `xargs`, `find -exec sh -c`,
+/// `env -S "sh -c …"`), `script -qc`, `watch`, `ssh`, git aliases that run a
+/// shell (`-c alias.x=!…`), `tar --to-command`, and a copy of a shell or
+/// interpreter under another name. `program` is the configured path;
+/// `resolved` where it leads.
+pub fn shell_string_problem(program: &str, resolved: &Path, args: &[String]) -> Option<String> {
+    let refuse = |what: String| {
+        Some(format!(
+            "action runs {what}, i.e. a command string a shell or interpreter parses, which is exactly what opsbot never does with chat values; expected a script file under the project (or set `unsafe_shell_command_string: true` on this action if you accept the risk)"
+        ))
+    };
+    let mut names = vec![base_name(program), base_name(&resolved.to_string_lossy())];
+    if let Some(copy) = copy_of_known_runner(resolved) {
+        names.push(copy);
+    }
+    // Every word of the command line, arguments split at spaces too
+    // (`env -S "sh -c …"`), with the program first.
+    let words: Vec<String> = args
+        .iter()
+        .flat_map(|a| a.split_whitespace().map(str::to_string).collect::<Vec<_>>())
+        .collect();
+    if let Some(name) = names
+        .iter()
+        .find(|n| COMMAND_STRING_RUNNERS.contains(&n.as_str()))
+    {
+        return refuse(format!("`{name}`, whose operands are a command"));
+    }
+    if let Some(name) = names.iter().find(|n| is_runner(n)) {
+        if let Some(flag) = command_flag(name, &words) {
+            return refuse(format!("`{name}` with `{flag}`"));
+        }
+    }
+    if names.iter().any(|n| n == "git") {
+        if let Some(alias) = words
+            .iter()
+            .find(|w| w.contains("alias.") && w.contains("=!"))
+        {
+            return refuse(format!("`git` with a shell alias `{alias}`"));
+        }
+    }
+    if names.iter().any(|n| n == "tar") {
+        if let Some(option) = words.iter().find(|w| {
+            w.starts_with("--to-command")
+                || w.starts_with("--checkpoint-action")
+                || w.starts_with("--use-compress-program")
+                || w.starts_with("--info-script")
+                || w.starts_with("--new-volume-script")
+        }) {
+            return refuse(format!("`tar` with `{option}`"));
+        }
+    }
+    // A wrapper (env, timeout, nice, xargs, find -exec, flock, …) running a
+    // shell or interpreter among its operands.
+    for (at, word) in words.iter().enumerate() {
+        let name = base_name(word);
+        if is_runner(&name) || COMMAND_STRING_RUNNERS.contains(&name.as_str()) {
+            if COMMAND_STRING_RUNNERS.contains(&name.as_str()) {
+                return refuse(format!("`{name}` (through `{}`)", names[0]));
+            }
+            if let Some(flag) = command_flag(&name, &words[at + 1..]) {
+                return refuse(format!("`{name}` with `{flag}` (through `{}`)", names[0]));
+            }
+        }
+    }
+    None
+}
+
+/// The name of the shell or interpreter `program` is a byte-for-byte copy
+/// of (`actions/tool` copied from `/bin/bash`), if it is one.
+fn copy_of_known_runner(program: &Path) -> Option<String> {
+    let meta = std::fs::metadata(program).ok()?;
+    if !meta.is_file() || meta.len() > 64 * 1024 * 1024 {
+        return None;
+    }
+    let mut candidates = Vec::new();
+    for dir in ["/bin", "/usr/bin", "/usr/local/bin"] {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let name = base_name(&entry.file_name().to_string_lossy());
+            if !is_runner(&name) {
+                continue;
+            }
+            if let Ok(found) = std::fs::metadata(entry.path()) {
+                if found.len() == meta.len() && entry.path() != program {
+                    candidates.push((name, entry.path()));
+                }
+            }
+        }
+    }
+    if candidates.is_empty() {
+        return None;
+    }
+    let bytes = std::fs::read(program).ok()?;
+    candidates
+        .into_iter()
+        .find(|(_, path)| std::fs::read(path).is_ok_and(|other| other == bytes))
+        .map(|(name, _)| name)
 }
 
 /// Whether a program lies outside the project folder (after resolving links).
@@ -240,6 +333,22 @@ mod tests {
             ("/usr/bin/python3.11", &["-c", "print(1)"]),
             ("/usr/bin/perl", &["-e", "print 1"]),
             ("/usr/bin/awk", &["{print}"]),
+            ("/usr/bin/timeout", &["5", "sh", "-c", "x {host}"]),
+            ("/usr/bin/nice", &["-n", "5", "bash", "-c", "x"]),
+            ("/usr/bin/nohup", &["sh", "-c", "x"]),
+            ("/usr/bin/setsid", &["sh", "-c", "x"]),
+            ("/usr/bin/stdbuf", &["-oL", "sh", "-c", "x"]),
+            ("/usr/bin/flock", &["/tmp/l", "sh", "-c", "x"]),
+            ("/usr/bin/xargs", &["sh", "-c", "x"]),
+            ("/usr/bin/find", &[".", "-exec", "sh", "-c", "x {}", ";"]),
+            ("/usr/bin/script", &["-qc", "x {host}"]),
+            ("/usr/bin/env", &["-S", "sh -c x"]),
+            ("/usr/bin/env", &["-u", "X", "sh", "-c", "x"]),
+            ("/usr/bin/perl", &["-E", "say 1"]),
+            ("/usr/bin/ssh", &["host", "uptime {host}"]),
+            ("/usr/bin/git", &["-c", "alias.x=!sh -c x", "x"]),
+            ("/usr/bin/tar", &["-xf", "a.tar", "--to-command=sh"]),
+            ("/usr/bin/watch", &["uptime"]),
         ] {
             assert!(
                 shell_string_problem(program, Path::new(program), &args(list)).is_some(),
@@ -257,6 +366,21 @@ mod tests {
                 "{program} {list:?}"
             );
         }
+    }
+
+    #[test]
+    fn a_copy_of_a_shell_under_another_name_is_a_shell() {
+        let Some(shell) = ["/bin/bash", "/bin/sh", "/bin/dash"]
+            .into_iter()
+            .find(|p| Path::new(p).is_file())
+        else {
+            return;
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let copy = dir.path().join("tool");
+        std::fs::copy(shell, &copy).unwrap();
+        assert!(shell_string_problem("actions/tool", &copy, &args(&["-c", "x {host}"])).is_some());
+        assert!(shell_string_problem("actions/tool", &copy, &args(&["restart"])).is_none());
     }
 
     #[test]

@@ -14,6 +14,7 @@ pub mod limits;
 pub mod people;
 mod project;
 mod raw;
+pub mod redaction;
 pub mod template;
 pub mod types;
 

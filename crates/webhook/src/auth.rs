@@ -85,29 +85,49 @@ impl Credentials {
         }
     }
 
-    /// Whether the request proves one of the configured secrets.
-    pub fn admits(&self, headers: &HeaderMap, body: &[u8]) -> bool {
-        let by_token = self.token.as_ref().is_some_and(|token| {
+    /// Whether the headers alone prove the bearer token (checked before any
+    /// of the body is read).
+    pub fn admits_by_token(&self, headers: &HeaderMap) -> bool {
+        self.token.as_ref().is_some_and(|token| {
             headers
                 .get(axum::http::header::AUTHORIZATION)
                 .and_then(|v| v.as_bytes().strip_prefix(b"Bearer "))
                 .is_some_and(|given| bool::from(given.ct_eq(token)))
-        });
-        let by_signature = self.hmac_key.as_ref().is_some_and(|key| {
-            let Some(signature) = headers
-                .get(SIGNATURE_HEADER)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.strip_prefix("sha256="))
-                .and_then(|hex_text| hex::decode(hex_text.trim()).ok())
-            else {
+        })
+    }
+
+    /// Whether the body may still prove the request: an HMAC key is configured
+    /// and the headers carry a well-formed signature. Without this, the body
+    /// of a request is never read.
+    pub fn may_sign(&self, headers: &HeaderMap) -> bool {
+        self.hmac_key.is_some() && signature(headers).is_some()
+    }
+
+    /// Whether the body matches the request's signature.
+    pub fn admits_by_signature(&self, headers: &HeaderMap, body: &[u8]) -> bool {
+        self.hmac_key.as_ref().is_some_and(|key| {
+            let Some(signature) = signature(headers) else {
                 return false;
             };
             let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes any key length");
             mac.update(body);
             mac.verify_slice(&signature).is_ok()
-        });
-        by_token || by_signature
+        })
     }
+
+    /// Whether the request proves one of the configured secrets.
+    pub fn admits(&self, headers: &HeaderMap, body: &[u8]) -> bool {
+        self.admits_by_token(headers) || self.admits_by_signature(headers, body)
+    }
+}
+
+fn signature(headers: &HeaderMap) -> Option<Vec<u8>> {
+    headers
+        .get(SIGNATURE_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("sha256="))
+        .and_then(|hex_text| hex::decode(hex_text.trim()).ok())
+        .filter(|bytes| bytes.len() == 32)
 }
 
 /// The signature header value for `body` under `key` (for senders and tests).
@@ -187,6 +207,8 @@ mod tests {
             token: Some(Secret::File("token".into())),
             hmac_secret: None,
             max_body: opsbot_spec::alerts::DEFAULT_MAX_BODY,
+            max_connections: opsbot_spec::alerts::DEFAULT_MAX_CONNECTIONS,
+            read_timeout: opsbot_spec::alerts::DEFAULT_READ_TIMEOUT,
             context_window: opsbot_spec::alerts::DEFAULT_CONTEXT_WINDOW,
             quiet_hours: Vec::new(),
             hooks: Vec::new(),

@@ -11,14 +11,21 @@
 //!   `alerts.hooks` (its templates name the fields); 404 for an unknown hook,
 //!   400 naming a field the body lacks; otherwise as above.
 //! - `GET /healthz` — 200 `ok`.
+//!
+//! A request's body is read only once its headers prove the bearer token, or
+//! carry an HMAC signature the body can then be checked against; a declared
+//! `Content-Length` over `max_body` is refused before any of it is read, and
+//! a body must arrive within `read_timeout` (408 otherwise). Connection limits
+//! are in `listener`.
 
 mod auth;
+mod listener;
 
 use std::future::Future;
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::extract::{Path, Request, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -27,6 +34,7 @@ use opsbot_runtime::alerts::Notification;
 use opsbot_runtime::Bot;
 
 pub use auth::{sign, Credentials, SIGNATURE_HEADER};
+pub use listener::Limits;
 
 #[derive(Debug, thiserror::Error)]
 pub enum WebhookError {
@@ -38,23 +46,84 @@ pub enum WebhookError {
         #[source]
         source: std::io::Error,
     },
-    #[error("the HTTP listener failed: {0}")]
-    Serve(#[source] std::io::Error),
 }
 
 struct Shared {
     bot: Arc<Bot>,
     credentials: Credentials,
+    max_body: usize,
+    read_timeout: std::time::Duration,
 }
 
-/// The listener's routes over `bot`.
-pub fn router(bot: Arc<Bot>, credentials: Credentials, max_body: usize) -> Router {
+/// The listener's routes over `bot`, with the body limits of `settings`.
+pub fn router(
+    bot: Arc<Bot>,
+    credentials: Credentials,
+    settings: &opsbot_spec::AlertSettings,
+) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/alerts/alertmanager", post(alertmanager))
         .route("/hooks/{name}", post(hook))
-        .layer(DefaultBodyLimit::max(max_body))
-        .with_state(Arc::new(Shared { bot, credentials }))
+        .with_state(Arc::new(Shared {
+            bot,
+            credentials,
+            max_body: settings.max_body,
+            read_timeout: settings.read_timeout,
+        }))
+}
+
+/// The body of an authenticated request, or the answer that ends it: 401
+/// before any of the body is read when the headers prove nothing, 413 for a
+/// declared or actual size over `max_body`, 408 when the body is too slow.
+async fn authenticated_body(
+    shared: &Shared,
+    request: Request,
+) -> Result<(HeaderMap, Bytes), Response> {
+    let (parts, body) = request.into_parts();
+    let by_token = shared.credentials.admits_by_token(&parts.headers);
+    if !by_token && !shared.credentials.may_sign(&parts.headers) {
+        return Err(unauthorised(&parts.headers));
+    }
+    let declared = parts
+        .headers
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|length| length > shared.max_body as u64) {
+        return Err(too_large(shared.max_body));
+    }
+    let read = axum::body::to_bytes(body, shared.max_body);
+    let body = match tokio::time::timeout(shared.read_timeout, read).await {
+        Ok(Ok(body)) => body,
+        Ok(Err(_)) => return Err(too_large(shared.max_body)),
+        Err(_) => {
+            tracing::warn!("webhook refused: the body did not arrive in time");
+            return Err(answer(
+                StatusCode::REQUEST_TIMEOUT,
+                serde_json::json!({"error": format!("the body did not arrive within {}", humantime::format_duration(shared.read_timeout))}),
+            ));
+        }
+    };
+    if !by_token
+        && !shared
+            .credentials
+            .admits_by_signature(&parts.headers, &body)
+    {
+        return Err(unauthorised(&parts.headers));
+    }
+    if let Some(tag) = parts.extensions.get::<listener::ConnectionTag>() {
+        tag.authenticated();
+    }
+    Ok((parts.headers, body))
+}
+
+fn too_large(max_body: usize) -> Response {
+    tracing::warn!(max_body, "webhook refused: body too large");
+    answer(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        serde_json::json!({"error": format!("the body is larger than alerts.max_body ({max_body} bytes)")}),
+    )
 }
 
 fn answer(status: StatusCode, body: serde_json::Value) -> Response {
@@ -99,14 +168,11 @@ async fn accept(shared: &Shared, notification: &Notification) -> Response {
     }
 }
 
-async fn alertmanager(
-    State(shared): State<Arc<Shared>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    if !shared.credentials.admits(&headers, &body) {
-        return unauthorised(&headers);
-    }
+async fn alertmanager(State(shared): State<Arc<Shared>>, request: Request) -> Response {
+    let body = match authenticated_body(&shared, request).await {
+        Ok((_, body)) => body,
+        Err(refused) => return refused,
+    };
     match Notification::parse(&body) {
         Ok(notification) => accept(&shared, &notification).await,
         Err(reason) => bad_request(reason),
@@ -117,12 +183,12 @@ async fn alertmanager(
 async fn hook(
     State(shared): State<Arc<Shared>>,
     Path(name): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
+    request: Request,
 ) -> Response {
-    if !shared.credentials.admits(&headers, &body) {
-        return unauthorised(&headers);
-    }
+    let body = match authenticated_body(&shared, request).await {
+        Ok((_, body)) => body,
+        Err(refused) => return refused,
+    };
     let loaded = shared.bot.loaded();
     let Some(hook) = loaded
         .project
@@ -154,17 +220,15 @@ pub async fn bind(address: std::net::SocketAddr) -> Result<tokio::net::TcpListen
         .map_err(|source| WebhookError::Bind { address, source })
 }
 
-/// Serves `router` on `listener` until `shutdown` resolves.
+/// Serves `router` on `listener` under `limits` until `shutdown` resolves.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     router: Router,
+    limits: Limits,
     shutdown: impl Future<Output = ()> + Send + 'static,
-) -> Result<(), WebhookError> {
+) {
     if let Ok(address) = listener.local_addr() {
-        tracing::info!(%address, "listening for alert webhooks");
+        tracing::info!(%address, max_connections = limits.max_connections, "listening for alert webhooks");
     }
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown)
-        .await
-        .map_err(WebhookError::Serve)
+    listener::serve(listener, router, limits, shutdown).await
 }

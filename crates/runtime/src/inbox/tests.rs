@@ -95,3 +95,30 @@ fn retention_purge_and_removal() {
     assert_eq!(inbox.remove(&["e8".into()]).unwrap(), 1);
     assert!(inbox.entries().unwrap().is_empty());
 }
+
+/// What people wrote is owner-only: the folder 0700, the inbox 0600, also
+/// after a rewrite; an inbox others may write is refused.
+#[test]
+fn the_inbox_is_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    let dir = tempfile::tempdir().unwrap();
+    let inbox = Inbox::new(dir.path().join("review"));
+    inbox.record(vec![entry("a", 1, "first")]).unwrap();
+    assert_eq!(mode(&dir.path().join("review")), 0o700);
+    assert_eq!(mode(&inbox.path()), 0o600);
+    inbox.record(vec![entry("b", 2, "second")]).unwrap();
+    assert_eq!(
+        inbox
+            .purge_before(Utc.with_ymd_and_hms(2026, 11, 24, 10, 2, 0).unwrap())
+            .unwrap(),
+        1
+    );
+    assert_eq!(mode(&inbox.path()), 0o600, "after a rewrite");
+    std::fs::set_permissions(inbox.path(), std::fs::Permissions::from_mode(0o666)).unwrap();
+    let error = inbox
+        .record(vec![entry("c", 3, "third")])
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("other users may write"), "{error}");
+}

@@ -125,12 +125,25 @@ impl SledStore {
     /// Verifies the trail under the audit key and against the checkpoint copy.
     pub(crate) fn verify_with_copy(&self) -> Result<Verification, RuntimeError> {
         let copy = self.checkpoints.read()?;
-        let mut verification = audit::verify(
+        let seal = self.key_seal()?;
+        let keyed_from = seal.as_ref().map_or(1, |s| s.keyed_from);
+        let mut verification = audit::verify_from(
             self.audit_oldest_first(),
             self.chain_head()?,
             &self.key,
             Some((&copy.records, &copy.damaged)),
+            keyed_from,
         )?;
+        if let Some(seal) = seal.filter(|s| s.keyed_from > 1) {
+            let when = seal
+                .replaced_at
+                .map(|at| format!(" on {}", at.format("%Y-%m-%d %H:%M:%S UTC")))
+                .unwrap_or_default();
+            verification.notes.push(format!(
+                "the audit key was replaced{when} (--new-audit-key); {} sealed with the earlier key: their links are checked, their content cannot be",
+                if seal.keyed_from == 2 { "record #1 was".to_string() } else { format!("records #1 to #{} were", seal.keyed_from - 1) }
+            ));
+        }
         for r in self.restorations()? {
             let which = if r.first == r.last {
                 format!("record #{} was", r.first)

@@ -11,6 +11,7 @@ use opsbot_dialog::Conversation;
 use sled::transaction::{ConflictableTransactionError, TransactionError, TransactionalTree};
 use sled::Transactional;
 
+use super::sealing::KeyPolicy;
 use super::{corrupt, json, AuditRecords, Commit, JournalEntry, JournalStatus, Store};
 use crate::alerts::{AlertEvent, AlertGroup, Mute};
 use crate::audit::{AuditRecord, ChainHead, Verification};
@@ -25,6 +26,8 @@ pub(crate) const HEAD_KEY: &[u8] = b"audit-head";
 #[derive(Clone)]
 pub struct SledStore {
     pub(crate) db: sled::Db,
+    /// Where the store lives (named in errors).
+    pub(crate) path: std::path::PathBuf,
     /// The audit key (outside the store) and the checkpoint copy of the trail.
     pub(crate) key: AuditKey,
     pub(crate) checkpoints: Arc<Checkpoints>,
@@ -56,6 +59,13 @@ impl SledStore {
         SledStore::open_with(path, key, seal::default_checkpoints(path))
     }
 
+    /// As [`SledStore::open`], with a choice of what to do when the audit key
+    /// is not the one the trail was sealed with (see `KeyPolicy`).
+    pub fn open_with_policy(path: &Path, policy: KeyPolicy) -> Result<SledStore, RuntimeError> {
+        let key = AuditKey::load(&seal::default_key_file(path))?;
+        SledStore::open_checked(path, key, seal::default_checkpoints(path), policy)
+    }
+
     /// Opens the store with a given audit key and checkpoint copy, and
     /// reconciles the two (see `SledStore::reconcile`).
     pub fn open_with(
@@ -63,7 +73,17 @@ impl SledStore {
         key: AuditKey,
         checkpoints: std::path::PathBuf,
     ) -> Result<SledStore, RuntimeError> {
+        SledStore::open_checked(path, key, checkpoints, KeyPolicy::Refuse)
+    }
+
+    fn open_checked(
+        path: &Path,
+        key: AuditKey,
+        checkpoints: std::path::PathBuf,
+        policy: KeyPolicy,
+    ) -> Result<SledStore, RuntimeError> {
         let store = SledStore::open_db(path, key, Checkpoints::new(checkpoints))?;
+        store.check_key(policy)?;
         store.reconcile()?;
         Ok(store)
     }
@@ -73,12 +93,15 @@ impl SledStore {
         key: AuditKey,
         checkpoints: Checkpoints,
     ) -> Result<SledStore, RuntimeError> {
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).map_err(|source| RuntimeError::Io {
-                path: parent.to_path_buf(),
-                source,
-            })?;
+        // The store holds TOTP secrets and the audit trail: its folder and
+        // the state folder around it are owner-only, never writable by others.
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            crate::private::private_dir(parent)?;
         }
+        if path.exists() {
+            crate::private::private_dir(path)?;
+        }
+        crate::private::private_file(checkpoints.path())?;
         let db = sled::Config::new().path(path).open().map_err(|e| match e {
             // sled wraps the failed file lock in an I/O error of its own.
             sled::Error::Io(io)
@@ -94,6 +117,8 @@ impl SledStore {
                 source: other,
             },
         })?;
+        crate::private::private_dir(path)?;
+        crate::private::tighten_tree(path)?;
         let tree = |name: &str| {
             db.open_tree(name).map_err(|source| RuntimeError::Store {
                 path: path.to_path_buf(),
@@ -101,6 +126,7 @@ impl SledStore {
             })
         };
         Ok(SledStore {
+            path: path.to_path_buf(),
             conversations: tree("conversations")?,
             audit: tree("audit")?,
             meta: tree("meta")?,

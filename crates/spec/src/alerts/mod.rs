@@ -30,6 +30,12 @@ pub const DEFAULT_MAX_BODY: usize = 1024 * 1024;
 pub const SEVERITIES: &[&str] = &["info", "warning", "error", "critical"];
 /// How long after an alert's last change a request in its room, not in reply
 /// to it, still takes the alert's values.
+/// Connections the listener holds open at once unless `max_connections` says
+/// otherwise (each is a file descriptor; the rest are left for the bot's state).
+pub const DEFAULT_MAX_CONNECTIONS: usize = 64;
+/// How long a sender may take to send a request's headers, or its body,
+/// unless `read_timeout` says otherwise.
+pub const DEFAULT_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 pub const DEFAULT_CONTEXT_WINDOW: std::time::Duration = std::time::Duration::from_secs(15 * 60);
 
 #[derive(Debug, Default, Deserialize)]
@@ -44,6 +50,10 @@ pub(crate) struct RawAlerts {
     pub hmac_secret_env: Option<String>,
     pub hmac_secret_file: Option<String>,
     pub max_body: Option<usize>,
+    /// Connections held open at once (idle ones beyond it are closed).
+    pub max_connections: Option<usize>,
+    /// How long a sender may take over a request's headers, and over its body.
+    pub read_timeout: Option<String>,
     /// How long after an alert a request in its room (not in reply to it)
     /// still takes its values, e.g. `15m`.
     pub context_window: Option<String>,
@@ -127,6 +137,8 @@ pub struct AlertSettings {
     /// A key for `X-Hub-Signature-256: sha256=HMAC(body)`, as GitHub sends.
     pub hmac_secret: Option<Secret>,
     pub max_body: usize,
+    pub max_connections: usize,
+    pub read_timeout: std::time::Duration,
     pub context_window: std::time::Duration,
     pub quiet_hours: Vec<QuietHours>,
     pub hooks: Vec<Hook>,
@@ -307,6 +319,29 @@ pub(crate) fn check(
             format!("max_body {max_body} is out of range; expected bytes from 1024 to 67108864"),
         );
     }
+    let max_connections = raw.max_connections.unwrap_or(DEFAULT_MAX_CONNECTIONS);
+    if !(4..=4096).contains(&max_connections) {
+        diagnostics.push(
+            index.locate("alerts.max_connections"),
+            format!("max_connections {max_connections} is out of range; expected 4 to 4096"),
+        );
+    }
+    let read_timeout = match raw.read_timeout.as_deref().map(humantime::parse_duration) {
+        None => DEFAULT_READ_TIMEOUT,
+        Some(Ok(timeout))
+            if (std::time::Duration::from_millis(100)..=std::time::Duration::from_secs(300))
+                .contains(&timeout) =>
+        {
+            timeout
+        }
+        Some(_) => {
+            diagnostics.push(
+                index.locate("alerts.read_timeout"),
+                "read_timeout is not a duration from 100ms to 5m; expected e.g. `10s`",
+            );
+            DEFAULT_READ_TIMEOUT
+        }
+    };
     let context_window = match raw.context_window.as_deref().map(humantime::parse_duration) {
         None => DEFAULT_CONTEXT_WINDOW,
         Some(Ok(window)) if window <= std::time::Duration::from_secs(24 * 3600) => window,
@@ -459,6 +494,8 @@ pub(crate) fn check(
         token,
         hmac_secret,
         max_body,
+        max_connections,
+        read_timeout,
         context_window,
         quiet_hours,
         hooks,

@@ -31,6 +31,8 @@ fn routes_match_in_order_and_stop_unless_they_continue() {
         token: Some(Secret::Env("T".into())),
         hmac_secret: None,
         max_body: DEFAULT_MAX_BODY,
+        max_connections: DEFAULT_MAX_CONNECTIONS,
+        read_timeout: DEFAULT_READ_TIMEOUT,
         context_window: DEFAULT_CONTEXT_WINDOW,
         quiet_hours: Vec::new(),
         hooks: Vec::new(),

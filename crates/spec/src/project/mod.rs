@@ -198,13 +198,10 @@ impl Settings {
         self.people.person_of(id)
     }
 
-    /// Replaces every match of the redaction patterns by `[redacted]`.
+    /// Replaces every match of the built-in and the author's redaction
+    /// patterns by `[redacted]` (see `redaction`).
     pub fn redact(&self, text: &str) -> String {
-        let mut out = text.to_string();
-        for pattern in &self.redact {
-            out = pattern.replace_all(&out, "[redacted]").into_owned();
-        }
-        out
+        crate::redaction::redact(text, &self.redact)
     }
 }
 
