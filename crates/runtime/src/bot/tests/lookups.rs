@@ -31,11 +31,28 @@ fn copy_of(name: &str) -> tempfile::TempDir {
     dir
 }
 
-/// Says `text`, failing (not hanging) when the bot takes over 5 s.
-async fn say_soon(bot: &Bot, user: &str, text: &str) -> Vec<String> {
-    tokio::time::timeout(Duration::from_secs(5), say(bot, "room", user, text))
-        .await
+/// Says `text`, failing (not hanging) when the bot takes over 5 s: on a
+/// thread of its own, since a read that blocks its async worker would keep
+/// any timer on that thread from firing.
+fn say_soon(bot: &Arc<Bot>, user: &str, text: &str) -> Vec<String> {
+    let (sender, receiver) = std::sync::mpsc::channel();
+    let (bot, user, owned) = (bot.clone(), user.to_string(), text.to_string());
+    std::thread::spawn(move || {
+        let replies = runtime().block_on(say(&bot, "room", &user, &owned));
+        let _ = sender.send(replies);
+    });
+    receiver
+        .recv_timeout(Duration::from_secs(5))
         .unwrap_or_else(|_| panic!("`{text}` still unanswered after 5 s"))
+}
+
+/// A bot of the project at `root`, shared with the threads that talk to it.
+fn shared_bot(
+    root: &Path,
+    state: &Path,
+    change: impl FnOnce(&mut opsbot_spec::Project),
+) -> Arc<Bot> {
+    Arc::new(bot_in(root, state, MemoryStore::new(), change))
 }
 
 fn phase(bot: &Bot, user: &str) -> Phase {
@@ -106,8 +123,8 @@ fn a_file_lookup_reads_only_small_regular_files_inside_its_folder() {
         let project = copy_of("cicd");
         plant(project.path(), how);
         let state = tempfile::tempdir().unwrap();
-        let bot = bot_in(project.path(), state.path(), MemoryStore::new(), |_| {});
-        let replies = runtime().block_on(say_soon(&bot, "kim", "redeploy build 88 of mobile"));
+        let bot = shared_bot(project.path(), state.path(), |_| {});
+        let replies = say_soon(&bot, "kim", "redeploy build 88 of mobile");
         let said = replies.join("\n");
         assert!(
             said.contains(reason) && said.contains("Nothing was run"),
@@ -128,20 +145,16 @@ fn a_long_list_of_choices_is_named_by_its_start_and_a_count() {
         std::fs::write(f, lines).unwrap()
     });
     let state = tempfile::tempdir().unwrap();
-    let bot = bot_in(project.path(), state.path(), MemoryStore::new(), |_| {});
-    runtime().block_on(async {
-        let said = say_soon(&bot, "kim", "redeploy build 88 of mobile")
-            .await
-            .join("\n");
-        assert!(
-            said.contains("1. 1000, 2. 1001") && said.contains("25. 1024 and 975 more"),
-            "{said}"
-        );
-        assert!(!said.contains("1025"), "{said}");
-        // A value past the ones shown is still taken by name.
-        let said = say_soon(&bot, "kim", "1999").await.join("\n");
-        assert!(said.contains("build 1999 of mobile"), "{said}");
-    });
+    let bot = shared_bot(project.path(), state.path(), |_| {});
+    let said = say_soon(&bot, "kim", "redeploy build 88 of mobile").join("\n");
+    assert!(
+        said.contains("1. 1000, 2. 1001") && said.contains("25. 1024 and 975 more"),
+        "{said}"
+    );
+    assert!(!said.contains("1025"), "{said}");
+    // A value past the ones shown is still taken by name.
+    let said = say_soon(&bot, "kim", "1999").join("\n");
+    assert!(said.contains("build 1999 of mobile"), "{said}");
 }
 
 #[test]
@@ -151,10 +164,10 @@ fn a_restart_mid_lookup_of_a_fifo_ends_the_request_instead_of_blocking_again() {
         nix::unistd::mkfifo(f, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap()
     });
     let state = tempfile::tempdir().unwrap();
-    let bot = bot_in(project.path(), state.path(), MemoryStore::new(), |_| {});
+    let bot = shared_bot(project.path(), state.path(), |_| {});
     let key = ConversationKey::new("room", "kim");
-    runtime().block_on(async {
-        say_soon(&bot, "kim", "redeploy build 412 of frontend").await;
+    {
+        say_soon(&bot, "kim", "redeploy build 412 of frontend");
         let Phase::AwaitingConfirmation { mut request } = phase(&bot, "kim") else {
             panic!("waits for a yes");
         };
@@ -171,9 +184,9 @@ fn a_restart_mid_lookup_of_a_fifo_ends_the_request_instead_of_blocking_again() {
         bot.store()
             .commit(&key, &checking, Commit::default())
             .unwrap();
-        let said = say_soon(&bot, "kim", "hello").await.join("\n");
+        let said = say_soon(&bot, "kim", "hello").join("\n");
         assert!(said.contains("not a regular file"), "{said}");
-    });
+    }
     assert_eq!(phase(&bot, "kim"), Phase::Idle);
 }
 
@@ -182,10 +195,8 @@ fn the_state_folder_is_never_read_even_where_a_lookup_folder_holds_it() {
     // The operator's `--state` points into the lookup folder.
     let project = copy_of("cicd");
     let state = project.path().join("data/builds");
-    let bot = bot_in(project.path(), &state, MemoryStore::new(), |_| {});
-    let said = runtime()
-        .block_on(say_soon(&bot, "kim", "redeploy build 88 of backend"))
-        .join("\n");
+    let bot = shared_bot(project.path(), &state, |_| {});
+    let said = say_soon(&bot, "kim", "redeploy build 88 of backend").join("\n");
     assert!(said.contains("state folder"), "{said}");
     assert_eq!(phase(&bot, "kim"), Phase::Idle);
 }
@@ -201,26 +212,20 @@ fn a_lookup_program_runs_only_for_someone_the_access_rules_allow() {
     .unwrap();
     for (cluster, allowed) in [("pg-main", false), ("pg-analytics", true)] {
         let state = tempfile::tempdir().unwrap();
-        let bot = bot_in(
-            project.path(),
-            state.path(),
-            MemoryStore::new(),
-            |project| {
-                // Only leads may touch pg-main; priya is no lead.
-                let dialog = project.dialogs.get_mut("rebuild_replica").unwrap();
-                dialog.access.requirements.push(Requirement {
-                    when: [("cluster".to_string(), "pg-main".to_string())].into(),
-                    groups: ["leads".to_string()].into(),
-                });
-            },
-        );
-        let said = runtime()
-            .block_on(say_soon(
-                &bot,
-                "priya",
-                &format!("rebuild replica {cluster}-r1 of {cluster}"),
-            ))
-            .join("\n");
+        let bot = shared_bot(project.path(), state.path(), |project| {
+            // Only leads may touch pg-main; priya is no lead.
+            let dialog = project.dialogs.get_mut("rebuild_replica").unwrap();
+            dialog.access.requirements.push(Requirement {
+                when: [("cluster".to_string(), "pg-main".to_string())].into(),
+                groups: ["leads".to_string()].into(),
+            });
+        });
+        let said = say_soon(
+            &bot,
+            "priya",
+            &format!("rebuild replica {cluster}-r1 of {cluster}"),
+        )
+        .join("\n");
         let looked_up = state.path().join("looked-up").exists();
         assert_eq!(looked_up, allowed, "{cluster}: {said}");
         assert_eq!(said.contains("may not"), !allowed, "{cluster}: {said}");
@@ -228,7 +233,7 @@ fn a_lookup_program_runs_only_for_someone_the_access_rules_allow() {
 }
 
 /// The dbops copy's lookup program replaced by `script` (bash).
-fn replicas_bot(script: &str, timeout: Option<Duration>) -> (tempfile::TempDir, Bot) {
+fn replicas_bot(script: &str, timeout: Option<Duration>) -> (tempfile::TempDir, Arc<Bot>) {
     let project = copy_of("dbops");
     std::fs::write(
         project.path().join("actions/list-replicas.sh"),
@@ -236,19 +241,14 @@ fn replicas_bot(script: &str, timeout: Option<Duration>) -> (tempfile::TempDir, 
     )
     .unwrap();
     let state = tempfile::tempdir().unwrap();
-    let bot = bot_in(
-        project.path(),
-        state.path(),
-        MemoryStore::new(),
-        |project| {
-            let slot = &mut project.dialogs.get_mut("rebuild_replica").unwrap().slots[1];
-            if let (Some(ValuesFrom::Program(program)), Some(timeout)) =
-                (&mut slot.values_from, timeout)
-            {
-                program.timeout = timeout;
-            }
-        },
-    );
+    let bot = shared_bot(project.path(), state.path(), |project| {
+        let slot = &mut project.dialogs.get_mut("rebuild_replica").unwrap().slots[1];
+        if let (Some(ValuesFrom::Program(program)), Some(timeout)) =
+            (&mut slot.values_from, timeout)
+        {
+            program.timeout = timeout;
+        }
+    });
     (project, bot)
 }
 
@@ -258,13 +258,7 @@ fn a_lookup_program_lists_its_output_lines_only_within_the_caps_and_timeout() {
         "echo 'warning: cache cold' >&2\nprintf 'pg-main-r1\\npg-main-r2\\n'",
         None,
     );
-    let said = runtime()
-        .block_on(say_soon(
-            &bot,
-            "priya",
-            "rebuild replica pg-main-r9 of pg-main",
-        ))
-        .join("\n");
+    let said = say_soon(&bot, "priya", "rebuild replica pg-main-r9 of pg-main").join("\n");
     assert!(
         said.contains("the choices are 1. pg-main-r1, 2. pg-main-r2.") && !said.contains("warning"),
         "its errors are not values: {said}"
@@ -275,13 +269,7 @@ fn a_lookup_program_lists_its_output_lines_only_within_the_caps_and_timeout() {
         ("sleep 30", Some(Duration::from_millis(300)), "timed out"),
     ] {
         let (_project, bot) = replicas_bot(script, timeout);
-        let said = runtime()
-            .block_on(say_soon(
-                &bot,
-                "priya",
-                "rebuild replica pg-main-r9 of pg-main",
-            ))
-            .join("\n");
+        let said = say_soon(&bot, "priya", "rebuild replica pg-main-r9 of pg-main").join("\n");
         assert!(
             said.contains(reason) && said.contains("Nothing was run") && said.len() < 500,
             "{script}: {said}"
