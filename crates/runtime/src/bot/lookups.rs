@@ -85,18 +85,23 @@ impl Bot {
                 "a lookup runs a program, not a built-in".into(),
             ));
         };
-        let _slot = self
-            .actions
-            .acquire()
-            .await
-            .expect("the semaphore is never closed");
+        // Waiting for a free action slot counts against the lookup's time too.
+        let started = tokio::time::Instant::now();
+        let Ok(Ok(_slot)) = tokio::time::timeout(LOOKUP_TIMEOUT, self.actions.acquire()).await
+        else {
+            return Err(LookupError::TimedOut {
+                what: format!("waiting to run {}", plan.command_line()),
+                after: LOOKUP_TIMEOUT,
+            });
+        };
+        let left = LOOKUP_TIMEOUT.saturating_sub(started.elapsed());
         let env = self.action_env(project, env);
         let captured = exec::run_captured(&Invocation {
             program,
             args,
             env: &env,
             workdir,
-            timeout: (*timeout).min(LOOKUP_TIMEOUT),
+            timeout: (*timeout).min(left),
         })
         .await;
         let outcome = captured.outcome;

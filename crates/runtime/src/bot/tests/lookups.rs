@@ -287,3 +287,20 @@ fn a_relative_state_folder_reaches_actions_absolute() {
         std::env::current_dir().unwrap().join("relative-state")
     );
 }
+
+#[test]
+fn a_value_changed_at_the_confirmation_is_looked_up_again() {
+    let state = tempfile::tempdir().unwrap();
+    let bot = Arc::new(bot("cicd", state.path()));
+    let said = say_soon(&bot, "kim", "redeploy build 412 of frontend").join("\n");
+    assert!(said.contains("build 412 of frontend"), "{said}");
+    let said = say_soon(&bot, "kim", "make it build 999").join("\n");
+    assert!(
+        said.contains("“999” is not a build I may use"),
+        "frontend never made build 999: {said}"
+    );
+    say_soon(&bot, "kim", "yes");
+    assert!(runs(state.path()).is_empty(), "{:?}", runs(state.path()));
+    let said = say_soon(&bot, "kim", "411").join("\n");
+    assert!(said.contains("build 411 of frontend"), "{said}");
+}
