@@ -231,4 +231,18 @@ mod tests {
         let said = refusal("data/none/{pipeline}.txt", |_| {});
         assert!(said.contains("not an existing folder"), "{said}");
     }
+
+    #[test]
+    fn the_example_bot_and_both_packs_pass_the_lookup_checks() {
+        let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        for root in [
+            repo.clone(),
+            repo.join("tests/packs/dbops"),
+            repo.join("tests/packs/cicd"),
+        ] {
+            if let Err(e) = crate::load_project(&root) {
+                panic!("{}: {e}", root.display());
+            }
+        }
+    }
 }
