@@ -26,13 +26,21 @@ pub enum Plan {
 }
 
 /// Where a slot's allowed values are read: a read-only program's output, or
-/// a file under the project (already resolved and inside it).
+/// a file under the project's lookup folder (the runtime resolves it on disk
+/// and reads it only if it stays inside the folder).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Lookup {
     Program(Plan),
-    File(PathBuf),
-    /// The rendered path left the project folder: refused, never read.
-    Outside(String),
+    File {
+        /// The filled path, joined to the project root.
+        path: PathBuf,
+        /// The lookup folder (resolved at load) it must stay in.
+        folder: PathBuf,
+        /// The filled path as written, for messages.
+        shown: String,
+    },
+    /// The filled path is refused before anything is read: why.
+    Refused(String),
 }
 
 /// The lookup of a slot's `values_from`, with the request's values filled in.
@@ -54,19 +62,43 @@ pub fn lookup(
             user,
             room,
         )),
-        opsbot_spec::ValuesFrom::File(path) => {
-            let rendered = path.render(vars);
-            let relative = std::path::Path::new(&rendered);
-            let inside = !relative.is_absolute()
-                && relative
-                    .components()
-                    .all(|c| matches!(c, std::path::Component::Normal(_)));
-            if inside {
-                Lookup::File(root.join(relative))
-            } else {
-                Lookup::Outside(rendered)
-            }
+        opsbot_spec::ValuesFrom::File(file) => file_lookup(file, vars, root),
+    }
+}
+
+/// A file lookup's filled path, or why it is refused before anything is read.
+fn file_lookup(
+    file: &opsbot_spec::FileLookup,
+    vars: &BTreeMap<String, String>,
+    root: &std::path::Path,
+) -> Lookup {
+    let rendered = file.path.render(vars);
+    // A value fills its place in one name: it never adds a folder
+    // ("state/audit.key") nor climbs out of one.
+    let stray = file.path.placeholders().into_iter().find_map(|(name, _)| {
+        let value = vars.get(&name)?;
+        (value.contains(['/', '\0']) || value == "." || value == "..").then_some(name)
+    });
+    if let Some(name) = stray {
+        return Lookup::Refused(format!(
+            "the value of {name} may not contain a path (`/`, `.` or `..`), so {rendered} is not looked up"
+        ));
+    }
+    let relative = std::path::Path::new(&rendered);
+    let inside = !relative.is_absolute()
+        && relative
+            .components()
+            .all(|c| matches!(c, std::path::Component::Normal(_)));
+    if inside {
+        Lookup::File {
+            path: root.join(relative),
+            folder: file.folder.clone(),
+            shown: rendered,
         }
+    } else {
+        Lookup::Refused(format!(
+            "the file `{rendered}` would lie outside the project folder"
+        ))
     }
 }
 
@@ -255,5 +287,28 @@ mod tests {
             plan.command_line(),
             r"actions/a.sh web-01 'x; touch /tmp/y' 'it'\''s'"
         );
+    }
+
+    #[test]
+    fn a_value_never_adds_a_folder_to_a_file_lookup() {
+        let file = opsbot_spec::FileLookup {
+            path: opsbot_spec::Template::parse("data/{path}").unwrap(),
+            folder: "/p/data".into(),
+        };
+        for (value, refused) in [
+            ("state/audit.key", true),
+            ("..", true),
+            (".", true),
+            ("a\0b", true),
+            ("builds.txt", false),
+        ] {
+            let vars = BTreeMap::from([("path".to_string(), value.to_string())]);
+            let lookup = file_lookup(&file, &vars, std::path::Path::new("/p"));
+            assert_eq!(
+                matches!(lookup, Lookup::Refused(_)),
+                refused,
+                "{value:?}: {lookup:?}"
+            );
+        }
     }
 }

@@ -89,7 +89,9 @@ impl Bot {
             loaded: RwLock::new(Arc::new(Loaded { project, nlu })),
             reloader: None,
             store: Arc::new(store),
-            state_dir,
+            // Actions run in other folders: a relative `--state` would name
+            // another folder for each of them.
+            state_dir: std::path::absolute(&state_dir).unwrap_or(state_dir),
             dry_run: false,
             actions: Arc::new(tokio::sync::Semaphore::new(DEFAULT_ACTION_LIMIT)),
             inference: Arc::new(tokio::sync::Semaphore::new(
@@ -674,18 +676,7 @@ impl Bot {
                     .acquire()
                     .await
                     .expect("the semaphore is never closed");
-                if let Err(e) = std::fs::create_dir_all(&self.state_dir) {
-                    tracing::warn!(dir = %self.state_dir.display(), error = %e, "cannot create the state folder");
-                }
-                let mut env = env.clone();
-                env.push((
-                    "OPSBOT_STATE_DIR".into(),
-                    self.state_dir.display().to_string(),
-                ));
-                env.push((
-                    "OPSBOT_PROJECT_DIR".into(),
-                    project.root.display().to_string(),
-                ));
+                let env = self.action_env(project, env);
                 exec::run(&Invocation {
                     program,
                     args,

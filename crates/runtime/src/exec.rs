@@ -11,7 +11,7 @@ use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::process::Command;
 
 /// Bytes of each stream kept in memory while a program runs.
-const CAPTURE_LIMIT: usize = 256 * 1024;
+pub const CAPTURE_LIMIT: usize = 256 * 1024;
 /// Characters of output shown to users and kept in the audit.
 pub const EXCERPT_CHARS: usize = 3000;
 /// How long to wait for output pipes after the program itself has ended (a
@@ -28,8 +28,24 @@ pub struct Invocation<'a> {
     pub timeout: Duration,
 }
 
+/// A finished program with its whole standard output as captured (within
+/// [`CAPTURE_LIMIT`]): a lookup's values are its output lines, never an
+/// excerpt, and never its error stream.
+#[derive(Debug)]
+pub struct Captured {
+    pub outcome: ActionOutcome,
+    pub stdout: Vec<u8>,
+    /// Bytes the program wrote to standard output, kept or not.
+    pub stdout_total: usize,
+}
+
 /// Runs the program and reports how it went; never panics on a bad program.
 pub async fn run(invocation: &Invocation<'_>) -> ActionOutcome {
+    run_captured(invocation).await.outcome
+}
+
+/// [`run`], also handing back the captured standard output.
+pub async fn run_captured(invocation: &Invocation<'_>) -> Captured {
     let started = Instant::now();
     let mut command = Command::new(invocation.program);
     command
@@ -53,11 +69,15 @@ pub async fn run(invocation: &Invocation<'_>) -> ActionOutcome {
     let mut child = match command.spawn() {
         Ok(child) => child,
         Err(e) => {
-            return ActionOutcome::failed(
-                format!("could not start {}: {e}", invocation.program.display()),
-                started.elapsed(),
-                false,
-            )
+            return Captured {
+                outcome: ActionOutcome::failed(
+                    format!("could not start {}: {e}", invocation.program.display()),
+                    started.elapsed(),
+                    false,
+                ),
+                stdout: Vec::new(),
+                stdout_total: 0,
+            }
         }
     };
     let stdout = tokio::spawn(read_capped(child.stdout.take()));
@@ -76,10 +96,10 @@ pub async fn run(invocation: &Invocation<'_>) -> ActionOutcome {
             (child.wait().await.ok(), true)
         }
     };
-    let stdout = drain(stdout).await;
-    let stderr = drain(stderr).await;
+    let (stdout_bytes, stdout_total) = drain(stdout).await;
+    let stderr = readable(drain(stderr).await);
     let duration = started.elapsed();
-    let mut output = stdout;
+    let mut output = readable((stdout_bytes.clone(), stdout_total));
     if !stderr.trim().is_empty() {
         if !output.is_empty() && !output.ends_with('\n') {
             output.push('\n');
@@ -98,13 +118,17 @@ pub async fn run(invocation: &Invocation<'_>) -> ActionOutcome {
     } else {
         None
     };
-    ActionOutcome {
-        succeeded: !timed_out && exit_code == Some(0),
-        exit_code,
-        output,
-        duration,
-        error,
-        started: true,
+    Captured {
+        outcome: ActionOutcome {
+            succeeded: !timed_out && exit_code == Some(0),
+            exit_code,
+            output,
+            duration,
+            error,
+            started: true,
+        },
+        stdout: stdout_bytes,
+        stdout_total,
     }
 }
 
@@ -128,20 +152,23 @@ async fn read_capped<R: AsyncRead + Unpin>(stream: Option<R>) -> (Vec<u8>, usize
     (kept, total)
 }
 
-async fn drain(task: tokio::task::JoinHandle<(Vec<u8>, usize)>) -> String {
+async fn drain(task: tokio::task::JoinHandle<(Vec<u8>, usize)>) -> (Vec<u8>, usize) {
     match tokio::time::timeout(DRAIN_GRACE, task).await {
-        Ok(Ok((bytes, total))) => {
-            let mut text = String::from_utf8_lossy(&bytes).into_owned();
-            if total > bytes.len() {
-                text.push_str(&format!(
-                    "\n[… {} more bytes not captured]",
-                    total - bytes.len()
-                ));
-            }
-            text
-        }
-        _ => String::new(),
+        Ok(Ok(captured)) => captured,
+        _ => (Vec::new(), 0),
     }
+}
+
+/// Captured bytes as text, noting what was not kept.
+fn readable((bytes, total): (Vec<u8>, usize)) -> String {
+    let mut text = String::from_utf8_lossy(&bytes).into_owned();
+    if total > bytes.len() {
+        text.push_str(&format!(
+            "\n[… {} more bytes not captured]",
+            total - bytes.len()
+        ));
+    }
+    text
 }
 
 /// Keeps the start and the end of long output, where the useful lines usually are.

@@ -11,6 +11,7 @@ pub mod exec;
 pub mod inbound;
 pub mod inbox;
 pub mod key;
+pub mod lookup;
 pub mod ordered;
 pub mod private;
 pub mod reply;

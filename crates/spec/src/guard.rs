@@ -21,6 +21,12 @@ pub const TIMEOUT_RANGE: (Duration, Duration) =
 pub const EXPIRY_RANGE: (Duration, Duration) =
     (Duration::from_secs(5), Duration::from_secs(7 * 24 * 3600));
 
+/// How long a `values_from` lookup (a program, or reading a file) may take.
+pub const LOOKUP_TIMEOUT: Duration = Duration::from_secs(10);
+/// The state folder (store, audit key, checkpoint copy, review inbox) when
+/// `--state` does not name another, relative to the project root.
+pub const DEFAULT_STATE_DIR: &str = "data/state";
+
 /// Reads a project file: a regular file (never a FIFO, device or socket, which
 /// could block or never end) of at most [`MAX_FILE_BYTES`], as UTF-8.
 pub fn read_project_file(path: &Path) -> Result<String, std::io::Error> {

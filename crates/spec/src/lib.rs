@@ -30,8 +30,8 @@ pub use entity::{join_or, Entity, EntityMatch, MatchSource, MAX_VALUE_CHARS};
 pub use limits::Limits;
 pub use people::People;
 pub use project::{
-    load_project, training_hash, Action, Behaviour, Dialog, Example, Intent, ProgramAction,
-    Project, ReviewSettings, Settings, ShowAudit, Slot, ThresholdTarget, ValuesFrom,
+    load_project, training_hash, Action, Behaviour, Dialog, Example, FileLookup, Intent,
+    ProgramAction, Project, ReviewSettings, Settings, ShowAudit, Slot, ThresholdTarget, ValuesFrom,
     CAPABILITIES_VAR, CONTEXT_VARS, OUT_OF_SCOPE, RESULT_VARS,
 };
 pub use template::Template;

@@ -136,6 +136,20 @@ impl Template {
     pub fn source(&self) -> &str {
         &self.source
     }
+
+    /// The literal text before the first placeholder (all of it when there
+    /// is none), braces unescaped: the part no filled value can change.
+    pub fn leading_text(&self) -> &str {
+        match self.pieces.first() {
+            Some(Piece::Text(text)) => text,
+            _ => "",
+        }
+    }
+
+    /// Whether any value is filled in at all.
+    pub fn has_placeholders(&self) -> bool {
+        self.pieces.iter().any(|p| matches!(p, Piece::Var(_)))
+    }
 }
 
 #[cfg(test)]

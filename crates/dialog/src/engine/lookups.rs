@@ -21,7 +21,9 @@ impl<'a> Step<'a> {
     }
 
     /// The lookup of one slot's `values_from` (to check its value, or, when
-    /// it has none yet, to list the choices); `None` without one.
+    /// it has none yet, to list the choices); `None` without one. A lookup
+    /// program is the author's code run on the user's words: someone the
+    /// access rules refuse for the values given so far is denied before it runs.
     pub(super) fn look_up_slot(
         &mut self,
         dialog: &Dialog,
@@ -29,6 +31,13 @@ impl<'a> Step<'a> {
         request: &Request,
     ) -> Option<Phase> {
         let from = slot.values_from.as_ref()?;
+        if let Err(reason) = dialog.access.check_values(
+            &self.project.settings.groups,
+            self.ctx.user,
+            &request.slot_values(),
+        ) {
+            return Some(self.deny(dialog, request.clone(), &reason));
+        }
         let vars = self.vars(request);
         let lookup = plan::lookup(
             dialog,

@@ -312,14 +312,23 @@ fn strip_answer(text: &str) -> &str {
     }
 }
 
+/// The most choices one reply lists: a long list (a lookup may give a
+/// thousand) is named by its start and a count, so a reply stays readable.
+const SHOWN_CHOICES: usize = 25;
+
 /// "1. orders, 2. billing": choices a number can answer.
 fn numbered(values: &[String]) -> String {
-    values
+    let mut text = values
         .iter()
+        .take(SHOWN_CHOICES)
         .enumerate()
         .map(|(i, v)| format!("{}. {v}", i + 1))
         .collect::<Vec<_>>()
-        .join(", ")
+        .join(", ");
+    if values.len() > SHOWN_CHOICES {
+        text.push_str(&format!(" and {} more", values.len() - SHOWN_CHOICES));
+    }
+    text
 }
 
 fn capitalise(text: &str) -> String {

@@ -238,8 +238,19 @@ pub struct Slot {
 #[derive(Debug, Clone)]
 pub enum ValuesFrom {
     Program(ProgramAction),
+    File(FileLookup),
+}
+
+/// `values_from: {file: "data/builds/{pipeline}.txt"}`: the file a filled
+/// path names, never read outside its declared folder.
+#[derive(Debug, Clone)]
+pub struct FileLookup {
     /// A path template relative to the project root.
-    File(Template),
+    pub path: Template,
+    /// The lookup folder, resolved (links followed): the template's folder
+    /// part before its first placeholder (`data/builds`), inside the project
+    /// and apart from the state folder. Every filled path must resolve under it.
+    pub folder: PathBuf,
 }
 
 #[derive(Debug, Clone)]

@@ -19,6 +19,7 @@ mod alert_port;
 mod alert_requests;
 mod alerts;
 mod approval_audit;
+mod lookups;
 mod requests;
 mod review;
 
@@ -79,7 +80,17 @@ fn bot_changed(
     store: impl Store + 'static,
     change: impl FnOnce(&mut opsbot_spec::Project),
 ) -> Bot {
-    let mut project = opsbot_spec::load_project(&pack(name)).expect("the pack loads");
+    bot_in(&pack(name), state, store, change)
+}
+
+/// The bot of the project at `root` (a pack, or a copy of one changed on disk).
+fn bot_in(
+    root: &Path,
+    state: &Path,
+    store: impl Store + 'static,
+    change: impl FnOnce(&mut opsbot_spec::Project),
+) -> Bot {
+    let mut project = opsbot_spec::load_project(root).expect("the project loads");
     change(&mut project);
     let data = TrainingData::from_project(&project);
     let extractor = opsbot_nlu::EntityExtractor::new(&project);
