@@ -17,8 +17,10 @@ use crate::store::MemoryStore;
 mod alert_noise;
 mod alert_port;
 mod alert_requests;
+mod alert_trust;
 mod alerts;
 mod approval_audit;
+mod mute_rules;
 mod requests;
 mod review;
 
