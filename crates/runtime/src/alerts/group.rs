@@ -172,7 +172,10 @@ impl AlertGroup {
             .iter()
             .filter_map(|alert| {
                 let firing = alert.status == AlertStatus::Firing;
-                let before = self.alerts.get(&alert.identity()).map(|a| a.firing);
+                let known = self.alerts.get(&alert.identity());
+                let before = known.map(|a| a.firing);
+                // A known alert is told by the labels it came with (see `merge`).
+                let labels = known.map_or(&alert.labels, |a| &a.labels);
                 let kind = match (before, firing) {
                     (None | Some(false), true) => AlertEventKind::Fired,
                     (None | Some(true), false) => AlertEventKind::Resolved,
@@ -182,13 +185,8 @@ impl AlertGroup {
                     AlertEventKind::Resolved => alert.ended().unwrap_or(alert.starts_at),
                     _ => alert.starts_at,
                 };
-                let name = clean(
-                    alert
-                        .labels
-                        .get("alertname")
-                        .map_or("alert", String::as_str),
-                );
-                let subject = match alert.labels.get("instance") {
+                let name = clean(labels.get("alertname").map_or("alert", String::as_str));
+                let subject = match labels.get("instance") {
                     Some(instance) => format!("{name} on {}", host(instance)),
                     None => name,
                 };
