@@ -225,7 +225,9 @@ fn with_several_alerts_open_none_fills_a_slot_and_the_bot_asks_which() {
         ctx.open_alerts = &open;
         let t = step(&project, Conversation::default(), Input::Message(&u), &ctx);
         assert!(
-            t.replies[0].starts_with("2 alerts are open in this room: 1. ")
+            t.replies[0].starts_with("2 alerts are open in this room: ")
+                && t.replies[0].contains(&format!("{} (", open[0].name))
+                && t.replies[0].contains(&format!(") and {} (", open[1].name))
                 && t.replies[0].contains("Which one do you mean?"),
             "{text}: {:?}",
             t.replies

@@ -72,7 +72,8 @@ impl<'a> Step<'a> {
         Some(format!(
             "{} alerts are open in this room: {}. Which one do you mean? Reply in its thread, or name the values; I take none from an alert without knowing which.",
             alerts.len(),
-            numbered(&described)
+            opsbot_spec::join_or(&described.iter().map(String::as_str).collect::<Vec<_>>())
+                .replacen(" or ", " and ", 1)
         ))
     }
 }
