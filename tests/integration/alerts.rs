@@ -342,6 +342,10 @@ async fn scenario(fixture: &Fixture, config: &Path, synapse: &mut Synapse) {
         "a warning does not reach on-call, and no refused request reached a room"
     );
     priya.say(&dba, "mute pg-9 for 1 hour").await;
+    rooms
+        .next_saying(&priya, &dba, "I will mute new alert messages matching pg-9")
+        .await;
+    priya.say(&dba, "yes").await;
     let muted = rooms.next_saying(&priya, &dba, "Muted").await;
     assert!(
         muted

@@ -81,6 +81,8 @@ pub struct Bot {
     alerts_pending: tokio::sync::Notify,
     /// Where misread messages go for review (`None`: nowhere).
     inbox: Option<Inbox>,
+    /// Mutes waiting for their speaker's "yes" (see `bot/mutes.rs`).
+    pending_mutes: Mutex<HashMap<ConversationKey, mutes::PendingMute>>,
 }
 
 impl Bot {
@@ -104,6 +106,7 @@ impl Bot {
             alert_lock: tokio::sync::Mutex::new(()),
             alerts_pending: tokio::sync::Notify::new(),
             inbox: None,
+            pending_mutes: Mutex::new(HashMap::new()),
         }
     }
 
@@ -187,14 +190,15 @@ impl Bot {
     /// Whether the bot has asked this user something in this room and waits for
     /// the answer (so an answer needs no mention in a group room).
     pub fn awaits_answer(&self, key: &ConversationKey) -> bool {
-        matches!(
-            self.store.load(key).map(|c| c.phase),
-            Ok(Phase::Collecting { .. }
-                | Phase::AwaitingConfirmation { .. }
-                | Phase::AwaitingCode { .. }
-                | Phase::AwaitingApproval { .. }
-                | Phase::Choosing { .. })
-        )
+        self.mute_awaits_answer(key)
+            || matches!(
+                self.store.load(key).map(|c| c.phase),
+                Ok(Phase::Collecting { .. }
+                    | Phase::AwaitingConfirmation { .. }
+                    | Phase::AwaitingCode { .. }
+                    | Phase::AwaitingApproval { .. }
+                    | Phase::Choosing { .. })
+            )
     }
 
     /// Makes every request a dry run.
@@ -335,6 +339,7 @@ impl Bot {
                 .executions_since(settings.person_of(&key.user), now - window)?,
             two_factor_enrolled: self.store.totp(&key.user)?.is_some(),
             alert: None,
+            open_alerts: &[],
         })
     }
 
@@ -390,6 +395,9 @@ impl Bot {
                 Ok(())
             }
             Inbound::Message(message) => {
+                if self.answer_mute(&loaded, key, message.text, reply).await? {
+                    return Ok(());
+                }
                 // Mutes are the bot's own words where it has alerts; elsewhere
                 // "mute …" is for the project's dialogs.
                 let mute = loaded
@@ -488,9 +496,10 @@ impl Bot {
             phase = conversation.phase_name(),
             "message understood"
         );
-        let alert = self.alert_context(loaded, &key.room, replying_to)?;
+        let (alert, open_alerts) = self.alert_context(loaded, &key.room, replying_to)?;
         let mut ctx = self.context(loaded, key, message.dry_run)?;
         ctx.alert = alert.as_ref();
+        ctx.open_alerts = &open_alerts;
         let transition = step(
             &loaded.project,
             conversation,

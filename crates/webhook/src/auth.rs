@@ -213,6 +213,7 @@ mod tests {
             quiet_hours: Vec::new(),
             hooks: Vec::new(),
             routes: Vec::new(),
+            mute: Default::default(),
         };
         let credentials = Credentials::resolve(&settings, dir.path()).unwrap();
         assert!(credentials.admits(

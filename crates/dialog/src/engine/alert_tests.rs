@@ -137,3 +137,127 @@ fn a_value_the_slot_refuses_is_said_and_asked_for() {
         matches!(&t.conversation.phase, Phase::Collecting { asking, .. } if asking == "database")
     );
 }
+
+#[test]
+fn a_value_carried_over_from_the_persons_last_request_wins_over_the_alert() {
+    // Restarted apache on web-01 a minute ago; an nginx alert is the room's
+    // latest. "restart it on web-02" means apache, as it would without the alert.
+    let example = load("../..");
+    let nginx = alert("NginxDown", &[("host", "web-05"), ("service", "nginx")]);
+    let mut conversation = Conversation::default();
+    conversation.memory.insert(
+        "service".into(),
+        Remembered {
+            entity: "service".into(),
+            value: "apache".into(),
+            at: Utc.with_ymd_and_hms(2026, 11, 25, 9, 59, 0).unwrap(),
+        },
+    );
+    let text = "restart it on web-02";
+    let u = Understanding {
+        text: text.into(),
+        intent: Some(IntentGuess {
+            name: "restart_service".into(),
+            confidence: 0.9,
+        }),
+        ranking: Vec::new(),
+        ambiguous: Vec::new(),
+        entities: EntityExtractor::new(&example).candidates(text),
+        unserved: None,
+        unknown: Vec::new(),
+    };
+    let mut ctx = Context::new(
+        "priya",
+        "!room",
+        Utc.with_ymd_and_hms(2026, 11, 25, 10, 0, 0).unwrap(),
+    );
+    ctx.alert = Some(&nginx);
+    let t = step(&example, conversation, Input::Message(&u), &ctx);
+    let r = request(&t);
+    assert_eq!(r.slots["service"].value, "apache", "{:?}", t.replies);
+    assert_eq!(r.slots["service"].origin, SlotOrigin::CarriedOver);
+    assert_eq!(r.slots["host"].value, "web-02");
+    assert_eq!(r.alert, None, "nothing came from the alert");
+}
+
+#[test]
+fn with_several_alerts_open_none_fills_a_slot_and_the_bot_asks_which() {
+    let cases = [
+        (
+            load("../.."),
+            "restart it",
+            "restart_service",
+            [
+                alert("ApacheDown", &[("host", "web-01"), ("service", "apache")]),
+                alert("NginxDown", &[("host", "web-77"), ("service", "nginx")]),
+            ],
+            "service",
+        ),
+        (
+            load("../../tests/packs/dbops"),
+            "back up the database",
+            "backup_database",
+            [
+                alert("PostgresDown", &[("database", "orders")]),
+                alert("BackupFailed", &[("database", "billing")]),
+            ],
+            "database",
+        ),
+    ];
+    for (project, text, intent, open, asked) in cases {
+        let u = Understanding {
+            text: text.into(),
+            intent: Some(IntentGuess {
+                name: intent.into(),
+                confidence: 0.9,
+            }),
+            ranking: Vec::new(),
+            ambiguous: Vec::new(),
+            entities: EntityExtractor::new(&project).candidates(text),
+            unserved: None,
+            unknown: Vec::new(),
+        };
+        let mut ctx = Context::new(
+            "priya",
+            "!room",
+            Utc.with_ymd_and_hms(2026, 11, 25, 10, 0, 0).unwrap(),
+        );
+        ctx.open_alerts = &open;
+        let t = step(&project, Conversation::default(), Input::Message(&u), &ctx);
+        assert!(
+            t.replies[0].starts_with("2 alerts are open in this room: ")
+                && t.replies[0].contains(&format!("{} (", open[0].name))
+                && t.replies[0].contains(&format!(") and {} (", open[1].name))
+                && t.replies[0].contains("Which one do you mean?"),
+            "{text}: {:?}",
+            t.replies
+        );
+        let r = request(&t);
+        assert!(
+            r.slots.values().all(|v| v.origin != SlotOrigin::FromAlert),
+            "{text}: {:?}",
+            r.slots
+        );
+        assert_eq!(r.alert, None);
+        assert!(
+            matches!(&t.conversation.phase, Phase::Collecting { asking, .. } if asking == asked),
+            "{text}: {:?}",
+            t.conversation.phase
+        );
+        // Named outright, nothing is asked about the alerts.
+        let said = "back up orders";
+        if intent == "backup_database" {
+            let u = Understanding {
+                text: said.into(),
+                entities: EntityExtractor::new(&project).candidates(said),
+                ..u
+            };
+            let t = step(&project, Conversation::default(), Input::Message(&u), &ctx);
+            assert!(
+                !t.replies.iter().any(|r| r.contains("alerts are open")),
+                "{:?}",
+                t.replies
+            );
+        }
+    }
+}

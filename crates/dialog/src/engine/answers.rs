@@ -163,40 +163,6 @@ impl<'a> Step<'a> {
         }
     }
 
-    /// Values from the alert the message is about, for slots the message
-    /// left open; a value the slot's entity refuses is said, not used.
-    pub(super) fn fill_from_alert(&self, dialog: &Dialog, request: &mut Request) -> Vec<String> {
-        let Some(alert) = self.ctx.alert else {
-            return Vec::new();
-        };
-        let mut errors = Vec::new();
-        for slot in &dialog.slots {
-            let Some(value) = alert.values.get(&slot.name) else {
-                continue;
-            };
-            if request.slots.contains_key(&slot.name) {
-                continue;
-            }
-            match self.slot_value(slot, value) {
-                Ok(value) => {
-                    request.slots.insert(
-                        slot.name.clone(),
-                        SlotValue {
-                            value,
-                            origin: SlotOrigin::FromAlert,
-                        },
-                    );
-                    request.alert = Some(AlertLink {
-                        id: alert.id.clone(),
-                        name: alert.name.clone(),
-                    });
-                }
-                Err(reason) => errors.push(format!("from the alert {}: {reason}", alert.name)),
-            }
-        }
-        errors
-    }
-
     pub(super) fn carry_over(
         &self,
         dialog: &Dialog,

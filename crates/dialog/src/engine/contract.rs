@@ -51,6 +51,10 @@ pub struct Context<'a> {
     /// The alert this message is about (a reply to it, in its thread, or soon
     /// after it in its room): values for a request it starts.
     pub alert: Option<&'a AlertContext>,
+    /// The alerts open in the room when more than one could be meant by a
+    /// message outside any alert's thread (then `alert` is `None`): the
+    /// engine takes values from none of them and asks which one.
+    pub open_alerts: &'a [AlertContext],
 }
 
 /// An alert a request may be about, with the slot values its route gives.
@@ -76,6 +80,7 @@ impl<'a> Context<'a> {
             recent_executions: 0,
             two_factor_enrolled: false,
             alert: None,
+            open_alerts: &[],
         }
     }
 }

@@ -16,6 +16,7 @@ use crate::state::{
     SlotOrigin, SlotValue,
 };
 
+mod alert_values;
 mod answers;
 mod contract;
 mod ending;

@@ -387,7 +387,14 @@ impl<'a> Step<'a> {
         };
         let found = self.fill_from_entities(dialog, &mut request, &u.entities, None);
         let (mut errors, rejected) = (found.errors, found.rejected);
-        errors.extend(self.fill_from_alert(dialog, &mut request));
+        // What the person said and what carries over from their last request
+        // win over an alert's values: the alert fills only what is left.
+        let mut known = request.clone();
+        if matches!(dialog.behaviour, Behaviour::Run { .. }) {
+            self.carry_over(dialog, &mut known, memory, carry);
+        }
+        let (from_alert, which_alert) = self.fill_from_alert(dialog, &mut request, &known);
+        errors.extend(from_alert);
         if let Err(reason) =
             dialog
                 .access
@@ -419,6 +426,9 @@ impl<'a> Step<'a> {
                 }
                 for error in errors {
                     self.say(format!("{}.", capitalise(&error)));
+                }
+                if let Some(question) = which_alert {
+                    self.say(question);
                 }
                 self.carry_over(dialog, &mut request, memory, carry);
                 // A value said and refused is asked for, not replaced by the

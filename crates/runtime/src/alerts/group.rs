@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::event::{AlertEvent, AlertEventKind};
 use super::notification::{AlertStatus, Labels, Notification};
+use super::text::{clean, span};
 use crate::chat::MessageHandle;
 
 /// Instances named in a message before "and N more".
@@ -131,10 +132,21 @@ impl AlertGroup {
                 Some(known) => known.starts_at.min(alert.starts_at),
                 None => alert.starts_at,
             };
+            // Labels are what an alert is (Alertmanager's fingerprint hashes
+            // them): within one incident a fingerprint keeps the labels it
+            // came with, so a re-sent fingerprint cannot move "it", or a
+            // request's link, to another host.
+            let labels = match self.alerts.get(&identity) {
+                Some(known) if known.labels != alert.labels => {
+                    tracing::warn!(group = %self.group_key, fingerprint = %identity, "an alert came again with other labels; its first labels are kept");
+                    known.labels.clone()
+                }
+                _ => alert.labels.clone(),
+            };
             self.alerts.insert(
                 identity,
                 TrackedAlert {
-                    labels: alert.labels.clone(),
+                    labels,
                     annotations: alert.annotations.clone(),
                     firing: alert.status == AlertStatus::Firing,
                     starts_at,
@@ -160,7 +172,10 @@ impl AlertGroup {
             .iter()
             .filter_map(|alert| {
                 let firing = alert.status == AlertStatus::Firing;
-                let before = self.alerts.get(&alert.identity()).map(|a| a.firing);
+                let known = self.alerts.get(&alert.identity());
+                let before = known.map(|a| a.firing);
+                // A known alert is told by the labels it came with (see `merge`).
+                let labels = known.map_or(&alert.labels, |a| &a.labels);
                 let kind = match (before, firing) {
                     (None | Some(false), true) => AlertEventKind::Fired,
                     (None | Some(true), false) => AlertEventKind::Resolved,
@@ -170,13 +185,8 @@ impl AlertGroup {
                     AlertEventKind::Resolved => alert.ended().unwrap_or(alert.starts_at),
                     _ => alert.starts_at,
                 };
-                let name = clean(
-                    alert
-                        .labels
-                        .get("alertname")
-                        .map_or("alert", String::as_str),
-                );
-                let subject = match alert.labels.get("instance") {
+                let name = clean(labels.get("alertname").map_or("alert", String::as_str));
+                let subject = match labels.get("instance") {
                     Some(instance) => format!("{name} on {}", host(instance)),
                     None => name,
                 };
@@ -446,15 +456,6 @@ fn label(alert: &TrackedAlert, name: &str, default: &str) -> String {
     clean(alert.labels.get(name).map_or(default, String::as_str))
 }
 
-/// A label value as it may stand in a room: control characters become spaces.
-fn clean(text: &str) -> String {
-    text.chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect::<String>()
-        .trim()
-        .to_string()
-}
-
 /// `web-01:9100` → `web-01` (an `instance` label names a scrape target).
 fn host(instance: &str) -> String {
     opsbot_spec::alerts::host_of(&clean(instance)).to_string()
@@ -482,15 +483,6 @@ fn names_text(names: &[String]) -> String {
             names[..NAMED_INSTANCES].join(", "),
             n - NAMED_INSTANCES
         ),
-    }
-}
-
-fn span(duration: chrono::Duration) -> String {
-    let minutes = duration.num_minutes();
-    match minutes {
-        m if m < 1 => format!("{} s", duration.num_seconds().max(0)),
-        m if m < 120 => format!("{m} min"),
-        m => format!("{} h {} min", m / 60, m % 60),
     }
 }
 

@@ -8,6 +8,7 @@ use opsbot_spec::alerts::Hook;
 use serde_json::Value;
 
 use super::notification::{Alert, AlertStatus, Labels, Notification};
+use super::text::{cap, MAX_ANNOTATION_CHARS, MAX_LABEL_CHARS};
 
 /// A field of the body as text: strings as they are, numbers and booleans
 /// written out; objects, arrays and null are not values.
@@ -37,15 +38,21 @@ pub fn hook_notification(
 ) -> Result<Notification, String> {
     let mut labels = Labels::new();
     for (name, template) in &hook.labels {
-        let value = template
+        let mut value = template
             .render(|path| field(body, path))
             .map_err(|missing| format!("the body has no field `{missing}`, which the hook `{}` needs for the label `{name}`", hook.name))?;
+        // Cut before the group key is made of it, like any sender's labels.
+        cap(&mut value, MAX_LABEL_CHARS);
         labels.insert(name.clone(), value);
     }
     let annotations: Labels = hook
         .annotations
         .iter()
-        .filter_map(|(name, t)| Some((name.clone(), t.render(|path| field(body, path)).ok()?)))
+        .filter_map(|(name, t)| {
+            let mut text = t.render(|path| field(body, path)).ok()?;
+            cap(&mut text, MAX_ANNOTATION_CHARS);
+            Some((name.clone(), text))
+        })
         .collect();
     let resolved = hook
         .resolved_when

@@ -12,13 +12,15 @@ mod hook;
 mod incident;
 mod mute;
 pub mod notification;
+mod text;
 
 pub use event::{AlertEvent, AlertEventKind};
 pub use group::{Acted, AlertGroup, Digest, TrackedAlert, DIGEST_PREFIX};
 pub use hook::hook_notification;
 pub use incident::{incidents, Incident};
-pub use mute::{parse_mute, Mute, MuteCommand, MUTE_RANGE};
+pub use mute::{matches_most, parse_mute, Mute, MuteCommand, MUTE_RANGE};
 pub use notification::{Alert, AlertStatus, Notification};
+pub use text::{MAX_ANNOTATION_CHARS, MAX_LABEL_CHARS};
 
 /// What accepting a notification did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

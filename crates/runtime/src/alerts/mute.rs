@@ -45,6 +45,32 @@ impl Mute {
     }
 }
 
+/// Below this many alerts known in a room, no share of them is "most".
+const FEW_ALERTS: usize = 4;
+
+/// Whether a mute of `target` would silence most of a room's alerts: a
+/// severity or a word for everything, or a value that more than half of the
+/// alerts the room has seen carry (e.g. `env=prod` on every alert).
+pub fn matches_most(target: &str, groups: &[super::AlertGroup]) -> bool {
+    if opsbot_spec::alerts::is_broad_target(target) {
+        return true;
+    }
+    let probe = Mute {
+        room: String::new(),
+        target: target.to_string(),
+        until: DateTime::<Utc>::MIN_UTC,
+        by: String::new(),
+        at: DateTime::<Utc>::MIN_UTC,
+    };
+    let alerts: Vec<&TrackedAlert> = groups
+        .iter()
+        .filter(|g| g.digest.is_none())
+        .flat_map(|g| g.alerts.values())
+        .collect();
+    let matched = alerts.iter().filter(|a| probe.matches(a)).count();
+    alerts.len() >= FEW_ALERTS && matched * 2 > alerts.len()
+}
+
 /// A mute command from chat.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MuteCommand {

@@ -9,6 +9,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use super::text::{cap, MAX_ANNOTATION_CHARS, MAX_LABEL_CHARS};
+
 pub type Labels = BTreeMap<String, String>;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -64,7 +66,17 @@ pub enum NotificationError {
     NoGroupKey,
     #[error("the notification holds {0} alerts; at most {MAX_ALERTS} are taken in one group")]
     TooMany(usize),
+    #[error("the notification holds no alerts; expected at least one in `alerts`")]
+    NoAlerts,
+    #[error("`groupKey` is {0} characters long; at most {MAX_KEY_CHARS} are taken")]
+    LongGroupKey(usize),
+    #[error("an alert's `fingerprint` is {0} characters long; at most {MAX_KEY_CHARS} are taken")]
+    LongFingerprint(usize),
 }
+
+/// Characters of a group key or fingerprint: they identify, so they are
+/// refused when longer rather than cut (two cut keys could collide).
+pub const MAX_KEY_CHARS: usize = 1024;
 
 /// Alerts one notification may carry (Alertmanager's `max_alerts` is unset
 /// by default; a group beyond this is a misconfiguration, not a room message).
@@ -76,8 +88,23 @@ impl Notification {
     pub fn parse(body: &[u8]) -> Result<Notification, String> {
         let notification: Notification = serde_json::from_slice(body)
             .map_err(|e| format!("the body is not an Alertmanager notification: {e}"))?;
+        let mut notification = notification;
         notification.check().map_err(|e| e.to_string())?;
+        notification.bound();
         Ok(notification)
+    }
+
+    /// Cuts every label and annotation to its length limit, with a marker
+    /// (done where alerts come in, so nothing longer is stored or shown).
+    pub fn bound(&mut self) {
+        for labels in [&mut self.group_labels, &mut self.common_labels] {
+            bound_map(labels, MAX_LABEL_CHARS);
+        }
+        bound_map(&mut self.common_annotations, MAX_ANNOTATION_CHARS);
+        for alert in &mut self.alerts {
+            bound_map(&mut alert.labels, MAX_LABEL_CHARS);
+            bound_map(&mut alert.annotations, MAX_ANNOTATION_CHARS);
+        }
     }
 
     pub fn check(&self) -> Result<(), NotificationError> {
@@ -90,8 +117,40 @@ impl Notification {
         if self.alerts.len() > MAX_ALERTS {
             return Err(NotificationError::TooMany(self.alerts.len()));
         }
+        if self.alerts.is_empty() {
+            return Err(NotificationError::NoAlerts);
+        }
+        let long = |text: &str| text.chars().count() > MAX_KEY_CHARS;
+        if long(&self.group_key) {
+            return Err(NotificationError::LongGroupKey(
+                self.group_key.chars().count(),
+            ));
+        }
+        if let Some(alert) = self.alerts.iter().find(|a| long(&a.fingerprint)) {
+            return Err(NotificationError::LongFingerprint(
+                alert.fingerprint.chars().count(),
+            ));
+        }
         Ok(())
     }
+}
+
+/// Names and values (or annotation texts) cut to `max` characters each.
+fn bound_map(map: &mut Labels, max: usize) {
+    if map
+        .iter()
+        .all(|(k, v)| k.chars().count() <= max && v.chars().count() <= max)
+    {
+        return;
+    }
+    *map = std::mem::take(map)
+        .into_iter()
+        .map(|(mut name, mut value)| {
+            cap(&mut name, MAX_LABEL_CHARS);
+            cap(&mut value, max);
+            (name, value)
+        })
+        .collect();
 }
 
 impl Alert {
@@ -143,6 +202,63 @@ mod tests {
             Notification::parse(b"{\"version\":\"4\",\"groupKey\":\"k\",\"status\":\"firing\"}")
                 .unwrap_err();
         assert!(error.contains("alerts"), "{error}");
+    }
+
+    #[test]
+    fn a_notification_without_alerts_is_refused_and_long_labels_are_cut() {
+        let empty = SAMPLE.replacen(
+            &SAMPLE[SAMPLE.find("\"alerts\":[").unwrap()
+                ..SAMPLE.find("],\"groupLabels\"").unwrap() + 1],
+            "\"alerts\":[]",
+            1,
+        );
+        let error = Notification::parse(empty.as_bytes()).unwrap_err();
+        assert!(error.contains("no alerts"), "{error}");
+
+        let mut long: Notification = serde_json::from_str(SAMPLE).unwrap();
+        let name = "A".repeat(100_000);
+        long.alerts[0]
+            .labels
+            .insert("alertname".into(), name.clone());
+        long.alerts[0]
+            .annotations
+            .insert("summary".into(), "s".repeat(10_000));
+        long.common_labels.insert("x".repeat(5_000), "v".into());
+        let body = serde_json::json!({
+            "version": "4", "groupKey": "k", "status": "firing",
+            "commonLabels": long.common_labels,
+            "alerts": [{"status": "firing", "labels": long.alerts[0].labels,
+                "annotations": long.alerts[0].annotations,
+                "startsAt": "2026-11-25T10:00:00Z"}],
+        });
+        let parsed = Notification::parse(body.to_string().as_bytes()).unwrap();
+        let alertname = &parsed.alerts[0].labels["alertname"];
+        assert!(alertname.starts_with(&"A".repeat(MAX_LABEL_CHARS)));
+        assert!(
+            alertname.ends_with(&format!(
+                "… [cut: {} more characters]",
+                100_000 - MAX_LABEL_CHARS
+            )),
+            "the cut is marked"
+        );
+        assert!(
+            parsed.alerts[0].annotations["summary"].chars().count() < MAX_ANNOTATION_CHARS + 40
+        );
+        assert!(parsed
+            .common_labels
+            .keys()
+            .all(|k| k.chars().count() < MAX_LABEL_CHARS + 40));
+
+        let error = Notification::parse(
+            body.to_string()
+                .replace(
+                    "\"groupKey\":\"k\"",
+                    &format!("\"groupKey\":\"{}\"", "k".repeat(MAX_KEY_CHARS + 1)),
+                )
+                .as_bytes(),
+        )
+        .unwrap_err();
+        assert!(error.contains("`groupKey` is 1025 characters"), "{error}");
     }
 
     #[test]

@@ -37,6 +37,10 @@ impl Bot {
         let Some(settings) = &loaded.project.settings.alerts else {
             return Ok(AlertReceipt::default());
         };
+        if notification.alerts.is_empty() {
+            // Nothing to tell (parsing refuses it; a caller may not have parsed).
+            return Ok(AlertReceipt::default());
+        }
         // Alertmanager groups by labels its alerts share: route on those.
         let labels = if notification.common_labels.is_empty() {
             &notification.group_labels
@@ -110,41 +114,53 @@ impl Bot {
     }
 
     /// The alert a message in `room` is about: the group whose message it
-    /// answers, or else the newest group still firing there that changed
-    /// within `alerts.context_window`; with the values its route gives.
+    /// answers (none once resolved: a finished alert gives no values), or
+    /// else the one group still firing there, if it changed within
+    /// `alerts.context_window`; with the values its route gives. When more
+    /// than one group fires in the room, a message outside their threads is
+    /// about none of them: they come back as the open alerts to ask about.
     pub(super) fn alert_context(
         &self,
         loaded: &Loaded,
         room: &str,
         replying_to: Option<&str>,
-    ) -> Result<Option<AlertContext>, RuntimeError> {
+    ) -> Result<(Option<AlertContext>, Vec<AlertContext>), RuntimeError> {
         let Some(settings) = &loaded.project.settings.alerts else {
-            return Ok(None);
+            return Ok((None, Vec::new()));
         };
         let mut groups = self.store.alert_groups_in(room)?;
         groups.retain(|g| g.digest.is_none());
+        let context = |group: &AlertGroup| {
+            let route = settings.routes.iter().find(|r| r.name == group.route)?;
+            Some(AlertContext {
+                id: AlertGroup::id(&group.room, &group.group_key),
+                name: group.name(),
+                values: group.slot_values(route),
+            })
+        };
+        if let Some(id) = replying_to {
+            let answered = groups
+                .iter()
+                .find(|g| g.message.as_ref().is_some_and(|m| m.id == id))
+                .filter(|g| !g.is_resolved());
+            return Ok((answered.and_then(context), Vec::new()));
+        }
         let window = chrono::Duration::from_std(settings.context_window).unwrap_or_default();
         let now = self.now();
-        let chosen = match replying_to {
-            Some(id) => groups
-                .into_iter()
-                .find(|g| g.message.as_ref().is_some_and(|m| m.id == id)),
-            None => groups
-                .into_iter()
-                .filter(|g| !g.is_resolved() && g.message.is_some() && now - g.updated_at <= window)
-                .max_by_key(|g| g.updated_at),
-        };
-        let Some(group) = chosen else {
-            return Ok(None);
-        };
-        let Some(route) = settings.routes.iter().find(|r| r.name == group.route) else {
-            return Ok(None);
-        };
-        Ok(Some(AlertContext {
-            id: AlertGroup::id(&group.room, &group.group_key),
-            name: group.name(),
-            values: group.slot_values(route),
-        }))
+        let mut open: Vec<&AlertGroup> = groups
+            .iter()
+            .filter(|g| !g.is_resolved() && g.message.is_some())
+            .collect();
+        open.sort_by_key(|g| std::cmp::Reverse(g.updated_at));
+        match open.as_slice() {
+            [] => Ok((None, Vec::new())),
+            [one] if now - one.updated_at <= window => Ok((context(one), Vec::new())),
+            [_] => Ok((None, Vec::new())),
+            several if several.iter().any(|g| now - g.updated_at <= window) => {
+                Ok((None, several.iter().filter_map(|g| context(g)).collect()))
+            }
+            _ => Ok((None, Vec::new())),
+        }
     }
 
     /// Tells the alert's room who acted on it: the group's message names

@@ -14,10 +14,12 @@ use serde::Deserialize;
 use crate::diag::{Diagnostics, PositionIndex};
 
 mod hooks;
+mod mute;
 mod noise;
 mod template;
 
 pub use hooks::{FieldTemplate, Hook};
+pub use mute::{is_broad_target, MuteRules};
 pub use noise::{QuietHours, RouteRateLimit};
 pub use template::{host_of, LabelTemplate};
 
@@ -64,6 +66,8 @@ pub(crate) struct RawAlerts {
     pub hooks: BTreeMap<String, hooks::RawHook>,
     #[serde(default)]
     pub routes: Vec<RawRoute>,
+    /// Who may mute alerts from chat (nobody when absent).
+    pub mute: Option<mute::RawMute>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -143,6 +147,7 @@ pub struct AlertSettings {
     pub quiet_hours: Vec<QuietHours>,
     pub hooks: Vec<Hook>,
     pub routes: Vec<AlertRoute>,
+    pub mute: MuteRules,
 }
 
 #[derive(Debug, Clone)]
@@ -263,6 +268,7 @@ pub(crate) fn check_slots(
 pub(crate) fn check(
     raw: RawAlerts,
     root: &std::path::Path,
+    (groups, people): (&crate::Groups, &crate::People),
     index: &PositionIndex,
     diagnostics: &mut Diagnostics,
 ) -> Option<AlertSettings> {
@@ -489,6 +495,7 @@ pub(crate) fn check(
     // so every mistake is reported at once.
     let quiet_hours = noise::check_quiet_hours(raw.quiet_hours, index, diagnostics);
     let hooks = hooks::check_hooks(raw.hooks, index, diagnostics);
+    let mute = mute::check_mute(raw.mute, groups, people, index, diagnostics);
     Some(AlertSettings {
         listen: listen?,
         token,
@@ -500,6 +507,7 @@ pub(crate) fn check(
         quiet_hours,
         hooks,
         routes,
+        mute,
     })
 }
 

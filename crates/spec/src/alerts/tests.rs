@@ -36,6 +36,7 @@ fn routes_match_in_order_and_stop_unless_they_continue() {
         context_window: DEFAULT_CONTEXT_WINDOW,
         quiet_hours: Vec::new(),
         hooks: Vec::new(),
+        mute: MuteRules::default(),
         routes: vec![
             route(
                 "all",
@@ -85,4 +86,69 @@ fn severity_is_ordered() {
     assert!(!serious.matches(&labels(&[("severity", "info")])));
     assert!(!serious.matches(&labels(&[("severity", "page-me")])));
     assert!(!serious.matches(&labels(&[])));
+}
+
+fn pack(name: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/packs")
+        .join(name)
+}
+
+#[test]
+fn mute_rules_name_who_may_mute_and_which_broad_targets_are_allowed() {
+    let db = crate::load_project(&pack("dbops")).expect("the pack loads");
+    let settings = &db.settings;
+    let rules = &settings.alerts.as_ref().unwrap().mute;
+    let room = "!dba:db.example";
+    assert!(rules
+        .check(&settings.groups, "@priya:db.example", room)
+        .is_ok());
+    assert!(rules.check(&settings.groups, "priya", room).is_ok());
+    let refused = rules
+        .check(&settings.groups, "@mallory:db.example", room)
+        .unwrap_err();
+    assert!(refused.contains("dba"), "{refused}");
+    assert!(!rules.allows_broad("critical"));
+
+    let ci = crate::load_project(&pack("cicd")).expect("the pack loads");
+    let rules = &ci.settings.alerts.as_ref().unwrap().mute;
+    assert!(rules.allows_broad("INFO") && !rules.allows_broad("warning"));
+
+    // Not declared: nobody.
+    let nobody = MuteRules::default();
+    assert!(nobody
+        .check(&settings.groups, "@priya:db.example", room)
+        .unwrap_err()
+        .contains("alerts.mute.allow"));
+    for broad in ["critical", "Warning", "all", "*"] {
+        assert!(is_broad_target(broad), "{broad}");
+    }
+    for narrow in ["web-01", "ApacheDown", "pg-1"] {
+        assert!(!is_broad_target(narrow), "{narrow}");
+    }
+}
+
+#[test]
+fn a_mute_rule_naming_an_unknown_group_is_reported_where_it_is() {
+    let dir = tempfile::tempdir().unwrap();
+    let copied = std::process::Command::new("cp")
+        .arg("-r")
+        .arg(pack("dbops"))
+        .arg(dir.path().join("dbops"))
+        .status();
+    assert!(copied.unwrap().success(), "cp");
+    let yaml = dir.path().join("dbops/opsbot.yaml");
+    let text = std::fs::read_to_string(&yaml).unwrap();
+    std::fs::write(
+        &yaml,
+        text.replace("allow: [group:dba]", "allow: [group:dbas]"),
+    )
+    .unwrap();
+    let error = crate::load_project(&dir.path().join("dbops"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("opsbot.yaml:") && error.contains("unknown group `dbas`"),
+        "{error}"
+    );
 }

@@ -177,7 +177,13 @@ pub(super) fn load_settings(
         }
     }
     if let Some(alerts) = raw.alerts {
-        settings.alerts = crate::alerts::check(alerts, root, &file.index, diagnostics);
+        settings.alerts = crate::alerts::check(
+            alerts,
+            root,
+            (&settings.groups, &settings.people),
+            &file.index,
+            diagnostics,
+        );
     }
     settings.nlu_only = raw.nlu_only.unwrap_or(false);
     if let Some(review) = raw.review {

@@ -144,3 +144,25 @@ fn many_hosts_are_summed_up_and_control_characters_never_reach_the_room() {
         group.text
     );
 }
+
+#[test]
+fn a_fingerprint_keeps_its_labels_on_the_timeline_and_in_the_text() {
+    let now = Utc::now();
+    let first = notification(vec![alert("ApacheDown", "web-01:80", true, 0)]);
+    let mut group = AlertGroup::new("!r", "web", &first, now);
+    // The same fingerprint resolving, now naming another host.
+    let mut elsewhere = alert("ApacheDown", "web-99:80", false, 5);
+    elsewhere.fingerprint = "ApacheDown/web-01:80".into();
+    let moved = notification(vec![elsewhere]);
+    let events = group.transitions(&moved);
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].subject, "ApacheDown on web-01", "{events:?}");
+    group.merge(&moved, now);
+    // (Annotations may change, as Alertmanager's templated ones do.)
+    let status = group.text.lines().next().unwrap();
+    assert!(
+        status.contains("web-01") && !status.contains("web-99"),
+        "{}",
+        group.text
+    );
+}

@@ -32,7 +32,13 @@ fn a_mute_holds_new_alert_messages_until_it_is_lifted_on_two_packs() {
         let state = tempfile::tempdir().unwrap();
         let bot = Arc::new(bot(pack, state.path()));
         with_worker(bot, RecordingChat::new(true), |bot, chat| async move {
-            let said = say(&bot, room, user, &format!("mute {target} for 2 hours")).await;
+            let asked = say(&bot, room, user, &format!("mute {target} for 2 hours")).await;
+            assert_eq!(
+                asked,
+                [format!("I will mute new alert messages matching {target} in this room for 2 hours. Shall I go ahead? (yes/no)")],
+                "{pack}"
+            );
+            let said = say(&bot, room, user, "yes").await;
             assert!(
                 said[0].starts_with(&format!(
                     "Muted new alert messages about {target} in this room until "

@@ -17,9 +17,11 @@ use crate::store::MemoryStore;
 mod alert_noise;
 mod alert_port;
 mod alert_requests;
+mod alert_trust;
 mod alerts;
 mod approval_audit;
 mod lookups;
+mod mute_rules;
 mod requests;
 mod review;
 
