@@ -15,6 +15,8 @@ pub(super) struct Filled {
     pub rejected: BTreeSet<String>,
     /// A slot given more than one value ("orders and billing"): all of them.
     pub several: Option<(String, Vec<String>)>,
+    /// The byte spans of the message it used, refused or named back.
+    pub spans: Vec<(usize, usize)>,
 }
 
 impl<'a> Step<'a> {
@@ -133,6 +135,7 @@ impl<'a> Step<'a> {
             errors,
             rejected,
             several: several.into_iter().next(),
+            spans: used,
         }
     }
 
@@ -228,6 +231,7 @@ impl<'a> Step<'a> {
             .find(|s| !request.slots.contains_key(&s.name))
         {
             let prompt = self.prompt(dialog, slot, &request);
+            let prompt = self.noted(prompt);
             self.say(prompt);
             return Phase::Collecting {
                 request,
@@ -246,10 +250,18 @@ impl<'a> Step<'a> {
         ) {
             return self.deny(dialog, request, &reason);
         }
-        if dialog.confirm.is_some() {
+        // A part of the message left unused turns even a change its author
+        // let run unasked into a question: the person hears what was left out.
+        let unasked_change = !dialog.read_only && !self.notes.is_empty();
+        if dialog.confirm.is_some() || unasked_change {
             let preview = self.preview(dialog, &request);
+            let preview = self.noted(preview);
             self.say(preview);
             return Phase::AwaitingConfirmation { request };
+        }
+        if !self.notes.is_empty() {
+            let notes = self.noted(String::new());
+            self.say(notes);
         }
         self.confirmed(dialog, request)
     }

@@ -16,6 +16,7 @@ use crate::state::{
     SlotOrigin, SlotValue,
 };
 
+mod accounting;
 mod answers;
 mod contract;
 mod ending;
@@ -52,6 +53,7 @@ pub fn step(
         effects: Vec::new(),
         reading: last_reading,
         explanation: last_explanation,
+        notes: Vec::new(),
     };
     let phase = match input {
         Input::Message(understanding) => {
@@ -65,6 +67,12 @@ pub fn step(
         }
         Input::Interrupted { started } => step.interrupted(phase, started),
     };
+    // Parts of the message nothing used are named even when no question or
+    // confirmation followed to carry them.
+    if !step.notes.is_empty() {
+        let notes = step.noted(String::new());
+        step.replies.push(notes);
+    }
     Transition {
         conversation: Conversation {
             phase,
@@ -113,6 +121,9 @@ struct Step<'a> {
     reading: Option<Reading>,
     /// The reason behind the latest refusal (see [`Explanation`]).
     explanation: Option<Explanation>,
+    /// Parts of the message no decision used, said before the next
+    /// question or confirmation (see `accounting`).
+    notes: Vec<String>,
 }
 
 impl<'a> Step<'a> {
@@ -209,7 +220,12 @@ impl<'a> Step<'a> {
                 };
                 format!("{} (yes/no){note}", c.render(&self.vars(request)))
             }
-            None => String::new(),
+            // Only asked when a part of the message was not used (see
+            // `advance`): the values in full, since the author wrote no text.
+            None => format!(
+                "I will {}. Shall I go ahead? (yes/no)",
+                self.describe(dialog, request)
+            ),
         }
     }
 

@@ -365,6 +365,9 @@ impl<'a> Step<'a> {
         memory: &Memory,
         carry: CarryOver,
     ) -> Phase {
+        if self.refuse_negated(dialog, u) {
+            return Phase::Idle;
+        }
         self.read_as(u, Some(&dialog.intent));
         let mut request = Request {
             id: request_id(self.ctx, &u.text),
@@ -386,7 +389,7 @@ impl<'a> Step<'a> {
             checked: BTreeMap::new(),
         };
         let found = self.fill_from_entities(dialog, &mut request, &u.entities, None);
-        let (mut errors, rejected) = (found.errors, found.rejected);
+        let (mut errors, rejected, spans) = (found.errors, found.rejected, found.spans);
         errors.extend(self.fill_from_alert(dialog, &mut request));
         if let Err(reason) =
             dialog
@@ -406,11 +409,16 @@ impl<'a> Step<'a> {
                 Phase::Idle
             }
             Behaviour::Run { .. } => {
+                let mut named = Vec::new();
                 if errors.is_empty() {
                     let mut carried = request.clone();
                     self.carry_over(dialog, &mut carried, memory, carry);
-                    errors.extend(self.unknown_value(dialog, &carried, u));
+                    if let Some((word, error)) = self.unknown_value(dialog, &carried, u) {
+                        named.push(word);
+                        errors.push(error);
+                    }
                 }
+                self.account(dialog, &u.text, &spans, &named);
                 if let Some(first) = errors.first() {
                     self.explain(
                         format!("I could not take a value you gave: {first}."),
