@@ -422,6 +422,22 @@ pub fn clean_boundaries(text: &str, start: usize, end: usize) -> bool {
     {
         return false;
     }
+    // "prod" in "prod-eu", "2" in "2.5" or "web-2": a value never starts or
+    // ends inside a word joined by a dash, dot or slash, which names
+    // something else (one real name must not turn into another).
+    let joint = |c: char| matches!(c, '-' | '.' | '/');
+    let mut back = text[..start].chars().rev();
+    let mut ahead = text[end..].chars();
+    if back.next().is_some_and(joint) && back.next().is_some_and(char::is_alphanumeric)
+        || ahead.next().is_some_and(joint) && ahead.next().is_some_and(char::is_alphanumeric)
+    {
+        return false;
+    }
+    // "-2": a number never loses its sign.
+    let signed = text[..start].ends_with(['-', '+']);
+    if signed && text[start..end].starts_with(|c: char| c.is_ascii_digit()) {
+        return false;
+    }
     let is_word = |c: char| c.is_alphanumeric() || c == '_';
     let first = text[start..end].chars().next();
     let last = text[start..end].chars().next_back();
@@ -479,6 +495,44 @@ mod tests {
             .validate("tomcat", now())
             .unwrap_err()
             .contains("apache or nginx"));
+    }
+
+    #[test]
+    fn a_value_is_never_found_inside_a_joined_word() {
+        // Issue 25: "prod-eu" is not production, "2.5" is neither 2 nor 5.
+        let env = Entity::new(
+            "environment",
+            Some("an environment".into()),
+            None,
+            None,
+            &BTreeMap::from([("production".to_string(), vec!["prod".to_string()])]),
+        );
+        assert!(env.find_all("deploy shop 2.1 to prod-eu").is_empty());
+        assert!(env.find_all("deploy to eu.prod now").is_empty());
+        assert_eq!(env.find_all("deploy to prod.").len(), 1);
+        assert_eq!(env.find_all("deploy to prod - now").len(), 1);
+        let integer = Entity::builtin(ValueType::Integer);
+        let values = |text: &str| -> Vec<String> {
+            integer
+                .find_all(text)
+                .into_iter()
+                .map(|m| m.surface)
+                .collect()
+        };
+        assert!(values("scale to 2.5 replicas").is_empty());
+        assert_eq!(values("scale it to -2 replicas"), ["-2"]);
+        assert_eq!(values("scale web-2 to 3"), ["3"]);
+        // A listed or patterned number does not drop a sign either.
+        let days = Entity::new(
+            "days",
+            None,
+            Some(Regex::new("[1-9][0-9]?").unwrap()),
+            None,
+            &BTreeMap::new(),
+        );
+        assert!(days.find_all("extend it by -2 days").is_empty());
+        assert!(days.find_all("extend it by 2.5 days").is_empty());
+        assert_eq!(days.find_all("extend it by 12 days").len(), 1);
     }
 
     #[test]

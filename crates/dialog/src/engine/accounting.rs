@@ -326,7 +326,7 @@ impl<'a> Step<'a> {
                     format!("a request to {description} takes no value")
                 } else {
                     format!(
-                        "it is not a {} I know",
+                        "I know no {} by that name",
                         opsbot_spec::join_or(&names).replace(['_', '-'], " ")
                     )
                 }

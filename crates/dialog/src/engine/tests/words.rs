@@ -65,3 +65,43 @@ fn an_unknown_two_letter_value_is_named_not_skipped() {
         t.replies
     );
 }
+
+#[test]
+fn a_name_near_a_listed_one_is_named_not_read_as_it() {
+    // "prod-eu" is not production: the environment is asked, naming it.
+    let mut s = Session::new();
+    let t = s.say("deploy shop 2.1 to prod-eu", Some("deploy_app"), 0);
+    let Phase::Collecting { request, asking } = &s.conversation.phase else {
+        panic!("asks: {:?}", t.replies);
+    };
+    assert_eq!(asking, "environment");
+    assert!(!request.slots.contains_key("environment"));
+    assert!(
+        t.replies
+            .last()
+            .unwrap()
+            .starts_with("I did not use “to prod-eu”"),
+        "{:?}",
+        t.replies
+    );
+}
+
+#[test]
+fn a_sign_or_decimals_are_never_dropped_from_a_number() {
+    for text in [
+        "extend acme's trial by -2 days",
+        "extend acme's trial by 2.5 days",
+    ] {
+        let mut s = Session::new();
+        let t = s.say(text, Some("extend_trial"), 0);
+        let request = s.conversation.request().expect("a request");
+        assert!(!request.slots.contains_key("days"), "{text}: {request:?}");
+        assert!(
+            !matches!(s.conversation.phase, Phase::AwaitingConfirmation { .. }),
+            "{text}"
+        );
+        let said = t.replies.join(" ");
+        let number = if text.contains("-2") { "-2" } else { "2.5" };
+        assert!(said.contains(number), "{text}: {said}");
+    }
+}
