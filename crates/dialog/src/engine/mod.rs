@@ -18,6 +18,7 @@ use crate::state::{
 
 mod accounting;
 mod answers;
+mod confirming;
 mod contract;
 mod ending;
 mod explain;
@@ -25,6 +26,7 @@ mod lessons;
 mod lookups;
 mod refusals;
 mod start;
+mod switching;
 
 pub use contract::*;
 

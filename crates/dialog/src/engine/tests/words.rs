@@ -105,3 +105,115 @@ fn a_sign_or_decimals_are_never_dropped_from_a_number() {
         assert!(said.contains(number), "{text}: {said}");
     }
 }
+
+/// Steps the session with a hand-made understanding.
+fn tell(s: &mut Session, u: &Understanding, minute: u32) -> Transition {
+    let ctx = Context::new("alice", "ops", at(minute));
+    let t = step(&s.project, s.conversation.clone(), Input::Message(u), &ctx);
+    s.conversation = t.conversation.clone();
+    t
+}
+
+#[test]
+fn a_near_miss_while_a_question_is_open_fills_nothing() {
+    let mut s = Session::new();
+    s.say("restart please", Some("restart_service"), 0);
+    let mut u = understood(&s.project, "upgrade the kernel on web-01", None);
+    u.unserved = Some("upgrade".into());
+    let t = tell(&mut s, &u, 1);
+    let Phase::Collecting { request, asking } = &s.conversation.phase else {
+        panic!("still asking: {:?}", t.replies);
+    };
+    assert_eq!(asking, "service");
+    assert!(!request.slots.contains_key("host"), "{request:?}");
+    assert!(
+        t.replies[0].contains("I cannot “upgrade” anything"),
+        "{:?}",
+        t.replies
+    );
+}
+
+#[test]
+fn a_question_is_not_an_answer() {
+    let mut s = Session::new();
+    s.say("restart on web-01", Some("restart_service"), 0);
+    let t = s.say("should I restart nginx?", Some("restart_service"), 1);
+    let Phase::Collecting { request, asking } = &s.conversation.phase else {
+        panic!("still asking: {:?}", t.replies);
+    };
+    assert_eq!(asking, "service");
+    assert!(!request.slots.contains_key("service"), "{request:?}");
+    assert!(
+        t.replies[0].contains("reads as a question"),
+        "{:?}",
+        t.replies
+    );
+}
+
+#[test]
+fn another_request_while_a_question_is_open_switches_announced() {
+    let mut s = Session::new();
+    s.say("deploy shop 2.1", Some("deploy_app"), 0);
+    let t = s.say("roll back shop in staging", Some("rollback_app"), 1);
+    let Phase::AwaitingConfirmation { request } = &s.conversation.phase else {
+        panic!("confirms the rollback: {:?}", t.replies);
+    };
+    assert_eq!(request.dialog, "rollback_app");
+    assert!(
+        t.replies[0].starts_with("I dropped your request to deploy"),
+        "{:?}",
+        t.replies
+    );
+    assert!(t.effects.iter().any(|e| matches!(
+        e,
+        Effect::Record(Record { disposition: Outcome::Cancelled, request, .. }) if request.dialog == "deploy_app"
+    )));
+}
+
+#[test]
+fn another_request_at_a_confirmation_never_edits_the_pending_one() {
+    // Sure of the other request: the pending one is dropped, announced.
+    let mut s = Session::new();
+    s.say("restart apache on web-01", Some("restart_service"), 0);
+    let t = s.say(
+        "silence alerts for web-03 for 20 minutes",
+        Some("silence_alerts"),
+        1,
+    );
+    let Phase::AwaitingConfirmation { request } = &s.conversation.phase else {
+        panic!("confirms the silence: {:?}", t.replies);
+    };
+    assert_eq!(request.dialog, "silence_alerts");
+    assert!(
+        t.replies
+            .iter()
+            .all(|r| !r.contains("restart apache on web-03")),
+        "{:?}",
+        t.replies
+    );
+    // Unsure: the pending request is kept as it was, and the message named.
+    let mut s = Session::new();
+    s.say("restart apache on web-01", Some("restart_service"), 0);
+    let mut u = understood(&s.project, "silence alerts for web-03 for 20 minutes", None);
+    u.intent = Some(IntentGuess {
+        name: "silence_alerts".into(),
+        confidence: 0.55,
+    });
+    let t = tell(&mut s, &u, 1);
+    let Phase::AwaitingConfirmation { request } = &s.conversation.phase else {
+        panic!("still confirming: {:?}", t.replies);
+    };
+    assert_eq!(request.dialog, "restart_service");
+    assert_eq!(request.slots["host"].value, "web-01", "{:?}", t.replies);
+    assert!(
+        t.replies[0].contains("reads like a request to silence"),
+        "{:?}",
+        t.replies
+    );
+    // A correction is still a correction.
+    let t = s.say("no, on web-02", None, 2);
+    assert_eq!(
+        t.replies,
+        ["I will restart apache on web-02. Shall I go ahead? (yes/no)"]
+    );
+}
