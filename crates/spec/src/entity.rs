@@ -422,10 +422,10 @@ pub fn clean_boundaries(text: &str, start: usize, end: usize) -> bool {
     {
         return false;
     }
-    // "prod" in "prod-eu", "2" in "2.5" or "web-2": a value never starts or
-    // ends inside a word joined by a dash, dot or slash, which names
-    // something else (one real name must not turn into another).
-    let joint = |c: char| matches!(c, '-' | '.' | '/');
+    // "prod" in "prod-eu", "2" in "2.5", "web-2" or "21:00": a value never
+    // starts or ends inside a word joined by a dash, dot, slash or colon,
+    // which names something else (one real name must not turn into another).
+    let joint = |c: char| matches!(c, '-' | '.' | '/' | ':');
     let mut back = text[..start].chars().rev();
     let mut ahead = text[end..].chars();
     if back.next().is_some_and(joint) && back.next().is_some_and(char::is_alphanumeric)
@@ -522,6 +522,7 @@ mod tests {
         assert!(values("scale to 2.5 replicas").is_empty());
         assert_eq!(values("scale it to -2 replicas"), ["-2"]);
         assert_eq!(values("scale web-2 to 3"), ["3"]);
+        assert!(values("back up at 21:00").is_empty());
         // A listed or patterned number does not drop a sign either.
         let days = Entity::new(
             "days",

@@ -249,21 +249,29 @@ pub(super) fn negation(text: &str) -> Option<String> {
 }
 
 impl<'a> Step<'a> {
-    /// The lower-cased words of the dialog's intent's examples: its own
-    /// wording is never a value left over.
+    /// The lower-cased words of the dialog's intent's examples outside their
+    /// annotated values: its own wording is never a value left over (and a
+    /// value in an example, "tomorrow at 9", is no wording).
     pub(super) fn wording(&self, dialog: &Dialog) -> BTreeSet<String> {
-        self.project
-            .intents
-            .get(&dialog.intent)
-            .map(|intent| {
-                intent
-                    .examples
-                    .iter()
-                    .flat_map(|e| e.text.split_whitespace())
+        let Some(intent) = self.project.intents.get(&dialog.intent) else {
+            return BTreeSet::new();
+        };
+        let mut words = BTreeSet::new();
+        for example in &intent.examples {
+            let mut text = example.text.clone();
+            for span in &example.spans {
+                if let Some(value) = text.get(span.start..span.end) {
+                    let blank = " ".repeat(value.len());
+                    text.replace_range(span.start..span.end, &blank);
+                }
+            }
+            words.extend(
+                text.split_whitespace()
                     .map(|w| w.trim_matches(is_edge).to_lowercase())
-                    .collect()
-            })
-            .unwrap_or_default()
+                    .filter(|w| !w.chars().any(|c| c.is_ascii_digit())),
+            );
+        }
+        words
     }
 
     /// Names the parts of `text` that look like values and that the request

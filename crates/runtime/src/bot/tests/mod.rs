@@ -21,6 +21,7 @@ mod alerts;
 mod approval_audit;
 mod requests;
 mod review;
+mod words;
 
 /// Hashes words into a small unit vector: a deterministic stand-in for MiniLM
 /// that keeps the encoder path of training and understanding in play.
