@@ -11,6 +11,8 @@ pub mod state;
 
 #[cfg(test)]
 mod fuzz;
+#[cfg(test)]
+mod words_fuzz;
 
 pub use engine::{
     overlong_reply, step, ActionOutcome, AlertContext, CodeCheck, Context, Effect, Input, Lesson,
