@@ -291,6 +291,18 @@ impl Entity {
             Some(_) => Err(format!("“{shown}” is not {}", self.description)),
             None => {
                 let known: Vec<&str> = self.canonical_values().collect();
+                // A description that lists the values already says them: once.
+                let described = self.description.to_lowercase();
+                let words: BTreeSet<&str> = described
+                    .split(|c: char| !(c.is_alphanumeric() || c == '-' || c == '_'))
+                    .collect();
+                let named = known.iter().all(|v| {
+                    let v = v.to_lowercase();
+                    words.contains(v.as_str()) || v.contains(' ') && described.contains(&v)
+                });
+                if named {
+                    return Err(format!("“{shown}” is not {}", self.description));
+                }
                 Err(format!(
                     "“{shown}” is not {}; I know {}",
                     self.description,
@@ -534,6 +546,29 @@ mod tests {
         assert!(days.find_all("extend it by -2 days").is_empty());
         assert!(days.find_all("extend it by 2.5 days").is_empty());
         assert_eq!(days.find_all("extend it by 12 days").len(), 1);
+    }
+
+    #[test]
+    fn values_a_description_lists_are_said_once() {
+        let listed = Entity::new(
+            "service",
+            Some("a service (apache or nginx)".into()),
+            None,
+            None,
+            &BTreeMap::from([
+                ("apache".to_string(), vec![]),
+                ("nginx".to_string(), vec![]),
+            ]),
+        );
+        assert_eq!(
+            listed.validate("web", now()).unwrap_err(),
+            "“web” is not a service (apache or nginx)"
+        );
+        // A description that does not list them is followed by the list.
+        assert_eq!(
+            service().validate("web", now()).unwrap_err(),
+            "“web” is not a service; I know apache or nginx"
+        );
     }
 
     #[test]

@@ -193,11 +193,21 @@ impl<'a> Step<'a> {
     pub(super) fn prompt(&self, dialog: &Dialog, slot: &Slot, request: &Request) -> String {
         match &slot.prompt {
             Some(p) => p.render(&self.vars(request)),
-            None => format!(
-                "Which {} should I use to {}?",
-                slot.name.replace(['_', '-'], " "),
-                dialog.description
-            ),
+            // No prompt written: the question comes from the slot's entity,
+            // whose description says what kind of value it takes.
+            None => {
+                let kind = self
+                    .project
+                    .entities
+                    .get(&slot.entity)
+                    .map(|e| format!(" I need {}.", e.description))
+                    .unwrap_or_default();
+                format!(
+                    "To {}, what should I take as “{}”?{kind}",
+                    dialog.description,
+                    slot.name.replace(['_', '-'], " "),
+                )
+            }
         }
     }
 

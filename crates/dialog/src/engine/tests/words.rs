@@ -64,6 +64,12 @@ fn an_unknown_two_letter_value_is_named_not_skipped() {
         "{:?}",
         t.replies
     );
+    // The values the entity's description lists are said once (part 4).
+    assert!(
+        t.replies.iter().all(|r| !r.contains("I know")),
+        "{:?}",
+        t.replies
+    );
 }
 
 #[test]

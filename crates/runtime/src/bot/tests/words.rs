@@ -147,3 +147,24 @@ fn another_request_at_a_confirmation_never_edits_the_pending_one_on_two_packs() 
         );
     }
 }
+
+#[test]
+fn a_slot_without_a_prompt_is_asked_from_its_kind_of_value() {
+    let state = tempfile::tempdir().unwrap();
+    let bot = bot("dbops", state.path());
+    runtime().block_on(async {
+        let replies = say(
+            &bot,
+            "room",
+            "priya",
+            "back up the orders database with compression level 12",
+        )
+        .await;
+        assert!(
+            replies.last().unwrap().ends_with(
+                "To back up a database, what should I take as “level”? I need a whole number like 3 or three."
+            ),
+            "{replies:?}"
+        );
+    });
+}
