@@ -304,7 +304,8 @@ impl<'a> Step<'a> {
     fn why_unused(&self, dialog: &Dialog, kind: PartKind) -> String {
         let wanted: &[ValueType] = match kind {
             PartKind::Time => &[ValueType::DateTime],
-            PartKind::Duration => &[ValueType::Duration],
+            // "the past hour" may be meant as a time ("since an hour ago").
+            PartKind::Duration => &[ValueType::Duration, ValueType::DateTime],
             PartKind::Number => &[ValueType::Integer, ValueType::Number],
             PartKind::Value => &[],
         };
@@ -317,10 +318,18 @@ impl<'a> Step<'a> {
         });
         let description = &dialog.description;
         match (kind, slot) {
-            (_, Some(slot)) => format!(
-                "I could not read it as the {} (I did not guess one)",
-                slot.name.replace(['_', '-'], " ")
-            ),
+            (_, Some(slot)) => {
+                let name = slot.name.replace(['_', '-'], " ");
+                match &slot.default {
+                    Some(default) => format!(
+                        "I could not read it as the {name}, so the {name} is its default, {default}"
+                    ),
+                    None => format!("I could not read it as the {name} (I did not guess one)"),
+                }
+            }
+            (PartKind::Time, None) if dialog.read_only => {
+                format!("I can only {description} as things are now, not for a time you name")
+            }
             (PartKind::Time, None) => {
                 format!("I cannot {description} at a given time yet, only now")
             }

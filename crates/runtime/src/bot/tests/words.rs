@@ -168,3 +168,31 @@ fn a_slot_without_a_prompt_is_asked_from_its_kind_of_value() {
         );
     });
 }
+
+#[test]
+fn a_time_or_duration_is_never_replaced_by_a_default_silently_on_two_packs() {
+    // (pack, user, a read-only query with a window its slot cannot read)
+    let cases = [
+        (
+            "dbops",
+            "priya",
+            "what did omar do in the past hour",
+            "in the past hour",
+        ),
+        (
+            "cicd",
+            "kim",
+            "what did raj do for the last 90 mins",
+            "for the last 90 mins",
+        ),
+    ];
+    for (name, user, text, part) in cases {
+        let state = tempfile::tempdir().unwrap();
+        let bot = bot(name, state.path());
+        runtime().block_on(async {
+            let replies = say(&bot, "room", user, text).await;
+            let said = replies.join(" ");
+            assert!(said.contains(&format!("“{part}”")), "{name}: {replies:?}");
+        });
+    }
+}
