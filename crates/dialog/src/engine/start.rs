@@ -269,6 +269,9 @@ impl<'a> Step<'a> {
         memory: &Memory,
         last_dialog: Option<&LastDialog>,
     ) -> Phase {
+        // A new request is the latest decision: "why?" never explains a
+        // refusal older than it (one made in this step stays).
+        self.explanation.take_if(|e| e.at != self.ctx.now);
         match phrases::classify(&u.text) {
             Answer::Yes => {
                 self.say("There is nothing waiting for a yes right now. Say “help” to see what I can do.");

@@ -223,3 +223,25 @@ fn another_request_at_a_confirmation_never_edits_the_pending_one() {
         ["I will restart apache on web-02. Shall I go ahead? (yes/no)"]
     );
 }
+
+#[test]
+fn why_explains_the_latest_decision_not_an_older_refusal() {
+    let mut s = Session::new();
+    s.say("blorp the flux", None, 0);
+    s.say("restart apache on web-04", Some("restart_service"), 1);
+    let t = s.say("why?", None, 2);
+    assert!(
+        t.replies.iter().all(|r| !r.contains("blorp")),
+        "{:?}",
+        t.replies
+    );
+    // The latest decision's own reason is still given.
+    let mut s = Session::new();
+    s.say(
+        "restart apache on web-04 at 21:00",
+        Some("restart_service"),
+        0,
+    );
+    let t = s.say("why?", None, 1);
+    assert!(t.replies[0].contains("“at 21:00”"), "{:?}", t.replies);
+}
