@@ -293,7 +293,7 @@ impl<'a> Step<'a> {
         }
         let reasons: Vec<String> = parts
             .iter()
-            .map(|p| format!("“{}”: {}", p.text, self.why_unused(dialog, p.kind)))
+            .map(|p| format!("“{}”: {}", p.text, self.why_unused(dialog, p)))
             .collect();
         let note = format!("I did not use {}.", reasons.join("; "));
         self.explain(note.clone(), Some(&dialog.name));
@@ -301,7 +301,8 @@ impl<'a> Step<'a> {
         true
     }
 
-    fn why_unused(&self, dialog: &Dialog, kind: PartKind) -> String {
+    fn why_unused(&self, dialog: &Dialog, part: &Unused) -> String {
+        let kind = part.kind;
         let wanted: &[ValueType] = match kind {
             PartKind::Time => &[ValueType::DateTime],
             // "the past hour" may be meant as a time ("since an hour ago").
@@ -309,12 +310,25 @@ impl<'a> Step<'a> {
             PartKind::Number => &[ValueType::Integer, ValueType::Number],
             PartKind::Value => &[],
         };
+        // A number is also meant for a slot that takes its digits without
+        // the sign or decimals ("-2" or "2.5" for a number of days).
+        let digits: String = part
+            .text
+            .split_whitespace()
+            .last()
+            .unwrap_or_default()
+            .trim_start_matches(['-', '+'])
+            .split('.')
+            .next()
+            .unwrap_or_default()
+            .to_string();
         let slot = dialog.slots.iter().find(|s| {
-            self.project
-                .entities
-                .get(&s.entity)
+            let entity = self.project.entities.get(&s.entity);
+            entity
                 .and_then(|e| e.value_type())
                 .is_some_and(|t| wanted.contains(&t))
+                || kind == PartKind::Number
+                    && entity.is_some_and(|e| e.validate(&digits, self.ctx.now).is_ok())
         });
         let description = &dialog.description;
         match (kind, slot) {

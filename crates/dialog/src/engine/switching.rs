@@ -120,6 +120,27 @@ impl<'a> Step<'a> {
             return Some(keep(request));
         }
         let foreign = self.foreign_words(dialog, u);
+        let values_for_it = u
+            .entities
+            .iter()
+            .any(|m| dialog.slots.iter().any(|s| s.entity == m.entity));
+        if other.is_none() && u.intent.is_none() && values_for_it && !foreign.is_empty() {
+            // Read as nothing the bot does, yet holding values this request
+            // takes ("upgrade the kernel on web-01"): its values are not
+            // meant for this request.
+            request.touched_at = self.ctx.now;
+            let again = self.ask_again(dialog, request, asking);
+            let words: Vec<String> = foreign.iter().map(|w| format!("“{w}”")).collect();
+            let said = format!(
+                "I did not take “{shown}” as an answer: {} {} no part of a request to {}, so I used none of it.",
+                opsbot_spec::join_or(&words.iter().map(String::as_str).collect::<Vec<_>>()).replacen(" or ", " and ", 1),
+                if words.len() == 1 { "is" } else { "are" },
+                dialog.description
+            );
+            self.say(format!("{said} {again}"));
+            self.explain(said, Some(&dialog.name));
+            return Some(keep(request));
+        }
         let (other, confidence) = other?;
         if foreign.is_empty() {
             return None; // only values and answer words: an answer after all

@@ -137,6 +137,16 @@ fn a_near_miss_while_a_question_is_open_fills_nothing() {
         "{:?}",
         t.replies
     );
+    // Read as nothing at all (no request word judged), its host is still not
+    // taken: its other words are no part of a restart.
+    let t = s.say("upgrade the kernel on web-01", None, 2);
+    let request = s.conversation.request().expect("still asking");
+    assert!(!request.slots.contains_key("host"), "{:?}", t.replies);
+    assert!(
+        t.replies[0].contains("“upgrade” and “kernel” are no part of a request to restart"),
+        "{:?}",
+        t.replies
+    );
 }
 
 #[test]
