@@ -106,7 +106,10 @@ impl<'a> Step<'a> {
                 return Some(keep(request));
             }
         }
-        if opsbot_nlu::near_miss::is_question(&u.text, &u.entities) {
+        // A read-only question ("who is on call for frontend?") is a request
+        // of its own; a question about a change is no answer.
+        let asks_to_read = other.is_some_and(|(d, c)| d.read_only && c >= SWITCH_CONFIDENCE);
+        if !asks_to_read && opsbot_nlu::near_miss::is_question(&u.text, &u.entities) {
             request.touched_at = self.ctx.now;
             let again = self.ask_again(dialog, request, asking);
             let taken = if asking.is_some() {
@@ -142,14 +145,23 @@ impl<'a> Step<'a> {
             return Some(keep(request));
         }
         let (other, confidence) = other?;
-        if foreign.is_empty() {
-            return None; // only values and answer words: an answer after all
+        let names_its_values = other.slots.is_empty()
+            || u.entities
+                .iter()
+                .any(|m| other.slots.iter().any(|s| s.entity == m.entity));
+        if foreign.is_empty()
+            || !names_its_values
+            || phrases::classify(&u.text) != Answer::Other
+            || matches!(other.behaviour, Behaviour::Reply(_))
+        {
+            // Only values and answer words, a yes or no, or another request
+            // that names nothing of its own: read as an answer, as before.
+            return None;
         }
         let pending = self.describe(dialog, request);
         if confidence >= SWITCH_CONFIDENCE {
             self.say(format!(
-                "I dropped your request to {pending}; nothing was run. Now, to {}:",
-                other.description
+                "Okay, I dropped your request to {pending}; nothing was run."
             ));
             self.learn_from_switch(request, &other.intent);
             request.messages.push(u.text.clone());

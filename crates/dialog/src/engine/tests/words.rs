@@ -176,7 +176,7 @@ fn another_request_while_a_question_is_open_switches_announced() {
     };
     assert_eq!(request.dialog, "rollback_app");
     assert!(
-        t.replies[0].starts_with("I dropped your request to deploy"),
+        t.replies[0].starts_with("Okay, I dropped your request to deploy"),
         "{:?}",
         t.replies
     );

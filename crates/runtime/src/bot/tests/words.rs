@@ -133,7 +133,7 @@ fn another_request_at_a_confirmation_never_edits_the_pending_one_on_two_packs() 
             } else {
                 // Switched: announced.
                 assert!(
-                    replies[0].starts_with("I dropped your request to"),
+                    replies[0].starts_with("Okay, I dropped your request to"),
                     "{name}: {replies:?}"
                 );
             }
