@@ -399,6 +399,7 @@ impl<'a> Step<'a> {
             }
             if !request.slots.contains_key(&asking) {
                 request.failed_answers += 1;
+                self.offer_listed(slot, &mut request, &errors);
                 let prompt = self.prompt(dialog, slot, &request);
                 let hint = if request.failed_answers >= 2 {
                     " (Say “cancel” to stop.)"
@@ -420,6 +421,8 @@ impl<'a> Step<'a> {
             request.touched_at = self.ctx.now;
         }
         request.failed_answers = 0;
+        // A list offered for this answer means nothing for the next question.
+        request.offered.clear();
         self.advance(dialog, request)
     }
 }

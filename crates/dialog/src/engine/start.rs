@@ -428,9 +428,10 @@ impl<'a> Step<'a> {
                         Some(&dialog.name),
                     );
                 }
-                for error in errors {
-                    self.say(format!("{}.", capitalise(&error)));
+                for error in &errors {
+                    self.say(format!("{}.", capitalise(error)));
                 }
+                let said = errors;
                 self.carry_over(dialog, &mut request, memory, carry);
                 // A value said and refused is asked for, not replaced by the
                 // default as if nothing was said.
@@ -451,6 +452,13 @@ impl<'a> Step<'a> {
                 }
                 if let Some((slot, values)) = found.several {
                     return self.ask_one_of(dialog, request, slot, values);
+                }
+                if let Some(next) = dialog
+                    .slots
+                    .iter()
+                    .find(|s| !request.slots.contains_key(&s.name))
+                {
+                    self.offer_listed(next, &mut request, &said);
                 }
                 self.advance(dialog, request)
             }

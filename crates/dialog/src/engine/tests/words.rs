@@ -255,3 +255,28 @@ fn why_explains_the_latest_decision_not_an_older_refusal() {
     let t = s.say("why?", None, 1);
     assert!(t.replies[0].contains("“at 21:00”"), "{:?}", t.replies);
 }
+
+#[test]
+fn the_first_one_picks_from_the_list_a_refusal_showed() {
+    // Part 4: the environment's description lists its values; "the first
+    // one" is the first of them as shown, not of some other order.
+    let mut s = Session::new();
+    let mut u = understood(&s.project, "deploy shop 2.1 to eu", Some("deploy_app"));
+    u.unknown = vec!["eu".into()];
+    let t = tell(&mut s, &u, 0);
+    assert!(
+        t.replies[0].contains("(production, staging, qa or development)"),
+        "{:?}",
+        t.replies
+    );
+    s.say("the first one", None, 1);
+    let request = s.conversation.request().expect("confirming");
+    assert_eq!(request.slots["environment"].value, "production");
+    // The same after an answer that was refused.
+    let mut s = Session::new();
+    s.say("deploy shop 2.1", Some("deploy_app"), 0);
+    s.say("banana", None, 1);
+    s.say("2", None, 2);
+    let request = s.conversation.request().expect("confirming");
+    assert_eq!(request.slots["environment"].value, "staging");
+}
