@@ -96,6 +96,7 @@ impl<'a> Step<'a> {
                     .slots
                     .iter()
                     .find(|s| s.entity == m.entity && filled.contains(&s.name));
+                let mut named = false;
                 if let Some(slot) = taken {
                     if let (Ok(value), Some(first)) = (
                         self.slot_value(slot, &m.value),
@@ -107,7 +108,13 @@ impl<'a> Step<'a> {
                         if !values.contains(&value) {
                             values.push(value);
                         }
+                        named = true;
                     }
+                }
+                if !named {
+                    // Neither used nor named back ("to 5 -1"): left for the
+                    // accounting of unused parts to name.
+                    used.retain(|&span| span != (m.start, m.end));
                 }
                 continue;
             };
