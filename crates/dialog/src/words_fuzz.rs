@@ -123,6 +123,33 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(cases())]
+
+    /// A negated request never reaches a confirmation or a run.
+    #[test]
+    fn a_negated_request_is_never_confirmed(
+        which in 0..REQUESTS.len(),
+        negation in prop::sample::select(vec![
+            "please do not", "do not", "don't", "dont", "never", "no need to", "we should not",
+        ]),
+    ) {
+        let (bot, user, request) = REQUESTS[which];
+        let (project, nlu) = pack(bot);
+        let text = format!("{negation} {request}");
+        let u = nlu.understand(&text);
+        let now = chrono::Utc.with_ymd_and_hms(2026, 11, 24, 10, 0, 0).unwrap();
+        let ctx = Context::new(user, "ops", now);
+        let t = step(project, Conversation::default(), Input::Message(&u), &ctx);
+        prop_assert!(
+            !matches!(t.conversation.phase, Phase::AwaitingConfirmation { .. })
+                && !t.effects.iter().any(|e| matches!(e, crate::engine::Effect::Run { .. })),
+            "{text}: {:?}",
+            t.replies
+        );
+    }
+}
+
 /// The property is about confirmations: each request, as it stands, gets one
 /// (so an extra part is what the property varies).
 #[test]
