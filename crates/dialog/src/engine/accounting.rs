@@ -6,6 +6,7 @@
 //! negation ("do not …") never starts a change.
 
 use super::*;
+use opsbot_spec::ValueType;
 
 /// What kind of value an unused part looks like; it decides why it was not used.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -213,8 +214,32 @@ fn stronger(a: PartKind, b: Option<PartKind>) -> PartKind {
     }
 }
 
-/// Words that say not to do what follows ("do not roll back …"). "stop" only
-/// before a verb in -ing ("stop restarting"), so "stop nginx" stays a request.
+/// The message with each value found in it replaced by "§", so a value's own
+/// words ("not-prod") are never read as a negation.
+pub(super) fn with_values_marked(u: &Understanding) -> String {
+    let mut spans: Vec<(usize, usize)> = u
+        .entities
+        .iter()
+        .map(|m| (m.start, m.end.min(u.text.len())))
+        .collect();
+    spans.sort();
+    let mut out = String::new();
+    let mut at = 0;
+    for (start, end) in spans {
+        if start < at || !u.text.is_char_boundary(start) || !u.text.is_char_boundary(end) {
+            continue;
+        }
+        out.push_str(&u.text[at..start]);
+        out.push_str(" § ");
+        at = end;
+    }
+    out.push_str(&u.text[at..]);
+    out
+}
+
+/// Words that say not to do what follows ("do not roll back …", "never to
+/// production": a negated value is never used either). "stop" only before a
+/// verb in -ing ("stop restarting"), so "stop nginx" stays a request.
 pub(super) fn negation(text: &str) -> Option<String> {
     const SINGLE: &[&str] = &[
         "don't",
@@ -385,7 +410,7 @@ impl<'a> Step<'a> {
         if dialog.read_only || !matches!(dialog.behaviour, Behaviour::Run { .. }) {
             return false;
         }
-        let Some(words) = negation(&outside_values(u)) else {
+        let Some(words) = negation(&with_values_marked(u)) else {
             return false;
         };
         let said = format!(
@@ -400,8 +425,6 @@ impl<'a> Step<'a> {
         true
     }
 }
-
-use opsbot_spec::ValueType;
 
 #[cfg(test)]
 mod tests {

@@ -82,6 +82,20 @@ impl<'a> Step<'a> {
             self.explain(said, Some(&dialog.name));
             return Some(keep(request));
         }
+        if let Some(words) = super::accounting::negation(&super::accounting::with_values_marked(u))
+        {
+            // "don't restart nginx" while a restart waits: never an answer
+            // or a correction; the request stays as it was.
+            request.touched_at = self.ctx.now;
+            let again = self.ask_again(dialog, request, asking);
+            let said = format!(
+                "Your message says “{words}”, so I did not take it as an answer and changed nothing. Say “cancel” to drop your request to {}.",
+                dialog.description
+            );
+            self.say(format!("{said} {again}"));
+            self.explain(said, Some(&dialog.name));
+            return Some(keep(request));
+        }
         let other = u.intent.as_ref().and_then(|g| {
             self.project
                 .dialog_for_intent(&g.name)

@@ -280,3 +280,41 @@ fn the_first_one_picks_from_the_list_a_refusal_showed() {
     let request = s.conversation.request().expect("confirming");
     assert_eq!(request.slots["environment"].value, "staging");
 }
+
+#[test]
+fn a_negation_while_a_request_is_open_changes_nothing() {
+    // Asking: "don't restart nginx" is no answer naming nginx.
+    let mut s = Session::new();
+    s.say("restart on web-01", Some("restart_service"), 0);
+    let t = s.say("don't restart nginx", Some("restart_service"), 1);
+    let request = s.conversation.request().expect("still asking");
+    assert!(!request.slots.contains_key("service"), "{:?}", t.replies);
+    assert!(t.replies[0].contains("says “don't”"), "{:?}", t.replies);
+    // Confirming: "do not restart it on web-02" is no correction.
+    let mut s = Session::new();
+    s.say("restart apache on web-01", Some("restart_service"), 0);
+    let t = s.say("do not restart it on web-02", Some("restart_service"), 1);
+    let Phase::AwaitingConfirmation { request } = &s.conversation.phase else {
+        panic!("still confirming: {:?}", t.replies);
+    };
+    assert_eq!(request.slots["host"].value, "web-01", "{:?}", t.replies);
+    assert!(t.effects.is_empty());
+}
+
+#[test]
+fn a_negated_value_is_never_used() {
+    // Asked for the host, "not on web-01" is not web-01.
+    let mut s = Session::new();
+    s.say("restart apache", Some("restart_service"), 0);
+    let t = s.say("not on web-01", None, 1);
+    let request = s.conversation.request().expect("still asking");
+    assert!(!request.slots.contains_key("host"), "{:?}", t.replies);
+    // "never to production" never confirms production.
+    let mut s = Session::new();
+    let t = s.say(
+        "deploy shop 2.1, never to production",
+        Some("deploy_app"),
+        0,
+    );
+    assert_eq!(s.conversation.phase, Phase::Idle, "{:?}", t.replies);
+}
