@@ -15,7 +15,7 @@ use proptest::prelude::*;
 use crate::engine::{step, ActionOutcome, CodeCheck, Context, Effect, Input};
 use crate::state::Conversation;
 
-fn example() -> &'static (Project, Nlu) {
+pub(crate) fn example() -> &'static (Project, Nlu) {
     static EXAMPLE: OnceLock<(Project, Nlu)> = OnceLock::new();
     EXAMPLE.get_or_init(|| {
         let project =
@@ -36,7 +36,7 @@ fn example() -> &'static (Project, Nlu) {
     })
 }
 
-fn cases() -> ProptestConfig {
+pub(crate) fn cases() -> ProptestConfig {
     let cases = std::env::var("OPSBOT_FUZZ_CASES")
         .ok()
         .and_then(|c| c.parse().ok())

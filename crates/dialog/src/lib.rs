@@ -5,17 +5,21 @@
 
 pub mod asides;
 pub mod engine;
+pub mod extras;
 pub mod phrases;
 pub mod plan;
 pub mod state;
 
 #[cfg(test)]
 mod fuzz;
+#[cfg(test)]
+mod words_fuzz;
 
 pub use engine::{
     overlong_reply, step, ActionOutcome, AlertContext, CodeCheck, Context, Effect, Input, Lesson,
     LessonKind, Outcome, Record, Transition, MAX_MESSAGE_CHARS,
 };
+pub use extras::{evaluate_extra_parts, parse_extra_parts, ExtraPart, ExtrasReport};
 pub use plan::{AuditQuery, Lookup, Plan};
 pub use state::{
     AlertLink, Choice, Conversation, Explanation, LastDialog, Phase, Reading, Remembered, Request,

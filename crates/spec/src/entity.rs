@@ -291,6 +291,18 @@ impl Entity {
             Some(_) => Err(format!("“{shown}” is not {}", self.description)),
             None => {
                 let known: Vec<&str> = self.canonical_values().collect();
+                // A description that lists the values already says them: once.
+                let described = self.description.to_lowercase();
+                let words: BTreeSet<&str> = described
+                    .split(|c: char| !(c.is_alphanumeric() || c == '-' || c == '_'))
+                    .collect();
+                let named = known.iter().all(|v| {
+                    let v = v.to_lowercase();
+                    words.contains(v.as_str()) || v.contains(' ') && described.contains(&v)
+                });
+                if named {
+                    return Err(format!("“{shown}” is not {}", self.description));
+                }
                 Err(format!(
                     "“{shown}” is not {}; I know {}",
                     self.description,
@@ -422,6 +434,22 @@ pub fn clean_boundaries(text: &str, start: usize, end: usize) -> bool {
     {
         return false;
     }
+    // "prod" in "prod-eu", "2" in "2.5", "web-2" or "21:00": a value never
+    // starts or ends inside a word joined by a dash, dot, slash or colon,
+    // which names something else (one real name must not turn into another).
+    let joint = |c: char| matches!(c, '-' | '.' | '/' | ':');
+    let mut back = text[..start].chars().rev();
+    let mut ahead = text[end..].chars();
+    if back.next().is_some_and(joint) && back.next().is_some_and(char::is_alphanumeric)
+        || ahead.next().is_some_and(joint) && ahead.next().is_some_and(char::is_alphanumeric)
+    {
+        return false;
+    }
+    // "-2": a number never loses its sign.
+    let signed = text[..start].ends_with(['-', '+']);
+    if signed && text[start..end].starts_with(|c: char| c.is_ascii_digit()) {
+        return false;
+    }
     let is_word = |c: char| c.is_alphanumeric() || c == '_';
     let first = text[start..end].chars().next();
     let last = text[start..end].chars().next_back();
@@ -479,6 +507,68 @@ mod tests {
             .validate("tomcat", now())
             .unwrap_err()
             .contains("apache or nginx"));
+    }
+
+    #[test]
+    fn a_value_is_never_found_inside_a_joined_word() {
+        // Issue 25: "prod-eu" is not production, "2.5" is neither 2 nor 5.
+        let env = Entity::new(
+            "environment",
+            Some("an environment".into()),
+            None,
+            None,
+            &BTreeMap::from([("production".to_string(), vec!["prod".to_string()])]),
+        );
+        assert!(env.find_all("deploy shop 2.1 to prod-eu").is_empty());
+        assert!(env.find_all("deploy to eu.prod now").is_empty());
+        assert_eq!(env.find_all("deploy to prod.").len(), 1);
+        assert_eq!(env.find_all("deploy to prod - now").len(), 1);
+        let integer = Entity::builtin(ValueType::Integer);
+        let values = |text: &str| -> Vec<String> {
+            integer
+                .find_all(text)
+                .into_iter()
+                .map(|m| m.surface)
+                .collect()
+        };
+        assert!(values("scale to 2.5 replicas").is_empty());
+        assert_eq!(values("scale it to -2 replicas"), ["-2"]);
+        assert_eq!(values("scale web-2 to 3"), ["3"]);
+        assert!(values("back up at 21:00").is_empty());
+        // A listed or patterned number does not drop a sign either.
+        let days = Entity::new(
+            "days",
+            None,
+            Some(Regex::new("[1-9][0-9]?").unwrap()),
+            None,
+            &BTreeMap::new(),
+        );
+        assert!(days.find_all("extend it by -2 days").is_empty());
+        assert!(days.find_all("extend it by 2.5 days").is_empty());
+        assert_eq!(days.find_all("extend it by 12 days").len(), 1);
+    }
+
+    #[test]
+    fn values_a_description_lists_are_said_once() {
+        let listed = Entity::new(
+            "service",
+            Some("a service (apache or nginx)".into()),
+            None,
+            None,
+            &BTreeMap::from([
+                ("apache".to_string(), vec![]),
+                ("nginx".to_string(), vec![]),
+            ]),
+        );
+        assert_eq!(
+            listed.validate("web", now()).unwrap_err(),
+            "“web” is not a service (apache or nginx)"
+        );
+        // A description that does not list them is followed by the list.
+        assert_eq!(
+            service().validate("web", now()).unwrap_err(),
+            "“web” is not a service; I know apache or nginx"
+        );
     }
 
     #[test]

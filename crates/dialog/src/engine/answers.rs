@@ -15,6 +15,8 @@ pub(super) struct Filled {
     pub rejected: BTreeSet<String>,
     /// A slot given more than one value ("orders and billing"): all of them.
     pub several: Option<(String, Vec<String>)>,
+    /// The byte spans of the message it used, refused or named back.
+    pub spans: Vec<(usize, usize)>,
 }
 
 impl<'a> Step<'a> {
@@ -94,6 +96,7 @@ impl<'a> Step<'a> {
                     .slots
                     .iter()
                     .find(|s| s.entity == m.entity && filled.contains(&s.name));
+                let mut named = false;
                 if let Some(slot) = taken {
                     if let (Ok(value), Some(first)) = (
                         self.slot_value(slot, &m.value),
@@ -105,7 +108,13 @@ impl<'a> Step<'a> {
                         if !values.contains(&value) {
                             values.push(value);
                         }
+                        named = true;
                     }
+                }
+                if !named {
+                    // Neither used nor named back ("to 5 -1"): left for the
+                    // accounting of unused parts to name.
+                    used.retain(|&span| span != (m.start, m.end));
                 }
                 continue;
             };
@@ -133,6 +142,7 @@ impl<'a> Step<'a> {
             errors,
             rejected,
             several: several.into_iter().next(),
+            spans: used,
         }
     }
 
@@ -194,6 +204,7 @@ impl<'a> Step<'a> {
             .find(|s| !request.slots.contains_key(&s.name))
         {
             let prompt = self.prompt(dialog, slot, &request);
+            let prompt = self.noted(prompt);
             self.say(prompt);
             return Phase::Collecting {
                 request,
@@ -212,10 +223,18 @@ impl<'a> Step<'a> {
         ) {
             return self.deny(dialog, request, &reason);
         }
-        if dialog.confirm.is_some() {
+        // A part of the message left unused turns even a change its author
+        // let run unasked into a question: the person hears what was left out.
+        let unasked_change = !dialog.read_only && !self.notes.is_empty();
+        if dialog.confirm.is_some() || unasked_change {
             let preview = self.preview(dialog, &request);
+            let preview = self.noted(preview);
             self.say(preview);
             return Phase::AwaitingConfirmation { request };
+        }
+        if !self.notes.is_empty() {
+            let notes = self.noted(String::new());
+            self.say(notes);
         }
         self.confirmed(dialog, request)
     }
@@ -259,7 +278,13 @@ impl<'a> Step<'a> {
             );
             return self.advance(dialog, request);
         }
+        if let Some(phase) = self.not_an_answer(dialog, &mut request, Some(&asking), u, memory) {
+            return phase;
+        }
         let found = self.fill_from_entities(dialog, &mut request, &u.entities, Some(&asking));
+        if !found.slots.is_empty() {
+            self.account(dialog, &u.text, &found.spans, &[]);
+        }
         if let Some((slot, values)) = found.several {
             request.messages.push(u.text.clone());
             request.touched_at = self.ctx.now;
@@ -347,6 +372,7 @@ impl<'a> Step<'a> {
             }
             if !request.slots.contains_key(&asking) {
                 request.failed_answers += 1;
+                self.offer_listed(slot, &mut request, &errors);
                 let prompt = self.prompt(dialog, slot, &request);
                 let hint = if request.failed_answers >= 2 {
                     " (Say “cancel” to stop.)"
@@ -368,104 +394,8 @@ impl<'a> Step<'a> {
             request.touched_at = self.ctx.now;
         }
         request.failed_answers = 0;
+        // A list offered for this answer means nothing for the next question.
+        request.offered.clear();
         self.advance(dialog, request)
-    }
-
-    pub(super) fn confirm(
-        &mut self,
-        mut request: Request,
-        u: &Understanding,
-        memory: &Memory,
-    ) -> Phase {
-        let Some(dialog) = self.dialog_of(&request) else {
-            return Phase::Idle;
-        };
-        request.messages.push(u.text.clone());
-        request.touched_at = self.ctx.now;
-        let answer = phrases::classify(&u.text);
-        match answer {
-            Answer::Yes => {
-                request.confirmed_by = Some(self.ctx.user.to_string());
-                return self.confirmed(dialog, request);
-            }
-            Answer::No => return self.cancel(request),
-            Answer::NoBut(_) | Answer::Other => {}
-        }
-        let before = request.slots.clone();
-        let mut errors = self
-            .fill_from_entities(dialog, &mut request, &u.entities, None)
-            .errors;
-        if let (true, Answer::NoBut(rest)) = (request.slots == before, &answer) {
-            // "no, banana": try the rest as a new value for each slot in turn.
-            let candidate = strip_answer(rest);
-            let fits = dialog.slots.iter().find_map(|slot| {
-                self.slot_value(slot, candidate)
-                    .ok()
-                    .map(|v| (slot.name.clone(), v))
-            });
-            match fits {
-                Some((slot, value)) => {
-                    request.slots.insert(
-                        slot,
-                        SlotValue {
-                            value,
-                            origin: SlotOrigin::Asked,
-                        },
-                    );
-                }
-                None => errors.push(format!(
-                    "I could not use “{}” as a new {}",
-                    candidate.chars().take(60).collect::<String>(),
-                    opsbot_spec::join_or(
-                        &dialog
-                            .slots
-                            .iter()
-                            .map(|s| s.name.as_str())
-                            .collect::<Vec<_>>()
-                    )
-                )),
-            }
-        }
-        if request.slots != before {
-            // A changed value is checked as a new one: its lookup first
-            // (which also applies the access rules), else only the rules.
-            if let Some(phase) = self.look_up(dialog, &request) {
-                return phase;
-            }
-            if let Err(reason) = dialog.access.check_values(
-                &self.project.settings.groups,
-                self.ctx.user,
-                &request.slot_values(),
-            ) {
-                return self.deny(dialog, request, &reason);
-            }
-        }
-        let preview = self.preview(dialog, &request);
-        if request.slots != before {
-            self.say(preview);
-        } else if let Some(error) = errors.first() {
-            self.say(format!("{}. {preview}", capitalise(error)));
-        } else if let Some((
-            other @ Dialog {
-                behaviour: Behaviour::Reply(_),
-                ..
-            },
-            confidence,
-        )) = u.intent.as_ref().and_then(|g| {
-            self.project
-                .dialog_for_intent(&g.name)
-                .map(|d| (d, g.confidence))
-        }) {
-            self.begin(other, confidence, u, memory);
-            self.say(preview);
-        } else if phrases::is_questioning_yes(&u.text) {
-            self.say(format!(
-                "“{}” reads as a question, so I did not take it as a yes. {preview}",
-                u.text.trim().chars().take(40).collect::<String>()
-            ));
-        } else {
-            self.say(format!("Please answer yes or no. {preview}"));
-        }
-        Phase::AwaitingConfirmation { request }
     }
 }

@@ -145,4 +145,39 @@ impl<'a> Step<'a> {
         let limits = limits.map(|l| format!("; {l}")).unwrap_or_default();
         self.say(format!("I take {kind}{limits}. {prompt}"));
     }
+
+    /// After a refusal that listed a closed list's values ("“web” is not a
+    /// service (apache, nginx …)"), "the first one" or "2" picks from that
+    /// list, in the order it was shown.
+    pub(super) fn offer_listed(&self, slot: &Slot, request: &mut Request, errors: &[String]) {
+        let Some(entity) = self.project.entities.get(&slot.entity) else {
+            return;
+        };
+        if !request.offered.is_empty()
+            || !entity.is_closed()
+            || entity.value_type().is_some()
+            || !errors.iter().any(|e| e.contains(&entity.description))
+        {
+            return;
+        }
+        let mut values: Vec<String> = entity.canonical_values().map(str::to_string).collect();
+        // The order said: the description's when it lists them all (the
+        // refusal then says only it), else the list's own.
+        let described = entity.description.to_lowercase();
+        let at = |v: &String| {
+            described
+                .match_indices(v.to_lowercase().as_str())
+                .map(|(i, _)| i)
+                .find(|&i| {
+                    let before = described[..i].chars().next_back();
+                    let after = described[i + v.len()..].chars().next();
+                    !before.is_some_and(char::is_alphanumeric)
+                        && !after.is_some_and(char::is_alphanumeric)
+                })
+        };
+        if values.iter().all(|v| at(v).is_some()) {
+            values.sort_by_key(|v| at(v));
+        }
+        request.offered = values;
+    }
 }

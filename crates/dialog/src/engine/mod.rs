@@ -16,8 +16,10 @@ use crate::state::{
     SlotOrigin, SlotValue,
 };
 
+mod accounting;
 mod alert_values;
 mod answers;
+mod confirming;
 mod contract;
 mod ending;
 mod explain;
@@ -25,6 +27,7 @@ mod lessons;
 mod lookups;
 mod refusals;
 mod start;
+mod switching;
 
 pub use contract::*;
 
@@ -53,6 +56,7 @@ pub fn step(
         effects: Vec::new(),
         reading: last_reading,
         explanation: last_explanation,
+        notes: Vec::new(),
     };
     let phase = match input {
         Input::Message(understanding) => {
@@ -66,6 +70,12 @@ pub fn step(
         }
         Input::Interrupted { started } => step.interrupted(phase, started),
     };
+    // Parts of the message nothing used are named even when no question or
+    // confirmation followed to carry them.
+    if !step.notes.is_empty() {
+        let notes = step.noted(String::new());
+        step.replies.push(notes);
+    }
     Transition {
         conversation: Conversation {
             phase,
@@ -114,6 +124,9 @@ struct Step<'a> {
     reading: Option<Reading>,
     /// The reason behind the latest refusal (see [`Explanation`]).
     explanation: Option<Explanation>,
+    /// Parts of the message no decision used, said before the next
+    /// question or confirmation (see `accounting`).
+    notes: Vec<String>,
 }
 
 impl<'a> Step<'a> {
@@ -181,11 +194,21 @@ impl<'a> Step<'a> {
     pub(super) fn prompt(&self, dialog: &Dialog, slot: &Slot, request: &Request) -> String {
         match &slot.prompt {
             Some(p) => p.render(&self.vars(request)),
-            None => format!(
-                "Which {} should I use to {}?",
-                slot.name.replace(['_', '-'], " "),
-                dialog.description
-            ),
+            // No prompt written: the question comes from the slot's entity,
+            // whose description says what kind of value it takes.
+            None => {
+                let kind = self
+                    .project
+                    .entities
+                    .get(&slot.entity)
+                    .map(|e| format!(" I need {}.", e.description))
+                    .unwrap_or_default();
+                format!(
+                    "To {}, what should I take as “{}”?{kind}",
+                    dialog.description,
+                    slot.name.replace(['_', '-'], " "),
+                )
+            }
         }
     }
 
@@ -210,7 +233,12 @@ impl<'a> Step<'a> {
                 };
                 format!("{} (yes/no){note}", c.render(&self.vars(request)))
             }
-            None => String::new(),
+            // Only asked when a part of the message was not used (see
+            // `advance`): the values in full, since the author wrote no text.
+            None => format!(
+                "I will {}. Shall I go ahead? (yes/no)",
+                self.describe(dialog, request)
+            ),
         }
     }
 

@@ -129,7 +129,7 @@ impl<'a> Step<'a> {
         dialog: &Dialog,
         request: &Request,
         u: &Understanding,
-    ) -> Option<String> {
+    ) -> Option<(String, String)> {
         let slot = dialog
             .slots
             .iter()
@@ -139,12 +139,29 @@ impl<'a> Step<'a> {
         if entity.value_type().is_some() {
             return None;
         }
+        // Two letters are enough for a name ("qa", "eu"), but not for the
+        // little words of a sentence.
         u.unknown
             .iter()
-            .filter(|w| w.chars().count() >= 3 && !VAGUE.contains(&w.as_str()))
-            .find_map(|word| self.slot_value(slot, word).err())
+            .filter(|w| {
+                let short = w.chars().count() == 2;
+                w.chars().count() >= 2
+                    && !VAGUE.contains(&w.as_str())
+                    && !(short && SHORT_WORDS.contains(&w.as_str()))
+            })
+            .find_map(|word| {
+                self.slot_value(slot, word)
+                    .err()
+                    .map(|error| (word.clone(), error))
+            })
     }
 }
+
+/// Two-letter words of sentences, never a name a person gives a value.
+const SHORT_WORDS: &[&str] = &[
+    "am", "an", "as", "at", "be", "by", "do", "go", "he", "hi", "if", "in", "is", "it", "me", "my",
+    "no", "of", "oh", "ok", "on", "or", "so", "to", "up", "us", "we", "ya", "yo",
+];
 
 /// Words that stand for a value without naming one ("restart something",
 /// "same for redis"): never reported as a value that was not taken.

@@ -269,6 +269,9 @@ impl<'a> Step<'a> {
         memory: &Memory,
         last_dialog: Option<&LastDialog>,
     ) -> Phase {
+        // A new request is the latest decision: "why?" never explains a
+        // refusal older than it (one made in this step stays).
+        self.explanation.take_if(|e| e.at != self.ctx.now);
         match phrases::classify(&u.text) {
             Answer::Yes => {
                 self.say("There is nothing waiting for a yes right now. Say “help” to see what I can do.");
@@ -365,6 +368,9 @@ impl<'a> Step<'a> {
         memory: &Memory,
         carry: CarryOver,
     ) -> Phase {
+        if self.refuse_negated(dialog, u) {
+            return Phase::Idle;
+        }
         self.read_as(u, Some(&dialog.intent));
         let mut request = Request {
             id: request_id(self.ctx, &u.text),
@@ -386,7 +392,7 @@ impl<'a> Step<'a> {
             checked: BTreeMap::new(),
         };
         let found = self.fill_from_entities(dialog, &mut request, &u.entities, None);
-        let (mut errors, rejected) = (found.errors, found.rejected);
+        let (mut errors, rejected, spans) = (found.errors, found.rejected, found.spans);
         // What the person said and what carries over from their last request
         // win over an alert's values: the alert fills only what is left.
         let mut known = request.clone();
@@ -413,23 +419,29 @@ impl<'a> Step<'a> {
                 Phase::Idle
             }
             Behaviour::Run { .. } => {
+                let mut named = Vec::new();
                 if errors.is_empty() {
                     let mut carried = request.clone();
                     self.carry_over(dialog, &mut carried, memory, carry);
-                    errors.extend(self.unknown_value(dialog, &carried, u));
+                    if let Some((word, error)) = self.unknown_value(dialog, &carried, u) {
+                        named.push(word);
+                        errors.push(error);
+                    }
                 }
+                self.account(dialog, &u.text, &spans, &named);
                 if let Some(first) = errors.first() {
                     self.explain(
                         format!("I could not take a value you gave: {first}."),
                         Some(&dialog.name),
                     );
                 }
-                for error in errors {
-                    self.say(format!("{}.", capitalise(&error)));
+                for error in &errors {
+                    self.say(format!("{}.", capitalise(error)));
                 }
                 if let Some(question) = which_alert {
                     self.say(question);
                 }
+                let said = errors;
                 self.carry_over(dialog, &mut request, memory, carry);
                 // A value said and refused is asked for, not replaced by the
                 // default as if nothing was said.
@@ -450,6 +462,13 @@ impl<'a> Step<'a> {
                 }
                 if let Some((slot, values)) = found.several {
                     return self.ask_one_of(dialog, request, slot, values);
+                }
+                if let Some(next) = dialog
+                    .slots
+                    .iter()
+                    .find(|s| !request.slots.contains_key(&s.name))
+                {
+                    self.offer_listed(next, &mut request, &said);
                 }
                 self.advance(dialog, request)
             }

@@ -469,3 +469,5 @@ fn overlong_messages_are_refused_without_changing_state() {
 #[cfg(test)]
 #[path = "lesson_tests.rs"]
 mod lesson_tests;
+
+mod words;

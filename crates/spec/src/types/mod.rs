@@ -219,7 +219,8 @@ impl ValueType {
 }
 
 static INTEGER_FINDER: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\b(?:\d{1,3}(?:,\d{3})+|\d+|(?:(?:twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)[- ])?(?:zero|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)|a dozen|(?:one |a )?hundred)\b").unwrap()
+    // A minus sign before digits is part of the number ("-2" is not 2).
+    Regex::new(r"(?i)\B-\d+\b|\b(?:\d{1,3}(?:,\d{3})+|\d+|(?:(?:twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)[- ])?(?:zero|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)|a dozen|(?:one |a )?hundred)\b").unwrap()
 });
 static NUMBER_FINDER: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)(?:\b|-)\d+(?:\.\d+)?\b|\b(?:zero|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|hundred)\b").unwrap()

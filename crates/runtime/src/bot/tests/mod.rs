@@ -24,6 +24,7 @@ mod lookups;
 mod mute_rules;
 mod requests;
 mod review;
+mod words;
 
 /// Hashes words into a small unit vector: a deterministic stand-in for MiniLM
 /// that keeps the encoder path of training and understanding in play.

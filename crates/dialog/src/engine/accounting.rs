@@ -1,0 +1,483 @@
+//! Every word accounted for: which parts of a message a decision used, and
+//! the parts that look like values (a time, a duration, a number with its
+//! sign or decimals, a name with digits, dashes or dots) that nothing used.
+//! Those are named back before anything is asked or confirmed, so a request
+//! is never confirmed with values that differ from what was written. A
+//! negation ("do not …") never starts a change.
+
+use super::*;
+use opsbot_spec::ValueType;
+
+/// What kind of value an unused part looks like; it decides why it was not used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum PartKind {
+    Time,
+    Duration,
+    Number,
+    Value,
+}
+
+/// A part of a message that looks like a value and that no decision used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Unused {
+    /// As written, with the words that introduce it ("at 21:00").
+    pub text: String,
+    pub kind: PartKind,
+}
+
+/// Words that make a time or a duration without a digit.
+const TIME_WORDS: &[&str] = &[
+    "yesterday",
+    "tomorrow",
+    "tonight",
+    "noon",
+    "midnight",
+    "later",
+    "weekend",
+    "monday",
+    "tuesday",
+    "wednesday",
+    "thursday",
+    "friday",
+    "saturday",
+    "sunday",
+    "morning",
+    "afternoon",
+    "evening",
+];
+const UNIT_WORDS: &[&str] = &[
+    "seconds", "sec", "secs", "minute", "minutes", "min", "mins", "hour", "hours", "hr", "hrs",
+    "day", "days", "week", "weeks", "month", "months",
+];
+/// Words that introduce a value and belong to it when it is named back.
+const LEADING: &[&str] = &[
+    "at", "for", "since", "by", "until", "till", "from", "in", "to", "the", "past", "last", "next",
+    "this", "before", "after", "about", "of", "a", "an",
+];
+/// Words that end a value ("two hours ago", "9 am").
+const TRAILING: &[&str] = &["ago", "from", "now", "am", "pm"];
+
+/// One word of a message with its byte span, surrounding punctuation off.
+struct Token<'t> {
+    start: usize,
+    end: usize,
+    word: &'t str,
+}
+
+fn tokens(text: &str) -> Vec<Token<'_>> {
+    let mut out = Vec::new();
+    let mut offset = 0;
+    for raw in text.split_inclusive(char::is_whitespace) {
+        let trimmed_start = raw.len() - raw.trim_start_matches(is_edge).len();
+        let word = raw
+            .trim_start_matches(is_edge)
+            .trim_end_matches(char::is_whitespace)
+            .trim_end_matches(is_edge);
+        if !word.is_empty() {
+            let start = offset + trimmed_start;
+            out.push(Token {
+                start,
+                end: start + word.len(),
+                word,
+            });
+        }
+        offset += raw.len();
+    }
+    out
+}
+
+/// Punctuation around a word that is never part of a value; a leading "-"
+/// is kept (a sign).
+fn is_edge(c: char) -> bool {
+    matches!(
+        c,
+        ',' | ';' | '!' | '?' | '(' | ')' | '"' | '\'' | '“' | '”' | '‘' | '’' | '.' | ':'
+    )
+}
+
+fn value_like(word: &str) -> Option<PartKind> {
+    let lower = word.to_lowercase();
+    if lower.starts_with('@') {
+        return None; // a mention of someone, not a value for a slot
+    }
+    let number = lower.trim_start_matches(['-', '+']).replace(',', "");
+    if !number.is_empty() && number.parse::<f64>().is_ok() {
+        return Some(PartKind::Number);
+    }
+    if TIME_WORDS.contains(&lower.as_str())
+        || lower.contains(':') && lower.chars().any(|c| c.is_ascii_digit())
+        || (lower.ends_with("am") || lower.ends_with("pm"))
+            && lower.chars().next().is_some_and(|c| c.is_ascii_digit())
+    {
+        return Some(PartKind::Time);
+    }
+    if UNIT_WORDS.contains(&lower.as_str()) {
+        return Some(PartKind::Duration);
+    }
+    let joined = lower.char_indices().any(|(i, c)| {
+        matches!(c, '-' | '.' | '/')
+            && i > 0
+            && lower[i + 1..]
+                .chars()
+                .next()
+                .is_some_and(char::is_alphanumeric)
+    });
+    if lower.chars().any(|c| c.is_ascii_digit()) || joined {
+        // "2h", "30m" are durations; anything else with digits or joints a name.
+        let duration = opsbot_spec::types::ValueType::Duration
+            .resolve(&lower, DateTime::UNIX_EPOCH)
+            .is_some();
+        return Some(if duration {
+            PartKind::Duration
+        } else {
+            PartKind::Value
+        });
+    }
+    None
+}
+
+/// The value-like parts of `text` outside `used` (byte spans the decision
+/// took) and outside `wording` (the words of the intent's own examples).
+pub(super) fn unused_parts(
+    text: &str,
+    used: &[(usize, usize)],
+    wording: &BTreeSet<String>,
+) -> Vec<Unused> {
+    let tokens = tokens(text);
+    let taken = |t: &Token| used.iter().any(|&(s, e)| t.start < e && s < t.end);
+    let kinds: Vec<Option<PartKind>> = tokens
+        .iter()
+        .map(|t| {
+            if taken(t) || wording.contains(&t.word.to_lowercase()) {
+                None
+            } else {
+                value_like(t.word)
+            }
+        })
+        .collect();
+    let mut parts = Vec::new();
+    let mut i = 0;
+    while i < tokens.len() {
+        if kinds[i].is_none() {
+            i += 1;
+            continue;
+        }
+        // A run of value-like words, with the words that introduce it.
+        let mut first = i;
+        while first > 0
+            && !taken(&tokens[first - 1])
+            && LEADING.contains(&tokens[first - 1].word.to_lowercase().as_str())
+        {
+            first -= 1;
+        }
+        let mut last = i;
+        let mut kind = kinds[i].expect("checked");
+        while last + 1 < tokens.len()
+            && (kinds[last + 1].is_some()
+                || !taken(&tokens[last + 1])
+                    && TRAILING.contains(&tokens[last + 1].word.to_lowercase().as_str()))
+        {
+            last += 1;
+            kind = stronger(kind, kinds[last]);
+        }
+        let leading: Vec<String> = tokens[first..i]
+            .iter()
+            .map(|t| t.word.to_lowercase())
+            .collect();
+        if kind == PartKind::Number && leading.iter().any(|w| w == "at" || w == "since") {
+            kind = PartKind::Time;
+        }
+        if kind == PartKind::Duration && leading.iter().any(|w| w == "since" || w == "at") {
+            kind = PartKind::Time;
+        }
+        parts.push(Unused {
+            text: text[tokens[first].start..tokens[last].end].to_string(),
+            kind,
+        });
+        i = last + 1;
+    }
+    parts
+}
+
+/// The kind a run of words has: a time word or unit makes the number in it
+/// a time or a duration.
+fn stronger(a: PartKind, b: Option<PartKind>) -> PartKind {
+    let rank = |k: PartKind| match k {
+        PartKind::Time => 3,
+        PartKind::Duration => 2,
+        PartKind::Number => 1,
+        PartKind::Value => 0,
+    };
+    match b {
+        Some(b) if rank(b) > rank(a) => b,
+        _ => a,
+    }
+}
+
+/// The message with each value found in it replaced by "§", so a value's own
+/// words ("not-prod") are never read as a negation.
+pub(super) fn with_values_marked(u: &Understanding) -> String {
+    let mut spans: Vec<(usize, usize)> = u
+        .entities
+        .iter()
+        .map(|m| (m.start, m.end.min(u.text.len())))
+        .collect();
+    spans.sort();
+    let mut out = String::new();
+    let mut at = 0;
+    for (start, end) in spans {
+        if start < at || !u.text.is_char_boundary(start) || !u.text.is_char_boundary(end) {
+            continue;
+        }
+        out.push_str(&u.text[at..start]);
+        out.push_str(" § ");
+        at = end;
+    }
+    out.push_str(&u.text[at..]);
+    out
+}
+
+/// Words that say not to do what follows ("do not roll back …", "never to
+/// production": a negated value is never used either). "stop" only before a
+/// verb in -ing ("stop restarting"), so "stop nginx" stays a request.
+pub(super) fn negation(text: &str) -> Option<String> {
+    const SINGLE: &[&str] = &[
+        "don't",
+        "dont",
+        "never",
+        "not",
+        "doesn't",
+        "shouldn't",
+        "mustn't",
+        "needn't",
+        "won't",
+    ];
+    let normalised = text.to_lowercase().replace(['’', '‘'], "'");
+    let words: Vec<&str> = normalised
+        .split(|c: char| c.is_whitespace() || matches!(c, ',' | '.' | '!' | '?' | ';' | ':'))
+        .filter(|w| !w.is_empty())
+        .collect();
+    for (i, w) in words.iter().enumerate() {
+        let next = words.get(i + 1).copied().unwrap_or_default();
+        let found = match *w {
+            "do" | "does" | "should" | "must" | "will" if next == "not" => Some(format!("{w} not")),
+            "no" if next == "need" => Some("no need".to_string()),
+            "stop" if next.len() > 4 && next.ends_with("ing") => Some(format!("stop {next}")),
+            w if SINGLE.contains(&w) => Some(w.to_string()),
+            _ => None,
+        };
+        if found.is_some() {
+            return found;
+        }
+    }
+    None
+}
+
+impl<'a> Step<'a> {
+    /// The lower-cased words of the dialog's intent's examples outside their
+    /// annotated values: its own wording is never a value left over (and a
+    /// value in an example, "tomorrow at 9", is no wording).
+    pub(super) fn wording(&self, dialog: &Dialog) -> BTreeSet<String> {
+        let Some(intent) = self.project.intents.get(&dialog.intent) else {
+            return BTreeSet::new();
+        };
+        let mut words = BTreeSet::new();
+        for example in &intent.examples {
+            let mut text = example.text.clone();
+            for span in &example.spans {
+                if let Some(value) = text.get(span.start..span.end) {
+                    let blank = " ".repeat(value.len());
+                    text.replace_range(span.start..span.end, &blank);
+                }
+            }
+            words.extend(
+                text.split_whitespace()
+                    .map(|w| w.trim_matches(is_edge).to_lowercase())
+                    .filter(|w| !w.chars().any(|c| c.is_ascii_digit())),
+            );
+        }
+        words
+    }
+
+    /// Names the parts of `text` that look like values and that the request
+    /// did not use, with why; kept as a note that the next question or
+    /// confirmation starts with. Returns whether there were any.
+    /// `named` are words already named back (an unknown value refused).
+    pub(super) fn account(
+        &mut self,
+        dialog: &Dialog,
+        text: &str,
+        used: &[(usize, usize)],
+        named: &[String],
+    ) -> bool {
+        let mut wording = self.wording(dialog);
+        wording.extend(named.iter().map(|w| w.to_lowercase()));
+        let parts = unused_parts(text, used, &wording);
+        if parts.is_empty() {
+            return false;
+        }
+        let reasons: Vec<String> = parts
+            .iter()
+            .map(|p| format!("“{}”: {}", p.text, self.why_unused(dialog, p)))
+            .collect();
+        let note = format!("I did not use {}.", reasons.join("; "));
+        self.explain(note.clone(), Some(&dialog.name));
+        self.notes.push(note);
+        true
+    }
+
+    fn why_unused(&self, dialog: &Dialog, part: &Unused) -> String {
+        let kind = part.kind;
+        let wanted: &[ValueType] = match kind {
+            PartKind::Time => &[ValueType::DateTime],
+            // "the past hour" may be meant as a time ("since an hour ago").
+            PartKind::Duration => &[ValueType::Duration, ValueType::DateTime],
+            PartKind::Number => &[ValueType::Integer, ValueType::Number],
+            PartKind::Value => &[],
+        };
+        // A number is also meant for a slot that takes its digits without
+        // the sign or decimals ("-2" or "2.5" for a number of days).
+        let digits: String = part
+            .text
+            .split_whitespace()
+            .last()
+            .unwrap_or_default()
+            .trim_start_matches(['-', '+'])
+            .split('.')
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        let slot = dialog.slots.iter().find(|s| {
+            let entity = self.project.entities.get(&s.entity);
+            entity
+                .and_then(|e| e.value_type())
+                .is_some_and(|t| wanted.contains(&t))
+                || kind == PartKind::Number
+                    && entity.is_some_and(|e| e.validate(&digits, self.ctx.now).is_ok())
+        });
+        let description = &dialog.description;
+        match (kind, slot) {
+            (_, Some(slot)) => {
+                let name = slot.name.replace(['_', '-'], " ");
+                match &slot.default {
+                    Some(default) => format!(
+                        "I could not read it as the {name}, so the {name} is its default, {default}"
+                    ),
+                    None => format!("I could not read it as the {name} (I did not guess one)"),
+                }
+            }
+            (PartKind::Time, None) if dialog.read_only => {
+                format!("I can only {description} as things are now, not for a time you name")
+            }
+            (PartKind::Time, None) => {
+                format!("I cannot {description} at a given time yet, only now")
+            }
+            (PartKind::Duration, None) => {
+                format!("a request to {description} takes no duration")
+            }
+            (PartKind::Number, None) => format!("a request to {description} takes no number"),
+            (PartKind::Value, None) => {
+                let names: Vec<&str> = dialog.slots.iter().map(|s| s.name.as_str()).collect();
+                if names.is_empty() {
+                    format!("a request to {description} takes no value")
+                } else {
+                    format!(
+                        "I know no {} by that name",
+                        opsbot_spec::join_or(&names).replace(['_', '-'], " ")
+                    )
+                }
+            }
+        }
+    }
+
+    /// The notes of this step, said before `text` ("I did not use … . Which
+    /// service …?").
+    pub(super) fn noted(&mut self, text: String) -> String {
+        if self.notes.is_empty() {
+            return text;
+        }
+        let notes = std::mem::take(&mut self.notes).join(" ");
+        if text.is_empty() {
+            notes
+        } else {
+            format!("{notes} {text}")
+        }
+    }
+
+    /// A change asked for with a negation ("please do not roll back shop")
+    /// never starts: says so. Returns whether it refused.
+    pub(super) fn refuse_negated(&mut self, dialog: &Dialog, u: &Understanding) -> bool {
+        if dialog.read_only || !matches!(dialog.behaviour, Behaviour::Run { .. }) {
+            return false;
+        }
+        let Some(words) = negation(&with_values_marked(u)) else {
+            return false;
+        };
+        let said = format!(
+            "Your message says “{words}”, so I did not start anything: I {} only when asked to plainly.",
+            dialog.description
+        );
+        self.say(format!(
+            "{said} If you do want it, say it without “{words}”."
+        ));
+        self.explain(said, Some(&dialog.name));
+        self.read_as(u, None);
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parts(text: &str, used: &[(usize, usize)]) -> Vec<(String, PartKind)> {
+        unused_parts(text, used, &BTreeSet::new())
+            .into_iter()
+            .map(|p| (p.text, p.kind))
+            .collect()
+    }
+
+    #[test]
+    fn value_like_parts_outside_the_used_spans_are_found_with_their_words() {
+        // "web-04" is used (bytes 18..24).
+        assert_eq!(
+            parts("restart apache on web-04 at 21:00", &[(18, 24)]),
+            [("at 21:00".to_string(), PartKind::Time)]
+        );
+        assert_eq!(
+            parts("logs for the past hour", &[]),
+            [("for the past hour".to_string(), PartKind::Duration)]
+        );
+        assert_eq!(
+            parts("scale it to -2 replicas", &[]),
+            [("to -2".to_string(), PartKind::Number)]
+        );
+        assert_eq!(
+            parts("deploy shop 2.1 to prod-eu", &[(12, 15)]),
+            [("to prod-eu".to_string(), PartKind::Value)]
+        );
+        assert_eq!(
+            parts("since 3pm yesterday", &[]),
+            [("since 3pm yesterday".to_string(), PartKind::Time)]
+        );
+        // Plain words, and values used, leave nothing over.
+        assert!(parts("restart apache on web-04 please", &[(18, 24)]).is_empty());
+        assert!(parts("back up the orders database, @opsbot:example.org", &[]).is_empty());
+    }
+
+    #[test]
+    fn negations_are_found_and_plain_requests_are_not() {
+        for (text, words) in [
+            ("please do not roll back shop in production", "do not"),
+            ("don’t restart nginx", "don't"),
+            ("never deploy on fridays", "never"),
+            ("no need to restart apache", "no need"),
+            ("stop restarting apache", "stop restarting"),
+        ] {
+            assert_eq!(negation(text).as_deref(), Some(words), "{text}");
+        }
+        for text in ["stop nginx on web-01", "restart nginx", "note the downtime"] {
+            assert_eq!(negation(text), None, "{text}");
+        }
+    }
+}

@@ -1,0 +1,320 @@
+//! Every word accounted for (issue 25): parts of a message no slot took are
+//! named back, negations never start a change, and another request never
+//! fills the pending one. The example bot, hand-made understandings.
+
+use super::*;
+
+#[test]
+fn a_time_no_slot_takes_is_named_before_the_confirmation() {
+    let mut s = Session::new();
+    let t = s.say(
+        "restart apache on web-04 at 21:00",
+        Some("restart_service"),
+        0,
+    );
+    assert_eq!(t.replies.len(), 1, "{:?}", t.replies);
+    let reply = &t.replies[0];
+    assert!(
+        reply.starts_with(
+            "I did not use “at 21:00”: I cannot restart a service on a host at a given time yet"
+        ) && reply.ends_with("(yes/no)"),
+        "{reply}"
+    );
+    assert!(matches!(
+        s.conversation.phase,
+        Phase::AwaitingConfirmation { .. }
+    ));
+    // Without the time, the plain confirmation as before.
+    let mut s = Session::new();
+    let t = s.say("restart apache on web-04", Some("restart_service"), 0);
+    assert_eq!(
+        t.replies,
+        ["I will restart apache on web-04. Shall I go ahead? (yes/no)"]
+    );
+}
+
+#[test]
+fn a_negated_change_never_starts() {
+    for (text, intent) in [
+        ("please do not roll back shop in production", "rollback_app"),
+        ("don't restart apache on web-04", "restart_service"),
+        ("no need to deploy shop 2.1 to production", "deploy_app"),
+    ] {
+        let mut s = Session::new();
+        let t = s.say(text, Some(intent), 0);
+        assert_eq!(s.conversation.phase, Phase::Idle, "{text}: {:?}", t.replies);
+        assert!(t.effects.is_empty(), "{text}");
+        assert!(
+            t.replies[0].contains("so I did not start anything"),
+            "{text}: {:?}",
+            t.replies
+        );
+    }
+}
+
+#[test]
+fn an_unknown_two_letter_value_is_named_not_skipped() {
+    let s = Session::new();
+    let mut u = understood(&s.project, "deploy shop 2.1 to eu", Some("deploy_app"));
+    u.unknown = vec!["eu".into()];
+    let ctx = Context::new("alice", "ops", at(0));
+    let t = step(&s.project, s.conversation.clone(), Input::Message(&u), &ctx);
+    assert!(
+        t.replies.iter().any(|r| r.contains("“eu” is not")),
+        "{:?}",
+        t.replies
+    );
+    // The values the entity's description lists are said once (part 4).
+    assert!(
+        t.replies.iter().all(|r| !r.contains("I know")),
+        "{:?}",
+        t.replies
+    );
+}
+
+#[test]
+fn a_name_near_a_listed_one_is_named_not_read_as_it() {
+    // "prod-eu" is not production: the environment is asked, naming it.
+    let mut s = Session::new();
+    let t = s.say("deploy shop 2.1 to prod-eu", Some("deploy_app"), 0);
+    let Phase::Collecting { request, asking } = &s.conversation.phase else {
+        panic!("asks: {:?}", t.replies);
+    };
+    assert_eq!(asking, "environment");
+    assert!(!request.slots.contains_key("environment"));
+    assert!(
+        t.replies
+            .last()
+            .unwrap()
+            .starts_with("I did not use “to prod-eu”"),
+        "{:?}",
+        t.replies
+    );
+}
+
+#[test]
+fn a_sign_or_decimals_are_never_dropped_from_a_number() {
+    for text in [
+        "extend acme's trial by -2 days",
+        "extend acme's trial by 2.5 days",
+    ] {
+        let mut s = Session::new();
+        let t = s.say(text, Some("extend_trial"), 0);
+        let request = s.conversation.request().expect("a request");
+        assert!(!request.slots.contains_key("days"), "{text}: {request:?}");
+        assert!(
+            !matches!(s.conversation.phase, Phase::AwaitingConfirmation { .. }),
+            "{text}"
+        );
+        let said = t.replies.join(" ");
+        let number = if text.contains("-2") { "-2" } else { "2.5" };
+        assert!(said.contains(number), "{text}: {said}");
+    }
+}
+
+/// Steps the session with a hand-made understanding.
+fn tell(s: &mut Session, u: &Understanding, minute: u32) -> Transition {
+    let ctx = Context::new("alice", "ops", at(minute));
+    let t = step(&s.project, s.conversation.clone(), Input::Message(u), &ctx);
+    s.conversation = t.conversation.clone();
+    t
+}
+
+#[test]
+fn a_near_miss_while_a_question_is_open_fills_nothing() {
+    let mut s = Session::new();
+    s.say("restart please", Some("restart_service"), 0);
+    let mut u = understood(&s.project, "upgrade the kernel on web-01", None);
+    u.unserved = Some("upgrade".into());
+    let t = tell(&mut s, &u, 1);
+    let Phase::Collecting { request, asking } = &s.conversation.phase else {
+        panic!("still asking: {:?}", t.replies);
+    };
+    assert_eq!(asking, "service");
+    assert!(!request.slots.contains_key("host"), "{request:?}");
+    assert!(
+        t.replies[0].contains("I cannot “upgrade” anything"),
+        "{:?}",
+        t.replies
+    );
+    // Read as nothing at all (no request word judged), its host is still not
+    // taken: its other words are no part of a restart.
+    let t = s.say("upgrade the kernel on web-01", None, 2);
+    let request = s.conversation.request().expect("still asking");
+    assert!(!request.slots.contains_key("host"), "{:?}", t.replies);
+    assert!(
+        t.replies[0].contains("“upgrade” and “kernel” are no part of a request to restart"),
+        "{:?}",
+        t.replies
+    );
+}
+
+#[test]
+fn a_question_is_not_an_answer() {
+    let mut s = Session::new();
+    s.say("restart on web-01", Some("restart_service"), 0);
+    let t = s.say("should I restart nginx?", Some("restart_service"), 1);
+    let Phase::Collecting { request, asking } = &s.conversation.phase else {
+        panic!("still asking: {:?}", t.replies);
+    };
+    assert_eq!(asking, "service");
+    assert!(!request.slots.contains_key("service"), "{request:?}");
+    assert!(
+        t.replies[0].contains("reads as a question"),
+        "{:?}",
+        t.replies
+    );
+}
+
+#[test]
+fn another_request_while_a_question_is_open_switches_announced() {
+    let mut s = Session::new();
+    s.say("deploy shop 2.1", Some("deploy_app"), 0);
+    let t = s.say("roll back shop in staging", Some("rollback_app"), 1);
+    let Phase::AwaitingConfirmation { request } = &s.conversation.phase else {
+        panic!("confirms the rollback: {:?}", t.replies);
+    };
+    assert_eq!(request.dialog, "rollback_app");
+    assert!(
+        t.replies[0].starts_with("Okay, I dropped your request to deploy"),
+        "{:?}",
+        t.replies
+    );
+    assert!(t.effects.iter().any(|e| matches!(
+        e,
+        Effect::Record(Record { disposition: Outcome::Cancelled, request, .. }) if request.dialog == "deploy_app"
+    )));
+}
+
+#[test]
+fn another_request_at_a_confirmation_never_edits_the_pending_one() {
+    // Sure of the other request: the pending one is dropped, announced.
+    let mut s = Session::new();
+    s.say("restart apache on web-01", Some("restart_service"), 0);
+    let t = s.say(
+        "silence alerts for web-03 for 20 minutes",
+        Some("silence_alerts"),
+        1,
+    );
+    let Phase::AwaitingConfirmation { request } = &s.conversation.phase else {
+        panic!("confirms the silence: {:?}", t.replies);
+    };
+    assert_eq!(request.dialog, "silence_alerts");
+    assert!(
+        t.replies
+            .iter()
+            .all(|r| !r.contains("restart apache on web-03")),
+        "{:?}",
+        t.replies
+    );
+    // Unsure: the pending request is kept as it was, and the message named.
+    let mut s = Session::new();
+    s.say("restart apache on web-01", Some("restart_service"), 0);
+    let mut u = understood(&s.project, "silence alerts for web-03 for 20 minutes", None);
+    u.intent = Some(IntentGuess {
+        name: "silence_alerts".into(),
+        confidence: 0.55,
+    });
+    let t = tell(&mut s, &u, 1);
+    let Phase::AwaitingConfirmation { request } = &s.conversation.phase else {
+        panic!("still confirming: {:?}", t.replies);
+    };
+    assert_eq!(request.dialog, "restart_service");
+    assert_eq!(request.slots["host"].value, "web-01", "{:?}", t.replies);
+    assert!(
+        t.replies[0].contains("reads like a request to silence"),
+        "{:?}",
+        t.replies
+    );
+    // A correction is still a correction.
+    let t = s.say("no, on web-02", None, 2);
+    assert_eq!(
+        t.replies,
+        ["I will restart apache on web-02. Shall I go ahead? (yes/no)"]
+    );
+}
+
+#[test]
+fn why_explains_the_latest_decision_not_an_older_refusal() {
+    let mut s = Session::new();
+    s.say("blorp the flux", None, 0);
+    s.say("restart apache on web-04", Some("restart_service"), 1);
+    let t = s.say("why?", None, 2);
+    assert!(
+        t.replies.iter().all(|r| !r.contains("blorp")),
+        "{:?}",
+        t.replies
+    );
+    // The latest decision's own reason is still given.
+    let mut s = Session::new();
+    s.say(
+        "restart apache on web-04 at 21:00",
+        Some("restart_service"),
+        0,
+    );
+    let t = s.say("why?", None, 1);
+    assert!(t.replies[0].contains("“at 21:00”"), "{:?}", t.replies);
+}
+
+#[test]
+fn the_first_one_picks_from_the_list_a_refusal_showed() {
+    // Part 4: the environment's description lists its values; "the first
+    // one" is the first of them as shown, not of some other order.
+    let mut s = Session::new();
+    let mut u = understood(&s.project, "deploy shop 2.1 to eu", Some("deploy_app"));
+    u.unknown = vec!["eu".into()];
+    let t = tell(&mut s, &u, 0);
+    assert!(
+        t.replies[0].contains("(production, staging, qa or development)"),
+        "{:?}",
+        t.replies
+    );
+    s.say("the first one", None, 1);
+    let request = s.conversation.request().expect("confirming");
+    assert_eq!(request.slots["environment"].value, "production");
+    // The same after an answer that was refused.
+    let mut s = Session::new();
+    s.say("deploy shop 2.1", Some("deploy_app"), 0);
+    s.say("banana", None, 1);
+    s.say("2", None, 2);
+    let request = s.conversation.request().expect("confirming");
+    assert_eq!(request.slots["environment"].value, "staging");
+}
+
+#[test]
+fn a_negation_while_a_request_is_open_changes_nothing() {
+    // Asking: "don't restart nginx" is no answer naming nginx.
+    let mut s = Session::new();
+    s.say("restart on web-01", Some("restart_service"), 0);
+    let t = s.say("don't restart nginx", Some("restart_service"), 1);
+    let request = s.conversation.request().expect("still asking");
+    assert!(!request.slots.contains_key("service"), "{:?}", t.replies);
+    assert!(t.replies[0].contains("says “don't”"), "{:?}", t.replies);
+    // Confirming: "do not restart it on web-02" is no correction.
+    let mut s = Session::new();
+    s.say("restart apache on web-01", Some("restart_service"), 0);
+    let t = s.say("do not restart it on web-02", Some("restart_service"), 1);
+    let Phase::AwaitingConfirmation { request } = &s.conversation.phase else {
+        panic!("still confirming: {:?}", t.replies);
+    };
+    assert_eq!(request.slots["host"].value, "web-01", "{:?}", t.replies);
+    assert!(t.effects.is_empty());
+}
+
+#[test]
+fn a_negated_value_is_never_used() {
+    // Asked for the host, "not on web-01" is not web-01.
+    let mut s = Session::new();
+    s.say("restart apache", Some("restart_service"), 0);
+    let t = s.say("not on web-01", None, 1);
+    let request = s.conversation.request().expect("still asking");
+    assert!(!request.slots.contains_key("host"), "{:?}", t.replies);
+    // "never to production" never confirms production.
+    let mut s = Session::new();
+    let t = s.say(
+        "deploy shop 2.1, never to production",
+        Some("deploy_app"),
+        0,
+    );
+    assert_eq!(s.conversation.phase, Phase::Idle, "{:?}", t.replies);
+}

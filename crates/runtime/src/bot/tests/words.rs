@@ -1,0 +1,198 @@
+//! Every word accounted for, and switching requests (issue 25), on both test
+//! packs with the trained stand-in model: a time no slot takes is named
+//! before the confirmation, a negated change never starts, a number keeps its
+//! sign and decimals, and another request never edits the pending one.
+
+use super::*;
+
+/// The request of the conversation's pending phase, if any.
+fn pending(bot: &Bot, user: &str) -> Option<opsbot_dialog::Request> {
+    bot.store()
+        .load(&ConversationKey::new("room", user))
+        .unwrap()
+        .request()
+        .cloned()
+}
+
+#[test]
+fn a_time_no_slot_takes_is_named_before_the_confirmation_on_two_packs() {
+    for &(name, user, request, value, _) in REQUESTS {
+        let state = tempfile::tempdir().unwrap();
+        let bot = bot(name, state.path());
+        runtime().block_on(async {
+            let asked = say(&bot, "room", user, &format!("{request} at 21:00")).await;
+            let said = asked.join(" ");
+            assert!(
+                said.contains("I did not use “at 21:00”") && said.contains(value),
+                "{name}: {asked:?}"
+            );
+        });
+        assert!(runs(state.path()).is_empty(), "{name}");
+    }
+}
+
+#[test]
+fn a_negated_change_never_starts_on_two_packs() {
+    for &(name, user, request, _, _) in REQUESTS {
+        for negated in [
+            format!("please do not {request}"),
+            format!("don't {request}"),
+            format!("no need to {request}"),
+        ] {
+            let state = tempfile::tempdir().unwrap();
+            let bot = bot(name, state.path());
+            runtime().block_on(async {
+                let replies = say(&bot, "room", user, &negated).await;
+                assert!(
+                    replies.iter().all(|r| !r.ends_with("(yes/no)")),
+                    "{name}: {negated}: {replies:?}"
+                );
+                assert!(pending(&bot, user).is_none(), "{name}: {negated}");
+                say(&bot, "room", user, "yes").await;
+            });
+            assert!(runs(state.path()).is_empty(), "{name}: {negated}");
+        }
+    }
+}
+
+#[test]
+fn a_number_keeps_its_sign_and_decimals_on_two_packs() {
+    // (pack, user, request with a number, what must never run)
+    let cases = [
+        (
+            "dbops",
+            "priya",
+            "back up the orders database with compression level -2",
+            "backup orders 2",
+        ),
+        (
+            "dbops",
+            "priya",
+            "back up the orders database with compression level 2.5",
+            "backup orders 2",
+        ),
+        ("cicd", "kim", "scale the runners to -2", "scale 2"),
+        ("cicd", "kim", "scale the runners to 2.5", "scale 2"),
+    ];
+    for (name, user, text, never) in cases {
+        let state = tempfile::tempdir().unwrap();
+        let bot = bot(name, state.path());
+        runtime().block_on(async {
+            let replies = say(&bot, "room", user, text).await;
+            let number = if text.contains("-2") { "-2" } else { "2.5" };
+            assert!(
+                replies.iter().any(|r| r.contains(number)),
+                "{name}: {text}: {number} is named: {replies:?}"
+            );
+            say(&bot, "room", user, "yes").await;
+        });
+        let ran = runs(state.path());
+        assert!(
+            ran.iter().all(|r| !r.ends_with(never)),
+            "{name}: {text} ran {ran:?}"
+        );
+    }
+}
+
+#[test]
+fn another_request_at_a_confirmation_never_edits_the_pending_one_on_two_packs() {
+    // (pack, user, pending request, its value, another request, its value)
+    let cases = [
+        (
+            "dbops",
+            "priya",
+            "back up the orders database",
+            "orders",
+            "kill queries on billing running longer than 10 minutes",
+            "billing",
+        ),
+        (
+            "cicd",
+            "kim",
+            "rerun the frontend pipeline",
+            "frontend",
+            "promote backend to prod",
+            "backend",
+        ),
+    ];
+    for (name, user, first, value, other, other_value) in cases {
+        let state = tempfile::tempdir().unwrap();
+        let bot = bot(name, state.path());
+        runtime().block_on(async {
+            say(&bot, "room", user, first).await;
+            let dialog = pending(&bot, user).expect("pending").dialog;
+            let replies = say(&bot, "room", user, other).await;
+            let now = pending(&bot, user).expect("still something pending");
+            if now.dialog == dialog {
+                // Kept: exactly as it was, and the other request named.
+                assert!(
+                    now.slots.values().any(|v| v.value == value)
+                        && now.slots.values().all(|v| v.value != other_value),
+                    "{name}: {replies:?} {now:?}"
+                );
+            } else {
+                // Switched: announced.
+                assert!(
+                    replies[0].starts_with("Okay, I dropped your request to"),
+                    "{name}: {replies:?}"
+                );
+            }
+            say(&bot, "room", user, "yes").await;
+        });
+        let ran = runs(state.path());
+        assert!(
+            ran.iter()
+                .all(|r| !(r.contains(value) && r.contains(other_value))),
+            "{name}: {ran:?}"
+        );
+    }
+}
+
+#[test]
+fn a_slot_without_a_prompt_is_asked_from_its_kind_of_value() {
+    let state = tempfile::tempdir().unwrap();
+    let bot = bot("dbops", state.path());
+    runtime().block_on(async {
+        let replies = say(
+            &bot,
+            "room",
+            "priya",
+            "back up the orders database with compression level 12",
+        )
+        .await;
+        assert!(
+            replies.last().unwrap().ends_with(
+                "To back up a database, what should I take as “level”? I need a whole number like 3 or three."
+            ),
+            "{replies:?}"
+        );
+    });
+}
+
+#[test]
+fn a_time_or_duration_is_never_replaced_by_a_default_silently_on_two_packs() {
+    // (pack, user, a read-only query with a window its slot cannot read)
+    let cases = [
+        (
+            "dbops",
+            "priya",
+            "what did omar do in the past hour",
+            "in the past hour",
+        ),
+        (
+            "cicd",
+            "kim",
+            "what did raj do for the last 90 mins",
+            "for the last 90 mins",
+        ),
+    ];
+    for (name, user, text, part) in cases {
+        let state = tempfile::tempdir().unwrap();
+        let bot = bot(name, state.path());
+        runtime().block_on(async {
+            let replies = say(&bot, "room", user, text).await;
+            let said = replies.join(" ");
+            assert!(said.contains(&format!("“{part}”")), "{name}: {replies:?}");
+        });
+    }
+}
