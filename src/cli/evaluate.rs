@@ -140,8 +140,19 @@ pub(super) fn evaluate(paths: &Paths, args: &EvaluateArgs) -> Result<()> {
         }
         None => None,
     };
+    let extras = match extra_parts::extra_parts_file(paths, args.extra_parts.as_deref()) {
+        Some(file) => {
+            let report = extra_parts::extra_parts(paths, &project, &file)?;
+            extra_parts::print_extra_parts(&report);
+            Some(report)
+        }
+        None => None,
+    };
     if let Some(json) = &args.json {
         let mut value = serde_json::to_value(&evaluation)?;
+        if let (Some(object), Some(report)) = (value.as_object_mut(), &extras) {
+            object.insert("extra_parts".into(), serde_json::to_value(report)?);
+        }
         if let (Some(object), Some(report)) = (value.as_object_mut(), slot_report) {
             object.insert("slots".into(), report);
         }

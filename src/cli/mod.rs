@@ -147,6 +147,11 @@ pub struct EvaluateArgs {
     /// refuse [default: tests/near_misses.txt when it exists].
     #[arg(long)]
     pub near_misses: Option<PathBuf>,
+    /// Requests with a part no slot takes, "message<TAB>extra part" per line:
+    /// counts the confirmations that name it [default:
+    /// tests/extra_parts.txt when it exists].
+    #[arg(long)]
+    pub extra_parts: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -246,6 +251,7 @@ pub struct TestArgs {
 mod alerts;
 mod audit;
 mod evaluate;
+mod extra_parts;
 mod near_miss;
 mod review;
 mod timeline;
