@@ -170,6 +170,10 @@ pub struct Conversation {
     /// and "who can do that?".
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_explanation: Option<Explanation>,
+    /// A change that waited (a question or its confirmation) when the user
+    /// asked something read-only: back, and asked again, once that is done.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parked: Option<Box<Phase>>,
 }
 
 /// The reason behind a decision, kept until the next one.
@@ -211,6 +215,7 @@ impl Default for Conversation {
             last_dialog: None,
             last_reading: None,
             last_explanation: None,
+            parked: None,
         }
     }
 }

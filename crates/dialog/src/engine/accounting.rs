@@ -15,6 +15,9 @@ pub(super) enum PartKind {
     Duration,
     Number,
     Value,
+    /// A word right after a number that the request used, which its
+    /// examples never say ("2 TiB" where they say "400 GiB").
+    Unit,
 }
 
 /// A part of a message that looks like a value and that no decision used.
@@ -56,6 +59,38 @@ const LEADING: &[&str] = &[
 ];
 /// Words that end a value ("two hours ago", "9 am").
 const TRAILING: &[&str] = &["ago", "from", "now", "am", "pm"];
+/// Words that may follow a number without being a unit of it.
+const CONNECTORS: &[&str] = &[
+    "and",
+    "or",
+    "please",
+    "then",
+    "on",
+    "with",
+    "again",
+    "instead",
+    "too",
+    "also",
+    "thanks",
+    "asap",
+    "right",
+    "immediately",
+    "today",
+    "so",
+    "but",
+    "if",
+    "as",
+    "is",
+    "was",
+    "are",
+    "more",
+    "less",
+    "only",
+    "each",
+    "all",
+    "it",
+    "them",
+];
 
 /// One word of a message with its byte span, surrounding punctuation off.
 struct Token<'t> {
@@ -145,11 +180,32 @@ pub(super) fn unused_parts(
 ) -> Vec<Unused> {
     let tokens = tokens(text);
     let taken = |t: &Token| used.iter().any(|&(s, e)| t.start < e && s < t.end);
+    let after_used_number = |i: usize| {
+        i > 0
+            && taken(&tokens[i - 1])
+            && !taken(&tokens[i])
+            && tokens[i - 1]
+                .word
+                .trim_start_matches(['-', '+'])
+                .replace(',', "")
+                .parse::<f64>()
+                .is_ok()
+    };
     let kinds: Vec<Option<PartKind>> = tokens
         .iter()
-        .map(|t| {
-            if taken(t) || wording.contains(&t.word.to_lowercase()) {
+        .enumerate()
+        .map(|(i, t)| {
+            let lower = t.word.to_lowercase();
+            if taken(t) || wording.contains(&lower) {
                 None
+            } else if after_used_number(i)
+                && t.word.chars().all(char::is_alphabetic)
+                && !LEADING.contains(&lower.as_str())
+                && !TRAILING.contains(&lower.as_str())
+                && !CONNECTORS.contains(&lower.as_str())
+                && value_like(t.word).is_none()
+            {
+                Some(PartKind::Unit)
             } else {
                 value_like(t.word)
             }
@@ -172,12 +228,23 @@ pub(super) fn unused_parts(
         }
         let mut last = i;
         let mut kind = kinds[i].expect("checked");
-        while last + 1 < tokens.len()
-            && (kinds[last + 1].is_some()
-                || !taken(&tokens[last + 1])
-                    && TRAILING.contains(&tokens[last + 1].word.to_lowercase().as_str()))
-        {
-            last += 1;
+        loop {
+            let next_is_part = last + 1 < tokens.len()
+                && (kinds[last + 1].is_some()
+                    || !taken(&tokens[last + 1])
+                        && TRAILING.contains(&tokens[last + 1].word.to_lowercase().as_str()));
+            // "tomorrow at 9": one part, its words joined by a leading word.
+            let joined_by_leading = last + 2 < tokens.len()
+                && !taken(&tokens[last + 1])
+                && LEADING.contains(&tokens[last + 1].word.to_lowercase().as_str())
+                && kinds[last + 2].is_some();
+            if next_is_part {
+                last += 1;
+            } else if joined_by_leading {
+                last += 2;
+            } else {
+                break;
+            }
             kind = stronger(kind, kinds[last]);
         }
         let leading: Vec<String> = tokens[first..i]
@@ -206,7 +273,7 @@ fn stronger(a: PartKind, b: Option<PartKind>) -> PartKind {
         PartKind::Time => 3,
         PartKind::Duration => 2,
         PartKind::Number => 1,
-        PartKind::Value => 0,
+        PartKind::Value | PartKind::Unit => 0,
     };
     match b {
         Some(b) if rank(b) > rank(a) => b,
@@ -334,6 +401,12 @@ impl<'a> Step<'a> {
             PartKind::Duration => &[ValueType::Duration, ValueType::DateTime],
             PartKind::Number => &[ValueType::Integer, ValueType::Number],
             PartKind::Value => &[],
+            PartKind::Unit => {
+                return format!(
+                    "a request to {} never says it after a number, so I read the number before it as written, without it",
+                    dialog.description
+                )
+            }
         };
         // A number is also meant for a slot that takes its digits without
         // the sign or decimals ("-2" or "2.5" for a number of days).
@@ -376,6 +449,7 @@ impl<'a> Step<'a> {
                 format!("a request to {description} takes no duration")
             }
             (PartKind::Number, None) => format!("a request to {description} takes no number"),
+            (PartKind::Unit, None) => unreachable!("answered above"),
             (PartKind::Value, None) => {
                 let names: Vec<&str> = dialog.slots.iter().map(|s| s.name.as_str()).collect();
                 if names.is_empty() {

@@ -40,13 +40,74 @@ impl<'a> Step<'a> {
     /// Assigns the message's entities to the dialog's slots; the slot being asked
     /// for gets the first value of its entity. Returns the slots set, the
     /// reasons any value was rejected, and the slots whose value was.
+    /// Spans of matches inside a time or a duration this dialog has no slot
+    /// for ("9" in "tomorrow at 9", "2" in "for 2 hours"): those digits
+    /// belong to the time, which is named back unused, never to a number
+    /// slot — unless the dialog's own examples put the time's other words
+    /// around their values ("by 14 days" for a number of days).
+    fn enclosed_by_unused_time(
+        &self,
+        dialog: &Dialog,
+        u: &Understanding,
+    ) -> BTreeSet<(usize, usize)> {
+        use opsbot_spec::ValueType;
+        let type_of = |entity: &str| {
+            self.project
+                .entities
+                .get(entity)
+                .and_then(|e| e.value_type())
+        };
+        let has_slot_of = |wanted: ValueType| {
+            dialog
+                .slots
+                .iter()
+                .any(|s| type_of(&s.entity) == Some(wanted))
+        };
+        let mut outer: Vec<(usize, usize)> = Vec::new();
+        for kind in [ValueType::DateTime, ValueType::Duration] {
+            if !has_slot_of(kind) {
+                outer.extend(kind.find(&u.text, self.ctx.now));
+                outer.extend(
+                    u.entities
+                        .iter()
+                        .filter(|m| type_of(&m.entity) == Some(kind))
+                        .map(|m| (m.start, m.end)),
+                );
+            }
+        }
+        if outer.is_empty() {
+            return BTreeSet::new();
+        }
+        let wording = self.wording(dialog);
+        let mut enclosed = BTreeSet::new();
+        for m in &u.entities {
+            let inside = outer.iter().any(|&(start, end)| {
+                let strictly = start <= m.start && m.end <= end && end - start > m.end - m.start;
+                if !strictly {
+                    return false;
+                }
+                let rest = match (u.text.get(start..m.start), u.text.get(m.end..end)) {
+                    (Some(before), Some(after)) => format!("{before} {after}"),
+                    _ => return false,
+                };
+                rest.split_whitespace()
+                    .any(|w| !wording.contains(&w.to_lowercase()))
+            });
+            if inside {
+                enclosed.insert((m.start, m.end));
+            }
+        }
+        enclosed
+    }
+
     pub(super) fn fill_from_entities(
         &self,
         dialog: &Dialog,
         request: &mut Request,
-        entities: &[EntityMatch],
+        u: &Understanding,
         asking: Option<&str>,
     ) -> Filled {
+        let entities = &u.entities;
         let mut filled = BTreeSet::new();
         let mut errors = Vec::new();
         let mut rejected = BTreeSet::new();
@@ -54,9 +115,11 @@ impl<'a> Step<'a> {
         // Matches of different entities may overlap ("14 days" is a duration,
         // "14" a number of days); the dialog decides. Surer and longer first;
         // a match overlapping one already used is skipped.
+        let enclosed = self.enclosed_by_unused_time(dialog, u);
         let mut ordered: Vec<&EntityMatch> = entities
             .iter()
             .filter(|m| dialog.slots.iter().any(|s| s.entity == m.entity))
+            .filter(|m| !enclosed.contains(&(m.start, m.end)))
             .collect();
         ordered.sort_by(|a, b| {
             a.source
@@ -281,7 +344,7 @@ impl<'a> Step<'a> {
         if let Some(phase) = self.not_an_answer(dialog, &mut request, Some(&asking), u, memory) {
             return phase;
         }
-        let found = self.fill_from_entities(dialog, &mut request, &u.entities, Some(&asking));
+        let found = self.fill_from_entities(dialog, &mut request, u, Some(&asking));
         if !found.slots.is_empty() {
             self.account(dialog, &u.text, &found.spans, &[]);
         }

@@ -28,7 +28,7 @@ impl<'a> Step<'a> {
             return phase;
         }
         let before = request.slots.clone();
-        let found = self.fill_from_entities(dialog, &mut request, &u.entities, None);
+        let found = self.fill_from_entities(dialog, &mut request, u, None);
         if !found.slots.is_empty() {
             self.account(dialog, &u.text, &found.spans, &[]);
         }

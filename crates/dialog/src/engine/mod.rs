@@ -44,6 +44,7 @@ pub fn step(
         mut last_dialog,
         mut last_reading,
         mut last_explanation,
+        mut parked,
     } = conversation;
     memory.retain(|_, r| elapsed(r.at, ctx.now) <= project.settings.carry_over_expiry);
     last_dialog.take_if(|l| elapsed(l.at, ctx.now) > project.settings.carry_over_expiry);
@@ -57,6 +58,7 @@ pub fn step(
         reading: last_reading,
         explanation: last_explanation,
         notes: Vec::new(),
+        park: None,
     };
     let phase = match input {
         Input::Message(understanding) => {
@@ -76,6 +78,17 @@ pub fn step(
         let notes = step.noted(String::new());
         step.replies.push(notes);
     }
+    if let Some(waiting) = step.park.take() {
+        parked.get_or_insert(Box::new(waiting));
+    }
+    // The read-only request is done: the change that waited comes back.
+    let phase = match (phase, parked.take()) {
+        (Phase::Idle, Some(waiting)) => step.resume_parked(*waiting),
+        (phase, waiting) => {
+            parked = waiting;
+            phase
+        }
+    };
     Transition {
         conversation: Conversation {
             phase,
@@ -83,6 +96,7 @@ pub fn step(
             last_dialog,
             last_reading: step.reading,
             last_explanation: step.explanation,
+            parked,
         },
         replies: step.replies,
         effects: step.effects,
@@ -127,6 +141,8 @@ struct Step<'a> {
     /// Parts of the message no decision used, said before the next
     /// question or confirmation (see `accounting`).
     notes: Vec<String>,
+    /// A waiting change set aside for a read-only request (see `switching`).
+    park: Option<Phase>,
 }
 
 impl<'a> Step<'a> {

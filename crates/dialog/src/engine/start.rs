@@ -391,7 +391,7 @@ impl<'a> Step<'a> {
             offered: Vec::new(),
             checked: BTreeMap::new(),
         };
-        let found = self.fill_from_entities(dialog, &mut request, &u.entities, None);
+        let found = self.fill_from_entities(dialog, &mut request, u, None);
         let (mut errors, rejected, spans) = (found.errors, found.rejected, found.spans);
         // What the person said and what carries over from their last request
         // win over an alert's values: the alert fills only what is left.

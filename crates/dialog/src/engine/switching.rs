@@ -50,6 +50,24 @@ impl<'a> Step<'a> {
         }
     }
 
+    /// Brings back a change set aside for a read-only request, asking its
+    /// question (or for its yes) again; one that no longer exists is dropped.
+    pub(super) fn resume_parked(&mut self, waiting: Phase) -> Phase {
+        let (request, asking) = match &waiting {
+            Phase::Collecting { request, asking } => (request, Some(asking.as_str())),
+            Phase::AwaitingConfirmation { request } => (request, None),
+            _ => return Phase::Idle,
+        };
+        let Some(dialog) = self.dialog_of(request) else {
+            return Phase::Idle;
+        };
+        let again = self.ask_again(dialog, request, asking);
+        self.say(format!(
+            "Back to your request, which is still waiting: {again}"
+        ));
+        waiting
+    }
+
     /// Handles a message that is no answer to the open request (`asking`:
     /// the slot asked for, `None` at a confirmation). `None` when it may be
     /// one, so the caller reads it as an answer or a correction.
@@ -157,6 +175,17 @@ impl<'a> Step<'a> {
             self.say(format!("{said} {again}"));
             self.explain(said, Some(&dialog.name));
             return Some(keep(request));
+        }
+        // A read-only request ("how far behind is pg-main?") while a change
+        // waits is answered, and the change kept for after it.
+        if let Some((other, confidence)) = other.filter(|(d, c)| {
+            d.read_only && matches!(d.behaviour, Behaviour::Run { .. }) && *c >= SWITCH_CONFIDENCE
+        }) {
+            if phrases::classify(&u.text) == Answer::Other && !foreign.is_empty() {
+                request.touched_at = self.ctx.now;
+                self.park = Some(keep(request));
+                return Some(self.begin(other, confidence, u, memory));
+            }
         }
         let (other, confidence) = other?;
         let names_its_values = other.slots.is_empty()

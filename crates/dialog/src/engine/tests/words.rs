@@ -318,3 +318,124 @@ fn a_negated_value_is_never_used() {
     );
     assert_eq!(s.conversation.phase, Phase::Idle, "{:?}", t.replies);
 }
+
+/// A read-only question while a change waits is answered and the change kept:
+/// once the answer is in, the change's confirmation (or question) comes back.
+#[test]
+fn a_read_only_question_while_a_change_waits_keeps_the_change() {
+    let done = ActionOutcome {
+        succeeded: true,
+        exit_code: Some(0),
+        output: "ana is on call".into(),
+        duration: Duration::ZERO,
+        error: None,
+        started: true,
+    };
+    // At the confirmation.
+    let mut s = Session::new();
+    s.say("restart apache on web-01", Some("restart_service"), 0);
+    let t = s.say("who is on call for database", Some("who_is_on_call"), 1);
+    assert!(
+        matches!(&s.conversation.phase, Phase::Executing { request } if request.dialog == "who_is_on_call"),
+        "{:?}",
+        t.replies
+    );
+    assert!(s.conversation.parked.is_some(), "the restart is kept aside");
+    assert!(
+        !t.replies.iter().any(|r| r.contains("dropped")),
+        "{:?}",
+        t.replies
+    );
+    let t = s.feed(Input::ActionFinished(&done), 1);
+    assert!(t.replies[0].contains("ana is on call"), "{:?}", t.replies);
+    assert_eq!(
+        t.replies.last().unwrap(),
+        "Back to your request, which is still waiting: I will restart apache on web-01. Shall I go ahead? (yes/no)"
+    );
+    assert!(matches!(
+        s.conversation.phase,
+        Phase::AwaitingConfirmation { .. }
+    ));
+    assert!(s.conversation.parked.is_none());
+    let t = s.say("yes", None, 2);
+    assert!(
+        matches!(&s.conversation.phase, Phase::Executing { request } if request.dialog == "restart_service"),
+        "{:?}",
+        t.replies
+    );
+
+    // While a question is open.
+    let mut s = Session::new();
+    s.say("restart apache", Some("restart_service"), 0);
+    assert!(matches!(s.conversation.phase, Phase::Collecting { .. }));
+    s.say("who is on call for database", Some("who_is_on_call"), 1);
+    let t = s.feed(Input::ActionFinished(&done), 1);
+    assert!(
+        matches!(&s.conversation.phase, Phase::Collecting { request, .. } if request.dialog == "restart_service"),
+        "{:?}",
+        t.replies
+    );
+    assert!(
+        t.replies
+            .last()
+            .unwrap()
+            .starts_with("Back to your request, which is still waiting: "),
+        "{:?}",
+        t.replies
+    );
+}
+
+/// The digits of a time or a duration the request has no slot for belong to
+/// that time ("tomorrow at 9", "for 2 hours"), never to a number slot; the
+/// dialog's own wording around a number ("by 14 days") still gives it.
+#[test]
+fn the_digits_of_a_time_never_fill_a_number_slot() {
+    let mut s = Session::new();
+    let t = s.say("extend acme's trial by 14 days", Some("extend_trial"), 0);
+    assert_eq!(t.replies.len(), 1, "{:?}", t.replies);
+    assert!(t.replies[0].contains("14"), "{:?}", t.replies);
+    assert!(!t.replies[0].contains("did not use"), "{:?}", t.replies);
+
+    for (said, time) in [
+        (
+            "extend acme's trial by 14 days tomorrow at 9",
+            "tomorrow at 9",
+        ),
+        ("extend acme's trial by 14 days for 2 hours", "2 hours"),
+    ] {
+        let mut s = Session::new();
+        let t = s.say(said, Some("extend_trial"), 0);
+        let all = t.replies.join(" ");
+        assert!(all.contains(time), "{said}: {all}");
+        assert!(!all.contains("named 14 and"), "{said}: {all}");
+        let Phase::AwaitingConfirmation { request } = &s.conversation.phase else {
+            panic!("{said}: {all}");
+        };
+        assert_eq!(request.slots["days"].value, "14", "{said}");
+    }
+}
+
+/// A word after a number that the request's examples never say there ("14
+/// fortnights") is named back, so "yes" never runs 14 of something else.
+#[test]
+fn an_unknown_unit_after_a_number_is_named() {
+    let mut s = Session::new();
+    let t = s.say(
+        "extend acme's trial by 14 fortnights",
+        Some("extend_trial"),
+        0,
+    );
+    let all = t.replies.join(" ");
+    assert!(all.contains("I did not use “fortnights”"), "{all}");
+    let mut s = Session::new();
+    let t = s.say(
+        "extend acme's trial by 14 days please",
+        Some("extend_trial"),
+        0,
+    );
+    assert!(
+        !t.replies.join(" ").contains("did not use"),
+        "{:?}",
+        t.replies
+    );
+}

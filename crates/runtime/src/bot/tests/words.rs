@@ -196,3 +196,40 @@ fn a_time_or_duration_is_never_replaced_by_a_default_silently_on_two_packs() {
         });
     }
 }
+
+/// A read-only question while a change waits runs and is answered; the
+/// change comes back, and one yes runs it (once), on both packs.
+#[test]
+fn a_read_only_question_while_a_change_waits_keeps_the_change_on_two_packs() {
+    let questions = [
+        ("dbops", "how far behind is pg-main", "lag pg-main"),
+        ("cicd", "what is the status of backend", "status backend"),
+    ];
+    for (&(name, user, request, _, ran), (pack, question, read)) in REQUESTS.iter().zip(questions) {
+        assert_eq!(name, pack);
+        let state = tempfile::tempdir().unwrap();
+        let bot = bot(name, state.path());
+        runtime().block_on(async {
+            let asked = say(&bot, "room", user, request).await;
+            assert!(
+                asked.last().unwrap().ends_with("(yes/no)"),
+                "{name}: {asked:?}"
+            );
+            let answered = say(&bot, "room", user, question).await;
+            assert!(
+                answered
+                    .last()
+                    .unwrap()
+                    .starts_with("Back to your request, which is still waiting: "),
+                "{name}: {answered:?}"
+            );
+            say(&bot, "room", user, "yes").await;
+        });
+        let runs = runs(state.path());
+        assert!(
+            runs.iter().any(|r| r.contains(read))
+                && runs.iter().filter(|r| r.contains(ran)).count() == 1,
+            "{name}: {runs:?}"
+        );
+    }
+}
