@@ -77,6 +77,13 @@ pub struct Turn {
     /// The room of this turn, instead of the conversation's.
     pub room: Option<String>,
     pub expect: Option<Expected>,
+    /// Each must match at least one reply of the turn, whatever their number
+    /// and order: an expectation about meaning, not about how many messages.
+    #[serde(default)]
+    pub expect_any: Vec<Expectation>,
+    /// None may match any reply of the turn ("Shall I go ahead").
+    #[serde(default)]
+    pub expect_none: Vec<Expectation>,
     #[serde(default)]
     pub restart: bool,
     pub wait: Option<String>,
@@ -274,8 +281,9 @@ fn run_turns(
             turn.say.as_ref()
         };
         let Some(text) = said else {
-            if turn.expect.is_some() {
-                bail!("turn {number}: `expect` needs a `say`");
+            if turn.expect.is_some() || !turn.expect_any.is_empty() || !turn.expect_none.is_empty()
+            {
+                bail!("turn {number}: `expect`, `expect_any` and `expect_none` need a `say`");
             }
             continue;
         };
@@ -285,6 +293,41 @@ fn run_turns(
         runtime
             .block_on(current.handle(&key, text, &mut |r: String| replies.push(r)))
             .with_context(|| format!("turn {number}: handling {text:?}"))?;
+        let shown = |replies: &[String]| {
+            if replies.is_empty() {
+                "(no reply)".to_string()
+            } else {
+                replies
+                    .iter()
+                    .map(|r| format!("{r:?}"))
+                    .collect::<Vec<_>>()
+                    .join("\n                ")
+            }
+        };
+        for wanted in &turn.expect_any {
+            let mut found = false;
+            for reply in &replies {
+                found |= wanted.check(reply)?;
+            }
+            if !found {
+                bail!(
+                    "turn {number}, {user} said {text:?}\n      expected any reply to be {}\n      got:      {}",
+                    wanted.describe(),
+                    shown(&replies)
+                );
+            }
+        }
+        for unwanted in &turn.expect_none {
+            for reply in &replies {
+                if unwanted.check(reply)? {
+                    bail!(
+                        "turn {number}, {user} said {text:?}\n      expected no reply to be {}\n      got:      {}",
+                        unwanted.describe(),
+                        shown(&replies)
+                    );
+                }
+            }
+        }
         let expected: Vec<&Expectation> = match &turn.expect {
             None => continue,
             Some(Expected::One(e)) => vec![e],
