@@ -15,6 +15,7 @@ pub mod people;
 mod project;
 mod raw;
 pub mod template;
+pub mod token;
 pub mod types;
 
 #[cfg(test)]

@@ -322,9 +322,12 @@ impl AlertGroup {
             let rendered: Vec<Option<String>> = shown
                 .iter()
                 .map(|a| {
+                    // Kept as sent (only trimmed): a control character in a
+                    // label makes the value refused when it is checked, never
+                    // a space that leaves `web-01` of `web-01\0`.
                     template
                         .render(&a.labels, &a.annotations)
-                        .map(|v| clean(&v))
+                        .map(|v| v.trim().to_string())
                 })
                 .collect();
             if let Some(Some(first)) = rendered.first() {

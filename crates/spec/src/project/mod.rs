@@ -347,6 +347,7 @@ impl Project {
 }
 
 mod dialogs;
+mod examples;
 mod intents;
 mod load;
 mod settings;
