@@ -5,7 +5,8 @@
 //! the next `[`, `]`, `(`, `)` or `\` a literal character (`\[`, `\]`, `\(`,
 //! `\)`, `\\`), so text that comes from a chat message can be written as an
 //! example without its own brackets ever reading as markup ([`escape`],
-//! [`annotate`]). A backslash before anything else is itself.
+//! [`annotate`]). A backslash before anything else is itself, so existing
+//! examples read as they always did.
 
 use serde::{Deserialize, Serialize};
 
@@ -171,12 +172,18 @@ fn parse_with_labels(source: &str) -> Result<(AnnotatedText, Vec<usize>), Annota
     Ok((AnnotatedText { text, spans }, labels))
 }
 
-/// `text` with every character the annotation syntax reads (`[`, `]`, `(`,
-/// `)`, `\`) escaped: [`parse`] gives back exactly `text`, with no values.
+/// `text` as example text that [`parse`] gives back exactly, with no values:
+/// every `[` (the only character that opens markup) and `\` escaped; other
+/// brackets and parentheses stay as they are, readable.
 pub fn escape(text: &str) -> String {
+    escape_these(text, &['\\', '['])
+}
+
+/// `text` with a backslash before each of `chars`.
+fn escape_these(text: &str, chars: &[char]) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
-        if ESCAPABLE.contains(&c) {
+        if chars.contains(&c) {
             out.push('\\');
         }
         out.push(c);
@@ -212,13 +219,15 @@ pub fn annotate(text: &str, values: &[EntitySpan]) -> String {
         }
         let surface = &text[value.start..value.end];
         out.push_str(&escape(&text[at..value.start]));
+        // Inside a mark every character the syntax reads is escaped: `]`
+        // would end the surface, `)` the label, `[`/`(` read as nesting.
         out.push('[');
-        out.push_str(&escape(surface));
+        out.push_str(&escape_these(surface, &ESCAPABLE));
         out.push_str("](");
         out.push_str(&value.entity);
         if surface != value.value {
             out.push(':');
-            out.push_str(&escape(value.value.trim()));
+            out.push_str(&escape_these(value.value.trim(), &ESCAPABLE));
         }
         out.push(')');
         at = value.end;
@@ -306,10 +315,15 @@ mod tests {
     fn a_messages_own_markup_never_becomes_an_annotation() {
         let text = "restart [--force](service) now";
         let written = annotate(text, &[]);
-        assert_eq!(written, r"restart \[--force\]\(service\) now");
+        assert_eq!(written, r"restart \[--force](service) now");
         let parsed = parse(&written).unwrap();
         assert_eq!(parsed.text, text);
         assert!(parsed.spans.is_empty());
+        // Only what could open markup is escaped: the example stays readable.
+        let text = r"restart apache (the web one) on C:\srv [today]";
+        let written = escape(text);
+        assert_eq!(written, r"restart apache (the web one) on C:\\srv \[today]");
+        assert_eq!(parse(&written).unwrap().text, text);
 
         let text = "restart [everything](service:apache)";
         let start = text.find("apache").unwrap();
