@@ -322,9 +322,8 @@ impl AlertGroup {
             let rendered: Vec<Option<String>> = shown
                 .iter()
                 .map(|a| {
-                    // Kept as sent (only trimmed): a control character in a
-                    // label makes the value refused when it is checked, never
-                    // a space that leaves `web-01` of `web-01\0`.
+                    // Only trimmed: `web-01\0` is refused when checked, not
+                    // cleaned into `web-01`.
                     template
                         .render(&a.labels, &a.annotations)
                         .map(|v| v.trim().to_string())
