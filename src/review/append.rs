@@ -1,12 +1,15 @@
 //! Writes reviewed messages into the project's own intents YAML: each one
 //! below the last example of its intent (or of `out_of_scope`), with a comment
 //! saying when and from where. The project is loaded again afterwards; if it
-//! no longer checks, the file is put back as it was and the error says why.
+//! no longer checks, or a closed list of values grew (review never adds a
+//! value; an author does, under the entity's `values:`), the file is put
+//! back as it was and the error says why.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use opsbot_runtime::InboxEntry;
+use opsbot_spec::annotation::EntitySpan;
 use opsbot_spec::{Example, Project, OUT_OF_SCOPE};
 
 /// Where reviewed out-of-scope messages go when no file has any yet.
@@ -23,21 +26,24 @@ pub struct Accepted {
 }
 
 impl Accepted {
-    /// The entry as an example of `label`, its values annotated where the
-    /// label's dialog has a slot for their entity (out of scope: plain text).
+    /// The entry as an example of `label`: its text escaped (brackets the user
+    /// typed stay text), its values annotated where the label's dialog has a
+    /// slot for their entity and the mark teaches no closed list a value
+    /// (out of scope: plain text). See `Project::example_from_message`.
     pub fn from_entry(project: &Project, entry: &InboxEntry, label: &str) -> Accepted {
-        let slots: Vec<&str> = project
-            .dialog_for_intent(label)
-            .map(|d| d.slots.iter().map(|s| s.entity.as_str()).collect())
-            .unwrap_or_default();
-        let values: Vec<&opsbot_runtime::inbox::FoundValue> = entry
+        let values: Vec<EntitySpan> = entry
             .entities
             .iter()
-            .filter(|v| slots.contains(&v.entity.as_str()))
+            .map(|v| EntitySpan {
+                start: v.start,
+                end: v.end,
+                entity: v.entity.clone(),
+                value: v.value.clone(),
+            })
             .collect();
         Accepted {
             label: label.to_string(),
-            example: annotate(&entry.text, &values),
+            example: project.example_from_message(label, &entry.text, &values),
             origin: format!(
                 "{}, room {}, {}",
                 entry.at.format("%Y-%m-%d"),
@@ -46,35 +52,6 @@ impl Accepted {
             ),
         }
     }
-}
-
-/// `text` with `values` marked as `[surface](entity)` or, for a synonym,
-/// `[surface](entity:canonical)`; overlapping values after the first are left out.
-pub fn annotate(text: &str, values: &[&opsbot_runtime::inbox::FoundValue]) -> String {
-    let mut sorted: Vec<_> = values
-        .iter()
-        .filter(|v| {
-            v.end <= text.len() && text.is_char_boundary(v.start) && text.is_char_boundary(v.end)
-        })
-        .collect();
-    sorted.sort_by_key(|v| v.start);
-    let mut out = String::new();
-    let mut at = 0;
-    for value in sorted {
-        if value.start < at {
-            continue;
-        }
-        let surface = &text[value.start..value.end];
-        out.push_str(&text[at..value.start]);
-        if surface.eq_ignore_ascii_case(&value.value) {
-            out.push_str(&format!("[{surface}]({})", value.entity));
-        } else {
-            out.push_str(&format!("[{surface}]({}:{})", value.entity, value.value));
-        }
-        at = value.end;
-    }
-    out.push_str(&text[at..]);
-    out
 }
 
 /// Where a new example of `label` goes: the file and the line index (0-based)
@@ -168,7 +145,7 @@ pub fn write_examples(root: &Path, accepted: &[Accepted]) -> Result<Vec<String>>
                 lines.insert(at, format!("{indent}{comment}"));
                 let mut text = lines.join("\n");
                 text.push('\n');
-                write_checked(root, &file, Some(&original), &text, one)?;
+                write_checked(root, &project, &file, Some(&original), &text, one)?;
                 (file, at + 2)
             }
             None => {
@@ -180,7 +157,7 @@ pub fn write_examples(root: &Path, accepted: &[Accepted]) -> Result<Vec<String>>
                 let text = format!(
                     "# Messages reviewers marked as nothing this bot does (opsbot review).\nout_of_scope:\n  {comment}\n  - {quoted}\n"
                 );
-                write_checked(root, &file, None, &text, one)?;
+                write_checked(root, &project, &file, None, &text, one)?;
                 (file, 4)
             }
         };
@@ -194,10 +171,12 @@ pub fn write_examples(root: &Path, accepted: &[Accepted]) -> Result<Vec<String>>
     Ok(written)
 }
 
-/// Writes `text` to `file`, then loads the project: if it does not check, or
-/// the example is not there, the file is restored (`original`, or removed).
+/// Writes `text` to `file`, then loads the project: if it does not check, a
+/// closed list grew from `before`, or the example is not there, the file is
+/// restored (`original`, or removed).
 fn write_checked(
     root: &Path,
+    before: &Project,
     file: &Path,
     original: Option<&str>,
     text: &str,
@@ -207,6 +186,7 @@ fn write_checked(
     let problem = match opsbot_spec::load_project(root) {
         Err(e) => Some(e.to_string()),
         Ok(project) => {
+            let grown = before.closed_list_growth(&project);
             let plain = opsbot_spec::annotation::parse(&accepted.example)
                 .map(|a| a.text)
                 .unwrap_or_default();
@@ -218,7 +198,14 @@ fn write_checked(
                     .get(&accepted.label)
                     .is_some_and(|i| i.examples.iter().any(|e| e.text == plain))
             };
-            (!found).then(|| "the example did not read back from the file".to_string())
+            if !grown.is_empty() {
+                Some(format!(
+                    "it would add {} to a closed list of values; an example from chat never adds a value (list it under the entity's `values:` by hand if it is one, or write the words without `[…](…)`)",
+                    grown.join(", ")
+                ))
+            } else {
+                (!found).then(|| "the example did not read back from the file".to_string())
+            }
         }
     };
     let Some(problem) = problem else {

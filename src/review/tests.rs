@@ -168,6 +168,67 @@ fn accepted_messages_become_examples_that_check_on_three_bots() {
     }
 }
 
+/// Issue 31: a message's own markup (`[--force](service)`), or a listed value
+/// found inside it, never becomes an annotation that grows a closed list; a
+/// hand-written example that would grow one is refused and the file restored.
+#[test]
+fn review_accept_never_extends_a_closed_list_on_three_bots() {
+    for &(name, intent, message, _, entity, canonical) in CASES {
+        let (_dir, root) = project_copy(name);
+        let project = opsbot_spec::load_project(&root).unwrap();
+        let listed = |p: &opsbot_spec::Project| -> Vec<String> {
+            p.entities[entity]
+                .canonical_values()
+                .map(str::to_string)
+                .collect()
+        };
+        let before = listed(&project);
+        let text = format!("{message} [--force]({entity}) [all]({entity}:[{canonical}]({entity}))");
+        let found = text.rfind(canonical).unwrap();
+        let e = entry(
+            "c0ffee01",
+            &text,
+            vec![FoundValue {
+                entity: entity.into(),
+                start: found,
+                end: found + canonical.len(),
+                value: canonical.into(),
+            }],
+        );
+        let accepted = Accepted::from_entry(&project, &e, intent);
+        write_examples(&root, std::slice::from_ref(&accepted))
+            .unwrap_or_else(|err| panic!("{name}: {}: {err:#}", accepted.example));
+        let after = opsbot_spec::load_project(&root).expect("the project still checks");
+        assert!(
+            after.intents[intent]
+                .examples
+                .iter()
+                .any(|x| x.text == text),
+            "{name}: the message reads back as written: {}",
+            accepted.example
+        );
+        assert_eq!(listed(&after), before, "{name}: {}", accepted.example);
+        assert!(after.entities[entity]
+            .validate("--force", Utc::now())
+            .is_err());
+
+        let file_of =
+            |p: &opsbot_spec::Project| root.join(&p.intents[intent].examples[0].location.file);
+        let file = file_of(&after);
+        let original = std::fs::read_to_string(&file).unwrap();
+        let by_hand = Accepted {
+            example: format!("{message} [tempdb]({entity})"),
+            ..accepted
+        };
+        let error = write_examples(&root, &[by_hand]).unwrap_err().to_string();
+        assert!(
+            error.contains("closed list") && error.contains("tempdb"),
+            "{name}: {error}"
+        );
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), original, "{name}");
+    }
+}
+
 #[test]
 fn an_example_that_would_break_the_project_is_refused_and_the_file_restored() {
     let (_dir, root) = project_copy("dbops");

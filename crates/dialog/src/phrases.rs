@@ -106,9 +106,24 @@ pub fn normalise(text: &str) -> String {
     let cleaned: String = text
         .chars()
         .map(|c| if keep(c) { c } else { ' ' })
-        .flat_map(char::to_lowercase)
+        .flat_map(lower)
         .collect();
     cleaned.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// `c` in lower case, unless that would turn a look-alike into ASCII: the
+/// KELVIN SIGN lowers to `k` and DOTTED CAPITAL I to `i` plus a dot, so
+/// "oK" (with U+212A) would read as "ok" and confirm. Only genuine ASCII
+/// letters match the ASCII words above.
+fn lower(c: char) -> impl Iterator<Item = char> {
+    let lowered: Vec<char> = if c.is_ascii() {
+        vec![c.to_ascii_lowercase()]
+    } else if c.to_lowercase().any(|l| l.is_ascii()) {
+        vec![c]
+    } else {
+        c.to_lowercase().collect()
+    };
+    lowered.into_iter()
 }
 
 fn is_punctuation(c: char) -> bool {
@@ -162,7 +177,10 @@ pub fn classify(text: &str) -> Answer {
 /// `web-01 ; touch /tmp/x`) would act on something other than what was written.
 pub fn shell_syntax(text: &str) -> Option<String> {
     static REDIRECT: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
-        regex::Regex::new(r"(?:^|\s)\d?(?:>>?|<)\s*[/~&$]|\s&\s*$").expect("valid regex")
+        // `&` opening a word puts what comes before it in the background and
+        // runs the word ("web-01 &touch /tmp/x"); "R&D" and "a & b" are prose.
+        regex::Regex::new(r"(?:^|\s)\d?(?:>>?|<)\s*[/~&$]|\s&\s*$|(?:^|\s)&[^\s&]")
+            .expect("valid regex")
     });
     for sequence in ["$(", "${", "`", "&&", ";", "|"] {
         if text.contains(sequence) {
@@ -309,6 +327,24 @@ mod tests {
         }
     }
 
+    /// Look-alikes that Unicode lower-casing turns into ASCII letters never
+    /// make a yes (or a no, or an approval): only the genuine words do.
+    #[test]
+    fn look_alikes_of_yes_words_do_not_confirm() {
+        // U+212A KELVIN SIGN, U+0130 DOTTED CAPITAL I.
+        for text in [
+            "o\u{212A}",
+            "O\u{212A}AY",
+            "\u{212A}",
+            "\u{0130}",
+            "do \u{0130}t",
+        ] {
+            assert_eq!(classify(text), Answer::Other, "{text}");
+        }
+        assert_eq!(classify("OK"), Answer::Yes);
+        assert_eq!(normalise("ÉTÉ"), "été", "other letters still lower-case");
+    }
+
     #[test]
     fn shell_syntax_is_found_wherever_it_is() {
         for (text, found) in [
@@ -321,6 +357,7 @@ mod tests {
             ("web-01 > /etc/passwd", ">"),
             ("web-01 2>&1", "2>"),
             ("sleep 5 &", "&"),
+            ("web-01 &touch /tmp/x", "&"),
         ] {
             assert_eq!(shell_syntax(text).as_deref(), Some(found), "{text}");
         }
@@ -331,6 +368,7 @@ mod tests {
             "silence alerts for 2h",
             "costs $5",
             "a -> b",
+            "restart apache & nginx",
         ] {
             assert_eq!(shell_syntax(text), None, "{text}");
         }

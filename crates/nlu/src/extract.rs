@@ -5,7 +5,7 @@
 
 use std::collections::HashSet;
 
-use opsbot_spec::entity::{clean_boundaries, remove_overlaps, remove_overlaps_per_entity};
+use opsbot_spec::entity::{clean_boundaries, remove_overlaps, remove_overlaps_per_entity, Found};
 use opsbot_spec::{EntityMatch, MatchSource, Project};
 
 use crate::tagger::{self, TaggedSpan, MIN_SPAN_CONFIDENCE};
@@ -54,23 +54,37 @@ impl EntityExtractor {
     /// Exact and fuzzy matches; matches of different entities may overlap, for
     /// the dialog to choose by its slots.
     pub fn candidates(&self, text: &str) -> Vec<EntityMatch> {
-        let mut all: Vec<EntityMatch> = self
-            .entities
-            .iter()
-            .flat_map(|e| e.find_all(text))
-            .collect();
-        all.extend(self.fuzzy(text, &all));
-        remove_overlaps_per_entity(all)
+        self.find(text).matches
+    }
+
+    /// [`candidates`](Self::candidates), and the tokens (byte ranges) a
+    /// finder matched only part of, which hold no value (`1,000.00` is no
+    /// version `000.00`): the words to name back as not understood.
+    pub fn find(&self, text: &str) -> Found {
+        let mut found = Found::default();
+        for entity in &self.entities {
+            let one = entity.find_in(text);
+            found.matches.extend(one.matches);
+            for token in one.partial {
+                if !found.partial.contains(&token) {
+                    found.partial.push(token);
+                }
+            }
+        }
+        let fuzzy = self.fuzzy(text, &mut found);
+        found.matches.extend(fuzzy);
+        found.matches = remove_overlaps_per_entity(std::mem::take(&mut found.matches));
+        found.partial.sort_unstable();
+        found
     }
 
     /// Words that are one or two typos away from exactly one listed value.
-    fn fuzzy(&self, text: &str, exact: &[EntityMatch]) -> Vec<EntityMatch> {
+    fn fuzzy(&self, text: &str, exact: &mut Found) -> Vec<EntityMatch> {
         let mut found = Vec::new();
         for (start, end) in tagger::words(text) {
             let word = &text[start..end];
-            if exact.iter().any(|m| start < m.end && end > m.start)
+            if exact.matches.iter().any(|m| start < m.end && end > m.start)
                 || self.known_words.contains(&word.to_lowercase())
-                || !clean_boundaries(text, start, end)
             {
                 continue;
             }
@@ -81,6 +95,9 @@ impl EntityExtractor {
                 .filter_map(|e| e.fuzzy_lookup(word).map(|(c, conf)| (e, c, conf)))
                 .collect();
             if let [(entity, canonical, confidence)] = candidates.as_slice() {
+                if !exact.judge(text, start, end) {
+                    continue;
+                }
                 found.push(EntityMatch {
                     entity: entity.name.clone(),
                     start,
@@ -205,5 +222,42 @@ mod tests {
             confidence: 0.3,
         }];
         assert!(extractor.with_tagged(text, Vec::new(), &unsure).is_empty());
+    }
+
+    /// Issue 31: a value is a whole token of the message. Parts of tokens
+    /// (found exactly, by a typo, or tagged) are never values; the tokens
+    /// the exact and typo finders matched part of are named in `partial`.
+    #[test]
+    fn parts_of_tokens_are_no_values_and_their_tokens_are_named() {
+        let extractor = EntityExtractor::new(&project());
+        for (text, token) in [
+            ("restart apache on d\u{200B}b-01", "d\u{200B}b-01"),
+            ("restart apache on web-01\u{0}", "web-01\u{0}"),
+            ("deploy shop 1,000.00 to staging", "1,000.00"),
+            ("restart apahce\u{200B} on web-01", "apahce\u{200B}"),
+        ] {
+            let found = extractor.find(text);
+            let start = text.find(token).unwrap();
+            let end = start + token.len();
+            assert!(
+                found
+                    .matches
+                    .iter()
+                    .all(|m| m.end <= start || m.start >= end),
+                "{text:?}: {:?}",
+                found.matches
+            );
+            assert!(found.partial.contains(&(start, end)), "{text:?}: {found:?}");
+        }
+        let text = "restart apache on d\u{200B}b-01 now";
+        let at = text.find("b-01").unwrap();
+        let tagged = [TaggedSpan {
+            entity: "host".into(),
+            start: at,
+            end: at + 4,
+            confidence: 0.9,
+        }];
+        let merged = extractor.with_tagged(text, extractor.candidates(text), &tagged);
+        assert!(merged.iter().all(|m| m.entity != "host"), "{merged:?}");
     }
 }

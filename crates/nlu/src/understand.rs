@@ -179,7 +179,8 @@ impl Nlu {
     pub fn understand(&self, text: &str) -> Understanding {
         // Values come from the original text; only the classifier sees the mask
         // (same length, so the entity spans fit both).
-        let candidates = self.extractor.candidates(text);
+        let found = self.extractor.find(text);
+        let candidates = found.matches;
         let entities = opsbot_spec::entity::remove_overlaps(candidates.clone());
         let content = mask_bot_name(text, &self.bot_name);
         let tagging = self.tagger.as_ref().filter(|t| t.needs_encoder()).is_some();
@@ -263,11 +264,27 @@ impl Nlu {
             intent,
             ranking: guesses.into_iter().take(3).collect(),
             ambiguous,
-            unknown: self.served.unknown_words(text, &entities),
+            unknown: partial_tokens(text, &found.partial, &entities)
+                .chain(self.served.unknown_words(text, &entities))
+                .collect(),
             entities,
             unserved,
         }
     }
+}
+
+/// The tokens only part of which a finder matched (`d\u{200B}b-01`,
+/// `1,000.00`), outside every value found: first among the words not
+/// understood, so the engine names the token back instead of taking a part.
+fn partial_tokens<'t>(
+    text: &'t str,
+    partial: &'t [(usize, usize)],
+    entities: &'t [EntityMatch],
+) -> impl Iterator<Item = String> + 't {
+    partial
+        .iter()
+        .filter(|&&(start, end)| !entities.iter().any(|m| m.start < end && start < m.end))
+        .map(|&(start, end)| text[start..end].to_string())
 }
 
 impl Nlu {

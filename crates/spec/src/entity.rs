@@ -6,6 +6,9 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use chrono::{DateTime, Utc};
 use regex::Regex;
 
+use crate::guard;
+pub use crate::token::clean_boundaries;
+use crate::token::{self, Fit};
 use crate::types::{TimeFrame, ValueType};
 
 /// Longest value a slot may hold; longer input is never a host, version or name.
@@ -204,6 +207,12 @@ impl Entity {
         Some((canonical, 1.0 - distance as f32 / len as f32))
     }
 
+    /// Every listed surface form (lower case) with its canonical value:
+    /// the values, their synonyms and what annotations taught.
+    pub fn listed(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.lexicon.iter().map(|(s, c)| (s.as_str(), c.as_str()))
+    }
+
     pub fn canonical_values(&self) -> impl Iterator<Item = &str> {
         self.canonical.iter().map(String::as_str)
     }
@@ -257,33 +266,58 @@ impl Entity {
                 self.description
             ));
         }
-        if candidate.chars().any(char::is_control) {
+        if candidate.chars().any(token::hidden) {
             return Err(format!(
-                "“{}” contains control characters, so it is not {}",
+                "“{}” contains invisible or control characters, so it is not {}",
                 shown.escape_debug(),
                 self.description
             ));
         }
+        // A program could take it for an option ("-rf", "--force"): refused
+        // before the list is asked, so a listed value is held to it too.
+        let option_like = |value: &str| {
+            format!(
+                "“{}” starts with '-', so it is not {}",
+                value.chars().take(60).collect::<String>(),
+                self.description
+            )
+        };
+        if guard::looks_like_option(candidate) {
+            return Err(option_like(&shown));
+        }
         if let Some(canonical) = self.lookup(candidate) {
+            if guard::looks_like_option(canonical) {
+                return Err(option_like(canonical));
+            }
             return Ok(canonical.to_string());
         }
-        if candidate.starts_with('-') {
-            // A program could take it for an option ("-rf", "--force").
-            return Err(format!(
-                "“{shown}” starts with '-', so it is not {}",
-                self.description
-            ));
-        }
         if let Some(value_type) = self.value_type {
-            return value_type
+            let canonical = value_type
                 .resolve_in(candidate, frame)
-                .ok_or_else(|| format!("“{shown}” is not {}", self.description));
+                .ok_or_else(|| format!("“{shown}” is not {}", self.description))?;
+            if guard::looks_like_option(&canonical) {
+                return Err(option_like(&canonical));
+            }
+            // `{when.unix}` of a time before 1970 is negative: the field,
+            // not the value, would reach the program as an option.
+            let fields = value_type.fields(&canonical);
+            if let Some((field, text)) = fields.iter().find(|(_, t)| guard::looks_like_option(t)) {
+                let field = if *field == "unix" { "Unix time" } else { field };
+                return Err(format!(
+                    "“{shown}” has the {field} {text}, which starts with '-', so a program could take it for an option; it is not {}",
+                    self.description
+                ));
+            }
+            return Ok(canonical);
         }
         if let (None, true, Some((canonical, _))) = (
             &self.anchored,
             fuzzy,
             fuzzy.then(|| self.fuzzy_lookup(candidate)).flatten(),
         ) {
+            if guard::looks_like_option(canonical) {
+                return Err(option_like(canonical));
+            }
             return Ok(canonical.to_string());
         }
         match &self.anchored {
@@ -312,18 +346,24 @@ impl Entity {
         }
     }
 
-    /// Every value of this entity in `text`: lexicon entries at word boundaries and
-    /// pattern matches, without overlaps (longest first).
+    /// Every value of this entity in `text`: lexicon entries, pattern matches
+    /// and typed values that are whole tokens (see [`crate::token`]), without
+    /// overlaps (longest first).
     pub fn find_all(&self, text: &str) -> Vec<EntityMatch> {
-        let mut found: Vec<EntityMatch> = Vec::new();
+        self.find_in(text).matches
+    }
+
+    /// [`Entity::find_all`], and the tokens a finder matched only part of.
+    pub fn find_in(&self, text: &str) -> Found {
+        let mut found = Found::default();
         let lower = text.to_ascii_lowercase();
         for (surface, canonical) in &self.lexicon {
             let mut from = 0;
             while let Some(pos) = lower[from..].find(surface.as_str()) {
                 let start = from + pos;
                 let end = start + surface.len();
-                if clean_boundaries(&lower, start, end) {
-                    found.push(EntityMatch {
+                if found.judge(&lower, start, end) {
+                    found.matches.push(EntityMatch {
                         entity: self.name.clone(),
                         start,
                         end,
@@ -341,11 +381,11 @@ impl Entity {
         }
         if let Some(pattern) = &self.pattern {
             for m in pattern.find_iter(text) {
-                if m.start() == m.end() || !clean_boundaries(text, m.start(), m.end()) {
+                if m.start() == m.end() || !found.judge(text, m.start(), m.end()) {
                     continue;
                 }
                 let surface = m.as_str();
-                found.push(EntityMatch {
+                found.matches.push(EntityMatch {
                     entity: self.name.clone(),
                     start: m.start(),
                     end: m.end(),
@@ -360,11 +400,11 @@ impl Entity {
             // Finding needs no clock: whether a phrase is a time does not depend
             // on when it is said. It is resolved when the engine validates it.
             for (start, end) in value_type.find(text, DateTime::UNIX_EPOCH) {
-                if !clean_boundaries(text, start, end) {
+                if !found.judge(text, start, end) {
                     continue;
                 }
                 let surface = &text[start..end];
-                found.push(EntityMatch {
+                found.matches.push(EntityMatch {
                     entity: self.name.clone(),
                     start,
                     end,
@@ -375,7 +415,32 @@ impl Entity {
                 });
             }
         }
-        remove_overlaps(found)
+        found.matches = remove_overlaps(std::mem::take(&mut found.matches));
+        found
+    }
+}
+
+/// What [`Entity::find_in`] found in a message.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Found {
+    /// Values, each a whole token, without overlaps.
+    pub matches: Vec<EntityMatch>,
+    /// Byte ranges of tokens a finder matched only part of (`b-01` of
+    /// `d\u{200B}b-01`): none is a value; each is what to name back.
+    pub partial: Vec<(usize, usize)>,
+}
+
+impl Found {
+    /// Whether `start..end` may be a value ([`clean_boundaries`]); a part of
+    /// a token is remembered as such.
+    pub fn judge(&mut self, text: &str, start: usize, end: usize) -> bool {
+        if let Fit::Part { start, end } = token::fit(text, start, end) {
+            if !self.partial.contains(&(start, end)) {
+                self.partial.push((start, end));
+            }
+            return false;
+        }
+        clean_boundaries(text, start, end)
     }
 }
 
@@ -416,49 +481,6 @@ pub fn remove_overlaps(mut matches: Vec<EntityMatch>) -> Vec<EntityMatch> {
     kept
 }
 
-/// Characters that have no place next to a value in prose but do in shell
-/// commands; a value touching one is not extracted, so "web-01; touch /tmp/x" is
-/// judged as a whole (and rejected) instead of quietly becoming "web-01".
-const SHELL_METACHARACTERS: &[char] = &[';', '|', '&', '$', '`', '<', '>', '\\', '\n', '\r'];
-
-/// Whether a span may be a value: at word boundaries, and not touching a shell
-/// metacharacter.
-pub fn clean_boundaries(text: &str, start: usize, end: usize) -> bool {
-    let before = text[..start].chars().next_back();
-    let after = text[end..].chars().next();
-    if before
-        .into_iter()
-        .chain(after)
-        .any(|c| SHELL_METACHARACTERS.contains(&c))
-        || text[..start].ends_with("$(")
-    {
-        return false;
-    }
-    // "prod" in "prod-eu", "2" in "2.5", "web-2" or "21:00": a value never
-    // starts or ends inside a word joined by a dash, dot, slash or colon,
-    // which names something else (one real name must not turn into another).
-    let joint = |c: char| matches!(c, '-' | '.' | '/' | ':');
-    let mut back = text[..start].chars().rev();
-    let mut ahead = text[end..].chars();
-    if back.next().is_some_and(joint) && back.next().is_some_and(char::is_alphanumeric)
-        || ahead.next().is_some_and(joint) && ahead.next().is_some_and(char::is_alphanumeric)
-    {
-        return false;
-    }
-    // "-2": a number never loses its sign.
-    let signed = text[..start].ends_with(['-', '+']);
-    if signed && text[start..end].starts_with(|c: char| c.is_ascii_digit()) {
-        return false;
-    }
-    let is_word = |c: char| c.is_alphanumeric() || c == '_';
-    let first = text[start..end].chars().next();
-    let last = text[start..end].chars().next_back();
-    // A boundary is only required where the value itself starts or ends with a
-    // word character ("web-01" must not match inside "xweb-01").
-    (before.is_none_or(|b| !is_word(b)) || first.is_none_or(|f| !is_word(f)))
-        && (after.is_none_or(|a| !is_word(a)) || last.is_none_or(|l| !is_word(l)))
-}
-
 /// "a, b or c".
 pub fn join_or(items: &[&str]) -> String {
     match items {
@@ -469,147 +491,5 @@ pub fn join_or(items: &[&str]) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn now() -> DateTime<Utc> {
-        DateTime::UNIX_EPOCH
-    }
-
-    fn service() -> Entity {
-        let values = BTreeMap::from([
-            ("apache".to_string(), vec!["httpd".to_string()]),
-            ("nginx".to_string(), vec![]),
-        ]);
-        Entity::new("service", Some("a service".into()), None, None, &values)
-    }
-
-    fn host() -> Entity {
-        let pattern = Regex::new(r"[a-z][a-z0-9]*-\d+|\d{1,3}(?:\.\d{1,3}){3}").unwrap();
-        Entity::new(
-            "host",
-            Some("a host name like web-01 or an IP address".into()),
-            Some(pattern),
-            None,
-            &BTreeMap::new(),
-        )
-    }
-
-    #[test]
-    fn synonyms_normalise_to_canonical() {
-        let s = service();
-        let found = s.find_all("please bounce HTTPD now");
-        assert_eq!(found.len(), 1);
-        assert_eq!(found[0].value, "apache");
-        assert_eq!(found[0].surface, "HTTPD");
-        assert_eq!(s.validate("Httpd", now()), Ok("apache".to_string()));
-        assert!(s
-            .validate("tomcat", now())
-            .unwrap_err()
-            .contains("apache or nginx"));
-    }
-
-    #[test]
-    fn a_value_is_never_found_inside_a_joined_word() {
-        // Issue 25: "prod-eu" is not production, "2.5" is neither 2 nor 5.
-        let env = Entity::new(
-            "environment",
-            Some("an environment".into()),
-            None,
-            None,
-            &BTreeMap::from([("production".to_string(), vec!["prod".to_string()])]),
-        );
-        assert!(env.find_all("deploy shop 2.1 to prod-eu").is_empty());
-        assert!(env.find_all("deploy to eu.prod now").is_empty());
-        assert_eq!(env.find_all("deploy to prod.").len(), 1);
-        assert_eq!(env.find_all("deploy to prod - now").len(), 1);
-        let integer = Entity::builtin(ValueType::Integer);
-        let values = |text: &str| -> Vec<String> {
-            integer
-                .find_all(text)
-                .into_iter()
-                .map(|m| m.surface)
-                .collect()
-        };
-        assert!(values("scale to 2.5 replicas").is_empty());
-        assert_eq!(values("scale it to -2 replicas"), ["-2"]);
-        assert_eq!(values("scale web-2 to 3"), ["3"]);
-        assert!(values("back up at 21:00").is_empty());
-        // A listed or patterned number does not drop a sign either.
-        let days = Entity::new(
-            "days",
-            None,
-            Some(Regex::new("[1-9][0-9]?").unwrap()),
-            None,
-            &BTreeMap::new(),
-        );
-        assert!(days.find_all("extend it by -2 days").is_empty());
-        assert!(days.find_all("extend it by 2.5 days").is_empty());
-        assert_eq!(days.find_all("extend it by 12 days").len(), 1);
-    }
-
-    #[test]
-    fn values_a_description_lists_are_said_once() {
-        let listed = Entity::new(
-            "service",
-            Some("a service (apache or nginx)".into()),
-            None,
-            None,
-            &BTreeMap::from([
-                ("apache".to_string(), vec![]),
-                ("nginx".to_string(), vec![]),
-            ]),
-        );
-        assert_eq!(
-            listed.validate("web", now()).unwrap_err(),
-            "“web” is not a service (apache or nginx)"
-        );
-        // A description that does not list them is followed by the list.
-        assert_eq!(
-            service().validate("web", now()).unwrap_err(),
-            "“web” is not a service; I know apache or nginx"
-        );
-    }
-
-    #[test]
-    fn lexicon_respects_word_boundaries() {
-        assert!(service().find_all("nginxy").is_empty());
-        assert_eq!(service().find_all("nginx,apache").len(), 2);
-    }
-
-    #[test]
-    fn pattern_validation_is_anchored() {
-        let h = host();
-        assert_eq!(h.validate("192.168.0.24", now()), Ok("192.168.0.24".into()));
-        assert!(h
-            .validate("banana", now())
-            .unwrap_err()
-            .contains("not a host name"));
-        assert!(h.validate("web-01; touch /tmp/x", now()).is_err());
-        assert!(
-            h.validate("web-01\n", now()).is_ok(),
-            "surrounding whitespace is trimmed"
-        );
-        assert!(h.validate("web-01\nrm", now()).is_err());
-        let anything = Entity::new(
-            "text",
-            Some("some text".into()),
-            Some(Regex::new(".+").unwrap()),
-            None,
-            &BTreeMap::new(),
-        );
-        assert!(
-            anything
-                .validate("--force", now())
-                .unwrap_err()
-                .contains("starts with '-'"),
-            "no option injection"
-        );
-        assert_eq!(h.find_all("restart it on web-02 now")[0].value, "web-02");
-        assert!(
-            h.find_all("web-01; touch /tmp/x").is_empty(),
-            "a value touching a shell metacharacter is not extracted"
-        );
-        assert!(h.find_all("$(web-01)").is_empty());
-    }
-}
+#[path = "entity_tests.rs"]
+mod tests;

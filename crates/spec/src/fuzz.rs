@@ -71,6 +71,44 @@ proptest! {
         let _ = annotation::parse(&text);
     }
 
+    /// Whatever a message holds (its own brackets, backslashes, markup),
+    /// written as an example it reads back as exactly that text with exactly
+    /// the values marked: nothing of it becomes an annotation.
+    #[test]
+    fn annotated_messages_read_back_as_written(
+        text in yamlish(),
+        marks in prop::collection::vec((any::<usize>(), 1usize..12, "[a-z]{1,8}", yamlish()), 0..4),
+    ) {
+        let mut spans: Vec<annotation::EntitySpan> = Vec::new();
+        for (start, len, entity, value) in marks {
+            let start = start % (text.len() + 1);
+            let end = (start + len).min(text.len());
+            let fits = text.is_char_boundary(start)
+                && text.is_char_boundary(end)
+                && !text[start..end].trim().is_empty()
+                && !value.trim().is_empty()
+                && spans.iter().all(|s| end <= s.start || start >= s.end);
+            if fits {
+                spans.push(annotation::EntitySpan { start, end, entity, value });
+            }
+        }
+        spans.sort_by_key(|s| s.start);
+        let written = annotation::annotate(&text, &spans);
+        let parsed = annotation::parse(&written);
+        prop_assert!(parsed.is_ok(), "{written:?}: {parsed:?}");
+        let parsed = parsed.unwrap();
+        prop_assert_eq!(&parsed.text, &text);
+        let expected: Vec<annotation::EntitySpan> = spans
+            .into_iter()
+            .map(|s| {
+                let surface = &text[s.start..s.end];
+                let value = if surface == s.value { surface.to_string() } else { s.value.trim().to_string() };
+                annotation::EntitySpan { value, ..s }
+            })
+            .collect();
+        prop_assert_eq!(parsed.spans, expected);
+    }
+
     #[test]
     fn template_parser_never_panics(text in any::<String>(), value in any::<String>()) {
         if let Ok(template) = Template::parse(&text) {

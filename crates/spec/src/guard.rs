@@ -310,6 +310,24 @@ pub fn absolute_root(root: &Path) -> PathBuf {
     })
 }
 
+/// Whether a value could be taken for an option by the program it is given
+/// to (`--force`, `-rf`, a Unix time before 1970): no slot value may be one,
+/// whoever listed it, so a listed value, an annotated one and a typed value's
+/// fields are held to it as much as a user's words.
+pub fn looks_like_option(value: &str) -> bool {
+    value.trim_start().starts_with('-')
+}
+
+/// Why a value listed for entity `entity` (canonical or synonym) is refused
+/// by `opsbot check`, if it is.
+pub fn listed_value_problem(entity: &str, value: &str) -> Option<String> {
+    looks_like_option(value).then(|| {
+        format!(
+            "value `{value}` of entity `{entity}` starts with '-', so a program could take it for an option (no value starting with '-' is ever accepted); expected a value without a leading '-'"
+        )
+    })
+}
+
 /// Why a duration falls outside `range`, if it does.
 pub fn out_of_range(value: Duration, range: (Duration, Duration)) -> Option<String> {
     (value < range.0 || value > range.1).then(|| {

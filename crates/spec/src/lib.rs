@@ -16,6 +16,7 @@ mod project;
 mod raw;
 pub mod redaction;
 pub mod template;
+pub mod token;
 pub mod types;
 
 #[cfg(test)]

@@ -332,9 +332,11 @@ impl AlertGroup {
             let rendered: Vec<Option<String>> = shown
                 .iter()
                 .map(|a| {
+                    // Only trimmed: `web-01\0` is refused when checked, not
+                    // cleaned into `web-01`.
                     template
                         .render(&a.labels, &a.annotations)
-                        .map(|v| clean(&v))
+                        .map(|v| v.trim().to_string())
                 })
                 .collect();
             if let Some(Some(first)) = rendered.first() {

@@ -115,6 +115,16 @@ pub(super) fn check_entities(
             if raw.pattern.is_none() && raw.values.is_empty() && raw.value_type.is_none() {
                 diagnostics.push(at.clone(), format!("entity `{name}` has neither `pattern`, `type` nor `values`; expected at least one, so its values can be validated"));
             }
+            for (canonical, synonyms) in &raw.values {
+                for listed in std::iter::once(canonical).chain(synonyms) {
+                    if let Some(problem) = guard::listed_value_problem(name, listed) {
+                        diagnostics.push(
+                            file.index.locate(&format!("{path}.values.{canonical}")),
+                            problem,
+                        );
+                    }
+                }
+            }
             if let Some(t) = value_type {
                 for canonical in raw.values.keys() {
                     if t.resolve(canonical, chrono::Utc::now()).is_none() {
@@ -185,6 +195,14 @@ pub(super) fn parse_examples(
                         continue;
                     };
                     let surface = &text[span.start..span.end];
+                    if let Some(value) = [surface, span.value.as_str()]
+                        .into_iter()
+                        .find(|v| guard::looks_like_option(v))
+                    {
+                        diagnostics.push(at, format!("annotated value `{value}` starts with '-', so a program could take it for an option (no value starting with '-' is ever accepted); expected a value without a leading '-'"));
+                        ok = false;
+                        continue;
+                    }
                     // Learned once this file is read: the lexicon is sorted
                     // once, not once per annotation.
                     let learned = pending.entry(span.entity.clone()).or_default();

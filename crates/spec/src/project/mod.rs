@@ -355,6 +355,7 @@ impl Project {
 }
 
 mod dialogs;
+mod examples;
 mod intents;
 mod load;
 mod settings;

@@ -172,3 +172,37 @@ fn hosts_that_differ_within_a_group_are_asked_for() {
         );
     });
 }
+
+/// Issue 31: a label value with a control character (`orders\0`) is not
+/// cleaned into `orders`: it is refused with the reason, and nothing runs.
+#[test]
+fn an_alert_label_with_a_control_character_fills_no_slot() {
+    for &(pack, room, user, group, request, value, _, _) in ABOUT {
+        let state = tempfile::tempdir().unwrap();
+        let bot = Arc::new(bot(pack, state.path()));
+        let runs_in = state.path().to_path_buf();
+        with_worker(bot, RecordingChat::new(true), |bot, chat| async move {
+            let garbled = format!("{value}\0");
+            let labels: Vec<(&str, &str)> = group
+                .iter()
+                .map(|&(k, v)| (k, if v == value { garbled.as_str() } else { v }))
+                .collect();
+            bot.accept_alerts(&notification(&labels, &[("host-1:9100", true)]))
+                .await
+                .unwrap();
+            until("the alert posted", || {
+                chat.sent().len() == 1 && settled(&bot)
+            })
+            .await;
+            let alert_message = chat.sent()[0].1.clone();
+            let asked = say_about(&bot, room, user, request, &alert_message).await;
+            let said = asked.join("\n").to_lowercase();
+            assert!(
+                said.contains("from the alert") && said.contains("control characters"),
+                "{pack}: {asked:?}"
+            );
+            say(&bot, room, user, "yes").await;
+            assert!(runs(&runs_in).is_empty(), "{pack}: nothing ran");
+        });
+    }
+}

@@ -1,7 +1,8 @@
 //! How requests read and end, on both test packs: line breaks inside a message
 //! are spaces, read-only queries never use up the per-person rate limit, and a
 //! request's outcome is handed to the sink as a conclusion naming the requester
-//! (so an adapter can get their attention).
+//! (so an adapter can get their attention), and a value is never part of a
+//! token.
 
 use super::*;
 use crate::ReplyId;
@@ -145,4 +146,33 @@ fn how_long_ago_is_said_in_words() {
     assert_eq!(ago(7300), "2 hours ago");
     assert_eq!(ago(86_400), "a day ago");
     assert_eq!(ago(3 * 86_400 + 5), "3 days ago");
+}
+
+/// Issue 31: a value must be a whole token. A listed value inside a token
+/// with something more (a zero-width space, `1,` before it, `&` after it)
+/// is not taken: the token is named back as not understood, and nothing
+/// is confirmed or run.
+#[test]
+fn part_of_a_token_is_named_back_never_confirmed_on_two_packs() {
+    for &(name, user, request, value, _) in REQUESTS {
+        for (token, shown) in [
+            (format!("x\u{200B}{value}"), "invisible".to_string()),
+            (format!("1,{value}"), format!("“1,{value}”")),
+            (format!("{value}&touch"), format!("“{value}&touch”")),
+        ] {
+            let state = tempfile::tempdir().unwrap();
+            let bot = bot(name, state.path());
+            let message = request.replace(value, &token);
+            runtime().block_on(async {
+                let asked = say(&bot, "room", user, &message).await;
+                let said = asked.join("\n");
+                assert!(
+                    said.contains(&shown) && !said.contains("(yes/no)"),
+                    "{name}: {message:?}: {asked:?}"
+                );
+                say(&bot, "room", user, "yes").await;
+            });
+            assert!(runs(state.path()).is_empty(), "{name}: {message:?}");
+        }
+    }
 }
