@@ -40,6 +40,8 @@ pub(crate) fn alert_settings(fixture: &Fixture, port: u16, dba: &str, oncall: &s
 alerts:
   listen: 127.0.0.1:{port}
   token_env: DBBOT_ALERT_TOKEN
+  mute:
+    allow: [group:dba]
   hooks:
     backup:
       labels: {{ alertname: BackupFailed, datname: '{{database}}', severity: warning }}

@@ -83,9 +83,12 @@ fn hostile_answers_fail_host_validation() {
         "web-01 touch /tmp/opsbot-pwned",
     ] {
         let replies = answered(text);
-        assert_eq!(
-            replies[1], "I will restart apache on web-01. Shall I go ahead? (yes/no)",
-            "{text:?}"
+        // The host is taken; what else was written is named back, never
+        // silently dropped (every word accounted for).
+        assert!(
+            replies[1].ends_with("I will restart apache on web-01. Shall I go ahead? (yes/no)")
+                && replies[1].contains("/tmp/opsbot-pwned"),
+            "{text:?}: {replies:?}"
         );
         runtime
             .block_on(bot.handle(&key, "no", &mut |_: String| {}))
@@ -280,7 +283,7 @@ fn a_corpus_of_hostile_answers_never_reaches_a_shell() {
             say("cancel");
             continue;
         }
-        if reply.starts_with("I will restart apache on ") {
+        if reply.contains("I will restart apache on ") && reply.ends_with("(yes/no)") {
             // Only a clean host stood apart from the rest; that is all that may run.
             say("yes");
             confirmed += 1;

@@ -83,7 +83,8 @@ fn idle_slow_and_huge_requests_never_take_the_bot_down() {
         Some(BOT_OPEN_FILES),
     );
     wait_for("the alert listener", || {
-        http(port, "GET", "/healthz", &[], b"").0 == 200
+        TcpStream::connect(("127.0.0.1", port)).is_ok()
+            && http(port, "GET", "/healthz", &[], b"").0 == 200
     });
     let log = synapse.log_file();
     run_scenario(&fixture, &log, async {

@@ -89,7 +89,11 @@ impl<'a> Step<'a> {
             },
         };
         let shown: String = u.text.trim().chars().take(60).collect();
-        if let Some(word) = &u.unserved {
+        let answer_like = matches!(
+            phrases::classify(&u.text),
+            Answer::Yes | Answer::No | Answer::NoBut(_)
+        );
+        if let Some(word) = u.unserved.as_ref().filter(|_| !answer_like) {
             request.touched_at = self.ctx.now;
             let again = self.ask_again(dialog, request, asking);
             let said = format!(
@@ -159,7 +163,13 @@ impl<'a> Step<'a> {
             .entities
             .iter()
             .any(|m| dialog.slots.iter().any(|s| s.entity == m.entity));
-        if other.is_none() && u.intent.is_none() && values_for_it && !foreign.is_empty() {
+        // Read as nothing, or as this very request yet with two or more words
+        // that are neither its wording nor an answer's ("upgrade the kernel
+        // on web-01" while a restart asks for its service).
+        let read_as_this = u.intent.as_ref().is_some_and(|g| g.name == dialog.intent);
+        let not_for_it = u.intent.is_none() && !foreign.is_empty()
+            || read_as_this && foreign.len() >= 2 && !answer_like;
+        if other.is_none() && values_for_it && not_for_it {
             // Read as nothing the bot does, yet holding values this request
             // takes ("upgrade the kernel on web-01"): its values are not
             // meant for this request.

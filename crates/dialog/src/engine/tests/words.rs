@@ -439,3 +439,33 @@ fn an_unknown_unit_after_a_number_is_named() {
         t.replies
     );
 }
+
+/// "no, on web-03" at a confirmation is a correction even when the request
+/// word rule named "no"; a message read as the pending request itself, yet
+/// holding words of something else ("upgrade the kernel on web-01"), fills
+/// nothing.
+#[test]
+fn a_correction_is_a_correction_and_a_near_miss_read_as_this_request_fills_nothing() {
+    let mut s = Session::new();
+    s.say("restart nginx on web-01", Some("restart_service"), 0);
+    let mut u = understood(&s.project, "no, on web-03", None);
+    u.unserved = Some("no".into());
+    let t = s.feed(Input::Message(&u), 1);
+    assert_eq!(
+        t.replies,
+        ["I will restart nginx on web-03. Shall I go ahead? (yes/no)"]
+    );
+
+    let mut s = Session::new();
+    s.say("restart it", Some("restart_service"), 0);
+    let t = s.say("upgrade the kernel on web-01", Some("restart_service"), 1);
+    let Phase::Collecting { request, .. } = &s.conversation.phase else {
+        panic!("{:?}", t.replies);
+    };
+    assert!(request.slots.get("host").is_none(), "{:?}", t.replies);
+    assert!(
+        t.replies[0].contains("“upgrade the kernel on web-01”"),
+        "{:?}",
+        t.replies
+    );
+}
