@@ -83,11 +83,13 @@ fn hostile_answers_fail_host_validation() {
         "web-01 touch /tmp/opsbot-pwned",
     ] {
         let replies = answered(text);
-        // The host is taken; what else was written is named back, never
-        // silently dropped (every word accounted for).
+        // Either the host is taken and what else was written is named back
+        // (never silently dropped), or the answer is not taken at all.
         assert!(
             replies[1].ends_with("I will restart apache on web-01. Shall I go ahead? (yes/no)")
-                && replies[1].contains("/tmp/opsbot-pwned"),
+                && replies[1].contains("/tmp/opsbot-pwned")
+                || replies[1].contains("“touch”")
+                    && replies[1].ends_with("On which host would you like to restart apache?"),
             "{text:?}: {replies:?}"
         );
         runtime
@@ -281,6 +283,7 @@ fn a_corpus_of_hostile_answers_never_reaches_a_shell() {
             // Read as another request ("<script>alert(1)…" reads like silencing
             // alerts); nothing runs without its own confirmation.
             say("cancel");
+            rejected += 1;
             continue;
         }
         if reply.contains("I will restart apache on ") && reply.ends_with("(yes/no)") {
@@ -347,9 +350,12 @@ fn a_corpus_of_hostile_values_reaches_a_permissive_slot_as_single_arguments() {
             assert_eq!(replies, ["written"], "{value:?}");
             delivered.push(message.trim().to_string());
         } else {
-            // Control characters are refused before anything else.
+            // Control characters are refused before anything else, and a
+            // value holding an invisible or bidi character is no whole word.
             assert!(
-                message.chars().any(|c| c.is_control()),
+                message
+                    .chars()
+                    .any(|c| c.is_control() || opsbot_spec::token::hidden(c)),
                 "{value:?} was refused: {replies:?}"
             );
             runtime
