@@ -550,3 +550,55 @@ fn redeliveries_and_stale_messages_are_handled_once_for_every_adapter() {
         );
     }
 }
+
+/// `audit verify` never says "no audit records yet" over a lost store whose
+/// checkpoint copy holds records, and a deleted key made anew is named as
+/// such: the bot refuses to start over the trail unless told to, and
+/// `--new-audit-key` goes on with the earlier records' links checked.
+#[test]
+fn a_lost_store_or_key_is_named_by_audit_verify() {
+    let fixture = Fixture::trained();
+    fixture.shell("alice", &["restart apache on web-01", "yes"]);
+    let verified = fixture.run(&["audit", "verify"], "");
+    assert!(verified.status.success(), "{}", stdout(&verified));
+
+    // The key deleted: a new one would seal nothing the trail knows.
+    std::fs::remove_file(fixture.state().join("audit.key")).unwrap();
+    let verify = fixture.run(&["audit", "verify"], "");
+    assert!(!verify.status.success());
+    assert!(
+        stdout(&verify).contains("is not the key the audit trail")
+            && !stdout(&verify).contains("was edited"),
+        "{}",
+        stdout(&verify)
+    );
+    let refused = fixture.run(&["shell", "--user", "alice"], "hello\n");
+    assert!(!refused.status.success(), "{}", stdout(&refused));
+    assert!(
+        stderr(&refused).contains("--new-audit-key"),
+        "{}",
+        stderr(&refused)
+    );
+    let resumed = fixture.run(
+        &["--new-audit-key", "shell", "--user", "alice"],
+        "restart apache on web-02\nyes\n",
+    );
+    assert!(resumed.status.success(), "{}", stderr(&resumed));
+    let verify = fixture.run(&["audit", "verify"], "");
+    assert!(verify.status.success(), "{}", stdout(&verify));
+    assert!(
+        stdout(&verify).contains("the audit key was replaced"),
+        "{}",
+        stdout(&verify)
+    );
+
+    // The store folder deleted: the checkpoint copy still holds the records.
+    std::fs::remove_dir_all(fixture.state().join("opsbot.db")).unwrap();
+    let verify = fixture.run(&["audit", "verify"], "");
+    assert!(!verify.status.success());
+    assert!(
+        stdout(&verify).contains("is missing, but its checkpoint copy"),
+        "{}",
+        stdout(&verify)
+    );
+}

@@ -462,7 +462,7 @@ fn a_correction_is_a_correction_and_a_near_miss_read_as_this_request_fills_nothi
     let Phase::Collecting { request, .. } = &s.conversation.phase else {
         panic!("{:?}", t.replies);
     };
-    assert!(request.slots.get("host").is_none(), "{:?}", t.replies);
+    assert!(!request.slots.contains_key("host"), "{:?}", t.replies);
     assert!(
         t.replies[0].contains("“upgrade the kernel on web-01”"),
         "{:?}",
