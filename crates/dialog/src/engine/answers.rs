@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::asides;
+use opsbot_spec::MatchSource;
 use opsbot_spec::TimeFrame;
 
 /// What [`Step::fill_from_entities`] did with a message's values.
@@ -165,13 +166,20 @@ impl<'a> Step<'a> {
                         self.slot_value(slot, &m.value),
                         request.slots.get(&slot.name),
                     ) {
+                        // A guess (a typo match, the tagger) that comes out as
+                        // the value already taken is another word for
+                        // something else ("pg-main-9" beside "pg-main"): left
+                        // to be named back, never merged into it.
+                        let guessed = matches!(m.source, MatchSource::Fuzzy | MatchSource::Tagger);
                         let values = several
                             .entry(slot.name.clone())
                             .or_insert_with(|| vec![first.value.clone()]);
                         if !values.contains(&value) {
                             values.push(value);
+                            named = true;
+                        } else {
+                            named = !guessed;
                         }
-                        named = true;
                     }
                 }
                 if !named {

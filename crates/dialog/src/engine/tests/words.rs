@@ -469,3 +469,30 @@ fn a_correction_is_a_correction_and_a_near_miss_read_as_this_request_fills_nothi
         t.replies
     );
 }
+
+/// A typo match that comes out as the value already taken is another name,
+/// named back, never merged into it ("pg-main-9" beside "pg-main").
+#[test]
+fn a_guess_that_repeats_a_taken_value_is_named_not_merged() {
+    let mut s = Session::new();
+    let mut u = understood(
+        &s.project,
+        "restart apache on web-01 and apache_2",
+        Some("restart_service"),
+    );
+    let start = u.text.find("apache_2").unwrap();
+    u.entities.push(opsbot_spec::EntityMatch {
+        entity: "service".into(),
+        start,
+        end: start + "apache_2".len(),
+        surface: "apache_2".into(),
+        value: "apache".into(),
+        source: opsbot_spec::MatchSource::Fuzzy,
+        confidence: 0.8,
+    });
+    let ctx = Context::new("alice", "ops", at(0));
+    let t = step(&s.project, s.conversation.clone(), Input::Message(&u), &ctx);
+    s.conversation = t.conversation.clone();
+    let all = t.replies.join(" ");
+    assert!(all.contains("“apache_2”"), "{all}");
+}
