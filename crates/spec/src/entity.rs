@@ -276,11 +276,20 @@ impl Entity {
         // A program could take it for an option ("-rf", "--force"): refused
         // before the list is asked, so a listed value is held to it too.
         let option_like = |value: &str| {
-            format!(
-                "“{}” starts with '-', so it is not {}",
-                value.chars().take(60).collect::<String>(),
-                self.description
-            )
+            let shown: String = value.chars().take(60).collect();
+            if value.trim_start_matches('-').parse::<f64>().is_ok() {
+                // A negative number is a number, but the program would read
+                // "-300" as an option: the reason is that, not its type.
+                format!(
+                    "“{shown}” is negative, and a value starting with '-' could be read as an option by the program, so I take no negative numbers for {}",
+                    self.description
+                )
+            } else {
+                format!(
+                    "“{shown}” starts with '-', so it is not {}",
+                    self.description
+                )
+            }
         };
         if guard::looks_like_option(candidate) {
             return Err(option_like(&shown));

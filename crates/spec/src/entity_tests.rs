@@ -198,3 +198,14 @@ fn values_a_description_lists_are_said_once() {
         "“web” is not a service; I know apache or nginx"
     );
 }
+
+/// A negative number is refused for what it is: negative (a program could
+/// read it as an option), not "not a whole number".
+#[test]
+fn a_negative_number_is_refused_as_negative() {
+    let integer = Entity::builtin(ValueType::Integer);
+    let refused = integer.validate("-300", now()).unwrap_err();
+    assert!(refused.contains("is negative"), "{refused}");
+    let listed = service().validate("--force", now()).unwrap_err();
+    assert!(listed.contains("starts with '-'"), "{listed}");
+}

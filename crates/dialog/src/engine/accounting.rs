@@ -420,13 +420,24 @@ impl<'a> Step<'a> {
             .next()
             .unwrap_or_default()
             .to_string();
-        let slot = dialog.slots.iter().find(|s| {
-            let entity = self.project.entities.get(&s.entity);
-            entity
+        // A slot of the part's own type first ("2.5" is about the TTL, an
+        // integer), then one that takes its digits.
+        let typed = dialog.slots.iter().find(|s| {
+            self.project
+                .entities
+                .get(&s.entity)
                 .and_then(|e| e.value_type())
                 .is_some_and(|t| wanted.contains(&t))
-                || kind == PartKind::Number
-                    && entity.is_some_and(|e| e.validate(&digits, self.ctx.now).is_ok())
+        });
+        let slot = typed.or_else(|| {
+            dialog.slots.iter().find(|s| {
+                kind == PartKind::Number
+                    && self
+                        .project
+                        .entities
+                        .get(&s.entity)
+                        .is_some_and(|e| e.validate(&digits, self.ctx.now).is_ok())
+            })
         });
         let description = &dialog.description;
         match (kind, slot) {

@@ -352,7 +352,23 @@ impl<'a> Step<'a> {
         if let Some(phase) = self.not_an_answer(dialog, &mut request, Some(&asking), u, memory) {
             return phase;
         }
+        let before = request.slots.clone();
         let found = self.fill_from_entities(dialog, &mut request, u, Some(&asking));
+        // A value given for another slot while this one was asked replaces
+        // what was said before only out loud ("10.9.9.9" while the TTL is
+        // asked): never silently.
+        for (name, old) in &before {
+            match request.slots.get(name) {
+                Some(new) if name != &asking && new.value != old.value => {
+                    let shown = name.replace(['_', '-'], " ");
+                    self.notes.push(format!(
+                        "I changed the {shown} from {} to {}.",
+                        old.value, new.value
+                    ));
+                }
+                _ => {}
+            }
+        }
         if !found.slots.is_empty() {
             self.account(dialog, &u.text, &found.spans, &[]);
         }

@@ -496,3 +496,18 @@ fn a_guess_that_repeats_a_taken_value_is_named_not_merged() {
     let all = t.replies.join(" ");
     assert!(all.contains("“apache_2”"), "{all}");
 }
+
+/// A value for another slot given while one is asked replaces the earlier
+/// one only out loud.
+#[test]
+fn a_value_changed_while_another_is_asked_is_said() {
+    let mut s = Session::new();
+    s.say("deploy shop to staging", Some("deploy_app"), 0);
+    assert!(matches!(s.conversation.phase, Phase::Collecting { .. }));
+    let t = s.say("production", None, 1);
+    let all = t.replies.join(" ");
+    assert!(
+        all.contains("I changed the environment from staging to production."),
+        "{all}"
+    );
+}
