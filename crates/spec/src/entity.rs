@@ -281,8 +281,7 @@ impl Entity {
                 // A negative number is a number, but the program would read
                 // "-300" as an option: the reason is that, not its type.
                 format!(
-                    "“{shown}” is negative, and a value starting with '-' could be read as an option by the program, so I take no negative numbers for {}",
-                    self.description
+                    "“{shown}” is negative, and a value starting with '-' could be read as an option by the program, so I do not take negative numbers"
                 )
             } else {
                 format!(

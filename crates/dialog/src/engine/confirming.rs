@@ -28,7 +28,26 @@ impl<'a> Step<'a> {
             return phase;
         }
         let before = request.slots.clone();
+        let replaced = self.describe(dialog, &request);
         let found = self.fill_from_entities(dialog, &mut request, u, None);
+        // A whole new request of the same kind ("add api-02 in lab …" while
+        // "add web-07 in corp …" waits): every value said before changed.
+        // Said, so the earlier request never disappears without a word.
+        let said_before: Vec<&String> = before
+            .iter()
+            .filter(|(_, v)| v.origin != SlotOrigin::Default)
+            .map(|(name, _)| name)
+            .collect();
+        if said_before.len() >= 2
+            && said_before.iter().all(|name| {
+                request.slots.get(*name).map(|v| &v.value) != before.get(*name).map(|v| &v.value)
+            })
+        {
+            self.notes.insert(
+                0,
+                format!("Okay, this replaces your request to {replaced}; nothing was run."),
+            );
+        }
         if !found.slots.is_empty() {
             self.account(dialog, &u.text, &found.spans, &[]);
         }

@@ -511,3 +511,24 @@ fn a_value_changed_while_another_is_asked_is_said() {
         "{all}"
     );
 }
+
+/// A whole new request of the same kind at a confirmation replaces the
+/// pending one out loud; a one-value correction is just a correction.
+#[test]
+fn a_new_request_of_the_same_kind_at_a_confirmation_says_it_replaces_the_old() {
+    let mut s = Session::new();
+    s.say("restart apache on web-01", Some("restart_service"), 0);
+    let t = s.say("restart nginx on web-02", Some("restart_service"), 1);
+    assert_eq!(t.replies.len(), 1, "{:?}", t.replies);
+    assert!(
+        t.replies[0].starts_with("Okay, this replaces your request to restart a service on a host (service=apache, host=web-01); nothing was run.")
+            && t.replies[0].ends_with("I will restart nginx on web-02. Shall I go ahead? (yes/no)"),
+        "{:?}",
+        t.replies
+    );
+    let t = s.say("no, on web-03", None, 2);
+    assert_eq!(
+        t.replies,
+        ["I will restart nginx on web-03. Shall I go ahead? (yes/no)"]
+    );
+}
