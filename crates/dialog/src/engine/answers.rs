@@ -32,7 +32,14 @@ impl<'a> Step<'a> {
             zone: self.ctx.time_zone,
             direction: slot.limits.direction,
         };
-        let value = entity.validate_in(candidate, &frame)?;
+        let value = entity.validate_in(candidate, &frame).map_err(|refused| {
+            // A refusal says what the slot takes when its limits say it
+            // ("“-300” is negative … (ttl must be from 60 to 86400)").
+            match slot.limits.describe(&slot.name, entity.value_type()) {
+                Some(limits) if !refused.contains(&limits) => format!("{refused} ({limits})"),
+                _ => refused,
+            }
+        })?;
         slot.limits
             .check(&slot.name, entity.value_type(), &value, &frame)?;
         Ok(value)

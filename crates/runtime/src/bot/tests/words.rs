@@ -233,3 +233,36 @@ fn a_read_only_question_while_a_change_waits_keeps_the_change_on_two_packs() {
         );
     }
 }
+
+/// A refused value of a slot with limits says what the slot takes, on both
+/// packs ("-2" runners, compression level "-2").
+#[test]
+fn a_refused_value_names_the_slots_limits_on_two_packs() {
+    let cases = [
+        (
+            "dbops",
+            "priya",
+            "back up the orders database with compression level -2",
+            "must be from 1 to 9",
+        ),
+        (
+            "cicd",
+            "kim",
+            "scale the runners to -2",
+            "count must be from 1 to 20",
+        ),
+    ];
+    for (name, user, text, limits) in cases {
+        let state = tempfile::tempdir().unwrap();
+        let bot = bot(name, state.path());
+        runtime().block_on(async {
+            let replies = say(&bot, "room", user, text).await;
+            assert!(
+                replies
+                    .iter()
+                    .any(|r| r.contains("“-2”") && r.contains(limits)),
+                "{name}: {text}: {replies:?}"
+            );
+        });
+    }
+}
