@@ -69,13 +69,10 @@ fn fold_look_alike(c: char) -> char {
     }
 }
 
-/// Characters that show nothing and only split a word.
+/// Characters that show nothing and only split a word (the token rule's
+/// hidden characters, line breaks and other controls kept: they separate).
 fn invisible(c: char) -> bool {
-    matches!(
-        c,
-        '\u{200B}'..='\u{200F}' | '\u{2060}'..='\u{2064}' | '\u{FEFF}' | '\u{00AD}' | '\u{034F}'
-            | '\u{180E}'
-    )
+    crate::token::hidden(c) && !c.is_control()
 }
 
 /// The folded text and, for each of its bytes, the byte of the original it

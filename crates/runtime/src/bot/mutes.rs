@@ -70,8 +70,29 @@ impl Bot {
             MuteCommand::Unmute { .. } => ("unmute", AlertEventKind::Unmuted),
             _ => ("mute", AlertEventKind::Muted),
         };
-        if let Err(reason) = rules.check(&settings.groups, &key.user, &key.room) {
-            tracing::info!(room = %key.room, user = %key.user, "mute refused: not allowed");
+        // Who may not mute, and targets that would hide most alerts: both
+        // refused with the reason, and audited.
+        let refusal = match rules.check(&settings.groups, &key.user, &key.room) {
+            Err(reason) => {
+                tracing::info!(room = %key.room, user = %key.user, "mute refused: not allowed");
+                Some(reason)
+            }
+            Ok(()) => match &command {
+                MuteCommand::Mute { .. }
+                    if !rules.allows_broad(&target)
+                        && crate::alerts::matches_most(
+                            &target,
+                            &self.store.alert_groups_in(&key.room)?,
+                        ) =>
+                {
+                    Some(format!(
+                        "“{target}” would match most alerts in this room; name a host or an alert instead (opsbot.yaml may allow it under `alerts.mute.broad`)"
+                    ))
+                }
+                _ => None,
+            },
+        };
+        if let Some(reason) = refusal {
             reply.say(format!("I did not {verb} anything: {reason}."));
             return self
                 .audit_mute(
@@ -88,25 +109,6 @@ impl Bot {
         let MuteCommand::Mute { duration, .. } = command else {
             return self.unmute(loaded, key, text, &target, reply).await;
         };
-        if !rules.allows_broad(&target)
-            && crate::alerts::matches_most(&target, &self.store.alert_groups_in(&key.room)?)
-        {
-            let reason = format!(
-                "“{target}” would match most alerts in this room; name a host or an alert instead (opsbot.yaml may allow it under `alerts.mute.broad`)"
-            );
-            reply.say(format!("I did not mute anything: {reason}."));
-            return self
-                .audit_mute(
-                    loaded,
-                    key,
-                    text,
-                    &target,
-                    kind,
-                    AuditOutcome::Denied,
-                    &reason,
-                )
-                .await;
-        }
         let for_how_long = spoken(duration);
         reply.say(format!(
             "I will mute new alert messages matching {target} in this room for {for_how_long}. Shall I go ahead? (yes/no)"
