@@ -142,12 +142,6 @@ impl ReviewSettings {
     }
 }
 
-/// Whether `programs_outside_project:` lists this program.
-pub(super) fn settings_allow_outside(settings: &Settings, program: &Path) -> bool {
-    let program = std::fs::canonicalize(program).unwrap_or_else(|_| program.to_path_buf());
-    settings.programs_outside_project.contains(&program)
-}
-
 impl Default for Settings {
     fn default() -> Self {
         Settings {
@@ -354,18 +348,21 @@ impl Project {
     }
 }
 
+mod actions;
+mod checker;
 mod dialogs;
+mod entities;
 mod examples;
 mod intents;
 mod load;
+mod permissions;
 mod settings;
-mod source;
-
-use dialogs::*;
 mod slot_limits;
+mod source;
 mod values_from;
-use intents::*;
-pub use load::{load_project, training_hash};
-use settings::*;
-use slot_limits::check_limits;
-use source::*;
+
+#[cfg(test)]
+mod check_tests;
+
+pub use load::load_project;
+pub use source::training_hash;

@@ -1,4 +1,5 @@
-//! Reading project files: only regular, bounded files, parsed with positions for diagnostics.
+//! Reading project files: only regular, bounded files, parsed with positions
+//! for diagnostics; and the hash of the training files.
 
 use super::*;
 
@@ -85,4 +86,18 @@ pub(super) fn parse_yaml<T: serde::de::DeserializeOwned + Default>(
             None
         }
     }
+}
+
+/// SHA-256 over the names and contents of the training files.
+pub fn training_hash(root: &Path) -> Result<String, SpecError> {
+    let mut hasher = Sha256::new();
+    for relative in yaml_files(root, "intents")? {
+        let path = root.join(&relative);
+        let bytes = std::fs::read(&path).map_err(|source| SpecError::Io { path, source })?;
+        hasher.update(relative.to_string_lossy().as_bytes());
+        hasher.update([0]);
+        hasher.update((bytes.len() as u64).to_le_bytes());
+        hasher.update(&bytes);
+    }
+    Ok(hex::encode(hasher.finalize()))
 }

@@ -6,67 +6,58 @@
 //! existing folder inside the project, apart from the state folder: a slot
 //! value never chooses a file the author did not put up for choosing.
 
+use super::checker::Checker;
+use super::source::*;
 use super::*;
 
-#[allow(clippy::too_many_arguments)]
-pub(super) fn check_values_from(
-    root: &Path,
-    settings: &Settings,
-    file: &SourceFile,
-    slot_path: &str,
-    dialog: &str,
-    raw: &raw::RawValuesFrom,
-    vars: &[&str],
-    intents: &BTreeMap<String, Intent>,
-    diagnostics: &mut Diagnostics,
-) -> Option<ValuesFrom> {
-    match raw {
-        raw::RawValuesFrom::File { file: path } => {
-            let at = format!("{slot_path}.values_from.file");
-            let template = check_template(file, &at, path, vars, diagnostics)?;
-            match lookup_folder(root, &template) {
-                Ok(folder) => Some(ValuesFrom::File(FileLookup {
-                    path: template,
-                    folder,
-                })),
-                Err(problem) => {
-                    diagnostics.push(file.index.locate(&at), problem);
-                    None
+impl Checker<'_> {
+    /// A slot's lookup: a file under its own folder, or a command checked
+    /// like an action.
+    pub(super) fn check_values_from(
+        &mut self,
+        file: &SourceFile,
+        slot_path: &str,
+        dialog: &str,
+        raw: &raw::RawValuesFrom,
+        vars: &[&str],
+    ) -> Option<ValuesFrom> {
+        match raw {
+            raw::RawValuesFrom::File { file: path } => {
+                let at = format!("{slot_path}.values_from.file");
+                let template = self.check_template(file, &at, path, vars)?;
+                match lookup_folder(self.root, &template) {
+                    Ok(folder) => Some(ValuesFrom::File(FileLookup {
+                        path: template,
+                        folder,
+                    })),
+                    Err(problem) => {
+                        self.diagnostics.push(file.index.locate(&at), problem);
+                        None
+                    }
                 }
             }
-        }
-        raw::RawValuesFrom::Command(command) => {
-            let mut words = command.split_whitespace();
-            let Some(program) = words.next() else {
-                diagnostics.push(
-                    file.index.locate(&format!("{slot_path}.values_from")),
-                    "`values_from` is empty; expected a command such as `actions/list-replicas.sh {cluster}` or `{file: data/values.txt}`",
-                );
-                return None;
-            };
-            let action = raw::RawAction {
-                program: Some(program.to_string()),
-                args: words.map(str::to_string).collect(),
-                env: BTreeMap::new(),
-                timeout: Some(humantime::format_duration(guard::LOOKUP_TIMEOUT).to_string()),
-                workdir: None,
-                show_audit: None,
-                unsafe_shell_command_string: false,
-            };
-            match check_action(
-                root,
-                settings,
-                file,
-                slot_path,
-                "values_from",
-                dialog,
-                &action,
-                vars,
-                intents,
-                diagnostics,
-            )? {
-                Action::Program(program) => Some(ValuesFrom::Program(program)),
-                Action::ShowAudit(_) => None,
+            raw::RawValuesFrom::Command(command) => {
+                let mut words = command.split_whitespace();
+                let Some(program) = words.next() else {
+                    self.diagnostics.push(
+                        file.index.locate(&format!("{slot_path}.values_from")),
+                        "`values_from` is empty; expected a command such as `actions/list-replicas.sh {cluster}` or `{file: data/values.txt}`",
+                    );
+                    return None;
+                };
+                let action = raw::RawAction {
+                    program: Some(program.to_string()),
+                    args: words.map(str::to_string).collect(),
+                    env: BTreeMap::new(),
+                    timeout: Some(humantime::format_duration(guard::LOOKUP_TIMEOUT).to_string()),
+                    workdir: None,
+                    show_audit: None,
+                    unsafe_shell_command_string: false,
+                };
+                match self.check_action(file, slot_path, "values_from", dialog, &action, vars)? {
+                    Action::Program(program) => Some(ValuesFrom::Program(program)),
+                    Action::ShowAudit(_) => None,
+                }
             }
         }
     }
