@@ -1,322 +1,11 @@
-//! Answers while a request is open: values found in messages, carry-over,
-//! asking for the next slot, and the yes/no of a confirmation.
+//! Answers while a request is open: the answer to the question for a slot
+//! (a value, a number from the choices, "which ones are there?", or something
+//! that is no answer), and a lookup's answer for the slot being checked.
 
 use super::*;
 use crate::asides;
-use opsbot_spec::MatchSource;
-use opsbot_spec::TimeFrame;
-
-/// What [`Step::fill_from_entities`] did with a message's values.
-pub(super) struct Filled {
-    /// The slots it set.
-    pub slots: BTreeSet<String>,
-    /// Why values were refused.
-    pub errors: Vec<String>,
-    /// The slots whose value was refused.
-    pub rejected: BTreeSet<String>,
-    /// A slot given more than one value ("orders and billing"): all of them.
-    pub several: Option<(String, Vec<String>)>,
-    /// The byte spans of the message it used, refused or named back.
-    pub spans: Vec<(usize, usize)>,
-}
 
 impl<'a> Step<'a> {
-    /// A candidate checked by the slot's entity, resolved in the speaker's
-    /// zone toward the slot's direction, and held to the slot's limits.
-    pub(super) fn slot_value(&self, slot: &Slot, candidate: &str) -> Result<String, String> {
-        let Some(entity) = self.project.entities.get(&slot.entity) else {
-            return Err(format!("slot {} has no entity {}", slot.name, slot.entity));
-        };
-        let frame = TimeFrame {
-            now: self.ctx.now,
-            zone: self.ctx.time_zone,
-            direction: slot.limits.direction,
-        };
-        let value = entity.validate_in(candidate, &frame).map_err(|refused| {
-            // A refusal says what the slot takes when its limits say it
-            // ("“-300” is negative … (ttl must be from 60 to 86400)").
-            match slot.limits.describe(&slot.name, entity.value_type()) {
-                Some(limits) if !refused.contains(&limits) => format!("{refused} ({limits})"),
-                _ => refused,
-            }
-        })?;
-        slot.limits
-            .check(&slot.name, entity.value_type(), &value, &frame)?;
-        Ok(value)
-    }
-
-    /// Assigns the message's entities to the dialog's slots; the slot being asked
-    /// for gets the first value of its entity. Returns the slots set, the
-    /// reasons any value was rejected, and the slots whose value was.
-    /// Spans of matches inside a time or a duration this dialog has no slot
-    /// for ("9" in "tomorrow at 9", "2" in "for 2 hours"): those digits
-    /// belong to the time, which is named back unused, never to a number
-    /// slot — unless the dialog's own examples put the time's other words
-    /// around their values ("by 14 days" for a number of days).
-    fn enclosed_by_unused_time(
-        &self,
-        dialog: &Dialog,
-        u: &Understanding,
-    ) -> BTreeSet<(usize, usize)> {
-        use opsbot_spec::ValueType;
-        let type_of = |entity: &str| {
-            self.project
-                .entities
-                .get(entity)
-                .and_then(|e| e.value_type())
-        };
-        let has_slot_of = |wanted: ValueType| {
-            dialog
-                .slots
-                .iter()
-                .any(|s| type_of(&s.entity) == Some(wanted))
-        };
-        let mut outer: Vec<(usize, usize)> = Vec::new();
-        for kind in [ValueType::DateTime, ValueType::Duration] {
-            if !has_slot_of(kind) {
-                outer.extend(kind.find(&u.text, self.ctx.now));
-                outer.extend(
-                    u.entities
-                        .iter()
-                        .filter(|m| type_of(&m.entity) == Some(kind))
-                        .map(|m| (m.start, m.end)),
-                );
-            }
-        }
-        if outer.is_empty() {
-            return BTreeSet::new();
-        }
-        let wording = self.wording(dialog);
-        let mut enclosed = BTreeSet::new();
-        for m in &u.entities {
-            let inside = outer.iter().any(|&(start, end)| {
-                let strictly = start <= m.start && m.end <= end && end - start > m.end - m.start;
-                if !strictly {
-                    return false;
-                }
-                let rest = match (u.text.get(start..m.start), u.text.get(m.end..end)) {
-                    (Some(before), Some(after)) => format!("{before} {after}"),
-                    _ => return false,
-                };
-                rest.split_whitespace()
-                    .any(|w| !wording.contains(&w.to_lowercase()))
-            });
-            if inside {
-                enclosed.insert((m.start, m.end));
-            }
-        }
-        enclosed
-    }
-
-    pub(super) fn fill_from_entities(
-        &self,
-        dialog: &Dialog,
-        request: &mut Request,
-        u: &Understanding,
-        asking: Option<&str>,
-    ) -> Filled {
-        let entities = &u.entities;
-        let mut filled = BTreeSet::new();
-        let mut errors = Vec::new();
-        let mut rejected = BTreeSet::new();
-        let mut several: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        // Matches of different entities may overlap ("14 days" is a duration,
-        // "14" a number of days); the dialog decides. Surer and longer first;
-        // a match overlapping one already used is skipped.
-        let enclosed = self.enclosed_by_unused_time(dialog, u);
-        let mut ordered: Vec<&EntityMatch> = entities
-            .iter()
-            .filter(|m| dialog.slots.iter().any(|s| s.entity == m.entity))
-            .filter(|m| !enclosed.contains(&(m.start, m.end)))
-            .collect();
-        ordered.sort_by(|a, b| {
-            a.source
-                .rank()
-                .cmp(&b.source.rank())
-                .then((b.end - b.start).cmp(&(a.end - a.start)))
-                .then(a.start.cmp(&b.start))
-        });
-        let mut used: Vec<(usize, usize)> = Vec::new();
-        ordered.retain(|m| {
-            let free = used.iter().all(|&(s, e)| m.end <= s || m.start >= e);
-            if free {
-                used.push((m.start, m.end));
-            }
-            free
-        });
-        ordered.sort_by_key(|m| m.start);
-        for m in ordered {
-            let candidates: Vec<&Slot> = dialog
-                .slots
-                .iter()
-                .filter(|s| s.entity == m.entity && !filled.contains(&s.name))
-                .collect();
-            let chosen = candidates
-                .iter()
-                .find(|s| Some(s.name.as_str()) == asking)
-                .or_else(|| {
-                    candidates
-                        .iter()
-                        .find(|s| !request.slots.contains_key(&s.name))
-                })
-                .or_else(|| candidates.first());
-            let Some(slot) = chosen else {
-                // "back up orders and billing": more values than slots for
-                // them; never drop one silently.
-                let taken = dialog
-                    .slots
-                    .iter()
-                    .find(|s| s.entity == m.entity && filled.contains(&s.name));
-                let mut named = false;
-                if let Some(slot) = taken {
-                    if let (Ok(value), Some(first)) = (
-                        self.slot_value(slot, &m.value),
-                        request.slots.get(&slot.name),
-                    ) {
-                        // A guess (a typo match, the tagger) that comes out as
-                        // the value already taken is another word for
-                        // something else ("pg-main-9" beside "pg-main"): left
-                        // to be named back, never merged into it.
-                        let guessed = matches!(m.source, MatchSource::Fuzzy | MatchSource::Tagger);
-                        let values = several
-                            .entry(slot.name.clone())
-                            .or_insert_with(|| vec![first.value.clone()]);
-                        if !values.contains(&value) {
-                            values.push(value);
-                            named = true;
-                        } else {
-                            named = !guessed;
-                        }
-                    }
-                }
-                if !named {
-                    // Neither used nor named back ("to 5 -1"): left for the
-                    // accounting of unused parts to name.
-                    used.retain(|&span| span != (m.start, m.end));
-                }
-                continue;
-            };
-            match self.slot_value(slot, &m.value) {
-                Ok(value) => {
-                    let origin = if Some(slot.name.as_str()) == asking {
-                        SlotOrigin::Asked
-                    } else {
-                        SlotOrigin::Extracted
-                    };
-                    request
-                        .slots
-                        .insert(slot.name.clone(), SlotValue { value, origin });
-                    filled.insert(slot.name.clone());
-                }
-                Err(reason) => {
-                    errors.push(reason);
-                    rejected.insert(slot.name.clone());
-                }
-            }
-        }
-        several.retain(|_, values| values.len() > 1);
-        Filled {
-            slots: filled,
-            errors,
-            rejected,
-            several: several.into_iter().next(),
-            spans: used,
-        }
-    }
-
-    /// "You named orders and billing for database, but one request takes one
-    /// …": the slot is asked again with the values numbered.
-    pub(super) fn ask_one_of(
-        &mut self,
-        dialog: &Dialog,
-        mut request: Request,
-        slot_name: String,
-        values: Vec<String>,
-    ) -> Phase {
-        request.slots.remove(&slot_name);
-        let named: Vec<&str> = values.iter().map(String::as_str).collect();
-        let named = opsbot_spec::join_or(&named).replacen(" or ", " and ", 1);
-        let said = format!(
-            "You named {named} for {slot_name}, but one request takes one {slot_name}, and I would not drop the other silently."
-        );
-        self.say(format!(
-            "{said} Which one first: {}? Say one, or its number; then ask again for the other.",
-            numbered(&values)
-        ));
-        self.explain(said, Some(&dialog.name));
-        request.offered = values;
-        Phase::Collecting {
-            request,
-            asking: slot_name,
-        }
-    }
-
-    pub(super) fn carry_over(
-        &self,
-        dialog: &Dialog,
-        request: &mut Request,
-        memory: &Memory,
-        carry: CarryOver,
-    ) {
-        let carried = |s: &&Slot| s.carry_over || carry == CarryOver::AllSlots;
-        for slot in dialog.slots.iter().filter(carried) {
-            if request.slots.contains_key(&slot.name) {
-                continue;
-            }
-            if let Some(remembered) = memory.get(&slot.name).filter(|r| r.entity == slot.entity) {
-                request.slots.insert(
-                    slot.name.clone(),
-                    SlotValue {
-                        value: remembered.value.clone(),
-                        origin: SlotOrigin::CarriedOver,
-                    },
-                );
-            }
-        }
-    }
-
-    pub(super) fn advance(&mut self, dialog: &Dialog, request: Request) -> Phase {
-        if let Some(slot) = dialog
-            .slots
-            .iter()
-            .find(|s| !request.slots.contains_key(&s.name))
-        {
-            let prompt = self.prompt(dialog, slot, &request);
-            let prompt = self.noted(prompt);
-            self.say(prompt);
-            return Phase::Collecting {
-                request,
-                asking: slot.name.clone(),
-            };
-        }
-        // Values that depend on others ("a replica of the chosen cluster")
-        // are looked up once everything is known.
-        if let Some(phase) = self.look_up(dialog, &request) {
-            return phase;
-        }
-        if let Err(reason) = dialog.access.check_values(
-            &self.project.settings.groups,
-            self.ctx.user,
-            &request.slot_values(),
-        ) {
-            return self.deny(dialog, request, &reason);
-        }
-        // A part of the message left unused turns even a change its author
-        // let run unasked into a question: the person hears what was left out.
-        let unasked_change = !dialog.read_only && !self.notes.is_empty();
-        if dialog.confirm.is_some() || unasked_change {
-            let preview = self.preview(dialog, &request);
-            let preview = self.noted(preview);
-            self.say(preview);
-            return Phase::AwaitingConfirmation { request };
-        }
-        if !self.notes.is_empty() {
-            let notes = self.noted(String::new());
-            self.say(notes);
-        }
-        self.confirmed(dialog, request)
-    }
-
     pub(super) fn collect(
         &mut self,
         mut request: Request,
@@ -491,5 +180,111 @@ impl<'a> Step<'a> {
         // A list offered for this answer means nothing for the next question.
         request.offered.clear();
         self.advance(dialog, request)
+    }
+
+    /// The lookup's answer for the slot being checked.
+    pub(super) fn looked_up(
+        &mut self,
+        phase: Phase,
+        result: &Result<Vec<String>, String>,
+    ) -> Phase {
+        let Phase::Checking { mut request, slot } = phase else {
+            return phase;
+        };
+        let Some(dialog) = self.dialog_of(&request) else {
+            return Phase::Idle;
+        };
+        let given = self.given_besides(dialog, &request, &slot);
+        let Some(value) = request.slots.get(&slot).map(|v| v.value.clone()) else {
+            // "which ones are there?": the choices, numbered.
+            let prompt = dialog
+                .slot(&slot)
+                .map(|s| self.prompt(dialog, s, &request))
+                .unwrap_or_default();
+            match result {
+                Ok(values) if !values.is_empty() => {
+                    self.say(format!(
+                        "The choices{given}: {}. Say one, or its number. {prompt}",
+                        numbered(values)
+                    ));
+                    request.offered = values.clone();
+                }
+                Ok(_) => self.say(format!("There is no {slot} to choose{given}. {prompt}")),
+                Err(error) => self.say(format!(
+                    "I could not look up the choices for {slot}{given}: {error}. {prompt}"
+                )),
+            }
+            return Phase::Collecting {
+                request,
+                asking: slot,
+            };
+        };
+        match result {
+            Err(error) => {
+                let said = format!(
+                    "I could not look up which {slot} values are allowed{given}: {error}. Nothing was run."
+                );
+                self.say(said.clone());
+                self.explain(said, Some(&dialog.name));
+                self.record(
+                    Outcome::Cancelled,
+                    request,
+                    format!("values_from of {slot} failed: {error}"),
+                );
+                Phase::Idle
+            }
+            Ok(values) if values.iter().any(|v| v.eq_ignore_ascii_case(&value)) => {
+                request.checked.insert(slot, value);
+                self.advance(dialog, request)
+            }
+            Ok(values) if values.is_empty() => {
+                let said = format!(
+                    "There is no {slot} to choose{given}, so I cannot {}. Nothing was run.",
+                    dialog.description
+                );
+                self.say(said.clone());
+                self.explain(said, Some(&dialog.name));
+                self.record(
+                    Outcome::Cancelled,
+                    request,
+                    format!("values_from of {slot} listed nothing"),
+                );
+                Phase::Idle
+            }
+            Ok(values) => {
+                let said = format!(
+                    "“{value}” is not a {slot} I may use{given}; the choices are {}",
+                    numbered(values)
+                );
+                self.explain(format!("{said}."), Some(&dialog.name));
+                request.slots.remove(&slot);
+                request.checked.remove(&slot);
+                request.offered = values.clone();
+                let prompt = dialog
+                    .slot(&slot)
+                    .map(|s| self.prompt(dialog, s, &request))
+                    .unwrap_or_default();
+                self.say(format!("{said}. Say one, or its number. {prompt}"));
+                Phase::Collecting {
+                    request,
+                    asking: slot,
+                }
+            }
+        }
+    }
+
+    /// " for cluster pg-main": the other values a lookup was given.
+    fn given_besides(&self, dialog: &Dialog, request: &Request, slot: &str) -> String {
+        let others: Vec<String> = dialog
+            .slots
+            .iter()
+            .filter(|s| s.name != slot)
+            .filter_map(|s| Some(format!("{} {}", s.name, request.slots.get(&s.name)?.value)))
+            .collect();
+        if others.is_empty() {
+            String::new()
+        } else {
+            format!(" for {}", others.join(" and "))
+        }
     }
 }

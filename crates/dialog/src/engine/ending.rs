@@ -1,5 +1,6 @@
 //! How a request ends: confirmed and guarded (2FA, approval, rate limit),
-//! run, approved or declined, finished, or interrupted by a restart.
+//! run, approved or declined, finished, interrupted by a restart, or dropped
+//! when an answer waited too long.
 
 use super::*;
 
@@ -328,5 +329,55 @@ impl<'a> Step<'a> {
             "the bot restarted while the action ran",
         );
         Phase::Idle
+    }
+
+    /// Drops a pending question, confirmation, code request or approval that
+    /// waited too long. `u` is the message that arrived, if any.
+    /// Returns `None` when the message was only an answer to the dropped
+    /// question, so there is nothing more to do.
+    pub(super) fn expire(&mut self, phase: Phase, u: Option<&Understanding>) -> Option<Phase> {
+        let settings = &self.project.settings;
+        let (request, limit) = match &phase {
+            Phase::Collecting { request, .. } | Phase::Checking { request, .. } => {
+                (request, settings.pending_expiry)
+            }
+            Phase::AwaitingConfirmation { request }
+            | Phase::AwaitingCode { request }
+            | Phase::AwaitingApproval { request } => (request, settings.confirmation_expiry),
+            Phase::Choosing { asked_at, .. } => {
+                // Nothing was requested yet, so nothing to record: a late reply
+                // is simply read as a new message.
+                return if elapsed(*asked_at, self.ctx.now) <= settings.pending_expiry {
+                    Some(phase)
+                } else {
+                    Some(Phase::Idle)
+                };
+            }
+            _ => return Some(phase),
+        };
+        if elapsed(request.touched_at, self.ctx.now) <= limit {
+            return Some(phase);
+        }
+        let description = self.description(&request.dialog);
+        let dropped = format!(
+            "Your request to {description} waited more than {} for an answer, so I dropped it.",
+            humantime::format_duration(limit)
+        );
+        self.say(dropped.clone());
+        self.explain(dropped, Some(&request.dialog));
+        self.record(
+            Outcome::Expired,
+            request.clone(),
+            "no answer before the pending request expired",
+        );
+        let u = u?;
+        if !matches!(phrases::classify(&u.text), Answer::Other)
+            || phrases::totp_code(&u.text).is_some()
+        {
+            self.say("Nothing is waiting for an answer now; ask again if you still need it.");
+            return None;
+        }
+        // Anything else is read afresh, as a new request.
+        Some(Phase::Idle)
     }
 }

@@ -1,8 +1,8 @@
 //! Cross-slot checks: a slot with `values_from` may only take the values its
 //! lookup lists given the other slots ("a replica of the chosen cluster").
-//! The engine asks for the lookup as an effect and reads its result as an
-//! input, so it stays pure; a value not listed is refused naming the choices,
-//! numbered, and the slot is asked again.
+//! The engine asks for the lookup as an effect (here) and reads its result as
+//! an input (`answers`), so it stays pure; a value not listed is refused
+//! naming the choices, numbered, and the slot is asked again.
 
 use super::*;
 
@@ -56,111 +56,5 @@ impl<'a> Step<'a> {
             request: request.clone(),
             slot: slot.name.clone(),
         })
-    }
-
-    /// The lookup's answer for the slot being checked.
-    pub(super) fn looked_up(
-        &mut self,
-        phase: Phase,
-        result: &Result<Vec<String>, String>,
-    ) -> Phase {
-        let Phase::Checking { mut request, slot } = phase else {
-            return phase;
-        };
-        let Some(dialog) = self.dialog_of(&request) else {
-            return Phase::Idle;
-        };
-        let given = self.given_besides(dialog, &request, &slot);
-        let Some(value) = request.slots.get(&slot).map(|v| v.value.clone()) else {
-            // "which ones are there?": the choices, numbered.
-            let prompt = dialog
-                .slot(&slot)
-                .map(|s| self.prompt(dialog, s, &request))
-                .unwrap_or_default();
-            match result {
-                Ok(values) if !values.is_empty() => {
-                    self.say(format!(
-                        "The choices{given}: {}. Say one, or its number. {prompt}",
-                        numbered(values)
-                    ));
-                    request.offered = values.clone();
-                }
-                Ok(_) => self.say(format!("There is no {slot} to choose{given}. {prompt}")),
-                Err(error) => self.say(format!(
-                    "I could not look up the choices for {slot}{given}: {error}. {prompt}"
-                )),
-            }
-            return Phase::Collecting {
-                request,
-                asking: slot,
-            };
-        };
-        match result {
-            Err(error) => {
-                let said = format!(
-                    "I could not look up which {slot} values are allowed{given}: {error}. Nothing was run."
-                );
-                self.say(said.clone());
-                self.explain(said, Some(&dialog.name));
-                self.record(
-                    Outcome::Cancelled,
-                    request,
-                    format!("values_from of {slot} failed: {error}"),
-                );
-                Phase::Idle
-            }
-            Ok(values) if values.iter().any(|v| v.eq_ignore_ascii_case(&value)) => {
-                request.checked.insert(slot, value);
-                self.advance(dialog, request)
-            }
-            Ok(values) if values.is_empty() => {
-                let said = format!(
-                    "There is no {slot} to choose{given}, so I cannot {}. Nothing was run.",
-                    dialog.description
-                );
-                self.say(said.clone());
-                self.explain(said, Some(&dialog.name));
-                self.record(
-                    Outcome::Cancelled,
-                    request,
-                    format!("values_from of {slot} listed nothing"),
-                );
-                Phase::Idle
-            }
-            Ok(values) => {
-                let said = format!(
-                    "“{value}” is not a {slot} I may use{given}; the choices are {}",
-                    numbered(values)
-                );
-                self.explain(format!("{said}."), Some(&dialog.name));
-                request.slots.remove(&slot);
-                request.checked.remove(&slot);
-                request.offered = values.clone();
-                let prompt = dialog
-                    .slot(&slot)
-                    .map(|s| self.prompt(dialog, s, &request))
-                    .unwrap_or_default();
-                self.say(format!("{said}. Say one, or its number. {prompt}"));
-                Phase::Collecting {
-                    request,
-                    asking: slot,
-                }
-            }
-        }
-    }
-
-    /// " for cluster pg-main": the other values a lookup was given.
-    fn given_besides(&self, dialog: &Dialog, request: &Request, slot: &str) -> String {
-        let others: Vec<String> = dialog
-            .slots
-            .iter()
-            .filter(|s| s.name != slot)
-            .filter_map(|s| Some(format!("{} {}", s.name, request.slots.get(&s.name)?.value)))
-            .collect();
-        if others.is_empty() {
-            String::new()
-        } else {
-            format!(" for {}", others.join(" and "))
-        }
     }
 }

@@ -23,9 +23,12 @@ mod confirming;
 mod contract;
 mod ending;
 mod explain;
+mod filling;
 mod lessons;
 mod lookups;
+mod reading;
 mod refusals;
+mod request;
 mod start;
 mod switching;
 

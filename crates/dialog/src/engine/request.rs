@@ -1,0 +1,202 @@
+//! A request under way: begun from a message (its values, carried-over ones,
+//! an alert's, defaults) and moved on (the next question, a lookup, the
+//! confirmation, or the run). Beneath starting, answering, confirming and
+//! switching, so none of them depends on another to begin or advance one.
+
+use super::*;
+
+impl<'a> Step<'a> {
+    pub(super) fn begin(
+        &mut self,
+        dialog: &Dialog,
+        confidence: f32,
+        u: &Understanding,
+        memory: &Memory,
+    ) -> Phase {
+        self.begin_with(dialog, confidence, u, memory, CarryOver::MarkedSlots)
+    }
+
+    pub(super) fn begin_with(
+        &mut self,
+        dialog: &Dialog,
+        confidence: f32,
+        u: &Understanding,
+        memory: &Memory,
+        carry: CarryOver,
+    ) -> Phase {
+        if self.refuse_negated(dialog, u) {
+            return Phase::Idle;
+        }
+        self.read_as(u, Some(&dialog.intent));
+        let mut request = Request {
+            id: request_id(self.ctx, &u.text),
+            dialog: dialog.name.clone(),
+            intent: dialog.intent.clone(),
+            confidence,
+            slots: BTreeMap::new(),
+            messages: vec![u.text.clone()],
+            failed_answers: 0,
+            confirmed_by: None,
+            approved_by: None,
+            declined_by: None,
+            two_factor: false,
+            dry_run: self.ctx.dry_run,
+            started_at: self.ctx.now,
+            alert: None,
+            touched_at: self.ctx.now,
+            offered: Vec::new(),
+            checked: BTreeMap::new(),
+        };
+        let found = self.fill_from_entities(dialog, &mut request, u, None);
+        let (mut errors, rejected, spans) = (found.errors, found.rejected, found.spans);
+        // What the person said and what carries over from their last request
+        // win over an alert's values: the alert fills only what is left.
+        let mut known = request.clone();
+        if matches!(dialog.behaviour, Behaviour::Run { .. }) {
+            self.carry_over(dialog, &mut known, memory, carry);
+        }
+        let (from_alert, which_alert) = self.fill_from_alert(dialog, &mut request, &known);
+        errors.extend(from_alert);
+        if let Err(reason) =
+            dialog
+                .access
+                .check_start(&self.project.settings.groups, self.ctx.user, self.ctx.room)
+        {
+            return self.deny(dialog, request, &reason);
+        }
+        match &dialog.behaviour {
+            Behaviour::Reply(template) => {
+                let mut vars = self.vars(&request);
+                vars.insert(
+                    opsbot_spec::CAPABILITIES_VAR.into(),
+                    self.project.capabilities(),
+                );
+                self.say(template.render(&vars));
+                Phase::Idle
+            }
+            Behaviour::Run { .. } => {
+                let mut named = Vec::new();
+                if errors.is_empty() {
+                    let mut carried = request.clone();
+                    self.carry_over(dialog, &mut carried, memory, carry);
+                    if let Some((word, error)) = self.unknown_value(dialog, &carried, u) {
+                        named.push(word);
+                        errors.push(error);
+                    }
+                }
+                self.account(dialog, &u.text, &spans, &named);
+                if let Some(first) = errors.first() {
+                    self.explain(
+                        format!("I could not take a value you gave: {first}."),
+                        Some(&dialog.name),
+                    );
+                }
+                for error in &errors {
+                    self.say(format!("{}.", capitalise(error)));
+                }
+                if let Some(question) = which_alert {
+                    self.say(question);
+                }
+                let said = errors;
+                self.carry_over(dialog, &mut request, memory, carry);
+                // A value said and refused is asked for, not replaced by the
+                // default as if nothing was said.
+                for slot in dialog.slots.iter().filter(|s| !rejected.contains(&s.name)) {
+                    if let (false, Some(default)) =
+                        (request.slots.contains_key(&slot.name), &slot.default)
+                    {
+                        // A typed default ("today") resolves now, like a value said.
+                        let value = self.slot_value(slot, default).unwrap_or(default.clone());
+                        request.slots.insert(
+                            slot.name.clone(),
+                            SlotValue {
+                                value,
+                                origin: SlotOrigin::Default,
+                            },
+                        );
+                    }
+                }
+                if let Some((slot, values)) = found.several {
+                    return self.ask_one_of(dialog, request, slot, values);
+                }
+                if let Some(next) = dialog
+                    .slots
+                    .iter()
+                    .find(|s| !request.slots.contains_key(&s.name))
+                {
+                    self.offer_listed(next, &mut request, &said);
+                }
+                self.advance(dialog, request)
+            }
+        }
+    }
+
+    /// "You named orders and billing for database, but one request takes one
+    /// …": the slot is asked again with the values numbered.
+    pub(super) fn ask_one_of(
+        &mut self,
+        dialog: &Dialog,
+        mut request: Request,
+        slot_name: String,
+        values: Vec<String>,
+    ) -> Phase {
+        request.slots.remove(&slot_name);
+        let named: Vec<&str> = values.iter().map(String::as_str).collect();
+        let named = opsbot_spec::join_or(&named).replacen(" or ", " and ", 1);
+        let said = format!(
+            "You named {named} for {slot_name}, but one request takes one {slot_name}, and I would not drop the other silently."
+        );
+        self.say(format!(
+            "{said} Which one first: {}? Say one, or its number; then ask again for the other.",
+            numbered(&values)
+        ));
+        self.explain(said, Some(&dialog.name));
+        request.offered = values;
+        Phase::Collecting {
+            request,
+            asking: slot_name,
+        }
+    }
+
+    pub(super) fn advance(&mut self, dialog: &Dialog, request: Request) -> Phase {
+        if let Some(slot) = dialog
+            .slots
+            .iter()
+            .find(|s| !request.slots.contains_key(&s.name))
+        {
+            let prompt = self.prompt(dialog, slot, &request);
+            let prompt = self.noted(prompt);
+            self.say(prompt);
+            return Phase::Collecting {
+                request,
+                asking: slot.name.clone(),
+            };
+        }
+        // Values that depend on others ("a replica of the chosen cluster")
+        // are looked up once everything is known.
+        if let Some(phase) = self.look_up(dialog, &request) {
+            return phase;
+        }
+        if let Err(reason) = dialog.access.check_values(
+            &self.project.settings.groups,
+            self.ctx.user,
+            &request.slot_values(),
+        ) {
+            return self.deny(dialog, request, &reason);
+        }
+        // A part of the message left unused turns even a change its author
+        // let run unasked into a question: the person hears what was left out.
+        let unasked_change = !dialog.read_only && !self.notes.is_empty();
+        if dialog.confirm.is_some() || unasked_change {
+            let preview = self.preview(dialog, &request);
+            let preview = self.noted(preview);
+            self.say(preview);
+            return Phase::AwaitingConfirmation { request };
+        }
+        if !self.notes.is_empty() {
+            let notes = self.noted(String::new());
+            self.say(notes);
+        }
+        self.confirmed(dialog, request)
+    }
+}
