@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use opsbot_encoder::MiniLm;
 use opsbot_nlu::{EntityExtractor, Nlu, NluConfig, TrainOptions, TrainingData};
-use opsbot_runtime::{Bot, ConversationKey, SledStore};
+use opsbot_runtime::{ConversationKey, Runtime, SledStore};
 
 const USERS: usize = 1000;
 
@@ -80,7 +80,7 @@ fn main() {
     .expect("training");
     let state = tempfile::tempdir().expect("temp dir");
     let store = SledStore::open(&state.path().join("opsbot.db")).expect("store opens");
-    let bot = Arc::new(Bot::new(
+    let bot = Arc::new(Runtime::new(
         project.clone(),
         Nlu::new(&project, model, Some(encoder)).expect("nlu"),
         store,

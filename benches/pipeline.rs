@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use opsbot_encoder::{CachedEncoder, EmbeddingCache, MiniLm};
 use opsbot_nlu::evaluate::cross_validate;
 use opsbot_nlu::{EntityExtractor, Nlu, NluConfig, TrainOptions, TrainingData};
-use opsbot_runtime::{Bot, ConversationKey, SledStore, Store};
+use opsbot_runtime::{ConversationKey, Runtime, SledStore, Store};
 
 const ROUNDS: usize = 40;
 
@@ -97,7 +97,7 @@ fn main() {
     // The shell pipeline: the same Bot::handle the shell calls, on a real store.
     let state = tempfile::tempdir().expect("temp dir");
     let store = SledStore::open(&state.path().join("opsbot.db")).expect("store opens");
-    let bot = Bot::new(
+    let bot = Runtime::new(
         project.clone(),
         Nlu::new(&project, model, Some(encoder.clone())).expect("nlu"),
         store,
@@ -258,7 +258,7 @@ fn commit_costs(store: &dyn Store) -> (Vec<Duration>, Vec<Duration>) {
                     } else {
                         vec![]
                     },
-                    ..Default::default()
+                    ..opsbot_runtime::store::Commit::at(chrono::Utc::now())
                 };
                 let started = Instant::now();
                 store.commit(&key, &conversation, change).expect("commit");

@@ -19,7 +19,7 @@ use std::time::Instant;
 use clap::Parser;
 use opsbot::app::{self, Paths};
 use opsbot::review::{self, append::Accepted, session::Work};
-use opsbot_runtime::{Bot, ConversationKey, Inbox, MemoryStore};
+use opsbot_runtime::{ConversationKey, Inbox, MemoryStore, Runtime};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use serde_json::{json, Value};
@@ -117,7 +117,7 @@ fn answer_options(reply: &str, gold: &str) -> String {
     "none of these".into()
 }
 
-async fn say(bot: &Bot, key: &ConversationKey, line: &str) -> String {
+async fn say(bot: &Runtime, key: &ConversationKey, line: &str) -> String {
     let mut replies = Vec::new();
     bot.handle(key, line, &mut |r: String| replies.push(r))
         .await
@@ -126,7 +126,7 @@ async fn say(bot: &Bot, key: &ConversationKey, line: &str) -> String {
 }
 
 /// Runs the first round through the bot; returns what happened to each message.
-async fn converse(bot: &Bot, messages: &[(String, String)]) -> BTreeMap<&'static str, usize> {
+async fn converse(bot: &Runtime, messages: &[(String, String)]) -> BTreeMap<&'static str, usize> {
     let mut tally: BTreeMap<&'static str, usize> = BTreeMap::new();
     for (i, (text, gold)) in messages.iter().enumerate() {
         let key = ConversationKey::new("!bench:localhost", format!("@person{i}:localhost"));
@@ -216,8 +216,9 @@ fn simulate(root: &Path, seed: u64) -> Value {
     let project = app::load_project(&paths).unwrap();
     let nlu = app::load_nlu(&project, &paths).unwrap();
     let inbox = Inbox::new(dir.path().join("state/review"));
-    let bot =
-        Bot::new(project, nlu, MemoryStore::new(), paths.state.clone()).with_inbox(inbox.clone());
+    let bot = Runtime::builder(project, nlu, MemoryStore::new(), paths.state.clone())
+        .inbox(inbox.clone())
+        .build();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

@@ -1,4 +1,4 @@
-//! Where a project's pieces live on disk, and assembling them into a [`Bot`].
+//! Where a project's pieces live on disk, and assembling them into a [`Runtime`].
 
 use std::path::{Path, PathBuf};
 
@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use opsbot_encoder::MiniLm;
 use opsbot_nlu::{IntentModel, Nlu, SentenceEncoder, MODEL_FILE};
-use opsbot_runtime::{Bot, SledStore};
+use opsbot_runtime::{Runtime, RuntimeBuilder, SledStore};
 use opsbot_spec::{Project, SpecError};
 
 /// The folders a command works with.
@@ -148,7 +148,8 @@ pub fn load_nlu(project: &Project, paths: &Paths) -> Result<Nlu> {
     Ok(nlu.with_tagger(tagger, &tagger_path)?)
 }
 
-pub fn open_bot(paths: &Paths) -> Result<Bot> {
+/// The project's runtime, to be finished by the caller's settings.
+pub fn open_bot(paths: &Paths) -> Result<RuntimeBuilder> {
     let project = load_project(paths)?;
     let without: Vec<&str> = project
         .intents
@@ -164,5 +165,5 @@ pub fn open_bot(paths: &Paths) -> Result<Bot> {
     }
     let nlu = load_nlu(&project, paths)?;
     let store = SledStore::open_with_policy(&paths.store(), paths.key_policy)?;
-    Ok(Bot::new(project, nlu, store, paths.state.clone()).with_inbox(paths.inbox()))
+    Ok(Runtime::builder(project, nlu, store, paths.state.clone()).inbox(paths.inbox()))
 }

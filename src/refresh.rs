@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use opsbot_runtime::{Bot, Reloader};
+use opsbot_runtime::{Reloader, Runtime};
 
 use crate::app::{self, Paths};
 
@@ -31,7 +31,7 @@ fn stamp(path: &PathBuf) -> Option<(SystemTime, u64)> {
 
 /// Watches for SIGHUP and for a new model file until the bot stops; runs on the
 /// bot's runtime. Loading happens off the async workers.
-pub async fn watch(bot: Arc<Bot>, paths: Paths) {
+pub async fn watch(bot: Arc<Runtime>, paths: Paths) {
     let reload = reloader(&paths);
     let model = paths.model();
     let mut seen = stamp(&model);
@@ -60,7 +60,7 @@ pub async fn watch(bot: Arc<Bot>, paths: Paths) {
         match tokio::task::spawn_blocking(move || reload()).await {
             Ok(Ok((project, nlu))) => {
                 tracing::info!(trigger = why, trained_at = %nlu.model().meta.trained_at, "loaded the new model");
-                bot.replace(project, nlu);
+                bot.model().replace(project, nlu);
                 seen = stamp(&model);
             }
             Ok(Err(error)) => {

@@ -32,7 +32,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context as _, Result};
 use opsbot_runtime::totp::current_code;
-use opsbot_runtime::{Bot, ConversationKey, SledStore, TotpRecord};
+use opsbot_runtime::{Clock, ConversationKey, ManualClock, Runtime, SledStore, TotpRecord};
 use regex::Regex;
 use serde::Deserialize;
 
@@ -178,8 +178,9 @@ pub fn collect(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
     Ok(files)
 }
 
-/// Builds a bot for one conversation on a fresh store in `state`.
-pub type BotFactory<'a> = dyn Fn(&Path) -> Result<Bot> + 'a;
+/// Builds a bot for one conversation on a fresh store in `state`, on the
+/// conversation's clock.
+pub type BotFactory<'a> = dyn Fn(&Path, std::sync::Arc<dyn Clock>) -> Result<Runtime> + 'a;
 
 pub fn run_conversation(
     conversation: &Conversation,
@@ -201,36 +202,31 @@ fn run_turns(
     runtime: &tokio::runtime::Runtime,
 ) -> Result<()> {
     let state = tempfile::tempdir().context("creating a throwaway state folder")?;
-    // The transcript's clock, kept across restarts: pinned by `now:`, moved on
-    // by waits and codes.
-    let mut clock_offset = match &conversation.now {
-        Some(now) => {
-            let at = chrono::DateTime::parse_from_rfc3339(now)
-                .with_context(|| {
-                    format!("`now: {now}` is not an RFC 3339 time such as 2026-03-01T09:00:00Z")
-                })?
-                .with_timezone(&chrono::Utc);
-            Some(at - chrono::Utc::now())
-        }
-        None => None,
-    };
+    // The transcript's one clock, kept across restarts: pinned by `now:`,
+    // moved on by waits and codes; the store's times come from it too.
+    let clock = std::sync::Arc::new(ManualClock::new());
+    if let Some(now) = &conversation.now {
+        let at = chrono::DateTime::parse_from_rfc3339(now)
+            .with_context(|| {
+                format!("`now: {now}` is not an RFC 3339 time such as 2026-03-01T09:00:00Z")
+            })?
+            .with_timezone(&chrono::Utc);
+        clock.set(at);
+    }
     let zone = match &conversation.time_zone {
         Some(name) => Some(opsbot_spec::types::parse_zone(name).with_context(|| {
             format!("`time_zone: {name}` is not a time zone; expected an IANA name such as Europe/Berlin")
         })?),
         None => None,
     };
-    let start = |state: &Path, offset: Option<chrono::Duration>| -> Result<Bot> {
-        let bot = make_bot(state)?;
-        if let Some(offset) = offset {
-            bot.set_clock(chrono::Utc::now() + offset);
-        }
+    let start = |state: &Path| -> Result<Runtime> {
+        let bot = make_bot(state, clock.clone())?;
         if let Some(zone) = zone {
             bot.set_time_zone(zone);
         }
         Ok(bot)
     };
-    let mut bot = Some(start(state.path(), clock_offset)?);
+    let mut bot = Some(start(state.path())?);
     let mut last_codes: std::collections::HashMap<String, String> = Default::default();
     for user in &conversation.two_factor {
         let current = bot.as_ref().expect("bot is running");
@@ -241,16 +237,17 @@ fn run_turns(
     for (number, turn) in conversation.turns.iter().enumerate() {
         let number = number + 1;
         if turn.restart {
-            if let Some(old) = bot.take() {
-                clock_offset = Some(old.now() - chrono::Utc::now());
-            }
-            bot = Some(start(state.path(), clock_offset)?);
+            // The old process's store is closed before the new one opens it.
+            drop(bot.take());
+            bot = Some(start(state.path())?);
         }
         let current = bot.as_ref().expect("bot is running");
         if let Some(wait) = &turn.wait {
             let by = humantime::parse_duration(wait)
                 .with_context(|| format!("turn {number}: `wait: {wait}` is not a duration"))?;
-            current.advance_clock(by);
+            clock.advance(by);
+            // Timed holds (mutes, quiet hours) may have ended.
+            current.alerts().wake();
         }
         for file in &turn.expect_files {
             if !state.path().join(file).exists() {
@@ -265,7 +262,7 @@ fn run_turns(
         let user = turn.speaker.as_deref().unwrap_or(&conversation.user);
         let code;
         let said = if turn.totp {
-            current.advance_clock(std::time::Duration::from_secs(30));
+            clock.advance(std::time::Duration::from_secs(30));
             let record = current.store().totp(user)?.with_context(|| {
                 format!("turn {number}: {user} is not enrolled (list them under `two_factor:`)")
             })?;

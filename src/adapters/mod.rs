@@ -1,4 +1,5 @@
-//! Adapters carry conversations between people and the [`opsbot_runtime::Bot`];
-//! they translate at the edge and the core never sees their types.
+//! Doors carry conversations between people and the runtime's ingress
+//! ([`opsbot_runtime::Ingress`]); they translate at the edge and the core never
+//! sees their types.
 
 pub mod shell;

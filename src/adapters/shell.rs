@@ -5,7 +5,7 @@
 use std::io::{BufRead, Write};
 
 use anyhow::Result;
-use opsbot_runtime::{Bot, ConversationKey, Envelope, ReplyId, ReplySink};
+use opsbot_runtime::{ConversationKey, Envelope, Receipt, ReplyId, ReplySink, Runtime};
 
 pub struct ShellOptions {
     pub user: String,
@@ -15,7 +15,7 @@ pub struct ShellOptions {
 
 /// Runs the conversation until end of input (or `/quit` when interactive).
 pub fn run(
-    bot: &Bot,
+    bot: &Runtime,
     runtime: &tokio::runtime::Runtime,
     options: &ShellOptions,
     mut input: impl BufRead,
@@ -26,9 +26,14 @@ pub fn run(
         writeln!(output, "opsbot shell — you are {} in room {}. Say “help” to see what I can do; /quit or Ctrl-D to leave.", options.user, options.room)?;
     }
     // An action the previous process left unfinished is reported first.
-    runtime.block_on(bot.resume(&key, &mut |reply: String| {
-        let _ = print_reply(output, options.interactive, &reply);
-    }))?;
+    runtime.block_on(async {
+        bot.ingress().start().await?;
+        bot.ingress()
+            .deliver_owed(&key, &mut |reply: String| {
+                let _ = print_reply(output, options.interactive, &reply);
+            })
+            .await
+    })?;
     let mut line = Vec::new();
     loop {
         if options.interactive {
@@ -65,15 +70,9 @@ pub fn run(
             next: 0,
             failed: None,
         };
-        let envelope = Envelope {
-            key: key.clone(),
-            message_id: None,
-            text: &text,
-            sent_at: None,
-            max_age: None,
-            replying_to: None,
-        };
-        runtime.block_on(bot.receive(&envelope, &mut printer));
+        let envelope = Envelope::new(key.clone(), text);
+        // A failure was told on the terminal; the shell goes on.
+        let _: Receipt = runtime.block_on(bot.ingress().receive_editing(envelope, &mut printer));
         if let Some(e) = printer.failed {
             return Err(e.into());
         }

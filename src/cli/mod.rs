@@ -15,7 +15,7 @@ use opsbot_nlu::{
     EntityExtractor, IntentModel, NluConfig, SentenceEncoder, TrainOptions, TrainProgress,
     TrainingData,
 };
-use opsbot_runtime::{AuditRecord, Bot, SledStore, Store};
+use opsbot_runtime::{AuditRecord, Runtime, SledStore, Store};
 
 use crate::adapters::shell::{self, ShellOptions};
 use crate::app::{self, Paths};
@@ -340,12 +340,11 @@ fn run_matrix(paths: &Paths, args: &RunArgs) -> Result<()> {
     let admins = config.clone();
     let bot = Arc::new(
         app::open_bot(paths)?
-            .with_dry_run(args.dry_run)
-            .with_action_limit(config.max_concurrent_actions)
-            .with_reloader(
-                crate::refresh::reloader(paths),
-                Arc::new(move |u: &str| admins.is_admin(u)),
-            ),
+            .dry_run(args.dry_run)
+            .action_limit(config.max_concurrent_actions)
+            .reloader(crate::refresh::reloader(paths))
+            .admins(Arc::new(move |u: &str| admins.is_admin(u)))
+            .build(),
     );
     let runtime = runtime()?;
     runtime.spawn(crate::refresh::watch(bot.clone(), paths.clone()));
@@ -370,7 +369,7 @@ fn run_matrix(paths: &Paths, args: &RunArgs) -> Result<()> {
                 let _ = stopped.wait_for(|stop| *stop).await;
             }
         };
-        if let Some(alerts) = bot.loaded().project.settings.alerts.clone() {
+        if let Some(alerts) = bot.model().snapshot().project.settings.alerts.clone() {
             start_alerts(&bot, &alerts, paths, until_stopped.clone()).await?;
         }
         opsbot_matrix::run(config, bot, until_stopped()).await?;
@@ -382,7 +381,7 @@ fn run_matrix(paths: &Paths, args: &RunArgs) -> Result<()> {
 /// The alert listener and the delivery worker, started before Matrix so a bad
 /// secret or a taken port stops `opsbot run` at once.
 async fn start_alerts<F: std::future::Future<Output = ()> + Send + 'static>(
-    bot: &Arc<Bot>,
+    bot: &Arc<Runtime>,
     alerts: &opsbot_spec::AlertSettings,
     paths: &Paths,
     until_stopped: impl Fn() -> F,
@@ -394,7 +393,7 @@ async fn start_alerts<F: std::future::Future<Output = ()> + Send + 'static>(
     let stopped = until_stopped();
     tokio::spawn(opsbot_webhook::serve(listener, router, limits, stopped));
     let (bot, stopped) = (bot.clone(), until_stopped());
-    tokio::spawn(async move { bot.deliver_alerts(stopped).await });
+    tokio::spawn(async move { bot.alerts().deliver(stopped).await });
     Ok(())
 }
 
@@ -409,11 +408,10 @@ fn run_shell(paths: &Paths, args: &ShellArgs) -> Result<()> {
     let operator = user.clone();
     let bot = Arc::new(
         app::open_bot(paths)?
-            .with_dry_run(args.dry_run)
-            .with_reloader(
-                crate::refresh::reloader(paths),
-                Arc::new(move |u: &str| u == operator),
-            ),
+            .dry_run(args.dry_run)
+            .reloader(crate::refresh::reloader(paths))
+            .admins(Arc::new(move |u: &str| u == operator))
+            .build(),
     );
     let runtime = runtime()?;
     runtime.spawn(crate::refresh::watch(bot.clone(), paths.clone()));
@@ -447,11 +445,13 @@ fn test(paths: &Paths, args: &TestArgs) -> Result<()> {
                 .join(", ")
         );
     }
-    let make_bot = |state: &Path| -> Result<Bot> {
+    let make_bot = |state: &Path, clock: Arc<dyn opsbot_runtime::Clock>| -> Result<Runtime> {
         let store = transcript::throwaway_store(state)?;
         Ok(
-            Bot::new(project.clone(), nlu.clone(), store, state.to_path_buf())
-                .with_inbox(opsbot_runtime::Inbox::new(state.join("review"))),
+            Runtime::builder(project.clone(), nlu.clone(), store, state.to_path_buf())
+                .inbox(opsbot_runtime::Inbox::new(state.join("review")))
+                .clock(clock)
+                .build(),
         )
     };
     let (mut passed, mut failed) = (0, 0);

@@ -7,7 +7,7 @@
 //! their own request under another id.
 
 use opsbot_dialog::Phase;
-use opsbot_runtime::{AuditOutcome, Bot, ConversationKey};
+use opsbot_runtime::{AuditOutcome, ConversationKey, Runtime};
 
 use crate::util::Fixture;
 
@@ -48,7 +48,7 @@ const QUESTIONS: &[&str] = &[
 
 fn say(
     runtime: &tokio::runtime::Runtime,
-    bot: &Bot,
+    bot: &Runtime,
     key: &ConversationKey,
     text: &str,
 ) -> Vec<String> {
@@ -59,14 +59,14 @@ fn say(
     replies
 }
 
-fn waiting_id(bot: &Bot, key: &ConversationKey) -> Option<String> {
+fn waiting_id(bot: &Runtime, key: &ConversationKey) -> Option<String> {
     match bot.store().load(key).unwrap().phase {
         Phase::AwaitingApproval { request } => Some(request.id),
         _ => None,
     }
 }
 
-fn outcome_of(bot: &Bot, request_id: &str) -> Option<AuditOutcome> {
+fn outcome_of(bot: &Runtime, request_id: &str) -> Option<AuditOutcome> {
     bot.store()
         .audit_newest_first()
         .map(Result::unwrap)

@@ -495,7 +495,7 @@ fn a_long_action_reports_progress_in_the_shell() {
     }
 }
 
-/// Every adapter enters through `Bot::receive`: a redelivered message id is
+/// Every door enters through the ingress: a redelivered message id is
 /// ignored, a message older than its limit gets the offline notice and no
 /// action — on two packs.
 #[test]
@@ -511,15 +511,15 @@ fn redeliveries_and_stale_messages_are_handled_once_for_every_adapter() {
         let receive = |id: &str, text: &str, age_minutes: i64| -> (bool, Vec<String>) {
             let mut replies = Vec::new();
             let envelope = opsbot_runtime::Envelope {
-                key: key.clone(),
-                message_id: Some(id),
-                text,
+                message_id: Some(id.to_string()),
                 sent_at: Some(chrono::Utc::now() - chrono::Duration::minutes(age_minutes)),
                 max_age: Some(Duration::from_secs(600)),
-                replying_to: None,
+                ..opsbot_runtime::Envelope::new(key.clone(), text)
             };
-            let handled =
-                runtime.block_on(bot.receive(&envelope, &mut |r: String| replies.push(r)));
+            let handled = runtime.block_on(
+                bot.ingress()
+                    .receive(envelope, &mut |r: String| replies.push(r)),
+            ) == opsbot_runtime::Receipt::Handled;
             (handled, replies)
         };
         let (handled, replies) = receive("$1", request, 0);

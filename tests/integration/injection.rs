@@ -339,7 +339,7 @@ fn a_corpus_of_hostile_values_reaches_a_permissive_slot_as_single_arguments() {
             .block_on(bot.handle(&key, &message, &mut |r: String| replies.push(r)))
             .unwrap();
         // Line breaks are spaces by the time the value is read.
-        let message = opsbot_runtime::inbound::flatten_line_breaks(&message)
+        let message = opsbot_runtime::command::flatten_line_breaks(&message)
             .trim()
             .to_string();
         if replies == [format!("Write {message}? (yes/no)")] {

@@ -4,7 +4,7 @@
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, ChildStdin, ChildStdout, Stdio};
 
-use opsbot_runtime::{Bot, ConversationKey, SledStore, Store};
+use opsbot_runtime::{ConversationKey, Runtime, SledStore, Store};
 
 use crate::util::{stderr, stdout, Fixture};
 
@@ -98,7 +98,7 @@ fn a_planned_action_that_never_started_is_reported_as_not_run() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     {
         let store = SledStore::open(&fixture.state().join("opsbot.db")).unwrap();
-        let bot = Bot::new(project.clone(), nlu.clone(), store.clone(), fixture.state());
+        let bot = Runtime::new(project.clone(), nlu.clone(), store.clone(), fixture.state());
         let mut replies = Vec::new();
         runtime
             .block_on(
@@ -119,7 +119,7 @@ fn a_planned_action_that_never_started_is_reported_as_not_run() {
         let change = opsbot_runtime::store::Commit {
             records: vec![],
             journal: vec![(id, opsbot_runtime::JournalStatus::Planned)],
-            execution_by: None,
+            ..opsbot_runtime::store::Commit::at(chrono::Utc::now())
         };
         store.commit(&key, &conversation, change).unwrap();
     }

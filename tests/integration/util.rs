@@ -92,11 +92,11 @@ impl Fixture {
     }
 
     /// The bot of this (trained) fixture, in-process, on its state folder.
-    pub fn bot(&self) -> opsbot_runtime::Bot {
+    pub fn bot(&self) -> opsbot_runtime::Runtime {
         let project = opsbot_spec::load_project(self.path()).unwrap();
         let nlu = self.nlu(&project);
         let store = opsbot_runtime::SledStore::open(&self.state().join("opsbot.db")).unwrap();
-        opsbot_runtime::Bot::new(project, nlu, store, self.state())
+        opsbot_runtime::Runtime::new(project, nlu, store, self.state())
     }
 
     /// The trained model of this fixture, with its encoder.

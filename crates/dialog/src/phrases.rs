@@ -130,7 +130,7 @@ fn is_punctuation(c: char) -> bool {
     matches!(c, '…' | '“' | '”' | '‘' | '’' | '«' | '»' | '–' | '—')
 }
 
-fn strip_politeness(text: &str) -> &str {
+pub fn strip_politeness(text: &str) -> &str {
     let mut t = text;
     for suffix in [" please", " thanks", " thank you", " now", " then"] {
         if let Some(rest) = t.strip_suffix(suffix) {
@@ -219,50 +219,6 @@ fn is_yes_phrase(norm: &str) -> bool {
     YES.contains(&strip_politeness(norm)) || YES.contains(&norm)
 }
 
-/// "approve", "approve 7f3a", "deny 7f3a": a decision on a request awaiting
-/// approval. Only these explicit verbs: yes words such as "lgtm" or "approved"
-/// answer the speaker's own questions and are never someone else's approval.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ApprovalCommand {
-    pub approve: bool,
-    /// The request's short id, when given.
-    pub code: Option<String>,
-}
-
-pub fn approval_command(text: &str) -> Option<ApprovalCommand> {
-    let norm = normalise(text);
-    let mut words = norm.split(' ');
-    let approve = match words.next()? {
-        "approve" => true,
-        "deny" | "reject" | "decline" => false,
-        _ => return None,
-    };
-    let code = match (words.next(), words.next()) {
-        (None, _) => None,
-        (Some(code), None) if code.len() >= 4 && code.chars().all(|c| c.is_ascii_hexdigit()) => {
-            Some(code.to_string())
-        }
-        _ => return None,
-    };
-    Some(ApprovalCommand { approve, code })
-}
-
-/// "dry run: deploy shop 1.2 to staging" → (true, "deploy shop 1.2 to staging").
-pub fn strip_dry_run(text: &str) -> (bool, &str) {
-    let trimmed = text.trim_start();
-    for prefix in ["dry run", "dry-run", "dryrun"] {
-        if let Some(head) = trimmed.get(..prefix.len()) {
-            if head.eq_ignore_ascii_case(prefix) {
-                let rest = trimmed[prefix.len()..].trim_start_matches([':', ',', '-', ' ']);
-                if rest.len() < trimmed.len() - prefix.len() || rest.is_empty() {
-                    return (true, rest);
-                }
-            }
-        }
-    }
-    (false, text)
-}
-
 /// A TOTP code as people type it: six digits, perhaps split by a space.
 pub fn totp_code(text: &str) -> Option<String> {
     let digits: String = text
@@ -306,25 +262,6 @@ pub fn is_cancel(text: &str) -> bool {
 #[path = "phrases_tests.rs"]
 mod tests;
 
-/// "reload the model", "refresh model": an admin's request to load the newest
-/// trained model without restarting the bot.
-pub fn is_reload_command(text: &str) -> bool {
-    let norm = normalise(text);
-    let core = strip_politeness(&norm);
-    let core = core.trim_start_matches("opsbot ");
-    matches!(
-        core,
-        "reload model"
-            | "reload the model"
-            | "refresh model"
-            | "refresh the model"
-            | "reload the intent model"
-            | "reload intents"
-    )
-}
-
-/// "the first", "2", "the latter": which of the offered options a reply picks
-/// by position (0-based), if it does.
 /// Lower case without apostrophes or punctuation, and without a leading "no",
 /// "sorry" or "oops" ("No, that's not what I meant!" → "thats not what i meant").
 fn bare(text: &str) -> String {
@@ -388,6 +325,8 @@ pub fn is_none_of_these(text: &str) -> bool {
     NONE.contains(&bare(text).as_str())
 }
 
+/// "the first", "2", "the latter": which of the offered options a reply picks
+/// by position (0-based), if it does.
 pub fn ordinal_choice(text: &str, options: usize) -> Option<usize> {
     let norm = normalise(text);
     let core = strip_politeness(&norm);

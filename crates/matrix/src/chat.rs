@@ -1,5 +1,6 @@
 //! The runtime's [`Chat`] port over a Matrix client: the bot speaks first in a
-//! room it is in, and edits its own messages with `m.replace`.
+//! room it is in, edits its own messages with `m.replace`, leaves a room and
+//! shows it is typing.
 
 use matrix_sdk::ruma::events::room::message::ReplacementMetadata;
 use matrix_sdk::ruma::{OwnedEventId, OwnedUserId, RoomId};
@@ -60,6 +61,29 @@ impl Chat for MatrixChat {
             let content = format::content(&text, None, None)
                 .make_replacement(ReplacementMetadata::new(event, None));
             self.outbox.send(&room, content).await.is_some()
+        })
+    }
+
+    fn leave<'a>(&'a self, room: &'a str) -> ChatFuture<'a, bool> {
+        Box::pin(async move {
+            let Some(room) = self.room(room) else {
+                return false;
+            };
+            match room.leave().await {
+                Ok(()) => true,
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not leave the room");
+                    false
+                }
+            }
+        })
+    }
+
+    fn typing<'a>(&'a self, room: &'a str, on: bool) -> ChatFuture<'a, ()> {
+        Box::pin(async move {
+            if let Some(room) = self.room(room) {
+                let _ = room.typing_notice(on).await;
+            }
         })
     }
 }

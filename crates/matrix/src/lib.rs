@@ -1,13 +1,13 @@
-//! The Matrix adapter: carries conversations between Matrix rooms and the
-//! [`Bot`]. It translates at the edge — room id and sender id become a
-//! `ConversationKey`, replies become messages — and the core never sees a
-//! Matrix type.
+//! The Matrix door: carries conversations between Matrix rooms and the
+//! runtime's ingress. It translates at the edge — an event becomes an
+//! `Envelope`, replies become messages, the runtime's `Chat` port becomes
+//! sends, edits, leaving and typing — and the core never sees a Matrix type.
 //!
 //! Login happens once; the session (access token, device) and matrix-sdk's state
 //! and crypto stores are kept under the data folder, so restarts reuse the same
-//! device and the sync token. Each event is handled at most once (keyed by event
-//! id in the bot's store); messages older than `max_message_age` when they arrive
-//! are not acted on, and the sender is told so.
+//! device and the sync token. Each event carries its id and age to the
+//! ingress, which handles it at most once and does not act on one older than
+//! `max_message_age` (the sender is told so).
 //!
 //! Reading ([`sync`]) fills the gaps a limited sync timeline leaves; sending
 //! ([`outbox`]) keeps each room in order and honours the homeserver's rate
@@ -31,7 +31,8 @@ use matrix_sdk::config::SyncSettings;
 use matrix_sdk::ruma::events::room::member::{MembershipState, StrippedRoomMemberEvent};
 use matrix_sdk::ruma::OwnedUserId;
 use matrix_sdk::{Client, Room};
-use opsbot_runtime::{Bot, OrderedQueues};
+use opsbot_runtime::retry::{retry, Backoff};
+use opsbot_runtime::Runtime;
 
 pub use addressing::Addressing;
 pub use config::MatrixConfig;
@@ -71,9 +72,7 @@ impl From<matrix_sdk::ClientBuildError> for MatrixError {
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
 struct Shared {
-    bot: Arc<Bot>,
-    /// One ordered worker per (room, sender).
-    queues: OrderedQueues,
+    runtime: Arc<Runtime>,
     /// Every message the bot sends, in order per room, paced for the account.
     outbox: outbox::Outbox,
     /// Sync batches still being handled (for the token the bot resumes from).
@@ -110,19 +109,17 @@ fn save_session(path: &Path, session: &MatrixSession) -> Result<(), MatrixError>
 /// Retries `attempt` with exponential backoff while the homeserver is unreachable.
 async fn with_backoff<T, E: std::fmt::Display, F: Future<Output = Result<T, E>>>(
     what: &str,
-    mut attempt: impl FnMut() -> F,
+    attempt: impl FnMut() -> F,
 ) -> T {
-    let mut wait = Duration::from_millis(500);
-    loop {
-        match attempt().await {
-            Ok(value) => return value,
-            Err(e) => {
-                tracing::warn!(error = %e, retry_in = ?wait, "{what} failed; retrying");
-                tokio::time::sleep(wait).await;
-                wait = (wait * 2).min(MAX_BACKOFF);
-            }
-        }
+    match retry(what, None, backoff(), attempt).await {
+        Ok(value) => value,
+        Err(_) => unreachable!("retried until it succeeds"),
     }
+}
+
+/// The adapter's wait between attempts: from half a second up to [`MAX_BACKOFF`].
+pub(crate) fn backoff() -> Backoff {
+    Backoff::new(Duration::from_millis(500), MAX_BACKOFF)
 }
 
 /// Logs in (or restores the saved session) and returns the client.
@@ -204,7 +201,7 @@ pub async fn connect(config: &MatrixConfig) -> Result<Client, MatrixError> {
 /// Runs the adapter until `shutdown` resolves.
 pub async fn run(
     config: MatrixConfig,
-    bot: Arc<Bot>,
+    runtime: Arc<Runtime>,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), MatrixError> {
     let client = connect(&config).await?;
@@ -218,8 +215,7 @@ pub async fn run(
         config.command_prefix.clone(),
     );
     let shared = Arc::new(Shared {
-        bot,
-        queues: OrderedQueues::new(),
+        runtime,
         outbox: outbox::Outbox::new(),
         progress: sync::Progress::default(),
         config,
@@ -254,7 +250,7 @@ pub async fn run(
     resume_interrupted(&client, &shared).await;
 
     tokio::pin!(shutdown);
-    let mut wait = Duration::from_millis(500);
+    let mut backoff = backoff();
     let mut saved_token = since.clone();
     loop {
         if let Some(token) = shared.progress.settled() {
@@ -280,15 +276,15 @@ pub async fn run(
             _ = &mut shutdown => break,
             result = client.sync_once(settings) => match result {
                 Ok(response) => {
-                    wait = Duration::from_millis(500);
+                    backoff.reset();
                     let next = response.next_batch.clone();
                     sync::dispatch(&client, &shared, response, since.as_deref()).await;
                     since = Some(next);
                 }
                 Err(e) => {
+                    let wait = backoff.next_wait();
                     tracing::warn!(error = %e, retry_in = ?wait, "sync failed; retrying");
                     tokio::time::sleep(wait).await;
-                    wait = (wait * 2).min(MAX_BACKOFF);
                 }
             },
         }
@@ -305,14 +301,15 @@ pub async fn run(
     Ok(())
 }
 
-/// Attaches the Matrix port to the bot and resolves actions a previous process
-/// left unfinished: the runtime tells each requester in their room.
+/// Attaches the Matrix port to the runtime and starts its ingress, which
+/// resolves actions a previous process left unfinished and tells each
+/// requester in their room.
 async fn resume_interrupted(client: &Client, shared: &Arc<Shared>) {
-    shared.bot.attach_chat(Arc::new(chat::MatrixChat {
+    shared.runtime.attach_chat(Arc::new(chat::MatrixChat {
         client: client.clone(),
         outbox: shared.outbox.clone(),
     }));
-    match shared.bot.start_adapter().await {
+    match shared.runtime.ingress().start().await {
         Ok(owed) if !owed.is_empty() => {
             tracing::warn!(conversations = owed.len(), "some interrupted actions could not be reported yet; they will be when the requester writes")
         }
@@ -334,15 +331,6 @@ async fn on_invite(shared: &Shared, event: StrippedRoomMemberEvent, room: Room) 
     }
     tracing::info!(room = %room.room_id(), inviter = %event.sender, "joining");
     // Synapse can report an invite before the room is ready to join; retry.
-    let mut wait = Duration::from_millis(200);
-    for _ in 0..8 {
-        match room.join().await {
-            Ok(()) => return,
-            Err(e) => {
-                tracing::warn!(error = %e, "join failed; retrying");
-                tokio::time::sleep(wait).await;
-                wait *= 2;
-            }
-        }
-    }
+    let wait = Backoff::new(Duration::from_millis(200), MAX_BACKOFF);
+    let _ = retry("joining a room", Some(8), wait, || room.join()).await;
 }

@@ -1,69 +1,26 @@
-//! One room message, from the Matrix event to the runtime and back: is it for
-//! the bot (a mention anywhere, the name or prefix in front, a DM, or the
-//! answer the bot waits for), which thread and message it answers, and the
-//! replies — the first and the request's outcome mention the requester in a
-//! group room, a long action's line is edited in place.
+//! One room message, from the Matrix event to the runtime's ingress and back:
+//! is it addressed to the bot (a mention anywhere, the name or prefix in
+//! front, a DM), which thread and message it answers, and its replies — the
+//! first and the request's outcome mention the requester in a group room, a
+//! long action's line is edited in place. Translation only: whether an
+//! unaddressed message is an awaited answer, redeliveries, stale messages,
+//! commands and the typing notice are the runtime's.
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
 
 use matrix_sdk::ruma::events::room::message::{
     MessageType, OriginalSyncRoomMessageEvent, Relation, ReplacementMetadata,
+    RoomMessageEventContent,
 };
 use matrix_sdk::ruma::{OwnedEventId, OwnedUserId};
 use matrix_sdk::{Room, RoomMemberships, RoomState};
-use opsbot_runtime::{ConversationKey, Envelope, ReplyId};
+use opsbot_runtime::{ConversationKey, Envelope, OwnedSink, ReplyId, ReplySink};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
 
+use crate::sync::Pending;
 use crate::{format, Shared};
-
-/// A typing notice only for work that takes longer than this: quick answers
-/// do not need one, and each notice is a request to the homeserver.
-const TYPING_AFTER: Duration = Duration::from_millis(800);
-
-/// What the runtime asks of a conversation's replies, in order.
-enum Out {
-    Say(u64, String),
-    Edit(u64, String),
-    /// The request's outcome, for the requester: replaces reply `id` if given.
-    Conclude(Option<u64>, String, String),
-}
-
-/// The runtime's reply sink for one message: replies are numbered as they
-/// are said, so a later edit can name one before it was sent.
-struct Sink {
-    next: u64,
-    out: tokio::sync::mpsc::UnboundedSender<Out>,
-}
-
-impl opsbot_runtime::ReplySink for Sink {
-    fn say(&mut self, text: String) -> Option<ReplyId> {
-        self.next += 1;
-        let _ = self.out.send(Out::Say(self.next, text));
-        Some(ReplyId(self.next))
-    }
-
-    fn edit(&mut self, id: ReplyId, text: String) {
-        let _ = self.out.send(Out::Edit(id.0, text));
-    }
-
-    fn conclude(&mut self, id: Option<ReplyId>, text: String, requester: &str) {
-        let _ = self
-            .out
-            .send(Out::Conclude(id.map(|i| i.0), text, requester.to_string()));
-    }
-}
-
-fn is_leave_request(text: &str) -> bool {
-    let t = text
-        .trim()
-        .trim_end_matches(['.', '!'])
-        .to_ascii_lowercase();
-    matches!(
-        t.as_str(),
-        "leave this room" | "please leave this room" | "leave the room" | "please leave"
-    )
-}
 
 /// Whether a room is one person and the bot: any room of exactly two joined
 /// members, marked direct or not (nobody else reads along, so nobody needs
@@ -87,38 +44,36 @@ pub(crate) async fn display_name(room: &Room, user: &OwnedUserId) -> String {
     }
 }
 
-pub(crate) async fn on_message(
+/// The event as an envelope for the ingress with the sink for its replies;
+/// `None` for what is not a message for anyone (the bot's own, an edit, not
+/// text). Runs in the conversation's worker, so awaiting here keeps order.
+pub(crate) async fn prepare(
     shared: Arc<Shared>,
     event: OriginalSyncRoomMessageEvent,
     room: Room,
-) {
+    held: Pending,
+) -> Option<(Envelope, OwnedSink)> {
     if event.sender == shared.own || room.state() != RoomState::Joined {
-        return;
+        return None;
     }
     let MessageType::Text(text) = &event.content.msgtype else {
-        return;
+        return None;
     };
     // An edit is a new version of an old message; acting on it again would be
     // a surprise, so edits are ignored (documented).
     if matches!(event.content.relates_to, Some(Relation::Replacement(_))) {
-        return;
+        return None;
     }
     let direct = is_direct(&room).await;
-    let key = ConversationKey::new(room.room_id().as_str(), event.sender.as_str());
     // An intentional mention (an Element pill) names the bot in `m.mentions`.
     let mentioned = event
         .content
         .mentions
         .as_ref()
         .is_some_and(|m| m.user_ids.contains(&shared.own));
-    // Addressed by mention or prefix, in a DM, or answering the bot's question.
-    let body = match shared.addressing.strip(&text.body, direct, mentioned) {
-        Some(body) => body,
-        None if shared.bot.awaits_answer(&key) => text.body.trim().to_string(),
-        None => return,
-    };
+    let addressed = shared.addressing.strip(&text.body, direct, mentioned);
     let event_id: OwnedEventId = event.event_id.clone();
-    tracing::debug!(room = %room.room_id(), sender = %event.sender, event = %event_id, direct, mentioned, "message for the bot");
+    tracing::debug!(room = %room.room_id(), sender = %event.sender, event = %event_id, direct, mentioned, addressed = addressed.is_some(), "room message");
     let thread = match &event.content.relates_to {
         Some(Relation::Thread(thread)) => Some((thread.event_id.clone(), event_id.clone())),
         _ => None,
@@ -130,118 +85,162 @@ pub(crate) async fn on_message(
         _ => None,
     };
     let name = display_name(&room, &event.sender).await;
-    let compose = |reply: &str, addressee: Option<(&OwnedUserId, &str)>| {
+    let envelope = Envelope {
+        key: ConversationKey::new(room.room_id().as_str(), event.sender.as_str()),
+        message_id: Some(event_id.to_string()),
+        addressed: addressed.is_some(),
+        text: addressed.unwrap_or_else(|| text.body.trim().to_string()),
+        sent_at: chrono::DateTime::from_timestamp(i64::from(event.origin_server_ts.as_secs()), 0),
+        max_age: Some(shared.config.max_message_age),
+        replying_to,
+    };
+    let (later, queue) = mpsc::unbounded_channel();
+    let reader = Reader {
+        shared,
+        room,
+        sender: event.sender,
+        name,
+        direct,
+        thread,
+    };
+    let sink = MatrixSink {
+        reader: Arc::new(reader),
+        next: 0,
+        first: true,
+        later,
+    };
+    tokio::spawn(edits(sink.reader.clone(), queue, held));
+    Some((envelope, Box::new(sink)))
+}
+
+/// Who asked, where, and how a reply to them is composed.
+struct Reader {
+    shared: Arc<Shared>,
+    room: Room,
+    sender: OwnedUserId,
+    name: String,
+    direct: bool,
+    /// (thread root, the message) when the message was in a thread.
+    thread: Option<(OwnedEventId, OwnedEventId)>,
+}
+
+impl Reader {
+    fn compose(
+        &self,
+        reply: &str,
+        addressee: Option<(&OwnedUserId, &str)>,
+    ) -> RoomMessageEventContent {
         let addressee = addressee
-            .filter(|_| !direct)
+            .filter(|_| !self.direct)
             .map(|(user_id, name)| format::Addressee { user_id, name });
         format::content(
             reply,
             addressee.as_ref(),
-            thread.as_ref().map(|(root, id)| (root, id)),
+            self.thread.as_ref().map(|(root, id)| (root, id)),
         )
-    };
-    let sender = (&event.sender, name.as_str());
+    }
+}
 
-    let sent_at = chrono::DateTime::from_timestamp(i64::from(event.origin_server_ts.as_secs()), 0);
-    let stale = sent_at.is_some_and(|sent| {
-        (chrono::Utc::now() - sent).to_std().unwrap_or_default() > shared.config.max_message_age
-    });
-    if is_leave_request(&body) && !stale {
-        if !shared.bot.first_sighting(event_id.as_str()).await {
-            return;
-        }
-        if shared.config.is_admin(event.sender.as_str()) {
-            let said = compose(
-                "Leaving this room. Invite me again if you need me.",
-                Some(sender),
-            );
-            shared.outbox.send(&room, said).await;
-            if let Err(e) = room.leave().await {
-                tracing::warn!(error = %e, "could not leave the room");
-            }
-        } else {
-            let said = compose("Only an admin may ask me to leave this room.", Some(sender));
-            shared.outbox.send(&room, said).await;
-        }
-        return;
+/// What waits for an earlier reply to be sent (its event id) or for a name.
+enum Later {
+    /// Reply `n` was queued; its event id comes from this task.
+    Sent(u64, JoinHandle<Option<OwnedEventId>>),
+    /// Replace reply `n`'s text (or say it anew if it never went out).
+    Edit(u64, String),
+    /// The request's outcome for `requester`, replacing reply `n` if given.
+    Conclude(Option<u64>, String, String),
+}
+
+/// The ingress's sink for one message: a new reply is queued in the room's
+/// outbox at once (so replies keep their order across messages); edits and
+/// outcomes wait in [`edits`] for what they need.
+struct MatrixSink {
+    reader: Arc<Reader>,
+    next: u64,
+    /// The first new reply mentions the sender in a group room.
+    first: bool,
+    later: mpsc::UnboundedSender<Later>,
+}
+
+impl ReplySink for MatrixSink {
+    fn say(&mut self, text: String) -> Option<ReplyId> {
+        self.next += 1;
+        let reader = &self.reader;
+        let addressee = self.first.then_some((&reader.sender, reader.name.as_str()));
+        self.first = false;
+        let sent = reader
+            .shared
+            .outbox
+            .send(&reader.room, reader.compose(&text, addressee));
+        let _ = self.later.send(Later::Sent(self.next, tokio::spawn(sent)));
+        Some(ReplyId(self.next))
     }
 
-    let (out, mut receiver) = tokio::sync::mpsc::unbounded_channel::<Out>();
-    let deliver = async {
-        let mut first = true;
-        let mut sent: HashMap<u64, OwnedEventId> = HashMap::new();
-        // Edits are queued without waiting for them, so a newer "still
-        // running" line can replace one the rate limit holds back.
-        let mut edits = Vec::new();
-        while let Some(out) = receiver.recv().await {
-            let (id, text, target, requester) = match out {
-                Out::Say(id, text) => (Some(id), text, None, None),
-                Out::Edit(target, text) => (None, text, Some(target), None),
-                Out::Conclude(target, text, requester) => (None, text, target, Some(requester)),
-            };
-            // An edit replaces an earlier message's text (m.replace); if that
-            // message never went out, the text goes out anew.
-            let original = target.and_then(|t| sent.get(&t)).cloned();
-            // Who it names: the requester on an outcome (kept in the edit's own
-            // `m.mentions`, so they are notified), else the sender on the first
-            // new message.
-            let addressee = match requester.map(OwnedUserId::try_from) {
-                Some(Ok(user)) if user == event.sender => Some((user, name.clone())),
-                Some(Ok(user)) => {
-                    let name = display_name(&room, &user).await;
-                    Some((user, name))
-                }
-                Some(Err(_)) => None,
-                None if original.is_none() && first => Some((event.sender.clone(), name.clone())),
-                None => None,
-            };
-            let content = compose(&text, addressee.as_ref().map(|(u, n)| (u, n.as_str())));
-            match original {
-                Some(original) => edits.push(shared.outbox.send(
-                    &room,
-                    content.make_replacement(ReplacementMetadata::new(original, None)),
-                )),
-                None => {
-                    first = false;
-                    let event = shared.outbox.send(&room, content).await;
-                    if let (Some(event), Some(id)) = (event, id) {
-                        sent.insert(id, event);
-                    }
-                }
+    fn edit(&mut self, id: ReplyId, text: String) {
+        let _ = self.later.send(Later::Edit(id.0, text));
+    }
+
+    fn conclude(&mut self, id: Option<ReplyId>, text: String, requester: &str) {
+        // The requester is the sender: said at once, in order.
+        if id.is_none() && requester == self.reader.sender.as_str() {
+            let reader = &self.reader;
+            self.first = false;
+            let content = reader.compose(&text, Some((&reader.sender, reader.name.as_str())));
+            drop(reader.shared.outbox.send(&reader.room, content));
+            return;
+        }
+        let _ = self.later.send(Later::Conclude(
+            id.map(|i| i.0),
+            text,
+            requester.to_string(),
+        ));
+    }
+}
+
+/// Edits and outcomes of one message's replies, in order: each waits for the
+/// event id of the reply it replaces. Holds the sync batch until done.
+async fn edits(reader: Arc<Reader>, mut queue: mpsc::UnboundedReceiver<Later>, _held: Pending) {
+    let mut sending: HashMap<u64, JoinHandle<Option<OwnedEventId>>> = HashMap::new();
+    let mut sent: HashMap<u64, Option<OwnedEventId>> = HashMap::new();
+    while let Some(later) = queue.recv().await {
+        let (target, text, requester) = match later {
+            Later::Sent(n, task) => {
+                sending.insert(n, task);
+                continue;
             }
-        }
-        for edit in edits {
-            edit.await;
-        }
-    };
-    let handling = async {
-        let mut sink = Sink { next: 0, out };
-        // The sink (and with it the sender) is dropped when handling ends,
-        // which lets the delivery loop finish.
-        let envelope = Envelope {
-            key,
-            message_id: Some(event_id.as_str()),
-            text: &body,
-            sent_at,
-            max_age: Some(shared.config.max_message_age),
-            replying_to: replying_to.as_deref(),
+            Later::Edit(n, text) => (Some(n), text, None),
+            Later::Conclude(n, text, requester) => (n, text, Some(requester)),
         };
-        shared.bot.receive(&envelope, &mut sink).await;
-    };
-    let work = async { tokio::join!(handling, deliver) };
-    tokio::pin!(work);
-    let typing = async {
-        tokio::time::sleep(TYPING_AFTER).await;
-        room.typing_notice(true).await.is_ok()
-    };
-    let typing_shown = tokio::select! {
-        _ = &mut work => false,
-        shown = typing => {
-            work.await;
-            shown
-        }
-    };
-    if typing_shown {
-        let _ = room.typing_notice(false).await;
+        let original = match target {
+            Some(n) => {
+                if let Some(task) = sending.remove(&n) {
+                    sent.insert(n, task.await.ok().flatten());
+                }
+                sent.get(&n).cloned().flatten()
+            }
+            None => None,
+        };
+        // Who it names: the requester on an outcome (kept in the edit's own
+        // `m.mentions`, so they are notified).
+        let addressee = match requester.map(OwnedUserId::try_from) {
+            Some(Ok(user)) if user == reader.sender => Some((user, reader.name.clone())),
+            Some(Ok(user)) => {
+                let name = display_name(&reader.room, &user).await;
+                Some((user, name))
+            }
+            _ => None,
+        };
+        let content = reader.compose(&text, addressee.as_ref().map(|(u, n)| (u, n.as_str())));
+        let outbox = &reader.shared.outbox;
+        // An edit replaces an earlier message's text (m.replace); if that
+        // message never went out, the text goes out anew. Edits are not
+        // awaited: a newer one replaces one the rate limit holds back.
+        drop(match original {
+            Some(original) => outbox.send(
+                &reader.room,
+                content.make_replacement(ReplacementMetadata::new(original, None)),
+            ),
+            None => outbox.send(&reader.room, content),
+        });
     }
 }

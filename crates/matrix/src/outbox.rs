@@ -210,8 +210,7 @@ impl Outbox {
     /// limits, retries failures with backoff.
     async fn deliver(&self, room: &Room, content: RoomMessageEventContent) -> Option<OwnedEventId> {
         let transaction = TransactionId::new();
-        let mut failures = 0;
-        let mut wait = Duration::from_millis(500);
+        let mut backoff = crate::backoff();
         loop {
             let at = self
                 .pace
@@ -240,15 +239,14 @@ impl Outbox {
                         tracing::info!(room = %room.room_id(), retry_after = ?after, "rate limited by the homeserver; waiting as asked");
                         continue;
                     }
-                    failures += 1;
-                    if failures >= ATTEMPTS {
+                    if backoff.failures() + 1 >= ATTEMPTS {
                         self.counts.lock().expect("outbox lock").given_up += 1;
                         tracing::error!(room = %room.room_id(), error = %e, "giving up sending a message");
                         return None;
                     }
+                    let wait = backoff.next_wait();
                     tracing::warn!(room = %room.room_id(), error = %e, retry_in = ?wait, "sending failed; retrying");
                     tokio::time::sleep(wait).await;
-                    wait = (wait * 2).min(crate::MAX_BACKOFF);
                 }
             }
         }

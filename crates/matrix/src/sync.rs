@@ -13,7 +13,6 @@ use std::collections::{HashSet, VecDeque};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use matrix_sdk::deserialized_responses::TimelineEvent;
 use matrix_sdk::room::MessagesOptions;
@@ -154,21 +153,14 @@ async fn fill_gap(room: &Room, prev_batch: &str, since: &str) -> Vec<TimelineEve
             options.limit = GAP_PAGE.into();
             options
         };
-        let mut attempt = 0;
-        let messages = loop {
-            match room.messages(options()).await {
-                Ok(messages) => break Some(messages),
-                Err(e) if attempt < 5 => {
-                    attempt += 1;
-                    tracing::warn!(room = %room.room_id(), error = %e, "fetching missed messages failed; retrying");
-                    tokio::time::sleep(Duration::from_millis(500 << attempt)).await;
-                }
-                Err(e) => {
-                    tracing::error!(room = %room.room_id(), error = %e, "cannot fetch missed messages");
-                    break None;
-                }
-            }
-        };
+        let messages = opsbot_runtime::retry::retry(
+            "fetching missed messages",
+            Some(6),
+            crate::backoff(),
+            || room.messages(options()),
+        )
+        .await
+        .ok();
         let Some(messages) = messages else { break };
         let last_page = messages.chunk.is_empty() || messages.end.is_none();
         events.extend(messages.chunk);
@@ -181,7 +173,7 @@ async fn fill_gap(room: &Room, prev_batch: &str, since: &str) -> Vec<TimelineEve
     events
 }
 
-/// Hands every room message of a sync response to the conversation queues,
+/// Hands every room message of a sync response to the runtime's ingress,
 /// each room's gap (if any) first.
 pub(crate) async fn dispatch(
     client: &Client,
@@ -215,12 +207,9 @@ pub(crate) async fn dispatch(
             // messages of one person in one room are handled in the order sent,
             // while other conversations run concurrently.
             let key = ConversationKey::new(room_id.as_str(), message.sender.as_str());
-            let held = pending(&batch);
-            let (shared, room) = (shared.clone(), room.clone());
-            shared.clone().queues.push(key, async move {
-                let _held = held;
-                crate::message::on_message(shared, message, room).await;
-            });
+            let prepared =
+                crate::message::prepare(shared.clone(), message, room.clone(), pending(&batch));
+            shared.runtime.ingress().push_with(key, prepared);
         }
     }
 }

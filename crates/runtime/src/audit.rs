@@ -62,6 +62,21 @@ pub struct AuditRecord {
     pub alert: Option<opsbot_dialog::AlertLink>,
 }
 
+/// A built-in command to audit (see [`AuditRecord::command`]).
+pub struct BotCommand<'a> {
+    /// The command's name in the trail, e.g. `mute_alerts`.
+    pub name: &'a str,
+    /// What it is about (a mute's target).
+    pub target: &'a str,
+    /// The message as said.
+    pub text: &'a str,
+    pub outcome: AuditOutcome,
+    /// Why it was refused, or what it did ("until …"); empty for nothing.
+    pub detail: &'a str,
+    /// The speaker confirmed it with a "yes".
+    pub confirmed: bool,
+}
+
 /// The newest record's id and hash, kept beside the trail.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChainHead {
@@ -124,6 +139,56 @@ impl AuditRecord {
         }
         audit.reason = Some(settings.redact(&record.reason));
         audit
+    }
+
+    /// A built-in command that changes the bot itself (a mute, an unmute):
+    /// who said what, about which target, done or refused — its own record,
+    /// not a forged dialog request.
+    pub fn command(
+        settings: &Settings,
+        key: &ConversationKey,
+        time: DateTime<Utc>,
+        command: &BotCommand<'_>,
+    ) -> AuditRecord {
+        let denied = command.outcome == AuditOutcome::Denied;
+        AuditRecord {
+            id: 0,
+            prev_hash: String::new(),
+            hash: String::new(),
+            request_id: hex::encode(rand::random::<[u8; 8]>()),
+            time,
+            room: key.room.clone(),
+            user: key.user.clone(),
+            outcome: command.outcome,
+            dialog: command.name.into(),
+            intent: command.name.into(),
+            confidence: 1.0,
+            slots: [(
+                "target".to_string(),
+                opsbot_dialog::SlotValue {
+                    value: command.target.to_string(),
+                    origin: opsbot_dialog::SlotOrigin::Extracted,
+                },
+            )]
+            .into(),
+            messages: vec![settings.redact(command.text)],
+            confirmed_by: command.confirmed.then(|| key.user.clone()),
+            approved_by: None,
+            declined_by: None,
+            two_factor: false,
+            dry_run: false,
+            access: if denied {
+                format!("denied: {}", command.detail)
+            } else {
+                "allowed".into()
+            },
+            command: None,
+            exit_code: None,
+            duration_ms: None,
+            output: None,
+            reason: (!command.detail.is_empty()).then(|| settings.redact(command.detail)),
+            alert: None,
+        }
     }
 
     /// A two-factor code that was wrong, or sent while 2FA is locked.
@@ -275,287 +340,8 @@ pub fn chain(
 /// lines (line number, why).
 pub type CopyView<'c> = (&'c [AuditRecord], &'c [(usize, String)]);
 
-/// What `opsbot audit verify` found.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Verification {
-    pub records: u64,
-    /// Each problem names the record it concerns; empty when the chain holds.
-    pub problems: Vec<String>,
-    /// Facts worth knowing that are not problems (records restored earlier).
-    pub notes: Vec<String>,
-}
-
-/// Walks the trail oldest first and checks ids, links, keyed hashes and the
-/// head, then compares it with the checkpoint copy: every record there must be
-/// in the store with the same hash.
-pub fn verify(
-    records: impl Iterator<Item = Result<AuditRecord, crate::RuntimeError>>,
-    head: Option<ChainHead>,
-    key: &AuditKey,
-    copy: Option<CopyView<'_>>,
-) -> Result<Verification, crate::RuntimeError> {
-    verify_from(records, head, key, copy, 1)
-}
-
-/// As [`verify`], for a trail whose records before `keyed_from` were sealed
-/// with an earlier key (replaced on purpose): their links are checked, their
-/// keyed hashes cannot be.
-pub fn verify_from(
-    records: impl Iterator<Item = Result<AuditRecord, crate::RuntimeError>>,
-    head: Option<ChainHead>,
-    key: &AuditKey,
-    copy: Option<CopyView<'_>>,
-    keyed_from: u64,
-) -> Result<Verification, crate::RuntimeError> {
-    let mut problems = Vec::new();
-    let mut expected_id = 1;
-    let mut previous_hash = String::new();
-    let mut count = 0;
-    let mut stored_hashes = BTreeMap::new();
-    for record in records {
-        let record = record?;
-        count += 1;
-        if record.id > expected_id {
-            problems.push(format!(
-                "{} missing: the trail jumps from #{} to #{}",
-                id_range("record", expected_id, record.id - 1),
-                expected_id - 1,
-                record.id
-            ));
-        } else if record.id < expected_id {
-            problems.push(format!(
-                "record #{} is out of order (after #{})",
-                record.id,
-                expected_id - 1
-            ));
-        }
-        if record.id >= keyed_from && record.compute_hash(key) != record.hash {
-            if record.plain_hash() == record.hash {
-                problems.push(format!("record #{} carries an unkeyed hash: it was written without the audit key (by an older opsbot, or rewritten by someone without the key)", record.id));
-            } else {
-                problems.push(format!(
-                    "record #{} was edited: its content does not match its keyed hash",
-                    record.id
-                ));
-            }
-        } else if record.prev_hash != previous_hash {
-            problems.push(format!("record #{} does not follow the record before it (a record was removed, inserted or reordered)", record.id));
-        }
-        stored_hashes.insert(record.id, record.hash.clone());
-        previous_hash = record.hash.clone();
-        expected_id = record.id + 1;
-    }
-    match head {
-        Some(head) if head.id != expected_id - 1 || head.hash != previous_hash => problems.push(format!(
-            "the newest record should be #{} but the trail ends at #{}: records were removed from the end, or the head was altered",
-            head.id,
-            expected_id - 1
-        )),
-        None if count > 0 => problems.push("the chain head is missing".to_string()),
-        _ => {}
-    }
-    if let Some((copy, damaged)) = copy {
-        compare_with_copy(
-            &stored_hashes,
-            key,
-            copy,
-            damaged,
-            keyed_from,
-            &mut problems,
-        );
-    }
-    Ok(Verification {
-        records: count,
-        problems,
-        notes: Vec::new(),
-    })
-}
-
-/// Problems the checkpoint copy reveals: records missing from the store (lost
-/// in a crash or removed), records that differ, and damage to the copy itself.
-fn compare_with_copy(
-    stored: &BTreeMap<u64, String>,
-    key: &AuditKey,
-    copy: &[AuditRecord],
-    damaged: &[(usize, String)],
-    keyed_from: u64,
-    problems: &mut Vec<String>,
-) {
-    for (line, error) in damaged {
-        problems.push(format!(
-            "line {line} of the checkpoint copy is not an audit record ({error})"
-        ));
-    }
-    let mut missing = Vec::new();
-    for record in copy {
-        if record.id >= keyed_from && record.compute_hash(key) != record.hash {
-            problems.push(format!(
-                "the checkpoint copy of record #{} does not verify under the audit key",
-                record.id
-            ));
-            continue;
-        }
-        match stored.get(&record.id) {
-            None => missing.push(record.id),
-            Some(hash) if *hash != record.hash => problems.push(format!(
-                "record #{} differs from its checkpointed copy: one of them was rewritten",
-                record.id
-            )),
-            Some(_) => {}
-        }
-    }
-    for (first, last) in runs(&missing) {
-        problems.push(format!(
-            "{} in the checkpoint copy but missing from the store (lost in a crash or removed, and not restorable: they do not chain on from the store's newest record)",
-            id_range("record", first, last)
-        ));
-    }
-}
-
-/// "record #4" or "records #4 to #9".
-fn id_range(noun: &str, first: u64, last: u64) -> String {
-    if first == last {
-        format!("{noun} #{first}")
-    } else {
-        format!("{noun}s #{first} to #{last}")
-    }
-}
-
-/// Consecutive runs in a sorted list of ids.
-fn runs(ids: &[u64]) -> Vec<(u64, u64)> {
-    let mut out: Vec<(u64, u64)> = Vec::new();
-    for &id in ids {
-        match out.last_mut() {
-            Some((_, last)) if *last + 1 == id => *last = id,
-            _ => out.push((id, id)),
-        }
-    }
-    out
-}
+mod verify;
+pub use verify::{verify, verify_from, Verification};
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn key() -> AuditKey {
-        AuditKey::from_bytes([7; 32])
-    }
-
-    fn chain(n: u64) -> Vec<AuditRecord> {
-        let records: Vec<AuditRecord> = (1..=n)
-            .map(|id| AuditRecord::test_record(&format!("d{id}")))
-            .collect();
-        super::chain(ChainHead::default(), &records, &key()).0
-    }
-
-    fn check(records: &[AuditRecord], head: ChainHead) -> Vec<String> {
-        verify(records.iter().cloned().map(Ok), Some(head), &key(), None)
-            .unwrap()
-            .problems
-    }
-
-    #[test]
-    fn an_intact_chain_verifies() {
-        let records = chain(4);
-        let head = ChainHead {
-            id: 4,
-            hash: records[3].hash.clone(),
-        };
-        assert!(check(&records, head).is_empty());
-    }
-
-    #[test]
-    fn edits_removals_and_reorders_are_named() {
-        let records = chain(4);
-        let head = ChainHead {
-            id: 4,
-            hash: records[3].hash.clone(),
-        };
-
-        let mut edited = records.clone();
-        edited[1].output = Some("nothing to see".into());
-        assert_eq!(
-            check(&edited, head.clone()),
-            ["record #2 was edited: its content does not match its keyed hash"]
-        );
-
-        let mut removed = records.clone();
-        removed.remove(2);
-        let problems = check(&removed, head.clone());
-        assert!(problems[0].starts_with("record #3 missing"), "{problems:?}");
-
-        let mut reordered = records.clone();
-        reordered.swap(1, 2);
-        let problems = check(&reordered, head.clone());
-        assert!(
-            problems
-                .iter()
-                .any(|p| p.contains("#3 does not follow") || p.contains("out of order")),
-            "{problems:?}"
-        );
-
-        let truncated = &records[..3];
-        let problems = check(truncated, head);
-        assert!(problems[0].contains("removed from the end"), "{problems:?}");
-    }
-
-    #[test]
-    fn a_rewrite_without_the_key_is_caught() {
-        // Someone edits record 2 and re-hashes the chain and head with plain SHA-256.
-        let mut records = chain(3);
-        records[1].output = Some("nothing to see".into());
-        let mut previous = records[0].hash.clone();
-        for r in &mut records[1..] {
-            r.prev_hash = previous.clone();
-            r.hash = r.plain_hash();
-            previous = r.hash.clone();
-        }
-        let head = ChainHead {
-            id: 3,
-            hash: previous,
-        };
-        let problems = check(&records, head);
-        assert!(
-            problems[0].contains("#2 carries an unkeyed hash"),
-            "{problems:?}"
-        );
-        // A different key is no better.
-        let other = AuditKey::from_bytes([8; 32]);
-        records[1].hash = records[1].compute_hash(&other);
-        let problems = check(
-            &records,
-            ChainHead {
-                id: 3,
-                hash: records[2].hash.clone(),
-            },
-        );
-        assert!(
-            problems.iter().any(|p| p.contains("#2 was edited")),
-            "{problems:?}"
-        );
-    }
-
-    #[test]
-    fn the_copy_reveals_records_lost_from_the_end() {
-        let records = chain(6);
-        let copy = records.clone();
-        // The store lost #5 and #6 and its head went back with them.
-        let kept = &records[..4];
-        let head = ChainHead {
-            id: 4,
-            hash: kept[3].hash.clone(),
-        };
-        let found = verify(
-            kept.iter().cloned().map(Ok),
-            Some(head),
-            &key(),
-            Some((&copy, &[])),
-        )
-        .unwrap();
-        assert_eq!(found.records, 4);
-        assert_eq!(found.problems.len(), 1, "{:?}", found.problems);
-        assert!(
-            found.problems[0].starts_with("records #5 to #6 in the checkpoint copy but missing")
-        );
-    }
-}
+mod tests;

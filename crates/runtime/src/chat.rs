@@ -1,7 +1,8 @@
 //! The port through which the runtime speaks first: a message to a room it
-//! chooses (an interrupted action reported at start; later alerts, schedules,
-//! runbook progress), and an edit of a message it sent. Adapters implement
-//! [`Chat`]; the core never sees their types.
+//! chooses (an interrupted action reported at start; alerts; later schedules
+//! and runbook progress), an edit of a message it sent, leaving a room and
+//! the typing notice. Doors implement [`Chat`]; the core never sees their
+//! types.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -30,4 +31,14 @@ pub trait Chat: Send + Sync {
     fn send(&self, message: Outbound) -> ChatFuture<'_, Option<MessageHandle>>;
     /// Replaces the text of a message sent earlier.
     fn edit<'a>(&'a self, handle: &'a MessageHandle, text: String) -> ChatFuture<'a, bool>;
+    /// Leaves a room ("leave this room" from an admin); `false` when it could not.
+    fn leave<'a>(&'a self, room: &'a str) -> ChatFuture<'a, bool> {
+        let _ = room;
+        Box::pin(async { false })
+    }
+    /// Shows (or stops showing) that the bot is working on a reply in `room`.
+    fn typing<'a>(&'a self, room: &'a str, on: bool) -> ChatFuture<'a, ()> {
+        let _ = (room, on);
+        Box::pin(async {})
+    }
 }

@@ -1,33 +1,48 @@
-//! The runtime around the pure dialog engine: the sled store, the audit trail,
-//! the executor, and the [`Bot`] service that ties NLU, dialogs and effects
-//! together for the adapters.
+//! The runtime around the pure dialog engine: services with their own
+//! fields (conversations, actions, the alert desk, review, the model) on a
+//! floor of ports (store, clock, chat), reached by every door through one
+//! [`Ingress`]. See [`runtime`] for the map.
 
+pub mod actions;
+pub mod alert_desk;
 pub mod alerts;
 pub mod audit;
-pub mod bot;
 pub mod chat;
 pub mod checkpoints;
+pub mod clock;
+pub mod command;
+pub mod conversations;
+pub mod envelope;
 pub mod exec;
-pub mod inbound;
+mod floor;
 pub mod inbox;
+pub mod ingress;
 pub mod key;
 pub mod lookup;
-pub mod ordered;
+pub mod model;
 pub mod private;
 pub mod reply;
+pub mod retry;
+pub mod review;
+pub mod runtime;
 pub mod seal;
 pub mod store;
+#[cfg(test)]
+mod tests;
 pub mod totp;
 
 use std::path::PathBuf;
 
+pub use alert_desk::AlertDesk;
 pub use audit::{verify, AuditOutcome, AuditRecord, ChainHead, Verification};
-pub use bot::{Bot, IsAdmin, Loaded, Reloader, Reply};
 pub use chat::{Chat, MessageHandle, Outbound};
-pub use inbound::Envelope;
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use envelope::Envelope;
 pub use inbox::{Decision, Inbox, InboxEntry};
-pub use ordered::OrderedQueues;
-pub use reply::{ReplyId, ReplySink};
+pub use ingress::{Ingress, OrderedQueues, OwnedSink, Receipt};
+pub use model::{Loaded, Model, Reloader};
+pub use reply::{Reply, ReplyId, ReplySink};
+pub use runtime::{IsAdmin, Runtime, RuntimeBuilder};
 pub use seal::AuditKey;
 pub use store::Restoration;
 pub use store::{ConversationKey, JournalStatus, KeyPolicy, MemoryStore, SledStore, Store};

@@ -8,6 +8,9 @@
 //! [`ReplySink::conclude`], naming the requester, so an adapter for a busy
 //! group room can get that person's attention (Matrix mentions them).
 
+/// Where replies go: called once per reply, as soon as it is known.
+pub type Reply<'r> = dyn ReplySink + 'r;
+
 /// Names a reply sent earlier through the same sink, to edit it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct ReplyId(pub u64);

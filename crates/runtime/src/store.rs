@@ -53,14 +53,28 @@ pub struct JournalEntry {
     pub at: DateTime<Utc>,
 }
 
-/// Everything one engine step changes, written atomically.
-#[derive(Default)]
+/// Everything one engine step changes, written atomically, at `at` (the
+/// runtime's clock: the store keeps no clock of its own, so a pinned clock in
+/// conversation tests pins the rate-limit window and the journal too).
 pub struct Commit {
+    pub at: DateTime<Utc>,
     pub records: Vec<AuditRecord>,
     /// (request id, status)
     pub journal: Vec<(String, JournalStatus)>,
     /// A person whose execution counts towards the rate limit.
     pub execution_by: Option<String>,
+}
+
+impl Commit {
+    /// A change that writes nothing yet, made at `at`.
+    pub fn at(at: DateTime<Utc>) -> Commit {
+        Commit {
+            at,
+            records: Vec::new(),
+            journal: Vec::new(),
+            execution_by: None,
+        }
+    }
 }
 
 /// Audit records one after another, as a store reads them.
@@ -93,13 +107,13 @@ pub trait Store: Send + Sync {
 
     /// Records a message id; `false` if it was recorded before (a redelivery),
     /// so a message is handled at most once.
-    fn first_sighting(&self, message_id: &str) -> Result<bool, RuntimeError>;
+    fn first_sighting(&self, message_id: &str, at: DateTime<Utc>) -> Result<bool, RuntimeError>;
 
     /// Forgets message ids recorded before `before` (redeliveries are recent).
     fn forget_sightings(&self, before: DateTime<Utc>) -> Result<usize, RuntimeError>;
 
     /// Marks a planned action as started, just before it is spawned.
-    fn mark_started(&self, request_id: &str) -> Result<(), RuntimeError>;
+    fn mark_started(&self, request_id: &str, at: DateTime<Utc>) -> Result<(), RuntimeError>;
 
     fn journal_entry(&self, request_id: &str) -> Result<Option<JournalEntry>, RuntimeError>;
 

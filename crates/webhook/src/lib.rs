@@ -31,7 +31,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use opsbot_runtime::alerts::Notification;
-use opsbot_runtime::Bot;
+use opsbot_runtime::Runtime;
 
 pub use auth::{sign, Credentials, SIGNATURE_HEADER};
 pub use listener::Limits;
@@ -49,15 +49,15 @@ pub enum WebhookError {
 }
 
 struct Shared {
-    bot: Arc<Bot>,
+    runtime: Arc<Runtime>,
     credentials: Credentials,
     max_body: usize,
     read_timeout: std::time::Duration,
 }
 
-/// The listener's routes over `bot`, with the body limits of `settings`.
+/// The listener's routes over `runtime`, with the body limits of `settings`.
 pub fn router(
-    bot: Arc<Bot>,
+    runtime: Arc<Runtime>,
     credentials: Credentials,
     settings: &opsbot_spec::AlertSettings,
 ) -> Router {
@@ -66,7 +66,7 @@ pub fn router(
         .route("/alerts/alertmanager", post(alertmanager))
         .route("/hooks/{name}", post(hook))
         .with_state(Arc::new(Shared {
-            bot,
+            runtime,
             credentials,
             max_body: settings.max_body,
             read_timeout: settings.read_timeout,
@@ -153,7 +153,7 @@ fn bad_request(reason: String) -> Response {
 
 /// Hands a notification to the runtime: 200 once it is stored.
 async fn accept(shared: &Shared, notification: &Notification) -> Response {
-    match shared.bot.accept_alerts(notification).await {
+    match shared.runtime.alerts().accept(notification).await {
         Ok(receipt) => answer(
             StatusCode::OK,
             serde_json::json!({"rooms": receipt.rooms, "changed": receipt.changed}),
@@ -189,7 +189,7 @@ async fn hook(
         Ok((_, body)) => body,
         Err(refused) => return refused,
     };
-    let loaded = shared.bot.loaded();
+    let loaded = shared.runtime.model().snapshot();
     let Some(hook) = loaded
         .project
         .settings
@@ -206,7 +206,7 @@ async fn hook(
         Ok(body) => body,
         Err(e) => return bad_request(format!("the body is not JSON: {e}")),
     };
-    match opsbot_runtime::alerts::hook_notification(hook, &body, shared.bot.now()) {
+    match opsbot_runtime::alerts::hook_notification(hook, &body, shared.runtime.now()) {
         Ok(notification) => accept(&shared, &notification).await,
         Err(reason) => bad_request(reason),
     }

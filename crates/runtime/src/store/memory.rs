@@ -104,7 +104,7 @@ impl Store for MemoryStore {
         conversation: &Conversation,
         change: Commit,
     ) -> Result<Vec<AuditRecord>, RuntimeError> {
-        let now = Utc::now();
+        let now = change.at;
         let mut state = self.state();
         let (stored, head) = audit::chain(
             state.head.clone().unwrap_or_default(),
@@ -127,12 +127,12 @@ impl Store for MemoryStore {
         Ok(stored)
     }
 
-    fn first_sighting(&self, message_id: &str) -> Result<bool, RuntimeError> {
+    fn first_sighting(&self, message_id: &str, at: DateTime<Utc>) -> Result<bool, RuntimeError> {
         let mut state = self.state();
         if state.seen.contains_key(message_id) {
             return Ok(false);
         }
-        state.seen.insert(message_id.to_string(), Utc::now());
+        state.seen.insert(message_id.to_string(), at);
         Ok(true)
     }
 
@@ -143,12 +143,12 @@ impl Store for MemoryStore {
         Ok(count - state.seen.len())
     }
 
-    fn mark_started(&self, request_id: &str) -> Result<(), RuntimeError> {
+    fn mark_started(&self, request_id: &str, at: DateTime<Utc>) -> Result<(), RuntimeError> {
         self.state().journal.insert(
             request_id.to_string(),
             JournalEntry {
                 status: JournalStatus::Started,
-                at: Utc::now(),
+                at,
             },
         );
         Ok(())

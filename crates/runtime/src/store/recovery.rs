@@ -195,7 +195,7 @@ mod tests {
         for i in 0..n {
             let change = Commit {
                 records: vec![AuditRecord::test_record(&format!("step{i}"))],
-                ..Default::default()
+                ..Commit::at(chrono::Utc::now())
             };
             store
                 .commit(&who, &Conversation::default(), change)

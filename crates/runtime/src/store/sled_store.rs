@@ -221,7 +221,7 @@ impl Store for SledStore {
         change: Commit,
     ) -> Result<Vec<AuditRecord>, RuntimeError> {
         let state = json(conversation);
-        let now = Utc::now();
+        let now = change.at;
         let stored = (
             &self.conversations,
             &self.audit,
@@ -260,8 +260,8 @@ impl Store for SledStore {
     /// Records a message id; `false` if it was recorded before (a redelivery).
     /// Flushed before returning, so a message is handled at most once even
     /// across a crash.
-    fn first_sighting(&self, message_id: &str) -> Result<bool, RuntimeError> {
-        let now = Utc::now().timestamp_millis().to_be_bytes();
+    fn first_sighting(&self, message_id: &str, at: DateTime<Utc>) -> Result<bool, RuntimeError> {
+        let now = at.timestamp_millis().to_be_bytes();
         let fresh = self
             .seen
             .compare_and_swap(message_id.as_bytes(), None as Option<&[u8]>, Some(&now[..]))
@@ -293,13 +293,13 @@ impl Store for SledStore {
     }
 
     /// Marks a planned action as started, durably, just before it is spawned.
-    fn mark_started(&self, request_id: &str) -> Result<(), RuntimeError> {
+    fn mark_started(&self, request_id: &str, at: DateTime<Utc>) -> Result<(), RuntimeError> {
         self.journal
             .insert(
                 request_id.as_bytes(),
                 json(&JournalEntry {
                     status: JournalStatus::Started,
-                    at: Utc::now(),
+                    at,
                 }),
             )
             .map_err(SledStore::error)?;

@@ -64,10 +64,16 @@ fn a_conversation_reads_back_as_committed() {
         let waiting = in_phase(Phase::AwaitingConfirmation {
             request: request("r1"),
         });
-        store.commit(&alice, &waiting, Commit::default()).unwrap();
+        store
+            .commit(&alice, &waiting, Commit::at(chrono::Utc::now()))
+            .unwrap();
         assert_eq!(store.load(&alice).unwrap(), waiting);
         store
-            .commit(&alice, &Conversation::default(), Commit::default())
+            .commit(
+                &alice,
+                &Conversation::default(),
+                Commit::at(chrono::Utc::now()),
+            )
             .unwrap();
         assert_eq!(store.load(&alice).unwrap(), Conversation::default());
         assert_eq!(
@@ -91,7 +97,9 @@ fn rooms_and_running_actions_are_listed_without_prefix_confusion() {
             } else {
                 executing.clone()
             };
-            store.commit(&key, &state, Commit::default()).unwrap();
+            store
+                .commit(&key, &state, Commit::at(chrono::Utc::now()))
+                .unwrap();
         }
         let mut in_room: Vec<String> = store
             .conversations_in("room")
@@ -122,7 +130,7 @@ fn audit_records_are_chained_in_order_and_verify() {
         for batch in [vec!["first", "second"], vec![], vec!["third"]] {
             let change = Commit {
                 records: batch.iter().map(|d| AuditRecord::test_record(d)).collect(),
-                ..Commit::default()
+                ..Commit::at(Utc::now())
             };
             let stored = store
                 .commit(&alice, &Conversation::default(), change)
@@ -153,7 +161,7 @@ fn the_journal_follows_an_action_through_its_life() {
         assert_eq!(store.journal_entry("r1").unwrap(), None);
         let planned = Commit {
             journal: vec![("r1".into(), JournalStatus::Planned)],
-            ..Commit::default()
+            ..Commit::at(Utc::now())
         };
         store
             .commit(&alice, &Conversation::default(), planned)
@@ -162,14 +170,14 @@ fn the_journal_follows_an_action_through_its_life() {
             store.journal_entry("r1").unwrap().unwrap().status,
             JournalStatus::Planned
         );
-        store.mark_started("r1").unwrap();
+        store.mark_started("r1", Utc::now()).unwrap();
         assert_eq!(
             store.journal_entry("r1").unwrap().unwrap().status,
             JournalStatus::Started
         );
         let finished = Commit {
             journal: vec![("r1".into(), JournalStatus::Finished)],
-            ..Commit::default()
+            ..Commit::at(Utc::now())
         };
         store
             .commit(&alice, &Conversation::default(), finished)
@@ -188,7 +196,7 @@ fn executions_are_counted_per_person_in_a_window() {
         for _ in 0..2 {
             let change = Commit {
                 execution_by: Some("alice".into()),
-                ..Commit::default()
+                ..Commit::at(Utc::now())
             };
             store
                 .commit(&key, &Conversation::default(), change)
@@ -222,9 +230,12 @@ fn executions_are_counted_per_person_in_a_window() {
 #[test]
 fn a_message_id_is_seen_once_until_forgotten() {
     each_store(|store| {
-        assert!(store.first_sighting("$event1").unwrap());
-        assert!(!store.first_sighting("$event1").unwrap(), "a redelivery");
-        assert!(store.first_sighting("$event2").unwrap());
+        assert!(store.first_sighting("$event1", chrono::Utc::now()).unwrap());
+        assert!(
+            !store.first_sighting("$event1", chrono::Utc::now()).unwrap(),
+            "a redelivery"
+        );
+        assert!(store.first_sighting("$event2", chrono::Utc::now()).unwrap());
         assert_eq!(
             store
                 .forget_sightings(Utc::now() - Duration::minutes(1))
@@ -238,7 +249,7 @@ fn a_message_id_is_seen_once_until_forgotten() {
                 .unwrap(),
             2
         );
-        assert!(store.first_sighting("$event1").unwrap());
+        assert!(store.first_sighting("$event1", chrono::Utc::now()).unwrap());
     });
 }
 

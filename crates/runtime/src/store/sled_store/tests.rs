@@ -25,9 +25,10 @@ fn state_and_audit_survive_reopening() {
             ],
             journal: vec![("r1".into(), JournalStatus::Planned)],
             execution_by: Some("alice".into()),
+            ..Commit::at(chrono::Utc::now())
         };
         store.commit(&key, &conversation, change).unwrap();
-        assert!(store.first_sighting("$event1").unwrap());
+        assert!(store.first_sighting("$event1", chrono::Utc::now()).unwrap());
     }
     let store = SledStore::open(&path).unwrap();
     assert_eq!(store.load(&key).unwrap(), conversation);
@@ -45,7 +46,10 @@ fn state_and_audit_survive_reopening() {
             .unwrap(),
         1
     );
-    assert!(!store.first_sighting("$event1").unwrap(), "ids persist");
+    assert!(
+        !store.first_sighting("$event1", chrono::Utc::now()).unwrap(),
+        "ids persist"
+    );
 }
 
 fn mode(path: &Path) -> u32 {
@@ -69,7 +73,7 @@ fn reopen(path: &Path, key: AuditKey, policy: KeyPolicy) -> Result<SledStore, Ru
 fn record(store: &SledStore, what: &str) {
     let change = Commit {
         records: vec![AuditRecord::test_record(what)],
-        ..Default::default()
+        ..Commit::at(chrono::Utc::now())
     };
     store
         .commit(

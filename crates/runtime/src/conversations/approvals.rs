@@ -1,14 +1,30 @@
 //! Decisions on other people's requests: only an explicit "approve"/"deny",
 //! named when more than one thing could be meant; a yes word is never one.
+//! The decision is found in the approver's worker ([`Conversations::route_approval`])
+//! and stepped in the requester's ([`Conversations::decide`]), so each
+//! conversation is only ever changed by its own ordered worker.
 
-use opsbot_dialog::phrases::ApprovalCommand;
+use crate::command::ApprovalCommand;
 use opsbot_dialog::{step, Input, Phase};
 
-use super::{short, Bot, Loaded, Reply};
+use super::Conversations;
+use crate::model::Loaded;
+use crate::reply::Reply;
 use crate::store::ConversationKey;
 use crate::RuntimeError;
 
-impl Bot {
+/// Where an approval command goes.
+pub(crate) enum Approval {
+    /// Nowhere: the approver is told this (nothing waits, or say which).
+    Told(String),
+    /// To the requester's conversation, for this request.
+    Decide {
+        requester: ConversationKey,
+        request_id: String,
+    },
+}
+
+impl Conversations {
     /// Requests of other people waiting for approval in `room`: (requester,
     /// request id, dialog), those whose id starts with `code` when given.
     fn waiting_for_approval(
@@ -17,6 +33,7 @@ impl Bot {
         code: Option<&str>,
     ) -> Result<Vec<(ConversationKey, String, String)>, RuntimeError> {
         Ok(self
+            .floor
             .store
             .conversations_in(room)?
             .into_iter()
@@ -52,19 +69,19 @@ impl Bot {
         }))
     }
 
-    /// "approve 7f3a" from `approver`: finds the request waiting in this room and
-    /// steps the requester's conversation with the decision. A bare "approve"
-    /// decides only when exactly one request waits and the speaker has nothing
-    /// of their own pending; otherwise the request must be named.
-    pub(super) async fn handle_approval(
+    /// "approve 7f3a" from `approver`: finds the request waiting in this room.
+    /// A bare "approve" decides only when exactly one request waits and the
+    /// speaker has nothing of their own pending; otherwise the request must be
+    /// named.
+    pub(crate) fn route_approval(
         &self,
         loaded: &Loaded,
         approver: &ConversationKey,
         command: &ApprovalCommand,
-        reply: &mut Reply<'_>,
-    ) -> Result<(), RuntimeError> {
+    ) -> Result<Approval, RuntimeError> {
         let waiting = self.waiting_for_approval(&approver.room, command.code.as_deref())?;
         let own = self
+            .floor
             .store
             .load(approver)
             .map(|c| c.phase)
@@ -85,21 +102,19 @@ impl Bot {
                 .iter()
                 .map(|(key, id, dialog)| format!("“{verb} {}” ({}: {dialog})", short(id), key.user))
                 .collect();
-            reply.say(format!(
+            return Ok(Approval::Told(format!(
                 "You have a request of your own waiting for your answer, so I will not guess what “{verb}” means. To decide on another request, name it: {}.",
                 choices.join(", ")
-            ));
-            return Ok(());
+            )));
         }
         let (requester, request_id) = match waiting.as_slice() {
             [] => {
-                reply.say(match &command.code {
+                return Ok(Approval::Told(match &command.code {
                     Some(code) => {
                         format!("No request {code} is waiting for approval in this room.")
                     }
                     None => "No request is waiting for approval in this room.".to_string(),
-                });
-                return Ok(());
+                }));
             }
             [(key, id, _)] => (key.clone(), id.clone()),
             several => {
@@ -110,38 +125,50 @@ impl Bot {
                         format!("“{verb} {}” ({}: {dialog})", short(id), key.user)
                     })
                     .collect();
-                reply.say(format!(
+                return Ok(Approval::Told(format!(
                     "Several requests are waiting for approval; say which: {}.",
                     choices.join(", ")
-                ));
-                return Ok(());
+                )));
             }
         };
-        let lock = self.lock_for(&requester);
-        let _in_order = lock.lock().await;
-        let conversation = self.load(&requester, reply)?;
-        // It may have moved on while the lock was awaited.
+        Ok(Approval::Decide {
+            requester,
+            request_id,
+        })
+    }
+
+    /// Steps the requester's conversation with `approver`'s decision on
+    /// `request_id` (in the requester's worker).
+    pub(crate) async fn decide(
+        &self,
+        loaded: &Loaded,
+        approver: &ConversationKey,
+        requester: &ConversationKey,
+        request_id: &str,
+        approve: bool,
+        reply: &mut Reply<'_>,
+    ) -> Result<(), RuntimeError> {
+        let conversation = self.load(requester, reply)?;
+        // It may have moved on since the approval was routed.
         if !matches!(&conversation.phase, Phase::AwaitingApproval { request } if request.id == request_id)
         {
             reply.say("That request is no longer waiting for approval.".into());
             return Ok(());
         }
-        tracing::info!(room = %approver.room, approver = %approver.user, requester = %requester.user, approve = command.approve, "approval decision");
-        let ctx = self.context(loaded, &requester, false)?;
+        tracing::info!(room = %approver.room, approver = %approver.user, requester = %requester.user, approve, "approval decision");
+        let ctx = self.context(loaded, requester, false)?;
         let input = Input::Approval {
             approver: &approver.user,
-            approve: command.approve,
+            approve,
         };
         let transition = step(&loaded.project, conversation, input, &ctx);
-        self.apply(
-            loaded,
-            &requester,
-            transition,
-            Vec::new(),
-            Vec::new(),
-            reply,
-        )
-        .await?;
+        self.apply(loaded, requester, transition, Vec::new(), reply)
+            .await?;
         Ok(())
     }
+}
+
+/// The short form of a request id people type ("approve 7f3a").
+fn short(id: &str) -> &str {
+    id.get(..4).unwrap_or(id)
 }

@@ -1,32 +1,41 @@
 //! One parse of each message: what kind of input it is is decided once, here,
-//! before any policy runs, and `Bot::handle` is a match on the result.
+//! before any policy runs, and the ingress is a match on the result. Each
+//! built-in command that needs more than a call into one service has its
+//! own file with its own apply.
 
-use opsbot_dialog::phrases::{self, ApprovalCommand};
+use opsbot_dialog::phrases;
 
-/// A message as an adapter received it: whose, which (an adapter id makes it
-/// handled at most once), the text, and when it was sent with how old it may
-/// be to be acted on (a bot that was offline does not act on stale requests).
-#[derive(Debug, Clone)]
-pub struct Envelope<'t> {
-    pub key: crate::ConversationKey,
-    pub message_id: Option<&'t str>,
-    pub text: &'t str,
-    pub sent_at: Option<chrono::DateTime<chrono::Utc>>,
-    pub max_age: Option<std::time::Duration>,
-    /// The bot's message this one answers (a reply to it, or in its thread),
-    /// as the adapter's message id: a request about an alert takes its values.
-    pub replying_to: Option<&'t str>,
+use crate::alerts::MuteCommand;
+
+pub(crate) mod leave;
+pub(crate) mod reload;
+pub mod words;
+
+pub use words::ApprovalCommand;
+
+/// What the parse needs to know about the bot: which commands it has.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Commands {
+    /// The project has alerts: "mute …" is the bot's own command.
+    pub mutes: bool,
+    /// The door can leave a room: "leave this room" is the bot's own command.
+    pub leave: bool,
 }
 
 /// What a message is.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Inbound<'t> {
+pub enum Command<'t> {
     /// Over the length limit: refused (with this reply) before anything reads it.
     TooLong(String),
     /// "approve 7f3a", "deny": a decision on another person's request.
     Approval(ApprovalCommand),
     /// "reload the model": an admin's request for the newest model.
     Reload,
+    /// "leave this room": an admin's request.
+    Leave,
+    /// "mute web-01 for 2 hours", "unmute …", "what is muted" (or why the
+    /// mute cannot be read).
+    Mute(Result<MuteCommand, String>),
     /// Anything else, for the speaker's own conversation.
     Message(Message<'t>),
 }
@@ -71,20 +80,28 @@ pub fn flatten_line_breaks(text: &str) -> std::borrow::Cow<'_, str> {
     std::borrow::Cow::Owned(flat)
 }
 
-/// Parses a message once.
-pub fn parse(text: &str) -> Inbound<'_> {
+/// Parses a message once (line breaks already flattened).
+pub fn parse(text: &str, commands: Commands) -> Command<'_> {
     if let Some(refusal) = opsbot_dialog::overlong_reply(text) {
-        return Inbound::TooLong(refusal);
+        return Command::TooLong(refusal);
     }
     let text = text.trim();
-    if let Some(command) = phrases::approval_command(text) {
-        return Inbound::Approval(command);
+    if let Some(command) = words::approval_command(text) {
+        return Command::Approval(command);
     }
-    if phrases::is_reload_command(text) {
-        return Inbound::Reload;
+    if words::is_reload_command(text) {
+        return Command::Reload;
     }
-    let (dry_run, content) = phrases::strip_dry_run(text);
-    Inbound::Message(Message {
+    if commands.leave && leave::is_leave_request(text) {
+        return Command::Leave;
+    }
+    // Mutes are the bot's own words where it has alerts; elsewhere "mute …"
+    // is for the project's dialogs.
+    if let Some(mute) = crate::alerts::parse_mute(text).filter(|_| commands.mutes) {
+        return Command::Mute(mute);
+    }
+    let (dry_run, content) = words::strip_dry_run(text);
+    Command::Message(Message {
         text,
         content,
         dry_run,
@@ -116,20 +133,30 @@ mod tests {
     #[test]
     fn each_kind_is_told_apart_once() {
         assert_eq!(
-            parse(" approve 7f3a "),
-            Inbound::Approval(ApprovalCommand {
+            parse(" approve 7f3a ", Commands::default()),
+            Command::Approval(ApprovalCommand {
                 approve: true,
                 code: Some("7f3a".into())
             })
         );
-        assert_eq!(parse("reload the model"), Inbound::Reload);
-        assert!(matches!(parse(&"x".repeat(1 << 20)), Inbound::TooLong(_)));
+        assert_eq!(
+            parse("reload the model", Commands::default()),
+            Command::Reload
+        );
+        assert!(matches!(
+            parse(&"x".repeat(1 << 20), Commands::default()),
+            Command::TooLong(_)
+        ));
         // The limit comes first: a long approval is still too long.
         assert!(matches!(
-            parse(&format!("approve {}", "f".repeat(3000))),
-            Inbound::TooLong(_)
+            parse(
+                &format!("approve {}", "f".repeat(3000)),
+                Commands::default()
+            ),
+            Command::TooLong(_)
         ));
-        let Inbound::Message(m) = parse("dry run: deploy shop 1.2 to qa\n") else {
+        let Command::Message(m) = parse("dry run: deploy shop 1.2 to qa\n", Commands::default())
+        else {
             panic!()
         };
         assert_eq!(
@@ -141,11 +168,32 @@ mod tests {
                 None
             )
         );
-        let Inbound::Message(m) = parse("123 456") else {
+        let Command::Message(m) = parse("123 456", Commands::default()) else {
             panic!()
         };
         assert_eq!(m.code.as_deref(), Some("123456"));
+        // Leaving and mutes are commands only where the bot has them.
+        let all = Commands {
+            mutes: true,
+            leave: true,
+        };
+        assert_eq!(parse("leave this room", all), Command::Leave);
+        assert!(matches!(
+            parse("leave this room", Commands::default()),
+            Command::Message(_)
+        ));
+        assert!(matches!(
+            parse("mute web-01 for 2 hours", all),
+            Command::Mute(Ok(_))
+        ));
+        assert!(matches!(
+            parse("mute web-01 for 2 hours", Commands::default()),
+            Command::Message(_)
+        ));
         // "lgtm" is a yes word for the speaker's own question, never an approval.
-        assert!(matches!(parse("lgtm"), Inbound::Message(_)));
+        assert!(matches!(
+            parse("lgtm", Commands::default()),
+            Command::Message(_)
+        ));
     }
 }

@@ -12,15 +12,17 @@ fn reviewing_bot(
     change: impl FnOnce(&mut opsbot_spec::Project),
 ) -> (Bot, Inbox) {
     let inbox = Inbox::new(state.join("review"));
-    let bot = bot_changed(name, state, MemoryStore::new(), |project| {
+    let (project, nlu) = trained(&pack(name), |project| {
         project
             .settings
             .redact
             .push(regex::Regex::new(r"token=\S+").unwrap());
         project.settings.review.exclude_rooms = vec!["private".into()];
         change(project);
-    })
-    .with_inbox(inbox.clone());
+    });
+    let bot = Bot::with(project, nlu, MemoryStore::new(), state.to_path_buf(), |b| {
+        b.inbox(inbox.clone())
+    });
     (bot, inbox)
 }
 

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 
-use super::Bot;
+use super::AlertDesk;
 use crate::alerts::{AlertGroup, Mute};
 use crate::RuntimeError;
 
@@ -32,7 +32,7 @@ impl Holds {
     }
 }
 
-impl Bot {
+impl AlertDesk {
     /// Whether `group` (never posted, not a digest) must wait: muted, or put
     /// into a digest.
     pub(super) async fn hold(
@@ -43,6 +43,7 @@ impl Bot {
     ) -> Result<bool, RuntimeError> {
         if !holds.mutes.contains_key(&group.room) {
             let active = self
+                .floor
                 .store
                 .mutes_in(&group.room)?
                 .into_iter()
@@ -51,11 +52,11 @@ impl Bot {
             holds.mutes.insert(group.room.clone(), active);
         }
         // A muted group waits; one that came and went while muted was
-        // settled when it resolved (`Bot::accept_alerts`).
+        // settled when it resolved (`AlertDesk::accept`).
         if group.is_muted_by(&holds.mutes[&group.room]) {
             return Ok(true);
         }
-        let loaded = self.loaded();
+        let loaded = self.model.snapshot();
         let Some(settings) = &loaded.project.settings.alerts else {
             return Ok(false);
         };
@@ -87,6 +88,7 @@ impl Bot {
         let slot = (group.room.clone(), route.name.clone());
         if !holds.posted.contains_key(&slot) {
             let count = self
+                .floor
                 .store
                 .alert_groups_in(&group.room)?
                 .iter()
@@ -120,9 +122,10 @@ impl Bot {
         hold_until: Option<DateTime<Utc>>,
         now: DateTime<Utc>,
     ) -> Result<(), RuntimeError> {
-        let _merging = self.alert_lock.lock().await;
+        let _merging = self.lock.lock().await;
         let digest_key = format!("{}{key}", crate::alerts::DIGEST_PREFIX);
         let mut digest = self
+            .floor
             .store
             .alert_group(&AlertGroup::id(&member.room, &digest_key))?
             .unwrap_or_else(|| {
@@ -130,6 +133,7 @@ impl Bot {
             });
         let member_id = AlertGroup::id(&member.room, &member.group_key);
         let mut current = self
+            .floor
             .store
             .alert_group(&member_id)?
             .unwrap_or_else(|| member.clone());
@@ -141,10 +145,10 @@ impl Bot {
             }
         }
         self.render_digest(&mut digest, &current, now)?;
-        let store = self.store.clone();
-        self.blocking(move || store.save_alerts(&[current, digest], &[]))
+        self.floor
+            .blocking(move |store| store.save_alerts(&[current, digest], &[]))
             .await?;
-        self.alerts_pending.notify_one();
+        self.pending.notify_one();
         Ok(())
     }
 
@@ -157,13 +161,15 @@ impl Bot {
         let Some(digest_key) = &member.in_digest else {
             return Ok(());
         };
-        let _merging = self.alert_lock.lock().await;
+        let _merging = self.lock.lock().await;
         let member_id = AlertGroup::id(&member.room, &member.group_key);
         let mut current = self
+            .floor
             .store
             .alert_group(&member_id)?
             .unwrap_or_else(|| member.clone());
         let digest = self
+            .floor
             .store
             .alert_group(&AlertGroup::id(&member.room, digest_key))?;
         let mut saved = Vec::new();
@@ -177,10 +183,10 @@ impl Bot {
             None => current.in_digest = None,
         }
         saved.push(current);
-        let store = self.store.clone();
-        self.blocking(move || store.save_alerts(&saved, &[]))
+        self.floor
+            .blocking(move |store| store.save_alerts(&saved, &[]))
             .await?;
-        self.alerts_pending.notify_one();
+        self.pending.notify_one();
         Ok(())
     }
 
@@ -201,7 +207,7 @@ impl Bot {
         for id in &ids {
             if *id == changed_id {
                 members.push(changed.clone());
-            } else if let Some(member) = self.store.alert_group(id)? {
+            } else if let Some(member) = self.floor.store.alert_group(id)? {
                 members.push(member);
             }
         }
@@ -211,13 +217,13 @@ impl Bot {
     }
 }
 
-impl Bot {
+impl AlertDesk {
     /// Who an alert group's first message addresses, from its route's
     /// `mention:` (a person is addressed by their Matrix id when they have
     /// one); `None` when the route names nobody or the rota has no row.
     pub(super) fn mention_for(&self, group: &AlertGroup) -> Option<String> {
         use opsbot_spec::alerts::Mention;
-        let loaded = self.loaded();
+        let loaded = self.model.snapshot();
         let settings = &loaded.project.settings;
         let route = settings
             .alerts

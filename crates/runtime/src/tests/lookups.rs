@@ -182,7 +182,7 @@ fn a_restart_mid_lookup_of_a_fifo_ends_the_request_instead_of_blocking_again() {
             ..Conversation::default()
         };
         bot.store()
-            .commit(&key, &checking, Commit::default())
+            .commit(&key, &checking, Commit::at(chrono::Utc::now()))
             .unwrap();
         let said = say_soon(&bot, "kim", "hello").join("\n");
         assert!(said.contains("not a regular file"), "{said}");
@@ -281,9 +281,13 @@ fn a_lookup_program_lists_its_output_lines_only_within_the_caps_and_timeout() {
 #[test]
 fn a_relative_state_folder_reaches_actions_absolute() {
     let bot = bot("dbops", Path::new("relative-state"));
-    assert!(bot.state_dir.is_absolute(), "{}", bot.state_dir.display());
+    assert!(
+        bot.state_dir().is_absolute(),
+        "{}",
+        bot.state_dir().display()
+    );
     assert_eq!(
-        bot.state_dir,
+        bot.state_dir(),
         std::env::current_dir().unwrap().join("relative-state")
     );
 }

@@ -12,12 +12,13 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use opsbot_dialog::phrases::{classify, Answer};
-use opsbot_dialog::{Record, Request, SlotOrigin, SlotValue};
 
-use super::{Bot, Loaded, Reply};
+use super::AlertDesk;
 use crate::alerts::{AlertEvent, AlertEventKind, Mute, MuteCommand};
-use crate::audit::{AuditOutcome, AuditRecord};
+use crate::audit::{AuditOutcome, AuditRecord, BotCommand};
 use crate::key::ConversationKey;
+use crate::model::Loaded;
+use crate::reply::Reply;
 use crate::store::Commit;
 use crate::RuntimeError;
 
@@ -31,8 +32,8 @@ pub(super) struct PendingMute {
     asked_at: DateTime<Utc>,
 }
 
-impl Bot {
-    pub(super) async fn handle_mute(
+impl AlertDesk {
+    pub(crate) async fn handle_mute(
         &self,
         loaded: &Loaded,
         key: &ConversationKey,
@@ -45,7 +46,7 @@ impl Bot {
             .lock()
             .expect("pending mutes lock")
             .remove(key);
-        let now = self.now();
+        let now = self.floor.now();
         let command = match command {
             Ok(command) => command,
             Err(why) => {
@@ -82,7 +83,7 @@ impl Bot {
                     if !rules.allows_broad(&target)
                         && crate::alerts::matches_most(
                             &target,
-                            &self.store.alert_groups_in(&key.room)?,
+                            &self.floor.store.alert_groups_in(&key.room)?,
                         ) =>
                 {
                     Some(format!(
@@ -129,7 +130,7 @@ impl Bot {
     }
 
     /// Whether the speaker's mute waits for an answer.
-    pub(super) fn mute_awaits_answer(&self, key: &ConversationKey) -> bool {
+    pub(crate) fn mute_awaits_answer(&self, key: &ConversationKey) -> bool {
         self.pending_mutes
             .lock()
             .expect("pending mutes lock")
@@ -139,7 +140,7 @@ impl Bot {
     /// The answer to "Shall I go ahead?" about a mute, if one waits: `true`
     /// when `text` was that answer. Anything else drops the pending mute (a
     /// new message moves on) and goes on to the dialogs.
-    pub(super) async fn answer_mute(
+    pub(crate) async fn answer_mute(
         &self,
         loaded: &Loaded,
         key: &ConversationKey,
@@ -154,7 +155,7 @@ impl Bot {
         else {
             return Ok(false);
         };
-        let now = self.now();
+        let now = self.floor.now();
         let expiry = chrono::Duration::from_std(loaded.project.settings.confirmation_expiry)
             .unwrap_or_default();
         match classify(text) {
@@ -179,6 +180,7 @@ impl Bot {
 
     fn list_mutes(&self, room: &str, now: DateTime<Utc>) -> Result<String, RuntimeError> {
         let mut active: Vec<Mute> = self
+            .floor
             .store
             .mutes_in(room)?
             .into_iter()
@@ -210,7 +212,7 @@ impl Bot {
         pending: &PendingMute,
         reply: &mut Reply<'_>,
     ) -> Result<(), RuntimeError> {
-        let now = self.now();
+        let now = self.floor.now();
         let who = loaded.project.settings.person_of(&key.user).to_string();
         let target = pending.target.clone();
         let until = now + chrono::Duration::from_std(pending.duration).unwrap_or_default();
@@ -221,8 +223,9 @@ impl Bot {
             by: who.clone(),
             at: now,
         };
-        let store = self.store.clone();
-        self.blocking(move || store.put_mute(&mute)).await?;
+        self.floor
+            .blocking(move |store| store.put_mute(&mute))
+            .await?;
         let until_text = until.format("%Y-%m-%d %H:%M UTC").to_string();
         let detail = format!("until {until_text}");
         self.record_mute_event(key, &target, AlertEventKind::Muted, &who, &detail)
@@ -250,8 +253,12 @@ impl Bot {
         target: &str,
         reply: &mut Reply<'_>,
     ) -> Result<(), RuntimeError> {
-        let (store, id) = (self.store.clone(), Mute::id(&key.room, target));
-        if !self.blocking(move || store.remove_mute(&id)).await? {
+        let id = Mute::id(&key.room, target);
+        if !self
+            .floor
+            .blocking(move |store| store.remove_mute(&id))
+            .await?
+        {
             reply.say(format!("Nothing about {target} is muted in this room."));
             return Ok(());
         }
@@ -285,7 +292,7 @@ impl Bot {
         detail: &str,
     ) -> Result<(), RuntimeError> {
         let event = AlertEvent {
-            at: self.now(),
+            at: self.floor.now(),
             room: key.room.clone(),
             group: String::new(),
             kind,
@@ -293,15 +300,15 @@ impl Bot {
             by: Some(who.to_string()),
             detail: detail.to_string(),
         };
-        let store = self.store.clone();
-        self.blocking(move || store.save_alerts(&[], &[event]))
+        self.floor
+            .blocking(move |store| store.save_alerts(&[], &[event]))
             .await?;
-        self.alerts_pending.notify_one();
+        self.pending.notify_one();
         Ok(())
     }
 
     /// The audit record of a mute or unmute (done or refused), committed
-    /// with the speaker's conversation unchanged (under its lock).
+    /// with the speaker's conversation unchanged.
     #[allow(clippy::too_many_arguments)]
     async fn audit_mute(
         &self,
@@ -313,65 +320,32 @@ impl Bot {
         disposition: AuditOutcome,
         detail: &str,
     ) -> Result<(), RuntimeError> {
-        let settings = &loaded.project.settings;
         let name = match kind {
             AlertEventKind::Unmuted => "unmute_alerts",
             _ => "mute_alerts",
         };
-        // Through the audit's one path for requests (redaction included).
-        let now = self.now();
-        let request = Request {
-            id: hex::encode(rand::random::<[u8; 8]>()),
-            dialog: name.into(),
-            intent: name.into(),
-            confidence: 1.0,
-            slots: [(
-                "target".to_string(),
-                SlotValue {
-                    value: target.to_string(),
-                    origin: SlotOrigin::Extracted,
-                },
-            )]
-            .into(),
-            messages: vec![text.to_string()],
-            failed_answers: 0,
-            confirmed_by: (disposition == AuditOutcome::Succeeded && kind == AlertEventKind::Muted)
-                .then(|| key.user.clone()),
-            approved_by: None,
-            declined_by: None,
-            two_factor: false,
-            dry_run: false,
-            started_at: now,
-            alert: None,
-            touched_at: now,
-            offered: Vec::new(),
-            checked: Default::default(),
-        };
-        let mut record = AuditRecord::from_record(
-            settings,
+        let now = self.floor.now();
+        let record = AuditRecord::command(
+            &loaded.project.settings,
             key,
             now,
-            &Record {
-                disposition,
-                request,
-                reason: detail.to_string(),
+            &BotCommand {
+                name,
+                target,
+                text,
+                outcome: disposition,
+                detail,
+                confirmed: disposition == AuditOutcome::Succeeded && kind == AlertEventKind::Muted,
             },
         );
-        if detail.is_empty() {
-            record.reason = None;
-        }
-        let lock = self.lock_for(key);
-        let _in_order = lock.lock().await;
-        let conversation = self.store.load(key)?;
-        self.commit(
-            key,
-            &conversation,
-            Commit {
-                records: vec![record],
-                ..Commit::default()
-            },
-        )
-        .await?;
+        // Committed with the speaker's conversation as it is: this runs in
+        // the conversation's ordered worker, so nothing changes it meanwhile.
+        let conversation = self.floor.store.load(key)?;
+        let change = Commit {
+            records: vec![record],
+            ..Commit::at(now)
+        };
+        self.floor.commit(key, &conversation, change).await?;
         Ok(())
     }
 }

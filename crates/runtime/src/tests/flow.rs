@@ -1,186 +1,8 @@
-//! Fast tests of the bot service: the test packs of `tests/packs` (a database
-//! bot and a CI/CD bot), a model trained in milliseconds with a fake sentence
-//! encoder (hashed words), and the in-memory store. They exercise the runtime's
-//! policy — effects in order, dedup, interrupted actions, approvals, ordering
-//! per conversation — without libtorch, sled or a model on disk; the
-//! integration tests repeat the important paths with the real parts.
-
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
-
-use opsbot_dialog::{Conversation, Phase};
-use opsbot_nlu::{NluConfig, NluError, SentenceEncoder, TrainOptions, TrainingData};
+//! A request's whole way on both packs: confirmed and run once, redelivered
+//! or stale messages not acted on, an action left running resolved once,
+//! approvals by another person, conversations side by side.
 
 use super::*;
-use crate::store::MemoryStore;
-
-mod alert_noise;
-mod alert_port;
-mod alert_requests;
-mod alert_trust;
-mod alerts;
-mod approval_audit;
-mod lookups;
-mod mute_rules;
-mod requests;
-mod review;
-mod words;
-
-/// Hashes words into a small unit vector: a deterministic stand-in for MiniLM
-/// that keeps the encoder path of training and understanding in play.
-struct HashedWords;
-
-const DIMENSION: usize = 32;
-
-impl SentenceEncoder for HashedWords {
-    fn id(&self) -> &str {
-        "hashed-words-test"
-    }
-
-    fn dimension(&self) -> usize {
-        DIMENSION
-    }
-
-    fn encode(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, NluError> {
-        Ok(texts
-            .iter()
-            .map(|text| {
-                let mut vector = [0f32; DIMENSION];
-                for word in text.split_whitespace() {
-                    let hash = word
-                        .to_lowercase()
-                        .bytes()
-                        .fold(7u32, |h, b| h.wrapping_mul(31).wrapping_add(b as u32));
-                    vector[hash as usize % DIMENSION] += 1.0;
-                }
-                let norm = vector.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-6);
-                vector.iter().map(|x| x / norm).collect()
-            })
-            .collect())
-    }
-}
-
-fn pack(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../tests/packs")
-        .join(name)
-}
-
-/// A test pack's bot on the in-memory store, its actions writing into `state`.
-fn bot(name: &str, state: &Path) -> Bot {
-    bot_on(name, state, MemoryStore::new())
-}
-
-/// A test pack's bot on a given store.
-fn bot_on(name: &str, state: &Path, store: impl Store + 'static) -> Bot {
-    bot_changed(name, state, store, |_| {})
-}
-
-/// A test pack's bot with its settings changed by `change` (as an author would).
-fn bot_changed(
-    name: &str,
-    state: &Path,
-    store: impl Store + 'static,
-    change: impl FnOnce(&mut opsbot_spec::Project),
-) -> Bot {
-    bot_in(&pack(name), state, store, change)
-}
-
-/// The bot of the project at `root` (a pack, or a copy of one changed on disk).
-fn bot_in(
-    root: &Path,
-    state: &Path,
-    store: impl Store + 'static,
-    change: impl FnOnce(&mut opsbot_spec::Project),
-) -> Bot {
-    let mut project = opsbot_spec::load_project(root).expect("the project loads");
-    change(&mut project);
-    let data = TrainingData::from_project(&project);
-    let extractor = opsbot_nlu::EntityExtractor::new(&project);
-    let encoder = Arc::new(HashedWords);
-    let model = opsbot_nlu::train(
-        &data,
-        &extractor,
-        &NluConfig::default(),
-        &project.training_hash,
-        TrainOptions {
-            encoder: Some(encoder.as_ref()),
-            validation: None,
-            previous: None,
-        },
-        |_| {},
-    )
-    .expect("the pack trains");
-    let nlu = Nlu::new(&project, model, Some(encoder)).expect("the model fits the pack");
-    Bot::new(project, nlu, store, state.to_path_buf())
-}
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-}
-
-/// Says `text` as `user` in `room` and returns the replies.
-async fn say(bot: &Bot, room: &str, user: &str, text: &str) -> Vec<String> {
-    let mut replies = Vec::new();
-    bot.handle(&ConversationKey::new(room, user), text, &mut |r: String| {
-        replies.push(r)
-    })
-    .await
-    .expect("handled");
-    replies
-}
-
-/// Says `text` in answer to the bot's message `replying_to`.
-async fn say_about(
-    bot: &Bot,
-    room: &str,
-    user: &str,
-    text: &str,
-    replying_to: &str,
-) -> Vec<String> {
-    let mut replies = Vec::new();
-    bot.handle_about(
-        &ConversationKey::new(room, user),
-        text,
-        Some(replying_to),
-        &mut |r: String| replies.push(r),
-    )
-    .await
-    .expect("handled");
-    replies
-}
-
-/// What the packs' `record.sh` ran, one line (user, arguments) each.
-fn runs(state: &Path) -> Vec<String> {
-    std::fs::read_to_string(state.join("runs.tsv"))
-        .unwrap_or_default()
-        .lines()
-        .map(|line| line.replace('\t', " "))
-        .collect()
-}
-
-/// (pack, a member of its operator group, a request, the value it names,
-/// what record.sh is called with)
-const REQUESTS: &[(&str, &str, &str, &str, &str)] = &[
-    (
-        "dbops",
-        "priya",
-        "back up the orders database",
-        "orders",
-        "backup orders 6",
-    ),
-    (
-        "cicd",
-        "kim",
-        "rerun the frontend pipeline",
-        "frontend",
-        "rerun frontend",
-    ),
-];
 
 #[test]
 fn a_confirmed_request_runs_once_and_is_audited_on_two_packs() {
@@ -236,13 +58,11 @@ fn a_redelivered_or_stale_message_is_not_acted_on_on_two_packs() {
         let key = ConversationKey::new("room", user);
         runtime().block_on(async {
             let mut replies = Vec::new();
-            let envelope = |id, text, sent_at| Envelope {
-                key: key.clone(),
-                message_id: Some(id),
-                text,
+            let envelope = |id: &str, text: &str, sent_at| Envelope {
+                message_id: Some(id.to_string()),
                 sent_at,
                 max_age: Some(std::time::Duration::from_secs(600)),
-                replying_to: None,
+                ..Envelope::new(key.clone(), text)
             };
             {
                 let mut sink = |r: String| replies.push(r);
@@ -288,8 +108,9 @@ fn an_action_left_running_is_audited_and_told_once_on_two_packs() {
                 ..Conversation::default()
             };
             let store = bot.store();
-            store.commit(&key, &executing, Commit::default()).unwrap();
-            store.mark_started(&request.id).unwrap();
+            let now = chrono::Utc::now();
+            store.commit(&key, &executing, Commit::at(now)).unwrap();
+            store.mark_started(&request.id, now).unwrap();
             request.id
         });
         let (resolved, first, second) = runtime().block_on(async {
@@ -317,7 +138,7 @@ fn an_action_left_running_is_audited_and_told_once_on_two_packs() {
 
 /// Says `request` and "yes" as `requester` in "room"; returns the short id
 /// of the request now awaiting approval.
-async fn request_approval(bot: &Bot, requester: &str, request: &str) -> String {
+pub(super) async fn request_approval(bot: &Bot, requester: &str, request: &str) -> String {
     say(bot, "room", requester, request).await;
     say(bot, "room", requester, "yes").await;
     let key = ConversationKey::new("room", requester);

@@ -1,0 +1,232 @@
+//! The runtime the binary wires: services with their own fields, built once
+//! ([`RuntimeBuilder`]), reached by doors through the [`Ingress`] (messages)
+//! and the [`AlertDesk`] (pushed alerts), and by a refresh through the
+//! [`Model`].
+//!
+//! ```text
+//!   doors ──push──▶ Ingress ──▶ command ──▶ Conversations ──▶ Actions
+//!                      │                         │  └──────▶ Review
+//!   webhook ─────────▶ AlertDesk ◀───────────────┘
+//!                      └── Floor: Store · Clock · Chat port ──┘
+//! ```
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use opsbot_nlu::Nlu;
+use opsbot_spec::Project;
+
+use crate::actions::{Actions, DEFAULT_ACTION_LIMIT};
+use crate::alert_desk::AlertDesk;
+use crate::chat::Chat;
+use crate::clock::{Clock, SystemClock};
+use crate::conversations::Conversations;
+use crate::floor::Floor;
+use crate::inbox::Inbox;
+use crate::ingress::Ingress;
+use crate::model::{Model, Reloader};
+use crate::reply::Reply;
+use crate::review::Review;
+use crate::store::{ConversationKey, Store};
+use crate::RuntimeError;
+
+/// Whether a user is an admin of the bot (may reload the model, or ask it to
+/// leave a room).
+pub type IsAdmin = dyn Fn(&str) -> bool + Send + Sync;
+
+/// Every service, for the ingress to dispatch to.
+pub(crate) struct Services {
+    pub floor: Arc<Floor>,
+    pub model: Arc<Model>,
+    pub conversations: Arc<Conversations>,
+    pub alerts: Arc<AlertDesk>,
+    pub review: Arc<Review>,
+    pub admins: Option<Arc<IsAdmin>>,
+}
+
+pub struct Runtime {
+    services: Arc<Services>,
+    actions: Arc<Actions>,
+    ingress: Ingress,
+}
+
+/// How a [`Runtime`] is built: everything but the project, model, store and
+/// state folder has a default.
+pub struct RuntimeBuilder {
+    project: Project,
+    nlu: Nlu,
+    store: Arc<dyn Store>,
+    state_dir: PathBuf,
+    clock: Arc<dyn Clock>,
+    dry_run: bool,
+    action_limit: usize,
+    reloader: Option<Arc<Reloader>>,
+    admins: Option<Arc<IsAdmin>>,
+    inbox: Option<Inbox>,
+}
+
+impl RuntimeBuilder {
+    /// Makes every request a dry run.
+    pub fn dry_run(mut self, dry_run: bool) -> Self {
+        self.dry_run = dry_run;
+        self
+    }
+
+    /// Lets at most `limit` actions run at once (others wait their turn).
+    pub fn action_limit(mut self, limit: usize) -> Self {
+        self.action_limit = limit;
+        self
+    }
+
+    /// How to load the newest model when an admin says "reload the model".
+    pub fn reloader(mut self, reloader: Arc<Reloader>) -> Self {
+        self.reloader = Some(reloader);
+        self
+    }
+
+    /// Who is an admin (nobody by default).
+    pub fn admins(mut self, is_admin: Arc<IsAdmin>) -> Self {
+        self.admins = Some(is_admin);
+        self
+    }
+
+    /// Records misread messages in `inbox` for review (see [`crate::inbox`]).
+    pub fn inbox(mut self, inbox: Inbox) -> Self {
+        self.inbox = Some(inbox);
+        self
+    }
+
+    /// The clock (the system's by default; a [`crate::ManualClock`] in
+    /// conversation tests).
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    pub fn build(self) -> Runtime {
+        let floor = Arc::new(Floor::new(self.store, self.clock));
+        let model = Arc::new(Model::new(self.project, self.nlu, self.reloader));
+        let actions = Arc::new(Actions::new(
+            floor.clone(),
+            self.state_dir,
+            self.action_limit,
+        ));
+        let alerts = Arc::new(AlertDesk::new(floor.clone(), model.clone()));
+        let review = Arc::new(Review::new(floor.clone(), self.inbox));
+        let conversations = Arc::new(Conversations::new(
+            floor.clone(),
+            actions.clone(),
+            alerts.clone(),
+            review.clone(),
+            self.dry_run,
+        ));
+        let services = Arc::new(Services {
+            floor,
+            model,
+            conversations,
+            alerts,
+            review,
+            admins: self.admins,
+        });
+        Runtime {
+            ingress: Ingress::new(&services),
+            services,
+            actions,
+        }
+    }
+}
+
+impl Runtime {
+    pub fn builder(
+        project: Project,
+        nlu: Nlu,
+        store: impl Store + 'static,
+        state_dir: PathBuf,
+    ) -> RuntimeBuilder {
+        RuntimeBuilder {
+            project,
+            nlu,
+            store: Arc::new(store),
+            state_dir,
+            clock: Arc::new(SystemClock),
+            dry_run: false,
+            action_limit: DEFAULT_ACTION_LIMIT,
+            reloader: None,
+            admins: None,
+            inbox: None,
+        }
+    }
+
+    /// A runtime with every default.
+    pub fn new(
+        project: Project,
+        nlu: Nlu,
+        store: impl Store + 'static,
+        state_dir: PathBuf,
+    ) -> Runtime {
+        Runtime::builder(project, nlu, store, state_dir).build()
+    }
+
+    /// The one way in for messages from every door.
+    pub fn ingress(&self) -> &Ingress {
+        &self.ingress
+    }
+
+    /// Accepts pushed alerts and delivers them to rooms.
+    pub fn alerts(&self) -> &AlertDesk {
+        &self.services.alerts
+    }
+
+    /// The project and model in use, swapped on a refresh.
+    pub fn model(&self) -> &Model {
+        &self.services.model
+    }
+
+    /// Lets the bot speak first through a door's port (see [`Chat`]).
+    pub fn attach_chat(&self, chat: Arc<dyn Chat>) {
+        self.services.floor.attach_chat(chat);
+        // Alert groups waiting for a port can be delivered now.
+        self.services.alerts.wake();
+    }
+
+    /// Says `text` as `key` and passes the replies to `reply` (see
+    /// [`Ingress::handle`]).
+    pub async fn handle(
+        &self,
+        key: &ConversationKey,
+        text: &str,
+        reply: &mut Reply<'_>,
+    ) -> Result<(), RuntimeError> {
+        self.ingress.handle(key, text, reply).await
+    }
+
+    /// Puts every user in `zone` (conversation tests that pin a time zone).
+    pub fn set_time_zone(&self, zone: chrono_tz::Tz) {
+        self.services.conversations.set_time_zone(zone);
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        self.services.floor.now()
+    }
+
+    /// The store, for the CLI's reads and for tests.
+    pub fn store(&self) -> &dyn Store {
+        self.services.floor.store.as_ref()
+    }
+
+    /// The review inbox, when misread messages are recorded.
+    pub fn inbox(&self) -> Option<&Inbox> {
+        self.services.review.inbox()
+    }
+
+    #[cfg(test)]
+    pub(crate) fn conversations(&self) -> &Conversations {
+        &self.services.conversations
+    }
+
+    /// The folder actions get as `OPSBOT_STATE_DIR`.
+    pub fn state_dir(&self) -> &Path {
+        self.actions.state_dir()
+    }
+}
