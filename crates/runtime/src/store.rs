@@ -106,7 +106,9 @@ pub trait Store: Send + Sync {
     ) -> Result<Vec<AuditRecord>, RuntimeError>;
 
     /// Records a message id; `false` if it was recorded before (a redelivery),
-    /// so a message is handled at most once.
+    /// so a message is handled at most once. It may become durable only with
+    /// the next flushing write (the step's commit): an id lost in a crash
+    /// before it is one whose message changed nothing yet.
     fn first_sighting(&self, message_id: &str, at: DateTime<Utc>) -> Result<bool, RuntimeError>;
 
     /// Forgets message ids recorded before `before` (redeliveries are recent).

@@ -5,7 +5,7 @@
 
 use opsbot_dialog::{step, Conversation, Effect, Input, Transition};
 
-use super::Conversations;
+use super::{Conversations, Facts};
 use crate::audit::AuditRecord;
 use crate::model::Loaded;
 use crate::reply::{Reply, ReplyId};
@@ -22,6 +22,7 @@ impl Conversations {
         key: &ConversationKey,
         mut transition: Transition,
         mut records: Vec<AuditRecord>,
+        facts: Facts,
         reply: &mut Reply<'_>,
     ) -> Result<Conversation, RuntimeError> {
         let project = &loaded.project;
@@ -88,7 +89,7 @@ impl Conversations {
                 if let Some(lookup) = lookup {
                     // Read-only: nothing to journal; a restart looks it up again.
                     let result = self.actions.look_up(project, &lookup).await;
-                    let ctx = self.context(loaded, key, false)?;
+                    let ctx = self.context_with(loaded, key, facts, false);
                     transition = step(
                         project,
                         transition.conversation,
@@ -132,7 +133,7 @@ impl Conversations {
                 outcome
             };
             tracing::info!(request = %request.id, exit_code = ?outcome.exit_code, succeeded = outcome.succeeded, "action finished");
-            let ctx = self.context(loaded, key, false)?;
+            let ctx = self.context_with(loaded, key, facts, false);
             records.push(AuditRecord::executed(
                 settings, key, ctx.now, &request, &plan, &outcome,
             ));

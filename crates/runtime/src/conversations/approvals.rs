@@ -162,8 +162,15 @@ impl Conversations {
             approve,
         };
         let transition = step(&loaded.project, conversation, input, &ctx);
-        self.apply(loaded, requester, transition, Vec::new(), reply)
-            .await?;
+        self.apply(
+            loaded,
+            requester,
+            transition,
+            Vec::new(),
+            super::Facts::of(&ctx),
+            reply,
+        )
+        .await?;
         Ok(())
     }
 }

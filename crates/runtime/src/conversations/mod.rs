@@ -26,6 +26,23 @@ mod resume;
 
 pub(crate) use approvals::Approval;
 
+/// What the store says about a user for one message: their executions in the
+/// rate-limit window and whether they are enrolled in 2FA.
+#[derive(Debug, Clone, Copy)]
+struct Facts {
+    recent_executions: u32,
+    two_factor_enrolled: bool,
+}
+
+impl Facts {
+    fn of(ctx: &Context<'_>) -> Facts {
+        Facts {
+            recent_executions: ctx.recent_executions,
+            two_factor_enrolled: ctx.two_factor_enrolled,
+        }
+    }
+}
+
 pub struct Conversations {
     floor: Arc<Floor>,
     actions: Arc<Actions>,
@@ -92,22 +109,38 @@ impl Conversations {
         let now = self.floor.now();
         let window = chrono::Duration::from_std(settings.rate_limit.per).unwrap_or_default();
         let store = &self.floor.store;
-        Ok(Context {
+        let facts = Facts {
+            recent_executions: store
+                .executions_since(settings.person_of(&key.user), now - window)?,
+            two_factor_enrolled: store.totp(&key.user)?.is_some(),
+        };
+        Ok(self.context_with(loaded, key, facts, dry_run))
+    }
+
+    /// A context from facts read earlier in the same message (a step after
+    /// an action or a lookup needs no second read of them).
+    fn context_with<'k>(
+        &self,
+        loaded: &Loaded,
+        key: &'k ConversationKey,
+        facts: Facts,
+        dry_run: bool,
+    ) -> Context<'k> {
+        Context {
             user: &key.user,
             room: &key.room,
-            now,
+            now: self.floor.now(),
             time_zone: self
                 .zone_override
                 .lock()
                 .expect("zone lock")
-                .unwrap_or_else(|| settings.zone_of(&key.user)),
+                .unwrap_or_else(|| loaded.project.settings.zone_of(&key.user)),
             dry_run: self.dry_run || dry_run,
-            recent_executions: store
-                .executions_since(settings.person_of(&key.user), now - window)?,
-            two_factor_enrolled: store.totp(&key.user)?.is_some(),
+            recent_executions: facts.recent_executions,
+            two_factor_enrolled: facts.two_factor_enrolled,
             alert: None,
             open_alerts: &[],
-        })
+        }
     }
 
     fn load(
@@ -184,7 +217,7 @@ impl Conversations {
             Input::Message(&understanding),
             &ctx,
         );
-        self.apply(loaded, key, transition, Vec::new(), reply)
+        self.apply(loaded, key, transition, Vec::new(), Facts::of(&ctx), reply)
             .await?;
         Ok(())
     }
@@ -231,7 +264,8 @@ impl Conversations {
             _ => Vec::new(),
         };
         let transition = step(&loaded.project, conversation, Input::Code(check), &ctx);
-        self.apply(loaded, key, transition, records, reply).await?;
+        self.apply(loaded, key, transition, records, Facts::of(&ctx), reply)
+            .await?;
         Ok(())
     }
 }

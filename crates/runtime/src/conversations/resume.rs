@@ -93,6 +93,14 @@ impl Conversations {
             Input::Interrupted { started },
             &ctx,
         );
-        self.apply(loaded, key, transition, Vec::new(), reply).await
+        self.apply(
+            loaded,
+            key,
+            transition,
+            Vec::new(),
+            super::Facts::of(&ctx),
+            reply,
+        )
+        .await
     }
 }

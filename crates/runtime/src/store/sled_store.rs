@@ -258,8 +258,11 @@ impl Store for SledStore {
     }
 
     /// Records a message id; `false` if it was recorded before (a redelivery).
-    /// Flushed before returning, so a message is handled at most once even
-    /// across a crash.
+    /// Not flushed on its own: the step's commit that follows (flushed
+    /// before any reply or action) makes it durable with the step. A crash
+    /// before that commit loses the id together with everything the message
+    /// did, so the redelivered message is handled once, as if for the first
+    /// time; nothing it asked for has run.
     fn first_sighting(&self, message_id: &str, at: DateTime<Utc>) -> Result<bool, RuntimeError> {
         let now = at.timestamp_millis().to_be_bytes();
         let fresh = self
@@ -267,9 +270,6 @@ impl Store for SledStore {
             .compare_and_swap(message_id.as_bytes(), None as Option<&[u8]>, Some(&now[..]))
             .map_err(SledStore::error)?
             .is_ok();
-        if fresh {
-            self.db.flush().map_err(SledStore::error)?;
-        }
         Ok(fresh)
     }
 

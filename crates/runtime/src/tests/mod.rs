@@ -133,6 +133,7 @@ mod lookups;
 mod mute_rules;
 mod requests;
 mod review;
+mod store_traffic;
 mod words;
 
 /// Hashes words into a small unit vector: a deterministic stand-in for MiniLM
