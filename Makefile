@@ -53,9 +53,11 @@ $(ENCODER_WEIGHTS):
 	python3 tools/unpack_encoder.py $(ENCODER).download/*.whl $(ENCODER)
 	@rm -rf $(ENCODER).download
 
-$(BENCH_VENV)/bin/python:
-	python3 -m venv $(BENCH_VENV)
-	$(BENCH_VENV)/bin/pip install -q scikit-learn fasttext "numpy<2"
+# A stamp per package list, so an older bench virtualenv gets what was added.
+$(BENCH_VENV)/.ready-2:
+	test -x $(BENCH_VENV)/bin/python || python3 -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/pip install -q scikit-learn fasttext "numpy<2" "matrix-nio>=0.25,<1"
+	touch $@
 
 $(SYNAPSE):
 	python3 -m venv $(VENV)
@@ -104,7 +106,7 @@ test: lint synapse models alertmanager
 
 ## Accuracy, training time, latency and load figures; writes target/bench/*.md and *.json.
 ## NLU on CLINC150 and SNIPS beside TF-IDF + LinearSVC and fastText: target/bench/nlu.md.
-bench: synapse alertmanager models $(BENCH_VENV)/bin/python build
+bench: synapse alertmanager models $(BENCH_VENV)/.ready-2 build
 	$(RELEASE_BIN) train --if-stale
 	$(CARGO) bench --bench nlu
 	$(CARGO) bench --bench slots

@@ -3,6 +3,7 @@
 
 use super::audit::{existing_store, shown};
 use super::*;
+use opsbot_runtime::store::AlertStore;
 
 pub(super) fn alerts(paths: &Paths, args: &AlertsArgs) -> Result<()> {
     let Some(store) = existing_store(paths)? else {

@@ -1,6 +1,7 @@
 //! `opsbot audit` (list, verify, export) and `opsbot 2fa`: the trail and its second factor, printed terminal-safe.
 
 use super::*;
+use opsbot_runtime::store::{AuditStore, SecretStore};
 
 /// The store, or `None` (after saying so) when nothing was ever recorded.
 pub(super) fn existing_store(paths: &Paths) -> Result<Option<SledStore>> {

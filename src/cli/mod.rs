@@ -15,7 +15,7 @@ use opsbot_nlu::{
     EntityExtractor, IntentModel, NluConfig, SentenceEncoder, TrainOptions, TrainProgress,
     TrainingData,
 };
-use opsbot_runtime::{AuditRecord, Runtime, SledStore, Store};
+use opsbot_runtime::{AuditRecord, Runtime, SledStore};
 
 use crate::adapters::shell::{self, ShellOptions};
 use crate::app::{self, Paths};

@@ -6,6 +6,7 @@ use opsbot_runtime::alerts::{incidents, AlertEvent, Incident};
 
 use super::audit::{existing_store, parse_since, shown};
 use super::*;
+use opsbot_runtime::store::{AlertStore, AuditStore};
 
 /// One line of the timeline.
 enum Entry<'a> {

@@ -1,8 +1,10 @@
 //! `make bench` for the Matrix adapter, against local Synapse homeservers:
-//! the round trip of a message beside a minimal echo bot on the same Synapse
-//! (what the homeserver and the client library cost by themselves), and a
-//! burst of 20 people at once under Synapse's stock message rate limit (time to
-//! the last reply). Writes `target/bench/matrix.md` and `matrix.json`.
+//! the round trip of a message beside two floors on the same Synapse — a
+//! minimal matrix-sdk echo bot (the client library opsbot uses, so the same
+//! client overhead) and a minimal matrix-nio echo bot (`tools/nio_echo.py`,
+//! the lowest floor: what the homeserver and a plain client cost) — and a
+//! burst of 20 people at once under Synapse's stock message rate limit (time
+//! to the last reply). Writes `target/bench/matrix.md` and `matrix.json`.
 
 use std::time::{Duration, Instant};
 
@@ -69,6 +71,43 @@ async fn echo_bot(url: &str) -> tokio::task::JoinHandle<()> {
     })
 }
 
+/// The matrix-nio echo bot (`tools/nio_echo.py`) in the bench virtualenv;
+/// killed when dropped.
+struct NioEcho(std::process::Child);
+
+impl NioEcho {
+    fn start(url: &str, user: &str) -> NioEcho {
+        use std::io::BufRead;
+        let python = std::env::var("OPSBOT_BENCH_PYTHON")
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(|_| repo().join(".venv-bench/bin/python"));
+        let mut child = std::process::Command::new(&python)
+            .arg(repo().join("tools/nio_echo.py"))
+            .args([url, user, PASSWORD])
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!(
+                    "{} (run `make bench`, which installs matrix-nio): {e}",
+                    python.display()
+                )
+            });
+        let mut ready = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut ready)
+            .unwrap();
+        assert_eq!(ready.trim(), "ready", "the nio echo bot did not start");
+        NioEcho(child)
+    }
+}
+
+impl Drop for NioEcho {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// (p50, p99) in milliseconds.
 fn percentiles(times: &[Duration]) -> (f64, f64) {
     let mut sorted = times.to_vec();
@@ -94,26 +133,35 @@ async fn round_trips(person: &mut Person, room: &Room, texts: &[&str]) -> Vec<Du
 fn matrix_benchmark() {
     // Round trips, on a Synapse whose rate limits are out of the way.
     let synapse = Synapse::start();
-    for name in ["opsbot", "echo", "alice"] {
+    for name in ["opsbot", "echo", "nioecho", "alice"] {
         synapse.register(name);
     }
     let fixture = Fixture::trained();
     let config = matrix_config(&fixture, &synapse, &["alice"], "");
     let runtime = test_runtime();
-    let (bot_times, echo_times, pid, bot) = runtime.block_on(async {
+    let (bot_times, echo_times, nio_times, pid, bot) = runtime.block_on(async {
         let bot = start_bot(&fixture, &config);
         let pid = bot.child.id();
         let _echo = echo_bot(&synapse.url()).await;
-        let mut alice =
-            Person::login_hearing(&synapse.url(), "alice", &[BOT, "@echo:localhost"]).await;
+        let _nio = NioEcho::start(&synapse.url(), "nioecho");
+        let mut alice = Person::login_hearing(
+            &synapse.url(),
+            "alice",
+            &[BOT, "@echo:localhost", "@nioecho:localhost"],
+        )
+        .await;
         let dm = alice.room_with(&["opsbot"], true).await;
         let echo_room = alice.room_with(&["echo"], true).await;
-        alice.ask(&dm, "hello").await;
-        alice.ask(&echo_room, "hello").await;
+        let nio_room = alice.room_with(&["nioecho"], true).await;
+        for room in [&dm, &echo_room, &nio_room] {
+            alice.ask(room, "hello").await;
+        }
         // Alternate a reply-only request and one that runs an action script.
-        let bot_times = round_trips(&mut alice, &dm, &["hello", "who is on call"]).await;
-        let echo_times = round_trips(&mut alice, &echo_room, &["hello", "who is on call"]).await;
-        (bot_times, echo_times, pid, bot)
+        let texts = ["hello", "who is on call"];
+        let bot_times = round_trips(&mut alice, &dm, &texts).await;
+        let echo_times = round_trips(&mut alice, &echo_room, &texts).await;
+        let nio_times = round_trips(&mut alice, &nio_room, &texts).await;
+        (bot_times, echo_times, nio_times, pid, bot)
     });
     let rss = rss_kib(pid, "VmRSS:");
     let peak = rss_kib(pid, "VmHWM:");
@@ -158,9 +206,13 @@ fn matrix_benchmark() {
 
     let (bot_p50, bot_p99) = percentiles(&bot_times);
     let (echo_p50, echo_p99) = percentiles(&echo_times);
+    let (nio_p50, nio_p99) = percentiles(&nio_times);
     let report = format!(
-        "# opsbot Matrix benchmark\n\nProduced by `make bench` (`cargo test --release --test integration matrix_benchmark -- --ignored`) on local Synapse homeservers (loopback).\n\n## Round trip\n\n{MESSAGES} messages in a DM, one at a time, half replies only (\"hello\"), half running an action script (\"who is on call\"); the same {MESSAGES} to a minimal matrix-sdk echo bot on the same Synapse.\n\n| measure | opsbot | echo bot | ratio (p50) |\n|---|---|---|---|\n| round trip p50 / p99 | {bot_p50:.1} / {bot_p99:.1} ms | {echo_p50:.1} / {echo_p99:.1} ms | {:.2}× |\n\nBot resident memory after the run / peak: {} / {} MiB.\n\n## Burst under Synapse's stock rate limit\n\n{BURST} people in one room send \"opsbot: who is on call\" at once; Synapse keeps its default message limit (0.2/s, bursts of 10) for the bot account.\n\n| measure | value |\n|---|---|\n| time from the first message to the last reply | {:.1} s |\n| requests of the bot refused with 429 | {refused} |\n",
+        "# opsbot Matrix benchmark\n\nProduced by `make bench` (`cargo test --release --test integration matrix_benchmark -- --ignored`) on local Synapse homeservers (loopback).\n\n## Round trip\n\n{MESSAGES} messages in a DM, one at a time, half replies only (\"hello\"), half running an action script (\"who is on call\"); the same {MESSAGES} to two minimal echo bots on the same Synapse: one on matrix-sdk (the client library opsbot uses) and one on matrix-nio (Python; the lowest floor).\n\n| floor | its round trip p50 / p99 | opsbot p50 / p99 | opsbot ÷ floor, p50 / p99 |\n|---|---|---|---|\n| matrix-nio echo bot (lowest) | {nio_p50:.1} / {nio_p99:.1} ms | {bot_p50:.1} / {bot_p99:.1} ms | {:.2}× / {:.2}× |\n| matrix-sdk echo bot | {echo_p50:.1} / {echo_p99:.1} ms | {bot_p50:.1} / {bot_p99:.1} ms | {:.2}× / {:.2}× |\n\nBot resident memory after the run / peak: {} / {} MiB.\n\n## Burst under Synapse's stock rate limit\n\n{BURST} people in one room send \"opsbot: who is on call\" at once; Synapse keeps its default message limit (0.2/s, bursts of 10) for the bot account.\n\n| measure | value |\n|---|---|\n| time from the first message to the last reply | {:.1} s |\n| requests of the bot refused with 429 | {refused} |\n",
+        bot_p50 / nio_p50,
+        bot_p99 / nio_p99,
         bot_p50 / echo_p50,
+        bot_p99 / echo_p99,
         rss / 1024,
         peak / 1024,
         to_last.as_secs_f64()
@@ -173,6 +225,7 @@ fn matrix_benchmark() {
         "messages": MESSAGES,
         "rtt_ms_p50": bot_p50, "rtt_ms_p99": bot_p99,
         "echo_rtt_ms_p50": echo_p50, "echo_rtt_ms_p99": echo_p99,
+        "nio_echo_rtt_ms_p50": nio_p50, "nio_echo_rtt_ms_p99": nio_p99,
         "rss_kib": rss, "peak_rss_kib": peak,
         "burst_people": BURST, "burst_seconds_to_last_reply": to_last.as_secs_f64(),
         "burst_refused_429": refused,

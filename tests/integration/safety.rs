@@ -4,9 +4,10 @@
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, ChildStdin, ChildStdout, Stdio};
 
-use opsbot_runtime::{ConversationKey, Runtime, SledStore, Store};
+use opsbot_runtime::{ConversationKey, Runtime, SledStore};
 
 use crate::util::{stderr, stdout, Fixture};
+use opsbot_runtime::store::ConversationStore;
 
 /// A running `opsbot shell` we can talk to line by line and kill.
 struct Shell {

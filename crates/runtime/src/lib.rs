@@ -58,11 +58,13 @@ pub enum RuntimeError {
     },
     #[error("the store at {} is in use by another opsbot process; stop it first (only one process may open a store)", path.display())]
     StoreLocked { path: PathBuf },
+    /// A backend's own error, boxed: the runtime does not speak any one
+    /// store's language.
     #[error("store error at {}: {source}", path.display())]
     Store {
         path: PathBuf,
         #[source]
-        source: sled::Error,
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
     #[error("cannot read the stored {what}: {reason}")]
     CorruptState { what: String, reason: String },

@@ -80,9 +80,18 @@ impl Commit {
 /// Audit records one after another, as a store reads them.
 pub type AuditRecords<'s> = Box<dyn Iterator<Item = Result<AuditRecord, RuntimeError>> + 's>;
 
-/// The runtime's persistent state. Every method that changes something is
-/// durable when it returns `Ok` (the runtime replies only after that).
-pub trait Store: Send + Sync {
+/// The runtime's persistent state, grouped by concern. Every method that
+/// changes something is durable when it returns `Ok` (the runtime replies only
+/// after that), except where it says otherwise. A backend implements the four
+/// parts; [`Store`] is all of them.
+pub trait Store: ConversationStore + AuditStore + SecretStore + AlertStore + Send + Sync {}
+
+impl<T: ConversationStore + AuditStore + SecretStore + AlertStore + Send + Sync> Store for T {}
+
+/// Conversations and what a step writes with them: the state, the action
+/// journal, executions for the rate limit, handled message ids and owed
+/// notices. `commit` is the one transaction boundary.
+pub trait ConversationStore {
     /// A conversation's state; the default (idle) one when there is none.
     fn load(&self, key: &ConversationKey) -> Result<Conversation, RuntimeError>;
 
@@ -122,6 +131,18 @@ pub trait Store: Send + Sync {
     /// Executions by `user` since `since` (a store may prune older ones).
     fn executions_since(&self, user: &str, since: DateTime<Utc>) -> Result<u32, RuntimeError>;
 
+    /// Adds replies owed to a conversation whose requester was away.
+    fn add_notices(&self, key: &ConversationKey, texts: &[String]) -> Result<(), RuntimeError>;
+
+    /// Replies owed to a conversation, oldest first.
+    fn notices_of(&self, key: &ConversationKey) -> Result<Vec<String>, RuntimeError>;
+
+    /// Forgets a conversation's owed replies once they were delivered.
+    fn clear_notices(&self, key: &ConversationKey) -> Result<(), RuntimeError>;
+}
+
+/// The audit trail (written only through [`ConversationStore::commit`]).
+pub trait AuditStore {
     fn audit_newest_first(&self) -> AuditRecords<'_>;
 
     fn audit_oldest_first(&self) -> AuditRecords<'_>;
@@ -131,23 +152,20 @@ pub trait Store: Send + Sync {
     /// Checks ids, links and keyed hashes of the trail (and, where the store
     /// keeps one, its copy).
     fn verify_audit(&self) -> Result<Verification, RuntimeError>;
+}
 
+/// Secrets kept per user: TOTP records.
+pub trait SecretStore {
     fn totp(&self, user: &str) -> Result<Option<TotpRecord>, RuntimeError>;
 
     fn put_totp(&self, user: &str, record: &TotpRecord) -> Result<(), RuntimeError>;
 
     /// Whether there was a record to remove.
     fn remove_totp(&self, user: &str) -> Result<bool, RuntimeError>;
+}
 
-    /// Adds replies owed to a conversation whose requester was away.
-    fn add_notices(&self, key: &ConversationKey, texts: &[String]) -> Result<(), RuntimeError>;
-
-    /// Replies owed to a conversation, oldest first.
-    fn notices_of(&self, key: &ConversationKey) -> Result<Vec<String>, RuntimeError>;
-
-    /// Forgets a conversation's owed replies once they were delivered.
-    fn clear_notices(&self, key: &ConversationKey) -> Result<(), RuntimeError>;
-
+/// Alert groups, their timeline and mutes.
+pub trait AlertStore {
     /// Saves alert groups, keyed by [`AlertGroup::id`], with the timeline
     /// events their change brought (all or none).
     fn save_alerts(&self, groups: &[AlertGroup], events: &[AlertEvent])

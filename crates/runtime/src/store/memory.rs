@@ -8,7 +8,10 @@ use std::sync::{Mutex, MutexGuard};
 use chrono::{DateTime, Utc};
 use opsbot_dialog::{Conversation, Phase};
 
-use super::{AuditRecords, Commit, ConversationKey, JournalEntry, JournalStatus, Store};
+use super::{
+    AlertStore, AuditRecords, AuditStore, Commit, ConversationKey, ConversationStore, JournalEntry,
+    JournalStatus, SecretStore,
+};
 use crate::alerts::{AlertEvent, AlertGroup, Mute};
 use crate::audit::{self, AuditRecord, ChainHead, Verification};
 use crate::seal::AuditKey;
@@ -65,7 +68,7 @@ impl MemoryStore {
     }
 }
 
-impl Store for MemoryStore {
+impl ConversationStore for MemoryStore {
     fn load(&self, key: &ConversationKey) -> Result<Conversation, RuntimeError> {
         Ok(self
             .state()
@@ -167,6 +170,29 @@ impl Store for MemoryStore {
         Ok(times.len() as u32)
     }
 
+    fn add_notices(&self, key: &ConversationKey, texts: &[String]) -> Result<(), RuntimeError> {
+        if !texts.is_empty() {
+            let mut state = self.state();
+            state
+                .notices
+                .entry(key.clone())
+                .or_default()
+                .extend_from_slice(texts);
+        }
+        Ok(())
+    }
+
+    fn notices_of(&self, key: &ConversationKey) -> Result<Vec<String>, RuntimeError> {
+        Ok(self.state().notices.get(key).cloned().unwrap_or_default())
+    }
+
+    fn clear_notices(&self, key: &ConversationKey) -> Result<(), RuntimeError> {
+        self.state().notices.remove(key);
+        Ok(())
+    }
+}
+
+impl AuditStore for MemoryStore {
     fn audit_newest_first(&self) -> AuditRecords<'_> {
         let records = self.state().audit.clone();
         Box::new(records.into_iter().rev().map(Ok))
@@ -189,7 +215,9 @@ impl Store for MemoryStore {
             None,
         )
     }
+}
 
+impl SecretStore for MemoryStore {
     fn totp(&self, user: &str) -> Result<Option<TotpRecord>, RuntimeError> {
         Ok(self.state().totp.get(user).cloned())
     }
@@ -202,28 +230,9 @@ impl Store for MemoryStore {
     fn remove_totp(&self, user: &str) -> Result<bool, RuntimeError> {
         Ok(self.state().totp.remove(user).is_some())
     }
+}
 
-    fn add_notices(&self, key: &ConversationKey, texts: &[String]) -> Result<(), RuntimeError> {
-        if !texts.is_empty() {
-            let mut state = self.state();
-            state
-                .notices
-                .entry(key.clone())
-                .or_default()
-                .extend_from_slice(texts);
-        }
-        Ok(())
-    }
-
-    fn notices_of(&self, key: &ConversationKey) -> Result<Vec<String>, RuntimeError> {
-        Ok(self.state().notices.get(key).cloned().unwrap_or_default())
-    }
-
-    fn clear_notices(&self, key: &ConversationKey) -> Result<(), RuntimeError> {
-        self.state().notices.remove(key);
-        Ok(())
-    }
-
+impl AlertStore for MemoryStore {
     fn save_alerts(
         &self,
         groups: &[AlertGroup],

@@ -8,9 +8,10 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::json;
 use super::sled_store::{SledStore, HEAD_KEY};
-use super::{json, Store};
 use crate::audit::{self, AuditRecord, ChainHead, Verification};
+use crate::store::AuditStore;
 use crate::RuntimeError;
 
 const RESTORED_KEY: &[u8] = b"audit-restored";
@@ -166,7 +167,7 @@ impl SledStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::{Commit, ConversationKey};
+    use crate::store::{Commit, ConversationKey, ConversationStore};
     use crate::AuditKey;
     use opsbot_dialog::Conversation;
     use std::path::Path;

@@ -8,8 +8,9 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::json;
 use super::sled_store::SledStore;
-use super::{json, Store};
+use crate::store::AuditStore;
 use crate::RuntimeError;
 
 const SEAL_KEY: &[u8] = b"audit-key-seal";

@@ -6,7 +6,7 @@ use sled::transaction::TransactionError;
 use sled::Transactional;
 
 use super::sled_store::SledStore;
-use super::{corrupt, json};
+use super::{corrupt, json, AlertStore};
 use crate::alerts::{AlertEvent, AlertGroup, Mute};
 use crate::RuntimeError;
 
@@ -126,5 +126,47 @@ impl SledStore {
         self.alerts.apply_batch(batch).map_err(SledStore::error)?;
         self.db.flush().map_err(SledStore::error)?;
         Ok(())
+    }
+}
+
+impl AlertStore for SledStore {
+    fn save_alerts(
+        &self,
+        groups: &[AlertGroup],
+        events: &[AlertEvent],
+    ) -> Result<(), RuntimeError> {
+        self.sled_save_alerts(groups, events)
+    }
+
+    fn alert_events(&self, since: Option<DateTime<Utc>>) -> Result<Vec<AlertEvent>, RuntimeError> {
+        self.sled_alert_events(since)
+    }
+
+    fn alert_group(&self, id: &str) -> Result<Option<AlertGroup>, RuntimeError> {
+        self.sled_alert_group(id)
+    }
+
+    fn alert_groups(&self) -> Result<Vec<AlertGroup>, RuntimeError> {
+        self.sled_alert_groups()
+    }
+
+    fn remove_alert_groups(&self, ids: &[String]) -> Result<(), RuntimeError> {
+        self.sled_remove_alert_groups(ids)
+    }
+
+    fn put_mute(&self, mute: &Mute) -> Result<(), RuntimeError> {
+        self.sled_put_mute(mute)
+    }
+
+    fn remove_mute(&self, id: &str) -> Result<bool, RuntimeError> {
+        self.sled_remove_mute(id)
+    }
+
+    fn mutes_in(&self, room: &str) -> Result<Vec<Mute>, RuntimeError> {
+        self.sled_mutes_in(room)
+    }
+
+    fn alert_groups_in(&self, room: &str) -> Result<Vec<AlertGroup>, RuntimeError> {
+        self.sled_alert_groups_in(room)
     }
 }

@@ -12,8 +12,10 @@ use sled::transaction::{ConflictableTransactionError, TransactionError, Transact
 use sled::Transactional;
 
 use super::sealing::KeyPolicy;
-use super::{corrupt, json, AuditRecords, Commit, JournalEntry, JournalStatus, Store};
-use crate::alerts::{AlertEvent, AlertGroup, Mute};
+use super::{
+    corrupt, json, AuditRecords, AuditStore, Commit, ConversationStore, JournalEntry,
+    JournalStatus, SecretStore,
+};
 use crate::audit::{AuditRecord, ChainHead, Verification};
 use crate::checkpoints::Checkpoints;
 use crate::key::ConversationKey;
@@ -114,7 +116,7 @@ impl SledStore {
             }
             other => RuntimeError::Store {
                 path: path.to_path_buf(),
-                source: other,
+                source: Box::new(other),
             },
         })?;
         crate::private::private_dir(path)?;
@@ -122,7 +124,7 @@ impl SledStore {
         let tree = |name: &str| {
             db.open_tree(name).map_err(|source| RuntimeError::Store {
                 path: path.to_path_buf(),
-                source,
+                source: Box::new(source),
             })
         };
         Ok(SledStore {
@@ -147,7 +149,7 @@ impl SledStore {
     pub(crate) fn error(source: sled::Error) -> RuntimeError {
         RuntimeError::Store {
             path: Default::default(),
-            source,
+            source: Box::new(source),
         }
     }
 
@@ -158,7 +160,7 @@ impl SledStore {
     }
 }
 
-impl Store for SledStore {
+impl ConversationStore for SledStore {
     fn load(&self, key: &ConversationKey) -> Result<Conversation, RuntimeError> {
         match self
             .conversations
@@ -333,56 +335,6 @@ impl Store for SledStore {
         Ok(self.executions.range(cut..end).count() as u32)
     }
 
-    /// Audit records, newest first.
-    fn audit_newest_first(&self) -> AuditRecords<'_> {
-        Box::new(self.audit.iter().rev().map(decode_record))
-    }
-
-    /// Audit records, oldest first.
-    fn audit_oldest_first(&self) -> AuditRecords<'_> {
-        Box::new(self.audit.iter().map(decode_record))
-    }
-
-    fn chain_head(&self) -> Result<Option<ChainHead>, RuntimeError> {
-        match self.meta.get(HEAD_KEY).map_err(SledStore::error)? {
-            None => Ok(None),
-            Some(bytes) => serde_json::from_slice(&bytes)
-                .map(Some)
-                .map_err(|e| corrupt("audit chain head", e)),
-        }
-    }
-
-    fn totp(&self, user: &str) -> Result<Option<TotpRecord>, RuntimeError> {
-        match self.totp.get(user.as_bytes()).map_err(SledStore::error)? {
-            None => Ok(None),
-            Some(bytes) => serde_json::from_slice(&bytes)
-                .map(Some)
-                .map_err(|e| corrupt("two-factor record", e)),
-        }
-    }
-
-    fn put_totp(&self, user: &str, record: &TotpRecord) -> Result<(), RuntimeError> {
-        self.totp
-            .insert(user.as_bytes(), json(record))
-            .map_err(SledStore::error)?;
-        self.db.flush().map_err(SledStore::error)?;
-        Ok(())
-    }
-
-    fn remove_totp(&self, user: &str) -> Result<bool, RuntimeError> {
-        let existed = self
-            .totp
-            .remove(user.as_bytes())
-            .map_err(SledStore::error)?
-            .is_some();
-        self.db.flush().map_err(SledStore::error)?;
-        Ok(existed)
-    }
-
-    fn verify_audit(&self) -> Result<Verification, RuntimeError> {
-        self.verify_with_copy()
-    }
-
     fn add_notices(&self, key: &ConversationKey, texts: &[String]) -> Result<(), RuntimeError> {
         if texts.is_empty() {
             return Ok(());
@@ -414,45 +366,59 @@ impl Store for SledStore {
         }
         Ok(())
     }
+}
 
-    fn save_alerts(
-        &self,
-        groups: &[AlertGroup],
-        events: &[AlertEvent],
-    ) -> Result<(), RuntimeError> {
-        self.sled_save_alerts(groups, events)
+impl AuditStore for SledStore {
+    /// Audit records, newest first.
+    fn audit_newest_first(&self) -> AuditRecords<'_> {
+        Box::new(self.audit.iter().rev().map(decode_record))
     }
 
-    fn alert_events(&self, since: Option<DateTime<Utc>>) -> Result<Vec<AlertEvent>, RuntimeError> {
-        self.sled_alert_events(since)
+    /// Audit records, oldest first.
+    fn audit_oldest_first(&self) -> AuditRecords<'_> {
+        Box::new(self.audit.iter().map(decode_record))
     }
 
-    fn alert_group(&self, id: &str) -> Result<Option<AlertGroup>, RuntimeError> {
-        self.sled_alert_group(id)
+    fn chain_head(&self) -> Result<Option<ChainHead>, RuntimeError> {
+        match self.meta.get(HEAD_KEY).map_err(SledStore::error)? {
+            None => Ok(None),
+            Some(bytes) => serde_json::from_slice(&bytes)
+                .map(Some)
+                .map_err(|e| corrupt("audit chain head", e)),
+        }
     }
 
-    fn alert_groups(&self) -> Result<Vec<AlertGroup>, RuntimeError> {
-        self.sled_alert_groups()
+    fn verify_audit(&self) -> Result<Verification, RuntimeError> {
+        self.verify_with_copy()
+    }
+}
+
+impl SecretStore for SledStore {
+    fn totp(&self, user: &str) -> Result<Option<TotpRecord>, RuntimeError> {
+        match self.totp.get(user.as_bytes()).map_err(SledStore::error)? {
+            None => Ok(None),
+            Some(bytes) => serde_json::from_slice(&bytes)
+                .map(Some)
+                .map_err(|e| corrupt("two-factor record", e)),
+        }
     }
 
-    fn remove_alert_groups(&self, ids: &[String]) -> Result<(), RuntimeError> {
-        self.sled_remove_alert_groups(ids)
+    fn put_totp(&self, user: &str, record: &TotpRecord) -> Result<(), RuntimeError> {
+        self.totp
+            .insert(user.as_bytes(), json(record))
+            .map_err(SledStore::error)?;
+        self.db.flush().map_err(SledStore::error)?;
+        Ok(())
     }
 
-    fn put_mute(&self, mute: &Mute) -> Result<(), RuntimeError> {
-        self.sled_put_mute(mute)
-    }
-
-    fn remove_mute(&self, id: &str) -> Result<bool, RuntimeError> {
-        self.sled_remove_mute(id)
-    }
-
-    fn mutes_in(&self, room: &str) -> Result<Vec<Mute>, RuntimeError> {
-        self.sled_mutes_in(room)
-    }
-
-    fn alert_groups_in(&self, room: &str) -> Result<Vec<AlertGroup>, RuntimeError> {
-        self.sled_alert_groups_in(room)
+    fn remove_totp(&self, user: &str) -> Result<bool, RuntimeError> {
+        let existed = self
+            .totp
+            .remove(user.as_bytes())
+            .map_err(SledStore::error)?
+            .is_some();
+        self.db.flush().map_err(SledStore::error)?;
+        Ok(existed)
     }
 }
 

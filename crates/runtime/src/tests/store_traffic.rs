@@ -12,7 +12,9 @@ use opsbot_dialog::Conversation;
 use super::*;
 use crate::alerts::{AlertEvent, AlertGroup, Mute};
 use crate::audit::{ChainHead, Verification};
-use crate::store::{AuditRecords, JournalEntry, SledStore};
+use crate::store::{
+    AlertStore, AuditRecords, AuditStore, ConversationStore, JournalEntry, SecretStore, SledStore,
+};
 use crate::TotpRecord;
 
 /// The writes of the sled store that end in a flush.
@@ -55,11 +57,12 @@ impl Counting {
     }
 }
 
-impl Store for Counting {
+impl ConversationStore for Counting {
     fn load(&self, key: &ConversationKey) -> Result<Conversation, RuntimeError> {
         self.count("load");
         self.inner.load(key)
     }
+
     fn conversations_in(
         &self,
         room: &str,
@@ -67,10 +70,12 @@ impl Store for Counting {
         self.count("conversations_in");
         self.inner.conversations_in(room)
     }
+
     fn executing_conversations(&self) -> Result<Vec<ConversationKey>, RuntimeError> {
         self.count("executing_conversations");
         self.inner.executing_conversations()
     }
+
     fn commit(
         &self,
         key: &ConversationKey,
@@ -80,66 +85,88 @@ impl Store for Counting {
         self.count("commit");
         self.inner.commit(key, conversation, change)
     }
+
     fn first_sighting(&self, message_id: &str, at: DateTime<Utc>) -> Result<bool, RuntimeError> {
         self.count("first_sighting");
         self.inner.first_sighting(message_id, at)
     }
+
     fn forget_sightings(&self, before: DateTime<Utc>) -> Result<usize, RuntimeError> {
         self.count("forget_sightings");
         self.inner.forget_sightings(before)
     }
+
     fn mark_started(&self, request_id: &str, at: DateTime<Utc>) -> Result<(), RuntimeError> {
         self.count("mark_started");
         self.inner.mark_started(request_id, at)
     }
+
     fn journal_entry(&self, request_id: &str) -> Result<Option<JournalEntry>, RuntimeError> {
         self.count("journal_entry");
         self.inner.journal_entry(request_id)
     }
+
     fn executions_since(&self, user: &str, since: DateTime<Utc>) -> Result<u32, RuntimeError> {
         self.count("executions_since");
         self.inner.executions_since(user, since)
     }
-    fn audit_newest_first(&self) -> AuditRecords<'_> {
-        self.count("audit_newest_first");
-        self.inner.audit_newest_first()
-    }
-    fn audit_oldest_first(&self) -> AuditRecords<'_> {
-        self.count("audit_oldest_first");
-        self.inner.audit_oldest_first()
-    }
-    fn chain_head(&self) -> Result<Option<ChainHead>, RuntimeError> {
-        self.count("chain_head");
-        self.inner.chain_head()
-    }
-    fn verify_audit(&self) -> Result<Verification, RuntimeError> {
-        self.count("verify_audit");
-        self.inner.verify_audit()
-    }
-    fn totp(&self, user: &str) -> Result<Option<TotpRecord>, RuntimeError> {
-        self.count("totp");
-        self.inner.totp(user)
-    }
-    fn put_totp(&self, user: &str, record: &TotpRecord) -> Result<(), RuntimeError> {
-        self.count("put_totp");
-        self.inner.put_totp(user, record)
-    }
-    fn remove_totp(&self, user: &str) -> Result<bool, RuntimeError> {
-        self.count("remove_totp");
-        self.inner.remove_totp(user)
-    }
+
     fn add_notices(&self, key: &ConversationKey, texts: &[String]) -> Result<(), RuntimeError> {
         self.count("add_notices");
         self.inner.add_notices(key, texts)
     }
+
     fn notices_of(&self, key: &ConversationKey) -> Result<Vec<String>, RuntimeError> {
         self.count("notices_of");
         self.inner.notices_of(key)
     }
+
     fn clear_notices(&self, key: &ConversationKey) -> Result<(), RuntimeError> {
         self.count("clear_notices");
         self.inner.clear_notices(key)
     }
+}
+
+impl AuditStore for Counting {
+    fn audit_newest_first(&self) -> AuditRecords<'_> {
+        self.count("audit_newest_first");
+        self.inner.audit_newest_first()
+    }
+
+    fn audit_oldest_first(&self) -> AuditRecords<'_> {
+        self.count("audit_oldest_first");
+        self.inner.audit_oldest_first()
+    }
+
+    fn chain_head(&self) -> Result<Option<ChainHead>, RuntimeError> {
+        self.count("chain_head");
+        self.inner.chain_head()
+    }
+
+    fn verify_audit(&self) -> Result<Verification, RuntimeError> {
+        self.count("verify_audit");
+        self.inner.verify_audit()
+    }
+}
+
+impl SecretStore for Counting {
+    fn totp(&self, user: &str) -> Result<Option<TotpRecord>, RuntimeError> {
+        self.count("totp");
+        self.inner.totp(user)
+    }
+
+    fn put_totp(&self, user: &str, record: &TotpRecord) -> Result<(), RuntimeError> {
+        self.count("put_totp");
+        self.inner.put_totp(user, record)
+    }
+
+    fn remove_totp(&self, user: &str) -> Result<bool, RuntimeError> {
+        self.count("remove_totp");
+        self.inner.remove_totp(user)
+    }
+}
+
+impl AlertStore for Counting {
     fn save_alerts(
         &self,
         groups: &[AlertGroup],
@@ -148,34 +175,42 @@ impl Store for Counting {
         self.count("save_alerts");
         self.inner.save_alerts(groups, events)
     }
+
     fn alert_events(&self, since: Option<DateTime<Utc>>) -> Result<Vec<AlertEvent>, RuntimeError> {
         self.count("alert_events");
         self.inner.alert_events(since)
     }
+
     fn alert_group(&self, id: &str) -> Result<Option<AlertGroup>, RuntimeError> {
         self.count("alert_group");
         self.inner.alert_group(id)
     }
+
     fn alert_groups(&self) -> Result<Vec<AlertGroup>, RuntimeError> {
         self.count("alert_groups");
         self.inner.alert_groups()
     }
+
     fn alert_groups_in(&self, room: &str) -> Result<Vec<AlertGroup>, RuntimeError> {
         self.count("alert_groups_in");
         self.inner.alert_groups_in(room)
     }
+
     fn remove_alert_groups(&self, ids: &[String]) -> Result<(), RuntimeError> {
         self.count("remove_alert_groups");
         self.inner.remove_alert_groups(ids)
     }
+
     fn put_mute(&self, mute: &Mute) -> Result<(), RuntimeError> {
         self.count("put_mute");
         self.inner.put_mute(mute)
     }
+
     fn remove_mute(&self, id: &str) -> Result<bool, RuntimeError> {
         self.count("remove_mute");
         self.inner.remove_mute(id)
     }
+
     fn mutes_in(&self, room: &str) -> Result<Vec<Mute>, RuntimeError> {
         self.count("mutes_in");
         self.inner.mutes_in(room)
