@@ -73,6 +73,14 @@ pub struct Settings {
     /// `nlu_only: true`: intents need no dialogs (a project to train and
     /// evaluate an NLU, not a bot to talk to).
     pub nlu_only: bool,
+    /// Who may reload the model and make the bot leave a room (`admins:`;
+    /// `None`: nobody). See [`Settings::is_admin`].
+    pub admins: Option<Allow>,
+    /// Messages older than this when they arrive (sent while the bot was
+    /// down) are not acted on; the sender is told.
+    pub max_message_age: Duration,
+    /// Actions running at once across all rooms; others wait their turn.
+    pub max_concurrent_actions: usize,
     /// `opsbot.yaml` is not YAML of settings (its error is reported): checks
     /// that need its groups stay quiet instead of cascading.
     pub unreadable: bool,
@@ -167,6 +175,9 @@ impl Default for Settings {
             alerts: None,
             review: ReviewSettings::default(),
             nlu_only: false,
+            admins: None,
+            max_message_age: Duration::from_secs(3600),
+            max_concurrent_actions: 4,
             unreadable: false,
         }
     }
@@ -190,6 +201,14 @@ impl Settings {
     /// The person behind an id, for rate limits and audit.
     pub fn person_of<'a>(&'a self, id: &'a str) -> &'a str {
         self.people.person_of(id)
+    }
+
+    /// Whether `user` (any id of a person) is an admin of the bot: named in
+    /// `admins:`, a member of a group named there, or anyone with `"*"`.
+    pub fn is_admin(&self, user: &str) -> bool {
+        self.admins
+            .as_ref()
+            .is_some_and(|admins| admins.admits(&self.groups, user))
     }
 
     /// Replaces every match of the built-in and the author's redaction
@@ -355,6 +374,7 @@ mod entities;
 mod examples;
 mod intents;
 mod load;
+mod operations;
 mod permissions;
 mod settings;
 mod slot_limits;
