@@ -239,8 +239,7 @@ pub struct RawSettings {
     pub nlu_only: Option<bool>,
     /// Who may say "reload the model" and "leave this room": user ids, person
     /// names, `group:NAME`, or `"*"`.
-    #[serde(default)]
-    pub admins: Vec<String>,
+    pub admins: Option<Vec<String>>,
     /// Messages older than this when they arrive are not acted on, e.g. `1h`.
     pub max_message_age: Option<String>,
     /// Actions running at once across all rooms (signed, so a negative

@@ -17,16 +17,23 @@ impl Checker<'_> {
     }
 
     fn check_admins(&mut self, file: &SourceFile, raw: &raw::RawSettings) {
+        let Some(list) = &raw.admins else {
+            return;
+        };
         let settings = &mut self.settings;
-        let (admins, unknown) =
-            crate::access::principals(&raw.admins, &settings.groups, &settings.people);
+        let (admins, unknown) = crate::access::principals(list, &settings.groups, &settings.people);
         for (at, group) in unknown {
             self.diagnostics.push(
                 file.index.locate(&format!("admins.{at}")),
                 crate::access::unknown_group(&group, &settings.groups),
             );
         }
-        settings.admins = admins;
+        // `admins: []` says "nobody" as much as leaving the key out, but it
+        // is said: a door's deprecated admins do not stand in for it.
+        settings.admins = Some(admins.unwrap_or(Allow::Principals {
+            users: BTreeSet::new(),
+            groups: BTreeSet::new(),
+        }));
     }
 
     fn check_message_age(&mut self, file: &SourceFile, raw: &raw::RawSettings) {
@@ -36,7 +43,7 @@ impl Checker<'_> {
         let at = file.index.locate("max_message_age");
         match humantime::parse_duration(text) {
             Ok(age) => match guard::out_of_range(age, guard::MESSAGE_AGE_RANGE) {
-                None => self.settings.max_message_age = age,
+                None => self.settings.max_message_age = Some(age),
                 Some(expected) => self.diagnostics.push(
                     at,
                     format!("max_message_age `{text}` is out of range; {expected}"),
@@ -58,7 +65,7 @@ impl Checker<'_> {
         let (low, high) = guard::ACTION_LIMIT_RANGE;
         match usize::try_from(limit) {
             Ok(limit) if (low..=high).contains(&limit) => {
-                self.settings.max_concurrent_actions = limit
+                self.settings.max_concurrent_actions = Some(limit)
             }
             _ => self.diagnostics.push(
                 file.index.locate("max_concurrent_actions"),
@@ -133,11 +140,13 @@ mod tests {
         assert!(!ci.settings.is_admin("@raj:ci.example"));
         let everyone = load("cicd", "admins: [\"*\"]\n");
         assert!(everyone.settings.is_admin("@anyone:else.example"));
-        // Absent or empty: nobody, however the door is configured.
-        for (name, extra) in [("dbops", ""), ("cicd", "admins: []\n")] {
+        // Absent or empty: nobody; but only an empty list says so (a door's
+        // deprecated admins may stand in for an absent one).
+        for (name, extra, said) in [("dbops", "", false), ("cicd", "admins: []\n", true)] {
             let project = load(name, extra);
             assert!(!project.settings.is_admin("@priya:db.example"), "{name}");
             assert!(!project.settings.is_admin("@kim:ci.example"), "{name}");
+            assert_eq!(project.settings.admins.is_some(), said, "{name}");
         }
     }
 
@@ -161,14 +170,13 @@ mod tests {
 
     #[test]
     fn the_message_age_is_a_duration_from_a_minute_to_thirty_days() {
-        assert_eq!(
-            load("dbops", "").settings.max_message_age,
-            Duration::from_secs(3600)
-        );
+        let unset = load("dbops", "").settings;
+        assert_eq!(unset.max_message_age, None);
+        assert_eq!(unset.message_age_limit(), Duration::from_secs(3600));
         for (text, seconds) in [("2h", 7200), ("1m", 60), ("30d", 30 * 86_400)] {
             let project = load("cicd", &format!("max_message_age: {text}\n"));
             assert_eq!(
-                project.settings.max_message_age,
+                project.settings.message_age_limit(),
                 Duration::from_secs(seconds),
                 "{text}"
             );
@@ -192,10 +200,14 @@ mod tests {
 
     #[test]
     fn the_action_limit_is_from_one_to_sixty_four() {
-        assert_eq!(load("cicd", "").settings.max_concurrent_actions, 4);
+        let unset = load("cicd", "").settings;
+        assert_eq!(
+            (unset.max_concurrent_actions, unset.action_limit()),
+            (None, 4)
+        );
         for limit in [1, 12, 64] {
             let project = load("dbops", &format!("max_concurrent_actions: {limit}\n"));
-            assert_eq!(project.settings.max_concurrent_actions, limit);
+            assert_eq!(project.settings.max_concurrent_actions, Some(limit));
         }
         for limit in ["0", "65", "-1"] {
             let (said, line) = report("cicd", &format!("max_concurrent_actions: {limit}\n"));
