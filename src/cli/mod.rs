@@ -337,13 +337,16 @@ fn check(paths: &Paths) -> Result<()> {
 fn run_matrix(paths: &Paths, args: &RunArgs) -> Result<()> {
     let config =
         opsbot_matrix::MatrixConfig::load(args.config.as_deref(), &paths.project, &paths.state)?;
-    let admins = config.clone();
+    let builder = app::open_bot(paths)?;
+    // The bot's policy is opsbot.yaml's; a Matrix configuration from before
+    // it moved there stands in only where opsbot.yaml does not say.
+    let stand_ins = opsbot_matrix::deprecated::StandIns::new(&config, &builder.project().settings);
+    stand_ins.warn();
     let bot = Arc::new(
-        app::open_bot(paths)?
+        stand_ins
+            .apply(builder)
             .dry_run(args.dry_run)
-            .action_limit(config.max_concurrent_actions)
             .reloader(crate::refresh::reloader(paths))
-            .admins(Arc::new(move |u: &str| admins.is_admin(u)))
             .build(),
     );
     let runtime = runtime()?;

@@ -496,8 +496,8 @@ fn a_long_action_reports_progress_in_the_shell() {
 }
 
 /// Every door enters through the ingress: a redelivered message id is
-/// ignored, a message older than its limit gets the offline notice and no
-/// action — on two packs.
+/// ignored, a message older than the project's `max_message_age` (1h unless
+/// opsbot.yaml says) gets the offline notice and no action — on two packs.
 #[test]
 fn redeliveries_and_stale_messages_are_handled_once_for_every_adapter() {
     for (pack, user, request) in [
@@ -513,7 +513,6 @@ fn redeliveries_and_stale_messages_are_handled_once_for_every_adapter() {
             let envelope = opsbot_runtime::Envelope {
                 message_id: Some(id.to_string()),
                 sent_at: Some(chrono::Utc::now() - chrono::Duration::minutes(age_minutes)),
-                max_age: Some(Duration::from_secs(600)),
                 ..opsbot_runtime::Envelope::new(key.clone(), text)
             };
             let handled = runtime.block_on(

@@ -33,16 +33,17 @@ pub struct MatrixConfig {
     /// Who may invite the bot: user ids (`@alice:example.org`) or whole servers (`:example.org`).
     #[serde(default)]
     pub allow_invites_from: Vec<String>,
-    /// Who may ask the bot to leave a room; defaults to `allow_invites_from`.
+    /// Deprecated: `admins:` in opsbot.yaml. Who may reload the model and
+    /// make the bot leave a room; an empty list means `allow_invites_from`.
+    /// Used only where opsbot.yaml names no admins (see [`crate::deprecated`]).
     #[serde(default)]
-    pub admins: Vec<String>,
-    /// Messages older than this when they arrive (sent while the bot was down)
-    /// are not acted on; the sender is told.
-    #[serde(default = "default_max_age", with = "humantime_serde_compat")]
-    pub max_message_age: Duration,
-    /// Actions running at once across all rooms.
-    #[serde(default = "default_concurrency")]
-    pub max_concurrent_actions: usize,
+    pub admins: Option<Vec<String>>,
+    /// Deprecated: `max_message_age:` in opsbot.yaml, which wins.
+    #[serde(default, with = "humantime_serde_compat")]
+    pub max_message_age: Option<Duration>,
+    /// Deprecated: `max_concurrent_actions:` in opsbot.yaml, which wins.
+    #[serde(default)]
+    pub max_concurrent_actions: Option<usize>,
     /// Timeline events per room in one sync response; more than this since the
     /// last sync are fetched with `/messages` (nothing is missed either way).
     #[serde(default = "default_timeline_limit")]
@@ -51,14 +52,6 @@ pub struct MatrixConfig {
 
 fn default_display_name() -> String {
     "opsbot".into()
-}
-
-fn default_max_age() -> Duration {
-    Duration::from_secs(3600)
-}
-
-fn default_concurrency() -> usize {
-    4
 }
 
 fn default_timeline_limit() -> u32 {
@@ -70,9 +63,11 @@ mod humantime_serde_compat {
 
     use serde::{Deserialize, Deserializer};
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
         let text = String::deserialize(d)?;
-        humantime::parse_duration(&text).map_err(serde::de::Error::custom)
+        humantime::parse_duration(&text)
+            .map(Some)
+            .map_err(serde::de::Error::custom)
     }
 }
 
@@ -162,12 +157,16 @@ impl MatrixConfig {
         matches_any(&self.allow_invites_from, user)
     }
 
-    pub fn is_admin(&self, user: &str) -> bool {
-        if self.admins.is_empty() {
+    /// Whether `user` is an admin by this file's deprecated `admins` (an
+    /// empty list: the inviters, as before the key moved); `None` when the
+    /// file does not set it.
+    pub fn deprecated_admin(&self, user: &str) -> Option<bool> {
+        let admins = self.admins.as_ref()?;
+        Some(if admins.is_empty() {
             self.may_invite(user)
         } else {
-            matches_any(&self.admins, user)
-        }
+            matches_any(admins, user)
+        })
     }
 }
 
@@ -187,10 +186,20 @@ mod tests {
         assert!(config.may_invite("@carol:b.org"));
         assert!(!config.may_invite("@carol:evil.b.org.example"));
         assert!(!config.may_invite("@mallory:a"));
-        assert!(
-            config.is_admin("@alice:a"),
-            "admins default to the inviters"
+        assert_eq!(
+            config.deprecated_admin("@alice:a"),
+            None,
+            "admins are opsbot.yaml's unless this file sets them"
         );
+        let old: MatrixConfig = serde_yaml::from_str("homeserver: http://x\nuser: '@b:x'\npassword: p\nallow_invites_from: ['@alice:a', ':b.org']\nadmins: []\nmax_message_age: 10m\nmax_concurrent_actions: 2\n").unwrap();
+        assert_eq!(
+            old.deprecated_admin("@carol:b.org"),
+            Some(true),
+            "an empty admins list is the inviters, as before"
+        );
+        assert_eq!(old.deprecated_admin("@mallory:a"), Some(false));
+        assert_eq!(old.max_message_age, Some(Duration::from_secs(600)));
+        assert_eq!(old.max_concurrent_actions, Some(2));
         assert!(
             !format!("{config:?}").contains("\"p\""),
             "the password is redacted"

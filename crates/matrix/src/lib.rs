@@ -5,9 +5,11 @@
 //!
 //! Login happens once; the session (access token, device) and matrix-sdk's state
 //! and crypto stores are kept under the data folder, so restarts reuse the same
-//! device and the sync token. Each event carries its id and age to the
-//! ingress, which handles it at most once and does not act on one older than
-//! `max_message_age` (the sender is told so).
+//! device and the sync token. Each event carries its id and when it was sent
+//! to the ingress, which handles it at most once and does not act on one
+//! older than the project's `max_message_age` (the sender is told so). The
+//! door has no policy of its own: a configuration that still sets the bot's
+//! settings that moved to opsbot.yaml is read by [`deprecated`].
 //!
 //! Reading ([`sync`]) fills the gaps a limited sync timeline leaves; sending
 //! ([`outbox`]) keeps each room in order and honours the homeserver's rate
@@ -16,6 +18,7 @@
 pub mod addressing;
 pub mod chat;
 pub mod config;
+pub mod deprecated;
 pub mod format;
 mod message;
 pub mod outbox;

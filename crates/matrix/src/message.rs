@@ -91,7 +91,6 @@ pub(crate) async fn prepare(
         addressed: addressed.is_some(),
         text: addressed.unwrap_or_else(|| text.body.trim().to_string()),
         sent_at: chrono::DateTime::from_timestamp(i64::from(event.origin_server_ts.as_secs()), 0),
-        max_age: Some(shared.config.max_message_age),
         replying_to,
     };
     let (later, queue) = mpsc::unbounded_channel();

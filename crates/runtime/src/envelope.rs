@@ -1,9 +1,7 @@
 //! A message as a door received it: whose, which (a door's id makes it
 //! handled at most once), the text, whether it was addressed to the bot, and
-//! when it was sent with how old it may be to be acted on (a bot that was
-//! offline does not act on stale requests).
-
-use std::time::Duration;
+//! when it was sent (a bot that was offline does not act on requests older
+//! than the project's `max_message_age`).
 
 use chrono::{DateTime, Utc};
 
@@ -15,8 +13,9 @@ pub struct Envelope {
     /// The door's id of the message; handled at most once (recorded durably).
     pub message_id: Option<String>,
     pub text: String,
+    /// When it was sent, where the door knows: then it is not acted on when
+    /// older than `max_message_age` on arrival.
     pub sent_at: Option<DateTime<Utc>>,
-    pub max_age: Option<Duration>,
     /// The bot's message this one answers (a reply to it, or in its thread),
     /// as the door's message id: a request about an alert takes its values.
     pub replying_to: Option<String>,
@@ -34,7 +33,6 @@ impl Envelope {
             message_id: None,
             text: text.into(),
             sent_at: None,
-            max_age: None,
             replying_to: None,
             addressed: true,
         }

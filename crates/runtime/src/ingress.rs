@@ -3,7 +3,7 @@
 //! worker of its own (`ordered.rs`), different conversations concurrently.
 //! Here, once for every door: an unaddressed message is taken only as an
 //! answer the bot waits for; a redelivered message id is ignored; a message
-//! older than its limit gets a notice instead of action; owed notices come
+//! older than the project's `max_message_age` gets a notice instead of action; owed notices come
 //! first; the message is parsed once ([`crate::command`]) and dispatched to
 //! its service; a failure is told to the user (nothing runs) and logged; a
 //! typing notice shows for slow work. [`Ingress::start`] resolves what a
@@ -323,7 +323,14 @@ impl Ingress {
                 return Ok(Next::Done(Receipt::Ignored));
             }
         }
-        if let (Some(sent), Some(max_age)) = (envelope.sent_at, envelope.max_age) {
+        // The snapshot this message is handled with: its settings decide
+        // staleness and admins as much as its dialogs decide the rest.
+        let loaded = services.model.snapshot();
+        let settings = &loaded.project.settings;
+        if let Some(sent) = envelope.sent_at {
+            let max_age = services
+                .max_message_age
+                .unwrap_or_else(|| settings.message_age_limit());
             let age = (services.floor.now() - sent).to_std().unwrap_or_default();
             if age > max_age {
                 let shown: String = envelope.text.trim().chars().take(80).collect();
@@ -335,11 +342,14 @@ impl Ingress {
             }
         }
         services.conversations.deliver_owed(key, sink).await?;
-        let loaded = services.model.snapshot();
         let text = command::flatten_line_breaks(&envelope.text);
         let commands = Commands {
             mutes: loaded.project.settings.alerts.is_some(),
             leave: services.floor.chat().is_some(),
+        };
+        let admins = command::admins::Admins {
+            overriding: services.admins.as_deref(),
+            settings,
         };
         match command::parse(&text, commands) {
             Command::TooLong(refusal) => {
@@ -366,14 +376,8 @@ impl Ingress {
                     }
                 }
             }
-            Command::Reload => {
-                command::reload::apply(&services.model, services.admins.as_deref(), key, sink).await
-            }
-            Command::Leave => {
-                let nobody = |_: &str| false;
-                let is_admin = services.admins.as_deref().unwrap_or(&nobody);
-                command::leave::apply(&services.floor, is_admin, key, sink).await
-            }
+            Command::Reload => command::reload::apply(&services.model, &admins, key, sink).await,
+            Command::Leave => command::leave::apply(&services.floor, &admins, key, sink).await,
             Command::Mute(mute) => {
                 services
                     .alerts

@@ -12,12 +12,13 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use opsbot_nlu::Nlu;
 use opsbot_spec::Project;
 
-use crate::actions::{Actions, DEFAULT_ACTION_LIMIT};
+use crate::actions::Actions;
 use crate::alert_desk::AlertDesk;
 use crate::chat::Chat;
 use crate::clock::{Clock, SystemClock};
@@ -32,7 +33,7 @@ use crate::store::{ConversationKey, Store};
 use crate::RuntimeError;
 
 /// Whether a user is an admin of the bot (may reload the model, or ask it to
-/// leave a room).
+/// leave a room): opsbot.yaml's `admins:` unless the builder was given one.
 pub type IsAdmin = dyn Fn(&str) -> bool + Send + Sync;
 
 /// Every service, for the ingress to dispatch to.
@@ -42,7 +43,11 @@ pub(crate) struct Services {
     pub conversations: Arc<Conversations>,
     pub alerts: Arc<AlertDesk>,
     pub review: Arc<Review>,
+    /// Who is an admin instead of the project's `admins:` (the shell's
+    /// operator; a door's deprecated setting).
     pub admins: Option<Arc<IsAdmin>>,
+    /// How old a message may be instead of the project's `max_message_age`.
+    pub max_message_age: Option<Duration>,
 }
 
 pub struct Runtime {
@@ -60,22 +65,36 @@ pub struct RuntimeBuilder {
     state_dir: PathBuf,
     clock: Arc<dyn Clock>,
     dry_run: bool,
-    action_limit: usize,
+    action_limit: Option<usize>,
+    max_message_age: Option<Duration>,
     reloader: Option<Arc<Reloader>>,
     admins: Option<Arc<IsAdmin>>,
     inbox: Option<Inbox>,
 }
 
 impl RuntimeBuilder {
+    /// The project the runtime starts with (a door reads its settings).
+    pub fn project(&self) -> &Project {
+        &self.project
+    }
+
     /// Makes every request a dry run.
     pub fn dry_run(mut self, dry_run: bool) -> Self {
         self.dry_run = dry_run;
         self
     }
 
-    /// Lets at most `limit` actions run at once (others wait their turn).
+    /// Lets at most `limit` actions run at once (others wait their turn),
+    /// instead of the project's `max_concurrent_actions`.
     pub fn action_limit(mut self, limit: usize) -> Self {
-        self.action_limit = limit;
+        self.action_limit = Some(limit);
+        self
+    }
+
+    /// Does not act on messages older than `age` when they arrive, instead
+    /// of the project's `max_message_age`.
+    pub fn max_message_age(mut self, age: Duration) -> Self {
+        self.max_message_age = Some(age);
         self
     }
 
@@ -85,7 +104,8 @@ impl RuntimeBuilder {
         self
     }
 
-    /// Who is an admin (nobody by default).
+    /// Who is an admin, instead of the project's `admins:` (the shell: the
+    /// person at the terminal runs the bot).
     pub fn admins(mut self, is_admin: Arc<IsAdmin>) -> Self {
         self.admins = Some(is_admin);
         self
@@ -105,13 +125,14 @@ impl RuntimeBuilder {
     }
 
     pub fn build(self) -> Runtime {
+        // Fixed for the life of the runtime: a reloaded project does not
+        // resize the running actions' limit.
+        let action_limit = self
+            .action_limit
+            .unwrap_or_else(|| self.project.settings.action_limit());
         let floor = Arc::new(Floor::new(self.store, self.clock));
         let model = Arc::new(Model::new(self.project, self.nlu, self.reloader));
-        let actions = Arc::new(Actions::new(
-            floor.clone(),
-            self.state_dir,
-            self.action_limit,
-        ));
+        let actions = Arc::new(Actions::new(floor.clone(), self.state_dir, action_limit));
         let alerts = Arc::new(AlertDesk::new(floor.clone(), model.clone()));
         let review = Arc::new(Review::new(floor.clone(), self.inbox));
         let conversations = Arc::new(Conversations::new(
@@ -128,6 +149,7 @@ impl RuntimeBuilder {
             alerts,
             review,
             admins: self.admins,
+            max_message_age: self.max_message_age,
         });
         Runtime {
             ingress: Ingress::new(&services),
@@ -151,7 +173,8 @@ impl Runtime {
             state_dir,
             clock: Arc::new(SystemClock),
             dry_run: false,
-            action_limit: DEFAULT_ACTION_LIMIT,
+            action_limit: None,
+            max_message_age: None,
             reloader: None,
             admins: None,
             inbox: None,

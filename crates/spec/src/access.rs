@@ -129,6 +129,71 @@ impl Access {
     }
 }
 
+/// A list naming who may do something, as `alerts.mute.allow` and `admins:`
+/// in opsbot.yaml take it: user ids, person names (widened to every id of the
+/// person), `group:NAME` entries, or `"*"` for everyone. `None` for an empty
+/// list (nobody). Also the groups it names that `groups` does not define,
+/// each once, sorted, with the index of the first entry naming it (for the
+/// diagnostic's position; see [`unknown_group`]).
+pub(crate) fn principals(
+    list: &[String],
+    groups: &Groups,
+    people: &crate::people::People,
+) -> (Option<Allow>, Vec<(usize, String)>) {
+    if list.is_empty() {
+        return (None, Vec::new());
+    }
+    if list.iter().any(|entry| entry == "*") {
+        return (Some(Allow::Everyone), Vec::new());
+    }
+    let mut users = BTreeSet::new();
+    let mut named = BTreeSet::new();
+    let mut unknown = BTreeMap::new();
+    for (at, entry) in list.iter().enumerate() {
+        match entry.strip_prefix("group:") {
+            Some(group) => {
+                if !groups.contains_key(group) {
+                    unknown.entry(group.to_string()).or_insert(at);
+                }
+                named.insert(group.to_string());
+            }
+            None => {
+                users.insert(entry.clone());
+            }
+        }
+    }
+    let allow = Allow::Principals {
+        users: people.widen(&users),
+        groups: named,
+    };
+    let unknown = unknown.into_iter().map(|(group, at)| (at, group)).collect();
+    (Some(allow), unknown)
+}
+
+/// The diagnostic for a `group:NAME` entry naming a group opsbot.yaml does
+/// not define.
+pub(crate) fn unknown_group(group: &str, groups: &Groups) -> String {
+    let known: Vec<&str> = groups.keys().map(String::as_str).collect();
+    format!(
+        "unknown group `{group}`; expected one of {} (define groups in opsbot.yaml)",
+        crate::join_or(&known)
+    )
+}
+
+impl Allow {
+    /// Whether `user` is allowed: named (any id of a named person) or a
+    /// member of a named group.
+    pub fn admits(&self, groups: &Groups, user: &str) -> bool {
+        match self {
+            Allow::Everyone => true,
+            Allow::Principals {
+                users,
+                groups: named,
+            } => users.contains(user) || member_of_any(groups, user, named),
+        }
+    }
+}
+
 /// Shell-style wildcards: `*` any run of characters, `?` one character.
 pub fn glob_match(pattern: &str, value: &str) -> bool {
     let p: Vec<char> = pattern.chars().collect();

@@ -20,6 +20,14 @@ pub const TIMEOUT_RANGE: (Duration, Duration) =
 /// Bounds of how long a confirmation, approval, code or question is awaited.
 pub const EXPIRY_RANGE: (Duration, Duration) =
     (Duration::from_secs(5), Duration::from_secs(7 * 24 * 3600));
+/// Bounds of `max_message_age`: below a minute, ordinary delays (a sync's
+/// long poll, clocks a little apart, timestamps in whole seconds) would drop
+/// fresh messages; beyond 30 days nothing would count as stale.
+pub const MESSAGE_AGE_RANGE: (Duration, Duration) =
+    (Duration::from_secs(60), Duration::from_secs(30 * 24 * 3600));
+/// Bounds of `max_concurrent_actions`: at least one, or no action ever runs;
+/// more than 64 processes at once from chat is a mistake, not a plan.
+pub const ACTION_LIMIT_RANGE: (usize, usize) = (1, 64);
 
 /// How long a `values_from` lookup (a program, or reading a file) may take.
 pub const LOOKUP_TIMEOUT: Duration = Duration::from_secs(10);

@@ -33,7 +33,8 @@ pub use people::People;
 pub use project::{
     load_project, training_hash, Action, Behaviour, Dialog, Example, FileLookup, Intent,
     ProgramAction, Project, ReviewSettings, Settings, ShowAudit, Slot, ThresholdTarget, ValuesFrom,
-    CAPABILITIES_VAR, CONTEXT_VARS, OUT_OF_SCOPE, RESULT_VARS,
+    CAPABILITIES_VAR, CONTEXT_VARS, DEFAULT_MAX_CONCURRENT_ACTIONS, DEFAULT_MAX_MESSAGE_AGE,
+    OUT_OF_SCOPE, RESULT_VARS,
 };
 pub use template::Template;
 pub use types::{Direction, TimeFrame, ValueType};

@@ -237,6 +237,14 @@ pub struct RawSettings {
     /// Intents without dialogs are fine: the project trains and evaluates an
     /// NLU, it is not a bot to talk to.
     pub nlu_only: Option<bool>,
+    /// Who may say "reload the model" and "leave this room": user ids, person
+    /// names, `group:NAME`, or `"*"`.
+    pub admins: Option<Vec<String>>,
+    /// Messages older than this when they arrive are not acted on, e.g. `1h`.
+    pub max_message_age: Option<String>,
+    /// Actions running at once across all rooms (signed, so a negative
+    /// number is told as out of range rather than as a type error).
+    pub max_concurrent_actions: Option<i64>,
 }
 
 /// `review:` in `opsbot.yaml`.

@@ -15,9 +15,6 @@ use crate::model::Loaded;
 mod audit_query;
 mod lookups;
 
-/// Actions that may run at once unless the builder says otherwise.
-pub const DEFAULT_ACTION_LIMIT: usize = 4;
-
 pub struct Actions {
     floor: Arc<Floor>,
     /// Bounds how many actions (and lookup programs) run at once across all

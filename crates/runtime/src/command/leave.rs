@@ -1,10 +1,10 @@
 //! "leave this room" from an admin: the bot says goodbye and leaves through
 //! the door's chat port. Only a door that can leave makes it a command.
 
+use super::admins::Admins;
 use crate::chat::Outbound;
 use crate::floor::Floor;
 use crate::reply::Reply;
-use crate::runtime::IsAdmin;
 use crate::store::ConversationKey;
 
 /// Whether a message asks the bot to leave the room it is said in.
@@ -21,12 +21,13 @@ pub fn is_leave_request(text: &str) -> bool {
 
 pub(crate) async fn apply(
     floor: &Floor,
-    is_admin: &IsAdmin,
+    admins: &Admins<'_>,
     key: &ConversationKey,
     reply: &mut Reply<'_>,
 ) {
-    if !is_admin(&key.user) {
-        reply.say("Only an admin may ask me to leave this room.".into());
+    if let Some(refusal) = admins.refuse(&key.user, "Only an admin may ask me to leave this room.")
+    {
+        reply.say(refusal);
         return;
     }
     let Some(chat) = floor.chat() else {

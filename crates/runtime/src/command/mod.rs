@@ -7,6 +7,7 @@ use opsbot_dialog::phrases;
 
 use crate::alerts::MuteCommand;
 
+pub(crate) mod admins;
 pub(crate) mod leave;
 pub(crate) mod reload;
 pub mod words;

@@ -22,6 +22,8 @@ pub(super) struct RecordingChat {
     pub(super) edits: Mutex<Vec<(String, String)>>,
     /// (room, who) per message that mentions someone.
     pub(super) mentions: Mutex<Vec<(String, String)>>,
+    /// Each room left.
+    pub(super) left: Mutex<Vec<String>>,
 }
 
 impl RecordingChat {
@@ -83,6 +85,16 @@ impl Chat for RecordingChat {
                 return false;
             }
             self.edits.lock().unwrap().push((handle.id.clone(), text));
+            true
+        })
+    }
+
+    fn leave<'a>(&'a self, room: &'a str) -> ChatFuture<'a, bool> {
+        Box::pin(async move {
+            if !self.up.load(Ordering::SeqCst) {
+                return false;
+            }
+            self.left.lock().unwrap().push(room.to_string());
             true
         })
     }

@@ -61,7 +61,6 @@ fn a_redelivered_or_stale_message_is_not_acted_on_on_two_packs() {
             let envelope = |id: &str, text: &str, sent_at| Envelope {
                 message_id: Some(id.to_string()),
                 sent_at,
-                max_age: Some(std::time::Duration::from_secs(600)),
                 ..Envelope::new(key.clone(), text)
             };
             {
@@ -71,7 +70,8 @@ fn a_redelivered_or_stale_message_is_not_acted_on_on_two_packs() {
                     !bot.receive(&envelope("$1", request, None), &mut sink).await,
                     "{name}: a redelivery is ignored"
                 );
-                let old = Some(chrono::Utc::now() - chrono::Duration::minutes(30));
+                // Older than the default `max_message_age` (1h).
+                let old = Some(bot.now() - chrono::Duration::minutes(90));
                 assert!(!bot.receive(&envelope("$2", "yes", old), &mut sink).await);
             }
             assert_eq!(replies.len(), 2, "{name}: {replies:?}");

@@ -11,26 +11,6 @@ use opsbot_spec::{Requirement, ValuesFrom};
 
 use super::*;
 
-/// A copy of a test pack in a temporary folder, to change on disk.
-fn copy_of(name: &str) -> tempfile::TempDir {
-    fn copy(from: &Path, to: &Path) {
-        std::fs::create_dir_all(to).unwrap();
-        for entry in std::fs::read_dir(from).unwrap() {
-            let entry = entry.unwrap();
-            let target = to.join(entry.file_name());
-            if entry.file_type().unwrap().is_dir() {
-                copy(&entry.path(), &target);
-            } else {
-                // Keeps the actions' executable bit.
-                std::fs::copy(entry.path(), &target).unwrap();
-            }
-        }
-    }
-    let dir = tempfile::tempdir().unwrap();
-    copy(&pack(name), dir.path());
-    dir
-}
-
 /// Says `text`, failing (not hanging) when the bot takes over 5 s: on a
 /// thread of its own, since a read that blocks its async worker would keep
 /// any timer on that thread from firing.

@@ -120,6 +120,7 @@ impl Bot {
     }
 }
 
+mod admins;
 mod alert_noise;
 mod alert_port;
 mod alert_requests;
@@ -174,6 +175,36 @@ fn pack(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../tests/packs")
         .join(name)
+}
+
+/// A copy of a test pack in a temporary folder, to change on disk.
+fn copy_of(name: &str) -> tempfile::TempDir {
+    fn copy(from: &Path, to: &Path) {
+        std::fs::create_dir_all(to).unwrap();
+        for entry in std::fs::read_dir(from).unwrap() {
+            let entry = entry.unwrap();
+            let target = to.join(entry.file_name());
+            if entry.file_type().unwrap().is_dir() {
+                copy(&entry.path(), &target);
+            } else {
+                // Keeps the actions' executable bit.
+                std::fs::copy(entry.path(), &target).unwrap();
+            }
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    copy(&pack(name), dir.path());
+    dir
+}
+
+/// A copy of a test pack with `settings` appended to its opsbot.yaml, as an
+/// author would write them.
+fn copy_with_settings(name: &str, settings: &str) -> tempfile::TempDir {
+    let dir = copy_of(name);
+    let yaml = dir.path().join("opsbot.yaml");
+    let text = std::fs::read_to_string(&yaml).unwrap();
+    std::fs::write(&yaml, format!("{text}{settings}")).unwrap();
+    dir
 }
 
 /// A test pack's bot on the in-memory store, its actions writing into `state`.

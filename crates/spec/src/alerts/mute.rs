@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 
 use serde::Deserialize;
 
-use crate::access::{Access, Allow, Groups};
+use crate::access::{Access, Groups};
 use crate::diag::{Diagnostics, PositionIndex};
 use crate::people::People;
 
@@ -80,35 +80,17 @@ pub(crate) fn check_mute(
     let Some(raw) = raw else {
         return MuteRules::default();
     };
-    let access = if raw.allow.is_empty() {
-        None
-    } else if raw.allow.iter().any(|u| u == "*") {
-        Some(Access::default())
-    } else {
-        let (named, users): (Vec<&String>, Vec<&String>) =
-            raw.allow.iter().partition(|u| u.starts_with("group:"));
-        let named: BTreeSet<String> = named
-            .iter()
-            .map(|g| g.trim_start_matches("group:").to_string())
-            .collect();
-        for group in named.iter().filter(|g| !groups.contains_key(*g)) {
-            let known: Vec<&str> = groups.keys().map(String::as_str).collect();
-            diagnostics.push(
-                index.locate("alerts.mute.allow"),
-                format!(
-                    "unknown group `{group}`; expected one of {} (define groups in opsbot.yaml)",
-                    crate::join_or(&known)
-                ),
-            );
-        }
-        Some(Access {
-            allow: Allow::Principals {
-                users: people.widen(&users.into_iter().cloned().collect()),
-                groups: named,
-            },
-            ..Access::default()
-        })
-    };
+    let (allow, unknown) = crate::access::principals(&raw.allow, groups, people);
+    for (_, group) in unknown {
+        diagnostics.push(
+            index.locate("alerts.mute.allow"),
+            crate::access::unknown_group(&group, groups),
+        );
+    }
+    let access = allow.map(|allow| Access {
+        allow,
+        ..Access::default()
+    });
     MuteRules {
         access,
         broad: raw.broad.iter().map(|t| t.to_lowercase()).collect(),

@@ -29,6 +29,12 @@ pub const CAPABILITIES_VAR: &str = "capabilities";
 /// Class name the classifier uses for out-of-scope examples.
 pub const OUT_OF_SCOPE: &str = "out_of_scope";
 
+/// `max_message_age` when opsbot.yaml does not set it: a request from before
+/// an outage of more than an hour is likely done or moot.
+pub const DEFAULT_MAX_MESSAGE_AGE: Duration = Duration::from_secs(3600);
+/// `max_concurrent_actions` when opsbot.yaml does not set it.
+pub const DEFAULT_MAX_CONCURRENT_ACTIONS: usize = 4;
+
 #[derive(Debug, Clone)]
 pub struct RateLimit {
     pub executions: u32,
@@ -73,6 +79,18 @@ pub struct Settings {
     /// `nlu_only: true`: intents need no dialogs (a project to train and
     /// evaluate an NLU, not a bot to talk to).
     pub nlu_only: bool,
+    /// Who may reload the model and make the bot leave a room (`admins:`).
+    /// `None`: opsbot.yaml does not say, so nobody is (a door's deprecated
+    /// setting may stand in); `admins: []` is `Some` and admits nobody. See
+    /// [`Settings::is_admin`].
+    pub admins: Option<Allow>,
+    /// Messages older than this when they arrive (sent while the bot was
+    /// down) are not acted on; the sender is told. `None`: opsbot.yaml does
+    /// not say (see [`Settings::message_age_limit`]).
+    pub max_message_age: Option<Duration>,
+    /// Actions running at once across all rooms; others wait their turn.
+    /// `None`: opsbot.yaml does not say (see [`Settings::action_limit`]).
+    pub max_concurrent_actions: Option<usize>,
     /// `opsbot.yaml` is not YAML of settings (its error is reported): checks
     /// that need its groups stay quiet instead of cascading.
     pub unreadable: bool,
@@ -167,6 +185,9 @@ impl Default for Settings {
             alerts: None,
             review: ReviewSettings::default(),
             nlu_only: false,
+            admins: None,
+            max_message_age: None,
+            max_concurrent_actions: None,
             unreadable: false,
         }
     }
@@ -190,6 +211,25 @@ impl Settings {
     /// The person behind an id, for rate limits and audit.
     pub fn person_of<'a>(&'a self, id: &'a str) -> &'a str {
         self.people.person_of(id)
+    }
+
+    /// Whether `user` (any id of a person) is an admin of the bot: named in
+    /// `admins:`, a member of a group named there, or anyone with `"*"`.
+    pub fn is_admin(&self, user: &str) -> bool {
+        self.admins
+            .as_ref()
+            .is_some_and(|admins| admins.admits(&self.groups, user))
+    }
+
+    /// How old a message may be when it arrives and still be acted on.
+    pub fn message_age_limit(&self) -> Duration {
+        self.max_message_age.unwrap_or(DEFAULT_MAX_MESSAGE_AGE)
+    }
+
+    /// How many actions may run at once.
+    pub fn action_limit(&self) -> usize {
+        self.max_concurrent_actions
+            .unwrap_or(DEFAULT_MAX_CONCURRENT_ACTIONS)
     }
 
     /// Replaces every match of the built-in and the author's redaction
@@ -355,6 +395,7 @@ mod entities;
 mod examples;
 mod intents;
 mod load;
+mod operations;
 mod permissions;
 mod settings;
 mod slot_limits;

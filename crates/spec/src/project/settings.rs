@@ -19,6 +19,7 @@ impl Checker<'_> {
         };
         self.check_understanding(&file, &raw);
         self.check_people_and_groups(&file, &raw);
+        self.check_operations(&file, &raw);
         self.check_time_zones(&file, &raw);
         self.check_progress_every(&file, &raw);
         self.check_programs_outside(&file, &raw);
