@@ -37,8 +37,14 @@ fn foreign_mention(reply: &str, n: usize) -> Option<String> {
     for word in
         reply.split(|c: char| c.is_whitespace() || c == ',' || c == '(' || c == ')' || c == '=')
     {
-        let word = word.trim_end_matches(['.', '?', '…']);
-        if word.starts_with("web-") && word != own_host {
+        let word = word.trim_end_matches(['.', '?', '…', '”', '"', '\'']);
+        // Another user's host: web-<m> as the scripts write it (the help's
+        // example "web-01" is nobody's).
+        let host_of_someone = word.strip_prefix("web-").is_some_and(|m| {
+            m.parse::<usize>()
+                .is_ok_and(|m| m < USERS && m.to_string() == word["web-".len()..])
+        });
+        if host_of_someone && word != own_host {
             return Some(word.to_string());
         }
         if word.ends_with(".0.0")

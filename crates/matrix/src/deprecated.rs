@@ -48,6 +48,12 @@ impl StandIns {
                 }));
                 stand_ins.used.push("admins");
             }
+        } else if settings.admins.is_none() && !config.allow_invites_from.is_empty() {
+            // As before the keys moved: with no admins named anywhere, those
+            // who may invite the bot are its admins (until opsbot.yaml says).
+            let config = config.clone();
+            stand_ins.admins = Some(Arc::new(move |user: &str| config.may_invite(user)));
+            stand_ins.used.push("allow_invites_from (as the admins)");
         }
         if let Some(age) = config.max_message_age {
             if settings.max_message_age.is_some() {
@@ -114,14 +120,23 @@ mod tests {
     }
 
     #[test]
-    fn a_configuration_without_the_old_keys_stands_in_for_nothing() {
+    fn without_admins_anywhere_the_inviters_stay_the_admins_as_before() {
         let stand_ins = StandIns::new(&config(""), &Settings::default());
-        assert!(stand_ins.admins.is_none(), "the inviters are no admins now");
+        let is_admin = stand_ins.admins.as_ref().expect("the inviters, as before");
+        assert!(is_admin("@alice:a") && is_admin("@carol:b.org"));
+        assert!(!is_admin("@mallory:a"));
         assert_eq!(
             (stand_ins.max_message_age, stand_ins.action_limit),
             (None, None)
         );
-        assert!(stand_ins.used.is_empty() && stand_ins.ignored.is_empty());
+        assert_eq!(stand_ins.used, ["allow_invites_from (as the admins)"]);
+        // Once opsbot.yaml names admins, the inviters are no longer them.
+        let said = Settings {
+            admins: Some(Allow::Everyone),
+            ..Settings::default()
+        };
+        let stand_ins = StandIns::new(&config(""), &said);
+        assert!(stand_ins.admins.is_none() && stand_ins.used.is_empty());
     }
 
     #[test]
