@@ -8,6 +8,8 @@
 use super::*;
 use opsbot_spec::ValueType;
 
+pub(super) use super::negation::negation;
+
 /// What kind of value an unused part looks like; it decides why it was not used.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum PartKind {
@@ -302,42 +304,6 @@ pub(super) fn with_values_marked(u: &Understanding) -> String {
     }
     out.push_str(&u.text[at..]);
     out
-}
-
-/// Words that say not to do what follows ("do not roll back …", "never to
-/// production": a negated value is never used either). "stop" only before a
-/// verb in -ing ("stop restarting"), so "stop nginx" stays a request.
-pub(super) fn negation(text: &str) -> Option<String> {
-    const SINGLE: &[&str] = &[
-        "don't",
-        "dont",
-        "never",
-        "not",
-        "doesn't",
-        "shouldn't",
-        "mustn't",
-        "needn't",
-        "won't",
-    ];
-    let normalised = text.to_lowercase().replace(['’', '‘'], "'");
-    let words: Vec<&str> = normalised
-        .split(|c: char| c.is_whitespace() || matches!(c, ',' | '.' | '!' | '?' | ';' | ':'))
-        .filter(|w| !w.is_empty())
-        .collect();
-    for (i, w) in words.iter().enumerate() {
-        let next = words.get(i + 1).copied().unwrap_or_default();
-        let found = match *w {
-            "do" | "does" | "should" | "must" | "will" if next == "not" => Some(format!("{w} not")),
-            "no" if next == "need" => Some("no need".to_string()),
-            "stop" if next.len() > 4 && next.ends_with("ing") => Some(format!("stop {next}")),
-            w if SINGLE.contains(&w) => Some(w.to_string()),
-            _ => None,
-        };
-        if found.is_some() {
-            return found;
-        }
-    }
-    None
 }
 
 impl<'a> Step<'a> {

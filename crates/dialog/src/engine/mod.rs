@@ -26,6 +26,7 @@ mod explain;
 mod filling;
 mod lessons;
 mod lookups;
+mod negation;
 mod reading;
 mod refusals;
 mod request;
