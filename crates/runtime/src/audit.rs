@@ -85,6 +85,38 @@ pub struct ChainHead {
 }
 
 impl AuditRecord {
+    /// What every record starts from: who, where, when and how it ended,
+    /// with nothing else said yet.
+    fn blank(key: &ConversationKey, time: DateTime<Utc>, outcome: AuditOutcome) -> AuditRecord {
+        AuditRecord {
+            id: 0,
+            prev_hash: String::new(),
+            hash: String::new(),
+            request_id: String::new(),
+            time,
+            room: key.room.clone(),
+            user: key.user.clone(),
+            outcome,
+            dialog: String::new(),
+            intent: String::new(),
+            confidence: 0.0,
+            slots: BTreeMap::new(),
+            messages: Vec::new(),
+            confirmed_by: None,
+            approved_by: None,
+            declined_by: None,
+            two_factor: false,
+            dry_run: false,
+            access: "allowed".into(),
+            command: None,
+            exit_code: None,
+            duration_ms: None,
+            output: None,
+            reason: None,
+            alert: None,
+        }
+    }
+
     fn from_request(
         settings: &Settings,
         key: &ConversationKey,
@@ -93,14 +125,7 @@ impl AuditRecord {
         request: &Request,
     ) -> AuditRecord {
         AuditRecord {
-            id: 0,
-            prev_hash: String::new(),
-            hash: String::new(),
             request_id: request.id.clone(),
-            time,
-            room: key.room.clone(),
-            user: key.user.clone(),
-            outcome,
             dialog: request.dialog.clone(),
             intent: request.intent.clone(),
             confidence: request.confidence,
@@ -115,13 +140,8 @@ impl AuditRecord {
             declined_by: request.declined_by.clone(),
             two_factor: request.two_factor,
             dry_run: request.dry_run,
-            access: "allowed".into(),
-            command: None,
-            exit_code: None,
-            duration_ms: None,
-            output: None,
-            reason: None,
             alert: request.alert.clone(),
+            ..AuditRecord::blank(key, time, outcome)
         }
     }
 
@@ -152,14 +172,7 @@ impl AuditRecord {
     ) -> AuditRecord {
         let denied = command.outcome == AuditOutcome::Denied;
         AuditRecord {
-            id: 0,
-            prev_hash: String::new(),
-            hash: String::new(),
             request_id: hex::encode(rand::random::<[u8; 8]>()),
-            time,
-            room: key.room.clone(),
-            user: key.user.clone(),
-            outcome: command.outcome,
             dialog: command.name.into(),
             intent: command.name.into(),
             confidence: 1.0,
@@ -173,21 +186,13 @@ impl AuditRecord {
             .into(),
             messages: vec![settings.redact(command.text)],
             confirmed_by: command.confirmed.then(|| key.user.clone()),
-            approved_by: None,
-            declined_by: None,
-            two_factor: false,
-            dry_run: false,
             access: if denied {
                 format!("denied: {}", command.detail)
             } else {
                 "allowed".into()
             },
-            command: None,
-            exit_code: None,
-            duration_ms: None,
-            output: None,
             reason: (!command.detail.is_empty()).then(|| settings.redact(command.detail)),
-            alert: None,
+            ..AuditRecord::blank(key, time, command.outcome)
         }
     }
 
@@ -284,31 +289,18 @@ impl AuditRecord {
     #[cfg(test)]
     pub(crate) fn test_record(dialog: &str) -> AuditRecord {
         AuditRecord {
-            id: 0,
-            prev_hash: String::new(),
-            hash: String::new(),
             request_id: "r".into(),
-            time: Utc::now(),
-            room: "room".into(),
-            user: "alice".into(),
-            outcome: AuditOutcome::Succeeded,
             dialog: dialog.into(),
             intent: dialog.into(),
             confidence: 0.9,
-            slots: BTreeMap::new(),
             messages: vec!["hello".into()],
-            confirmed_by: None,
-            approved_by: None,
-            declined_by: None,
-            two_factor: false,
-            dry_run: false,
-            access: "allowed".into(),
-            command: None,
             exit_code: Some(0),
             duration_ms: Some(1),
-            output: None,
-            reason: None,
-            alert: None,
+            ..AuditRecord::blank(
+                &ConversationKey::new("room", "alice"),
+                Utc::now(),
+                AuditOutcome::Succeeded,
+            )
         }
     }
 }

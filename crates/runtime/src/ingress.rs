@@ -92,7 +92,7 @@ impl Ingress {
         let this = self.clone();
         self.queues.push(key, async move {
             if let Some((envelope, sink)) = prepare.await {
-                this.work(envelope, sink, None).await;
+                this.work(envelope, sink).await;
             }
         });
     }
@@ -117,16 +117,38 @@ impl Ingress {
         reply: &mut Reply<'_>,
         editable: bool,
     ) -> Receipt {
-        let (sink, replies) = ChannelSink::new(editable);
-        let (done, receipt) = oneshot::channel();
         let this = self.clone();
-        self.queues.push(envelope.key.clone(), async move {
-            this.work(envelope, Box::new(sink), Some(done)).await;
+        self.in_worker(
+            envelope.key.clone(),
+            editable,
+            reply,
+            move |sink| async move { this.work(envelope, sink).await },
+        )
+        .await
+        .unwrap_or_else(|| Receipt::Failed("the message was dropped".into()))
+    }
+
+    /// Runs `job` in `key`'s worker with a sink whose replies are passed on
+    /// to `reply` as they come, and returns what it returned (`None` if it
+    /// was dropped). The job lets go of the sink when it is done.
+    async fn in_worker<T, F>(
+        &self,
+        key: ConversationKey,
+        editable: bool,
+        reply: &mut Reply<'_>,
+        job: impl FnOnce(OwnedSink) -> F + Send + 'static,
+    ) -> Option<T>
+    where
+        T: Send + 'static,
+        F: Future<Output = T> + Send + 'static,
+    {
+        let (sink, replies) = ChannelSink::new(editable);
+        let (done, result) = oneshot::channel();
+        self.queues.push(key, async move {
+            let _ = done.send(job(Box::new(sink)).await);
         });
         sink::forward(replies, reply).await;
-        receipt
-            .await
-            .unwrap_or_else(|_| Receipt::Failed("the message was dropped".into()))
+        result.await.ok()
     }
 
     /// [`Ingress::receive`] of an addressed message without an id: an error
@@ -192,22 +214,23 @@ impl Ingress {
         key: &ConversationKey,
         reply: &mut Reply<'_>,
     ) -> Result<(), RuntimeError> {
-        let (sink, replies) = ChannelSink::new(false);
-        let (done, result) = oneshot::channel();
         let (services, worker_key) = (self.services()?, key.clone());
-        self.queues.push(key.clone(), async move {
-            let mut sink = sink;
+        self.in_worker(key.clone(), false, reply, move |mut sink| async move {
             let delivered = services
                 .conversations
-                .deliver_owed(&worker_key, &mut sink)
+                .deliver_owed(&worker_key, &mut *sink)
                 .await;
-            drop((services, sink));
-            let _ = done.send(delivered);
-        });
-        sink::forward(replies, reply).await;
-        result
-            .await
-            .map_err(|_| RuntimeError::Internal("delivering notices was dropped".into()))?
+            // The services first: the sink's end may let a caller drop the
+            // runtime.
+            drop(services);
+            delivered
+        })
+        .await
+        .unwrap_or_else(|| {
+            Err(RuntimeError::Internal(
+                "delivering notices was dropped".into(),
+            ))
+        })
     }
 
     /// Conversations with a live worker (for tests and metrics).
@@ -216,20 +239,12 @@ impl Ingress {
     }
 
     /// One message, in its conversation's worker. The services and the sink
-    /// are let go before the receipt is sent: whoever waits for it may drop
+    /// are let go before it returns: whoever waits for the receipt may drop
     /// the runtime next.
-    async fn work(
-        &self,
-        envelope: Envelope,
-        sink: OwnedSink,
-        done: Option<oneshot::Sender<Receipt>>,
-    ) {
-        let receipt = match self.services() {
+    async fn work(&self, envelope: Envelope, sink: OwnedSink) -> Receipt {
+        match self.services() {
             Ok(services) => self.work_with(services, envelope, sink).await,
             Err(e) => Receipt::Failed(e.to_string()),
-        };
-        if let Some(done) = done {
-            let _ = done.send(receipt);
         }
     }
 

@@ -84,18 +84,11 @@ impl<'a> Step<'a> {
             }
         }
         if request.slots != before {
-            // A changed value is checked as a new one: its lookup first
-            // (which also applies the access rules), else only the rules.
-            if let Some(phase) = self.look_up(dialog, &request) {
-                return phase;
-            }
-            if let Err(reason) = dialog.access.check_values(
-                &self.project.settings.groups,
-                self.ctx.user,
-                &request.slot_values(),
-            ) {
-                return self.deny(dialog, request, &reason);
-            }
+            // A changed value is checked as a new one.
+            request = match self.check_values(dialog, request) {
+                Ok(request) => request,
+                Err(phase) => return *phase,
+            };
         }
         let preview = self.preview(dialog, &request);
         if request.slots != before {

@@ -158,6 +158,28 @@ impl<'a> Step<'a> {
         }
     }
 
+    /// A request's values once every slot is filled: looked up where they
+    /// depend on others (the lookup also applies the access rules), else
+    /// checked against the access rules. `Err` is the phase that answers it
+    /// (waiting for the lookup, or denied).
+    pub(super) fn check_values(
+        &mut self,
+        dialog: &Dialog,
+        request: Request,
+    ) -> Result<Request, Box<Phase>> {
+        if let Some(phase) = self.look_up(dialog, &request) {
+            return Err(Box::new(phase));
+        }
+        match dialog.access.check_values(
+            &self.project.settings.groups,
+            self.ctx.user,
+            &request.slot_values(),
+        ) {
+            Ok(()) => Ok(request),
+            Err(reason) => Err(Box::new(self.deny(dialog, request, &reason))),
+        }
+    }
+
     pub(super) fn advance(&mut self, dialog: &Dialog, request: Request) -> Phase {
         if let Some(slot) = dialog
             .slots
@@ -174,16 +196,10 @@ impl<'a> Step<'a> {
         }
         // Values that depend on others ("a replica of the chosen cluster")
         // are looked up once everything is known.
-        if let Some(phase) = self.look_up(dialog, &request) {
-            return phase;
-        }
-        if let Err(reason) = dialog.access.check_values(
-            &self.project.settings.groups,
-            self.ctx.user,
-            &request.slot_values(),
-        ) {
-            return self.deny(dialog, request, &reason);
-        }
+        let request = match self.check_values(dialog, request) {
+            Ok(request) => request,
+            Err(phase) => return *phase,
+        };
         // A part of the message left unused turns even a change its author
         // let run unasked into a question: the person hears what was left out.
         let unasked_change = !dialog.read_only && !self.notes.is_empty();

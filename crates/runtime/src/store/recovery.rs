@@ -82,7 +82,7 @@ impl SledStore {
         self.meta
             .insert(HEAD_KEY, json(&new_head))
             .map_err(SledStore::error)?;
-        self.db.flush().map_err(SledStore::error)?;
+        self.flush()?;
         tracing::warn!(
             first = first_id,
             last = last_id,

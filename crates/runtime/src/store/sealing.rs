@@ -94,7 +94,7 @@ impl SledStore {
         self.meta
             .insert(SEAL_KEY, json(&fresh))
             .map_err(SledStore::error)?;
-        self.db.flush().map_err(SledStore::error)?;
+        self.flush()?;
         Ok(())
     }
 }

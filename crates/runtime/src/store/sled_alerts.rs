@@ -35,7 +35,7 @@ impl SledStore {
                 TransactionError::Storage(e) => SledStore::error(e),
                 TransactionError::Abort(()) => unreachable!("the transaction never aborts"),
             })?;
-        self.db.flush().map_err(SledStore::error)?;
+        self.flush()?;
         Ok(())
     }
 
@@ -82,7 +82,7 @@ impl SledStore {
         self.mutes
             .insert(Mute::id(&mute.room, &mute.target).as_bytes(), json(mute))
             .map_err(SledStore::error)?;
-        self.db.flush().map_err(SledStore::error)?;
+        self.flush()?;
         Ok(())
     }
 
@@ -92,7 +92,7 @@ impl SledStore {
             .remove(id.as_bytes())
             .map_err(SledStore::error)?
             .is_some();
-        self.db.flush().map_err(SledStore::error)?;
+        self.flush()?;
         Ok(existed)
     }
 
@@ -124,7 +124,7 @@ impl SledStore {
             batch.remove(id.as_bytes());
         }
         self.alerts.apply_batch(batch).map_err(SledStore::error)?;
-        self.db.flush().map_err(SledStore::error)?;
+        self.flush()?;
         Ok(())
     }
 }

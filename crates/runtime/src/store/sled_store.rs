@@ -33,6 +33,9 @@ pub struct SledStore {
     /// The audit key (outside the store) and the checkpoint copy of the trail.
     pub(crate) key: AuditKey,
     pub(crate) checkpoints: Arc<Checkpoints>,
+    /// Flushes to disk since the store was opened (each is an fsync;
+    /// shared by its clones).
+    flushes: Arc<std::sync::atomic::AtomicU64>,
     conversations: sled::Tree,
     pub(crate) audit: sled::Tree,
     pub(crate) meta: sled::Tree,
@@ -143,7 +146,21 @@ impl SledStore {
             db,
             key,
             checkpoints: Arc::new(checkpoints),
+            flushes: Default::default(),
         })
+    }
+
+    /// Writes everything to disk (an fsync), counted.
+    pub(crate) fn flush(&self) -> Result<(), RuntimeError> {
+        self.flushes
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.db.flush().map_err(SledStore::error)?;
+        Ok(())
+    }
+
+    /// How many times the store has flushed to disk since it was opened.
+    pub fn flushes(&self) -> u64 {
+        self.flushes.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     pub(crate) fn error(source: sled::Error) -> RuntimeError {
@@ -252,7 +269,7 @@ impl ConversationStore for SledStore {
                 TransactionError::Storage(e) => SledStore::error(e),
                 TransactionError::Abort(()) => unreachable!("the transaction never aborts"),
             })?;
-        self.db.flush().map_err(SledStore::error)?;
+        self.flush()?;
         // The copy is synced too before the caller replies: a record the store
         // loses later is then found, and restored, from the copy.
         self.checkpoints.append(&stored)?;
@@ -305,7 +322,7 @@ impl ConversationStore for SledStore {
                 }),
             )
             .map_err(SledStore::error)?;
-        self.db.flush().map_err(SledStore::error)?;
+        self.flush()?;
         Ok(())
     }
 
@@ -344,7 +361,7 @@ impl ConversationStore for SledStore {
         self.notices
             .insert(key.bytes(), json(&owed))
             .map_err(SledStore::error)?;
-        self.db.flush().map_err(SledStore::error)?;
+        self.flush()?;
         Ok(())
     }
 
@@ -362,7 +379,7 @@ impl ConversationStore for SledStore {
             .map_err(SledStore::error)?
             .is_some()
         {
-            self.db.flush().map_err(SledStore::error)?;
+            self.flush()?;
         }
         Ok(())
     }
@@ -407,7 +424,7 @@ impl SecretStore for SledStore {
         self.totp
             .insert(user.as_bytes(), json(record))
             .map_err(SledStore::error)?;
-        self.db.flush().map_err(SledStore::error)?;
+        self.flush()?;
         Ok(())
     }
 
@@ -417,7 +434,7 @@ impl SecretStore for SledStore {
             .remove(user.as_bytes())
             .map_err(SledStore::error)?
             .is_some();
-        self.db.flush().map_err(SledStore::error)?;
+        self.flush()?;
         Ok(existed)
     }
 }
