@@ -132,13 +132,30 @@ pub(super) fn evaluate(paths: &Paths, args: &EvaluateArgs) -> Result<()> {
     };
     print_evaluation(&evaluation);
     let slot_report = slots.as_ref().map(print_slots);
-    let near_misses = match near_miss::near_miss_file(paths, args.near_misses.as_deref()) {
-        Some(file) => {
-            let report = near_miss::near_misses(paths, &project, &file)?;
+    let near_miss_file =
+        near_miss::test_file(paths, args.near_misses.as_deref(), "near_misses.txt");
+    let readings_file =
+        near_miss::test_file(paths, args.right_readings.as_deref(), "right_readings.txt");
+    let trained = if near_miss_file.is_some() || readings_file.is_some() {
+        Some(app::load_nlu(&project, paths)?)
+    } else {
+        None
+    };
+    let near_misses = match (&near_miss_file, &trained) {
+        (Some(file), Some(nlu)) => {
+            let report = near_miss::near_misses(nlu, &project, file)?;
             near_miss::print_near_misses(&report);
             Some(report)
         }
-        None => None,
+        _ => None,
+    };
+    let readings = match (&readings_file, &trained) {
+        (Some(file), Some(nlu)) => {
+            let report = near_miss::right_readings(nlu, &project, file)?;
+            near_miss::print_right_readings(&report);
+            Some(report)
+        }
+        _ => None,
     };
     let extras = match extra_parts::extra_parts_file(paths, args.extra_parts.as_deref()) {
         Some(file) => {
@@ -158,6 +175,9 @@ pub(super) fn evaluate(paths: &Paths, args: &EvaluateArgs) -> Result<()> {
         }
         if let (Some(object), Some(report)) = (value.as_object_mut(), &near_misses) {
             object.insert("near_misses".into(), serde_json::to_value(report)?);
+        }
+        if let (Some(object), Some(report)) = (value.as_object_mut(), &readings) {
+            object.insert("right_readings".into(), serde_json::to_value(report)?);
         }
         std::fs::write(json, serde_json::to_vec_pretty(&value)?)
             .with_context(|| format!("writing {}", json.display()))?;

@@ -147,6 +147,11 @@ pub struct EvaluateArgs {
     /// refuse [default: tests/near_misses.txt when it exists].
     #[arg(long)]
     pub near_misses: Option<PathBuf>,
+    /// Requests the bot should understand, "message<TAB>intent" per line:
+    /// counts how many of those the classifier reads right are started, asked
+    /// about or refused [default: tests/right_readings.txt when it exists].
+    #[arg(long)]
+    pub right_readings: Option<PathBuf>,
     /// Requests with a part no slot takes, "message<TAB>extra part" per line:
     /// counts the confirmations that name it [default:
     /// tests/extra_parts.txt when it exists].

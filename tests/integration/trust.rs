@@ -44,6 +44,7 @@ fn evaluate_reports_near_misses_before_and_after_on_two_packs() {
         let count = |k: &str| report[k].as_u64().unwrap() as usize;
         assert_eq!(count("requests"), listed, "{pack}");
         let accounted = count("refused_request_word")
+            + count("asked_if_meant")
             + count("refused_question")
             + count("asked_which")
             + count("refused_threshold")
@@ -54,6 +55,31 @@ fn evaluate_reports_near_misses_before_and_after_on_two_packs() {
         assert!(
             refused_after > listed - count("started_before"),
             "{pack}: {report}"
+        );
+        // Requests the bot should understand: each right reading is started,
+        // asked about or refused, and the refusals are named.
+        let readings = &value["right_readings"];
+        let lines = std::fs::read_to_string(fixture.path().join("tests/right_readings.txt"))
+            .unwrap()
+            .lines()
+            .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+            .count();
+        assert!(
+            text.contains(&format!("Right readings: {lines} requests")),
+            "{text}"
+        );
+        let n = |k: &str| readings[k].as_u64().unwrap() as usize;
+        let refused = readings["refused"].as_array().unwrap().len();
+        assert_eq!(n("requests"), lines, "{pack}");
+        assert_eq!(
+            n("started") + n("asked_if_meant") + n("asked_which") + refused,
+            n("read_right"),
+            "{pack}: {readings}"
+        );
+        assert_eq!(
+            n("read_right") + readings["misread"].as_array().unwrap().len(),
+            lines,
+            "{pack}: {readings}"
         );
     }
 }

@@ -32,7 +32,7 @@ pub use extract::EntityExtractor;
 pub use model::{Calibration, IntentModel, ModelMeta, NluConfig, TrainMetrics, MODEL_FILE};
 pub use tagger::{train_for_project, SlotScores, TaggedText, Tagger, TAGGER_FILE};
 pub use train::{train, TrainOptions, TrainProgress, TrainingData};
-pub use understand::{IntentGuess, Nlu, Understanding};
+pub use understand::{IntentGuess, Nlu, Understanding, Unsure};
 
 #[derive(Debug, thiserror::Error)]
 pub enum NluError {

@@ -39,6 +39,19 @@ pub struct Understanding {
     /// Words no example or value uses, outside the values found.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unknown: Vec<String>,
+    /// The intent was read, but the message asks for it in a word no example
+    /// uses ("bounce apache"), or in no words at all ("something is wrong
+    /// with apache"): the engine asks whether the intent was meant.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unsure: Option<Unsure>,
+}
+
+/// Why a reading is asked about before it starts anything.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Unsure {
+    /// The request word no example uses; none when the message states a
+    /// problem without asking anything in words.
+    pub word: Option<String>,
 }
 
 impl Understanding {
@@ -51,6 +64,7 @@ impl Understanding {
             ambiguous: Vec::new(),
             unserved: None,
             unknown: Vec::new(),
+            unsure: None,
             entities: Vec::new(),
         }
     }
@@ -233,6 +247,10 @@ impl Nlu {
             .iter()
             .find(|g| g.name == decision && decision != OUT_OF_SCOPE)
             .cloned();
+        let unsure = match &judged {
+            RequestWord::Unsure(word) => Some(Unsure { word: word.clone() }),
+            _ => None,
+        };
         let ambiguous = if unfamiliar || unserved.is_some() {
             Vec::new()
         } else {
@@ -269,6 +287,7 @@ impl Nlu {
                 .collect(),
             entities,
             unserved,
+            unsure,
         }
     }
 }

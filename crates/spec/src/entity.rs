@@ -354,6 +354,18 @@ impl Entity {
         }
     }
 
+    /// Whether `written` may stand for `canonical`: a value its pattern
+    /// matches only in another case ("a" for the record type `A` of a
+    /// case-sensitive pattern) is the author's case, not this word's.
+    fn case_fits(&self, written: &str, canonical: &str) -> bool {
+        match &self.anchored {
+            Some(anchored) if written.eq_ignore_ascii_case(canonical) => {
+                anchored.is_match(written) || !anchored.is_match(canonical)
+            }
+            _ => true,
+        }
+    }
+
     /// Every value of this entity in `text`: lexicon entries, pattern matches
     /// and typed values that are whole tokens (see [`crate::token`]), without
     /// overlaps (longest first).
@@ -370,7 +382,7 @@ impl Entity {
             while let Some(pos) = lower[from..].find(surface.as_str()) {
                 let start = from + pos;
                 let end = start + surface.len();
-                if found.judge(&lower, start, end) {
+                if found.judge(&lower, start, end) && self.case_fits(&text[start..end], canonical) {
                     found.matches.push(EntityMatch {
                         entity: self.name.clone(),
                         start,

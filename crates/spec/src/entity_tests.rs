@@ -209,3 +209,26 @@ fn a_negative_number_is_refused_as_negative() {
     let listed = service().validate("--force", now()).unwrap_err();
     assert!(listed.contains("starts with '-'"), "{listed}");
 }
+
+/// A value learned from an annotation of a case-sensitive pattern ("A" for a
+/// record type) is not found in another case: the article "a" is no A record,
+/// while a case-insensitive part of the pattern still matches any case.
+#[test]
+fn a_learned_value_keeps_its_patterns_case() {
+    let pattern = Regex::new(r"A|AAAA|(?i:cname|mx)").unwrap();
+    let mut record = Entity::new(
+        "record_type",
+        Some("a DNS record type".into()),
+        Some(pattern),
+        None,
+        &BTreeMap::new(),
+    );
+    record.learn("A", "A");
+    record.learn("CNAME", "CNAME");
+    let values = |text: &str| -> Vec<String> {
+        record.find_all(text).into_iter().map(|m| m.value).collect()
+    };
+    assert!(values("add a record for beta.example.com").is_empty());
+    assert_eq!(values("add an A record"), ["A"]);
+    assert_eq!(values("add a cname record"), ["CNAME"]);
+}

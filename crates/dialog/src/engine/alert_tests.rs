@@ -38,6 +38,7 @@ fn start(project: &Project, text: &str, intent: &str, alert: &AlertContext) -> T
         ambiguous: Vec::new(),
         entities: EntityExtractor::new(project).candidates(text),
         unserved: None,
+        unsure: None,
         unknown: Vec::new(),
     };
     let mut ctx = Context::new(
@@ -164,6 +165,7 @@ fn a_value_carried_over_from_the_persons_last_request_wins_over_the_alert() {
         ambiguous: Vec::new(),
         entities: EntityExtractor::new(&example).candidates(text),
         unserved: None,
+        unsure: None,
         unknown: Vec::new(),
     };
     let mut ctx = Context::new(
@@ -215,6 +217,7 @@ fn with_several_alerts_open_none_fills_a_slot_and_the_bot_asks_which() {
             ambiguous: Vec::new(),
             entities: EntityExtractor::new(&project).candidates(text),
             unserved: None,
+            unsure: None,
             unknown: Vec::new(),
         };
         let mut ctx = Context::new(

@@ -130,12 +130,20 @@ impl<'a> Step<'a> {
             .filter(|m| dialog.slots.iter().any(|s| s.entity == m.entity))
             .filter(|m| !enclosed.contains(&(m.start, m.end)))
             .collect();
+        // Of two readings of the same words, the one the question asked
+        // for wins: "shop.example.org" answering "what should it point to?"
+        // is that target, not another name.
+        let asked_entity = asking
+            .and_then(|name| dialog.slot(name))
+            .map(|slot| slot.entity.as_str());
+        let not_asked = |m: &EntityMatch| Some(m.entity.as_str()) != asked_entity;
         ordered.sort_by(|a, b| {
             a.source
                 .rank()
                 .cmp(&b.source.rank())
                 .then((b.end - b.start).cmp(&(a.end - a.start)))
                 .then(a.start.cmp(&b.start))
+                .then(not_asked(a).cmp(&not_asked(b)))
         });
         let mut used: Vec<(usize, usize)> = Vec::new();
         ordered.retain(|m| {

@@ -27,6 +27,11 @@ impl<'a> Step<'a> {
         if self.refuse_negated(dialog, u) {
             return Phase::Idle;
         }
+        if let (Some(unsure), Behaviour::Run { .. }) = (&u.unsure, &dialog.behaviour) {
+            let note = self.read_in_new_words(dialog, unsure);
+            self.explain(note.clone(), Some(&dialog.name));
+            self.notes.push(note);
+        }
         self.read_as(u, Some(&dialog.intent));
         let mut request = Request {
             id: request_id(self.ctx, &u.text),
@@ -128,6 +133,25 @@ impl<'a> Step<'a> {
                 }
                 self.advance(dialog, request)
             }
+        }
+    }
+
+    /// "“bounce” is not a word my requests use; I read it as a request to
+    /// restart a service on a host.": the classifier read the intent, but the
+    /// message asks for it in a word no example uses (or states a problem
+    /// without asking anything). Said before a read-only answer; a change
+    /// is asked about first (`ask_meant`), and the note then forces its
+    /// confirmation.
+    pub(super) fn read_in_new_words(&self, dialog: &Dialog, unsure: &opsbot_nlu::Unsure) -> String {
+        match &unsure.word {
+            Some(word) => format!(
+                "“{word}” is not a word my requests use; I read it as a request to {}.",
+                dialog.description
+            ),
+            None => format!(
+                "You did not say what to do; I read that as a request to {}.",
+                dialog.description
+            ),
         }
     }
 

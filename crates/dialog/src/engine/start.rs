@@ -39,6 +39,47 @@ impl<'a> Step<'a> {
         })
     }
 
+    /// "“bounce” is not a word my requests use. Do you mean to restart a
+    /// service on a host?": the classifier read a change, but the message
+    /// asks for it in a word no example uses (or states a problem without
+    /// asking anything), so whether it was meant is asked before anything
+    /// is offered to run. A yes starts it; the answer labels the message for
+    /// the review inbox, so the new word can be taught.
+    fn ask_meant(&mut self, dialog: &Dialog, confidence: f32, u: &Understanding) -> Phase {
+        let word = u.unsure.as_ref().and_then(|s| s.word.as_deref());
+        let said = match word {
+            Some(word) => format!("“{word}” is not a word my requests use."),
+            None => "You did not say what to do.".to_string(),
+        };
+        let shown: String = u.text.trim().chars().take(80).collect();
+        self.say(format!(
+            "{said} Do you mean to {}? Say yes or no.",
+            dialog.description
+        ));
+        let why = match word {
+            Some(word) => format!("none of the requests I was taught say “{word}”"),
+            None => "it asks for nothing in words".to_string(),
+        };
+        self.explain(
+            format!(
+                "“{shown}” reads most like a request to {}, but {why}, so I asked before offering to run anything.",
+                dialog.description
+            ),
+            Some(&dialog.name),
+        );
+        self.read_as(u, None);
+        Phase::Choosing {
+            options: vec![Choice {
+                intent: dialog.intent.clone(),
+                dialog: dialog.name.clone(),
+                confidence,
+            }],
+            message: u.clone(),
+            asked_at: self.ctx.now,
+            disowned: false,
+        }
+    }
+
     /// Resolves the answer to "did you mean A or B?" (or, `disowned`, to
     /// "what did you mean?"): by position, by words of an option's name or
     /// description, or by what the reply itself means. The answer labels the
@@ -56,15 +97,30 @@ impl<'a> Step<'a> {
             self.say("Okay, none of these. I noted it, so someone can teach me what you meant.");
             return Phase::Idle;
         }
-        if matches!(phrases::classify(&u.text), Answer::No) || phrases::is_cancel(&u.text) {
+        let answer = phrases::classify(&u.text);
+        if matches!(answer, Answer::No) || phrases::is_cancel(&u.text) {
             self.say(if disowned {
                 "Okay."
+            } else if options.len() == 1 {
+                "Okay, I did nothing."
             } else {
                 "Okay, I will do neither."
             });
             return Phase::Idle;
         }
-        let picked = phrases::ordinal_choice(&u.text, options.len())
+        // "Do you mean to …?" has one option: a yes takes it.
+        let yes = (options.len() == 1 && matches!(answer, Answer::Yes)).then_some(0);
+        let ordinal = phrases::ordinal_choice(&u.text, options.len());
+        // A reply that names values of its own, or asks in words no example
+        // uses, is a request of its own, never the answer that starts the
+        // first message with the first message's values ("deploy shop 1.3 to
+        // production" after "restart apache or deploy shop 1.2?").
+        let own_request = !u.entities.is_empty() || u.unsure.is_some() || u.unserved.is_some();
+        if yes.is_none() && ordinal.is_none() && own_request {
+            return self.start(u, memory, None);
+        }
+        let picked = yes
+            .or(ordinal)
             .or_else(|| self.option_named(&options, &u.text))
             .or_else(|| {
                 let intent = &u.intent.as_ref()?.name;
@@ -85,6 +141,8 @@ impl<'a> Step<'a> {
             confidence: choice.confidence,
         });
         message.ambiguous.clear();
+        // The person said which they meant: no longer in doubt.
+        message.unsure = None;
         self.begin(dialog, choice.confidence, &message, memory)
     }
 
@@ -162,6 +220,9 @@ impl<'a> Step<'a> {
                 .dialog_for_intent(&g.name)
                 .map(|d| (d, g.confidence))
         }) {
+            Some((dialog, confidence)) if u.unsure.is_some() && changes(dialog) => {
+                self.ask_meant(dialog, confidence, u)
+            }
             Some((dialog, confidence)) => {
                 let phase = self.begin(dialog, confidence, u, memory);
                 self.learn_if_unsure(confidence);
@@ -174,7 +235,14 @@ impl<'a> Step<'a> {
             }
         }
     }
+}
 
+/// Whether a dialog changes something when it runs.
+fn changes(dialog: &Dialog) -> bool {
+    matches!(dialog.behaviour, Behaviour::Run { .. }) && !dialog.read_only
+}
+
+impl<'a> Step<'a> {
     /// "and on web-02", "also staging", "same for redis": a message that opens
     /// like a follow-up and names a value for the last finished request's
     /// dialog repeats that request with the new value, every other slot

@@ -212,7 +212,9 @@ impl<'a> Step<'a> {
             return None;
         }
         let pending = self.describe(dialog, request);
-        if confidence >= SWITCH_CONFIDENCE {
+        // A request in words no example uses is never taken on faith over
+        // one that waits: it is named, and the waiting one kept.
+        if confidence >= SWITCH_CONFIDENCE && u.unsure.is_none() {
             self.say(format!(
                 "Okay, I dropped your request to {pending}; nothing was run."
             ));

@@ -25,6 +25,7 @@ fn understood(project: &Project, text: &str, intent: Option<&str>) -> Understand
         ambiguous: Vec::new(),
         entities: EntityExtractor::new(project).candidates(text),
         unserved: None,
+        unsure: None,
         unknown: Vec::new(),
     }
 }
@@ -471,3 +472,5 @@ fn overlong_messages_are_refused_without_changing_state() {
 mod lesson_tests;
 
 mod words;
+
+mod request_words;

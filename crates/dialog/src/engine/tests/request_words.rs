@@ -1,0 +1,98 @@
+//! A reading in a word no example uses (issue 25, part 3): a change is asked
+//! about before anything is offered to run; a read-only request is answered,
+//! saying how it was read; a reply that is a request of its own never answers
+//! the older question; an answer goes to the slot that was asked.
+
+use super::*;
+use opsbot_nlu::Unsure;
+
+fn unsure(s: &Session, text: &str, intent: &str, word: Option<&str>) -> Understanding {
+    let mut u = understood(&s.project, text, Some(intent));
+    u.unsure = Some(Unsure {
+        word: word.map(str::to_string),
+    });
+    u
+}
+
+#[test]
+fn a_new_word_for_a_change_is_asked_about_and_yes_goes_on() {
+    let mut s = Session::new();
+    let u = unsure(
+        &s,
+        "bounce apache on web-01",
+        "restart_service",
+        Some("bounce"),
+    );
+    let t = s.feed(Input::Message(&u), 0);
+    assert_eq!(
+        t.replies,
+        ["“bounce” is not a word my requests use. Do you mean to restart a service on a host? Say yes or no."]
+    );
+    assert!(s.conversation.request().is_none(), "nothing started yet");
+    let t = s.say("yes", None, 1);
+    assert_eq!(
+        t.replies,
+        ["I will restart apache on web-01. Shall I go ahead? (yes/no)"]
+    );
+}
+
+#[test]
+fn no_to_a_new_word_runs_nothing() {
+    let mut s = Session::new();
+    let u = unsure(
+        &s,
+        "something is wrong with apache on web-01",
+        "restart_service",
+        None,
+    );
+    let t = s.feed(Input::Message(&u), 0);
+    assert!(t.replies[0].starts_with("You did not say what to do. Do you mean to restart"));
+    let t = s.say("no", None, 1);
+    assert_eq!(t.replies, ["Okay, I did nothing."]);
+    assert!(t.effects.is_empty(), "{:?}", t.effects);
+    assert!(s.conversation.request().is_none());
+}
+
+#[test]
+fn a_read_only_request_in_a_new_word_is_answered_saying_how_it_was_read() {
+    let mut s = Session::new();
+    let u = unsure(
+        &s,
+        "fetch the on-call person for payments",
+        "who_is_on_call",
+        Some("fetch"),
+    );
+    let t = s.feed(Input::Message(&u), 0);
+    assert!(
+        t.replies[0]
+            .starts_with("“fetch” is not a word my requests use; I read it as a request to"),
+        "{:?}",
+        t.replies
+    );
+}
+
+#[test]
+fn a_reply_with_values_of_its_own_is_a_new_request_not_the_choice() {
+    let mut s = Session::new();
+    let mut u = understood(
+        &s.project,
+        "restart apache on web-01 or deploy shop 1.2 to staging",
+        None,
+    );
+    u.ambiguous = vec![
+        IntentGuess {
+            name: "restart_service".into(),
+            confidence: 0.5,
+        },
+        IntentGuess {
+            name: "deploy_app".into(),
+            confidence: 0.4,
+        },
+    ];
+    s.feed(Input::Message(&u), 0);
+    let t = s.say("deploy shop 1.3 to production", Some("deploy_app"), 1);
+    let all = t.replies.join("\n");
+    assert!(!all.contains("1.2"), "{all}");
+    let request = s.conversation.request().expect("the reply's own request");
+    assert_eq!(request.slots["version"].value, "1.3");
+}
