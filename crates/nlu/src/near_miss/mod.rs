@@ -84,7 +84,10 @@ struct IntentWords {
 
 impl IntentWords {
     fn add(&mut self, text: &str) {
-        self.words.extend(words(text));
+        // Each word with the stems it may come from: "bumped" in an example
+        // serves "bump" in a message, as "bump" serves "bumped".
+        self.words
+            .extend(words(text).flat_map(|w| forms::stems(&w)));
         if let Some(lead) = request_words(text, &[]).into_iter().next() {
             self.leads.insert(lead.word);
         }
@@ -119,6 +122,9 @@ pub struct ServedWords {
     /// Intents whose dialog runs an action: only their requests are judged
     /// (a greeting or help never starts anything).
     acting: Option<HashSet<String>>,
+    /// Intents whose dialog only reads: a new word for one is answered,
+    /// saying how it was read, since a misreading changes nothing.
+    reading: HashSet<String>,
     out_of_scope: HashSet<String>,
     values: HashSet<String>,
 }
@@ -140,6 +146,16 @@ impl ServedWords {
                 served.values.extend(words(value));
             }
         }
+        served.reading = project
+            .intents
+            .keys()
+            .filter(|name| {
+                project
+                    .dialog_for_intent(name)
+                    .is_some_and(|d| d.read_only && matches!(d.behaviour, Behaviour::Run { .. }))
+            })
+            .cloned()
+            .collect();
         if !project.dialogs.is_empty() {
             served.acting = Some(
                 project
@@ -236,12 +252,13 @@ impl ServedWords {
         let only_new = request_words(text, entities).iter().all(|w| {
             w.is_value
                 || w.word == word
+                || w.word.chars().count() < 2
                 || FUNCTION_WORDS.contains(&w.word.as_str())
                 || has_form(&self.values, &w.word)
                 || own.serves(&w.word)
                 || self.by_intent.values().any(|i| has_form(&i.words, &w.word))
         });
-        if only_new {
+        if only_new || self.reading.contains(intent) {
             RequestWord::Unsure(Some(word))
         } else {
             RequestWord::Unserved(word)
@@ -379,6 +396,14 @@ mod tests {
             judge("please create a new replica", "failover"),
             unserved("create")
         );
+        // A read-only intent's request in a new word is answered, saying so.
+        let mut reads = bot();
+        reads.add("usage", "show storage usage for orders");
+        reads.reading.insert("usage".into());
+        assert_eq!(
+            reads.judge("can you check the disk usage of orders", &[], "usage"),
+            RequestWord::Unsure(Some("check".into()))
+        );
         // The out-of-scope examples' words are refused outright.
         assert_eq!(judge("uninstall apache", "restart"), unserved("uninstall"));
     }
@@ -397,6 +422,13 @@ mod tests {
             unsure("bounce")
         );
         assert_eq!(judge("can you cycle apache", "restart"), unsure("cycle"));
+        // An example's "bumped" serves "bump".
+        let mut s = bot();
+        s.add("resize", "I need the research quota bumped to 1000 GiB");
+        assert_eq!(
+            s.judge("bump the quota of design", &[], "resize"),
+            RequestWord::Fits
+        );
         // A problem stated, nothing asked in words.
         assert_eq!(
             judge("something is wrong with apache", "restart"),
