@@ -112,7 +112,10 @@ fn outcome(project: &opsbot_spec::Project, u: &Understanding) -> Outcome {
     } else if !u.ambiguous.is_empty() {
         Outcome::AskedWhich
     } else if let Some(intent) = &u.intent {
-        if u.unsure.is_some() && writes(project, &intent.name) {
+        let runs = project
+            .dialog_for_intent(&intent.name)
+            .is_some_and(|d| matches!(d.behaviour, opsbot_spec::Behaviour::Run { .. }));
+        if u.unsure.is_some() && runs {
             Outcome::AskedIfMeant
         } else {
             Outcome::Started(intent.name.clone())
@@ -270,9 +273,16 @@ pub(super) fn print_near_misses(report: &NearMissReport) {
         pct(refused, report.examples),
         pct(asked, report.examples)
     );
-    for (intent, text, refused) in report.examples_refused.iter().take(10) {
+    const SHOWN: usize = 10;
+    for (intent, text, refused) in report.examples_refused.iter().take(SHOWN) {
         let what = if *refused { "refused" } else { "asked" };
         println!("    {what}: {intent}: “{text}”");
+    }
+    if report.examples_refused.len() > SHOWN {
+        println!(
+            "    … and {} more (all of them in --json)",
+            report.examples_refused.len() - SHOWN
+        );
     }
 }
 

@@ -58,12 +58,13 @@ fn every_example_intent_has_at_least_fifteen_examples() {
 }
 
 /// Each test pack's own transcripts (times, limits, explanations) pass on
-/// that pack; `backupdesk` (a storage desk) and `dnsdesk` (DNS records and
-/// certificates) were written from the README alone by people who never saw
-/// the code, their conversations saying what a good bot does.
+/// that pack; `backupdesk` (a storage desk), `dnsdesk` (DNS records and
+/// certificates) and `queuedesk` (message queues) were written from the
+/// README alone by people who never saw the code, their conversations saying
+/// what a good bot does.
 #[test]
 fn pack_transcripts_pass() {
-    for pack in ["dbops", "cicd", "backupdesk", "dnsdesk"] {
+    for pack in ["dbops", "cicd", "backupdesk", "dnsdesk", "queuedesk"] {
         let fixture = Fixture::trained_pack(pack);
         let out = fixture.run(&["test"], "");
         assert!(out.status.success(), "{pack}: {}", stdout(&out));

@@ -139,9 +139,9 @@ impl<'a> Step<'a> {
     /// "“bounce” is not a word my requests use; I read it as a request to
     /// restart a service on a host.": the classifier read the intent, but the
     /// message asks for it in a word no example uses (or states a problem
-    /// without asking anything). Said before a read-only answer; a change
-    /// is asked about first (`ask_meant`), and the note then forces its
-    /// confirmation.
+    /// without asking anything). Said when such a message starts a request
+    /// without being asked about first (a follow-up); a change is then
+    /// confirmed even when its dialog would not ask.
     pub(super) fn read_in_new_words(&self, dialog: &Dialog, unsure: &opsbot_nlu::Unsure) -> String {
         match &unsure.word {
             Some(word) => format!(

@@ -40,10 +40,11 @@ impl<'a> Step<'a> {
     }
 
     /// "“bounce” is not a word my requests use. Do you mean to restart a
-    /// service on a host?": the classifier read a change, but the message
-    /// asks for it in a word no example uses (or states a problem without
-    /// asking anything), so whether it was meant is asked before anything
-    /// is offered to run. A yes starts it; the answer labels the message for
+    /// service on a host?": the classifier read a dialog that runs an action,
+    /// but the message asks for it in a word no example uses (or states a
+    /// problem without asking anything), so whether it was meant is asked
+    /// before anything runs or is offered to run (a lookup too: "delete the
+    /// orders topic" is not answered with a description of it). A yes starts it; the answer labels the message for
     /// the review inbox, so the new word can be taught.
     fn ask_meant(&mut self, dialog: &Dialog, confidence: f32, u: &Understanding) -> Phase {
         let word = u.unsure.as_ref().and_then(|s| s.word.as_deref());
@@ -220,7 +221,9 @@ impl<'a> Step<'a> {
                 .dialog_for_intent(&g.name)
                 .map(|d| (d, g.confidence))
         }) {
-            Some((dialog, confidence)) if u.unsure.is_some() && changes(dialog) => {
+            Some((dialog, confidence))
+                if u.unsure.is_some() && matches!(dialog.behaviour, Behaviour::Run { .. }) =>
+            {
                 self.ask_meant(dialog, confidence, u)
             }
             Some((dialog, confidence)) => {
@@ -235,14 +238,7 @@ impl<'a> Step<'a> {
             }
         }
     }
-}
 
-/// Whether a dialog changes something when it runs.
-fn changes(dialog: &Dialog) -> bool {
-    matches!(dialog.behaviour, Behaviour::Run { .. }) && !dialog.read_only
-}
-
-impl<'a> Step<'a> {
     /// "and on web-02", "also staging", "same for redis": a message that opens
     /// like a follow-up and names a value for the last finished request's
     /// dialog repeats that request with the new value, every other slot

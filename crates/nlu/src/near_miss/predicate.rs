@@ -121,6 +121,18 @@ const ENSURE: &[&str] = &[
     "be sure",
 ];
 
+/// Lead-ins that want a thing in a state ("I need the alerts on web-01
+/// muted"): the participle that ends the clause says what is wanted.
+const WANT: &[&str] = &[
+    "i need",
+    "we need",
+    "i want",
+    "we want",
+    "i'd like",
+    "we'd like",
+    "i would like",
+];
+
 /// A subject and a verb of state, said after "make sure".
 const STATE_OPENERS: &[&str] = &[
     "we have",
@@ -304,6 +316,7 @@ fn stripped(mut clause: Vec<Word>) -> (Vec<Word>, bool) {
         }
     }
     let ensured = start > 0;
+    let mut wants = false;
     'strip: loop {
         for opener in OPENERS_LONGEST_FIRST.iter() {
             let parts: Vec<&str> = opener.split(' ').collect();
@@ -320,12 +333,13 @@ fn stripped(mut clause: Vec<Word>) -> (Vec<Word>, bool) {
                     .is_some_and(|w| PRONOUNS.contains(&w.word.as_str()));
             if fits && !before_pronoun && start + parts.len() < clause.len() {
                 start += parts.len();
+                wants |= WANT.contains(opener);
                 continue 'strip;
             }
         }
         break;
     }
-    (clause.split_off(start), ensured)
+    (clause.split_off(start), ensured || wants)
 }
 
 static OPENERS_LONGEST_FIRST: std::sync::LazyLock<Vec<&'static str>> =
@@ -354,6 +368,14 @@ pub(super) fn request_words(text: &str, entities: &[EntityMatch]) -> Vec<Word> {
         });
         if let (true, Some(at)) = (ensured, passive) {
             return clause.into_iter().skip(at + 1).collect();
+        }
+        // "I need the alerts on web-01 muted": the last participle.
+        let wanted = clause
+            .iter()
+            .rposition(|w| !w.is_value && is_participle(&w.word))
+            .filter(|&at| at > 0);
+        if let (true, Some(at)) = (ensured, wanted) {
+            return clause.into_iter().skip(at).collect();
         }
         if first.is_value {
             // "apache on web-01 is restarted", "nginx on web-02 bounced":
@@ -424,6 +446,9 @@ mod tests {
             ("we need to restart apache", "restart"),
             ("make sure we have a backup of orders", "backup"),
             ("make sure the cert is renewed", "renewed"),
+            ("I need the alerts on the host muted for an hour", "muted"),
+            ("we need the failed build restarted", "restarted"),
+            ("I need a backup of orders", "backup"),
             ("there's a problem with nginx, restart it please", "restart"),
             (
                 "there is something wrong with apache, please restart it",

@@ -1,6 +1,5 @@
-//! A reading in a word no example uses (issue 25, part 3): a change is asked
-//! about before anything is offered to run; a read-only request is answered,
-//! saying how it was read; a reply that is a request of its own never answers
+//! A reading in a word no example uses (issue 25, part 3): a change or a
+//! lookup is asked about before anything runs or is offered to run; a reply that is a request of its own never answers
 //! the older question; an answer goes to the slot that was asked.
 
 use super::*;
@@ -54,7 +53,8 @@ fn no_to_a_new_word_runs_nothing() {
 }
 
 #[test]
-fn a_read_only_request_in_a_new_word_is_answered_saying_how_it_was_read() {
+fn a_lookup_in_a_new_word_is_asked_about_too() {
+    // "delete the orders topic" must not be answered with a description of it.
     let mut s = Session::new();
     let u = unsure(
         &s,
@@ -63,11 +63,16 @@ fn a_read_only_request_in_a_new_word_is_answered_saying_how_it_was_read() {
         Some("fetch"),
     );
     let t = s.feed(Input::Message(&u), 0);
+    assert_eq!(
+        t.replies,
+        ["“fetch” is not a word my requests use. Do you mean to tell who is on call for a team? Say yes or no."]
+    );
+    assert!(t.effects.is_empty(), "{:?}", t.effects);
+    let t = s.say("yes", None, 1);
     assert!(
-        t.replies[0]
-            .starts_with("“fetch” is not a word my requests use; I read it as a request to"),
+        t.effects.iter().any(|e| matches!(e, Effect::Run { .. })),
         "{:?}",
-        t.replies
+        t.effects
     );
 }
 
