@@ -21,7 +21,12 @@ pub(super) fn train(paths: &Paths, args: &TrainArgs) -> Result<()> {
     let started = Instant::now();
     let project = app::load_project(paths)?;
     let config = nlu_config(&project);
-    if args.if_stale {
+    if args.if_stale && !paths.model().exists() {
+        println!(
+            "training: there is no model at {} yet",
+            paths.model().display()
+        );
+    } else if args.if_stale {
         match app::load_nlu(&project, paths) {
             Ok(nlu) if nlu.model().meta.config == config => {
                 println!("the model at {} is up to date", paths.model().display());

@@ -24,5 +24,6 @@ mod review;
 mod safety;
 mod shell;
 mod slots;
+mod terminal;
 mod trust;
 mod util;
