@@ -242,12 +242,21 @@ fn run_turns(
             bot = Some(start(state.path())?);
         }
         let current = bot.as_ref().expect("bot is running");
+        // What scheduled requests that came due said during a wait: the
+        // turn's replies when it says nothing itself.
+        let mut fired = Vec::new();
         if let Some(wait) = &turn.wait {
             let by = humantime::parse_duration(wait)
                 .with_context(|| format!("turn {number}: `wait: {wait}` is not a duration"))?;
             clock.advance(by);
             // Timed holds (mutes, quiet hours) may have ended.
             current.alerts().wake();
+            fired = runtime
+                .block_on(current.fire_due())
+                .with_context(|| format!("turn {number}: running scheduled requests"))?
+                .into_iter()
+                .map(|(_, text)| text)
+                .collect();
         }
         for file in &turn.expect_files {
             if !state.path().join(file).exists() {
@@ -278,9 +287,14 @@ fn run_turns(
             turn.say.as_ref()
         };
         let Some(text) = said else {
-            if turn.expect.is_some() || !turn.expect_any.is_empty() || !turn.expect_none.is_empty()
-            {
-                bail!("turn {number}: `expect`, `expect_any` and `expect_none` need a `say`");
+            let expects = turn.expect.is_some()
+                || !turn.expect_any.is_empty()
+                || !turn.expect_none.is_empty();
+            if expects && turn.wait.is_none() {
+                bail!("turn {number}: `expect`, `expect_any` and `expect_none` need a `say` (or a `wait`, for what scheduled requests said)");
+            }
+            if expects {
+                check_replies(turn, number, "after the wait", &fired)?;
             }
             continue;
         };
@@ -290,7 +304,70 @@ fn run_turns(
         runtime
             .block_on(current.handle(&key, text, &mut |r: String| replies.push(r)))
             .with_context(|| format!("turn {number}: handling {text:?}"))?;
-        let shown = |replies: &[String]| {
+        check_replies(turn, number, &format!("{user} said {text:?}"), &replies)?;
+    }
+    Ok(())
+}
+
+/// Checks a turn's replies against its `expect`, `expect_any` and
+/// `expect_none`; `said` names what the turn did ("bob said …", "after the
+/// wait").
+fn check_replies(turn: &Turn, number: usize, said: &str, replies: &[String]) -> Result<()> {
+    let shown = |replies: &[String]| {
+        if replies.is_empty() {
+            "(no reply)".to_string()
+        } else {
+            replies
+                .iter()
+                .map(|r| format!("{r:?}"))
+                .collect::<Vec<_>>()
+                .join("\n                ")
+        }
+    };
+    for wanted in &turn.expect_any {
+        let mut found = false;
+        for reply in replies {
+            found |= wanted.check(reply)?;
+        }
+        if !found {
+            bail!(
+                "turn {number}, {said}\n      expected any reply to be {}\n      got:      {}",
+                wanted.describe(),
+                shown(replies)
+            );
+        }
+    }
+    for unwanted in &turn.expect_none {
+        for reply in replies {
+            if unwanted.check(reply)? {
+                bail!(
+                    "turn {number}, {said}\n      expected no reply to be {}\n      got:      {}",
+                    unwanted.describe(),
+                    shown(replies)
+                );
+            }
+        }
+    }
+    let expected: Vec<&Expectation> = match &turn.expect {
+        None => return Ok(()),
+        Some(Expected::One(e)) => vec![e],
+        Some(Expected::Many(list)) => list.iter().collect(),
+    };
+    let mismatch = expected.len() != replies.len()
+        || expected
+            .iter()
+            .zip(replies)
+            .map(|(e, r)| e.check(r))
+            .collect::<Result<Vec<bool>>>()?
+            .contains(&false);
+    if mismatch {
+        bail!(
+            "turn {number}, {said}\n      expected: {}\n      got:      {}",
+            expected
+                .iter()
+                .map(|e| e.describe())
+                .collect::<Vec<_>>()
+                .join("\n                "),
             if replies.is_empty() {
                 "(no reply)".to_string()
             } else {
@@ -300,62 +377,7 @@ fn run_turns(
                     .collect::<Vec<_>>()
                     .join("\n                ")
             }
-        };
-        for wanted in &turn.expect_any {
-            let mut found = false;
-            for reply in &replies {
-                found |= wanted.check(reply)?;
-            }
-            if !found {
-                bail!(
-                    "turn {number}, {user} said {text:?}\n      expected any reply to be {}\n      got:      {}",
-                    wanted.describe(),
-                    shown(&replies)
-                );
-            }
-        }
-        for unwanted in &turn.expect_none {
-            for reply in &replies {
-                if unwanted.check(reply)? {
-                    bail!(
-                        "turn {number}, {user} said {text:?}\n      expected no reply to be {}\n      got:      {}",
-                        unwanted.describe(),
-                        shown(&replies)
-                    );
-                }
-            }
-        }
-        let expected: Vec<&Expectation> = match &turn.expect {
-            None => continue,
-            Some(Expected::One(e)) => vec![e],
-            Some(Expected::Many(list)) => list.iter().collect(),
-        };
-        let mismatch = expected.len() != replies.len()
-            || expected
-                .iter()
-                .zip(&replies)
-                .map(|(e, r)| e.check(r))
-                .collect::<Result<Vec<bool>>>()?
-                .contains(&false);
-        if mismatch {
-            bail!(
-                "turn {number}, {user} said {text:?}\n      expected: {}\n      got:      {}",
-                expected
-                    .iter()
-                    .map(|e| e.describe())
-                    .collect::<Vec<_>>()
-                    .join("\n                "),
-                if replies.is_empty() {
-                    "(no reply)".to_string()
-                } else {
-                    replies
-                        .iter()
-                        .map(|r| format!("{r:?}"))
-                        .collect::<Vec<_>>()
-                        .join("\n                ")
-                }
-            );
-        }
+        );
     }
     Ok(())
 }

@@ -36,6 +36,11 @@ pub fn run(
     })?;
     let mut line = Vec::new();
     loop {
+        // Requests scheduled for a time that has come run before the next
+        // line is read (the terminal has no room to be told in meanwhile).
+        for (_, reply) in runtime.block_on(bot.fire_due())? {
+            print_reply(output, options.interactive, &reply)?;
+        }
         if options.interactive {
             write!(output, "{}> ", options.user)?;
             output.flush()?;

@@ -412,6 +412,8 @@ fn run_matrix(paths: &Paths, args: &RunArgs) -> Result<()> {
         if let Some(alerts) = bot.model().snapshot().project.settings.alerts.clone() {
             start_alerts(&bot, &alerts, paths, until_stopped.clone()).await?;
         }
+        let (scheduler, stopped) = (bot.clone(), until_stopped());
+        tokio::spawn(async move { scheduler.run_schedule(stopped).await });
         opsbot_matrix::run(config, bot, until_stopped()).await?;
         anyhow::Ok(())
     })?;

@@ -61,12 +61,18 @@ pub fn evaluate_extra_parts(
         let u = understand(&extra.message);
         let ctx = Context::new(user, "evaluate", now);
         let t = step(project, Conversation::default(), Input::Message(&u), &ctx);
-        if !matches!(t.conversation.phase, Phase::AwaitingConfirmation { .. }) {
+        let Phase::AwaitingConfirmation { request } = &t.conversation.phase else {
             continue;
-        }
+        };
         report.confirmed += 1;
         let said = t.replies.join(" ");
-        if said.contains(&extra.part) {
+        // A time a change takes is its schedule, named back first ("“at
+        // 21:00” is …, so this waits until then: …").
+        let scheduled = request
+            .at_said
+            .as_ref()
+            .is_some_and(|written| said.starts_with(&format!("“{written}” is ")));
+        if scheduled || said.contains(&extra.part) {
             report.accounted += 1;
         } else {
             report.unaccounted.push((extra.message.clone(), said));

@@ -78,6 +78,13 @@ pub struct Request {
     /// Slot → the value its `values_from` lookup allowed.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub checked: BTreeMap<String, String>,
+    /// When it runs, when asked for later ("at 21:00"): confirmed now, kept
+    /// by the runtime's scheduler, run then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<DateTime<Utc>>,
+    /// The time as the person wrote it ("at 21:00"), named back with `at`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at_said: Option<String>,
 }
 
 impl Request {

@@ -106,8 +106,15 @@ proptest! {
         let t = step(project, Conversation::default(), Input::Message(&u), &ctx);
         if let Phase::AwaitingConfirmation { request } = &t.conversation.phase {
             let said = t.replies.join(" ");
+            // A time a change takes is its schedule: the confirmation opens
+            // with it as written and as read ("“at 21:00” is Tue 24 Nov 2026
+            // 21:00 UTC (in 11 hours), so this waits until then: …").
+            let scheduled = request.at.is_some_and(|at| {
+                request.at_said.as_ref().is_some_and(|w| said.starts_with(&format!("“{w}” is ")))
+                    && said.contains(&at.format("%H:%M").to_string())
+            });
             prop_assert!(
-                said.contains(&format!("“{part}")) || said.contains(&format!("{part}”")),
+                scheduled || said.contains(&format!("“{part}")) || said.contains(&format!("{part}”")),
                 "{text}: confirmed without naming {part}: {said}"
             );
             // Every value taken from the message is written in it.

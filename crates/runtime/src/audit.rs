@@ -215,6 +215,20 @@ impl AuditRecord {
         audit
     }
 
+    /// A scheduled request cancelled before its time, by `by`.
+    pub fn unscheduled(
+        settings: &Settings,
+        key: &ConversationKey,
+        time: DateTime<Utc>,
+        request: &Request,
+        by: &str,
+    ) -> AuditRecord {
+        let mut audit =
+            AuditRecord::from_request(settings, key, time, AuditOutcome::Cancelled, request);
+        audit.reason = Some(format!("cancelled by {by} before its time"));
+        audit
+    }
+
     /// A request that ran.
     pub fn executed(
         settings: &Settings,

@@ -17,6 +17,8 @@ pub(crate) struct Floor {
     pub store: Arc<dyn Store>,
     pub clock: Arc<dyn Clock>,
     chat: RwLock<Option<Arc<dyn Chat>>>,
+    /// Woken when a request is scheduled, so the scheduler looks again.
+    pub jobs_changed: tokio::sync::Notify,
 }
 
 impl Floor {
@@ -25,6 +27,7 @@ impl Floor {
             store,
             clock,
             chat: RwLock::new(None),
+            jobs_changed: tokio::sync::Notify::new(),
         }
     }
 

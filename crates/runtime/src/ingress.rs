@@ -23,6 +23,7 @@ use crate::runtime::Services;
 use crate::RuntimeError;
 
 pub mod ordered;
+mod schedule;
 mod sink;
 
 pub use ordered::OrderedQueues;
@@ -393,6 +394,10 @@ impl Ingress {
             }
             Command::Reload => command::reload::apply(&services.model, &admins, key, sink).await,
             Command::Leave => command::leave::apply(&services.floor, &admins, key, sink).await,
+            Command::Schedule(asked) => {
+                command::schedule::apply(&services.floor, &loaded, &admins, key, asked, sink)
+                    .await?
+            }
             Command::Mute(mute) => {
                 services
                     .alerts

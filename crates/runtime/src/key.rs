@@ -1,7 +1,9 @@
 //! Which conversation a message belongs to: one user in one room.
 
 /// Identifies a conversation: one user in one room.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub struct ConversationKey {
     pub room: String,
     pub user: String,

@@ -25,6 +25,7 @@ pub mod reply;
 pub mod retry;
 pub mod review;
 pub mod runtime;
+mod scheduler;
 pub mod seal;
 pub mod store;
 #[cfg(test)]

@@ -196,6 +196,23 @@ impl Runtime {
         &self.ingress
     }
 
+    /// The chat port attached by the door, if any.
+    pub(crate) fn chat(&self) -> Option<std::sync::Arc<dyn crate::chat::Chat>> {
+        self.services.floor.chat()
+    }
+
+    /// Resolves when a request is scheduled (the scheduler looks again).
+    pub(crate) async fn jobs_changed(&self) {
+        self.services.floor.jobs_changed.notified().await
+    }
+
+    /// Runs the scheduled requests that are due and returns what they said
+    /// (see [`Ingress::fire_due`]): for doors without a chat port (the shell)
+    /// and conversation tests, which move their own clock.
+    pub async fn fire_due(&self) -> Result<Vec<(ConversationKey, String)>, RuntimeError> {
+        self.ingress.fire_due().await
+    }
+
     /// Accepts pushed alerts and delivers them to rooms.
     pub fn alerts(&self) -> &AlertDesk {
         &self.services.alerts

@@ -63,6 +63,32 @@ pub struct Commit {
     pub journal: Vec<(String, JournalStatus)>,
     /// A person whose execution counts towards the rate limit.
     pub execution_by: Option<String>,
+    /// Scheduled request ids dealt with (run, refused, put back); removed
+    /// before `schedule` is written, so a request put back stays.
+    pub unschedule: Vec<String>,
+    /// Requests confirmed for later, kept until they are due.
+    pub schedule: Vec<Job>,
+}
+
+/// A request confirmed for a later time ("at 21:00"), kept by the store until
+/// the scheduler hands it back to its conversation.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Job {
+    /// The requester's conversation: it runs there, as them.
+    pub key: ConversationKey,
+    /// Its id names the job; its `at` says when.
+    pub request: opsbot_dialog::Request,
+}
+
+impl Job {
+    pub fn id(&self) -> &str {
+        &self.request.id
+    }
+
+    /// When it is due; a job without a time is due at once.
+    pub fn due_at(&self) -> DateTime<Utc> {
+        self.request.at.unwrap_or(DateTime::<Utc>::MIN_UTC)
+    }
 }
 
 impl Commit {
@@ -73,6 +99,8 @@ impl Commit {
             records: Vec::new(),
             journal: Vec::new(),
             execution_by: None,
+            unschedule: Vec::new(),
+            schedule: Vec::new(),
         }
     }
 }
@@ -127,6 +155,10 @@ pub trait ConversationStore {
     fn mark_started(&self, request_id: &str, at: DateTime<Utc>) -> Result<(), RuntimeError>;
 
     fn journal_entry(&self, request_id: &str) -> Result<Option<JournalEntry>, RuntimeError>;
+
+    /// Every scheduled request, soonest first (written only through
+    /// [`ConversationStore::commit`]).
+    fn jobs(&self) -> Result<Vec<Job>, RuntimeError>;
 
     /// Executions by `user` since `since` (a store may prune older ones).
     fn executions_since(&self, user: &str, since: DateTime<Utc>) -> Result<u32, RuntimeError>;

@@ -79,6 +79,12 @@ pub struct RawDialog {
     /// A dialog that only reads may skip confirmation, if it says so.
     #[serde(default)]
     pub read_only: bool,
+    /// Whether a change may be asked for at a later time ("at 21:00"): then
+    /// it is confirmed now and runs at that time. Off by default, since a
+    /// confirmation written for "now" would read wrong; without it the time
+    /// is named back, never dropped.
+    #[serde(default)]
+    pub schedulable: bool,
     pub action: Option<RawAction>,
     /// A read-only program a dry run runs instead, to show what the action
     /// would touch ("the queries that would be killed").

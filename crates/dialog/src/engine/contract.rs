@@ -148,6 +148,9 @@ pub enum Input<'a> {
     Interrupted {
         started: bool,
     },
+    /// A request scheduled with [`Effect::Schedule`] is due: checked again as
+    /// of now (access, limits) and run.
+    Due(&'a Request),
 }
 
 /// How a request ended, one list for the engine and the audit trail: the
@@ -171,6 +174,8 @@ pub enum Outcome {
     NotStarted,
     /// A wrong (or locked-out) two-factor code; the request still waits.
     CodeRejected,
+    /// Confirmed for a later time ("at 21:00"): kept until then.
+    Scheduled,
 }
 
 impl Outcome {
@@ -187,6 +192,7 @@ impl Outcome {
             Outcome::OutcomeUnknown => "outcome unknown",
             Outcome::NotStarted => "could not start",
             Outcome::CodeRejected => "two-factor code rejected",
+            Outcome::Scheduled => "scheduled",
         }
     }
 }
@@ -211,6 +217,13 @@ pub enum Effect {
     Record(Record),
     /// A message worth a reviewer's look (the review inbox).
     Learn(Lesson),
+    /// Keep this confirmed request until `request.at`, then feed
+    /// `Input::Due` with it back (in the requester's conversation).
+    Schedule(Request),
+    /// The scheduled request with this id is dealt with (run, refused, or
+    /// put back with a `Schedule` that follows): forget it, in the same
+    /// commit as the step, so it never fires twice.
+    Unschedule(String),
 }
 
 /// Why a message went to the review inbox.

@@ -114,6 +114,19 @@ impl<'a> Step<'a> {
             self.record(Outcome::DryRun, request, "dry run");
             return Phase::Idle;
         }
+        if let Some(at) = request.at {
+            if at > self.ctx.now {
+                return self.schedule(dialog, request, at);
+            }
+            // Confirmed after the time it was asked for: never run late
+            // unasked.
+            self.say(format!(
+                "The time you gave for this has passed, so I did not {}; ask again with a new time, or without one to run it now.",
+                dialog.description
+            ));
+            self.record(Outcome::Cancelled, request, "confirmed after its time");
+            return Phase::Idle;
+        }
         if let Some(running) = running {
             self.say(running.render(&vars));
         }

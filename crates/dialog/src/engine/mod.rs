@@ -15,12 +15,14 @@ use crate::state::{
     AlertLink, Choice, Conversation, Explanation, LastDialog, Phase, Reading, Remembered, Request,
     SlotOrigin, SlotValue,
 };
+use deferral::scheduling;
 
 mod accounting;
 mod alert_values;
 mod answers;
 mod confirming;
 mod contract;
+mod deferral;
 mod ending;
 mod explain;
 mod filling;
@@ -75,6 +77,7 @@ pub fn step(
             step.finished(phase, &mut memory, &mut last_dialog, outcome)
         }
         Input::Interrupted { started } => step.interrupted(phase, started),
+        Input::Due(request) => step.due(phase, &mut parked, request),
     };
     // Parts of the message nothing used are named even when no question or
     // confirmation followed to carry them.
@@ -251,14 +254,29 @@ impl<'a> Step<'a> {
                     ),
                     _ => String::new(),
                 };
-                format!("{} (yes/no){note}", c.render(&self.vars(request)))
+                let text = c.render(&self.vars(request));
+                match request.at {
+                    Some(at) => format!(
+                        "{} {} (yes/no){note}",
+                        self.when(request, at),
+                        scheduling(&text)
+                    ),
+                    None => format!("{text} (yes/no){note}"),
+                }
             }
             // Only asked when a part of the message was not used (see
             // `advance`): the values in full, since the author wrote no text.
-            None => format!(
-                "I will {}. Shall I go ahead? (yes/no)",
-                self.describe(dialog, request)
-            ),
+            None => match request.at {
+                Some(at) => format!(
+                    "{} I will {}. Shall I go ahead and schedule it for then? (yes/no)",
+                    self.when(request, at),
+                    self.describe(dialog, request)
+                ),
+                None => format!(
+                    "I will {}. Shall I go ahead? (yes/no)",
+                    self.describe(dialog, request)
+                ),
+            },
         }
     }
 

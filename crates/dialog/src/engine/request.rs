@@ -51,9 +51,11 @@ impl<'a> Step<'a> {
             touched_at: self.ctx.now,
             offered: Vec::new(),
             checked: BTreeMap::new(),
+            at: None,
+            at_said: None,
         };
         let found = self.fill_from_entities(dialog, &mut request, u, None);
-        let (mut errors, rejected, spans) = (found.errors, found.rejected, found.spans);
+        let (mut errors, rejected, mut spans) = (found.errors, found.rejected, found.spans);
         // What the person said and what carries over from their last request
         // win over an alert's values: the alert fills only what is left.
         let mut known = request.clone();
@@ -88,6 +90,13 @@ impl<'a> Step<'a> {
                         named.push(word);
                         errors.push(error);
                     }
+                }
+                // "at 21:00": a change asked for later is scheduled, so the
+                // time is used, not named back.
+                if let Some((span, at)) = self.deferral(dialog, u, &spans) {
+                    request.at = Some(at);
+                    request.at_said = u.text.get(span.0..span.1).map(str::to_string);
+                    spans.push(span);
                 }
                 self.account(dialog, &u.text, &spans, &named);
                 if let Some(first) = errors.first() {
@@ -226,7 +235,7 @@ impl<'a> Step<'a> {
         };
         // A part of the message left unused turns even a change its author
         // let run unasked into a question: the person hears what was left out.
-        let unasked_change = !dialog.read_only && !self.notes.is_empty();
+        let unasked_change = !dialog.read_only && (!self.notes.is_empty() || request.at.is_some());
         if dialog.confirm.is_some() || unasked_change {
             let preview = self.preview(dialog, &request);
             let preview = self.noted(preview);

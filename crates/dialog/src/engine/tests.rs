@@ -473,4 +473,5 @@ mod lesson_tests;
 
 mod words;
 
+mod later;
 mod request_words;

@@ -10,6 +10,7 @@ use crate::alerts::MuteCommand;
 pub(crate) mod admins;
 pub(crate) mod leave;
 pub(crate) mod reload;
+pub mod schedule;
 pub mod words;
 
 pub use words::ApprovalCommand;
@@ -34,6 +35,8 @@ pub enum Command<'t> {
     Reload,
     /// "leave this room": an admin's request.
     Leave,
+    /// "what is scheduled?", "cancel 7f3a".
+    Schedule(schedule::ScheduleCommand),
     /// "mute web-01 for 2 hours", "unmute …", "what is muted" (or why the
     /// mute cannot be read).
     Mute(Result<MuteCommand, String>),
@@ -95,6 +98,9 @@ pub fn parse(text: &str, commands: Commands) -> Command<'_> {
     }
     if commands.leave && leave::is_leave_request(text) {
         return Command::Leave;
+    }
+    if let Some(command) = schedule::parse(text) {
+        return Command::Schedule(command);
     }
     // Mutes are the bot's own words where it has alerts; elsewhere "mute …"
     // is for the project's dialogs.

@@ -9,7 +9,7 @@ use super::{Conversations, Facts};
 use crate::audit::AuditRecord;
 use crate::model::Loaded;
 use crate::reply::{Reply, ReplyId};
-use crate::store::{Commit, ConversationKey, JournalStatus};
+use crate::store::{Commit, ConversationKey, Job, JournalStatus};
 use crate::RuntimeError;
 
 impl Conversations {
@@ -37,6 +37,7 @@ impl Conversations {
             let mut run = None;
             let mut lookup = None;
             let mut lessons = Vec::new();
+            let (mut schedule, mut unschedule) = (Vec::new(), Vec::new());
             for effect in transition.effects {
                 match effect {
                     Effect::Record(record) => {
@@ -45,6 +46,11 @@ impl Conversations {
                     Effect::Run { plan, request } => run = Some((plan, request)),
                     Effect::Lookup { lookup: l, .. } => lookup = Some(l),
                     Effect::Learn(lesson) => lessons.push(lesson),
+                    Effect::Schedule(request) => schedule.push(Job {
+                        key: key.clone(),
+                        request,
+                    }),
+                    Effect::Unschedule(id) => unschedule.push(id),
                 }
             }
             if let Some((_, request)) = &run {
@@ -65,10 +71,16 @@ impl Conversations {
                                 .is_none_or(|d| !d.read_only)
                     })
                     .map(|_| settings.person_of(&key.user).to_string()),
+                unschedule,
+                schedule,
             };
+            let scheduled = !change.schedule.is_empty();
             self.floor
                 .commit(key, &transition.conversation, change)
                 .await?;
+            if scheduled {
+                self.floor.jobs_changed.notify_one();
+            }
             self.review.learn(loaded, key, lessons).await;
             // The reply announcing a run ("Restarting … …") is the one a sink
             // that can edit keeps up to date; the result then replaces it.

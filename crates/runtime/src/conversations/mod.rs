@@ -23,6 +23,7 @@ use crate::RuntimeError;
 mod apply;
 mod approvals;
 mod resume;
+mod scheduled;
 
 pub(crate) use approvals::Approval;
 

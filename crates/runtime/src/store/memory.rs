@@ -9,8 +9,8 @@ use chrono::{DateTime, Utc};
 use opsbot_dialog::{Conversation, Phase};
 
 use super::{
-    AlertStore, AuditRecords, AuditStore, Commit, ConversationKey, ConversationStore, JournalEntry,
-    JournalStatus, SecretStore,
+    AlertStore, AuditRecords, AuditStore, Commit, ConversationKey, ConversationStore, Job,
+    JournalEntry, JournalStatus, SecretStore,
 };
 use crate::alerts::{AlertEvent, AlertGroup, Mute};
 use crate::audit::{self, AuditRecord, ChainHead, Verification};
@@ -33,6 +33,7 @@ struct State {
     alerts: BTreeMap<String, AlertGroup>,
     alert_events: Vec<AlertEvent>,
     mutes: BTreeMap<String, Mute>,
+    jobs: BTreeMap<String, Job>,
 }
 
 pub struct MemoryStore {
@@ -127,7 +128,19 @@ impl ConversationStore for MemoryStore {
         if let Some(person) = change.execution_by {
             state.executions.entry(person).or_default().push(now);
         }
+        for id in &change.unschedule {
+            state.jobs.remove(id);
+        }
+        for job in change.schedule {
+            state.jobs.insert(job.id().to_string(), job);
+        }
         Ok(stored)
+    }
+
+    fn jobs(&self) -> Result<Vec<Job>, RuntimeError> {
+        let mut jobs: Vec<Job> = self.state().jobs.values().cloned().collect();
+        jobs.sort_by_key(Job::due_at);
+        Ok(jobs)
     }
 
     fn first_sighting(&self, message_id: &str, at: DateTime<Utc>) -> Result<bool, RuntimeError> {

@@ -13,7 +13,7 @@ use sled::Transactional;
 
 use super::sealing::KeyPolicy;
 use super::{
-    corrupt, json, AuditRecords, AuditStore, Commit, ConversationStore, JournalEntry,
+    corrupt, json, AuditRecords, AuditStore, Commit, ConversationStore, Job, JournalEntry,
     JournalStatus, SecretStore,
 };
 use crate::audit::{AuditRecord, ChainHead, Verification};
@@ -41,6 +41,8 @@ pub struct SledStore {
     pub(crate) meta: sled::Tree,
     journal: sled::Tree,
     executions: sled::Tree,
+    /// Request id → scheduled [`Job`].
+    jobs: sled::Tree,
     totp: sled::Tree,
     /// Adapter message ids already handled (value: when, as Unix milliseconds).
     seen: sled::Tree,
@@ -137,6 +139,7 @@ impl SledStore {
             meta: tree("meta")?,
             journal: tree("journal")?,
             executions: tree("executions")?,
+            jobs: tree("jobs")?,
             totp: tree("totp")?,
             seen: tree("seen")?,
             notices: tree("notices")?,
@@ -241,30 +244,44 @@ impl ConversationStore for SledStore {
     ) -> Result<Vec<AuditRecord>, RuntimeError> {
         let state = json(conversation);
         let now = change.at;
+        let jobs: Vec<(String, Vec<u8>)> = change
+            .schedule
+            .iter()
+            .map(|job| (job.id().to_string(), json(job)))
+            .collect();
         let stored = (
             &self.conversations,
             &self.audit,
             &self.meta,
             &self.journal,
             &self.executions,
+            &self.jobs,
         )
-            .transaction(|(conversations, audit, meta, journal, executions)| {
-                conversations.insert(key.bytes(), state.as_slice())?;
-                let stored = append_chained(audit, meta, &change.records, &self.key)?;
-                for (id, status) in &change.journal {
-                    journal.insert(
-                        id.as_bytes(),
-                        json(&JournalEntry {
-                            status: *status,
-                            at: now,
-                        }),
-                    )?;
-                }
-                if let Some(user) = &change.execution_by {
-                    executions.insert(execution_key(user, now), &[])?;
-                }
-                Ok(stored)
-            })
+            .transaction(
+                |(conversations, audit, meta, journal, executions, scheduled)| {
+                    conversations.insert(key.bytes(), state.as_slice())?;
+                    let stored = append_chained(audit, meta, &change.records, &self.key)?;
+                    for (id, status) in &change.journal {
+                        journal.insert(
+                            id.as_bytes(),
+                            json(&JournalEntry {
+                                status: *status,
+                                at: now,
+                            }),
+                        )?;
+                    }
+                    if let Some(user) = &change.execution_by {
+                        executions.insert(execution_key(user, now), &[])?;
+                    }
+                    for id in &change.unschedule {
+                        scheduled.remove(id.as_bytes())?;
+                    }
+                    for (id, job) in &jobs {
+                        scheduled.insert(id.as_bytes(), job.as_slice())?;
+                    }
+                    Ok(stored)
+                },
+            )
             .map_err(|e: TransactionError<()>| match e {
                 TransactionError::Storage(e) => SledStore::error(e),
                 TransactionError::Abort(()) => unreachable!("the transaction never aborts"),
@@ -337,6 +354,19 @@ impl ConversationStore for SledStore {
                 .map(Some)
                 .map_err(|e| corrupt("journal entry", e)),
         }
+    }
+
+    fn jobs(&self) -> Result<Vec<Job>, RuntimeError> {
+        let mut jobs = Vec::new();
+        for entry in self.jobs.iter() {
+            let (_, bytes) = entry.map_err(SledStore::error)?;
+            jobs.push(
+                serde_json::from_slice::<Job>(&bytes)
+                    .map_err(|e| corrupt("a scheduled request", e))?,
+            );
+        }
+        jobs.sort_by_key(Job::due_at);
+        Ok(jobs)
     }
 
     /// Executions by `user` since `since` (older entries are pruned on the way).

@@ -46,6 +46,8 @@ fn request(id: &str) -> Request {
         touched_at: now,
         offered: Vec::new(),
         checked: Default::default(),
+        at: None,
+        at_said: None,
     }
 }
 

@@ -134,6 +134,7 @@ mod lookups;
 mod mute_rules;
 mod requests;
 mod review;
+mod schedule;
 mod store_traffic;
 mod words;
 

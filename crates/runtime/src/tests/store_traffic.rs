@@ -88,6 +88,11 @@ impl ConversationStore for Counting {
         self.inner.journal_entry(request_id)
     }
 
+    fn jobs(&self) -> Result<Vec<crate::store::Job>, RuntimeError> {
+        self.count("jobs");
+        self.inner.jobs()
+    }
+
     fn executions_since(&self, user: &str, since: DateTime<Utc>) -> Result<u32, RuntimeError> {
         self.count("executions_since");
         self.inner.executions_since(user, since)

@@ -163,6 +163,7 @@ const DIALOGS: &str = r#"dialogs:
   audit:
     description: audit
     read_only: true
+    schedulable: true
     allow: ["*"]
     action:
       show_audit: {intent: nosuch, user: "{x}"}
@@ -303,14 +304,15 @@ dialogs/a.yaml:57:29: the file `../{flavour}.txt` would be looked up in `..`, ou
 dialogs/a.yaml:58:3: dialog `lookup` only replies, so `approval`, `two_factor` and `require` have nothing to guard; expected them on dialogs with an action
 dialogs/a.yaml:60:28: template names unknown slot `nope`; expected one of user, room, bot or capabilities
 dialogs/a.yaml:62:5: dialog `lookup` has a `preview` but no `action`; a preview shows what the action would do
-dialogs/a.yaml:69:28: `show_audit` names unknown intent `nosuch`; expected an intent under intents/
-dialogs/a.yaml:70:3: dialog `audit2` has both `action` and `reply`; expected one of them
-dialogs/a.yaml:80:3: dialog `ghost` starts on intent `ghost`, which no file under intents/ defines; expected one of audit, deploy, empty_one, fine, lookup, orphan, out_of_scope, outside, replyer, restart or shown
-dialogs/a.yaml:80:3: dialog `ghost` has neither `action` nor `reply`; expected what the bot should do
-dialogs/a.yaml:82:15: '{' is never closed; expected `{slot_name}` (write `{{` for a literal brace)
-dialogs/a.yaml:83:3: dialog `ghost2` has neither `action` nor `reply`; expected what the bot should do
-dialogs/a.yaml:86:3: intent `audit` already starts dialog `audit`; expected one dialog per intent
-dialogs/a.yaml:91:5: action of dialog `twice` must have exactly one of `program` or `show_audit`
+dialogs/a.yaml:67:18: dialog `audit` changes nothing, so `schedulable` has nothing to run later; expected it on dialogs whose action changes something (a lookup runs as things are now)
+dialogs/a.yaml:70:28: `show_audit` names unknown intent `nosuch`; expected an intent under intents/
+dialogs/a.yaml:71:3: dialog `audit2` has both `action` and `reply`; expected one of them
+dialogs/a.yaml:81:3: dialog `ghost` starts on intent `ghost`, which no file under intents/ defines; expected one of audit, deploy, empty_one, fine, lookup, orphan, out_of_scope, outside, replyer, restart or shown
+dialogs/a.yaml:81:3: dialog `ghost` has neither `action` nor `reply`; expected what the bot should do
+dialogs/a.yaml:83:15: '{' is never closed; expected `{slot_name}` (write `{{` for a literal brace)
+dialogs/a.yaml:84:3: dialog `ghost2` has neither `action` nor `reply`; expected what the bot should do
+dialogs/a.yaml:87:3: intent `audit` already starts dialog `audit`; expected one dialog per intent
+dialogs/a.yaml:92:5: action of dialog `twice` must have exactly one of `program` or `show_audit`
 dialogs/b.yaml:2:3: intent `restart` already starts dialog `restart2`; expected one dialog per intent
 dialogs/b.yaml:5:3: dialog `fine` is defined twice; expected each dialog once
 dialogs/b.yaml:8:3: intent `deploy` already starts dialog `deploy`; expected one dialog per intent

@@ -81,6 +81,12 @@ impl Checker<'_> {
         {
             self.diagnostics.push(at, format!("dialog `{name}` only replies, so `approval`, `two_factor` and `require` have nothing to guard; expected them on dialogs with an action"));
         }
+        if raw.schedulable && (raw.action.is_none() || raw.read_only) {
+            self.diagnostics.push(
+                file.index.locate(&format!("{path}.schedulable")),
+                format!("dialog `{name}` changes nothing, so `schedulable` has nothing to run later; expected it on dialogs whose action changes something (a lookup runs as things are now)"),
+            );
+        }
         let behaviour = behaviour.filter(|_| self.diagnostics.len() == before)?;
         Some(Dialog {
             name: name.to_string(),
@@ -90,6 +96,7 @@ impl Checker<'_> {
             approval,
             two_factor: raw.two_factor,
             read_only: raw.read_only,
+            schedulable: raw.schedulable,
             slots,
             confirm,
             behaviour,

@@ -346,6 +346,10 @@ pub struct Dialog {
     /// Changes nothing (said with `read_only: true`): its runs do not count
     /// against the per-person rate limit, which guards actions that do.
     pub read_only: bool,
+    /// A change that may be asked for at a later time ("at 21:00", said with
+    /// `schedulable: true`): it is confirmed now and runs then. Read-only
+    /// dialogs never are.
+    pub schedulable: bool,
     pub slots: Vec<Slot>,
     pub confirm: Option<Template>,
     pub behaviour: Behaviour,

@@ -5,25 +5,36 @@
 use super::*;
 
 #[test]
-fn a_time_no_slot_takes_is_named_before_the_confirmation() {
+fn a_time_a_change_takes_is_its_schedule_and_one_a_lookup_cannot_is_named() {
     let mut s = Session::new();
     let t = s.say(
         "restart apache on web-04 at 21:00",
         Some("restart_service"),
         0,
     );
-    assert_eq!(t.replies.len(), 1, "{:?}", t.replies);
-    let reply = &t.replies[0];
-    assert!(
-        reply.starts_with(
-            "I did not use “at 21:00”: I cannot restart a service on a host at a given time yet"
-        ) && reply.ends_with("(yes/no)"),
-        "{reply}"
+    assert_eq!(
+        t.replies,
+        ["“at 21:00” is Tue 24 Nov 2026 21:00 UTC (in 11 hours), so this waits until then: I will restart apache on web-04. Shall I go ahead and schedule it for then? (yes/no)"]
     );
-    assert!(matches!(
-        s.conversation.phase,
-        Phase::AwaitingConfirmation { .. }
-    ));
+    let Phase::AwaitingConfirmation { request } = &s.conversation.phase else {
+        panic!("{:?}", s.conversation.phase);
+    };
+    assert_eq!(
+        request.at,
+        Some(Utc.with_ymd_and_hms(2026, 11, 24, 21, 0, 0).unwrap())
+    );
+    // A read-only request runs as things are now: the time is named back.
+    let mut s = Session::new();
+    let t = s.say(
+        "who is on call for payments at 21:00",
+        Some("who_is_on_call"),
+        0,
+    );
+    assert!(
+        t.replies[0].starts_with("I did not use “at 21:00”"),
+        "{:?}",
+        t.replies
+    );
     // Without the time, the plain confirmation as before.
     let mut s = Session::new();
     let t = s.say("restart apache on web-04", Some("restart_service"), 0);
@@ -248,8 +259,8 @@ fn why_explains_the_latest_decision_not_an_older_refusal() {
     // The latest decision's own reason is still given.
     let mut s = Session::new();
     s.say(
-        "restart apache on web-04 at 21:00",
-        Some("restart_service"),
+        "who is on call for payments at 21:00",
+        Some("who_is_on_call"),
         0,
     );
     let t = s.say("why?", None, 1);

@@ -1,0 +1,203 @@
+//! Requests for later: "restart apache on web-04 at 21:00" is confirmed now,
+//! naming the time in the speaker's zone and UTC, handed to the runtime's
+//! scheduler (`Effect::Schedule`) and run when it comes back due
+//! (`Input::Due`), checked again as of then: who may, and the rate limit.
+
+use opsbot_spec::types::{display_time, parse_datetime_in, time_distance, Direction, TimeFrame};
+use opsbot_spec::ValueType;
+
+use super::*;
+
+/// A time this close to now is "now", not later.
+const NOT_LATER: chrono::Duration = chrono::Duration::minutes(1);
+
+/// A request due longer ago than this was missed (the bot was down): it is
+/// not run, and its requester is told.
+const MISSED_AFTER: chrono::Duration = chrono::Duration::minutes(10);
+
+/// How long a due request waits when its conversation is running another
+/// action of the same person.
+const BUSY_RETRY: chrono::Duration = chrono::Duration::minutes(1);
+
+impl<'a> Step<'a> {
+    /// The future time in the message that no slot took, for a dialog that
+    /// may be scheduled: (its span, when). "at 21:00", "in 2 hours",
+    /// "tomorrow morning" in the speaker's zone.
+    pub(super) fn deferral(
+        &self,
+        dialog: &Dialog,
+        u: &Understanding,
+        used: &[(usize, usize)],
+    ) -> Option<((usize, usize), DateTime<Utc>)> {
+        if !dialog.schedulable || !matches!(dialog.behaviour, Behaviour::Run { .. }) {
+            return None;
+        }
+        let frame = TimeFrame {
+            now: self.ctx.now,
+            zone: self.ctx.time_zone,
+            direction: Direction::Future,
+        };
+        ValueType::DateTime
+            .find(&u.text, self.ctx.now)
+            .into_iter()
+            .filter(|&(start, end)| !used.iter().any(|&(s, e)| start < e && s < end))
+            .find_map(|(start, end)| {
+                let at = parse_datetime_in(u.text.get(start..end)?, &frame)?;
+                (at > self.ctx.now + NOT_LATER).then_some(((start, end), at))
+            })
+    }
+
+    /// "“at 21:00” is Mon 7 Dec 2026 21:00 CET (20:00 UTC, in 3 hours), so
+    /// this waits until then:" — the time named back as written, and what
+    /// it was read as.
+    pub(super) fn when(&self, request: &Request, at: DateTime<Utc>) -> String {
+        match &request.at_said {
+            Some(said) => format!(
+                "“{said}” is {}, so this waits until then:",
+                self.when_words(at)
+            ),
+            None => format!("At {}:", self.when_words(at)),
+        }
+    }
+
+    /// "Mon 7 Dec 2026 21:00 CET (20:00 UTC, in 3 hours)".
+    fn when_words(&self, at: DateTime<Utc>) -> String {
+        let local = display_time(at, self.ctx.time_zone);
+        let distance = time_distance(at, self.ctx.now);
+        if self.ctx.time_zone == chrono_tz::UTC {
+            format!("{local} ({distance})")
+        } else {
+            format!("{local} ({} UTC, {distance})", at.format("%H:%M"))
+        }
+    }
+
+    /// "I will restart apache on web-04": the confirmation's statement
+    /// without its question, or the request described.
+    fn stated(&self, dialog: &Dialog, request: &Request) -> String {
+        let rendered = dialog
+            .confirm
+            .as_ref()
+            .map(|c| c.render(&self.vars(request)));
+        let statement = rendered.as_deref().and_then(|text| {
+            let before = text.trim_end().strip_suffix("Shall I go ahead?")?;
+            let before = before.trim_end().trim_end_matches('.');
+            (!before.is_empty()).then(|| before.to_string())
+        });
+        statement.unwrap_or_else(|| format!("I will {}", self.describe(dialog, request)))
+    }
+
+    /// The confirmed request goes to the scheduler instead of running.
+    pub(super) fn schedule(
+        &mut self,
+        dialog: &Dialog,
+        request: Request,
+        at: DateTime<Utc>,
+    ) -> Phase {
+        self.say(format!(
+            "Scheduled for {}: {}. Nothing runs before then; say “what is scheduled?” to see it, or “cancel {}” to drop it.",
+            self.when_words(at),
+            self.stated(dialog, &request),
+            request.short_id()
+        ));
+        self.effects.push(Effect::Schedule(request.clone()));
+        self.record(Outcome::Scheduled, request, "scheduled for later");
+        Phase::Idle
+    }
+
+    /// A scheduled request is due: checked again as of now, then run. While
+    /// the person's conversation waits for an answer, that waits (parked)
+    /// and comes back after; while one of their actions runs, the request
+    /// is put back a minute.
+    pub(super) fn due(
+        &mut self,
+        phase: Phase,
+        parked: &mut Option<Box<Phase>>,
+        request: &Request,
+    ) -> Phase {
+        self.effects.push(Effect::Unschedule(request.id.clone()));
+        let Some(dialog) = self.dialog_of(request) else {
+            return phase;
+        };
+        let mut request = request.clone();
+        let due = request.at.unwrap_or(self.ctx.now);
+        let described = self.describe(dialog, &request);
+        if self.ctx.now - due > MISSED_AFTER {
+            // The bot was not running at the time: a change never runs that
+            // late unasked.
+            self.say(format!(
+                "I was not running at {}, so the request to {described} that {} scheduled did not run; ask again if it is still wanted.",
+                display_time(due, self.ctx.time_zone),
+                self.ctx.user
+            ));
+            self.record(
+                Outcome::Cancelled,
+                request,
+                "missed: the bot was not running at its time",
+            );
+            return phase;
+        }
+        let busy = matches!(phase, Phase::Executing { .. } | Phase::Checking { .. })
+            || (parked.is_some() && !matches!(phase, Phase::Idle));
+        if busy {
+            request.at = Some(self.ctx.now + BUSY_RETRY);
+            self.effects.push(Effect::Schedule(request));
+            return phase;
+        }
+        let groups = &self.project.settings.groups;
+        let allowed = dialog
+            .access
+            .check_start(groups, self.ctx.user, self.ctx.room)
+            .and_then(|()| {
+                dialog
+                    .access
+                    .check_values(groups, self.ctx.user, &request.slot_values())
+            });
+        if let Err(reason) = allowed {
+            self.say(format!(
+                "The scheduled request to {described} did not run: {} may no longer {}: {reason}.",
+                self.ctx.user, dialog.description
+            ));
+            self.record(Outcome::Denied, request, format!("at its time: {reason}"));
+            return phase;
+        }
+        let limit = &self.project.settings.rate_limit;
+        if !dialog.read_only && self.ctx.recent_executions >= limit.executions {
+            let reason = format!(
+                "{} started {} actions in the last {}",
+                self.ctx.user,
+                self.ctx.recent_executions,
+                humantime::format_duration(limit.per)
+            );
+            self.say(format!(
+                "The scheduled request to {described} did not run: {reason}; ask again when you need it."
+            ));
+            self.record(
+                Outcome::Cancelled,
+                request,
+                format!("at its time: {reason}"),
+            );
+            return phase;
+        }
+        if !matches!(phase, Phase::Idle) {
+            parked.get_or_insert(Box::new(phase));
+        }
+        self.say(format!(
+            "Starting what {} scheduled for {}: {}.",
+            self.ctx.user,
+            display_time(due, self.ctx.time_zone),
+            self.stated(dialog, &request)
+        ));
+        request.at = None;
+        request.touched_at = self.ctx.now;
+        self.run(dialog, request)
+    }
+}
+
+/// A confirmation template's question for a request that runs later: "Shall
+/// I go ahead?" becomes "Shall I go ahead and schedule it for then?".
+pub(super) fn scheduling(confirm: &str) -> String {
+    match confirm.trim_end().strip_suffix("Shall I go ahead?") {
+        Some(before) => format!("{before}Shall I go ahead and schedule it for then?"),
+        None => confirm.to_string(),
+    }
+}

@@ -1,0 +1,189 @@
+//! The bot's own words for scheduled requests: "what is scheduled?" lists
+//! those of the room, "cancel 7f3a" drops one before its time (its requester
+//! or an admin only), audited.
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+use super::admins::Admins;
+use crate::audit::AuditRecord;
+use crate::floor::Floor;
+use crate::model::Loaded;
+use crate::reply::Reply;
+use crate::store::{Commit, ConversationKey, Job};
+use crate::RuntimeError;
+
+/// What was asked about scheduled requests.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ScheduleCommand {
+    /// "what is scheduled?"
+    List,
+    /// "cancel 7f3a": the start of a scheduled request's id.
+    Cancel(String),
+}
+
+static LIST: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)^(?:what(?: is|'s|s)|list(?: the)?|show(?: the)?|any(?:thing)?)\s+(?:scheduled|schedules|scheduled requests)(?:\s+(?:here|in this room))?\s*\??$")
+        .expect("a valid pattern")
+});
+static CANCEL: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)^(?:cancel|unschedule)\s+([0-9a-f]{4,32})\s*[.!]?$").expect("a valid pattern")
+});
+
+/// Parses a message about scheduled requests, if it is one.
+pub fn parse(text: &str) -> Option<ScheduleCommand> {
+    let text = text.trim();
+    if LIST.is_match(text) {
+        return Some(ScheduleCommand::List);
+    }
+    CANCEL
+        .captures(text)
+        .map(|c| ScheduleCommand::Cancel(c[1].to_ascii_lowercase()))
+}
+
+pub(crate) async fn apply(
+    floor: &Floor,
+    loaded: &Loaded,
+    admins: &Admins<'_>,
+    key: &ConversationKey,
+    command: ScheduleCommand,
+    reply: &mut Reply<'_>,
+) -> Result<(), RuntimeError> {
+    let here: Vec<Job> = floor
+        .store
+        .jobs()?
+        .into_iter()
+        .filter(|job| job.key.room == key.room)
+        .collect();
+    match command {
+        ScheduleCommand::List => {
+            reply.say(list(loaded, key, &here, floor.now()));
+            Ok(())
+        }
+        ScheduleCommand::Cancel(id) => {
+            let found: Vec<&Job> = here.iter().filter(|j| j.id().starts_with(&id)).collect();
+            let job = match found.as_slice() {
+                [job] => *job,
+                [] => {
+                    reply.say(format!(
+                        "Nothing scheduled in this room has the id {id}. Say “what is scheduled?” to see what is."
+                    ));
+                    return Ok(());
+                }
+                _ => {
+                    reply.say(format!(
+                        "More than one scheduled request starts with {id}; give more of its id."
+                    ));
+                    return Ok(());
+                }
+            };
+            let requester = &job.key.user;
+            if requester != &key.user {
+                let refusal =
+                    format!("Only {requester}, who asked for it, or an admin may cancel it.");
+                if let Some(refusal) = admins.refuse(&key.user, &refusal) {
+                    reply.say(refusal);
+                    return Ok(());
+                }
+            }
+            let settings = &loaded.project.settings;
+            let now = floor.now();
+            let mut change = Commit::at(now);
+            change.unschedule.push(job.id().to_string());
+            change.records.push(AuditRecord::unscheduled(
+                settings,
+                &job.key,
+                now,
+                &job.request,
+                &key.user,
+            ));
+            // The speaker's own conversation, unchanged: the commit is this
+            // worker's to make; the requester's conversation is not touched.
+            let mine = floor.store.load(key)?;
+            floor.commit(key, &mine, change).await?;
+            tracing::info!(room = %key.room, user = %key.user, request = %job.id(), "scheduled request cancelled");
+            reply.say(format!("Cancelled: {} will not run.", what(loaded, job)));
+            Ok(())
+        }
+    }
+}
+
+fn list(
+    loaded: &Loaded,
+    key: &ConversationKey,
+    jobs: &[Job],
+    now: chrono::DateTime<chrono::Utc>,
+) -> String {
+    if jobs.is_empty() {
+        return "Nothing is scheduled in this room.".into();
+    }
+    let zone = loaded.project.settings.zone_of(&key.user);
+    let lines: Vec<String> = jobs
+        .iter()
+        .map(|job| {
+            let at = job.due_at();
+            format!(
+                "• {} — {}, {} ({}), asked by {}",
+                job.request.short_id(),
+                what(loaded, job),
+                opsbot_spec::types::display_time(at, zone),
+                opsbot_spec::types::time_distance(at, now),
+                job.key.user
+            )
+        })
+        .collect();
+    format!(
+        "Scheduled in this room (say “cancel <id>” to drop one):\n{}",
+        lines.join("\n")
+    )
+}
+
+/// "restart a service on a host (service=apache, host=web-04)".
+fn what(loaded: &Loaded, job: &Job) -> String {
+    let description = loaded
+        .project
+        .dialogs
+        .get(&job.request.dialog)
+        .map_or(job.request.dialog.as_str(), |d| d.description.as_str());
+    let values: Vec<String> = job
+        .request
+        .slot_values()
+        .into_iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    if values.is_empty() {
+        format!("the request to {description}")
+    } else {
+        format!("the request to {description} ({})", values.join(", "))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn list_and_cancel_are_told_apart() {
+        for text in [
+            "what is scheduled?",
+            "What's scheduled here",
+            "list scheduled",
+            "show the schedules",
+        ] {
+            assert_eq!(parse(text), Some(ScheduleCommand::List), "{text}");
+        }
+        assert_eq!(
+            parse("cancel 7F3A"),
+            Some(ScheduleCommand::Cancel("7f3a".into()))
+        );
+        for text in [
+            "cancel",
+            "cancel that",
+            "cancel the deploy",
+            "what is the schedule of the backup",
+        ] {
+            assert_eq!(parse(text), None, "{text}");
+        }
+    }
+}

@@ -1,0 +1,65 @@
+//! The worker that runs scheduled requests when they are due: it sleeps until
+//! the soonest one (or until a new one is scheduled), hands the due ones to
+//! their conversations through the ingress, and says what they said in their
+//! rooms through the chat port.
+
+use std::future::Future;
+use std::time::Duration;
+
+use crate::chat::Outbound;
+use crate::runtime::Runtime;
+
+/// How long the worker sleeps at most: a clock that jumps (a suspended
+/// machine, a changed system time) is noticed within this.
+const LONGEST_SLEEP: Duration = Duration::from_secs(30);
+
+impl Runtime {
+    /// Runs scheduled requests as they fall due until `shutdown`. A door
+    /// with a chat port starts it beside alert delivery.
+    pub async fn run_schedule(&self, shutdown: impl Future<Output = ()>) {
+        tokio::pin!(shutdown);
+        loop {
+            // What a due request says must reach its room: none fires before
+            // the door has attached its chat port.
+            if self.chat().is_none() {
+                tokio::select! {
+                    () = &mut shutdown => return,
+                    () = tokio::time::sleep(Duration::from_millis(200)) => continue,
+                }
+            }
+            match self.ingress().fire_due().await {
+                Ok(said) => {
+                    let chat = self.chat();
+                    for (key, text) in said {
+                        let Some(chat) = &chat else {
+                            tracing::warn!(room = %key.room, "no chat port to say what a scheduled request said");
+                            break;
+                        };
+                        let message = Outbound {
+                            room: key.room.clone(),
+                            text,
+                            mention: Some(key.user.clone()),
+                        };
+                        if chat.send(message).await.is_none() {
+                            tracing::warn!(room = %key.room, "could not say what a scheduled request said");
+                        }
+                    }
+                }
+                Err(error) => tracing::error!(%error, "cannot run scheduled requests"),
+            }
+            let wait = match self.ingress().next_due() {
+                Ok(Some(at)) => (at - self.now()).to_std().unwrap_or_default(),
+                Ok(None) => LONGEST_SLEEP,
+                Err(_) => LONGEST_SLEEP,
+            }
+            .min(LONGEST_SLEEP)
+            // Due now: look again at once, but never spin.
+            .max(Duration::from_millis(50));
+            tokio::select! {
+                () = &mut shutdown => return,
+                () = self.jobs_changed() => {}
+                () = tokio::time::sleep(wait) => {}
+            }
+        }
+    }
+}

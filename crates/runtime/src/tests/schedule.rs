@@ -1,0 +1,183 @@
+//! Requests for later on both test packs, on a manual clock and the sled
+//! store: confirmed with their time, kept across a restart, run once when
+//! due, checked again as of then, listed and cancelled in the room.
+
+use super::*;
+
+/// The pack's changes made schedulable, as an author says with
+/// `schedulable: true`.
+fn schedulable(project: &mut opsbot_spec::Project) {
+    for dialog in project.dialogs.values_mut() {
+        dialog.schedulable = !dialog.read_only;
+    }
+}
+
+fn sled_bot(name: &str, state: &Path) -> Bot {
+    let store = crate::SledStore::open(&state.join("opsbot.db")).unwrap();
+    bot_changed(name, state, store, schedulable)
+}
+
+fn memory_bot(name: &str, state: &Path) -> Bot {
+    bot_changed(name, state, MemoryStore::new(), schedulable)
+}
+
+fn nine_am() -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::parse_from_rfc3339("2026-03-02T09:00:00Z")
+        .unwrap()
+        .with_timezone(&chrono::Utc)
+}
+
+#[test]
+fn a_change_for_later_runs_once_at_its_time_even_across_a_restart_on_two_packs() {
+    for &(name, user, request, value, _) in REQUESTS {
+        let state = tempfile::tempdir().unwrap();
+        let bot = sled_bot(name, state.path());
+        bot.set_clock(nine_am());
+        runtime().block_on(async {
+            let asked = say(&bot, "room", user, &format!("{request} in 3 hours")).await;
+            let said = asked.join(" ");
+            assert!(
+                said.starts_with("“in 3 hours” is ")
+                    && said.contains("Shall I go ahead and schedule it for then?")
+                    && said.contains(value),
+                "{name}: {asked:?}"
+            );
+            let scheduled = say(&bot, "room", user, "yes").await;
+            assert!(
+                scheduled[0].starts_with("Scheduled for "),
+                "{name}: {scheduled:?}"
+            );
+            // Nothing runs before its time.
+            bot.advance_clock(std::time::Duration::from_secs(2 * 3600));
+            assert!(bot.fire_due().await.unwrap().is_empty(), "{name}");
+        });
+        assert!(runs(state.path()).is_empty(), "{name}: ran early");
+        assert_eq!(bot.store().jobs().unwrap().len(), 1, "{name}");
+        // A restart keeps it: the new process reads it from the store.
+        drop(bot);
+        let bot = sled_bot(name, state.path());
+        bot.set_clock(nine_am() + chrono::Duration::minutes(181));
+        runtime().block_on(async {
+            let fired = bot.fire_due().await.unwrap();
+            let texts: Vec<&str> = fired.iter().map(|(_, t)| t.as_str()).collect();
+            assert!(
+                texts[0].starts_with(&format!("Starting what {user} scheduled for")),
+                "{name}: {texts:?}"
+            );
+            assert!(fired
+                .iter()
+                .all(|(key, _)| key.user == user && key.room == "room"));
+            // Exactly once: a second look finds nothing due.
+            assert!(bot.fire_due().await.unwrap().is_empty(), "{name}");
+        });
+        assert_eq!(
+            runs(state.path()).len(),
+            1,
+            "{name}: {:?}",
+            runs(state.path())
+        );
+        assert!(bot.store().jobs().unwrap().is_empty(), "{name}");
+        let outcomes: Vec<String> = bot
+            .store()
+            .audit_oldest_first()
+            .map(|r| r.unwrap().outcome.as_str().to_string())
+            .collect();
+        assert_eq!(outcomes, ["scheduled", "succeeded"], "{name}");
+    }
+}
+
+#[test]
+fn a_change_missed_while_the_bot_was_down_is_told_not_run_on_two_packs() {
+    for &(name, user, request, _, _) in REQUESTS {
+        let state = tempfile::tempdir().unwrap();
+        let bot = memory_bot(name, state.path());
+        bot.set_clock(nine_am());
+        runtime().block_on(async {
+            say(&bot, "room", user, &format!("{request} in 1 hour")).await;
+            say(&bot, "room", user, "yes").await;
+            bot.advance_clock(std::time::Duration::from_secs(3 * 3600));
+            let fired = bot.fire_due().await.unwrap();
+            assert!(
+                fired[0].1.starts_with("I was not running at"),
+                "{name}: {fired:?}"
+            );
+        });
+        assert!(runs(state.path()).is_empty(), "{name}");
+        assert!(bot.store().jobs().unwrap().is_empty(), "{name}");
+    }
+}
+
+#[test]
+fn only_its_requester_or_an_admin_cancels_a_scheduled_request() {
+    let (name, user, request, _, _) = REQUESTS[0];
+    let state = tempfile::tempdir().unwrap();
+    let bot = memory_bot(name, state.path());
+    bot.set_clock(nine_am());
+    runtime().block_on(async {
+        say(&bot, "room", user, &format!("{request} in 3 hours")).await;
+        say(&bot, "room", user, "yes").await;
+        let listed = say(&bot, "room", "stranger", "what is scheduled?").await;
+        assert!(
+            listed[0].contains(&format!("asked by {user}")),
+            "{listed:?}"
+        );
+        let id = bot.store().jobs().unwrap()[0]
+            .request
+            .short_id()
+            .to_string();
+        let refused = say(&bot, "room", "stranger", &format!("cancel {id}")).await;
+        assert!(
+            refused[0].starts_with(&format!("Only {user}, who asked for it")),
+            "{refused:?}"
+        );
+        assert_eq!(bot.store().jobs().unwrap().len(), 1);
+        let cancelled = say(&bot, "room", user, &format!("cancel {id}")).await;
+        assert!(cancelled[0].starts_with("Cancelled:"), "{cancelled:?}");
+        assert!(bot.store().jobs().unwrap().is_empty());
+        bot.advance_clock(std::time::Duration::from_secs(4 * 3600));
+        assert!(bot.fire_due().await.unwrap().is_empty());
+    });
+    assert!(runs(state.path()).is_empty());
+}
+
+/// Access is checked again when the request is due: a person removed from
+/// the group in between is refused and told.
+#[test]
+fn access_is_checked_again_when_a_request_is_due() {
+    let (name, user, request, _, _) = REQUESTS[0];
+    let state = tempfile::tempdir().unwrap();
+    let db = state.path().join("opsbot.db");
+    let bot = bot_changed(
+        name,
+        state.path(),
+        crate::SledStore::open(&db).unwrap(),
+        schedulable,
+    );
+    bot.set_clock(nine_am());
+    runtime().block_on(async {
+        say(&bot, "room", user, &format!("{request} in 3 hours")).await;
+        say(&bot, "room", user, "yes").await;
+    });
+    drop(bot);
+    // The author takes the person out of every group before it is due.
+    let bot = bot_changed(
+        name,
+        state.path(),
+        crate::SledStore::open(&db).unwrap(),
+        |project| {
+            schedulable(project);
+            for members in project.settings.groups.values_mut() {
+                members.retain(|m| m != user);
+            }
+        },
+    );
+    bot.set_clock(nine_am() + chrono::Duration::minutes(181));
+    runtime().block_on(async {
+        let fired = bot.fire_due().await.unwrap();
+        assert!(
+            fired[0].1.contains("did not run") && fired[0].1.contains("may no longer"),
+            "{fired:?}"
+        );
+    });
+    assert!(runs(state.path()).is_empty());
+}
