@@ -9,7 +9,7 @@ RELEASE_BIN := $(CARGO) run --quiet --release --bin opsbot --
 # `cargo run` would resolve features for the binary alone and rebuild matrix-sdk.
 DEBUG_BIN := $${CARGO_TARGET_DIR:-target}/debug/opsbot
 
-.PHONY: run test bench fuzz deps models synapse alertmanager matrix-demo build check train lint fmt clean
+.PHONY: run test bench fuzz deps models synapse alertmanager matrix-demo build check train lint fmt clean docs
 
 # Synapse (a real Matrix homeserver for the Matrix tests, benchmark and demo),
 # installed from PyPI into a local virtualenv.
@@ -128,3 +128,11 @@ fmt:
 clean:
 	$(CARGO) clean
 	rm -rf data/state models/*.bin models/*.tmp
+
+## The book (docs/): mdbook installed into .build/mdbook when missing; not part of `make test`.
+MDBOOK := .build/mdbook/bin/mdbook
+$(MDBOOK):
+	$(CARGO) install --locked mdbook --root .build/mdbook
+
+docs: $(MDBOOK)
+	$(MDBOOK) build docs

@@ -6,6 +6,7 @@ mod alertmanager;
 mod alerts;
 mod alerts_bench;
 mod approvals;
+mod book;
 mod calibration;
 mod check;
 mod conversations;
