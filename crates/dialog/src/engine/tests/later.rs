@@ -8,16 +8,8 @@ use super::*;
 #[test]
 fn a_dialog_that_may_not_be_scheduled_names_the_time_back() {
     let mut s = Session::new();
-    s.project
-        .dialogs
-        .get_mut("restart_service")
-        .unwrap()
-        .schedulable = false;
-    let t = s.say(
-        "restart apache on web-04 at 21:00",
-        Some("restart_service"),
-        0,
-    );
+    s.project.dialogs.get_mut("deploy_app").unwrap().schedulable = false;
+    let t = s.say("deploy shop 1.2 to staging at 21:00", Some("deploy_app"), 0);
     assert!(
         t.replies[0].starts_with("I did not use “at 21:00”"),
         "{:?}",
@@ -34,11 +26,7 @@ fn a_yes_after_the_time_never_runs_it_late() {
     let mut s = Session::new();
     // 10:00 now; "at 10:03" is three minutes away; the yes comes at 10:04,
     // within the confirmation's five minutes.
-    s.say(
-        "restart apache on web-04 at 10:03",
-        Some("restart_service"),
-        0,
-    );
+    s.say("deploy shop 1.2 to staging at 10:03", Some("deploy_app"), 0);
     let t = s.say("yes", None, 4);
     assert!(
         t.replies[0].starts_with("The time you gave for this has passed"),
@@ -54,11 +42,7 @@ fn a_yes_after_the_time_never_runs_it_late() {
 #[test]
 fn a_due_request_runs_while_a_question_waits_and_the_question_comes_back() {
     let mut s = Session::new();
-    s.say(
-        "restart apache on web-04 at 10:30",
-        Some("restart_service"),
-        0,
-    );
+    s.say("deploy shop 1.2 to staging at 10:30", Some("deploy_app"), 0);
     let t = s.say("yes", None, 1);
     let request = t
         .effects

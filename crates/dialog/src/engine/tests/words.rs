@@ -5,16 +5,41 @@
 use super::*;
 
 #[test]
-fn a_time_a_change_takes_is_its_schedule_and_one_a_lookup_cannot_is_named() {
+fn a_time_no_slot_takes_is_named_before_the_confirmation() {
     let mut s = Session::new();
     let t = s.say(
         "restart apache on web-04 at 21:00",
         Some("restart_service"),
         0,
     );
+    assert_eq!(t.replies.len(), 1, "{:?}", t.replies);
+    let reply = &t.replies[0];
+    assert!(
+        reply.starts_with(
+            "I did not use “at 21:00”: I cannot restart a service on a host at a given time yet"
+        ) && reply.ends_with("(yes/no)"),
+        "{reply}"
+    );
+    assert!(matches!(
+        s.conversation.phase,
+        Phase::AwaitingConfirmation { .. }
+    ));
+    // Without the time, the plain confirmation as before.
+    let mut s = Session::new();
+    let t = s.say("restart apache on web-04", Some("restart_service"), 0);
     assert_eq!(
         t.replies,
-        ["“at 21:00” is Tue 24 Nov 2026 21:00 UTC (in 11 hours), so this waits until then: I will restart apache on web-04. Shall I go ahead and schedule it for then? (yes/no)"]
+        ["I will restart apache on web-04. Shall I go ahead? (yes/no)"]
+    );
+}
+
+#[test]
+fn a_time_a_schedulable_change_takes_is_its_schedule() {
+    let mut s = Session::new();
+    let t = s.say("deploy shop 1.2 to staging at 21:00", Some("deploy_app"), 0);
+    assert_eq!(
+        t.replies,
+        ["“at 21:00” is Tue 24 Nov 2026 21:00 UTC (in 11 hours), so this waits until then: I will deploy shop 1.2 to staging. Shall I go ahead and schedule it for then? (yes/no)"]
     );
     let Phase::AwaitingConfirmation { request } = &s.conversation.phase else {
         panic!("{:?}", s.conversation.phase);
@@ -34,13 +59,6 @@ fn a_time_a_change_takes_is_its_schedule_and_one_a_lookup_cannot_is_named() {
         t.replies[0].starts_with("I did not use “at 21:00”"),
         "{:?}",
         t.replies
-    );
-    // Without the time, the plain confirmation as before.
-    let mut s = Session::new();
-    let t = s.say("restart apache on web-04", Some("restart_service"), 0);
-    assert_eq!(
-        t.replies,
-        ["I will restart apache on web-04. Shall I go ahead? (yes/no)"]
     );
 }
 
