@@ -368,15 +368,7 @@ fn check_replies(turn: &Turn, number: usize, said: &str, replies: &[String]) -> 
                 .map(|e| e.describe())
                 .collect::<Vec<_>>()
                 .join("\n                "),
-            if replies.is_empty() {
-                "(no reply)".to_string()
-            } else {
-                replies
-                    .iter()
-                    .map(|r| format!("{r:?}"))
-                    .collect::<Vec<_>>()
-                    .join("\n                ")
-            }
+            shown(replies)
         );
     }
     Ok(())
