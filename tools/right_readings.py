@@ -10,7 +10,8 @@ Each "message<TAB>intent" line of PROJECT/tests/right_readings.txt and each
 line of PROJECT/tests/near_misses.txt is then said once, in a fresh state
 folder, and the bot's first reply is sorted: refused for its request word
 ("Sorry, I cannot “…”"), not understood, refused as a question or a negation,
-asked about ("Did you mean …", "Do you mean …"), or started (anything else: a
+asked about ("Did you mean …", "Do you mean …", "… Is that what you meant?"),
+or started (anything else: a
 question for a value, a confirmation, an answer, an access refusal). Nothing
 is confirmed, so nothing runs. With --evaluate, `BIN evaluate --folds 2` is
 run on the trained copy instead, and its near-miss and right-reading reports
@@ -35,7 +36,8 @@ def kind(reply: str) -> str:
         return "refused: question"
     if reply.startswith("Your message says"):
         return "refused: negation"
-    if reply.startswith("Did you mean") or "Do you mean" in reply:
+    if (reply.startswith("Did you mean") or "Do you mean" in reply
+            or "Is that what you meant?" in reply):
         return "asked"
     return "started"
 

@@ -73,7 +73,7 @@ impl<'a> Step<'a> {
 
     /// "I will restart apache on web-04": the confirmation's statement
     /// without its question, or the request described.
-    fn stated(&self, dialog: &Dialog, request: &Request) -> String {
+    pub(super) fn stated(&self, dialog: &Dialog, request: &Request) -> String {
         let rendered = dialog
             .confirm
             .as_ref()

@@ -46,17 +46,29 @@ impl<'a> Step<'a> {
     /// before anything runs or is offered to run (a lookup too: "delete the
     /// orders topic" is not answered with a description of it). A yes starts it; the answer labels the message for
     /// the review inbox, so the new word can be taught.
-    fn ask_meant(&mut self, dialog: &Dialog, confidence: f32, u: &Understanding) -> Phase {
+    fn ask_meant(
+        &mut self,
+        dialog: &Dialog,
+        confidence: f32,
+        u: &Understanding,
+        memory: &Memory,
+    ) -> Phase {
         let word = u.unsure.as_ref().and_then(|s| s.word.as_deref());
         let said = match word {
             Some(word) => format!("“{word}” is not a word my requests use."),
             None => "You did not say what to do.".to_string(),
         };
         let shown: String = u.text.trim().chars().take(80).collect();
-        self.say(format!(
-            "{said} Do you mean to {}? Say yes or no.",
-            dialog.description
-        ));
+        // With every value given, the question says what would run ("I read
+        // your message as “I will kill queries on orders …”."); a yes still
+        // leads to the confirmation.
+        let question = match self.would_do(dialog, confidence, u, memory) {
+            Some(statement) => format!(
+                "I read your message as “{statement}”. Is that what you meant? Say yes or no."
+            ),
+            None => format!("Do you mean to {}? Say yes or no.", dialog.description),
+        };
+        self.say(format!("{said} {question}"));
         let why = match word {
             Some(word) => format!("none of the requests I was taught say “{word}”"),
             None => "it asks for nothing in words".to_string(),
@@ -79,6 +91,34 @@ impl<'a> Step<'a> {
             asked_at: self.ctx.now,
             disowned: false,
         }
+    }
+
+    /// What `u` would start, said as its confirmation says it ("I will
+    /// restart nginx on web-02"), when it would reach the confirmation now;
+    /// nothing of the try is kept (replies, effects, notes, readings).
+    fn would_do(
+        &mut self,
+        dialog: &Dialog,
+        confidence: f32,
+        u: &Understanding,
+        memory: &Memory,
+    ) -> Option<String> {
+        let kept = (self.replies.len(), self.effects.len(), self.notes.len());
+        let (reading, explanation, park) = (
+            self.reading.clone(),
+            self.explanation.clone(),
+            self.park.take(),
+        );
+        let phase = self.begin(dialog, confidence, u, memory);
+        let statement = match &phase {
+            Phase::AwaitingConfirmation { request } => Some(self.stated(dialog, request)),
+            _ => None,
+        };
+        self.replies.truncate(kept.0);
+        self.effects.truncate(kept.1);
+        self.notes.truncate(kept.2);
+        (self.reading, self.explanation, self.park) = (reading, explanation, park);
+        statement
     }
 
     /// Resolves the answer to "did you mean A or B?" (or, `disowned`, to
@@ -224,7 +264,7 @@ impl<'a> Step<'a> {
             Some((dialog, confidence))
                 if u.unsure.is_some() && matches!(dialog.behaviour, Behaviour::Run { .. }) =>
             {
-                self.ask_meant(dialog, confidence, u)
+                self.ask_meant(dialog, confidence, u, memory)
             }
             Some((dialog, confidence)) => {
                 let phase = self.begin(dialog, confidence, u, memory);

@@ -25,7 +25,7 @@ fn a_new_word_for_a_change_is_asked_about_and_yes_goes_on() {
     let t = s.feed(Input::Message(&u), 0);
     assert_eq!(
         t.replies,
-        ["“bounce” is not a word my requests use. Do you mean to restart a service on a host? Say yes or no."]
+        ["“bounce” is not a word my requests use. I read your message as “I will restart apache on web-01”. Is that what you meant? Say yes or no."]
     );
     assert!(s.conversation.request().is_none(), "nothing started yet");
     let t = s.say("yes", None, 1);
@@ -45,7 +45,9 @@ fn no_to_a_new_word_runs_nothing() {
         None,
     );
     let t = s.feed(Input::Message(&u), 0);
-    assert!(t.replies[0].starts_with("You did not say what to do. Do you mean to restart"));
+    assert!(t.replies[0].starts_with(
+        "You did not say what to do. I read your message as “I will restart apache on web-01”."
+    ));
     let t = s.say("no", None, 1);
     assert_eq!(t.replies, ["Okay, I did nothing."]);
     assert!(t.effects.is_empty(), "{:?}", t.effects);
