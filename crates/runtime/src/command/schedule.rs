@@ -21,10 +21,17 @@ pub enum ScheduleCommand {
     List,
     /// "cancel 7f3a": the start of a scheduled request's id.
     Cancel(String),
+    /// "cancel the 21:00 deploy": the time it runs (HH:MM in the speaker's
+    /// zone) and, optionally, words of what it does.
+    CancelAt { time: String, what: Option<String> },
 }
 
 static LIST: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)^(?:what(?: is|'s|s)|list(?: the)?|show(?: the)?|any(?:thing)?)\s+(?:scheduled|schedules|scheduled requests)(?:\s+(?:here|in this room))?\s*\??$")
+        .expect("a valid pattern")
+});
+static CANCEL_AT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)^(?:cancel|unschedule)\s+(?:the\s+)?(\d{1,2}):(\d{2})(?:\s+([a-z][a-z -]*?))?\s*[.!]?$")
         .expect("a valid pattern")
 });
 static CANCEL: LazyLock<Regex> = LazyLock::new(|| {
@@ -36,6 +43,13 @@ pub fn parse(text: &str) -> Option<ScheduleCommand> {
     let text = text.trim();
     if LIST.is_match(text) {
         return Some(ScheduleCommand::List);
+    }
+    if let Some(c) = CANCEL_AT.captures(text) {
+        let hour: u32 = c[1].parse().ok()?;
+        return Some(ScheduleCommand::CancelAt {
+            time: format!("{hour:02}:{}", &c[2]),
+            what: c.get(3).map(|m| m.as_str().trim().to_ascii_lowercase()),
+        });
     }
     CANCEL
         .captures(text)
@@ -61,19 +75,38 @@ pub(crate) async fn apply(
             reply.say(list(loaded, key, &here, floor.now()));
             Ok(())
         }
-        ScheduleCommand::Cancel(id) => {
-            let found: Vec<&Job> = here.iter().filter(|j| j.id().starts_with(&id)).collect();
+        ScheduleCommand::Cancel(_) | ScheduleCommand::CancelAt { .. } => {
+            let zone = loaded.project.settings.zone_of(&key.user);
+            let (found, named): (Vec<&Job>, String) = match &command {
+                ScheduleCommand::CancelAt { time, what } => (
+                    here.iter()
+                        .filter(|j| {
+                            j.due_at().with_timezone(&zone).format("%H:%M").to_string() == *time
+                        })
+                        .filter(|j| what.as_deref().is_none_or(|w| does(loaded, j, w)))
+                        .collect(),
+                    format!("at {time}"),
+                ),
+                ScheduleCommand::Cancel(id) => (
+                    here.iter()
+                        .filter(|j| j.id().starts_with(id.as_str()))
+                        .collect(),
+                    format!("with the id {id}"),
+                ),
+                ScheduleCommand::List => unreachable!("listed above"),
+            };
             let job = match found.as_slice() {
                 [job] => *job,
                 [] => {
                     reply.say(format!(
-                        "Nothing scheduled in this room has the id {id}. Say “what is scheduled?” to see what is."
+                        "Nothing scheduled in this room is {named}. Say “what is scheduled?” to see what is."
                     ));
                     return Ok(());
                 }
                 _ => {
                     reply.say(format!(
-                        "More than one scheduled request starts with {id}; give more of its id."
+                        "More than one scheduled request here is {named}; say “cancel <id>” with the id of the one to drop.\n{}",
+                        list(loaded, key, &found.into_iter().cloned().collect::<Vec<_>>(), floor.now())
                     ));
                     return Ok(());
                 }
@@ -137,6 +170,30 @@ fn list(
         "Scheduled in this room (say “cancel <id>” to drop one):\n{}",
         lines.join("\n")
     )
+}
+
+/// Whether `words` ("deploy", "the shop deploy") name what `job` does: one
+/// of them begins a word of its dialog's name, intent or description.
+fn does(loaded: &Loaded, job: &Job, words: &str) -> bool {
+    let dialog = loaded.project.dialogs.get(&job.request.dialog);
+    let about = format!(
+        "{} {} {}",
+        job.request.dialog,
+        job.request.intent,
+        dialog.map_or("", |d| d.description.as_str())
+    )
+    .to_ascii_lowercase();
+    let known: Vec<&str> = about.split(|c: char| !c.is_alphanumeric()).collect();
+    let values: Vec<String> = job.request.slot_values().into_values().collect();
+    words
+        .split_whitespace()
+        .filter(|w| w.len() >= 3 && *w != "the")
+        .any(|w| {
+            known
+                .iter()
+                .any(|k| k.len() >= 3 && (k.starts_with(w) || w.starts_with(k)))
+                || values.iter().any(|v| v.eq_ignore_ascii_case(w))
+        })
 }
 
 /// "restart a service on a host (service=apache, host=web-04)".
