@@ -110,6 +110,7 @@ bench: synapse alertmanager models $(BENCH_VENV)/.ready-2 build
 	$(RELEASE_BIN) train --if-stale
 	$(CARGO) bench --bench nlu
 	$(CARGO) bench --bench slots
+	$(CARGO) bench --bench verbs
 	$(CARGO) bench --bench pipeline
 	$(CARGO) bench --bench load
 	$(CARGO) bench --bench review

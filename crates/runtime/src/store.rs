@@ -160,6 +160,9 @@ pub trait ConversationStore {
     /// [`ConversationStore::commit`]).
     fn jobs(&self) -> Result<Vec<Job>, RuntimeError>;
 
+    /// One scheduled request by its id, if it is still kept.
+    fn job(&self, id: &str) -> Result<Option<Job>, RuntimeError>;
+
     /// Executions by `user` since `since` (a store may prune older ones).
     fn executions_since(&self, user: &str, since: DateTime<Utc>) -> Result<u32, RuntimeError>;
 

@@ -18,6 +18,7 @@
 //! from starting an action that changes something.
 
 mod forms;
+mod lead_ins;
 mod predicate;
 
 use std::collections::{BTreeMap, HashSet};
@@ -25,7 +26,8 @@ use std::collections::{BTreeMap, HashSet};
 use opsbot_spec::{Behaviour, EntityMatch, Project};
 
 use forms::{has_form, knows, words};
-use predicate::{content_words, request_words, OPENERS};
+use lead_ins::OPENERS;
+use predicate::{content_words, request_words};
 
 /// Words that open a question rather than a request. "can/could/would you"
 /// are requests ("can you back up users"), so they are not here; "do" opens
@@ -207,7 +209,8 @@ impl ServedWords {
         if self.acting.as_ref().is_some_and(|a| !a.contains(intent)) {
             return RequestWord::Fits;
         }
-        let mut request = request_words(text, entities).into_iter();
+        let clause = request_words(text, entities);
+        let mut request = clause.iter();
         let Some(lead) = request.next() else {
             // Nothing asked in words ("something is wrong with apache"):
             // whether the intent is wanted is asked, when the message says
@@ -223,7 +226,7 @@ impl ServedWords {
         let after = request
             .find(|w| !FUNCTION_WORDS.contains(&w.word.as_str()))
             .filter(|w| !w.is_value && w.word.chars().count() >= 4);
-        let word = lead.word;
+        let word = lead.word.clone();
         if lead.is_value
             || QUESTION_WORDS.contains(&word.as_str())
             || word.chars().any(|c| !c.is_alphabetic() && c != '\'')
@@ -249,7 +252,7 @@ impl ServedWords {
         // one the bot was taught (an example's or a value), or of no content.
         // Only the request's clause counts: a stated problem before it
         // ("research is running out of space, grow their quota") is context.
-        let only_new = request_words(text, entities).iter().all(|w| {
+        let only_new = clause.iter().all(|w| {
             w.is_value
                 || w.word == word
                 || w.word.chars().count() < 2

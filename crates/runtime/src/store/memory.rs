@@ -137,6 +137,10 @@ impl ConversationStore for MemoryStore {
         Ok(stored)
     }
 
+    fn job(&self, id: &str) -> Result<Option<Job>, RuntimeError> {
+        Ok(self.state().jobs.get(id).cloned())
+    }
+
     fn jobs(&self) -> Result<Vec<Job>, RuntimeError> {
         let mut jobs: Vec<Job> = self.state().jobs.values().cloned().collect();
         jobs.sort_by_key(Job::due_at);

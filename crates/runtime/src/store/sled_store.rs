@@ -8,20 +8,18 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use opsbot_dialog::Conversation;
-use sled::transaction::{ConflictableTransactionError, TransactionError, TransactionalTree};
+use sled::transaction::TransactionError;
 use sled::Transactional;
 
 use super::sealing::KeyPolicy;
-use super::{
-    corrupt, json, AuditRecords, AuditStore, Commit, ConversationStore, Job, JournalEntry,
-    JournalStatus, SecretStore,
-};
-use crate::audit::{AuditRecord, ChainHead, Verification};
+use super::{corrupt, json, Commit, ConversationStore, Job, JournalEntry, JournalStatus};
+use crate::audit::AuditRecord;
 use crate::checkpoints::Checkpoints;
 use crate::key::ConversationKey;
 use crate::seal::{self, AuditKey};
-use crate::totp::TotpRecord;
 use crate::RuntimeError;
+
+use records::append_chained;
 
 pub(crate) const HEAD_KEY: &[u8] = b"audit-head";
 
@@ -43,7 +41,7 @@ pub struct SledStore {
     executions: sled::Tree,
     /// Request id → scheduled [`Job`].
     jobs: sled::Tree,
-    totp: sled::Tree,
+    pub(super) totp: sled::Tree,
     /// Adapter message ids already handled (value: when, as Unix milliseconds).
     seen: sled::Tree,
     /// Replies owed to a conversation whose requester was away (an action
@@ -356,6 +354,15 @@ impl ConversationStore for SledStore {
         }
     }
 
+    fn job(&self, id: &str) -> Result<Option<Job>, RuntimeError> {
+        match self.jobs.get(id.as_bytes()).map_err(SledStore::error)? {
+            None => Ok(None),
+            Some(bytes) => serde_json::from_slice(&bytes)
+                .map(Some)
+                .map_err(|e| corrupt("a scheduled request", e)),
+        }
+    }
+
     fn jobs(&self) -> Result<Vec<Job>, RuntimeError> {
         let mut jobs = Vec::new();
         for entry in self.jobs.iter() {
@@ -415,60 +422,6 @@ impl ConversationStore for SledStore {
     }
 }
 
-impl AuditStore for SledStore {
-    /// Audit records, newest first.
-    fn audit_newest_first(&self) -> AuditRecords<'_> {
-        Box::new(self.audit.iter().rev().map(decode_record))
-    }
-
-    /// Audit records, oldest first.
-    fn audit_oldest_first(&self) -> AuditRecords<'_> {
-        Box::new(self.audit.iter().map(decode_record))
-    }
-
-    fn chain_head(&self) -> Result<Option<ChainHead>, RuntimeError> {
-        match self.meta.get(HEAD_KEY).map_err(SledStore::error)? {
-            None => Ok(None),
-            Some(bytes) => serde_json::from_slice(&bytes)
-                .map(Some)
-                .map_err(|e| corrupt("audit chain head", e)),
-        }
-    }
-
-    fn verify_audit(&self) -> Result<Verification, RuntimeError> {
-        self.verify_with_copy()
-    }
-}
-
-impl SecretStore for SledStore {
-    fn totp(&self, user: &str) -> Result<Option<TotpRecord>, RuntimeError> {
-        match self.totp.get(user.as_bytes()).map_err(SledStore::error)? {
-            None => Ok(None),
-            Some(bytes) => serde_json::from_slice(&bytes)
-                .map(Some)
-                .map_err(|e| corrupt("two-factor record", e)),
-        }
-    }
-
-    fn put_totp(&self, user: &str, record: &TotpRecord) -> Result<(), RuntimeError> {
-        self.totp
-            .insert(user.as_bytes(), json(record))
-            .map_err(SledStore::error)?;
-        self.flush()?;
-        Ok(())
-    }
-
-    fn remove_totp(&self, user: &str) -> Result<bool, RuntimeError> {
-        let existed = self
-            .totp
-            .remove(user.as_bytes())
-            .map_err(SledStore::error)?
-            .is_some();
-        self.flush()?;
-        Ok(existed)
-    }
-}
-
 fn execution_key(user: &str, at: DateTime<Utc>) -> Vec<u8> {
     let mut key = user.as_bytes().to_vec();
     key.push(0);
@@ -476,34 +429,6 @@ fn execution_key(user: &str, at: DateTime<Utc>) -> Vec<u8> {
     key
 }
 
-fn decode_record(
-    item: sled::Result<(sled::IVec, sled::IVec)>,
-) -> Result<AuditRecord, RuntimeError> {
-    let (_, bytes) = item.map_err(SledStore::error)?;
-    serde_json::from_slice(&bytes).map_err(|e| corrupt("audit record", e))
-}
-
-/// Appends records after the chain head, linking each to the previous hash.
-fn append_chained(
-    audit: &TransactionalTree,
-    meta: &TransactionalTree,
-    records: &[AuditRecord],
-    key: &AuditKey,
-) -> Result<Vec<AuditRecord>, ConflictableTransactionError<()>> {
-    if records.is_empty() {
-        return Ok(Vec::new());
-    }
-    let head: ChainHead = match meta.get(HEAD_KEY)? {
-        Some(bytes) => serde_json::from_slice(&bytes).unwrap_or_default(),
-        None => ChainHead::default(),
-    };
-    let (stored, head) = crate::audit::chain(head, records, key);
-    for record in &stored {
-        audit.insert(&record.id.to_be_bytes(), json(record))?;
-    }
-    meta.insert(HEAD_KEY, json(&head))?;
-    Ok(stored)
-}
-
+mod records;
 #[cfg(test)]
 mod tests;

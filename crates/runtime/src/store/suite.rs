@@ -5,7 +5,7 @@
 use chrono::{Duration, Utc};
 use opsbot_dialog::{Conversation, Phase, Request};
 
-use super::{Commit, ConversationKey, JournalStatus, MemoryStore, SledStore, Store};
+use super::{Commit, ConversationKey, Job, JournalStatus, MemoryStore, SledStore, Store};
 use crate::audit::AuditRecord;
 use crate::seal::AuditKey;
 use crate::totp::TotpRecord;
@@ -188,6 +188,50 @@ fn the_journal_follows_an_action_through_its_life() {
             store.journal_entry("r1").unwrap().unwrap().status,
             JournalStatus::Finished
         );
+    });
+}
+
+/// Jobs are written with a step's commit, soonest first; a commit that
+/// unschedules and schedules the same id (put back) keeps the new one.
+#[test]
+fn scheduled_requests_are_kept_until_a_commit_forgets_them() {
+    each_store(|store| {
+        let alice = ConversationKey::new("room", "alice");
+        let job = |id: &str, hours: i64| Job {
+            key: alice.clone(),
+            request: Request {
+                at: Some(Utc::now() + Duration::hours(hours)),
+                ..request(id)
+            },
+        };
+        let scheduled = Commit {
+            schedule: vec![job("late", 3), job("soon", 1)],
+            ..Commit::at(Utc::now())
+        };
+        store
+            .commit(&alice, &Conversation::default(), scheduled)
+            .unwrap();
+        let ids: Vec<String> = store
+            .jobs()
+            .unwrap()
+            .iter()
+            .map(|j| j.id().to_string())
+            .collect();
+        assert_eq!(ids, ["soon", "late"]);
+        assert!(store.job("soon").unwrap().is_some_and(|j| j.key == alice));
+        assert!(store.job("nope").unwrap().is_none());
+        let put_back = Commit {
+            unschedule: vec!["soon".into(), "late".into()],
+            schedule: vec![job("soon", 5)],
+            ..Commit::at(Utc::now())
+        };
+        store
+            .commit(&alice, &Conversation::default(), put_back)
+            .unwrap();
+        assert!(store.job("late").unwrap().is_none());
+        let kept = store.jobs().unwrap();
+        assert_eq!(kept.len(), 1);
+        assert_eq!(store.job("soon").unwrap().as_ref(), kept.first());
     });
 }
 

@@ -181,3 +181,37 @@ fn access_is_checked_again_when_a_request_is_due() {
     });
     assert!(runs(state.path()).is_empty());
 }
+
+/// "cancel the 13:00 backup": by its time in the speaker's zone (Berlin for
+/// dbops, New York for cicd) and a word of what it does.
+#[test]
+fn a_scheduled_request_is_cancelled_by_its_time_on_two_packs() {
+    for &(name, user, request, _, _) in REQUESTS {
+        let state = tempfile::tempdir().unwrap();
+        let bot = memory_bot(name, state.path());
+        bot.set_clock(nine_am());
+        runtime().block_on(async {
+            say(&bot, "room", user, &format!("{request} in 3 hours")).await;
+            say(&bot, "room", user, "yes").await;
+            let job = bot.store().jobs().unwrap().remove(0);
+            let zone = bot.loaded().project.settings.zone_of(user);
+            let time = job
+                .due_at()
+                .with_timezone(&zone)
+                .format("%H:%M")
+                .to_string();
+            let word = job.request.intent.split('_').next().unwrap().to_string();
+            let other = say(&bot, "room", user, &format!("cancel the {time} nonsense")).await;
+            assert!(
+                other[0].starts_with("Nothing scheduled in this room is at"),
+                "{name}: {other:?}"
+            );
+            let cancelled = say(&bot, "room", user, &format!("cancel the {time} {word}")).await;
+            assert!(
+                cancelled[0].starts_with("Cancelled:"),
+                "{name}: {cancelled:?}"
+            );
+            assert!(bot.store().jobs().unwrap().is_empty(), "{name}");
+        });
+    }
+}

@@ -88,6 +88,11 @@ impl ConversationStore for Counting {
         self.inner.journal_entry(request_id)
     }
 
+    fn job(&self, id: &str) -> Result<Option<crate::store::Job>, RuntimeError> {
+        self.count("job");
+        self.inner.job(id)
+    }
+
     fn jobs(&self) -> Result<Vec<crate::store::Job>, RuntimeError> {
         self.count("jobs");
         self.inner.jobs()

@@ -249,3 +249,22 @@ fn a_refused_value_names_the_slots_limits_on_two_packs() {
         });
     }
 }
+
+/// An answer goes to the slot that was asked when two entities read the same
+/// words: "shop.example.org" answering "what should it point to?" is the
+/// record's target, not another name that starts a lookup (dnsdesk, a bot
+/// written from the docs alone).
+#[test]
+fn an_answer_fills_the_asked_slot_when_two_entities_read_it() {
+    let state = tempfile::tempdir().unwrap();
+    let bot = bot("dnsdesk", state.path());
+    runtime().block_on(async {
+        say(&bot, "room", "alice", "add a CNAME record").await;
+        say(&bot, "room", "alice", "www.example.org").await;
+        let confirmed = say(&bot, "room", "alice", "shop.example.org").await;
+        assert_eq!(
+            confirmed,
+            ["I will add the CNAME record www.example.org → shop.example.org. Shall I go ahead? (yes/no)"]
+        );
+    });
+}

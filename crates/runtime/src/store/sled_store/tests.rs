@@ -1,6 +1,7 @@
 //! The sled store across a reopening of its files.
 
 use super::*;
+use crate::store::AuditStore;
 
 /// What the round-trip suite checks within one process, here across a
 /// reopening of the files.
