@@ -31,10 +31,10 @@ pub use entity::{join_or, Entity, EntityMatch, MatchSource, MAX_VALUE_CHARS};
 pub use limits::Limits;
 pub use people::People;
 pub use project::{
-    load_project, training_hash, Action, Behaviour, Dialog, Example, FileLookup, Intent,
+    load_project, training_hash, Action, Behaviour, Dialog, Example, FileLookup, Intent, Missed,
     ProgramAction, Project, ReviewSettings, Settings, ShowAudit, Slot, ThresholdTarget, ValuesFrom,
-    CAPABILITIES_VAR, CONTEXT_VARS, DEFAULT_MAX_CONCURRENT_ACTIONS, DEFAULT_MAX_MESSAGE_AGE,
-    OUT_OF_SCOPE, RESULT_VARS,
+    WhenDue, CAPABILITIES_VAR, CONTEXT_VARS, DEFAULT_MAX_CONCURRENT_ACTIONS,
+    DEFAULT_MAX_MESSAGE_AGE, OUT_OF_SCOPE, RESULT_VARS,
 };
 pub use template::Template;
 pub use types::{Direction, TimeFrame, ValueType};

@@ -84,7 +84,7 @@ pub struct RawDialog {
     /// confirmation written for "now" would read wrong; without it the time
     /// is named back, never dropped.
     #[serde(default)]
-    pub schedulable: bool,
+    pub schedulable: RawSchedulable,
     pub action: Option<RawAction>,
     /// A read-only program a dry run runs instead, to show what the action
     /// would touch ("the queries that would be killed").
@@ -277,4 +277,55 @@ pub struct RawRateLimit {
     pub executions: u32,
     /// … within this window, e.g. `1m`.
     pub per: String,
+}
+
+/// `schedulable:` as written: `true`/`false`, or a mapping saying what
+/// happens when the request falls due (which also means `true`).
+#[derive(Debug, Default)]
+pub struct RawSchedulable {
+    pub on: bool,
+    pub when_due: RawWhenDue,
+}
+
+/// `schedulable: {missed: ask, grace: 15m, confirm_when_due: true}`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawWhenDue {
+    /// `run`, `skip` or `ask`: a request whose time passed while the bot
+    /// was not running.
+    pub missed: Option<String>,
+    /// How late a request may still run as on time (`10m`).
+    pub grace: Option<String>,
+    /// Ask the requester again when it falls due.
+    #[serde(default)]
+    pub confirm_when_due: bool,
+}
+
+impl<'de> Deserialize<'de> for RawSchedulable {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Form;
+        impl<'de> serde::de::Visitor<'de> for Form {
+            type Value = RawSchedulable;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str(
+                    "`true`, `false`, or a mapping with `missed`, `grace` or `confirm_when_due`",
+                )
+            }
+            fn visit_bool<E: serde::de::Error>(self, on: bool) -> Result<RawSchedulable, E> {
+                Ok(RawSchedulable {
+                    on,
+                    when_due: RawWhenDue::default(),
+                })
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<RawSchedulable, A::Error> {
+                let when_due =
+                    RawWhenDue::deserialize(serde::de::value::MapAccessDeserializer::new(map))?;
+                Ok(RawSchedulable { on: true, when_due })
+            }
+        }
+        deserializer.deserialize_any(Form)
+    }
 }

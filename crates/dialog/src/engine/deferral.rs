@@ -4,7 +4,7 @@
 //! (`Input::Due`), checked again as of then: who may, and the rate limit.
 
 use opsbot_spec::types::{display_time, parse_datetime_in, time_distance, Direction, TimeFrame};
-use opsbot_spec::ValueType;
+use opsbot_spec::{Missed, ValueType};
 
 use super::*;
 
@@ -93,8 +93,13 @@ impl<'a> Step<'a> {
         request: Request,
         at: DateTime<Utc>,
     ) -> Phase {
+        let then = if dialog.when_due.confirm {
+            "I will ask you again then, before it runs"
+        } else {
+            "Nothing runs before then"
+        };
         self.say(format!(
-            "Scheduled for {}: {}. Nothing runs before then; say “what is scheduled?” to see it, or “cancel {}” to drop it.",
+            "Scheduled for {}: {}. {then}; say “what is scheduled?” to see it, or “cancel {}” to drop it.",
             self.when_words(at),
             self.stated(dialog, &request),
             request.short_id()
@@ -104,7 +109,10 @@ impl<'a> Step<'a> {
         Phase::Idle
     }
 
-    /// A scheduled request is due: checked again as of now, then run. While
+    /// A scheduled request is due: checked again as of now (who may, the
+    /// rate limit, two-factor and approval as the dialog says now), then
+    /// run — or asked about first, when its dialog wants a fresh
+    /// confirmation or its time passed while the bot was not running. While
     /// the person's conversation waits for an answer, that waits (parked)
     /// and comes back after; while one of their actions runs, the request
     /// is put back a minute.
@@ -121,12 +129,15 @@ impl<'a> Step<'a> {
         let mut request = request.clone();
         let due = request.at.unwrap_or(self.ctx.now);
         let described = self.describe(dialog, &request);
-        if self.ctx.now - due > MISSED_AFTER {
+        let policy = &dialog.when_due;
+        let grace = chrono::Duration::from_std(policy.grace).unwrap_or(MISSED_AFTER);
+        let missed = self.ctx.now - due > grace;
+        let then = display_time(due, self.ctx.time_zone);
+        if missed && policy.missed == Missed::Skip {
             // The bot was not running at the time: a change never runs that
             // late unasked.
             self.say(format!(
-                "I was not running at {}, so the request to {described} that {} scheduled did not run; ask again if it is still wanted.",
-                display_time(due, self.ctx.time_zone),
+                "I was not running at {then}, so the request to {described} that {} scheduled did not run; ask again if it is still wanted.",
                 self.ctx.user
             ));
             self.record(
@@ -160,6 +171,26 @@ impl<'a> Step<'a> {
             self.record(Outcome::Denied, request, format!("at its time: {reason}"));
             return phase;
         }
+        if !matches!(phase, Phase::Idle) {
+            parked.get_or_insert(Box::new(phase));
+        }
+        let stated = self.stated(dialog, &request);
+        request.at = None;
+        request.touched_at = self.ctx.now;
+        if missed && policy.missed == Missed::Ask {
+            self.say(format!(
+                "I was not running at {then}, so what {} scheduled for then did not run: {stated}. Shall I run it now? (yes/no)",
+                self.ctx.user
+            ));
+            return Phase::AwaitingConfirmation { request };
+        }
+        if policy.confirm {
+            self.say(format!(
+                "It is time for what {} scheduled for {then}: {stated}. Shall I go ahead now? (yes/no)",
+                self.ctx.user
+            ));
+            return Phase::AwaitingConfirmation { request };
+        }
         let limit = &self.project.settings.rate_limit;
         if !dialog.read_only && self.ctx.recent_executions >= limit.executions {
             let reason = format!(
@@ -176,20 +207,44 @@ impl<'a> Step<'a> {
                 request,
                 format!("at its time: {reason}"),
             );
-            return phase;
+            return Phase::Idle;
         }
-        if !matches!(phase, Phase::Idle) {
-            parked.get_or_insert(Box::new(phase));
+        if missed {
+            self.say(format!(
+                "I was not running at {then}; starting what {} scheduled for then now, late, as its dialog allows: {stated}.",
+                self.ctx.user
+            ));
+        } else {
+            self.say(format!(
+                "Starting what {} scheduled for {then}: {stated}.",
+                self.ctx.user
+            ));
         }
-        self.say(format!(
-            "Starting what {} scheduled for {}: {}.",
-            self.ctx.user,
-            display_time(due, self.ctx.time_zone),
-            self.stated(dialog, &request)
-        ));
-        request.at = None;
-        request.touched_at = self.ctx.now;
-        self.run(dialog, request)
+        self.recheck_guards(dialog, &mut request);
+        self.guarded(dialog, request)
+    }
+
+    /// Two-factor and approval as the dialog and the groups say now: an
+    /// approver who has since left the approving groups no longer counts,
+    /// and a dialog that has come to need a code asks for one (`guarded`
+    /// then asks, or refuses a person no longer enrolled).
+    fn recheck_guards(&mut self, dialog: &Dialog, request: &mut Request) {
+        if !dialog.two_factor || !self.ctx.two_factor_enrolled {
+            request.two_factor = false;
+        }
+        let Some(approval) = &dialog.approval else {
+            return;
+        };
+        let groups = &self.project.settings.groups;
+        if let Some(approver) = request.approved_by.clone() {
+            if !opsbot_spec::access::member_of_any(groups, &approver, &approval.groups) {
+                self.say(format!(
+                    "{approver}, who approved it, is no longer a member of {}, so it needs approval again.",
+                    self.approver_names(&dialog.name)
+                ));
+                request.approved_by = None;
+            }
+        }
     }
 }
 

@@ -371,3 +371,67 @@ opsbot.yaml:24:9: review.keep `5m` is not a duration of at least 1h; expected e.
 opsbot.yaml:25:16: review.max_entries is 0; expected at least 1 (or `enabled: false` to record nothing)
 opsbot.yaml:26:21: review.below_confidence 3 is out of range; expected a number from 0 to 1 (0 records no understood message)
 "#;
+
+/// A minimal project whose one dialog says `schedulable:` as written.
+fn schedulable_report(schedulable: &str) -> Result<crate::Project, String> {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    for folder in ["intents", "dialogs", "actions"] {
+        std::fs::create_dir_all(root.join(folder)).unwrap();
+    }
+    std::fs::write(root.join("opsbot.yaml"), "name: t\n").unwrap();
+    std::fs::write(
+        root.join("intents/a.yaml"),
+        "intents:\n  deploy:\n    examples: [deploy it, deploy the app, ship it]\n",
+    )
+    .unwrap();
+    let dialogs = format!(
+        "dialogs:\n  deploy:\n    description: deploy the app\n    allow: [\"*\"]\n    schedulable: {schedulable}\n    confirm: I will deploy. Shall I go ahead?\n    action:\n      program: actions/ok.sh\n"
+    );
+    std::fs::write(root.join("dialogs/a.yaml"), dialogs).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    let path = root.join("actions/ok.sh");
+    std::fs::write(&path, "#!/bin/sh\n").unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    crate::load_project(root).map_err(|e| match e {
+        SpecError::Invalid(diagnostics) => diagnostics.to_string(),
+        other => other.to_string(),
+    })
+}
+
+#[test]
+fn schedulable_says_what_happens_when_due() {
+    use crate::project::{Missed, WhenDue};
+    let plain = schedulable_report("true").unwrap();
+    assert!(plain.dialogs["deploy"].schedulable);
+    assert_eq!(plain.dialogs["deploy"].when_due, WhenDue::default());
+    let off = schedulable_report("false").unwrap();
+    assert!(!off.dialogs["deploy"].schedulable);
+    let options = schedulable_report("{missed: ask, grace: 30m, confirm_when_due: true}").unwrap();
+    let deploy = &options.dialogs["deploy"];
+    assert!(deploy.schedulable);
+    assert_eq!(
+        deploy.when_due,
+        WhenDue {
+            missed: Missed::Ask,
+            grace: std::time::Duration::from_secs(1800),
+            confirm: true
+        }
+    );
+    assert_eq!(
+        schedulable_report("{missed: later, grace: 2s}").unwrap_err(),
+        "dialogs/a.yaml:5:27: `missed: later` is not a policy; expected `run`, `skip` or `ask`\n\
+         dialogs/a.yaml:5:41: grace `2s` is not a duration from 1m to 24h; expected e.g. `10m`"
+    );
+    let wrong = schedulable_report("sometimes").unwrap_err();
+    assert!(wrong.contains("dialogs/a.yaml:5"), "{wrong}");
+    assert!(
+        wrong.contains(
+            "expected `true`, `false`, or a mapping with `missed`, `grace` or `confirm_when_due`"
+        ),
+        "{wrong}"
+    );
+    let unknown = schedulable_report("{when: later}").unwrap_err();
+    assert!(unknown.contains("dialogs/a.yaml:5"), "{unknown}");
+    assert!(unknown.contains("unknown field `when`"), "{unknown}");
+}

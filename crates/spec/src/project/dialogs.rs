@@ -81,7 +81,8 @@ impl Checker<'_> {
         {
             self.diagnostics.push(at, format!("dialog `{name}` only replies, so `approval`, `two_factor` and `require` have nothing to guard; expected them on dialogs with an action"));
         }
-        if raw.schedulable && (raw.action.is_none() || raw.read_only) {
+        let when_due = self.check_when_due(file, &path, &raw.schedulable.when_due);
+        if raw.schedulable.on && (raw.action.is_none() || raw.read_only) {
             self.diagnostics.push(
                 file.index.locate(&format!("{path}.schedulable")),
                 format!("dialog `{name}` changes nothing, so `schedulable` has nothing to run later; expected it on dialogs whose action changes something (a lookup runs as things are now)"),
@@ -96,7 +97,8 @@ impl Checker<'_> {
             approval,
             two_factor: raw.two_factor,
             read_only: raw.read_only,
-            schedulable: raw.schedulable,
+            schedulable: raw.schedulable.on,
+            when_due,
             slots,
             confirm,
             behaviour,
@@ -358,5 +360,41 @@ impl Checker<'_> {
             }
             None => None,
         }
+    }
+}
+
+impl Checker<'_> {
+    /// `schedulable:` as a mapping: the missed policy, the grace, a fresh
+    /// confirmation.
+    fn check_when_due(&mut self, file: &SourceFile, path: &str, raw: &raw::RawWhenDue) -> WhenDue {
+        let mut when_due = WhenDue {
+            confirm: raw.confirm_when_due,
+            ..WhenDue::default()
+        };
+        match raw.missed.as_deref() {
+            None => {}
+            Some("run") => when_due.missed = Missed::Run,
+            Some("skip") => when_due.missed = Missed::Skip,
+            Some("ask") => when_due.missed = Missed::Ask,
+            Some(other) => self.diagnostics.push(
+                file.index.locate(&format!("{path}.schedulable.missed")),
+                format!("`missed: {other}` is not a policy; expected `run`, `skip` or `ask`"),
+            ),
+        }
+        if let Some(text) = &raw.grace {
+            match humantime::parse_duration(text) {
+                Ok(grace)
+                    if grace >= Duration::from_secs(60)
+                        && grace <= Duration::from_secs(24 * 3600) =>
+                {
+                    when_due.grace = grace
+                }
+                _ => self.diagnostics.push(
+                    file.index.locate(&format!("{path}.schedulable.grace")),
+                    format!("grace `{text}` is not a duration from 1m to 24h; expected e.g. `10m`"),
+                ),
+            }
+        }
+        when_due
     }
 }

@@ -350,6 +350,8 @@ pub struct Dialog {
     /// `schedulable: true`): it is confirmed now and runs then. Read-only
     /// dialogs never are.
     pub schedulable: bool,
+    /// What happens when a scheduled request of this dialog falls due.
+    pub when_due: WhenDue,
     pub slots: Vec<Slot>,
     pub confirm: Option<Template>,
     pub behaviour: Behaviour,
@@ -411,3 +413,39 @@ mod check_tests;
 
 pub use load::load_project;
 pub use source::training_hash;
+
+/// What happens when a scheduled request falls due (`schedulable:` as a
+/// mapping).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WhenDue {
+    /// A request whose time passed by more than `grace` (the bot was not
+    /// running then).
+    pub missed: Missed,
+    /// How late a request still runs as on time.
+    pub grace: Duration,
+    /// The requester confirms again at the time, before it runs.
+    pub confirm: bool,
+}
+
+impl Default for WhenDue {
+    fn default() -> Self {
+        WhenDue {
+            missed: Missed::Skip,
+            grace: Duration::from_secs(600),
+            confirm: false,
+        }
+    }
+}
+
+/// `missed:` — what a scheduled request does when its time passed while the
+/// bot was not running.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Missed {
+    /// Runs late, saying so.
+    Run,
+    /// Does not run; its room is told (the default: a change never runs
+    /// late unasked).
+    Skip,
+    /// Asks its requester whether to run it now.
+    Ask,
+}
