@@ -255,7 +255,7 @@ fn run_turns(
                 .block_on(current.fire_due())
                 .with_context(|| format!("turn {number}: running scheduled requests"))?
                 .into_iter()
-                .map(|(_, text)| text)
+                .map(|said| said.text)
                 .collect();
         }
         for file in &turn.expect_files {

@@ -38,7 +38,13 @@ pub fn run(
     loop {
         // Requests scheduled for a time that has come run before the next
         // line is read (the terminal has no room to be told in meanwhile).
-        for (_, reply) in runtime.block_on(bot.fire_due())? {
+        for said in runtime.block_on(bot.fire_due())? {
+            // A post for another room (a schedule's) is shown with its room.
+            let reply = if said.room == key.room {
+                said.text
+            } else {
+                format!("[{}] {}", said.room, said.text)
+            };
             print_reply(output, options.interactive, &reply)?;
         }
         if options.interactive {

@@ -8,6 +8,7 @@ pub mod engine;
 pub mod extras;
 pub mod phrases;
 pub mod plan;
+pub mod post;
 pub mod state;
 
 #[cfg(test)]

@@ -362,6 +362,14 @@ impl Ingress {
         let commands = Commands {
             mutes: loaded.project.settings.alerts.is_some(),
             leave: services.floor.chat().is_some(),
+            reminders: !loaded.project.intents.values().any(|intent| {
+                intent.examples.iter().any(|e| {
+                    e.text
+                        .trim_start()
+                        .to_ascii_lowercase()
+                        .starts_with("remind")
+                })
+            }),
         };
         let admins = command::admins::Admins {
             overriding: services.admins.as_deref(),
@@ -396,6 +404,10 @@ impl Ingress {
             Command::Leave => command::leave::apply(&services.floor, &admins, key, sink).await,
             Command::Schedule(asked) => {
                 command::schedule::apply(&services.floor, &loaded, &admins, key, asked, sink)
+                    .await?
+            }
+            Command::Remind(asked) => {
+                command::remind::apply(&services.floor, &loaded, key, text.trim(), asked, sink)
                     .await?
             }
             Command::Mute(mute) => {

@@ -7,6 +7,7 @@ pub mod actions;
 pub mod alert_desk;
 pub mod alerts;
 pub mod audit;
+mod calendar;
 pub mod chat;
 pub mod checkpoints;
 pub mod clock;

@@ -20,6 +20,7 @@ use opsbot_spec::Project;
 
 use crate::actions::Actions;
 use crate::alert_desk::AlertDesk;
+use crate::calendar::Calendar;
 use crate::chat::Chat;
 use crate::clock::{Clock, SystemClock};
 use crate::conversations::Conversations;
@@ -42,6 +43,7 @@ pub(crate) struct Services {
     pub model: Arc<Model>,
     pub conversations: Arc<Conversations>,
     pub alerts: Arc<AlertDesk>,
+    pub calendar: Arc<Calendar>,
     pub review: Arc<Review>,
     /// Who is an admin instead of the project's `admins:` (the shell's
     /// operator; a door's deprecated setting).
@@ -142,11 +144,13 @@ impl RuntimeBuilder {
             review.clone(),
             self.dry_run,
         ));
+        let calendar = Arc::new(Calendar::new(floor.clone(), actions.clone()));
         let services = Arc::new(Services {
             floor,
             model,
             conversations,
             alerts,
+            calendar,
             review,
             admins: self.admins,
             max_message_age: self.max_message_age,
@@ -209,7 +213,7 @@ impl Runtime {
     /// Runs the scheduled requests that are due and returns what they said
     /// (see [`Ingress::fire_due`]): for doors without a chat port (the shell)
     /// and conversation tests, which move their own clock.
-    pub async fn fire_due(&self) -> Result<Vec<(ConversationKey, String)>, RuntimeError> {
+    pub async fn fire_due(&self) -> Result<Vec<crate::chat::Outbound>, RuntimeError> {
         self.ingress.fire_due().await
     }
 

@@ -6,7 +6,6 @@
 use std::future::Future;
 use std::time::Duration;
 
-use crate::chat::Outbound;
 use crate::runtime::Runtime;
 
 /// How long the worker sleeps at most: a clock that jumps (a suspended
@@ -30,18 +29,14 @@ impl Runtime {
             match self.ingress().fire_due().await {
                 Ok(said) => {
                     let chat = self.chat();
-                    for (key, text) in said {
+                    for message in said {
                         let Some(chat) = &chat else {
-                            tracing::warn!(room = %key.room, "no chat port to say what a scheduled request said");
+                            tracing::warn!(room = %message.room, "no chat port to say what scheduled work said");
                             break;
                         };
-                        let message = Outbound {
-                            room: key.room.clone(),
-                            text,
-                            mention: Some(key.user.clone()),
-                        };
+                        let room = message.room.clone();
                         if chat.send(message).await.is_none() {
-                            tracing::warn!(room = %key.room, "could not say what a scheduled request said");
+                            tracing::warn!(%room, "could not say what scheduled work said");
                         }
                     }
                 }

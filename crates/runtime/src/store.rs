@@ -21,6 +21,7 @@ use crate::audit::{AuditRecord, ChainHead, Verification};
 use crate::totp::TotpRecord;
 use crate::RuntimeError;
 
+mod job;
 mod memory;
 mod recovery;
 mod sealing;
@@ -30,6 +31,7 @@ pub use sealing::KeyPolicy;
 #[cfg(test)]
 mod suite;
 
+pub use job::{Audience, Job, Post, Recurrence, Reminder, Work};
 pub use memory::MemoryStore;
 pub use recovery::Restoration;
 pub use sled_store::SledStore;
@@ -68,27 +70,6 @@ pub struct Commit {
     pub unschedule: Vec<String>,
     /// Requests confirmed for later, kept until they are due.
     pub schedule: Vec<Job>,
-}
-
-/// A request confirmed for a later time ("at 21:00"), kept by the store until
-/// the scheduler hands it back to its conversation.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct Job {
-    /// The requester's conversation: it runs there, as them.
-    pub key: ConversationKey,
-    /// Its id names the job; its `at` says when.
-    pub request: opsbot_dialog::Request,
-}
-
-impl Job {
-    pub fn id(&self) -> &str {
-        &self.request.id
-    }
-
-    /// When it is due; a job without a time is due at once.
-    pub fn due_at(&self) -> DateTime<Utc> {
-        self.request.at.unwrap_or(DateTime::<Utc>::MIN_UTC)
-    }
 }
 
 impl Commit {

@@ -7,6 +7,7 @@
 pub mod access;
 pub mod alerts;
 pub mod annotation;
+pub mod cron;
 pub mod diag;
 pub mod entity;
 pub mod guard;
@@ -32,8 +33,8 @@ pub use limits::Limits;
 pub use people::People;
 pub use project::{
     load_project, training_hash, Action, Behaviour, Dialog, Example, FileLookup, Intent, Missed,
-    ProgramAction, Project, ReviewSettings, Settings, ShowAudit, Slot, ThresholdTarget, ValuesFrom,
-    WhenDue, CAPABILITIES_VAR, CONTEXT_VARS, DEFAULT_MAX_CONCURRENT_ACTIONS,
+    ProgramAction, Project, ReviewSettings, Schedule, Settings, ShowAudit, Slot, ThresholdTarget,
+    ValuesFrom, WhenDue, CAPABILITIES_VAR, CONTEXT_VARS, DEFAULT_MAX_CONCURRENT_ACTIONS,
     DEFAULT_MAX_MESSAGE_AGE, OUT_OF_SCOPE, RESULT_VARS,
 };
 pub use template::Template;

@@ -49,6 +49,31 @@ pub struct RawIntent {
 pub struct DialogFile {
     #[serde(default)]
     pub dialogs: BTreeMap<String, RawDialog>,
+    /// Recurring posts: a read-only dialog run on a cron schedule.
+    #[serde(default)]
+    pub schedules: BTreeMap<String, RawSchedule>,
+}
+
+/// `schedules: {name: {cron, time_zone, dialog, slots, rooms, missed}}`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSchedule {
+    /// Five fields: minute hour day-of-month month day-of-week.
+    pub cron: String,
+    /// The zone the expression is read in; the project's `time_zone` if
+    /// not given.
+    pub time_zone: Option<String>,
+    /// A read-only dialog with an action.
+    pub dialog: String,
+    /// Fixed values for the dialog's slots.
+    #[serde(default)]
+    pub slots: BTreeMap<String, String>,
+    /// Room ids to post to.
+    #[serde(default)]
+    pub rooms: Vec<String>,
+    /// `skip` (default) or `run`: a post whose time passed while the bot
+    /// was not running.
+    pub missed: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -158,39 +158,13 @@ impl<'a> Step<'a> {
     }
 
     pub(super) fn vars(&self, request: &Request) -> BTreeMap<String, String> {
-        let mut vars = plan::variables(
+        variables(
+            self.project,
             request,
             self.ctx.user,
             self.ctx.room,
-            &self.project.settings.name,
-        );
-        // Typed slots' fields: {duration.seconds}, {when.unix}.
-        if let Some(dialog) = self.project.dialogs.get(&request.dialog) {
-            for slot in &dialog.slots {
-                let (Some(value), Some(value_type)) = (
-                    request.slots.get(&slot.name),
-                    self.project
-                        .entities
-                        .get(&slot.entity)
-                        .and_then(|e| e.value_type()),
-                ) else {
-                    continue;
-                };
-                for (field, text) in value_type.fields(&value.value) {
-                    vars.insert(format!("{}.{field}", slot.name), text);
-                }
-                // A time reads in the speaker's zone, by its name.
-                let time = chrono::DateTime::parse_from_rfc3339(&value.value)
-                    .ok()
-                    .filter(|_| value_type == opsbot_spec::ValueType::DateTime);
-                if let Some(t) = time {
-                    let shown =
-                        opsbot_spec::types::display_time(t.with_timezone(&Utc), self.ctx.time_zone);
-                    vars.insert(format!("{}.text", slot.name), shown);
-                }
-            }
-        }
-        vars
+            self.ctx.time_zone,
+        )
     }
 
     pub(super) fn record(
@@ -346,6 +320,45 @@ impl<'a> Step<'a> {
 
 /// A request id from who asked, where, when and what: unique in practice, and
 /// the engine stays a pure function.
+/// A request's template variables: its slots, their typed fields
+/// ({duration.seconds}, {when.unix}), times in `zone`, and the context
+/// (user, room, bot).
+pub(crate) fn variables(
+    project: &Project,
+    request: &Request,
+    user: &str,
+    room: &str,
+    zone: chrono_tz::Tz,
+) -> BTreeMap<String, String> {
+    let mut vars = plan::variables(request, user, room, &project.settings.name);
+    // Typed slots' fields: {duration.seconds}, {when.unix}.
+    if let Some(dialog) = project.dialogs.get(&request.dialog) {
+        for slot in &dialog.slots {
+            let (Some(value), Some(value_type)) = (
+                request.slots.get(&slot.name),
+                project
+                    .entities
+                    .get(&slot.entity)
+                    .and_then(|e| e.value_type()),
+            ) else {
+                continue;
+            };
+            for (field, text) in value_type.fields(&value.value) {
+                vars.insert(format!("{}.{field}", slot.name), text);
+            }
+            // A time reads in the speaker's zone, by its name.
+            let time = chrono::DateTime::parse_from_rfc3339(&value.value)
+                .ok()
+                .filter(|_| value_type == opsbot_spec::ValueType::DateTime);
+            if let Some(t) = time {
+                let shown = opsbot_spec::types::display_time(t.with_timezone(&Utc), zone);
+                vars.insert(format!("{}.text", slot.name), shown);
+            }
+        }
+    }
+    vars
+}
+
 fn request_id(ctx: &Context<'_>, text: &str) -> String {
     use sha2::{Digest, Sha256};
     let mut hasher = Sha256::new();

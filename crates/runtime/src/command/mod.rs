@@ -10,6 +10,7 @@ use crate::alerts::MuteCommand;
 pub(crate) mod admins;
 pub(crate) mod leave;
 pub(crate) mod reload;
+pub mod remind;
 pub mod schedule;
 pub mod words;
 
@@ -22,6 +23,9 @@ pub struct Commands {
     pub mutes: bool,
     /// The door can leave a room: "leave this room" is the bot's own command.
     pub leave: bool,
+    /// "remind me …" is the bot's own command: no intent of the project
+    /// has examples that start with "remind".
+    pub reminders: bool,
 }
 
 /// What a message is.
@@ -35,8 +39,10 @@ pub enum Command<'t> {
     Reload,
     /// "leave this room": an admin's request.
     Leave,
-    /// "what is scheduled?", "cancel 7f3a".
+    /// "what is scheduled?", "cancel 7f3a", "move it to 22:00".
     Schedule(schedule::ScheduleCommand),
+    /// "remind me to check the backups in 2 hours".
+    Remind(remind::RemindCommand),
     /// "mute web-01 for 2 hours", "unmute …", "what is muted" (or why the
     /// mute cannot be read).
     Mute(Result<MuteCommand, String>),
@@ -101,6 +107,9 @@ pub fn parse(text: &str, commands: Commands) -> Command<'_> {
     }
     if let Some(command) = schedule::parse(text) {
         return Command::Schedule(command);
+    }
+    if let Some(command) = remind::parse(text).filter(|_| commands.reminders) {
+        return Command::Remind(command);
     }
     // Mutes are the bot's own words where it has alerts; elsewhere "mute …"
     // is for the project's dialogs.
@@ -183,7 +192,19 @@ mod tests {
         let all = Commands {
             mutes: true,
             leave: true,
+            reminders: true,
         };
+        assert!(matches!(
+            parse("remind me to check the backups in 2 hours", all),
+            Command::Remind(_)
+        ));
+        assert!(matches!(
+            parse(
+                "remind me to check the backups in 2 hours",
+                Commands::default()
+            ),
+            Command::Message(_)
+        ));
         assert_eq!(parse("leave this room", all), Command::Leave);
         assert!(matches!(
             parse("leave this room", Commands::default()),

@@ -46,10 +46,9 @@ impl Conversations {
                     Effect::Run { plan, request } => run = Some((plan, request)),
                     Effect::Lookup { lookup: l, .. } => lookup = Some(l),
                     Effect::Learn(lesson) => lessons.push(lesson),
-                    Effect::Schedule(request) => schedule.push(Job {
-                        key: key.clone(),
-                        request,
-                    }),
+                    Effect::Schedule(request) => {
+                        schedule.push(Job::of_request(key.clone(), request))
+                    }
                     Effect::Unschedule(id) => unschedule.push(id),
                 }
             }

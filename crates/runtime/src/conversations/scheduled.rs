@@ -29,18 +29,13 @@ impl Conversations {
             .store
             .job(job.id())?
             .filter(|j| j.due_at() <= now);
-        let Some(job) = current else {
+        let Some(request) = current.as_ref().and_then(Job::request) else {
             return Ok(false);
         };
-        tracing::info!(room = %key.room, user = %key.user, request = %job.id(), "scheduled request due");
+        tracing::info!(room = %key.room, user = %key.user, request = %request.id, "scheduled request due");
         let conversation = self.load(key, reply)?;
         let ctx = self.context(loaded, key, false)?;
-        let transition = step(
-            &loaded.project,
-            conversation,
-            Input::Due(&job.request),
-            &ctx,
-        );
+        let transition = step(&loaded.project, conversation, Input::Due(request), &ctx);
         self.apply(loaded, key, transition, Vec::new(), Facts::of(&ctx), reply)
             .await?;
         Ok(true)

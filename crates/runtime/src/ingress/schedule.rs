@@ -1,57 +1,71 @@
-//! Scheduled requests through the ingress: each due one is stepped in its
-//! requester's worker, so it keeps its place among their messages.
+//! Scheduled work through the ingress: each due job is handled in its own
+//! conversation's worker, so it keeps its place among that conversation's
+//! messages — a request for later in its requester's conversation, a
+//! reminder in the conversation that asked for it, a post in its schedule's.
 
 use chrono::{DateTime, Utc};
 
 use super::{failed, Ingress};
-use crate::key::ConversationKey;
-use crate::store::Job;
+use crate::chat::Outbound;
+use crate::store::{Job, Work};
 use crate::RuntimeError;
 
 impl Ingress {
-    /// Hands each scheduled request that is due to its requester's
-    /// conversation, in that conversation's worker (after what it is doing),
-    /// and returns what was said, by conversation. The scheduler's worker
-    /// sends it through the chat port; the shell and transcripts show it.
-    pub async fn fire_due(&self) -> Result<Vec<(ConversationKey, String)>, RuntimeError> {
+    /// Arms the project's recurring schedules, then hands each job that is
+    /// due to its worker, and returns what was said, by room. The
+    /// scheduler's worker sends it through the chat port; the shell and
+    /// transcripts show it.
+    pub async fn fire_due(&self) -> Result<Vec<Outbound>, RuntimeError> {
         let services = self.services()?;
+        let loaded = services.model.snapshot();
+        let jobs = services.floor.store.jobs()?;
+        services.calendar.arm(&loaded, &jobs).await?;
         let now = services.floor.now();
-        let due: Vec<Job> = services
-            .floor
-            .store
-            .jobs()?
-            .into_iter()
-            .filter(|job| job.due_at() <= now)
-            .collect();
+        let due: Vec<Job> = jobs.into_iter().filter(|job| job.due_at() <= now).collect();
         let mut said = Vec::new();
         for job in due {
             let key = job.key.clone();
             let worker = services.clone();
             let mut replies: Vec<String> = Vec::new();
             let mut collect = |text: String| replies.push(text);
-            self.in_worker(
-                key.clone(),
-                false,
-                &mut collect,
-                move |mut sink| async move {
-                    let loaded = worker.model.snapshot();
-                    if let Err(error) = worker
-                        .conversations
-                        .due(&loaded, &job.key, &job, &mut *sink)
-                        .await
-                    {
-                        failed(&error, &mut *sink);
-                    }
-                    drop(worker);
-                },
-            )
-            .await;
-            said.extend(replies.into_iter().map(|text| (key.clone(), text)));
+            let posted = self
+                .in_worker(
+                    key.clone(),
+                    false,
+                    &mut collect,
+                    move |mut sink| async move {
+                        let loaded = worker.model.snapshot();
+                        let fired = match &job.work {
+                            Work::Request(_) => worker
+                                .conversations
+                                .due(&loaded, &job.key, &job, &mut *sink)
+                                .await
+                                .map(|_| Vec::new()),
+                            Work::Reminder(_) => worker.calendar.remind(&loaded, &job).await,
+                            Work::Post(_) => worker.calendar.post(&loaded, &job).await,
+                        };
+                        match fired {
+                            Ok(posted) => posted,
+                            Err(error) => {
+                                failed(&error, &mut *sink);
+                                Vec::new()
+                            }
+                        }
+                    },
+                )
+                .await
+                .unwrap_or_default();
+            said.extend(replies.into_iter().map(|text| Outbound {
+                room: key.room.clone(),
+                text,
+                mention: Some(key.user.clone()),
+            }));
+            said.extend(posted);
         }
         Ok(said)
     }
 
-    /// When the next scheduled request is due, if any.
+    /// When the next scheduled job is due, if any.
     pub fn next_due(&self) -> Result<Option<DateTime<Utc>>, RuntimeError> {
         let services = self.services()?;
         Ok(services.floor.store.jobs()?.first().map(Job::due_at))

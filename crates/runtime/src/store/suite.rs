@@ -197,12 +197,14 @@ fn the_journal_follows_an_action_through_its_life() {
 fn scheduled_requests_are_kept_until_a_commit_forgets_them() {
     each_store(|store| {
         let alice = ConversationKey::new("room", "alice");
-        let job = |id: &str, hours: i64| Job {
-            key: alice.clone(),
-            request: Request {
-                at: Some(Utc::now() + Duration::hours(hours)),
-                ..request(id)
-            },
+        let job = |id: &str, hours: i64| {
+            Job::of_request(
+                alice.clone(),
+                Request {
+                    at: Some(Utc::now() + Duration::hours(hours)),
+                    ..request(id)
+                },
+            )
         };
         let scheduled = Commit {
             schedule: vec![job("late", 3), job("soon", 1)],

@@ -127,6 +127,7 @@ mod alert_requests;
 mod alert_trust;
 mod alerts;
 mod approval_audit;
+mod calendar;
 mod flow;
 use flow::request_approval;
 mod ingress;

@@ -59,14 +59,14 @@ fn a_change_for_later_runs_once_at_its_time_even_across_a_restart_on_two_packs()
         bot.set_clock(nine_am() + chrono::Duration::minutes(181));
         runtime().block_on(async {
             let fired = bot.fire_due().await.unwrap();
-            let texts: Vec<&str> = fired.iter().map(|(_, t)| t.as_str()).collect();
+            let texts: Vec<&str> = fired.iter().map(|m| m.text.as_str()).collect();
             assert!(
                 texts[0].starts_with(&format!("Starting what {user} scheduled for")),
                 "{name}: {texts:?}"
             );
             assert!(fired
                 .iter()
-                .all(|(key, _)| key.user == user && key.room == "room"));
+                .all(|m| m.mention.as_deref() == Some(user) && m.room == "room"));
             // Exactly once: a second look finds nothing due.
             assert!(bot.fire_due().await.unwrap().is_empty(), "{name}");
         });
@@ -98,7 +98,7 @@ fn a_change_missed_while_the_bot_was_down_is_told_not_run_on_two_packs() {
             bot.advance_clock(std::time::Duration::from_secs(3 * 3600));
             let fired = bot.fire_due().await.unwrap();
             assert!(
-                fired[0].1.starts_with("I was not running at"),
+                fired[0].text.starts_with("I was not running at"),
                 "{name}: {fired:?}"
             );
         });
@@ -121,10 +121,7 @@ fn only_its_requester_or_an_admin_cancels_a_scheduled_request() {
             listed[0].contains(&format!("asked by {user}")),
             "{listed:?}"
         );
-        let id = bot.store().jobs().unwrap()[0]
-            .request
-            .short_id()
-            .to_string();
+        let id = bot.store().jobs().unwrap()[0].short_id().to_string();
         let refused = say(&bot, "room", "stranger", &format!("cancel {id}")).await;
         assert!(
             refused[0].starts_with(&format!("Only {user}, who asked for it")),
@@ -175,7 +172,7 @@ fn access_is_checked_again_when_a_request_is_due() {
     runtime().block_on(async {
         let fired = bot.fire_due().await.unwrap();
         assert!(
-            fired[0].1.contains("did not run") && fired[0].1.contains("may no longer"),
+            fired[0].text.contains("did not run") && fired[0].text.contains("may no longer"),
             "{fired:?}"
         );
     });
@@ -200,7 +197,14 @@ fn a_scheduled_request_is_cancelled_by_its_time_on_two_packs() {
                 .with_timezone(&zone)
                 .format("%H:%M")
                 .to_string();
-            let word = job.request.intent.split('_').next().unwrap().to_string();
+            let word = job
+                .request()
+                .unwrap()
+                .intent
+                .split('_')
+                .next()
+                .unwrap()
+                .to_string();
             let other = say(&bot, "room", user, &format!("cancel the {time} nonsense")).await;
             assert!(
                 other[0].starts_with("Nothing scheduled in this room is at"),

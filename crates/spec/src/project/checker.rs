@@ -34,6 +34,7 @@ impl<'a> Checker<'a> {
     pub(super) fn finish(
         self,
         dialogs: BTreeMap<String, Dialog>,
+        schedules: BTreeMap<String, Schedule>,
         out_of_scope: Vec<Example>,
     ) -> Result<Project, SpecError> {
         if !self.diagnostics.is_empty() {
@@ -46,6 +47,7 @@ impl<'a> Checker<'a> {
             intents: self.intents,
             out_of_scope,
             dialogs,
+            schedules,
             training_hash: training_hash(self.root)?,
         })
     }

@@ -50,7 +50,8 @@ pub fn load_project(root: &Path) -> Result<Project, SpecError> {
     let dialogs = checker.check_dialogs(&parsed_dialogs);
     checker.check_alert_slots(&dialogs);
     checker.check_every_intent_has_a_dialog(&dialog_files, &parsed_dialogs);
-    checker.finish(dialogs, out_of_scope)
+    let schedules = checker.check_schedules(&parsed_dialogs, &dialogs);
+    checker.finish(dialogs, schedules, out_of_scope)
 }
 
 /// Every YAML file of a project folder, read.

@@ -375,6 +375,8 @@ pub struct Project {
     pub intents: BTreeMap<String, Intent>,
     pub out_of_scope: Vec<Example>,
     pub dialogs: BTreeMap<String, Dialog>,
+    /// Recurring posts, by name.
+    pub schedules: BTreeMap<String, Schedule>,
     /// SHA-256 of the files under `intents/`: a model trained on other data is stale.
     pub training_hash: String,
 }
@@ -403,6 +405,7 @@ mod intents;
 mod load;
 mod operations;
 mod permissions;
+mod schedules;
 mod settings;
 mod slot_limits;
 mod source;
@@ -448,4 +451,18 @@ pub enum Missed {
     Skip,
     /// Asks its requester whether to run it now.
     Ask,
+}
+
+/// A recurring post (`schedules:`): a read-only dialog run with fixed slot
+/// values at the times a cron expression gives, its answer posted to rooms.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Schedule {
+    pub name: String,
+    pub every: crate::cron::Every,
+    pub dialog: String,
+    /// Slot name → canonical value.
+    pub slots: BTreeMap<String, String>,
+    pub rooms: Vec<String>,
+    /// `Run` or `Skip` (a post is never asked about: nobody asked for it).
+    pub missed: Missed,
 }

@@ -140,7 +140,7 @@ impl Checker<'_> {
         }
     }
 
-    fn check_zone(&mut self, text: &str, at: Location) -> Option<chrono_tz::Tz> {
+    pub(super) fn check_zone(&mut self, text: &str, at: Location) -> Option<chrono_tz::Tz> {
         let found = crate::types::parse_zone(text);
         if found.is_none() {
             self.diagnostics.push(at, format!("`{text}` is not a time zone; expected an IANA name such as `Europe/Berlin`, `America/New_York` or `UTC`"));

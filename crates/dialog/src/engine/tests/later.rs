@@ -119,7 +119,12 @@ fn a_missed_request_is_skipped_unless_its_dialog_says_otherwise() {
 #[test]
 fn missed_run_runs_late_and_says_so() {
     let mut s = Session::new();
-    s.project.dialogs.get_mut("deploy_app").unwrap().when_due.missed = opsbot_spec::Missed::Run;
+    s.project
+        .dialogs
+        .get_mut("deploy_app")
+        .unwrap()
+        .when_due
+        .missed = opsbot_spec::Missed::Run;
     let request = scheduled(&mut s, "deploy shop 1.2 to staging at 10:05", 0);
     let t = s.feed(Input::Due(&request), 30);
     assert!(t.replies[0].contains("late"), "{:?}", t.replies);
@@ -129,7 +134,12 @@ fn missed_run_runs_late_and_says_so() {
 #[test]
 fn missed_ask_asks_the_requester_and_runs_on_yes() {
     let mut s = Session::new();
-    s.project.dialogs.get_mut("deploy_app").unwrap().when_due.missed = opsbot_spec::Missed::Ask;
+    s.project
+        .dialogs
+        .get_mut("deploy_app")
+        .unwrap()
+        .when_due
+        .missed = opsbot_spec::Missed::Ask;
     let request = scheduled(&mut s, "deploy shop 1.2 to staging at 10:05", 0);
     let t = s.feed(Input::Due(&request), 30);
     assert!(
@@ -145,8 +155,12 @@ fn missed_ask_asks_the_requester_and_runs_on_yes() {
 #[test]
 fn grace_decides_what_counts_as_missed() {
     let mut s = Session::new();
-    s.project.dialogs.get_mut("deploy_app").unwrap().when_due.grace =
-        std::time::Duration::from_secs(3600);
+    s.project
+        .dialogs
+        .get_mut("deploy_app")
+        .unwrap()
+        .when_due
+        .grace = std::time::Duration::from_secs(3600);
     let request = scheduled(&mut s, "deploy shop 1.2 to staging at 10:05", 0);
     let t = s.feed(Input::Due(&request), 30);
     assert!(
@@ -160,7 +174,12 @@ fn grace_decides_what_counts_as_missed() {
 #[test]
 fn a_fresh_confirmation_at_the_time_runs_only_on_yes() {
     let mut s = Session::new();
-    s.project.dialogs.get_mut("deploy_app").unwrap().when_due.confirm = true;
+    s.project
+        .dialogs
+        .get_mut("deploy_app")
+        .unwrap()
+        .when_due
+        .confirm = true;
     let request = scheduled(&mut s, "deploy shop 1.2 to staging at 10:20", 0);
     let t = s.feed(Input::Due(&request), 20);
     assert!(
@@ -213,7 +232,10 @@ fn an_approver_who_left_the_group_no_longer_counts_at_the_time() {
         .remove("dave");
     let t = s.feed(Input::Due(&request), 40);
     let all = t.replies.join("\n");
-    assert!(all.contains("dave, who approved it, is no longer a member"), "{all}");
+    assert!(
+        all.contains("dave, who approved it, is no longer a member"),
+        "{all}"
+    );
     assert!(!runs(&t));
     assert!(matches!(
         s.conversation.phase,
