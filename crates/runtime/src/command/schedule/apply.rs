@@ -134,8 +134,13 @@ async fn cancel(
     ));
     commit(floor, key, change).await?;
     tracing::info!(room = %key.room, user = %key.user, job = %job.id(), "scheduled job cancelled");
+    let verb = if job.request().is_some() {
+        "run"
+    } else {
+        "be said"
+    };
     reply.say(format!(
-        "Cancelled: {} will not happen.",
+        "Cancelled: {} will not {verb}.",
         what(loaded, &job)
     ));
     Ok(())
