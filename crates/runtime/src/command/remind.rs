@@ -150,12 +150,20 @@ pub(crate) async fn apply(
     floor.commit(key, &mine, change).await?;
     floor.jobs_changed.notify_one();
     tracing::info!(room = %key.room, user = %key.user, job = %reminder.id, "reminder kept");
-    let first = format!(
-        "{} ({} UTC, {})",
-        display_time(when.at, zone),
-        when.at.format("%H:%M"),
-        time_distance(when.at, now)
-    );
+    let first = if zone == chrono_tz::UTC {
+        format!(
+            "{} ({})",
+            display_time(when.at, zone),
+            time_distance(when.at, now)
+        )
+    } else {
+        format!(
+            "{} ({} UTC, {})",
+            display_time(when.at, zone),
+            when.at.format("%H:%M"),
+            time_distance(when.at, now)
+        )
+    };
     let told = match &when.every {
         Some(every) => format!(
             "I will remind {} {} ({}, {}), first on {first}: “{text}”. Say “cancel {}” to stop.",

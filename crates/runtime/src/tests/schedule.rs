@@ -219,3 +219,68 @@ fn a_scheduled_request_is_cancelled_by_its_time_on_two_packs() {
         });
     }
 }
+
+/// `missed: run` and `missed: ask` across a restart, on both packs: the bot
+/// is down at the time; when it is back, the request runs late saying so,
+/// or its requester is asked and it runs on their yes.
+#[test]
+fn a_missed_request_follows_its_dialogs_policy_across_a_restart_on_two_packs() {
+    for missed in [opsbot_spec::Missed::Run, opsbot_spec::Missed::Ask] {
+        for &(name, user, request, _, _) in REQUESTS {
+            let state = tempfile::tempdir().unwrap();
+            let db = state.path().join("opsbot.db");
+            let policy = |project: &mut opsbot_spec::Project| {
+                schedulable(project);
+                for dialog in project.dialogs.values_mut() {
+                    dialog.when_due.missed = missed;
+                }
+            };
+            let bot = bot_changed(
+                name,
+                state.path(),
+                crate::SledStore::open(&db).unwrap(),
+                policy,
+            );
+            bot.set_clock(nine_am());
+            runtime().block_on(async {
+                say(&bot, "room", user, &format!("{request} in 3 hours")).await;
+                say(&bot, "room", user, "yes").await;
+            });
+            drop(bot);
+            // Back an hour after its time.
+            let bot = bot_changed(
+                name,
+                state.path(),
+                crate::SledStore::open(&db).unwrap(),
+                policy,
+            );
+            bot.set_clock(nine_am() + chrono::Duration::minutes(240));
+            runtime().block_on(async {
+                let fired = bot.fire_due().await.unwrap();
+                let said: Vec<&str> = fired.iter().map(|m| m.text.as_str()).collect();
+                assert!(
+                    said[0].starts_with("I was not running at"),
+                    "{name} {missed:?}: {said:?}"
+                );
+                if missed == opsbot_spec::Missed::Ask {
+                    assert!(
+                        said[0].ends_with("Shall I run it now? (yes/no)"),
+                        "{name}: {said:?}"
+                    );
+                    assert!(runs(state.path()).is_empty(), "{name}: not before the yes");
+                    say(&bot, "room", user, "yes").await;
+                } else {
+                    assert!(said[0].contains("late"), "{name}: {said:?}");
+                }
+                assert!(bot.fire_due().await.unwrap().is_empty(), "{name}: once");
+            });
+            // The action ran once (record.sh writes one line per run).
+            let mut waited = 0;
+            while runs(state.path()).is_empty() && waited < 50 {
+                std::thread::sleep(std::time::Duration::from_millis(100));
+                waited += 1;
+            }
+            assert_eq!(runs(state.path()).len(), 1, "{name} {missed:?}");
+        }
+    }
+}

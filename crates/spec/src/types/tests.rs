@@ -343,3 +343,39 @@ fn durations_in_words_count_right() {
         "{fields:?}"
     );
 }
+
+#[test]
+fn a_city_and_time_name_the_zone_and_after_names_the_time() {
+    let frame = TimeFrame {
+        now: now(),
+        zone: chrono_tz::Tz::UTC,
+        direction: Direction::Future,
+    };
+    // now() is in November: Berlin is UTC+1, New York UTC-5.
+    for (text, expected) in [
+        ("after 6pm Berlin time", "18:00 Europe/Berlin"),
+        ("at 9 new york time", "09:00 America/New_York"),
+        ("tomorrow at 9 Berlin time", "09:00 Europe/Berlin"),
+        ("after 18:30", "18:30 UTC"),
+    ] {
+        let found = ValueType::DateTime.find(&format!("deploy it {text}"), now());
+        assert_eq!(found.len(), 1, "{text}: {found:?}");
+        let (start, end) = found[0];
+        assert_eq!(&format!("deploy it {text}")[start..end], text);
+        let t = parse_datetime_in(text, &frame).unwrap();
+        let (clock, zone) = expected.split_once(' ').unwrap();
+        let zone = parse_zone(zone).unwrap();
+        assert_eq!(
+            t.with_timezone(&zone).format("%H:%M").to_string(),
+            clock,
+            "{text}"
+        );
+    }
+    // A word before "time" that is no city is not a zone.
+    let found = ValueType::DateTime.find("remind me at 6pm lunch time", now());
+    assert_eq!(found.len(), 1);
+    assert_eq!(
+        &"remind me at 6pm lunch time"[found[0].0..found[0].1],
+        "at 6pm"
+    );
+}

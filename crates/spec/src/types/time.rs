@@ -140,6 +140,12 @@ pub fn parse_datetime_in(text: &str, frame: &TimeFrame) -> Option<DateTime<Utc>>
     }
     let lower = original.to_ascii_lowercase();
     let lower = lower.trim_end_matches(['.', '!', '?']).trim();
+    // "after 6pm": from then on, so then.
+    let lower = lower.strip_prefix("after ").unwrap_or(lower).trim();
+    // "6pm Berlin time": the zone of that city.
+    if let Some((rest, zone)) = lower.strip_suffix(" time").and_then(city_at_end) {
+        return parse_datetime_in(rest, &frame.in_zone(zone));
+    }
     // A zone said at the end ("09:00 UTC", "at 9 Europe/Berlin") wins.
     let (lower, zone) = match lower.rsplit_once(' ') {
         Some((rest, last)) => match parse_zone(last) {
@@ -366,14 +372,19 @@ fn weekday_date(text: &str, today: NaiveDate, direction: Direction) -> Option<Na
 /// The time-expression finder's pattern: every form [`parse_datetime_in`]
 /// reads, so extraction and resolution agree.
 pub(super) fn datetime_pattern(duration: &str) -> String {
-    let clock = r"(?:at\s+)?(?:noon|midnight|\d{1,2}(?::\d{2})?\s*(?:am|pm)?|\d{1,2}\s*o'?clock)";
+    let clock =
+        r"(?:at\s+)?(?:noon|midnight|\d{1,2}(?::\d{2})?(?:\s*(?:am|pm))?|\d{1,2}\s*o'?clock)";
     let weekdays = "(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)";
     let day = format!(
         r"(?:today|tonight|tomorrow|yesterday|the day (?:after tomorrow|before yesterday)|last night|this (?:morning|afternoon|evening)|(?:next|this|on|last)\s+{weekdays}|{weekdays}|\d{{4}}-\d{{2}}-\d{{2}})"
     );
-    let zone = r"(?:\s+(?:utc|gmt|[a-z]+/[a-z_]+(?:/[a-z_]+)?))?";
+    // "Europe/Berlin", or a zone's city and "time": "6pm Berlin time".
+    let zone = format!(
+        r"(?:\s+(?:utc|gmt|[a-z]+/[a-z_]+(?:/[a-z_]+)?|(?:{})\s+time))?",
+        city_pattern()
+    );
     format!(
-        r"(?i)\b(?:(?:\d{{4}}-\d{{2}}-\d{{2}}T\d{{2}}:\d{{2}}(?::\d{{2}})?(?:Z|[+-]\d{{2}}:?\d{{2}})?)|in\s+{duration}|{duration}\s+(?:from now|ago)|(?:{day}(?:\s+(?:morning|afternoon|evening|night))?(?:\s+{clock})?|at\s+(?:noon|midnight|\d{{1,2}}(?::\d{{2}})?\s*(?:am|pm)?)|\d{{1,2}}(?::\d{{2}})?\s*(?:am|pm)){zone}|now)\b"
+        r"(?i)\b(?:(?:\d{{4}}-\d{{2}}-\d{{2}}T\d{{2}}:\d{{2}}(?::\d{{2}})?(?:Z|[+-]\d{{2}}:?\d{{2}})?)|in\s+{duration}|{duration}\s+(?:from now|ago)|(?:(?:after\s+)?(?:{day}(?:\s+(?:morning|afternoon|evening|night))?(?:\s+{clock})?|at\s+(?:noon|midnight|\d{{1,2}}(?::\d{{2}})?(?:\s*(?:am|pm))?)|\d{{1,2}}(?::\d{{2}})?\s*(?:am|pm))|after\s+\d{{1,2}}(?::\d{{2}})?){zone}|now)\b"
     )
 }
 
@@ -385,4 +396,40 @@ impl fmt::Display for Direction {
             Direction::Any => "any",
         })
     }
+}
+
+/// The cities of the IANA zones ("berlin", "new york", "sao paulo"), longest
+/// first, as a pattern: "Berlin time" names Europe/Berlin.
+fn city_pattern() -> String {
+    let mut cities: Vec<String> = chrono_tz::TZ_VARIANTS
+        .iter()
+        .filter_map(|tz| {
+            tz.name()
+                .rsplit_once('/')
+                .map(|(_, city)| city.to_ascii_lowercase())
+        })
+        .filter(|city| city.chars().all(|c| c.is_ascii_alphabetic() || c == '_'))
+        .map(|city| city.replace('_', r"[ _]"))
+        .collect();
+    cities.sort_by_key(|c| std::cmp::Reverse(c.len()));
+    cities.dedup();
+    cities.join("|")
+}
+
+/// `text` ending in a zone's city ("6pm berlin", "9 new york"): the rest and
+/// the zone. Of two zones with one city name, the one listed first.
+fn city_at_end(text: &str) -> Option<(&str, Tz)> {
+    let words: Vec<(usize, &str)> = text
+        .match_indices(' ')
+        .map(|(i, _)| (i, &text[i + 1..]))
+        .collect();
+    words.into_iter().find_map(|(i, city)| {
+        let wanted = city.replace(' ', "_");
+        let zone = chrono_tz::TZ_VARIANTS.iter().find(|tz| {
+            tz.name()
+                .rsplit_once('/')
+                .is_some_and(|(_, c)| c.eq_ignore_ascii_case(&wanted))
+        })?;
+        Some((text[..i].trim(), *zone))
+    })
 }

@@ -200,12 +200,19 @@ async fn move_to(
     commit(floor, key, change).await?;
     floor.jobs_changed.notify_one();
     tracing::info!(room = %key.room, user = %key.user, job = %job.id(), "scheduled job moved");
+    let distance = opsbot_spec::types::time_distance(at, now);
+    let when = if zone == chrono_tz::UTC {
+        format!("{} ({distance})", display_time(at, zone))
+    } else {
+        format!(
+            "{} ({} UTC, {distance})",
+            display_time(at, zone),
+            at.format("%H:%M")
+        )
+    };
     reply.say(format!(
-        "Moved: {} now happens at {} ({} UTC, {}) instead of {}.",
+        "Moved: {} now happens at {when} instead of {}.",
         what(loaded, &job),
-        display_time(at, zone),
-        at.format("%H:%M"),
-        opsbot_spec::types::time_distance(at, now),
         display_time(from, zone)
     ));
     Ok(())
