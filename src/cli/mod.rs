@@ -342,6 +342,7 @@ fn run_matrix(paths: &Paths, args: &RunArgs) -> Result<()> {
     let bot = Arc::new(
         stand_ins
             .apply(builder)
+            .door("matrix")
             .dry_run(args.dry_run)
             .reloader(crate::refresh::reloader(paths))
             .build(),
@@ -410,6 +411,7 @@ fn run_shell(paths: &Paths, args: &ShellArgs) -> Result<()> {
     let operator = user.clone();
     let bot = Arc::new(
         app::open_bot(paths)?
+            .door("shell")
             .dry_run(args.dry_run)
             .reloader(crate::refresh::reloader(paths))
             .admins(Arc::new(move |u: &str| u == operator))
@@ -453,6 +455,7 @@ fn test(paths: &Paths, args: &TestArgs) -> Result<()> {
             Runtime::builder(project.clone(), nlu.clone(), store, state.to_path_buf())
                 .inbox(opsbot_runtime::Inbox::new(state.join("review")))
                 .clock(clock)
+                .door("test")
                 .build(),
         )
     };

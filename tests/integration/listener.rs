@@ -127,6 +127,25 @@ fn idle_slow_and_huge_requests_never_take_the_bot_down() {
         let during = priya.ask(&room, "hello").await;
         assert!(!during.is_empty());
 
+        // Ready, and counting what happened, in the Prometheus text format.
+        let (status, ready) = http(port, "GET", "/readyz", &[], b"");
+        assert_eq!((status, ready.as_str()), (200, "ready"));
+        let (status, metrics) = http(port, "GET", "/metrics", &[], b"");
+        assert_eq!(status, 200, "{metrics}");
+        let value = |series: &str| -> f64 {
+            metrics
+                .lines()
+                .find_map(|line| line.strip_prefix(series)?.trim().parse().ok())
+                .unwrap_or_else(|| panic!("no {series} in\n{metrics}"))
+        };
+        assert!(value("opsbot_messages_total{door=\"matrix\",outcome=\"handled\"}") >= 2.0);
+        assert_eq!(
+            value("opsbot_alert_notifications_total{status=\"firing\"}"),
+            1.0
+        );
+        assert!(value("opsbot_message_seconds_count") >= 2.0);
+        assert!(!metrics.contains("priya"), "no user ids in labels");
+
         // Headers a line every 400 ms: cut off after the read timeout.
         let started = Instant::now();
         let mut slow = TcpStream::connect(("127.0.0.1", port)).unwrap();

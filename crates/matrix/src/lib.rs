@@ -217,9 +217,10 @@ pub async fn run(
         &config.display_name,
         config.command_prefix.clone(),
     );
+    let counted = runtime.clone();
     let shared = Arc::new(Shared {
         runtime,
-        outbox: outbox::Outbox::new(),
+        outbox: outbox::Outbox::noting(move |what| counted.metrics().door_failure("matrix", what)),
         progress: sync::Progress::default(),
         config,
         addressing,
@@ -280,12 +281,15 @@ pub async fn run(
             result = client.sync_once(settings) => match result {
                 Ok(response) => {
                     backoff.reset();
+                    shared.runtime.set_door_ready(Ok(()));
                     let next = response.next_batch.clone();
                     sync::dispatch(&client, &shared, response, since.as_deref()).await;
                     since = Some(next);
                 }
                 Err(e) => {
                     let wait = backoff.next_wait();
+                    shared.runtime.metrics().door_failure("matrix", "sync");
+                    shared.runtime.set_door_ready(Err(format!("the homeserver does not answer: {e}")));
                     tracing::warn!(error = %e, retry_in = ?wait, "sync failed; retrying");
                     tokio::time::sleep(wait).await;
                 }

@@ -32,11 +32,24 @@ const QUIET_RESET: Duration = Duration::from_secs(60);
 const MAX_SPACING: Duration = Duration::from_secs(30);
 
 /// Sends the bot's messages, in order per room, paced for the account.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct Outbox {
     rooms: Arc<Mutex<HashMap<OwnedRoomId, Arc<RoomQueue>>>>,
     pace: Arc<Mutex<Pace>>,
     counts: Arc<Mutex<Counts>>,
+    /// Told of each retry, rate limit and message given up (for metrics).
+    noted: Arc<dyn Fn(&'static str) + Send + Sync>,
+}
+
+impl Default for Outbox {
+    fn default() -> Self {
+        Outbox {
+            rooms: Arc::default(),
+            pace: Arc::default(),
+            counts: Arc::default(),
+            noted: Arc::new(|_| {}),
+        }
+    }
 }
 
 /// What the outbox has met so far (logged when the adapter stops).
@@ -157,6 +170,15 @@ impl Outbox {
         Outbox::default()
     }
 
+    /// An outbox that tells `noted` of each retry ("send_retry"), rate
+    /// limit ("rate_limited") and message given up ("send_given_up").
+    pub fn noting(noted: impl Fn(&'static str) + Send + Sync + 'static) -> Outbox {
+        Outbox {
+            noted: Arc::new(noted),
+            ..Outbox::default()
+        }
+    }
+
     /// Queues `content` for `room` behind what is already queued there and
     /// resolves to its event id once sent (`None` if it could not be).
     pub fn send(
@@ -232,6 +254,7 @@ impl Outbox {
                 Err(e) => {
                     if let Some(after) = retry_after(&e) {
                         self.counts.lock().expect("outbox lock").rate_limited += 1;
+                        (self.noted)("rate_limited");
                         self.pace
                             .lock()
                             .expect("outbox lock")
@@ -241,10 +264,12 @@ impl Outbox {
                     }
                     if backoff.failures() + 1 >= ATTEMPTS {
                         self.counts.lock().expect("outbox lock").given_up += 1;
+                        (self.noted)("send_given_up");
                         tracing::error!(room = %room.room_id(), error = %e, "giving up sending a message");
                         return None;
                     }
                     let wait = backoff.next_wait();
+                    (self.noted)("send_retry");
                     tracing::warn!(room = %room.room_id(), error = %e, retry_in = ?wait, "sending failed; retrying");
                     tokio::time::sleep(wait).await;
                 }

@@ -19,6 +19,10 @@ pub(crate) struct Floor {
     chat: RwLock<Option<Arc<dyn Chat>>>,
     /// Woken when a request is scheduled, so the scheduler looks again.
     pub jobs_changed: tokio::sync::Notify,
+    /// What the bot counts; every commit's audit records are counted here.
+    pub metrics: crate::metrics::Metrics,
+    /// Whether the door reaches its chat server (`None`: it never said).
+    pub door_ready: RwLock<Option<Result<(), String>>>,
 }
 
 impl Floor {
@@ -28,6 +32,8 @@ impl Floor {
             clock,
             chat: RwLock::new(None),
             jobs_changed: tokio::sync::Notify::new(),
+            metrics: crate::metrics::Metrics::new(),
+            door_ready: RwLock::new(None),
         }
     }
 
@@ -70,7 +76,10 @@ impl Floor {
         change: Commit,
     ) -> Result<Vec<AuditRecord>, RuntimeError> {
         let (key, conversation) = (key.clone(), conversation.clone());
-        self.blocking(move |store| store.commit(&key, &conversation, change))
-            .await
+        let records = self
+            .blocking(move |store| store.commit(&key, &conversation, change))
+            .await?;
+        self.metrics.observe_records(&records);
+        Ok(records)
     }
 }

@@ -244,7 +244,25 @@ impl Ingress {
     /// the runtime next.
     async fn work(&self, envelope: Envelope, sink: OwnedSink) -> Receipt {
         match self.services() {
-            Ok(services) => self.work_with(services, envelope, sink).await,
+            Ok(services) => {
+                let started = std::time::Instant::now();
+                let counted = services.clone();
+                let receipt = self.work_with(services, envelope, sink).await;
+                let outcome = match &receipt {
+                    Receipt::Handled => "handled",
+                    Receipt::Ignored => "ignored",
+                    Receipt::Failed(_) => "failed",
+                };
+                let metrics = &counted.floor.metrics;
+                metrics
+                    .messages
+                    .with_label_values(&[counted.door, outcome])
+                    .inc();
+                metrics
+                    .message_seconds
+                    .observe(started.elapsed().as_secs_f64());
+                receipt
+            }
             Err(e) => Receipt::Failed(e.to_string()),
         }
     }

@@ -20,6 +20,7 @@ pub mod inbox;
 pub mod ingress;
 pub mod key;
 pub mod lookup;
+pub mod metrics;
 pub mod model;
 pub mod private;
 pub mod reply;

@@ -50,6 +50,8 @@ pub(crate) struct Services {
     pub admins: Option<Arc<IsAdmin>>,
     /// How old a message may be instead of the project's `max_message_age`.
     pub max_message_age: Option<Duration>,
+    /// The door's name in metrics ("matrix", "shell").
+    pub door: &'static str,
 }
 
 pub struct Runtime {
@@ -69,6 +71,7 @@ pub struct RuntimeBuilder {
     dry_run: bool,
     action_limit: Option<usize>,
     max_message_age: Option<Duration>,
+    door: &'static str,
     reloader: Option<Arc<Reloader>>,
     admins: Option<Arc<IsAdmin>>,
     inbox: Option<Inbox>,
@@ -95,6 +98,12 @@ impl RuntimeBuilder {
 
     /// Does not act on messages older than `age` when they arrive, instead
     /// of the project's `max_message_age`.
+    /// The door's name in metrics ("matrix", "shell"; "chat" unless said).
+    pub fn door(mut self, name: &'static str) -> Self {
+        self.door = name;
+        self
+    }
+
     pub fn max_message_age(mut self, age: Duration) -> Self {
         self.max_message_age = Some(age);
         self
@@ -154,6 +163,7 @@ impl RuntimeBuilder {
             review,
             admins: self.admins,
             max_message_age: self.max_message_age,
+            door: self.door,
         });
         Runtime {
             ingress: Ingress::new(&services),
@@ -179,6 +189,7 @@ impl Runtime {
             dry_run: false,
             action_limit: None,
             max_message_age: None,
+            door: "chat",
             reloader: None,
             admins: None,
             inbox: None,
@@ -252,6 +263,42 @@ impl Runtime {
 
     pub fn now(&self) -> DateTime<Utc> {
         self.services.floor.now()
+    }
+
+    /// What a door says of its connection: `Ok` once it reaches its chat
+    /// server, `Err(why)` while it does not. For `/readyz`.
+    pub fn set_door_ready(&self, ready: Result<(), String>) {
+        *self
+            .services
+            .floor
+            .door_ready
+            .write()
+            .expect("readiness lock") = Some(ready);
+    }
+
+    /// Whether the bot can serve, part by part: the store answers a read,
+    /// a model is loaded, and the door (when it reports) reaches its
+    /// server. For `/readyz`.
+    pub fn readiness(&self) -> Vec<(&'static str, Result<(), String>)> {
+        let store = self.store().jobs().map(|_| ()).map_err(|e| e.to_string());
+        let model = Ok(());
+        let mut parts = vec![("store", store), ("model", model)];
+        if let Some(door) = self
+            .services
+            .floor
+            .door_ready
+            .read()
+            .expect("readiness lock")
+            .clone()
+        {
+            parts.push(("door", door));
+        }
+        parts
+    }
+
+    /// What the bot counts, for `/metrics`.
+    pub fn metrics(&self) -> &crate::metrics::Metrics {
+        &self.services.floor.metrics
     }
 
     /// The store, for the CLI's reads and for tests.

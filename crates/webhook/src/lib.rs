@@ -11,6 +11,9 @@
 //!   `alerts.hooks` (its templates name the fields); 404 for an unknown hook,
 //!   400 naming a field the body lacks; otherwise as above.
 //! - `GET /healthz` — 200 `ok`.
+//! - `GET /readyz` — 200 `ready`, or 503 naming what is not (the store, the
+//!   door's connection).
+//! - `GET /metrics` — the bot's counters in the Prometheus text format.
 //!
 //! A request's body is read only once its headers prove the bearer token, or
 //! carry an HMAC signature the body can then be checked against; a declared
@@ -62,15 +65,53 @@ pub fn router(
     settings: &opsbot_spec::AlertSettings,
 ) -> Router {
     Router::new()
-        .route("/healthz", get(|| async { "ok" }))
         .route("/alerts/alertmanager", post(alertmanager))
         .route("/hooks/{name}", post(hook))
         .with_state(Arc::new(Shared {
-            runtime,
+            runtime: runtime.clone(),
             credentials,
             max_body: settings.max_body,
             read_timeout: settings.read_timeout,
         }))
+        .merge(health_router(runtime))
+}
+
+/// `/healthz` (alive), `/readyz` (the store answers, a model is loaded, the
+/// door reaches its server: 200 or 503 naming what is not ready) and
+/// `/metrics` (Prometheus text format). Nothing secret is in any of them.
+pub fn health_router(runtime: Arc<Runtime>) -> Router {
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .with_state(runtime)
+}
+
+async fn readyz(State(runtime): State<Arc<Runtime>>) -> Response {
+    let parts = runtime.readiness();
+    let not_ready: Vec<String> = parts
+        .iter()
+        .filter_map(|(part, state)| state.as_ref().err().map(|why| format!("{part}: {why}")))
+        .collect();
+    if not_ready.is_empty() {
+        (StatusCode::OK, "ready").into_response()
+    } else {
+        answer(
+            StatusCode::SERVICE_UNAVAILABLE,
+            serde_json::json!({"ready": false, "not_ready": not_ready}),
+        )
+    }
+}
+
+async fn metrics(State(runtime): State<Arc<Runtime>>) -> Response {
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        runtime.metrics().render(),
+    )
+        .into_response()
 }
 
 /// The body of an authenticated request, or the answer that ends it: 401

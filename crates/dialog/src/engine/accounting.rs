@@ -419,8 +419,10 @@ impl<'a> Step<'a> {
             (PartKind::Time, None) if dialog.read_only => {
                 format!("I can only {description} as things are now, not for a time you name")
             }
+            // The confirmation that follows is for now: said so, since the
+            // person asked for another time.
             (PartKind::Time, None) => {
-                format!("I cannot {description} at a given time yet, only now")
+                format!("I cannot {description} at a given time, only now — a yes does it now")
             }
             (PartKind::Duration, None) => {
                 format!("a request to {description} takes no duration")

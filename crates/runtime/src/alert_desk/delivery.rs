@@ -145,8 +145,18 @@ impl AlertDesk {
             };
             let Some(handle) = handle else {
                 tracing::warn!(room = %group.room, group = %group.group_key, "alert delivery failed; will retry");
+                self.floor
+                    .metrics
+                    .alert_deliveries
+                    .with_label_values(&["failed"])
+                    .inc();
                 return Ok(false);
             };
+            self.floor
+                .metrics
+                .alert_deliveries
+                .with_label_values(&["posted"])
+                .inc();
             // The group may have changed while this was sent: record what
             // the room shows on the group as it is now.
             let _merging = self.lock.lock().await;

@@ -131,6 +131,15 @@ impl AlertDesk {
             self.pending.notify_one();
         }
         tracing::info!(group = %notification.group_key, rooms = receipt.rooms, changed = receipt.changed, alerts = notification.alerts.len(), "alert notification accepted");
+        let status = match notification.status {
+            crate::alerts::AlertStatus::Firing => "firing",
+            crate::alerts::AlertStatus::Resolved => "resolved",
+        };
+        self.floor
+            .metrics
+            .alert_notifications
+            .with_label_values(&[status])
+            .inc();
         Ok(receipt)
     }
 

@@ -196,9 +196,23 @@ impl Conversations {
                 .expect("the semaphore is never closed");
             let loaded = loaded.clone();
             let content = message.content.to_string();
-            tokio::task::spawn_blocking(move || loaded.nlu.understand(&content))
+            let started = std::time::Instant::now();
+            let understood = tokio::task::spawn_blocking(move || loaded.nlu.understand(&content))
                 .await
-                .map_err(|e| RuntimeError::Internal(format!("understanding failed: {e}")))?
+                .map_err(|e| RuntimeError::Internal(format!("understanding failed: {e}")))?;
+            let metrics = &self.floor.metrics;
+            metrics.nlu_seconds.observe(started.elapsed().as_secs_f64());
+            match &understood.intent {
+                Some(intent) => {
+                    metrics
+                        .intents
+                        .with_label_values(&[intent.name.as_str()])
+                        .inc();
+                    metrics.confidence.observe(f64::from(intent.confidence));
+                }
+                None => metrics.intents.with_label_values(&["none"]).inc(),
+            }
+            understood
         };
         tracing::debug!(
             room = %key.room,

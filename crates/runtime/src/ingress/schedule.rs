@@ -25,6 +25,17 @@ impl Ingress {
         let mut said = Vec::new();
         for job in due {
             let key = job.key.clone();
+            let kind = match &job.work {
+                Work::Request(_) => "request",
+                Work::Reminder(_) => "reminder",
+                Work::Post(_) => "post",
+            };
+            services
+                .floor
+                .metrics
+                .scheduled
+                .with_label_values(&[kind])
+                .inc();
             let worker = services.clone();
             let mut replies: Vec<String> = Vec::new();
             let mut collect = |text: String| replies.push(text);

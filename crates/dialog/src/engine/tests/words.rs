@@ -16,7 +16,7 @@ fn a_time_no_slot_takes_is_named_before_the_confirmation() {
     let reply = &t.replies[0];
     assert!(
         reply.starts_with(
-            "I did not use “at 21:00”: I cannot restart a service on a host at a given time yet"
+            "I did not use “at 21:00”: I cannot restart a service on a host at a given time, only now — a yes does it now"
         ) && reply.ends_with("(yes/no)"),
         "{reply}"
     );
