@@ -1,9 +1,11 @@
 //! The bot's own words for scheduled requests: "what is scheduled?" lists
 //! those of the room, "cancel 7f3a" drops one before its time (its requester
-//! or an admin only), audited.
+//! or an admin only), audited. An operator at the machine cancels one with
+//! `opsbot schedule cancel` through [`cancel_as_operator`], the same change.
 
 use std::sync::LazyLock;
 
+use chrono::{DateTime, Utc};
 use regex::Regex;
 
 use super::admins::Admins;
@@ -11,8 +13,9 @@ use crate::audit::AuditRecord;
 use crate::floor::Floor;
 use crate::model::Loaded;
 use crate::reply::Reply;
-use crate::store::{Commit, ConversationKey, Job};
+use crate::store::{Commit, ConversationKey, Job, Store};
 use crate::RuntimeError;
+use opsbot_spec::{Project, Settings};
 
 /// What was asked about scheduled requests.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -87,12 +90,7 @@ pub(crate) async fn apply(
                         .collect(),
                     format!("at {time}"),
                 ),
-                ScheduleCommand::Cancel(id) => (
-                    here.iter()
-                        .filter(|j| j.id().starts_with(id.as_str()))
-                        .collect(),
-                    format!("with the id {id}"),
-                ),
+                ScheduleCommand::Cancel(id) => (with_id(&here, id), format!("with the id {id}")),
                 ScheduleCommand::List => unreachable!("listed above"),
             };
             let job = match found.as_slice() {
@@ -120,23 +118,16 @@ pub(crate) async fn apply(
                     return Ok(());
                 }
             }
-            let settings = &loaded.project.settings;
-            let now = floor.now();
-            let mut change = Commit::at(now);
-            change.unschedule.push(job.id().to_string());
-            change.records.push(AuditRecord::unscheduled(
-                settings,
-                &job.key,
-                now,
-                &job.request,
-                &key.user,
-            ));
+            let change = cancellation(&loaded.project.settings, job, &key.user, floor.now());
             // The speaker's own conversation, unchanged: the commit is this
             // worker's to make; the requester's conversation is not touched.
             let mine = floor.store.load(key)?;
             floor.commit(key, &mine, change).await?;
             tracing::info!(room = %key.room, user = %key.user, request = %job.id(), "scheduled request cancelled");
-            reply.say(format!("Cancelled: {} will not run.", what(loaded, job)));
+            reply.say(format!(
+                "Cancelled: {} will not run.",
+                describe(&loaded.project, job)
+            ));
             Ok(())
         }
     }
@@ -159,7 +150,7 @@ fn list(
             format!(
                 "• {} — {}, {} ({}), asked by {}",
                 job.request.short_id(),
-                what(loaded, job),
+                describe(&loaded.project, job),
                 opsbot_spec::types::display_time(at, zone),
                 opsbot_spec::types::time_distance(at, now),
                 job.key.user
@@ -196,10 +187,55 @@ fn does(loaded: &Loaded, job: &Job, words: &str) -> bool {
         })
 }
 
-/// "restart a service on a host (service=apache, host=web-04)".
-fn what(loaded: &Loaded, job: &Job) -> String {
-    let description = loaded
-        .project
+/// The scheduled requests whose id starts with `prefix` (any case).
+pub fn with_id<'j>(jobs: &'j [Job], prefix: &str) -> Vec<&'j Job> {
+    let prefix = prefix.to_ascii_lowercase();
+    jobs.iter()
+        .filter(|job| job.id().starts_with(prefix.as_str()))
+        .collect()
+}
+
+/// What cancelling `job` writes: it is forgotten, and audited as cancelled
+/// by `by`.
+fn cancellation(settings: &Settings, job: &Job, by: &str, now: DateTime<Utc>) -> Commit {
+    let mut change = Commit::at(now);
+    change.unschedule.push(job.id().to_string());
+    change.records.push(AuditRecord::unscheduled(
+        settings,
+        &job.key,
+        now,
+        &job.request,
+        by,
+    ));
+    change
+}
+
+/// Cancels the scheduled request `id` for an operator at the machine (`by`
+/// names them in the audit record: "cli:alice"), trusted like an admin.
+/// Committed with the requester's conversation as it is, so the caller runs
+/// this where that conversation may be written: its worker in a running bot
+/// ([`crate::Runtime::cancel_scheduled`]), or a store no bot holds. `None`
+/// when no request has that id (any more: it may have just run).
+pub fn cancel_as_operator(
+    store: &dyn Store,
+    settings: &Settings,
+    id: &str,
+    by: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<Job>, RuntimeError> {
+    let Some(job) = store.job(id)? else {
+        return Ok(None);
+    };
+    let theirs = store.load(&job.key)?;
+    store.commit(&job.key, &theirs, cancellation(settings, &job, by, now))?;
+    tracing::info!(room = %job.key.room, by, request = %job.id(), "scheduled request cancelled by an operator");
+    Ok(Some(job))
+}
+
+/// "the request to restart a service on a host (service=apache,
+/// host=web-04)": what a scheduled request does, for lists and answers.
+pub fn describe(project: &Project, job: &Job) -> String {
+    let description = project
         .dialogs
         .get(&job.request.dialog)
         .map_or(job.request.dialog.as_str(), |d| d.description.as_str());
