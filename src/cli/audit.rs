@@ -8,9 +8,26 @@ use super::operator::Host;
 use super::*;
 use opsbot_runtime::Store;
 
+/// How often `audit verify` reads a trail the running bot wrote to meanwhile.
+const VERIFY_ATTEMPTS: usize = 3;
+
 /// `audit verify` on an open store: its keyed chain and its checkpoint copy.
+/// A running bot may append records while the trail is read, which can look
+/// like a head out of step with the records; so a verification with
+/// problems during which the head moved is done again.
 pub(crate) fn verify(store: &dyn Store, out: &mut dyn Write) -> Result<()> {
-    let verification = store.verify_audit()?;
+    let mut attempts = 0;
+    let verification = loop {
+        attempts += 1;
+        let head = store.chain_head()?;
+        let verification = store.verify_audit()?;
+        if verification.problems.is_empty()
+            || attempts == VERIFY_ATTEMPTS
+            || store.chain_head()? == head
+        {
+            break verification;
+        }
+    };
     for note in &verification.notes {
         writeln!(out, "note: {note}")?;
     }
