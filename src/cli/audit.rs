@@ -6,7 +6,7 @@ use std::io::Write;
 
 use super::operator::Host;
 use super::*;
-use opsbot_runtime::Store;
+use opsbot_runtime::{ChainHead, RuntimeError, Store, Verification};
 
 /// How often `audit verify` reads a trail the running bot wrote to meanwhile.
 const VERIFY_ATTEMPTS: usize = 3;
@@ -16,18 +16,7 @@ const VERIFY_ATTEMPTS: usize = 3;
 /// like a head out of step with the records; so a verification with
 /// problems during which the head moved is done again.
 pub(crate) fn verify(store: &dyn Store, out: &mut dyn Write) -> Result<()> {
-    let mut attempts = 0;
-    let verification = loop {
-        attempts += 1;
-        let head = store.chain_head()?;
-        let verification = store.verify_audit()?;
-        if verification.problems.is_empty()
-            || attempts == VERIFY_ATTEMPTS
-            || store.chain_head()? == head
-        {
-            break verification;
-        }
-    };
+    let verification = settled(|| store.chain_head(), || store.verify_audit())?;
     for note in &verification.notes {
         writeln!(out, "note: {note}")?;
     }
@@ -47,6 +36,24 @@ pub(crate) fn verify(store: &dyn Store, out: &mut dyn Write) -> Result<()> {
         verification.problems.len(),
         verification.records
     )
+}
+
+/// A verification of a trail that did not grow while it was read: one with
+/// problems is done again (up to [`VERIFY_ATTEMPTS`] times) when the head
+/// moved meanwhile.
+fn settled(
+    head: impl Fn() -> Result<Option<ChainHead>, RuntimeError>,
+    verify: impl Fn() -> Result<Verification, RuntimeError>,
+) -> Result<Verification, RuntimeError> {
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        let before = head()?;
+        let verification = verify()?;
+        if verification.problems.is_empty() || attempts == VERIFY_ATTEMPTS || head()? == before {
+            return Ok(verification);
+        }
+    }
 }
 
 /// `audit verify` when the store folder is gone: the checkpoint copy is read
@@ -270,4 +277,81 @@ pub(super) fn shown(text: &str) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::Cell;
+
+    use super::*;
+
+    fn head(id: u64) -> Option<ChainHead> {
+        Some(ChainHead {
+            id,
+            hash: format!("h{id}"),
+        })
+    }
+
+    fn verification(problems: &[&str]) -> Verification {
+        Verification {
+            records: 3,
+            problems: problems.iter().map(|p| p.to_string()).collect(),
+            notes: Vec::new(),
+        }
+    }
+
+    /// A record appended while the trail was read looks like a head out of
+    /// step; read again, the trail verifies.
+    #[test]
+    fn a_trail_that_grew_while_it_was_read_is_verified_again() {
+        let (reads, verifications) = (Cell::new(0), Cell::new(0));
+        let verified = settled(
+            || {
+                reads.set(reads.get() + 1);
+                Ok(head(if reads.get() == 1 { 3 } else { 4 }))
+            },
+            || {
+                verifications.set(verifications.get() + 1);
+                Ok(verification(if verifications.get() == 1 {
+                    &["the newest record should be #3 but the trail ends at #4"]
+                } else {
+                    &[]
+                }))
+            },
+        )
+        .unwrap();
+        assert!(verified.problems.is_empty());
+        assert_eq!(verifications.get(), 2);
+    }
+
+    /// Problems in a trail that did not move are told at once; a trail that
+    /// keeps moving is told as found after the last attempt.
+    #[test]
+    fn problems_in_a_still_trail_are_told_at_once() {
+        let verifications = Cell::new(0);
+        let still = settled(
+            || Ok(head(3)),
+            || {
+                verifications.set(verifications.get() + 1);
+                Ok(verification(&["record #2 was edited"]))
+            },
+        )
+        .unwrap();
+        assert_eq!(still.problems, ["record #2 was edited"]);
+        assert_eq!(verifications.get(), 1);
+        let (reads, verifications) = (Cell::new(0), Cell::new(0));
+        let moving = settled(
+            || {
+                reads.set(reads.get() + 1);
+                Ok(head(reads.get()))
+            },
+            || {
+                verifications.set(verifications.get() + 1);
+                Ok(verification(&["record #2 was edited"]))
+            },
+        )
+        .unwrap();
+        assert_eq!(moving.problems.len(), 1);
+        assert_eq!(verifications.get(), VERIFY_ATTEMPTS);
+    }
 }
