@@ -3,6 +3,7 @@
 //! conversation tests and the command line.
 
 pub mod adapters;
+pub mod admin;
 pub mod app;
 pub mod cli;
 pub mod confusion;

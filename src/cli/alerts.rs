@@ -1,20 +1,23 @@
 //! `opsbot alerts`: the alert groups the bot keeps (open ones unless `--all`),
 //! whether each room has been told, and the mutes in force.
 
-use super::audit::{existing_store, shown};
-use super::*;
-use opsbot_runtime::store::AlertStore;
+use std::io::Write;
 
-pub(super) fn alerts(paths: &Paths, args: &AlertsArgs) -> Result<()> {
-    let Some(store) = existing_store(paths)? else {
-        return Ok(());
-    };
+use super::audit::shown;
+use super::*;
+use opsbot_runtime::Store;
+
+pub(crate) fn alerts(store: &dyn Store, args: &AlertsArgs, out: &mut dyn Write) -> Result<()> {
     let now = chrono::Utc::now();
     let mut groups = store.alert_groups()?;
     groups.retain(|g| args.all || !g.is_resolved());
     groups.sort_by_key(|g| std::cmp::Reverse(g.updated_at));
     if groups.is_empty() {
-        println!("no {}alert groups", if args.all { "" } else { "open " });
+        writeln!(
+            out,
+            "no {}alert groups",
+            if args.all { "" } else { "open " }
+        )?;
     }
     for group in &groups {
         let state = if group.is_resolved() {
@@ -27,14 +30,15 @@ pub(super) fn alerts(paths: &Paths, args: &AlertsArgs) -> Result<()> {
             (Some(_), true) => "edit pending",
             (None, _) => "not posted yet (held by a mute, or the homeserver was away)",
         };
-        println!(
+        writeln!(
+            out,
             "{}  {}  {state}  since {}  [{}; route {}]",
             shown(&group.room),
             shown(&group.name()),
             group.opened_at.format("%Y-%m-%d %H:%M UTC"),
             room_state,
             shown(&group.route),
-        );
+        )?;
     }
     let mut rooms: Vec<&str> = groups.iter().map(|g| g.room.as_str()).collect();
     rooms.sort();
@@ -45,13 +49,14 @@ pub(super) fn alerts(paths: &Paths, args: &AlertsArgs) -> Result<()> {
     }
     mutes.dedup_by(|a, b| a.room == b.room && a.target == b.target);
     for mute in mutes {
-        println!(
+        writeln!(
+            out,
             "muted in {}: {} until {} (by {})",
             shown(&mute.room),
             shown(&mute.target),
             mute.until.format("%Y-%m-%d %H:%M UTC"),
             shown(&mute.by)
-        );
+        )?;
     }
     Ok(())
 }

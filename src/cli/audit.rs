@@ -1,47 +1,35 @@
-//! `opsbot audit` (list, verify, export) and `opsbot 2fa`: the trail and its second factor, printed terminal-safe.
+//! `opsbot audit` (list, verify) and `opsbot 2fa`: the trail and its second
+//! factor, printed terminal-safe. Each writes to `out` from a store it is
+//! given, the command line's own or the running bot's (see `operator`).
 
+use std::io::Write;
+
+use super::operator::Host;
 use super::*;
-use opsbot_runtime::store::{AuditStore, SecretStore};
+use opsbot_runtime::{ChainHead, RuntimeError, Store, Verification};
 
-/// The store, or `None` (after saying so) when nothing was ever recorded.
-pub(super) fn existing_store(paths: &Paths) -> Result<Option<SledStore>> {
-    let store_path = paths.store();
-    if !store_path.exists() {
-        println!(
-            "no audit records yet ({} does not exist)",
-            store_path.display()
-        );
-        return Ok(None);
-    }
-    Ok(Some(SledStore::open(&store_path)?))
-}
+/// How often `audit verify` reads a trail the running bot wrote to meanwhile.
+const VERIFY_ATTEMPTS: usize = 3;
 
-pub(super) fn audit_verify(paths: &Paths) -> Result<()> {
-    let store_path = paths.store();
-    if !store_path.exists() {
-        return verify_copy_without_store(&store_path);
-    }
-    let store = match SledStore::open(&store_path) {
-        Ok(store) => store,
-        Err(error @ opsbot_runtime::RuntimeError::AuditKeyChanged { .. }) => {
-            println!("{error}");
-            bail!("the audit trail cannot be verified with this audit key")
-        }
-        Err(error) => return Err(error.into()),
-    };
-    let verification = store.verify_audit()?;
+/// `audit verify` on an open store: its keyed chain and its checkpoint copy.
+/// A running bot may append records while the trail is read, which can look
+/// like a head out of step with the records; so a verification with
+/// problems during which the head moved is done again.
+pub(crate) fn verify(store: &dyn Store, out: &mut dyn Write) -> Result<()> {
+    let verification = settled(|| store.chain_head(), || store.verify_audit())?;
     for note in &verification.notes {
-        println!("note: {note}");
+        writeln!(out, "note: {note}")?;
     }
     if verification.problems.is_empty() {
-        println!(
+        writeln!(
+            out,
             "ok: {} audit records, keyed hash chain intact and matching its checkpoint copy",
             verification.records
-        );
+        )?;
         return Ok(());
     }
     for problem in &verification.problems {
-        println!("{problem}");
+        writeln!(out, "{problem}")?;
     }
     bail!(
         "the audit trail does not verify: {} problem(s) in {} records",
@@ -50,9 +38,27 @@ pub(super) fn audit_verify(paths: &Paths) -> Result<()> {
     )
 }
 
+/// A verification of a trail that did not grow while it was read: one with
+/// problems is done again (up to [`VERIFY_ATTEMPTS`] times) when the head
+/// moved meanwhile.
+fn settled(
+    head: impl Fn() -> Result<Option<ChainHead>, RuntimeError>,
+    verify: impl Fn() -> Result<Verification, RuntimeError>,
+) -> Result<Verification, RuntimeError> {
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        let before = head()?;
+        let verification = verify()?;
+        if verification.problems.is_empty() || attempts == VERIFY_ATTEMPTS || head()? == before {
+            return Ok(verification);
+        }
+    }
+}
+
 /// `audit verify` when the store folder is gone: the checkpoint copy is read
 /// instead, and any record in it means the store lost them (exit 1).
-fn verify_copy_without_store(store_path: &Path) -> Result<()> {
+pub(super) fn verify_copy_without_store(store_path: &Path) -> Result<()> {
     let copy_path = opsbot_runtime::seal::default_checkpoints(store_path);
     let copy = opsbot_runtime::checkpoints::Checkpoints::new(copy_path.clone()).read()?;
     if copy.records.is_empty() && copy.damaged.is_empty() {
@@ -120,35 +126,37 @@ pub(super) fn parse_since(
     Ok(now - chrono::Duration::from_std(age)?)
 }
 
-pub(super) fn two_factor(paths: &Paths, command: &TwoFactorCommand) -> Result<()> {
-    let project = app::load_project(paths)?;
-    let store = SledStore::open(&paths.store())?;
+pub(crate) fn two_factor(
+    host: &dyn Host,
+    command: &TwoFactorCommand,
+    out: &mut dyn Write,
+) -> Result<()> {
+    let store = host.store();
     match command {
         TwoFactorCommand::Enroll { user, force } => {
+            let project = host.project()?;
             if store.totp(user)?.is_some() && !force {
                 bail!("{user} is already enrolled; use --force to replace the secret");
             }
             let record = opsbot_runtime::TotpRecord::generate(chrono::Utc::now());
             store.put_totp(user, &record)?;
-            println!(
+            writeln!(
+                out,
                 "Enrolled {user}. Add this to an authenticator app now; it is not shown again:"
-            );
-            println!("{}", record.uri(&project.settings.name, user));
+            )?;
+            writeln!(out, "{}", record.uri(&project.settings.name, user))?;
         }
         TwoFactorCommand::Remove { user } => {
             if !store.remove_totp(user)? {
                 bail!("{user} is not enrolled");
             }
-            println!("removed {user}'s two-factor secret");
+            writeln!(out, "removed {user}'s two-factor secret")?;
         }
     }
     Ok(())
 }
 
-pub(super) fn audit(paths: &Paths, args: &AuditArgs) -> Result<()> {
-    let Some(store) = existing_store(paths)? else {
-        return Ok(());
-    };
+pub(crate) fn audit(store: &dyn Store, args: &AuditArgs, out: &mut dyn Write) -> Result<()> {
     let mut shown = 0;
     for record in store.audit_newest_first() {
         let record = record?;
@@ -159,9 +167,9 @@ pub(super) fn audit(paths: &Paths, args: &AuditArgs) -> Result<()> {
             continue;
         }
         if args.json {
-            println!("{}", serde_json::to_string(&record)?);
+            writeln!(out, "{}", serde_json::to_string(&record)?)?;
         } else {
-            print_record(&record);
+            print_record(&record, out)?;
         }
         shown += 1;
         if shown == args.limit {
@@ -169,17 +177,18 @@ pub(super) fn audit(paths: &Paths, args: &AuditArgs) -> Result<()> {
         }
     }
     if shown == 0 && !args.json {
-        println!("no matching audit records");
+        writeln!(out, "no matching audit records")?;
     }
     Ok(())
 }
 
-pub(super) fn print_record(r: &AuditRecord) {
+fn print_record(r: &AuditRecord, out: &mut dyn Write) -> std::io::Result<()> {
     let result = match (r.exit_code, r.duration_ms) {
         (Some(code), Some(ms)) => format!("  exit {code} in {:.1}s", ms as f64 / 1000.0),
         _ => String::new(),
     };
-    println!(
+    writeln!(
+        out,
         "#{} {}  {}/{}  {}  {}{}",
         r.id,
         r.time.format("%Y-%m-%d %H:%M:%S UTC"),
@@ -188,7 +197,7 @@ pub(super) fn print_record(r: &AuditRecord) {
         shown(&r.intent),
         r.outcome.as_str(),
         result
-    );
+    )?;
     let said: Vec<String> = r.messages.iter().map(|m| format!("{m:?}")).collect();
     let mut confirmed = r
         .confirmed_by
@@ -204,11 +213,12 @@ pub(super) fn print_record(r: &AuditRecord) {
     if r.dry_run {
         confirmed.push_str(", dry run");
     }
-    println!(
+    writeln!(
+        out,
         "    said: {} (confidence {:.2}{confirmed})",
         said.join(" → "),
         r.confidence
-    );
+    )?;
     if !r.slots.is_empty() {
         let slots: Vec<String> = r
             .slots
@@ -224,7 +234,7 @@ pub(super) fn print_record(r: &AuditRecord) {
                 )
             })
             .collect();
-        println!("    slots: {}", slots.join(", "));
+        writeln!(out, "    slots: {}", slots.join(", "))?;
     }
     if let Some(command) = &r.command {
         let verb = if r.outcome == opsbot_runtime::AuditOutcome::NotStarted {
@@ -232,23 +242,25 @@ pub(super) fn print_record(r: &AuditRecord) {
         } else {
             "ran"
         };
-        println!("    {verb}: {}", shown(command));
+        writeln!(out, "    {verb}: {}", shown(command))?;
     }
     if let Some(reason) = &r.reason {
-        println!("    why: {}", shown(reason));
+        writeln!(out, "    why: {}", shown(reason))?;
     }
     if r.access != "allowed" {
-        println!("    access: {}", shown(&r.access));
+        writeln!(out, "    access: {}", shown(&r.access))?;
     }
     if let Some(output) = r.output.as_deref().filter(|o| !o.trim().is_empty()) {
         for (i, line) in output.trim_end().lines().enumerate() {
-            println!(
+            writeln!(
+                out,
                 "    {}{}",
                 if i == 0 { "output: " } else { "        " },
                 shown(line)
-            );
+            )?;
         }
     }
+    Ok(())
 }
 
 /// Text from users or actions as it may be printed on a terminal: control
@@ -265,4 +277,81 @@ pub(super) fn shown(text: &str) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::Cell;
+
+    use super::*;
+
+    fn head(id: u64) -> Option<ChainHead> {
+        Some(ChainHead {
+            id,
+            hash: format!("h{id}"),
+        })
+    }
+
+    fn verification(problems: &[&str]) -> Verification {
+        Verification {
+            records: 3,
+            problems: problems.iter().map(|p| p.to_string()).collect(),
+            notes: Vec::new(),
+        }
+    }
+
+    /// A record appended while the trail was read looks like a head out of
+    /// step; read again, the trail verifies.
+    #[test]
+    fn a_trail_that_grew_while_it_was_read_is_verified_again() {
+        let (reads, verifications) = (Cell::new(0), Cell::new(0));
+        let verified = settled(
+            || {
+                reads.set(reads.get() + 1);
+                Ok(head(if reads.get() == 1 { 3 } else { 4 }))
+            },
+            || {
+                verifications.set(verifications.get() + 1);
+                Ok(verification(if verifications.get() == 1 {
+                    &["the newest record should be #3 but the trail ends at #4"]
+                } else {
+                    &[]
+                }))
+            },
+        )
+        .unwrap();
+        assert!(verified.problems.is_empty());
+        assert_eq!(verifications.get(), 2);
+    }
+
+    /// Problems in a trail that did not move are told at once; a trail that
+    /// keeps moving is told as found after the last attempt.
+    #[test]
+    fn problems_in_a_still_trail_are_told_at_once() {
+        let verifications = Cell::new(0);
+        let still = settled(
+            || Ok(head(3)),
+            || {
+                verifications.set(verifications.get() + 1);
+                Ok(verification(&["record #2 was edited"]))
+            },
+        )
+        .unwrap();
+        assert_eq!(still.problems, ["record #2 was edited"]);
+        assert_eq!(verifications.get(), 1);
+        let (reads, verifications) = (Cell::new(0), Cell::new(0));
+        let moving = settled(
+            || {
+                reads.set(reads.get() + 1);
+                Ok(head(reads.get()))
+            },
+            || {
+                verifications.set(verifications.get() + 1);
+                Ok(verification(&["record #2 was edited"]))
+            },
+        )
+        .unwrap();
+        assert_eq!(moving.problems.len(), 1);
+        assert_eq!(verifications.get(), VERIFY_ATTEMPTS);
+    }
 }

@@ -16,8 +16,10 @@ use opsbot_nlu::{
     TrainingData,
 };
 use opsbot_runtime::{AuditRecord, Runtime, SledStore};
+use serde::{Deserialize, Serialize};
 
 use crate::adapters::shell::{self, ShellOptions};
+use crate::admin::Request;
 use crate::app::{self, Paths};
 use crate::transcript;
 
@@ -79,6 +81,9 @@ pub enum Command {
     /// Step-up two-factor authentication (TOTP): enrol or remove users.
     #[command(name = "2fa", subcommand)]
     TwoFactor(TwoFactorCommand),
+    /// List the requests scheduled for later; cancel one by its id.
+    #[command(subcommand)]
+    Schedule(ScheduleCommand),
     /// Run conversation transcripts against the trained bot with a throwaway store.
     Test(TestArgs),
     /// Review the messages the bot misread in real conversations: label them
@@ -186,7 +191,8 @@ pub struct RunArgs {
     pub dry_run: bool,
 }
 
-#[derive(Debug, Subcommand)]
+#[derive(Debug, Clone, PartialEq, Subcommand, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum TwoFactorCommand {
     /// Create a TOTP secret for USER and print its otpauth:// URI once.
     Enroll {
@@ -199,7 +205,7 @@ pub enum TwoFactorCommand {
     Remove { user: String },
 }
 
-#[derive(Debug, Subcommand)]
+#[derive(Debug, Clone, PartialEq, Subcommand)]
 pub enum AuditCommand {
     /// Check the hash chain; name any record edited, removed or reordered.
     Verify,
@@ -207,13 +213,15 @@ pub enum AuditCommand {
     Export(ExportArgs),
 }
 
-#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, clap::ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum ExportFormat {
     Jsonl,
     Markdown,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, PartialEq, Args, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ExportArgs {
     #[arg(long, value_enum, default_value = "markdown")]
     pub format: ExportFormat,
@@ -224,9 +232,11 @@ pub struct ExportArgs {
     pub room: Option<String>,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, PartialEq, Args, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct AuditArgs {
     #[command(subcommand)]
+    #[serde(skip)]
     pub command: Option<AuditCommand>,
     #[arg(long)]
     pub user: Option<String>,
@@ -242,7 +252,8 @@ pub struct AuditArgs {
     pub json: bool,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, PartialEq, Args, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct AlertsArgs {
     /// Resolved groups too.
     #[arg(long)]
@@ -250,6 +261,22 @@ pub struct AlertsArgs {
     /// Also list the mutes of this room (rooms with groups are always listed).
     #[arg(long)]
     pub room: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ScheduleCommand {
+    /// Each request scheduled for later: its id, when (UTC and the
+    /// requester's zone), room, requester and what it does.
+    List,
+    /// Cancel a scheduled request by its id (or the start of it), audited
+    /// as cancelled by you.
+    Cancel {
+        /// The request's id, or the start of it, as `schedule list` shows it.
+        id: String,
+        /// Who cancels it, in the audit record [default: cli:<your user name>].
+        #[arg(long = "as", value_name = "PERSON")]
+        as_person: Option<String>,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -260,10 +287,13 @@ pub struct TestArgs {
 
 mod alerts;
 mod audit;
+mod bot;
 mod evaluate;
 mod extra_parts;
 mod near_miss;
+pub(crate) mod operator;
 mod review;
+mod schedule;
 mod terminal;
 mod timeline;
 mod train;
@@ -294,15 +324,31 @@ pub fn run(cli: Cli) -> Result<std::process::ExitCode> {
         Command::Train(args) => train::train(&paths, &args),
         Command::Evaluate(args) => evaluate::evaluate(&paths, &args),
         Command::Import(args) => evaluate::import(&paths, &args),
-        Command::Shell(args) => run_shell(&paths, &args),
-        Command::Run(args) => run_matrix(&paths, &args),
-        Command::Audit(args) => match &args.command {
-            None => audit::audit(&paths, &args),
-            Some(AuditCommand::Verify) => audit::audit_verify(&paths),
-            Some(AuditCommand::Export(export)) => timeline::export(&paths, export),
-        },
-        Command::TwoFactor(command) => audit::two_factor(&paths, &command),
-        Command::Alerts(args) => alerts::alerts(&paths, &args),
+        Command::Shell(args) => bot::run_shell(&paths, &args),
+        Command::Run(args) => bot::run_matrix(&paths, &args),
+        // The operator's commands: on the store, or through the running bot.
+        Command::Audit(args) => {
+            let request = match &args.command {
+                None => Request::Audit(args),
+                Some(AuditCommand::Verify) => Request::AuditVerify {},
+                Some(AuditCommand::Export(export)) => Request::AuditExport(export.clone()),
+            };
+            return operator::dispatch(&paths, request);
+        }
+        Command::TwoFactor(action) => {
+            return operator::dispatch(&paths, Request::TwoFactor { action })
+        }
+        Command::Alerts(args) => return operator::dispatch(&paths, Request::Alerts(args)),
+        Command::Schedule(command) => {
+            let request = match command {
+                ScheduleCommand::List => Request::ScheduleList {},
+                ScheduleCommand::Cancel { id, as_person } => Request::ScheduleCancel {
+                    id,
+                    by: as_person.unwrap_or_else(operator::cli_user),
+                },
+            };
+            return operator::dispatch(&paths, request);
+        }
         Command::Test(args) => test(&paths, &args),
         Command::Review(args) => review::review(&paths, &args),
     }
@@ -329,104 +375,6 @@ fn check(paths: &Paths) -> Result<()> {
         project.dialogs.len()
     );
     Ok(())
-}
-
-fn run_matrix(paths: &Paths, args: &RunArgs) -> Result<()> {
-    let config =
-        opsbot_matrix::MatrixConfig::load(args.config.as_deref(), &paths.project, &paths.state)?;
-    let builder = app::open_bot(paths)?;
-    // The bot's policy is opsbot.yaml's; a Matrix configuration from before
-    // it moved there stands in only where opsbot.yaml does not say.
-    let stand_ins = opsbot_matrix::deprecated::StandIns::new(&config, &builder.project().settings);
-    stand_ins.warn();
-    let bot = Arc::new(
-        stand_ins
-            .apply(builder)
-            .door("matrix")
-            .dry_run(args.dry_run)
-            .reloader(crate::refresh::reloader(paths))
-            .build(),
-    );
-    let runtime = runtime()?;
-    runtime.spawn(crate::refresh::watch(bot.clone(), paths.clone()));
-    runtime.block_on(async {
-        // One stop signal for every part: the Matrix adapter, the alert
-        // listener and the alert delivery worker.
-        let (stop, stopped) = tokio::sync::watch::channel(false);
-        tokio::spawn(async move {
-            let mut terminate =
-                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-                    .expect("SIGTERM handler");
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = terminate.recv() => {}
-            }
-            tracing::info!("shutting down");
-            let _ = stop.send(true);
-        });
-        let until_stopped = move || {
-            let mut stopped = stopped.clone();
-            async move {
-                let _ = stopped.wait_for(|stop| *stop).await;
-            }
-        };
-        if let Some(alerts) = bot.model().snapshot().project.settings.alerts.clone() {
-            start_alerts(&bot, &alerts, paths, until_stopped.clone()).await?;
-        }
-        let (scheduler, stopped) = (bot.clone(), until_stopped());
-        tokio::spawn(async move { scheduler.run_schedule(stopped).await });
-        opsbot_matrix::run(config, bot, until_stopped()).await?;
-        anyhow::Ok(())
-    })?;
-    Ok(())
-}
-
-/// The alert listener and the delivery worker, started before Matrix so a bad
-/// secret or a taken port stops `opsbot run` at once.
-async fn start_alerts<F: std::future::Future<Output = ()> + Send + 'static>(
-    bot: &Arc<Runtime>,
-    alerts: &opsbot_spec::AlertSettings,
-    paths: &Paths,
-    until_stopped: impl Fn() -> F,
-) -> Result<()> {
-    let credentials = opsbot_webhook::Credentials::resolve(alerts, &paths.project)?;
-    let listener = opsbot_webhook::bind(alerts.listen).await?;
-    let router = opsbot_webhook::router(bot.clone(), credentials, alerts);
-    let limits = crate::limits::listener_limits(alerts);
-    let stopped = until_stopped();
-    tokio::spawn(opsbot_webhook::serve(listener, router, limits, stopped));
-    let (bot, stopped) = (bot.clone(), until_stopped());
-    tokio::spawn(async move { bot.alerts().deliver(stopped).await });
-    Ok(())
-}
-
-fn run_shell(paths: &Paths, args: &ShellArgs) -> Result<()> {
-    let user = args
-        .user
-        .clone()
-        .or_else(|| std::env::var("USER").ok())
-        .filter(|u| !u.is_empty())
-        .unwrap_or_else(|| "you".into());
-    // The person at the terminal runs the bot, so they may reload its model.
-    let operator = user.clone();
-    let bot = Arc::new(
-        app::open_bot(paths)?
-            .door("shell")
-            .dry_run(args.dry_run)
-            .reloader(crate::refresh::reloader(paths))
-            .admins(Arc::new(move |u: &str| u == operator))
-            .build(),
-    );
-    let runtime = runtime()?;
-    runtime.spawn(crate::refresh::watch(bot.clone(), paths.clone()));
-    let options = ShellOptions {
-        user,
-        room: args.room.clone(),
-        interactive: std::io::stdin().is_terminal(),
-    };
-    let stdin = std::io::stdin().lock();
-    let mut stdout = std::io::stdout();
-    shell::run(&bot, &runtime, &options, stdin, &mut stdout)
 }
 
 fn test(paths: &Paths, args: &TestArgs) -> Result<()> {

@@ -4,9 +4,11 @@
 
 use opsbot_runtime::alerts::{incidents, AlertEvent, Incident};
 
-use super::audit::{existing_store, parse_since, shown};
+use std::io::Write;
+
+use super::audit::{parse_since, shown};
+use super::operator::Host;
 use super::*;
-use opsbot_runtime::store::{AlertStore, AuditStore};
 
 /// One line of the timeline.
 enum Entry<'a> {
@@ -23,10 +25,8 @@ impl Entry<'_> {
     }
 }
 
-pub(super) fn export(paths: &Paths, args: &ExportArgs) -> Result<()> {
-    let Some(store) = existing_store(paths)? else {
-        return Ok(());
-    };
+pub(crate) fn export(host: &dyn Host, args: &ExportArgs, out: &mut dyn Write) -> Result<()> {
+    let store = host.store();
     let since = args
         .since
         .as_deref()
@@ -50,20 +50,21 @@ pub(super) fn export(paths: &Paths, args: &ExportArgs) -> Result<()> {
         ExportFormat::Jsonl => {
             for entry in entries(&records, &events) {
                 match entry {
-                    Entry::Record(r) => println!("{}", serde_json::to_string(r)?),
+                    Entry::Record(r) => writeln!(out, "{}", serde_json::to_string(r)?)?,
                     Entry::Alert(e) => {
                         let mut line = serde_json::to_value(e)?;
                         line["type"] = "alert_event".into();
-                        println!("{line}");
+                        writeln!(out, "{line}")?;
                     }
                 }
             }
         }
         ExportFormat::Markdown => {
-            let name = app::load_project(paths)
+            let name = host
+                .project()
                 .map(|p| p.settings.name)
                 .unwrap_or_else(|_| "opsbot".into());
-            print!("{}", markdown_timeline(&name, &records, &events));
+            write!(out, "{}", markdown_timeline(&name, &records, &events))?;
         }
     }
     Ok(())

@@ -2,6 +2,7 @@
 //! temporary copies of the example project, with real sled stores and real
 //! action scripts.
 
+mod admin;
 mod alertmanager;
 mod alerts;
 mod alerts_bench;

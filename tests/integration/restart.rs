@@ -71,6 +71,9 @@ fn cancelled_and_denied_requests_are_audited() {
     assert_eq!(records[1]["slots"]["version"]["value"], "1.2.0");
 }
 
+/// A store held by a bot that does not answer on its admin socket (here:
+/// the socket was removed) is refused clearly, with a hint; a bot that
+/// answers runs the command itself (see `admin.rs`).
 #[test]
 fn the_store_refuses_a_second_process_clearly() {
     let fixture = Fixture::trained();
@@ -86,10 +89,12 @@ fn the_store_refuses_a_second_process_clearly() {
     BufReader::new(holder.stdout.take().unwrap())
         .read_line(&mut line)
         .unwrap();
+    std::fs::remove_file(fixture.state().join("admin.sock")).unwrap();
     let out = fixture.run(&["audit"], "");
     assert!(!out.status.success());
     assert!(
-        stderr(&out).contains("in use by another opsbot process"),
+        stderr(&out).contains("in use by another opsbot process")
+            && stderr(&out).contains("hint: a running `opsbot run` or `opsbot shell` answers"),
         "{}",
         stderr(&out)
     );

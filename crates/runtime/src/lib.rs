@@ -80,4 +80,8 @@ pub enum RuntimeError {
     /// A task of the runtime itself failed (a panic on a blocking thread).
     #[error("internal error: {0}")]
     Internal(String),
+    /// Asked of the runtime and refused, with the reason ("the post `x`
+    /// comes from `schedules:` in the YAML").
+    #[error("{0}")]
+    Refused(String),
 }

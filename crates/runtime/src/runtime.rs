@@ -228,6 +228,17 @@ impl Runtime {
         self.ingress.fire_due().await
     }
 
+    /// Cancels the scheduled request `id` for an operator at the machine
+    /// (`by`, "cli:alice", is named in the audit record); `None` when no
+    /// request has that id. See [`Ingress::cancel_scheduled`].
+    pub async fn cancel_scheduled(
+        &self,
+        id: &str,
+        by: &str,
+    ) -> Result<Option<crate::store::Job>, RuntimeError> {
+        self.ingress.cancel_scheduled(id, by).await
+    }
+
     /// Accepts pushed alerts and delivers them to rooms.
     pub fn alerts(&self) -> &AlertDesk {
         &self.services.alerts

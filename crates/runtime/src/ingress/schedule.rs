@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 
 use super::{failed, Ingress};
 use crate::chat::Outbound;
+use crate::command::schedule::cancel_as_operator;
 use crate::store::{Job, Work};
 use crate::RuntimeError;
 
@@ -74,6 +75,41 @@ impl Ingress {
             said.extend(posted);
         }
         Ok(said)
+    }
+
+    /// Cancels the scheduled request `id` as the operator `by` (see
+    /// [`crate::command::schedule::cancel_as_operator`]) in its requester's
+    /// worker, so it is neither run nor written at the same time; `None`
+    /// when no request has that id.
+    pub async fn cancel_scheduled(&self, id: &str, by: &str) -> Result<Option<Job>, RuntimeError> {
+        let services = self.services()?;
+        let Some(job) = services.floor.store.job(id)? else {
+            return Ok(None);
+        };
+        let (worker, id, by) = (services.clone(), id.to_string(), by.to_string());
+        let mut silent = |_: String| {};
+        self.in_worker(
+            job.key.clone(),
+            false,
+            &mut silent,
+            move |_sink| async move {
+                let loaded = worker.model.snapshot();
+                let now = worker.floor.now();
+                let floor = worker.floor.clone();
+                drop(worker);
+                floor
+                    .blocking(move |store| {
+                        cancel_as_operator(store, &loaded.project.settings, &id, &by, now)
+                    })
+                    .await
+            },
+        )
+        .await
+        .unwrap_or_else(|| {
+            Err(RuntimeError::Internal(
+                "the cancellation was dropped".into(),
+            ))
+        })
     }
 
     /// When the next scheduled job is due, if any.

@@ -284,3 +284,65 @@ fn a_missed_request_follows_its_dialogs_policy_across_a_restart_on_two_packs() {
         }
     }
 }
+
+/// An operator at the machine (`opsbot schedule cancel`) cancels a scheduled
+/// request by its id (any case), in its requester's worker, audited with who
+/// did it; the requester's conversation (here: waiting for a yes) is left as
+/// it was, and nothing runs at the time.
+#[test]
+fn an_operator_cancels_a_scheduled_request_audited_on_two_packs() {
+    use crate::command::schedule::with_id;
+    for &(name, user, request, _, _) in REQUESTS {
+        let state = tempfile::tempdir().unwrap();
+        let bot = memory_bot(name, state.path());
+        bot.set_clock(nine_am());
+        let key = ConversationKey::new("room", user);
+        runtime().block_on(async {
+            say(&bot, "room", user, &format!("{request} in 3 hours")).await;
+            say(&bot, "room", user, "yes").await;
+            let asked = say(&bot, "room", user, request).await;
+            assert!(bot.awaits_answer(&key), "{name}: {asked:?}");
+            let jobs = bot.store().jobs().unwrap();
+            let prefix = jobs[0].short_id().to_ascii_uppercase();
+            let found = with_id(&jobs, &prefix);
+            assert_eq!(found.len(), 1, "{name}");
+            let id = found[0].id().to_string();
+            let records = bot.store().audit_newest_first().count();
+
+            let cancelled = bot.cancel_scheduled(&id, "cli:operator").await.unwrap();
+            assert_eq!(cancelled.map(|j| j.id().to_string()), Some(id.clone()), "{name}");
+            assert!(bot.store().jobs().unwrap().is_empty(), "{name}");
+            let newest = bot.store().audit_newest_first().next().unwrap().unwrap();
+            assert_eq!(newest.outcome, AuditOutcome::Cancelled, "{name}");
+            assert_eq!(newest.user, user, "{name}");
+            assert_eq!(
+                newest.reason.as_deref(),
+                Some("cancelled by cli:operator before its time"),
+                "{name}"
+            );
+            assert!(
+                bot.awaits_answer(&key),
+                "{name}: the requester's question was dropped"
+            );
+
+            // Gone: a second cancel finds nothing and writes nothing.
+            assert!(bot
+                .cancel_scheduled(&id, "cli:operator")
+                .await
+                .unwrap()
+                .is_none());
+            assert_eq!(
+                bot.store().audit_newest_first().count(),
+                records + 1,
+                "{name}"
+            );
+            say(&bot, "room", user, "no").await;
+            bot.advance_clock(std::time::Duration::from_secs(4 * 3600));
+            assert!(bot.fire_due().await.unwrap().is_empty(), "{name}");
+        });
+        assert!(
+            runs(state.path()).is_empty(),
+            "{name}: ran after its cancel"
+        );
+    }
+}

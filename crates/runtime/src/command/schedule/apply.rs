@@ -13,8 +13,9 @@ use crate::command::admins::Admins;
 use crate::floor::Floor;
 use crate::model::Loaded;
 use crate::reply::Reply;
-use crate::store::{Commit, ConversationKey, Job, Work};
+use crate::store::{Commit, ConversationKey, Job, Store, Work};
 use crate::RuntimeError;
+use opsbot_spec::Settings;
 
 /// A new time this close to now is not later.
 const NOT_LATER: chrono::Duration = chrono::Duration::minutes(1);
@@ -126,8 +127,9 @@ async fn cancel(
     let mut change = Commit::at(now);
     change.unschedule.push(job.id().to_string());
     change.records.push(record(
-        loaded,
+        &loaded.project.settings,
         key,
+        &key.user,
         now,
         &job,
         &format!("cancelled by {} before its time", key.user),
@@ -195,7 +197,14 @@ async fn move_to(
     );
     let mut change = Commit::at(now);
     change.unschedule.push(job.id().to_string());
-    change.records.push(record(loaded, key, now, &job, &detail));
+    change.records.push(record(
+        &loaded.project.settings,
+        key,
+        &key.user,
+        now,
+        &job,
+        &detail,
+    ));
     change.schedule.push(job.clone());
     commit(floor, key, change).await?;
     floor.jobs_changed.notify_one();
@@ -246,18 +255,19 @@ fn new_time(to: &str, now: DateTime<Utc>, zone: chrono_tz::Tz) -> Option<DateTim
     parse_datetime_in(&to[start..end], &frame)
 }
 
-/// The audit record of a change to `job` made by `key.user`.
+/// The audit record of a change to `job` made by `by`, in `key`'s
+/// conversation.
 fn record(
-    loaded: &Loaded,
+    settings: &Settings,
     key: &ConversationKey,
+    by: &str,
     now: DateTime<Utc>,
     job: &Job,
     detail: &str,
 ) -> AuditRecord {
-    let settings = &loaded.project.settings;
     match &job.work {
         Work::Request(request) => {
-            let mut audit = AuditRecord::unscheduled(settings, &job.key, now, request, &key.user);
+            let mut audit = AuditRecord::unscheduled(settings, &job.key, now, request, by);
             if detail.starts_with("moved") {
                 audit.outcome = crate::audit::AuditOutcome::Scheduled;
             }
@@ -303,4 +313,43 @@ async fn commit(floor: &Floor, key: &ConversationKey, change: Commit) -> Result<
     let mine = floor.store.load(key)?;
     floor.commit(key, &mine, change).await?;
     Ok(())
+}
+
+/// Cancels the scheduled job `id` for an operator at the machine (`by`
+/// names them in the audit record: "cli:alice"), trusted like an admin.
+/// Committed with the requester's conversation as it is, so the caller runs
+/// this where that conversation may be written: its worker in a running bot
+/// ([`crate::Runtime::cancel_scheduled`]), or a store no bot holds. `None`
+/// when no job has that id (any more: it may have just run); refused for a
+/// recurring post, which the YAML declares.
+pub fn cancel_as_operator(
+    store: &dyn Store,
+    settings: &Settings,
+    id: &str,
+    by: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<Job>, RuntimeError> {
+    let Some(job) = store.job(id)? else {
+        return Ok(None);
+    };
+    if let Work::Post(post) = &job.work {
+        return Err(RuntimeError::Refused(format!(
+            "the post `{}` comes from `schedules:` in the YAML; change or remove it there",
+            post.schedule
+        )));
+    }
+    let mut change = Commit::at(now);
+    change.unschedule.push(job.id().to_string());
+    change.records.push(record(
+        settings,
+        &job.key,
+        by,
+        now,
+        &job,
+        &format!("cancelled by {by} before its time"),
+    ));
+    let theirs = store.load(&job.key)?;
+    store.commit(&job.key, &theirs, change)?;
+    tracing::info!(room = %job.key.room, by, job = %job.id(), "scheduled job cancelled by an operator");
+    Ok(Some(job))
 }

@@ -11,6 +11,8 @@ mod apply;
 mod shown;
 
 pub(crate) use apply::apply;
+pub use apply::cancel_as_operator;
+pub use shown::{describe, with_id};
 
 /// What was asked about scheduled work.
 #[derive(Debug, Clone, PartialEq, Eq)]

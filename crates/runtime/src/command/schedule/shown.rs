@@ -31,12 +31,26 @@ pub(crate) fn asked_by(job: &Job) -> String {
     }
 }
 
+/// The jobs whose id starts with `prefix` (any case), or a post named so.
+pub fn with_id<'j>(jobs: &'j [Job], prefix: &str) -> Vec<&'j Job> {
+    let prefix = prefix.to_ascii_lowercase();
+    jobs.iter()
+        .filter(|job| job.id().starts_with(prefix.as_str()) || job.short_id() == prefix)
+        .collect()
+}
+
 /// "the request to deploy an app (app=shop, version=1.2)".
 pub(crate) fn what(loaded: &Loaded, job: &Job) -> String {
+    describe(&loaded.project, job)
+}
+
+/// What a scheduled job does, for lists and answers: "the request to deploy
+/// an app (app=shop, version=1.2)", "the reminder “check the backups” for
+/// alice", "the post `handover` (…)".
+pub fn describe(project: &opsbot_spec::Project, job: &Job) -> String {
     match &job.work {
         Work::Request(request) => {
-            let description = loaded
-                .project
+            let description = project
                 .dialogs
                 .get(&request.dialog)
                 .map_or(request.dialog.as_str(), |d| d.description.as_str());
@@ -64,9 +78,9 @@ pub(crate) fn what(loaded: &Loaded, job: &Job) -> String {
             format!("the reminder “{}” for {whom}{every}", reminder.text)
         }
         Work::Post(post) => {
-            let schedule = loaded.project.schedules.get(&post.schedule);
+            let schedule = project.schedules.get(&post.schedule);
             let description = schedule
-                .and_then(|s| loaded.project.dialogs.get(&s.dialog))
+                .and_then(|s| project.dialogs.get(&s.dialog))
                 .map_or("", |d| d.description.as_str());
             format!(
                 "the post `{}` ({description}), {} ({})",

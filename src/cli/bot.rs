@@ -1,0 +1,106 @@
+//! The commands that run the bot, `opsbot run` (Matrix) and `opsbot shell`
+//! (the terminal): each wires the runtime to its door, the model refresh and
+//! the admin socket through which the command line reaches the running bot.
+
+use super::*;
+
+pub(super) fn run_matrix(paths: &Paths, args: &RunArgs) -> Result<()> {
+    let config =
+        opsbot_matrix::MatrixConfig::load(args.config.as_deref(), &paths.project, &paths.state)?;
+    let builder = app::open_bot(paths)?;
+    // The bot's policy is opsbot.yaml's; a Matrix configuration from before
+    // it moved there stands in only where opsbot.yaml does not say.
+    let stand_ins = opsbot_matrix::deprecated::StandIns::new(&config, &builder.project().settings);
+    stand_ins.warn();
+    let bot = Arc::new(
+        stand_ins
+            .apply(builder)
+            .door("matrix")
+            .dry_run(args.dry_run)
+            .reloader(crate::refresh::reloader(paths))
+            .build(),
+    );
+    let runtime = runtime()?;
+    runtime.spawn(crate::refresh::watch(bot.clone(), paths.clone()));
+    // Removed when the bot stops (the guard is dropped on return).
+    let _socket = crate::admin::start(&paths.state, &bot, &runtime);
+    runtime.block_on(async {
+        // One stop signal for every part: the Matrix adapter, the alert
+        // listener and the alert delivery worker.
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        tokio::spawn(async move {
+            let mut terminate =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                    .expect("SIGTERM handler");
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = terminate.recv() => {}
+            }
+            tracing::info!("shutting down");
+            let _ = stop.send(true);
+        });
+        let until_stopped = move || {
+            let mut stopped = stopped.clone();
+            async move {
+                let _ = stopped.wait_for(|stop| *stop).await;
+            }
+        };
+        if let Some(alerts) = bot.model().snapshot().project.settings.alerts.clone() {
+            start_alerts(&bot, &alerts, paths, until_stopped.clone()).await?;
+        }
+        let (scheduler, stopped) = (bot.clone(), until_stopped());
+        tokio::spawn(async move { scheduler.run_schedule(stopped).await });
+        opsbot_matrix::run(config, bot, until_stopped()).await?;
+        anyhow::Ok(())
+    })?;
+    Ok(())
+}
+
+/// The alert listener and the delivery worker, started before Matrix so a bad
+/// secret or a taken port stops `opsbot run` at once.
+async fn start_alerts<F: std::future::Future<Output = ()> + Send + 'static>(
+    bot: &Arc<Runtime>,
+    alerts: &opsbot_spec::AlertSettings,
+    paths: &Paths,
+    until_stopped: impl Fn() -> F,
+) -> Result<()> {
+    let credentials = opsbot_webhook::Credentials::resolve(alerts, &paths.project)?;
+    let listener = opsbot_webhook::bind(alerts.listen).await?;
+    let router = opsbot_webhook::router(bot.clone(), credentials, alerts);
+    let limits = crate::limits::listener_limits(alerts);
+    let stopped = until_stopped();
+    tokio::spawn(opsbot_webhook::serve(listener, router, limits, stopped));
+    let (bot, stopped) = (bot.clone(), until_stopped());
+    tokio::spawn(async move { bot.alerts().deliver(stopped).await });
+    Ok(())
+}
+
+pub(super) fn run_shell(paths: &Paths, args: &ShellArgs) -> Result<()> {
+    let user = args
+        .user
+        .clone()
+        .or_else(|| std::env::var("USER").ok())
+        .filter(|u| !u.is_empty())
+        .unwrap_or_else(|| "you".into());
+    // The person at the terminal runs the bot, so they may reload its model.
+    let operator = user.clone();
+    let bot = Arc::new(
+        app::open_bot(paths)?
+            .door("shell")
+            .dry_run(args.dry_run)
+            .reloader(crate::refresh::reloader(paths))
+            .admins(Arc::new(move |u: &str| u == operator))
+            .build(),
+    );
+    let runtime = runtime()?;
+    runtime.spawn(crate::refresh::watch(bot.clone(), paths.clone()));
+    let _socket = crate::admin::start(&paths.state, &bot, &runtime);
+    let options = ShellOptions {
+        user,
+        room: args.room.clone(),
+        interactive: std::io::stdin().is_terminal(),
+    };
+    let stdin = std::io::stdin().lock();
+    let mut stdout = std::io::stdout();
+    shell::run(&bot, &runtime, &options, stdin, &mut stdout)
+}
