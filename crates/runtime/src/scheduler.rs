@@ -1,11 +1,12 @@
 //! The worker that runs scheduled requests when they are due: it sleeps until
 //! the soonest one (or until a new one is scheduled), hands the due ones to
 //! their conversations through the ingress, and says what they said in their
-//! rooms through the chat port.
+//! rooms through the chat port as they say it.
 
 use std::future::Future;
 use std::time::Duration;
 
+use crate::chat::Outbound;
 use crate::runtime::Runtime;
 
 /// How long the worker sleeps at most: a clock that jumps (a suspended
@@ -26,21 +27,35 @@ impl Runtime {
                     () = tokio::time::sleep(Duration::from_millis(200)) => continue,
                 }
             }
-            match self.ingress().fire_due().await {
-                Ok(said) => {
-                    let chat = self.chat();
-                    for message in said {
-                        let Some(chat) = &chat else {
-                            tracing::warn!(room = %message.room, "no chat port to say what scheduled work said");
-                            break;
-                        };
-                        let room = message.room.clone();
-                        if chat.send(message).await.is_none() {
-                            tracing::warn!(%room, "could not say what scheduled work said");
-                        }
+            // Each message goes out as its job says it, while the next job
+            // runs: none waits in memory for the whole batch.
+            let (said, mut to_send) = tokio::sync::mpsc::unbounded_channel::<Outbound>();
+            let fire = async move {
+                let fired = self
+                    .ingress()
+                    .fire_due_into(&mut |message| {
+                        let _ = said.send(message);
+                    })
+                    .await;
+                // Dropping the sender ends the sending below.
+                drop(said);
+                fired
+            };
+            let send = async {
+                while let Some(message) = to_send.recv().await {
+                    let room = message.room.clone();
+                    let Some(chat) = self.chat() else {
+                        tracing::warn!(%room, "no chat port to say what scheduled work said");
+                        continue;
+                    };
+                    if chat.send(message).await.is_none() {
+                        tracing::warn!(%room, "could not say what scheduled work said");
                     }
                 }
-                Err(error) => tracing::error!(%error, "cannot run scheduled requests"),
+            };
+            let (fired, ()) = tokio::join!(fire, send);
+            if let Err(error) = fired {
+                tracing::error!(%error, "cannot run scheduled requests");
             }
             let wait = match self.ingress().next_due() {
                 Ok(Some(at)) => (at - self.now()).to_std().unwrap_or_default(),

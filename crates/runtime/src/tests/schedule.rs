@@ -219,3 +219,105 @@ fn a_scheduled_request_is_cancelled_by_its_time_on_two_packs() {
         });
     }
 }
+
+/// A chat port that notes, with each message, how many actions had run
+/// (lines in the pack's runs.tsv) when it was sent.
+struct CountingChat {
+    state: PathBuf,
+    sent: Mutex<Vec<(String, usize)>>,
+}
+
+impl crate::chat::Chat for CountingChat {
+    fn send(
+        &self,
+        message: crate::chat::Outbound,
+    ) -> crate::chat::ChatFuture<'_, Option<crate::chat::MessageHandle>> {
+        Box::pin(async move {
+            let ran = runs(&self.state).len();
+            let mut sent = self.sent.lock().unwrap();
+            sent.push((message.text, ran));
+            Some(crate::chat::MessageHandle {
+                room: message.room,
+                id: format!("${}", sent.len()),
+            })
+        })
+    }
+
+    fn edit<'a>(
+        &'a self,
+        _: &'a crate::chat::MessageHandle,
+        _: String,
+    ) -> crate::chat::ChatFuture<'a, bool> {
+        Box::pin(async { false })
+    }
+}
+
+/// Two requests due at once: the first one's result reaches its room before
+/// the second one runs. (The scheduler used to send what every due job said
+/// only after all of them had run; the first job is forgotten when it runs,
+/// so a crash while the second ran left its requester never told.)
+#[test]
+fn the_scheduler_says_each_result_before_the_next_due_request_runs_on_two_packs() {
+    for &(name, user, request, _, _) in REQUESTS {
+        let state = tempfile::tempdir().unwrap();
+        let bot = memory_bot(name, state.path());
+        bot.set_clock(nine_am());
+        let chat = Arc::new(CountingChat {
+            state: state.path().to_path_buf(),
+            sent: Mutex::default(),
+        });
+        runtime().block_on(async {
+            for room in ["room-a", "room-b"] {
+                say(&bot, room, user, &format!("{request} in 3 hours")).await;
+                let scheduled = say(&bot, room, user, "yes").await;
+                assert!(
+                    scheduled[0].starts_with("Scheduled for "),
+                    "{name}: {scheduled:?}"
+                );
+            }
+            bot.advance_clock(std::time::Duration::from_secs(3 * 3600 + 60));
+            bot.attach_chat(chat.clone());
+            let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+            let watch = async {
+                super::alert_port::until("both said all they say", || {
+                    let sent = chat.sent.lock().unwrap();
+                    second_start(&sent).is_some_and(|k| sent.len() >= 2 * k)
+                })
+                .await;
+                let _ = stop.send(());
+            };
+            tokio::join!(
+                bot.run_schedule(async {
+                    let _ = stopped.await;
+                }),
+                watch
+            );
+        });
+        let sent = chat.sent.lock().unwrap().clone();
+        let k = second_start(&sent).unwrap();
+        assert_eq!(sent.len(), 2 * k, "{name}: {sent:?}");
+        assert!(
+            sent[0]
+                .0
+                .starts_with(&format!("Starting what {user} scheduled for")),
+            "{name}: {sent:?}"
+        );
+        // The first request's messages, its result last, all went out
+        // before the second request ran.
+        assert!(
+            sent[..k].iter().all(|(_, ran)| *ran <= 1) && sent[k - 1].1 == 1,
+            "{name}: the first request's messages waited for the second run: {sent:?}"
+        );
+        assert_eq!(runs(state.path()).len(), 2, "{name}: each ran once");
+        assert!(bot.store().jobs().unwrap().is_empty(), "{name}");
+    }
+}
+
+/// Where the second request's "Starting what … scheduled" is among `sent`.
+fn second_start(sent: &[(String, usize)]) -> Option<usize> {
+    sent.iter()
+        .enumerate()
+        .filter(|(_, (text, _))| text.starts_with("Starting what"))
+        .nth(1)
+        .map(|(i, _)| i)
+}
