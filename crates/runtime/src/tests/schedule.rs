@@ -321,3 +321,84 @@ fn second_start(sent: &[(String, usize)]) -> Option<usize> {
         .nth(1)
         .map(|(i, _)| i)
 }
+
+/// A request scheduled in `room` for `user`, due now on `bot`'s clock.
+async fn due_now(bot: &Bot, room: &str, user: &str, request: &str) {
+    bot.set_clock(nine_am());
+    say(bot, room, user, &format!("{request} in 3 hours")).await;
+    let scheduled = say(bot, room, user, "yes").await;
+    assert!(scheduled[0].starts_with("Scheduled for "), "{scheduled:?}");
+    bot.advance_clock(std::time::Duration::from_secs(3 * 3600 + 60));
+}
+
+/// What a due request says while the port cannot send (a door just started
+/// that does not know the room yet) is sent when it can, in order — not
+/// dropped, as it was: the job is forgotten when it fires.
+#[test]
+fn what_a_due_request_says_waits_for_a_port_that_cannot_send_yet() {
+    let (name, user, request, _, _) = REQUESTS[0];
+    let state = tempfile::tempdir().unwrap();
+    let bot = memory_bot(name, state.path());
+    let chat = super::alert_port::RecordingChat::new(false);
+    runtime().block_on(async {
+        due_now(&bot, "room", user, request).await;
+        bot.attach_chat(chat.clone());
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let watch = async {
+            super::alert_port::until("it ran", || runs(state.path()).len() == 1).await;
+            tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+            assert!(chat.sent().is_empty(), "the port was down");
+            chat.up.store(true, std::sync::atomic::Ordering::SeqCst);
+            super::alert_port::until("the result said", || chat.sent().len() >= 3).await;
+            let _ = stop.send(());
+        };
+        tokio::join!(
+            bot.run_schedule(async {
+                let _ = stopped.await;
+            }),
+            watch
+        );
+    });
+    let texts: Vec<String> = chat.sent().into_iter().map(|(_, _, text)| text).collect();
+    assert!(
+        texts[0].starts_with(&format!("Starting what {user} scheduled")),
+        "{texts:?}"
+    );
+    assert_eq!(texts.last().unwrap(), "orders is backed up.", "{texts:?}");
+    assert_eq!(runs(state.path()).len(), 1);
+}
+
+/// A port that never sends: what the due request said is kept for its
+/// requester and said first when they next write.
+#[test]
+fn what_a_due_request_says_is_owed_when_the_port_never_sends() {
+    let (name, user, request, _, _) = REQUESTS[0];
+    let state = tempfile::tempdir().unwrap();
+    let bot = memory_bot(name, state.path());
+    let chat = super::alert_port::RecordingChat::new(false);
+    let key = ConversationKey::new("room", user);
+    runtime().block_on(async {
+        due_now(&bot, "room", user, request).await;
+        bot.attach_chat(chat.clone());
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let watch = async {
+            super::alert_port::until("owed", || bot.store().notices_of(&key).unwrap().len() >= 3)
+                .await;
+            let _ = stop.send(());
+        };
+        tokio::join!(
+            bot.run_schedule(async {
+                let _ = stopped.await;
+            }),
+            watch
+        );
+        let next = say(&bot, "room", user, "hello").await;
+        assert!(
+            next[0].starts_with(&format!("Starting what {user} scheduled")),
+            "{next:?}"
+        );
+        assert_eq!(next[2], "orders is backed up.", "{next:?}");
+    });
+    assert!(bot.store().notices_of(&key).unwrap().is_empty());
+    assert_eq!(runs(state.path()).len(), 1);
+}
