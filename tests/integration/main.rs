@@ -24,6 +24,7 @@ mod person;
 mod restart;
 mod review;
 mod safety;
+mod schedule_crash;
 mod shell;
 mod slots;
 mod terminal;

@@ -72,6 +72,37 @@ async fn scenarios(fixture: &Fixture, config: &Path, synapse: &mut Synapse) {
         .unwrap()
         .starts_with("<a href=\"https://matrix.to/#/@alice:localhost\">alice</a>"));
 
+    // A change for later, asked early so its 70 seconds pass during the
+    // scenarios below; checked at the end. The confirmation names the time.
+    let asked = chrono::Utc::now();
+    let confirm = alice
+        .ask(&room, "opsbot: deploy shop 1.2 to staging in 70 seconds")
+        .await;
+    let when = scheduled_time(&confirm, "alice: “in 70 seconds” is ");
+    let minutes: Vec<String> = [10, 70, 130]
+        .iter()
+        .map(|s| {
+            (asked + chrono::Duration::seconds(*s))
+                .format("%H:%M")
+                .to_string()
+        })
+        .collect();
+    assert!(
+        minutes.iter().any(|m| when.contains(&format!("{m} UTC"))),
+        "the time 70 seconds from now is named: {confirm}"
+    );
+    assert!(
+        confirm.ends_with(
+            "so this waits until then: I will deploy shop 1.2 to staging. Shall I go ahead and schedule it for then? (yes/no)"
+        ),
+        "{confirm}"
+    );
+    let scheduled = alice.ask(&room, "yes").await;
+    assert!(
+        scheduled.starts_with(&format!("alice: Scheduled for {when}")),
+        "{scheduled}"
+    );
+
     // All slots at once, by display name and by prefix; unaddressed chatter is ignored.
     assert_eq!(
         alice
@@ -118,6 +149,16 @@ async fn scenarios(fixture: &Fixture, config: &Path, synapse: &mut Synapse) {
         "alice: The redis service has been restarted on cache-01."
     );
 
+    // A reminder in seconds, said in the room to whom asked for it; its
+    // five seconds pass in the direct-message scenarios below.
+    let acknowledged = alice
+        .ask(&room, "opsbot: remind me in 5 seconds to check the backups")
+        .await;
+    assert!(
+        acknowledged.starts_with("alice: I will remind you at "),
+        "{acknowledged}"
+    );
+
     // A direct-message room needs no mention.
     let dm = alice.room_with(&["opsbot"], true).await;
     assert_eq!(
@@ -145,6 +186,14 @@ async fn scenarios(fixture: &Fixture, config: &Path, synapse: &mut Synapse) {
         .ask(&encrypted, "hello")
         .await
         .starts_with("Hello @alice:localhost!"));
+
+    let reminder = said_in(&alice, &room, WAIT, |m| m.body.contains("Reminder")).await;
+    assert_eq!(reminder.body, "alice: Reminder: check the backups");
+    assert_eq!(
+        reminder.mentions,
+        [Person::user_id("alice")],
+        "the reminder mentions alice"
+    );
 
     // The bot restarts mid-dialog; the dialog continues.
     assert_eq!(
@@ -294,10 +343,13 @@ async fn scenarios(fixture: &Fixture, config: &Path, synapse: &mut Synapse) {
     let mallory = Person::login(&url, "mallory").await;
     let mut request = CreateRoom::new();
     request.invite = vec![Person::user_id("opsbot")];
-    let room = mallory.client.create_room(request).await.unwrap();
+    let uninvited = mallory.client.create_room(request).await.unwrap();
     let started = Instant::now();
     loop {
-        let member = room.get_member(&Person::user_id("opsbot")).await.unwrap();
+        let member = uninvited
+            .get_member(&Person::user_id("opsbot"))
+            .await
+            .unwrap();
         if member
             .as_ref()
             .is_some_and(|m| *m.membership() == MembershipState::Leave)
@@ -311,8 +363,80 @@ async fn scenarios(fixture: &Fixture, config: &Path, synapse: &mut Synapse) {
         );
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
+    // The change scheduled at the start has run once, and the room heard it.
+    // The requester is named as this device knows them: by display name,
+    // or by id when a new device has not yet learned the room's members.
+    let ending = format!(" scheduled for {when}: I will deploy shop 1.2 to staging.");
+    let starting =
+        |body: &str| body.starts_with("alice: Starting what ") && body.ends_with(&ending);
+    let until_due = (asked + chrono::Duration::seconds(70) - chrono::Utc::now())
+        .to_std()
+        .unwrap_or_default();
+    said_in(&alice, &room, until_due + WAIT, |m| starting(&m.body)).await;
+    said_in(&alice, &room, WAIT, |m| {
+        m.body == "alice: shop 1.2 is now deployed to staging."
+    })
+    .await;
+    let deploys = std::fs::read_to_string(fixture.state().join("deploys.tsv")).unwrap();
+    let shop: Vec<&str> = deploys
+        .lines()
+        .filter(|l| l.ends_with("\tshop\t1.2\tstaging"))
+        .collect();
+    assert_eq!(shop.len(), 1, "deployed exactly once: {deploys}");
+    let starts = alice
+        .inbox
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|m| starting(&m.body))
+        .count();
+    assert_eq!(starts, 1, "started once");
     drop(bot);
 
     let audit = crate::util::stdout(&fixture.run(&["audit", "verify"], ""));
     assert!(audit.starts_with("ok:"), "{audit}");
+}
+
+/// The time a "… is <time> (…)" confirmation names, after `lead`.
+fn scheduled_time(confirmation: &str, lead: &str) -> String {
+    let rest = confirmation
+        .strip_prefix(lead)
+        .unwrap_or_else(|| panic!("{confirmation}"));
+    rest.split(" (").next().unwrap().to_string()
+}
+
+/// The first message `person` has seen in `room` (read or not) that `is`,
+/// waiting up to `within` for it.
+async fn said_in(
+    person: &Person,
+    room: &matrix_sdk::Room,
+    within: Duration,
+    is: impl Fn(&Message) -> bool,
+) -> Message {
+    let started = Instant::now();
+    loop {
+        let found = person
+            .inbox
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|m| m.room == room.room_id() && m.replaces.is_none() && is(m))
+            .cloned();
+        if let Some(message) = found {
+            return message;
+        }
+        let seen: Vec<String> = person
+            .inbox
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|m| m.room == room.room_id())
+            .map(|m| m.body.clone())
+            .collect();
+        assert!(
+            started.elapsed() < within,
+            "not said; the room saw {seen:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 }

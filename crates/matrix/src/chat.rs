@@ -2,6 +2,7 @@
 //! room it is in, edits its own messages with `m.replace`, leaves a room and
 //! shows it is typing.
 
+use matrix_sdk::ruma::api::client::membership::joined_rooms;
 use matrix_sdk::ruma::events::room::message::ReplacementMetadata;
 use matrix_sdk::ruma::{OwnedEventId, OwnedUserId, RoomId};
 use matrix_sdk::{Client, Room};
@@ -23,12 +24,41 @@ impl MatrixChat {
         let id = <&RoomId>::try_from(id).ok()?;
         self.client.get_room(id)
     }
+
+    /// The room to speak first in. A new device (its SDK store lost) knows
+    /// only the rooms that had news since it started, so a quiet room the
+    /// bot is still in is asked of the homeserver and, when the bot is a
+    /// member there, joined again (a no-op on the server) to know it.
+    async fn room_to_speak_in(&self, id: &str) -> Option<Room> {
+        if let Some(room) = self.room(id) {
+            return Some(room);
+        }
+        let id = <&RoomId>::try_from(id).ok()?;
+        let joined = match self.client.send(joined_rooms::v3::Request::new()).await {
+            Ok(response) => response.joined_rooms,
+            Err(error) => {
+                tracing::warn!(room = %id, %error, "cannot send: the homeserver did not list the bot's rooms");
+                return None;
+            }
+        };
+        if !joined.iter().any(|joined| joined == id) {
+            tracing::warn!(room = %id, "cannot send: the bot is not in the room");
+            return None;
+        }
+        match self.client.join_room_by_id(id).await {
+            Ok(room) => Some(room),
+            Err(error) => {
+                tracing::warn!(room = %id, %error, "cannot send: the room is not known to this device");
+                None
+            }
+        }
+    }
 }
 
 impl Chat for MatrixChat {
     fn send(&self, message: Outbound) -> ChatFuture<'_, Option<MessageHandle>> {
         Box::pin(async move {
-            let room = self.room(&message.room)?;
+            let room = self.room_to_speak_in(&message.room).await?;
             let user: Option<OwnedUserId> = message
                 .mention
                 .as_deref()

@@ -216,6 +216,12 @@ impl Runtime {
         self.services.floor.chat()
     }
 
+    /// The floor the services share (the scheduler keeps there what it
+    /// could not say).
+    pub(crate) fn floor(&self) -> &crate::floor::Floor {
+        &self.services.floor
+    }
+
     /// Resolves when a request is scheduled (the scheduler looks again).
     pub(crate) async fn jobs_changed(&self) {
         self.services.floor.jobs_changed.notified().await

@@ -2,6 +2,11 @@
 //! conversation's worker, so it keeps its place among that conversation's
 //! messages — a request for later in its requester's conversation, a
 //! reminder in the conversation that asked for it, a post in its schedule's.
+//!
+//! What a job says is passed on as it is said, not after every due job has
+//! run: the job is forgotten in the commit that runs it, so a message held
+//! back while later jobs run would be lost to a crash in between, and its
+//! requester would never hear that their change ran.
 
 use chrono::{DateTime, Utc};
 
@@ -13,17 +18,28 @@ use crate::RuntimeError;
 
 impl Ingress {
     /// Arms the project's recurring schedules, then hands each job that is
-    /// due to its worker, and returns what was said, by room. The
-    /// scheduler's worker sends it through the chat port; the shell and
-    /// transcripts show it.
+    /// due to its worker, and returns what was said, by room (for doors
+    /// without a chat port: the shell and transcripts show it).
     pub async fn fire_due(&self) -> Result<Vec<Outbound>, RuntimeError> {
+        let mut said = Vec::new();
+        self.fire_due_into(&mut |message| said.push(message))
+            .await?;
+        Ok(said)
+    }
+
+    /// [`Ingress::fire_due`] passing each message to `say` as soon as its
+    /// job says it (the scheduler's worker sends it through the chat port
+    /// while the next job runs).
+    pub async fn fire_due_into(
+        &self,
+        say: &mut (dyn FnMut(Outbound) + Send),
+    ) -> Result<(), RuntimeError> {
         let services = self.services()?;
         let loaded = services.model.snapshot();
         let jobs = services.floor.store.jobs()?;
         services.calendar.arm(&loaded, &jobs).await?;
         let now = services.floor.now();
         let due: Vec<Job> = jobs.into_iter().filter(|job| job.due_at() <= now).collect();
-        let mut said = Vec::new();
         for job in due {
             let key = job.key.clone();
             let kind = match &job.work {
@@ -38,13 +54,18 @@ impl Ingress {
                 .with_label_values(&[kind])
                 .inc();
             let worker = services.clone();
-            let mut replies: Vec<String> = Vec::new();
-            let mut collect = |text: String| replies.push(text);
+            let mut said = |text: String| {
+                say(Outbound {
+                    room: key.room.clone(),
+                    text,
+                    mention: Some(key.user.clone()),
+                })
+            };
             let posted = self
                 .in_worker(
-                    key.clone(),
+                    job.key.clone(),
                     false,
-                    &mut collect,
+                    &mut said,
                     move |mut sink| async move {
                         let loaded = worker.model.snapshot();
                         let fired = match &job.work {
@@ -67,14 +88,11 @@ impl Ingress {
                 )
                 .await
                 .unwrap_or_default();
-            said.extend(replies.into_iter().map(|text| Outbound {
-                room: key.room.clone(),
-                text,
-                mention: Some(key.user.clone()),
-            }));
-            said.extend(posted);
+            for message in posted {
+                say(message);
+            }
         }
-        Ok(said)
+        Ok(())
     }
 
     /// Cancels the scheduled request `id` as the operator `by` (see

@@ -310,7 +310,11 @@ fn an_operator_cancels_a_scheduled_request_audited_on_two_packs() {
             let records = bot.store().audit_newest_first().count();
 
             let cancelled = bot.cancel_scheduled(&id, "cli:operator").await.unwrap();
-            assert_eq!(cancelled.map(|j| j.id().to_string()), Some(id.clone()), "{name}");
+            assert_eq!(
+                cancelled.map(|j| j.id().to_string()),
+                Some(id.clone()),
+                "{name}"
+            );
             assert!(bot.store().jobs().unwrap().is_empty(), "{name}");
             let newest = bot.store().audit_newest_first().next().unwrap().unwrap();
             assert_eq!(newest.outcome, AuditOutcome::Cancelled, "{name}");
@@ -345,4 +349,187 @@ fn an_operator_cancels_a_scheduled_request_audited_on_two_packs() {
             "{name}: ran after its cancel"
         );
     }
+}
+
+/// A chat port that notes, with each message, how many actions had run
+/// (lines in the pack's runs.tsv) when it was sent.
+struct CountingChat {
+    state: PathBuf,
+    sent: Mutex<Vec<(String, usize)>>,
+}
+
+impl crate::chat::Chat for CountingChat {
+    fn send(
+        &self,
+        message: crate::chat::Outbound,
+    ) -> crate::chat::ChatFuture<'_, Option<crate::chat::MessageHandle>> {
+        Box::pin(async move {
+            let ran = runs(&self.state).len();
+            let mut sent = self.sent.lock().unwrap();
+            sent.push((message.text, ran));
+            Some(crate::chat::MessageHandle {
+                room: message.room,
+                id: format!("${}", sent.len()),
+            })
+        })
+    }
+
+    fn edit<'a>(
+        &'a self,
+        _: &'a crate::chat::MessageHandle,
+        _: String,
+    ) -> crate::chat::ChatFuture<'a, bool> {
+        Box::pin(async { false })
+    }
+}
+
+/// Two requests due at once: the first one's result reaches its room before
+/// the second one runs. (The scheduler used to send what every due job said
+/// only after all of them had run; the first job is forgotten when it runs,
+/// so a crash while the second ran left its requester never told.)
+#[test]
+fn the_scheduler_says_each_result_before_the_next_due_request_runs_on_two_packs() {
+    for &(name, user, request, _, _) in REQUESTS {
+        let state = tempfile::tempdir().unwrap();
+        let bot = memory_bot(name, state.path());
+        bot.set_clock(nine_am());
+        let chat = Arc::new(CountingChat {
+            state: state.path().to_path_buf(),
+            sent: Mutex::default(),
+        });
+        runtime().block_on(async {
+            for room in ["room-a", "room-b"] {
+                say(&bot, room, user, &format!("{request} in 3 hours")).await;
+                let scheduled = say(&bot, room, user, "yes").await;
+                assert!(
+                    scheduled[0].starts_with("Scheduled for "),
+                    "{name}: {scheduled:?}"
+                );
+            }
+            bot.advance_clock(std::time::Duration::from_secs(3 * 3600 + 60));
+            bot.attach_chat(chat.clone());
+            let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+            let watch = async {
+                super::alert_port::until("both said all they say", || {
+                    let sent = chat.sent.lock().unwrap();
+                    second_start(&sent).is_some_and(|k| sent.len() >= 2 * k)
+                })
+                .await;
+                let _ = stop.send(());
+            };
+            tokio::join!(
+                bot.run_schedule(async {
+                    let _ = stopped.await;
+                }),
+                watch
+            );
+        });
+        let sent = chat.sent.lock().unwrap().clone();
+        let k = second_start(&sent).unwrap();
+        assert_eq!(sent.len(), 2 * k, "{name}: {sent:?}");
+        assert!(
+            sent[0]
+                .0
+                .starts_with(&format!("Starting what {user} scheduled for")),
+            "{name}: {sent:?}"
+        );
+        // The first request's messages, its result last, all went out
+        // before the second request ran.
+        assert!(
+            sent[..k].iter().all(|(_, ran)| *ran <= 1) && sent[k - 1].1 == 1,
+            "{name}: the first request's messages waited for the second run: {sent:?}"
+        );
+        assert_eq!(runs(state.path()).len(), 2, "{name}: each ran once");
+        assert!(bot.store().jobs().unwrap().is_empty(), "{name}");
+    }
+}
+
+/// Where the second request's "Starting what … scheduled" is among `sent`.
+fn second_start(sent: &[(String, usize)]) -> Option<usize> {
+    sent.iter()
+        .enumerate()
+        .filter(|(_, (text, _))| text.starts_with("Starting what"))
+        .nth(1)
+        .map(|(i, _)| i)
+}
+
+/// A request scheduled in `room` for `user`, due now on `bot`'s clock.
+async fn due_now(bot: &Bot, room: &str, user: &str, request: &str) {
+    bot.set_clock(nine_am());
+    say(bot, room, user, &format!("{request} in 3 hours")).await;
+    let scheduled = say(bot, room, user, "yes").await;
+    assert!(scheduled[0].starts_with("Scheduled for "), "{scheduled:?}");
+    bot.advance_clock(std::time::Duration::from_secs(3 * 3600 + 60));
+}
+
+/// What a due request says while the port cannot send (a door just started
+/// that does not know the room yet) is sent when it can, in order — not
+/// dropped, as it was: the job is forgotten when it fires.
+#[test]
+fn what_a_due_request_says_waits_for_a_port_that_cannot_send_yet() {
+    let (name, user, request, _, _) = REQUESTS[0];
+    let state = tempfile::tempdir().unwrap();
+    let bot = memory_bot(name, state.path());
+    let chat = super::alert_port::RecordingChat::new(false);
+    runtime().block_on(async {
+        due_now(&bot, "room", user, request).await;
+        bot.attach_chat(chat.clone());
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let watch = async {
+            super::alert_port::until("it ran", || runs(state.path()).len() == 1).await;
+            tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+            assert!(chat.sent().is_empty(), "the port was down");
+            chat.up.store(true, std::sync::atomic::Ordering::SeqCst);
+            super::alert_port::until("the result said", || chat.sent().len() >= 3).await;
+            let _ = stop.send(());
+        };
+        tokio::join!(
+            bot.run_schedule(async {
+                let _ = stopped.await;
+            }),
+            watch
+        );
+    });
+    let texts: Vec<String> = chat.sent().into_iter().map(|(_, _, text)| text).collect();
+    assert!(
+        texts[0].starts_with(&format!("Starting what {user} scheduled")),
+        "{texts:?}"
+    );
+    assert_eq!(texts.last().unwrap(), "orders is backed up.", "{texts:?}");
+    assert_eq!(runs(state.path()).len(), 1);
+}
+
+/// A port that never sends: what the due request said is kept for its
+/// requester and said first when they next write.
+#[test]
+fn what_a_due_request_says_is_owed_when_the_port_never_sends() {
+    let (name, user, request, _, _) = REQUESTS[0];
+    let state = tempfile::tempdir().unwrap();
+    let bot = memory_bot(name, state.path());
+    let chat = super::alert_port::RecordingChat::new(false);
+    let key = ConversationKey::new("room", user);
+    runtime().block_on(async {
+        due_now(&bot, "room", user, request).await;
+        bot.attach_chat(chat.clone());
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let watch = async {
+            super::alert_port::until("owed", || bot.store().notices_of(&key).unwrap().len() >= 3)
+                .await;
+            let _ = stop.send(());
+        };
+        tokio::join!(
+            bot.run_schedule(async {
+                let _ = stopped.await;
+            }),
+            watch
+        );
+        let next = say(&bot, "room", user, "hello").await;
+        assert!(
+            next[0].starts_with(&format!("Starting what {user} scheduled")),
+            "{next:?}"
+        );
+        assert_eq!(next[2], "orders is backed up.", "{next:?}");
+    });
+    assert!(bot.store().notices_of(&key).unwrap().is_empty());
+    assert_eq!(runs(state.path()).len(), 1);
 }
