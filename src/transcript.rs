@@ -16,7 +16,9 @@
 //!         say: hello
 //!         expect: [{matches: "^Hello bob"}]
 //!       - restart: true        # stop the bot and start it again on the same store
-//!       - wait: 11m            # move the bot's clock forward
+//!       - wait: 11m            # time passes with the bot running: due work runs at its time
+//!       - restart: true        # with a wait: time the bot was down; due work is found late
+//!         wait: 2h
 //!       - totp: true           # send the speaker's current TOTP code
 //!       - totp_again: true     # send the speaker's last code once more (a replay)
 //!       - room: dev            # this turn in another room
@@ -242,31 +244,23 @@ fn run_turns(
             bot = Some(start(state.path())?);
         }
         let current = bot.as_ref().expect("bot is running");
-        // What scheduled requests that came due said during a wait: the
+        let room = turn.room.as_deref().unwrap_or(&conversation.room);
+        // What scheduled work said in this turn's room during a wait: the
         // turn's replies when it says nothing itself.
         let mut fired = Vec::new();
         if let Some(wait) = &turn.wait {
             let by = humantime::parse_duration(wait)
                 .with_context(|| format!("turn {number}: `wait: {wait}` is not a duration"))?;
-            clock.advance(by);
-            // Timed holds (mutes, quiet hours) may have ended.
-            current.alerts().wake();
-            fired = runtime
-                .block_on(current.fire_due())
-                .with_context(|| format!("turn {number}: running scheduled requests"))?
+            // A wait after a restart is time the bot was down: everything
+            // due is found late at once. Otherwise the bot was running and
+            // does each job at its time.
+            let said = pass_time(current, &clock, by, !turn.restart, runtime)
+                .with_context(|| format!("turn {number}: running scheduled work"))?;
+            fired = said
                 .into_iter()
+                .filter(|said| said.room == room)
                 .map(|said| said.text)
                 .collect();
-        }
-        for file in &turn.expect_files {
-            if !state.path().join(file).exists() {
-                bail!("turn {number}: expected the action to have written {file}");
-            }
-        }
-        for file in &turn.absent_files {
-            if state.path().join(file).exists() {
-                bail!("turn {number}: expected no {file}, but an action wrote it");
-            }
         }
         let user = turn.speaker.as_deref().unwrap_or(&conversation.user);
         let code;
@@ -296,17 +290,82 @@ fn run_turns(
             if expects {
                 check_replies(turn, number, "after the wait", &fired)?;
             }
+            check_files(turn, number, state.path())?;
             continue;
         };
-        let room = turn.room.as_deref().unwrap_or(&conversation.room);
         let key = ConversationKey::new(room, user);
         let mut replies = Vec::new();
         runtime
             .block_on(current.handle(&key, text, &mut |r: String| replies.push(r)))
             .with_context(|| format!("turn {number}: handling {text:?}"))?;
         check_replies(turn, number, &format!("{user} said {text:?}"), &replies)?;
+        check_files(turn, number, state.path())?;
     }
     Ok(())
+}
+
+/// Checks what the actions wrote by the end of a turn (its wait and its
+/// message both done).
+fn check_files(turn: &Turn, number: usize, state: &Path) -> Result<()> {
+    for file in &turn.expect_files {
+        if !state.join(file).exists() {
+            bail!(
+                "turn {number}: expected the action to have written {file} by the end of the turn"
+            );
+        }
+    }
+    for file in &turn.absent_files {
+        if state.join(file).exists() {
+            bail!(
+                "turn {number}: expected no {file} by the end of the turn, but an action wrote it"
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Moves the clock on by `by` and runs what came due. With `running`, the
+/// clock stops at each due time on the way (a recurring post comes at each
+/// of its times, a request for later runs on time); otherwise it jumps, as
+/// for a bot that was down, and everything due is found late at once.
+fn pass_time(
+    bot: &Runtime,
+    clock: &ManualClock,
+    by: std::time::Duration,
+    running: bool,
+    runtime: &tokio::runtime::Runtime,
+) -> Result<Vec<opsbot_runtime::Outbound>> {
+    let until = bot.now() + chrono::Duration::from_std(by).context("the wait is too long")?;
+    let mut said = Vec::new();
+    let next_due = || -> Result<Option<(String, chrono::DateTime<chrono::Utc>)>> {
+        Ok(bot
+            .store()
+            .jobs()?
+            .iter()
+            .map(|job| (job.id().to_string(), job.due_at()))
+            .filter(|(_, due)| *due <= until)
+            .min_by_key(|(_, due)| *due))
+    };
+    // A bound on the stops, so a recurring job due every second cannot keep
+    // a long wait going forever.
+    for _ in 0..100_000 {
+        let Some((job, due)) = next_due()?.filter(|_| running) else {
+            break;
+        };
+        clock.set(due.max(bot.now()));
+        // Timed holds (mutes, quiet hours) may have ended.
+        bot.alerts().wake();
+        said.extend(runtime.block_on(bot.fire_due())?);
+        if next_due()?.is_some_and(|next| next == (job.clone(), due)) {
+            // Still there at its time (its door could not take it): it is
+            // found again at the end.
+            break;
+        }
+    }
+    clock.set(until.max(bot.now()));
+    bot.alerts().wake();
+    said.extend(runtime.block_on(bot.fire_due())?);
+    Ok(said)
 }
 
 /// Checks a turn's replies against its `expect`, `expect_any` and

@@ -7,6 +7,7 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
+use opsbot_spec::types::TimeFrame;
 use opsbot_spec::{Behaviour, Project, Schedule};
 
 use crate::engine::{variables, ActionOutcome};
@@ -31,10 +32,22 @@ pub fn post_plan(
         .slots
         .iter()
         .filter_map(|slot| {
-            let (value, origin) = match schedule.slots.get(&slot.name) {
-                Some(value) => (value.clone(), SlotOrigin::Extracted),
-                None => (slot.default.clone()?, SlotOrigin::Default),
+            let (said, origin) = match schedule.slots.get(&slot.name) {
+                Some(value) => (value, SlotOrigin::Extracted),
+                None => (slot.default.as_ref()?, SlotOrigin::Default),
             };
+            // A time ("yesterday at 18:00") means the post's own moment, in
+            // the schedule's zone, as a value said then would.
+            let frame = TimeFrame {
+                now: at,
+                zone: schedule.every.zone(),
+                direction: slot.limits.direction,
+            };
+            let value = project
+                .entities
+                .get(&slot.entity)
+                .and_then(|entity| entity.validate_in(said, &frame).ok())
+                .unwrap_or_else(|| said.clone());
             Some((slot.name.clone(), SlotValue { value, origin }))
         })
         .collect();
@@ -136,6 +149,54 @@ mod tests {
         std::fs::write(dir.path().join("dialogs/zz-schedules.yaml"), yaml).unwrap();
         let project = opsbot_spec::load_project(dir.path()).unwrap();
         (dir, project)
+    }
+
+    /// A time a schedule gives, or its dialog's default, means each post's
+    /// own moment in the schedule's zone (it was once resolved when the
+    /// project loaded, and later empty).
+    #[test]
+    fn a_posts_time_values_are_read_at_each_post_in_its_zone() {
+        let (dir, _) = example_with("");
+        std::fs::write(
+            dir.path().join("intents/zz-failures.yaml"),
+            "intents:\n  failures_since:\n    examples:\n      - what failed since [yesterday](datetime)\n      - failures since [monday](datetime)\n      - list the failures\n",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("dialogs/zz-schedules.yaml"),
+            "dialogs:\n  failures_since:\n    description: list what failed\n    allow: [\"*\"]\n    read_only: true\n    slots:\n      - name: since\n        entity: datetime\n        direction: past\n        default: yesterday at 18:00\n      - name: until\n        entity: datetime\n        prompt: Until when?\n    action: { program: actions/oncall.sh, args: [\"{since.iso}\", \"{until.iso}\"] }\n    success: \"{output}\"\nschedules:\n  morning:\n    cron: \"0 8 * * *\"\n    time_zone: Europe/Berlin\n    dialog: failures_since\n    slots: {until: today at 6am}\n    rooms: [\"!etl:x\"]\n",
+        )
+        .unwrap();
+        let project = opsbot_spec::load_project(dir.path()).unwrap();
+        let schedule = &project.schedules["morning"];
+        for (at, since, until) in [
+            (
+                "2026-03-02T07:00:00Z",
+                "2026-03-01T17:00:00Z",
+                "2026-03-02T05:00:00Z",
+            ),
+            (
+                "2026-07-10T06:00:00Z",
+                "2026-07-09T16:00:00Z",
+                "2026-07-10T04:00:00Z",
+            ),
+        ] {
+            let (_, plan) = post_plan(&project, schedule, at.parse().unwrap()).unwrap();
+            let Plan::Program { args, .. } = &plan else {
+                panic!("{plan:?}");
+            };
+            let utc = |iso: &str| {
+                DateTime::parse_from_rfc3339(iso)
+                    .unwrap()
+                    .with_timezone(&Utc)
+                    .to_rfc3339()
+            };
+            assert_eq!(
+                args.iter().map(|a| utc(a)).collect::<Vec<_>>(),
+                [utc(since), utc(until)],
+                "{at}"
+            );
+        }
     }
 
     #[test]

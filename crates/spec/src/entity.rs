@@ -176,7 +176,10 @@ impl Entity {
     /// The canonical value a misspelt surface most likely means, with a
     /// confidence: one edit (or transposition) in words of 4 to 7 letters, two
     /// from 8 letters on; the first letter must match. `None` when no entry or
-    /// more than one canonical value is that close.
+    /// more than one canonical value is that close, and never for a word that
+    /// only looks like a slip: one whose numbers differ ("web-02" is not
+    /// "web-01") or that lengthens or shortens a listed word by more than a
+    /// letter ("orders-loader" is not "orders-load") names another thing.
     pub fn fuzzy_lookup(&self, surface: &str) -> Option<(&str, f32)> {
         let word = surface.trim().to_ascii_lowercase();
         let len = word.chars().count();
@@ -191,7 +194,7 @@ impl Entity {
                 continue;
             }
             let distance = strsim::osa_distance(&word, listed);
-            if distance == 0 || distance > allowed {
+            if distance == 0 || distance > allowed || names_another(&word, listed) {
                 continue;
             }
             match best {
@@ -442,6 +445,31 @@ impl Entity {
 
 mod found;
 pub use found::{join_or, remove_overlaps, remove_overlaps_per_entity, Found};
+
+/// Whether a word close to a listed one still names something else: its
+/// numbers differ, or it is the listed word lengthened or shortened by more
+/// than one letter (a doubled or dropped last letter is a slip; a suffix is
+/// a different name).
+fn names_another(word: &str, listed: &str) -> bool {
+    let numbers = |text: &str| -> Vec<String> {
+        text.split(|c: char| !c.is_ascii_digit())
+            .filter(|run| !run.is_empty())
+            .map(str::to_string)
+            .collect()
+    };
+    if numbers(word) != numbers(listed) {
+        return true;
+    }
+    let (short, long) = if word.len() < listed.len() {
+        (word, listed)
+    } else {
+        (listed, word)
+    };
+    match long.strip_prefix(short) {
+        Some(rest) => rest.chars().count() > 1 || !rest.chars().all(char::is_alphabetic),
+        None => false,
+    }
+}
 
 #[cfg(test)]
 #[path = "entity_tests.rs"]

@@ -232,3 +232,33 @@ fn a_learned_value_keeps_its_patterns_case() {
     assert_eq!(values("add an A record"), ["A"]);
     assert_eq!(values("add a cname record"), ["CNAME"]);
 }
+
+/// A near word is read as a slip of a listed one, never as another thing
+/// with a similar name.
+#[test]
+fn fuzzy_matches_slips_but_not_other_names() {
+    let values = BTreeMap::from([
+        ("orders-load".to_string(), vec![]),
+        ("web-01".to_string(), vec![]),
+        ("postgres".to_string(), vec![]),
+        ("billing".to_string(), vec![]),
+    ]);
+    let jobs = Entity::new("job", Some("a job".into()), None, None, &values);
+    // Slips: a swap, a changed letter, a doubled or dropped last letter.
+    assert_eq!(
+        jobs.fuzzy_lookup("orders-laod").map(|m| m.0),
+        Some("orders-load")
+    );
+    assert_eq!(jobs.fuzzy_lookup("bilking").map(|m| m.0), Some("billing"));
+    assert_eq!(
+        jobs.fuzzy_lookup("postgress").map(|m| m.0),
+        Some("postgres")
+    );
+    assert_eq!(jobs.fuzzy_lookup("postgre").map(|m| m.0), Some("postgres"));
+    // Other names: a suffix, other numbers.
+    assert_eq!(jobs.fuzzy_lookup("orders-loader"), None);
+    assert_eq!(jobs.fuzzy_lookup("orders-lo"), None);
+    assert_eq!(jobs.fuzzy_lookup("web-02"), None);
+    assert_eq!(jobs.fuzzy_lookup("web-011"), None);
+    assert_eq!(jobs.fuzzy_lookup("billing2"), None);
+}

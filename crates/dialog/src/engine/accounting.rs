@@ -419,6 +419,11 @@ impl<'a> Step<'a> {
             (PartKind::Time, None) if dialog.read_only => {
                 format!("I can only {description} as things are now, not for a time you name")
             }
+            // A dialog that waits for a time did not take this one: it is
+            // past (or now), which is said, not a false "cannot".
+            (PartKind::Time, None) if dialog.schedulable => {
+                self.time_not_to_come(dialog, &part.text)
+            }
             // The confirmation that follows is for now: said so, since the
             // person asked for another time.
             (PartKind::Time, None) => {

@@ -1,5 +1,5 @@
 //! The yes or no of a confirmation, and corrections to the request it
-//! confirms ("no, on web-03"); anything that is not one goes to `switching`.
+//! confirms ("no, on web-03", "no, make it 23:30"); anything that is not one goes to `switching`.
 
 use super::*;
 
@@ -52,7 +52,25 @@ impl<'a> Step<'a> {
             self.account(dialog, &u.text, &found.spans, &[]);
         }
         let mut errors = found.errors;
-        if let (true, Answer::NoBut(rest)) = (request.slots == before, &answer) {
+        // "no, make it 23:30": a time for a change that can wait moves it.
+        let said_time = self
+            .deferral(dialog, u, &found.spans)
+            .and_then(|((start, end), at)| Some((u.text.get(start..end)?.to_string(), at)))
+            .or_else(|| match &answer {
+                Answer::NoBut(rest) if request.slots == before => {
+                    self.corrected_time(dialog, strip_answer(rest))
+                }
+                _ => None,
+            });
+        let moved = match said_time {
+            Some((said, at)) if request.at != Some(at) => {
+                request.at = Some(at);
+                request.at_said = Some(said);
+                true
+            }
+            _ => false,
+        };
+        if let (true, false, Answer::NoBut(rest)) = (request.slots == before, moved, &answer) {
             // "no, banana": try the rest as a new value for each slot in turn.
             let candidate = strip_answer(rest);
             let fits = dialog.slots.iter().find_map(|slot| {
@@ -91,7 +109,7 @@ impl<'a> Step<'a> {
             };
         }
         let preview = self.preview(dialog, &request);
-        if request.slots != before {
+        if request.slots != before || moved {
             let preview = self.noted(preview);
             self.say(preview);
         } else if let Some(error) = errors.first() {

@@ -47,6 +47,86 @@ impl<'a> Step<'a> {
             })
     }
 
+    /// The refusal of a change that can wait asked for a time already past
+    /// ("yesterday at 3pm"): running it now is not what was asked.
+    pub(super) fn past_time(
+        &self,
+        dialog: &Dialog,
+        u: &Understanding,
+        used: &[(usize, usize)],
+    ) -> Option<String> {
+        if !dialog.schedulable || !matches!(dialog.behaviour, Behaviour::Run { .. }) {
+            return None;
+        }
+        let frame = TimeFrame {
+            now: self.ctx.now,
+            zone: self.ctx.time_zone,
+            direction: Direction::Any,
+        };
+        let (said, at) = ValueType::DateTime
+            .find(&u.text, self.ctx.now)
+            .into_iter()
+            .filter(|&(start, end)| !used.iter().any(|&(s, e)| start < e && s < end))
+            .find_map(|(start, end)| {
+                let said = u.text.get(start..end)?;
+                let at = parse_datetime_in(said, &frame)?;
+                (at < self.ctx.now - NOT_LATER).then_some((said, at))
+            })?;
+        Some(format!(
+            "“{said}” is in the past ({}, {}), so I did nothing. To {} at a time still to come, say it again with that time; without a time, I ask before doing it now.",
+            display_time(at, self.ctx.time_zone),
+            time_distance(at, self.ctx.now),
+            dialog.description
+        ))
+    }
+
+    /// The time a correction at a confirmation gives on its own ("no, make
+    /// it 23:30", "no, 22:00 instead"), for a change that can wait: a bare
+    /// clock time counts here, where nothing else is being asked.
+    pub(super) fn corrected_time(
+        &self,
+        dialog: &Dialog,
+        rest: &str,
+    ) -> Option<(String, DateTime<Utc>)> {
+        if !dialog.schedulable || !matches!(dialog.behaviour, Behaviour::Run { .. }) {
+            return None;
+        }
+        static FILLER: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+            regex::Regex::new(
+                r"(?i)^(?:(?:make|change|move|set|push|put)\s+it\s+(?:to\s+|for\s+)?|(?:let's\s+do|do\s+it|how\s+about|rather|instead)\s+(?:at\s+)?)?(?P<time>.+?)(?:\s+(?:instead|then|please))*$",
+            )
+            .expect("a valid pattern")
+        });
+        let time = FILLER.captures(rest)?.name("time")?.as_str().trim();
+        let frame = TimeFrame {
+            now: self.ctx.now,
+            zone: self.ctx.time_zone,
+            direction: Direction::Future,
+        };
+        let at = parse_datetime_in(time, &frame)?;
+        (at > self.ctx.now + NOT_LATER).then(|| (time.to_string(), at))
+    }
+
+    /// Why a schedulable dialog did not wait for a time it was given: the
+    /// time is past ("yesterday at 3pm") or now.
+    pub(super) fn time_not_to_come(&self, dialog: &Dialog, said: &str) -> String {
+        let frame = TimeFrame {
+            now: self.ctx.now,
+            zone: self.ctx.time_zone,
+            direction: Direction::Any,
+        };
+        let description = &dialog.description;
+        match parse_datetime_in(said, &frame) {
+            Some(at) if at < self.ctx.now - NOT_LATER => format!(
+                "it is in the past ({}, {}); I can {description} now or at a time still to come — a yes does it now",
+                display_time(at, self.ctx.time_zone),
+                time_distance(at, self.ctx.now)
+            ),
+            Some(_) => "that is now, so a yes does it now".to_string(),
+            None => "I could not read it as a time still to come — a yes does it now".to_string(),
+        }
+    }
+
     /// "“at 21:00” is Mon 7 Dec 2026 21:00 CET (20:00 UTC, in 3 hours), so
     /// this waits until then:" — the time named back as written, and what
     /// it was read as.

@@ -97,6 +97,11 @@ impl<'a> Step<'a> {
                     request.at = Some(at);
                     request.at_said = u.text.get(span.0..span.1).map(str::to_string);
                     spans.push(span);
+                } else if let Some(refusal) = self.past_time(dialog, u, &spans) {
+                    // "rerun it yesterday at 3pm": neither then nor now was
+                    // asked for, so nothing is kept.
+                    self.say(refusal);
+                    return Phase::Idle;
                 }
                 self.account(dialog, &u.text, &spans, &named);
                 if let Some(first) = errors.first() {

@@ -49,8 +49,14 @@ impl Calendar {
                 ),
                 None,
             ),
+            // Named in the words too: a door that cannot mention (the
+            // shell) or a reader scrolling back still sees who it is for.
             Audience::People(people) => (
-                format!("Reminder from {requester}{late}: {}", reminder.text),
+                format!(
+                    "Reminder for {} from {requester}{late}: {}",
+                    people.join(" and "),
+                    reminder.text
+                ),
                 people.first().map(|person| mention_id(loaded, person)),
             ),
         };

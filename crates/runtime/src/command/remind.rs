@@ -100,9 +100,16 @@ pub(crate) async fn apply(
     let now = floor.now();
     let zone = settings.zone_of(&key.user);
     let Some(when) = when(&asked.rest, now, zone) else {
-        reply.say(
-            "When should I remind you? Say e.g. “remind me in 2 hours to check the backups”, “… at 17:00 …” or “… every weekday at 9 …”; I kept nothing.".to_string(),
-        );
+        // Not a question: this command keeps no state to take an answer,
+        // so the person is shown their own request with a time in it.
+        let said = said.trim().trim_end_matches(['.', '!', '?']);
+        let example = match said.rfind(asked.rest.as_str()) {
+            Some(at) if at > 0 => format!("{} in 2 hours {}", said[..at].trim_end(), &said[at..]),
+            _ => "remind me in 2 hours to check the backups".to_string(),
+        };
+        reply.say(format!(
+            "I kept nothing: a reminder needs its time. Say it again with one, e.g. “{example}”, “… at 17:00 …” or “… every weekday at 9 …”."
+        ));
         return Ok(());
     };
     let text = what(&asked.rest, when.span);

@@ -113,8 +113,8 @@ fn a_reminder_that_cannot_be_kept_as_said_keeps_nothing_and_says_why() {
     runtime().block_on(async {
         for (text, expected) in [
             (
-                "remind me to check the backups",
-                "When should I remind you?",
+                "please remind us to check the backups.",
+                "I kept nothing: a reminder needs its time. Say it again with one, e.g. “please remind us in 2 hours to check the backups”",
             ),
             (
                 "remind zorro to check the backups in 2 hours",

@@ -161,8 +161,16 @@ impl Checker<'_> {
                 .get(&slot.entity)
                 .map(|entity| entity.validate(value, chrono::Utc::now()));
             match checked {
+                // A time is kept as written: it means each post's moment.
                 Some(Ok(canonical)) => {
-                    values.insert(slot_name.clone(), canonical);
+                    let typed = self
+                        .entities
+                        .get(&slot.entity)
+                        .is_some_and(|entity| entity.value_type().is_some());
+                    values.insert(
+                        slot_name.clone(),
+                        if typed { value.clone() } else { canonical },
+                    );
                 }
                 Some(Err(reason)) => self.diagnostics.push(
                     file.index.locate(&format!("{at}.slots.{slot_name}")),

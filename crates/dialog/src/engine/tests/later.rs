@@ -21,6 +21,49 @@ fn a_dialog_that_may_not_be_scheduled_names_the_time_back() {
     assert_eq!(request.at, None);
 }
 
+/// A new time given at the confirmation moves the request ("no, make it
+/// 23:30"), also a bare clock time; other words are still not a time.
+#[test]
+fn a_time_given_at_the_confirmation_moves_the_request() {
+    for (correction, said, hour, minute, distance) in [
+        ("no, make it 23:30", "23:30", 23, 30, "13 hours 29 minutes"),
+        ("no, 22:15 instead", "22:15", 22, 15, "12 hours 14 minutes"),
+        (
+            "actually at 22:00 please",
+            "at 22:00",
+            22,
+            0,
+            "11 hours 59 minutes",
+        ),
+    ] {
+        let mut s = Session::new();
+        s.say("deploy shop 1.2 to staging at 21:00", Some("deploy_app"), 0);
+        let t = s.say(correction, None, 1);
+        assert_eq!(
+            t.replies,
+            [format!("“{said}” is Tue 24 Nov 2026 {hour}:{minute:02} UTC (in {distance}), so this waits until then: I will deploy shop 1.2 to staging. Shall I go ahead and schedule it for then? (yes/no)")],
+            "{correction}"
+        );
+        let Phase::AwaitingConfirmation { request } = &s.conversation.phase else {
+            panic!("{:?}", s.conversation.phase);
+        };
+        assert_eq!(
+            request.at,
+            Some(Utc.with_ymd_and_hms(2026, 11, 24, hour, minute, 0).unwrap()),
+            "{correction}"
+        );
+    }
+    // A correction that is no time leaves the time as it was.
+    let mut s = Session::new();
+    s.say("deploy shop 1.2 to staging at 21:00", Some("deploy_app"), 0);
+    let t = s.say("no, banana", None, 1);
+    assert!(
+        t.replies[0].starts_with("I could not use “banana”"),
+        "{:?}",
+        t.replies
+    );
+}
+
 #[test]
 fn a_yes_after_the_time_never_runs_it_late() {
     let mut s = Session::new();

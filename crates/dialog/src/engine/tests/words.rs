@@ -62,6 +62,24 @@ fn a_time_a_schedulable_change_takes_is_its_schedule() {
     );
 }
 
+/// A past time on a change that could wait is refused as past: neither
+/// then nor now was asked for, so nothing is kept or run.
+#[test]
+fn a_past_time_on_a_schedulable_change_is_refused_as_past() {
+    let mut s = Session::new();
+    let t = s.say(
+        "deploy shop 1.2 to staging yesterday at 3pm",
+        Some("deploy_app"),
+        0,
+    );
+    assert_eq!(
+        t.replies,
+        ["“yesterday at 3pm” is in the past (Mon 23 Nov 2026 15:00 UTC, 19 hours ago), so I did nothing. To deploy a version of an app to an environment at a time still to come, say it again with that time; without a time, I ask before doing it now."]
+    );
+    assert_eq!(s.conversation.phase, Phase::Idle);
+    assert!(t.effects.is_empty(), "{:?}", t.effects);
+}
+
 #[test]
 fn a_negated_change_never_starts() {
     for (text, intent) in [
