@@ -9,7 +9,7 @@ RELEASE_BIN := $(CARGO) run --quiet --release --bin opsbot --
 # `cargo run` would resolve features for the binary alone and rebuild matrix-sdk.
 DEBUG_BIN := $${CARGO_TARGET_DIR:-target}/debug/opsbot
 
-.PHONY: run test bench fuzz deps models synapse alertmanager matrix-demo build check train lint fmt clean docs
+.PHONY: run test bench fuzz deps models synapse alertmanager prometheus matrix-demo build check train lint fmt clean docs
 
 # Synapse (a real Matrix homeserver for the Matrix tests, benchmark and demo),
 # installed from PyPI into a local virtualenv.
@@ -73,6 +73,14 @@ alertmanager:
 		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq prometheus-alertmanager; \
 	fi
 
+## Prometheus (Debian's package) for the metrics test: a real scraper of /metrics.
+PROMETHEUS := /usr/bin/prometheus
+prometheus:
+	@if [ ! -x $(PROMETHEUS) ]; then \
+		echo "installing prometheus (a real scraper for the metrics test)"; \
+		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq prometheus; \
+	fi
+
 build: deps models
 	$(CARGO) build --release --bin opsbot
 
@@ -98,7 +106,7 @@ matrix-demo: synapse
 	tools/matrix-demo.sh
 
 ## Formatting, lints, unit and integration tests, then the conversation tests.
-test: lint synapse models alertmanager
+test: lint synapse models alertmanager prometheus
 	$(CARGO) test --workspace
 	$(DEBUG_BIN) check
 	$(DEBUG_BIN) train

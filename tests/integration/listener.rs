@@ -212,6 +212,19 @@ fn idle_slow_and_huge_requests_never_take_the_bot_down() {
         assert!(bot.child.try_wait().unwrap().is_none(), "the bot exited");
         let after = priya.ask(&room, "hello").await;
         assert!(!after.is_empty());
+
+        // A real Prometheus scrapes the listener and answers PromQL with
+        // what the bot counted.
+        let prometheus = crate::prometheus::Prometheus::start(port);
+        assert_eq!(prometheus.value("up{job=\"opsbot\"}"), 1.0);
+        assert!(
+            prometheus.value("sum(opsbot_messages_total{door=\"matrix\",outcome=\"handled\"})")
+                >= 3.0
+        );
+        assert_eq!(
+            prometheus.value("opsbot_alert_notifications_total{status=\"firing\"}"),
+            1.0
+        );
     });
     drop(bot);
 }

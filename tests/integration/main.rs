@@ -21,6 +21,7 @@ mod matrix_bench;
 mod matrix_sync;
 mod nlu;
 mod person;
+mod prometheus;
 mod restart;
 mod review;
 mod safety;
