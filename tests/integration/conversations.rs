@@ -64,7 +64,14 @@ fn every_example_intent_has_at_least_fifteen_examples() {
 /// what a good bot does.
 #[test]
 fn pack_transcripts_pass() {
-    for pack in ["dbops", "cicd", "backupdesk", "dnsdesk", "queuedesk", "etldesk"] {
+    for pack in [
+        "dbops",
+        "cicd",
+        "backupdesk",
+        "dnsdesk",
+        "queuedesk",
+        "etldesk",
+    ] {
         let fixture = Fixture::trained_pack(pack);
         let out = fixture.run(&["test"], "");
         assert!(out.status.success(), "{pack}: {}", stdout(&out));

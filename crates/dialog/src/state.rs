@@ -181,6 +181,18 @@ pub struct Conversation {
     /// asked something read-only: back, and asked again, once that is done.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parked: Option<Box<Phase>>,
+    /// A reminder asked for without a time ("remind me to renew the
+    /// certificate"), waiting for one ("in 1 hour"). The runtime's reminder
+    /// command owns it; the engine carries it unchanged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending_reminder: Option<PendingReminder>,
+}
+
+/// A reminder that waits for its time: the message that asked for it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PendingReminder {
+    pub said: String,
+    pub asked_at: DateTime<Utc>,
 }
 
 /// The reason behind a decision, kept until the next one.
@@ -223,6 +235,7 @@ impl Default for Conversation {
             last_reading: None,
             last_explanation: None,
             parked: None,
+            pending_reminder: None,
         }
     }
 }

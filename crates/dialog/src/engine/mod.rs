@@ -51,6 +51,7 @@ pub fn step(
         mut last_reading,
         mut last_explanation,
         mut parked,
+        pending_reminder,
     } = conversation;
     memory.retain(|_, r| elapsed(r.at, ctx.now) <= project.settings.carry_over_expiry);
     last_dialog.take_if(|l| elapsed(l.at, ctx.now) > project.settings.carry_over_expiry);
@@ -104,6 +105,7 @@ pub fn step(
             last_reading: step.reading,
             last_explanation: step.explanation,
             parked,
+            pending_reminder,
         },
         replies: step.replies,
         effects: step.effects,

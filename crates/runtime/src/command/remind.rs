@@ -7,6 +7,7 @@
 use std::sync::LazyLock;
 
 use chrono::{DateTime, Utc};
+use opsbot_dialog::{Conversation, PendingReminder};
 use opsbot_spec::cron::{recurrence_in, Every};
 use opsbot_spec::types::{display_time, parse_datetime_in, time_distance, Direction, TimeFrame};
 use opsbot_spec::{Settings, ValueType};
@@ -100,15 +101,17 @@ pub(crate) async fn apply(
     let now = floor.now();
     let zone = settings.zone_of(&key.user);
     let Some(when) = when(&asked.rest, now, zone) else {
-        // Not a question: this command keeps no state to take an answer,
-        // so the person is shown their own request with a time in it.
-        let said = said.trim().trim_end_matches(['.', '!', '?']);
-        let example = match said.rfind(asked.rest.as_str()) {
-            Some(at) if at > 0 => format!("{} in 2 hours {}", said[..at].trim_end(), &said[at..]),
-            _ => "remind me in 2 hours to check the backups".to_string(),
-        };
+        // Asked for its time; the message waits in the conversation for
+        // the answer (`answer`), kept with it in the store.
+        let mut mine = floor.store.load(key)?;
+        mine.pending_reminder = Some(PendingReminder {
+            said: said.to_string(),
+            asked_at: now,
+        });
+        floor.commit(key, &mine, Commit::at(now)).await?;
         reply.say(format!(
-            "I kept nothing: a reminder needs its time. Say it again with one, e.g. “{example}”, “… at 17:00 …” or “… every weekday at 9 …”."
+            "When should I remind {}? Say a time such as “in 2 hours”, “at 17:00”, “tomorrow at 9” or “every weekday at 9”; anything else, and I keep no reminder.",
+            whom(key, &to)
         ));
         return Ok(());
     };
@@ -189,6 +192,54 @@ pub(crate) async fn apply(
     };
     reply.say(told);
     Ok(())
+}
+
+/// The answer to "When should I remind you?": a message that is only a
+/// time ("in 1 hour", "17:00", "tomorrow at 9 please") completes the
+/// reminder that waits in `conversation` (`None`: answered). Any other
+/// message, or one after `pending_expiry`, drops it and goes on to be
+/// handled as usual with the conversation returned.
+pub(crate) async fn answer(
+    floor: &Floor,
+    loaded: &Loaded,
+    key: &ConversationKey,
+    mut conversation: Conversation,
+    text: &str,
+    reply: &mut Reply<'_>,
+) -> Result<Option<Conversation>, RuntimeError> {
+    let Some(pending) = conversation.pending_reminder.take() else {
+        return Ok(Some(conversation));
+    };
+    let now = floor.now();
+    floor.commit(key, &conversation, Commit::at(now)).await?;
+    let settings = &loaded.project.settings;
+    let waited = (now - pending.asked_at).to_std().unwrap_or_default();
+    if waited > settings.pending_expiry {
+        return Ok(Some(conversation));
+    }
+    let zone = settings.zone_of(&key.user);
+    let answer = text.trim().trim_end_matches(['.', '!']);
+    // A bare clock time ("17:00") counts here, where a time was asked for.
+    let Some((time, found)) = [answer.to_string(), format!("at {answer}")]
+        .into_iter()
+        .find_map(|time| when(&time, now, zone).map(|found| (time, found)))
+    else {
+        return Ok(Some(conversation));
+    };
+    let rest = what(&time, found.span).to_ascii_lowercase();
+    if !["", "please", "thanks", "thank you"].contains(&rest.as_str()) {
+        return Ok(Some(conversation));
+    }
+    let Some(asked) = parse(&pending.said) else {
+        return Ok(Some(conversation));
+    };
+    let completed = RemindCommand {
+        rest: format!("{} {}", found.said, asked.rest),
+        ..asked
+    };
+    let said = format!("{} — {}", pending.said, text.trim());
+    apply(floor, loaded, key, &said, completed, reply).await?;
+    Ok(None)
 }
 
 /// A person the bot knows: in `people:`, in a group, or a chat id.

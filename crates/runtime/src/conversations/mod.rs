@@ -12,6 +12,7 @@ use opsbot_dialog::{step, CodeCheck, Context, Conversation, Input, Phase};
 use crate::actions::Actions;
 use crate::alert_desk::AlertDesk;
 use crate::audit::AuditRecord;
+use crate::command::remind;
 use crate::command::Message;
 use crate::floor::Floor;
 use crate::model::Loaded;
@@ -170,6 +171,12 @@ impl Conversations {
         reply: &mut Reply<'_>,
     ) -> Result<(), RuntimeError> {
         let conversation = self.load(key, reply)?;
+        // "in 1 hour" after "When should I remind you?".
+        let Some(conversation) =
+            remind::answer(&self.floor, loaded, key, conversation, message.text, reply).await?
+        else {
+            return Ok(());
+        };
         let conversation = self.recover(loaded, key, conversation, reply).await?;
 
         if conversation.phase == Phase::Idle
