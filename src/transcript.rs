@@ -226,6 +226,10 @@ fn run_turns(
         if let Some(zone) = zone {
             bot.set_time_zone(zone);
         }
+        // As a door starts it: interrupted actions resolved, posts armed.
+        runtime
+            .block_on(bot.ingress().start())
+            .context("starting the bot")?;
         Ok(bot)
     };
     let mut bot = Some(start(state.path())?);

@@ -181,6 +181,13 @@ impl Ingress {
             .await?;
         tracing::debug!(removed, "forgot old message ids");
         services.review.prune(&services.model.snapshot()).await;
+        // Recurring posts are armed now, so "what is scheduled?" lists them
+        // from the first message, before the scheduler's first look.
+        let jobs = services.floor.store.jobs()?;
+        services
+            .calendar
+            .arm(&services.model.snapshot(), &jobs)
+            .await?;
         let mut waiting = Vec::new();
         for key in services.floor.store.executing_conversations()? {
             let (done, owed) = oneshot::channel();
