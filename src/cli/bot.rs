@@ -48,6 +48,22 @@ pub(super) fn run_matrix(paths: &Paths, args: &RunArgs) -> Result<()> {
         if let Some(alerts) = bot.model().snapshot().project.settings.alerts.clone() {
             start_alerts(&bot, &alerts, paths, until_stopped.clone()).await?;
         }
+        if let Some(address) = bot.model().snapshot().project.settings.health_listen {
+            let listener = opsbot_webhook::bind(address).await?;
+            let router = opsbot_webhook::health_router(bot.clone());
+            // Scrapers and probes: a few connections, never a body to wait for.
+            let limits = opsbot_webhook::Limits {
+                max_connections: 16,
+                read_timeout: std::time::Duration::from_secs(10),
+            };
+            tokio::spawn(opsbot_webhook::serve(
+                listener,
+                router,
+                limits,
+                until_stopped(),
+            ));
+            tracing::info!(%address, "health and metrics listening");
+        }
         let (scheduler, stopped) = (bot.clone(), until_stopped());
         tokio::spawn(async move { scheduler.run_schedule(stopped).await });
         opsbot_matrix::run(config, bot, until_stopped()).await?;

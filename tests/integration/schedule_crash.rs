@@ -66,6 +66,12 @@ fn scheduled_requests_killed_at_their_firing_run_at_most_once_and_are_all_told()
         text.replacen("mkdir -p \"$state\"\n", "mkdir -p \"$state\"\nsleep 1\n", 1),
     )
     .unwrap();
+    // Health and metrics on their own listener (no `alerts:` here).
+    let health = free_port();
+    let settings = fixture.path().join("opsbot.yaml");
+    let mut yaml = std::fs::read_to_string(&settings).unwrap();
+    yaml.push_str(&format!("\nhealth_listen: 127.0.0.1:{health}\n"));
+    std::fs::write(&settings, yaml).unwrap();
     let inviters: Vec<&str> = people.iter().map(String::as_str).collect();
     let config = matrix_config(&fixture, &synapse, &inviters, "");
     let log = synapse.log_file();
@@ -102,6 +108,17 @@ fn scheduled_requests_killed_at_their_firing_run_at_most_once_and_are_all_told()
             assert!(scheduled.starts_with("Scheduled for "), "{scheduled}");
             due.push(now + chrono::Duration::seconds(delay));
         }
+
+        // Ready (the store answers, the homeserver is reached) and counting.
+        crate::alerts::wait_for("the bot to be ready", || {
+            crate::util::http(health, "GET", "/readyz", &[], b"").0 == 200
+        });
+        let (status, metrics) = crate::util::http(health, "GET", "/metrics", &[], b"");
+        assert_eq!(status, 200, "{metrics}");
+        assert!(
+            metrics.contains("opsbot_messages_total{door=\"matrix\",outcome=\"handled\"}"),
+            "{metrics}"
+        );
 
         // Killed at the firing instant of the middle request (a moment into
         // it, so its deploy is likely running), and started again at once:

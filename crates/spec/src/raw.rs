@@ -263,6 +263,9 @@ pub struct RawSettings {
     pub rate_limit: Option<RawRateLimit>,
     /// Alert webhooks and where they go.
     pub alerts: Option<crate::alerts::RawAlerts>,
+    /// An address that answers `/healthz`, `/readyz` and `/metrics` on its
+    /// own (the alerts listener answers them too), e.g. `127.0.0.1:9096`.
+    pub health_listen: Option<String>,
     /// The review inbox of misunderstood messages.
     pub review: Option<RawReview>,
     /// Intents without dialogs are fine: the project trains and evaluates an

@@ -32,6 +32,7 @@ review:
   keep: 5m
   max_entries: 0
   below_confidence: 3
+health_listen: nowhere
 "#;
 
 const INTENTS: &str = r#"entities:
@@ -370,6 +371,7 @@ opsbot.yaml:22:22: confirmation_expiry `100d` is out of range; expected between 
 opsbot.yaml:24:9: review.keep `5m` is not a duration of at least 1h; expected e.g. `90d`
 opsbot.yaml:25:16: review.max_entries is 0; expected at least 1 (or `enabled: false` to record nothing)
 opsbot.yaml:26:21: review.below_confidence 3 is out of range; expected a number from 0 to 1 (0 records no understood message)
+opsbot.yaml:27:16: `nowhere` is not an address with a port; expected e.g. `127.0.0.1:9096`
 "#;
 
 /// A minimal project whose one dialog says `schedulable:` as written.

@@ -74,6 +74,9 @@ pub struct Settings {
     pub progress_every: Option<Duration>,
     /// Alert webhooks and their routes to rooms (`None`: no listener).
     pub alerts: Option<crate::alerts::AlertSettings>,
+    /// Where `/healthz`, `/readyz` and `/metrics` are answered on their own
+    /// (`None`: only on the alerts listener, if any).
+    pub health_listen: Option<std::net::SocketAddr>,
     /// What the review inbox records, and for how long.
     pub review: ReviewSettings,
     /// `nlu_only: true`: intents need no dialogs (a project to train and
@@ -183,6 +186,7 @@ impl Default for Settings {
             programs_outside_project: Vec::new(),
             progress_every: Some(Duration::from_secs(5)),
             alerts: None,
+            health_listen: None,
             review: ReviewSettings::default(),
             nlu_only: false,
             admins: None,

@@ -35,6 +35,23 @@ impl Checker<'_> {
                 &mut self.diagnostics,
             );
         }
+        if let Some(listen) = &raw.health_listen {
+            match listen.parse::<std::net::SocketAddr>() {
+                Ok(address)
+                    if self.settings.alerts.as_ref().is_some_and(|a| a.listen == address) =>
+                {
+                    self.diagnostics.push(
+                        file.index.locate("health_listen"),
+                        format!("`{listen}` is the alerts listener's address, which answers /healthz, /readyz and /metrics already; remove `health_listen` or give it another port"),
+                    )
+                }
+                Ok(address) => self.settings.health_listen = Some(address),
+                Err(_) => self.diagnostics.push(
+                    file.index.locate("health_listen"),
+                    format!("`{listen}` is not an address with a port; expected e.g. `127.0.0.1:9096`"),
+                ),
+            }
+        }
         self.settings.nlu_only = raw.nlu_only.unwrap_or(false);
         if let Some(review) = raw.review {
             self.settings.review = self.check_review(review, &file);
