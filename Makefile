@@ -106,10 +106,13 @@ matrix-demo: synapse
 	tools/matrix-demo.sh
 
 ## Formatting, lints, unit and integration tests, then the conversation tests.
+# The example bot is trained first: each test's copy of it then starts from
+# its embedding cache instead of encoding every example again.
 test: lint synapse models alertmanager prometheus
-	$(CARGO) test --workspace
+	$(CARGO) build --bin opsbot
 	$(DEBUG_BIN) check
 	$(DEBUG_BIN) train
+	$(CARGO) test --workspace
 	$(DEBUG_BIN) test
 
 ## Accuracy, training time, latency and load figures; writes target/bench/*.md and *.json.

@@ -297,21 +297,25 @@ pub(crate) fn start_bot_limited(
         .append(true)
         .open(fixture.path().join("bot.log"))
         .unwrap();
-    let mut command = fixture.command(&["run", "--config", config.to_str().unwrap()]);
-    if let Some(limit) = open_files {
-        use std::os::unix::process::CommandExt;
-        // SAFETY: only setrlimit, async-signal-safe, runs between fork and exec.
-        unsafe {
-            command.pre_exec(move || {
-                nix::sys::resource::setrlimit(
-                    nix::sys::resource::Resource::RLIMIT_NOFILE,
-                    limit,
-                    limit,
-                )
-                .map_err(std::io::Error::from)
-            });
+    let args = ["run", "--config", config.to_str().unwrap()];
+    // The limit is set by prlimit(1), never by a pre_exec closure: a closure
+    // makes std fork() this test process instead of posix_spawn, and fork runs
+    // OpenBLAS's prefork handler, which waits forever for a BLAS thread that
+    // an in-process bot of another test is using (seen: CI hung in
+    // `blas_thread_shutdown_`).
+    let mut command = match open_files {
+        Some(limit) => {
+            let mut command = Command::new("prlimit");
+            command
+                .arg(format!("--nofile={limit}:{limit}"))
+                .arg("--")
+                .arg(fixture.command(&args).get_program())
+                .args(fixture.command(&args).get_args())
+                .env_remove("RUST_LOG");
+            command
         }
-    }
+        None => fixture.command(&args),
+    };
     let child = command
         .env(
             "RUST_LOG",
