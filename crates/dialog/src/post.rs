@@ -77,6 +77,7 @@ pub fn post_plan(
         checked: BTreeMap::new(),
         at: None,
         at_said: None,
+        proposed_by: None,
     };
     let vars = variables(project, &request, POSTER, room, schedule.every.zone());
     let plan = plan::build(dialog, action, &vars, &request, POSTER, room);

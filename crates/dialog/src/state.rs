@@ -85,6 +85,10 @@ pub struct Request {
     /// The time as the person wrote it ("at 21:00"), named back with `at`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub at_said: Option<String>,
+    /// Who proposed it through a door that can only propose (an API token's
+    /// name): the person it is for still confirms it in the room.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proposed_by: Option<String>,
 }
 
 impl Request {

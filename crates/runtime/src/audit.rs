@@ -60,6 +60,11 @@ pub struct AuditRecord {
     /// so their hashes still verify).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub alert: Option<opsbot_dialog::AlertLink>,
+    /// Who proposed the request through the API (a token's name); the person
+    /// in `user` confirmed it. Absent when the person asked themselves (and
+    /// from older records, so their hashes still verify).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proposed_by: Option<String>,
 }
 
 /// A built-in command to audit (see [`AuditRecord::command`]).
@@ -114,6 +119,7 @@ impl AuditRecord {
             output: None,
             reason: None,
             alert: None,
+            proposed_by: None,
         }
     }
 
@@ -141,6 +147,7 @@ impl AuditRecord {
             two_factor: request.two_factor,
             dry_run: request.dry_run,
             alert: request.alert.clone(),
+            proposed_by: request.proposed_by.clone(),
             ..AuditRecord::blank(key, time, outcome)
         }
     }

@@ -23,6 +23,7 @@ use crate::runtime::Services;
 use crate::RuntimeError;
 
 pub mod ordered;
+mod proposals;
 mod schedule;
 mod sink;
 mod start;

@@ -23,6 +23,7 @@ pub mod lookup;
 pub mod metrics;
 pub mod model;
 pub mod private;
+pub mod proposal;
 pub mod reply;
 pub mod retry;
 pub mod review;

@@ -55,6 +55,9 @@ pub struct Context<'a> {
     /// message outside any alert's thread (then `alert` is `None`): the
     /// engine takes values from none of them and asks which one.
     pub open_alerts: &'a [AlertContext],
+    /// The message came through a door that can only propose (an API token
+    /// of this name): a request it starts is recorded as proposed by it.
+    pub proposed_by: Option<&'a str>,
 }
 
 /// An alert a request may be about, with the slot values its route gives.
@@ -81,6 +84,7 @@ impl<'a> Context<'a> {
             two_factor_enrolled: false,
             alert: None,
             open_alerts: &[],
+            proposed_by: None,
         }
     }
 }

@@ -53,6 +53,7 @@ impl<'a> Step<'a> {
             checked: BTreeMap::new(),
             at: None,
             at_said: None,
+            proposed_by: self.ctx.proposed_by.map(str::to_string),
         };
         let found = self.fill_from_entities(dialog, &mut request, u, None);
         let (mut errors, rejected, mut spans) = (found.errors, found.rejected, found.spans);

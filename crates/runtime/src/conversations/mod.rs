@@ -23,6 +23,7 @@ use crate::RuntimeError;
 
 mod apply;
 mod approvals;
+mod proposals;
 mod resume;
 mod scheduled;
 
@@ -142,6 +143,7 @@ impl Conversations {
             two_factor_enrolled: facts.two_factor_enrolled,
             alert: None,
             open_alerts: &[],
+            proposed_by: None,
         }
     }
 
@@ -193,34 +195,7 @@ impl Conversations {
                 .await;
         }
 
-        // Inference runs on a blocking thread: one slow encoder pass must not
-        // stall the other conversations on the async workers.
-        let understanding = {
-            let _turn = self
-                .inference
-                .acquire()
-                .await
-                .expect("the semaphore is never closed");
-            let loaded = loaded.clone();
-            let content = message.content.to_string();
-            let started = std::time::Instant::now();
-            let understood = tokio::task::spawn_blocking(move || loaded.nlu.understand(&content))
-                .await
-                .map_err(|e| RuntimeError::Internal(format!("understanding failed: {e}")))?;
-            let metrics = &self.floor.metrics;
-            metrics.nlu_seconds.observe(started.elapsed().as_secs_f64());
-            match &understood.intent {
-                Some(intent) => {
-                    metrics
-                        .intents
-                        .with_label_values(&[intent.name.as_str()])
-                        .inc();
-                    metrics.confidence.observe(f64::from(intent.confidence));
-                }
-                None => metrics.intents.with_label_values(&["none"]).inc(),
-            }
-            understood
-        };
+        let understanding = self.understand(loaded, message.content).await?;
         tracing::debug!(
             room = %key.room,
             user = %key.user,
@@ -242,6 +217,40 @@ impl Conversations {
         self.apply(loaded, key, transition, Vec::new(), Facts::of(&ctx), reply)
             .await?;
         Ok(())
+    }
+
+    /// What the NLU reads in `content`. Inference runs on a blocking thread:
+    /// one slow encoder pass must not stall the other conversations on the
+    /// async workers.
+    async fn understand(
+        &self,
+        loaded: &Arc<Loaded>,
+        content: &str,
+    ) -> Result<opsbot_nlu::Understanding, RuntimeError> {
+        let _turn = self
+            .inference
+            .acquire()
+            .await
+            .expect("the semaphore is never closed");
+        let loaded = loaded.clone();
+        let content = content.to_string();
+        let started = std::time::Instant::now();
+        let understood = tokio::task::spawn_blocking(move || loaded.nlu.understand(&content))
+            .await
+            .map_err(|e| RuntimeError::Internal(format!("understanding failed: {e}")))?;
+        let metrics = &self.floor.metrics;
+        metrics.nlu_seconds.observe(started.elapsed().as_secs_f64());
+        match &understood.intent {
+            Some(intent) => {
+                metrics
+                    .intents
+                    .with_label_values(&[intent.name.as_str()])
+                    .inc();
+                metrics.confidence.observe(f64::from(intent.confidence));
+            }
+            None => metrics.intents.with_label_values(&["none"]).inc(),
+        }
+        Ok(understood)
     }
 
     /// A six-digit code while the conversation waits for one: checked here

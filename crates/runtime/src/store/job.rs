@@ -27,7 +27,7 @@ pub struct Job {
 pub enum Work {
     /// A change confirmed now to run later ("deploy … at 21:00"); its `at`
     /// says when.
-    Request(opsbot_dialog::Request),
+    Request(Box<opsbot_dialog::Request>),
     /// "remind me to check the backups in 2 hours".
     Reminder(Reminder),
     /// The next run of a recurring `schedules:` entry.
@@ -122,7 +122,7 @@ impl Job {
     pub fn of_request(key: ConversationKey, request: opsbot_dialog::Request) -> Job {
         Job {
             key,
-            work: Work::Request(request),
+            work: Work::Request(Box::new(request)),
         }
     }
 

@@ -48,6 +48,7 @@ fn request(id: &str) -> Request {
         checked: Default::default(),
         at: None,
         at_said: None,
+        proposed_by: None,
     }
 }
 

@@ -133,6 +133,7 @@ use flow::request_approval;
 mod ingress;
 mod lookups;
 mod mute_rules;
+mod proposals;
 mod requests;
 mod review;
 mod schedule;
