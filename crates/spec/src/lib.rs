@@ -7,6 +7,7 @@
 pub mod access;
 pub mod alerts;
 pub mod annotation;
+pub mod api;
 pub mod cron;
 pub mod diag;
 pub mod entity;

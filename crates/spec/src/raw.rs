@@ -266,6 +266,8 @@ pub struct RawSettings {
     /// An address that answers `/healthz`, `/readyz` and `/metrics` on its
     /// own (the alerts listener answers them too), e.g. `127.0.0.1:9096`.
     pub health_listen: Option<String>,
+    /// The HTTP door that can only propose (see [`crate::api`]).
+    pub api: Option<crate::api::RawApi>,
     /// The review inbox of misunderstood messages.
     pub review: Option<RawReview>,
     /// Intents without dialogs are fine: the project trains and evaluates an

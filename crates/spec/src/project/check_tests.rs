@@ -376,12 +376,18 @@ opsbot.yaml:27:16: `nowhere` is not an address with a port; expected e.g. `127.0
 
 /// A minimal project whose one dialog says `schedulable:` as written.
 fn schedulable_report(schedulable: &str) -> Result<crate::Project, String> {
+    mini_report("name: t\n", schedulable)
+}
+
+/// A minimal project with `settings` as its `opsbot.yaml` and one dialog
+/// (`deploy`) saying `schedulable:` as written.
+fn mini_report(settings: &str, schedulable: &str) -> Result<crate::Project, String> {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
     for folder in ["intents", "dialogs", "actions"] {
         std::fs::create_dir_all(root.join(folder)).unwrap();
     }
-    std::fs::write(root.join("opsbot.yaml"), "name: t\n").unwrap();
+    std::fs::write(root.join("opsbot.yaml"), settings).unwrap();
     std::fs::write(
         root.join("intents/a.yaml"),
         "intents:\n  deploy:\n    examples: [deploy it, deploy the app, ship it]\n",
@@ -436,4 +442,33 @@ fn schedulable_says_what_happens_when_due() {
     let unknown = schedulable_report("{when: later}").unwrap_err();
     assert!(unknown.contains("dialogs/a.yaml:5"), "{unknown}");
     assert!(unknown.contains("unknown field `when`"), "{unknown}");
+}
+
+#[test]
+fn api_tokens_are_checked_at_their_line() {
+    let hash = "5e884898da28047151d0e56f8dc6292773603d0d6aabbdd62a11ef721d1542d8";
+    let good = format!(
+        "name: t\napi:\n  tokens:\n    - name: ci\n      sha256: {hash}\n      person: \"@priya:x\"\n      room: \"!ops:x\"\n      scopes: [changes, reads]\n      dialogs: [deploy]\n"
+    );
+    let project = mini_report(&good, "false").unwrap();
+    let api = project.settings.api.unwrap();
+    assert_eq!(api.listen.to_string(), crate::api::DEFAULT_LISTEN);
+    let token = &api.tokens[0];
+    assert!(token.changes && token.reads);
+    assert_eq!(token.dialogs.as_deref(), Some(&["deploy".to_string()][..]));
+    assert_eq!(hex::encode(token.sha256), hash);
+
+    let bad = format!(
+        "name: t\nalerts:\n  listen: 127.0.0.1:9200\n  token_env: T\napi:\n  listen: 127.0.0.1:9200\n  tokens:\n    - name: ci\n      sha256: hunter2hunter2hunter2\n      person: p\n      room: r\n    - name: ci\n      sha256: {hash}\n      person: p\n      room: r\n      scopes: [admin]\n      dialogs: [nuke]\n      per_minute: 0\n    - name: half\n"
+    );
+    let report = mini_report(&bad, "false").unwrap_err();
+    let expected = "\
+opsbot.yaml:6:11: `127.0.0.1:9200` is already the alerts or health listener's address; give the API a port of its own
+opsbot.yaml:9:15: sha256 is not 64 hexadecimal digits; expected the SHA-256 of the token (`opsbot api-token` prints one), never the token itself
+opsbot.yaml:12:13: a second token is named `ci`; names tell proposers apart in the audit
+opsbot.yaml:16:16: unknown scope `admin`; expected `changes` (proposed, confirmed by the person) or `reads` (read-only dialogs answered)
+opsbot.yaml:17:17: no dialog is named `nuke`; expected one of the dialogs in dialogs/
+opsbot.yaml:18:19: per_minute is 0; expected at least 1 (remove the token to shut it out)
+opsbot.yaml:19:7: token 3 has no `name, sha256, person or room`; every token needs name, sha256, person and room";
+    assert_eq!(report, expected);
 }

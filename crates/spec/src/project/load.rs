@@ -49,6 +49,9 @@ pub fn load_project(root: &Path) -> Result<Project, SpecError> {
     }
     let dialogs = checker.check_dialogs(&parsed_dialogs);
     checker.check_alert_slots(&dialogs);
+    if let Some(api) = &checker.settings.api {
+        crate::api::check_dialogs(api, |d| dialogs.contains_key(d), &mut checker.diagnostics);
+    }
     checker.check_every_intent_has_a_dialog(&dialog_files, &parsed_dialogs);
     let schedules = checker.check_schedules(&parsed_dialogs, &dialogs);
     checker.finish(dialogs, schedules, out_of_scope)

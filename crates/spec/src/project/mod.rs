@@ -77,6 +77,8 @@ pub struct Settings {
     /// Where `/healthz`, `/readyz` and `/metrics` are answered on their own
     /// (`None`: only on the alerts listener, if any).
     pub health_listen: Option<std::net::SocketAddr>,
+    /// The HTTP API (`api:`), if the project has one.
+    pub api: Option<crate::api::ApiSettings>,
     /// What the review inbox records, and for how long.
     pub review: ReviewSettings,
     /// `nlu_only: true`: intents need no dialogs (a project to train and
@@ -187,6 +189,7 @@ impl Default for Settings {
             progress_every: Some(Duration::from_secs(5)),
             alerts: None,
             health_listen: None,
+            api: None,
             review: ReviewSettings::default(),
             nlu_only: false,
             admins: None,

@@ -52,6 +52,20 @@ impl Checker<'_> {
                 ),
             }
         }
+        if let Some(api) = raw.api {
+            let api = crate::api::check(api, &file.index, &mut self.diagnostics);
+            let taken = [
+                self.settings.alerts.as_ref().map(|a| a.listen),
+                self.settings.health_listen,
+            ];
+            if taken.contains(&Some(api.listen)) {
+                self.diagnostics.push(
+                    file.index.locate("api.listen"),
+                    format!("`{}` is already the alerts or health listener's address; give the API a port of its own", api.listen),
+                );
+            }
+            self.settings.api = Some(api);
+        }
         self.settings.nlu_only = raw.nlu_only.unwrap_or(false);
         if let Some(review) = raw.review {
             self.settings.review = self.check_review(review, &file);
