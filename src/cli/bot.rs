@@ -64,6 +64,23 @@ pub(super) fn run_matrix(paths: &Paths, args: &RunArgs) -> Result<()> {
             ));
             tracing::info!(%address, "health and metrics listening");
         }
+        if let Some(api) = bot.model().snapshot().project.settings.api.clone() {
+            let listener = opsbot_webhook::bind(api.listen).await?;
+            let router = opsbot_webhook::api_router(bot.clone(), &api)
+                .merge(opsbot_webhook::health_router(bot.clone()));
+            // Proposers are scripts and assistants: a few connections each.
+            let limits = opsbot_webhook::Limits {
+                max_connections: 32,
+                read_timeout: std::time::Duration::from_secs(10),
+            };
+            tokio::spawn(opsbot_webhook::serve(
+                listener,
+                router,
+                limits,
+                until_stopped(),
+            ));
+            tracing::info!(address = %api.listen, tokens = api.tokens.len(), "API listening");
+        }
         let (scheduler, stopped) = (bot.clone(), until_stopped());
         tokio::spawn(async move { scheduler.run_schedule(stopped).await });
         opsbot_matrix::run(config, bot, until_stopped()).await?;

@@ -6,6 +6,7 @@ mod admin;
 mod alertmanager;
 mod alerts;
 mod alerts_bench;
+mod api;
 mod approvals;
 mod book;
 mod calibration;

@@ -142,13 +142,19 @@ impl Person {
 
     /// A private room with the bot (and others) invited; waits until all joined.
     pub(crate) async fn room_with(&self, others: &[&str], direct: bool) -> Room {
+        let room = self.room_inviting(others, direct).await;
+        self.wait_members(&room, others.len() + 1).await;
+        room
+    }
+
+    /// A private room with the bot (and others) invited, not waiting for
+    /// them (the bot may not run yet).
+    pub(crate) async fn room_inviting(&self, others: &[&str], direct: bool) -> Room {
         let mut request = CreateRoom::new();
         request.invite = others.iter().map(|o| Person::user_id(o)).collect();
         request.is_direct = direct;
         request.preset = Some(RoomPreset::PrivateChat);
-        let room = self.client.create_room(request).await.unwrap();
-        self.wait_members(&room, others.len() + 1).await;
-        room
+        self.client.create_room(request).await.unwrap()
     }
 
     pub(crate) async fn wait_members(&self, room: &Room, count: usize) {

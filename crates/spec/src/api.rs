@@ -124,7 +124,7 @@ pub fn check(raw: RawApi, index: &PositionIndex, diagnostics: &mut Diagnostics) 
             _ => {
                 diagnostics.push(
                     index.locate(&format!("{at}.sha256")),
-                    "sha256 is not 64 hexadecimal digits; expected the SHA-256 of the token (`opsbot api-token` prints one), never the token itself",
+                    "sha256 is not 64 hexadecimal digits; expected the SHA-256 of the token in hex (`printf %s \"$TOKEN\" | sha256sum`), never the token itself",
                 );
                 continue;
             }

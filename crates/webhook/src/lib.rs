@@ -14,6 +14,8 @@
 //! - `GET /readyz` — 200 `ready`, or 503 naming what is not (the store, the
 //!   door's connection).
 //! - `GET /metrics` — the bot's counters in the Prometheus text format.
+//! - On the API's own listener (`api:`): `/v1/requests`, `/v1/dialogs` —
+//!   proposals a person confirms in the room (see `api.rs`).
 //!
 //! A request's body is read only once its headers prove the bearer token, or
 //! carry an HMAC signature the body can then be checked against; a declared
@@ -21,6 +23,7 @@
 //! a body must arrive within `read_timeout` (408 otherwise). Connection limits
 //! are in `listener`.
 
+mod api;
 mod auth;
 mod listener;
 
@@ -36,6 +39,7 @@ use axum::{Json, Router};
 use opsbot_runtime::alerts::Notification;
 use opsbot_runtime::Runtime;
 
+pub use api::api_router;
 pub use auth::{sign, Credentials, SIGNATURE_HEADER};
 pub use listener::Limits;
 

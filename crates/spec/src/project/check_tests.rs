@@ -464,7 +464,7 @@ fn api_tokens_are_checked_at_their_line() {
     let report = mini_report(&bad, "false").unwrap_err();
     let expected = "\
 opsbot.yaml:6:11: `127.0.0.1:9200` is already the alerts or health listener's address; give the API a port of its own
-opsbot.yaml:9:15: sha256 is not 64 hexadecimal digits; expected the SHA-256 of the token (`opsbot api-token` prints one), never the token itself
+opsbot.yaml:9:15: sha256 is not 64 hexadecimal digits; expected the SHA-256 of the token in hex (`printf %s \"$TOKEN\" | sha256sum`), never the token itself
 opsbot.yaml:12:13: a second token is named `ci`; names tell proposers apart in the audit
 opsbot.yaml:16:16: unknown scope `admin`; expected `changes` (proposed, confirmed by the person) or `reads` (read-only dialogs answered)
 opsbot.yaml:17:17: no dialog is named `nuke`; expected one of the dialogs in dialogs/

@@ -1,0 +1,283 @@
+//! The HTTP API: a door that can only propose. A token (kept in
+//! `opsbot.yaml` as its SHA-256) acts for one person in one room; what it
+//! proposes is read like that person's chat message and posted to the room
+//! as a question or confirmation the person answers there. Only read-only
+//! dialogs answer in the response.
+//!
+//! - `POST /v1/requests` `{"text": "back up the orders database"}` — 202 with
+//!   the request's id and state when posted; 200 with the answer of a
+//!   read-only dialog; 403 when the token's scope or the person's access does
+//!   not cover the dialog; 409 when the person has a request open in the
+//!   room; 422 when the text is no request (an answer, a command, not
+//!   understood — the reason is what the bot would have said); 503 when the
+//!   room cannot be posted to. Nothing is posted or kept on a refusal.
+//! - `GET /v1/requests/{id}` — where the request stands (asking, awaiting
+//!   confirmation, …, ended with its audited outcome); 404 for an id the
+//!   token's person does not have.
+//! - `GET /v1/dialogs` — what the token may ask, with each dialog's slots.
+//!
+//! Every answer is JSON; errors are `{"error": reason}`. 401 without a known
+//! token, 413 over 16 KiB, 408 for a slow body, 429 over the token's
+//! `per_minute`. Tokens are compared as hashes in constant time and never
+//! logged.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::extract::{Path, Request, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum::Router;
+use opsbot_runtime::proposal::{Proposal, Proposed, Refusal, Scope};
+use opsbot_runtime::Runtime;
+use opsbot_spec::api::{ApiSettings, ApiToken};
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use crate::answer;
+
+/// A proposal is a sentence; anything larger is not one.
+const MAX_BODY: usize = 16 * 1024;
+const BODY_TIMEOUT: Duration = Duration::from_secs(10);
+
+struct Token {
+    settings: ApiToken,
+    /// Proposals in the current minute: (the minute's start, how many).
+    window: Mutex<(Instant, u32)>,
+}
+
+struct Api {
+    runtime: Arc<Runtime>,
+    tokens: Vec<Token>,
+}
+
+/// The API's routes over `runtime`, for the tokens of `settings`.
+pub fn api_router(runtime: Arc<Runtime>, settings: &ApiSettings) -> Router {
+    let tokens = settings
+        .tokens
+        .iter()
+        .map(|t| Token {
+            settings: t.clone(),
+            window: Mutex::new((Instant::now(), 0)),
+        })
+        .collect();
+    Router::new()
+        .route("/v1/requests", post(propose))
+        .route("/v1/requests/{id}", get(status))
+        .route("/v1/dialogs", get(dialogs))
+        .with_state(Arc::new(Api { runtime, tokens }))
+}
+
+impl Api {
+    /// The token the request's bearer token hashes to, every configured hash
+    /// compared in constant time.
+    fn token(&self, headers: &HeaderMap) -> Option<&Token> {
+        let given = headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.as_bytes().strip_prefix(b"Bearer "))
+            .map(Sha256::digest)?;
+        let mut found = None;
+        for token in &self.tokens {
+            if bool::from(given.as_slice().ct_eq(&token.settings.sha256)) {
+                found = Some(token);
+            }
+        }
+        found
+    }
+}
+
+/// 401 for a request without a known token (logged without the token).
+fn no_token(headers: &HeaderMap) -> Response {
+    tracing::warn!(
+        has_authorization = headers.contains_key(axum::http::header::AUTHORIZATION),
+        "API refused: no known token"
+    );
+    error(
+        StatusCode::UNAUTHORIZED,
+        "send a token of api.tokens as `Authorization: Bearer <token>`".into(),
+    )
+}
+
+impl Token {
+    fn key(&self) -> opsbot_runtime::key::ConversationKey {
+        opsbot_runtime::key::ConversationKey::new(&self.settings.room, &self.settings.person)
+    }
+
+    /// Counts a proposal against `per_minute`; `false` when over it.
+    fn admit(&self) -> bool {
+        let mut window = self.window.lock().expect("rate window lock");
+        if window.0.elapsed() >= Duration::from_secs(60) {
+            *window = (Instant::now(), 0);
+        }
+        window.1 += 1;
+        window.1 <= self.settings.per_minute
+    }
+
+    fn scope(&self) -> Scope {
+        Scope {
+            changes: self.settings.changes,
+            reads: self.settings.reads,
+            dialogs: self.settings.dialogs.clone(),
+        }
+    }
+}
+
+fn error(status: StatusCode, reason: String) -> Response {
+    answer(status, serde_json::json!({ "error": reason }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ProposeBody {
+    text: String,
+}
+
+async fn propose(State(api): State<Arc<Api>>, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    let Some(token) = api.token(&parts.headers) else {
+        return no_token(&parts.headers);
+    };
+    if !token.admit() {
+        tracing::warn!(token = %token.settings.name, "API refused: over per_minute");
+        return error(
+            StatusCode::TOO_MANY_REQUESTS,
+            format!(
+                "more than {} proposals in a minute from this token; try again later",
+                token.settings.per_minute
+            ),
+        );
+    }
+    let body = match tokio::time::timeout(BODY_TIMEOUT, axum::body::to_bytes(body, MAX_BODY)).await
+    {
+        Ok(Ok(body)) => body,
+        Ok(Err(_)) => {
+            return error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!("the body is larger than {MAX_BODY} bytes"),
+            )
+        }
+        Err(_) => {
+            return error(
+                StatusCode::REQUEST_TIMEOUT,
+                "the body did not arrive within 10s".into(),
+            )
+        }
+    };
+    let body: ProposeBody = match serde_json::from_slice(&body) {
+        Ok(body) => body,
+        Err(e) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                format!("expected a JSON object {{\"text\": \"…\"}}: {e}"),
+            )
+        }
+    };
+    if body.text.trim().is_empty() {
+        return error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "text is empty; write the request as the person would".into(),
+        );
+    }
+    let proposal = Proposal {
+        key: token.key(),
+        proposer: token.settings.name.clone(),
+        text: body.text,
+        scope: token.scope(),
+    };
+    match api.runtime.ingress().propose(proposal).await {
+        Ok(proposed) => {
+            let status = match &proposed {
+                Proposed::Posted { .. } => StatusCode::ACCEPTED,
+                Proposed::Answered { .. } => StatusCode::OK,
+                Proposed::Refused { refusal, .. } => match refusal {
+                    Refusal::Forbidden => StatusCode::FORBIDDEN,
+                    Refusal::Busy => StatusCode::CONFLICT,
+                    Refusal::NotARequest => StatusCode::UNPROCESSABLE_ENTITY,
+                    Refusal::Unpostable => StatusCode::SERVICE_UNAVAILABLE,
+                },
+            };
+            tracing::info!(token = %token.settings.name, status = status.as_u16(), "API proposal");
+            let mut body = serde_json::to_value(&proposed).expect("a proposal serialises");
+            if let Proposed::Refused { reason, .. } = &proposed {
+                body["error"] = reason.clone().into();
+            }
+            answer(status, body)
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "API proposal failed");
+            error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("the bot could not take the proposal, and nothing was posted: {e}"),
+            )
+        }
+    }
+}
+
+async fn status(
+    State(api): State<Arc<Api>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let Some(token) = api.token(&headers) else {
+        return no_token(&headers);
+    };
+    match api.runtime.ingress().request_status(&token.key(), &id) {
+        Ok(Some(status)) => answer(
+            StatusCode::OK,
+            serde_json::to_value(status).expect("a status serialises"),
+        ),
+        Ok(None) => error(
+            StatusCode::NOT_FOUND,
+            format!("{} has no request `{id}`", token.settings.person),
+        ),
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+    }
+}
+
+async fn dialogs(State(api): State<Arc<Api>>, headers: HeaderMap) -> Response {
+    let Some(token) = api.token(&headers) else {
+        return no_token(&headers);
+    };
+    let loaded = api.runtime.model().snapshot();
+    let scope = token.scope();
+    let listed: Vec<serde_json::Value> = loaded
+        .project
+        .dialogs
+        .values()
+        .filter(|d| {
+            scope
+                .dialogs
+                .as_ref()
+                .is_none_or(|names| names.contains(&d.name))
+        })
+        .filter(|d| {
+            if d.read_only {
+                scope.reads
+            } else {
+                scope.changes
+            }
+        })
+        .map(|d| {
+            let slots: Vec<serde_json::Value> = d
+                .slots
+                .iter()
+                .map(|s| {
+                    serde_json::json!({
+                        "name": s.name,
+                        "entity": s.entity,
+                        "required": s.default.is_none(),
+                    })
+                })
+                .collect();
+            serde_json::json!({
+                "name": d.name,
+                "description": d.description,
+                "read_only": d.read_only,
+                "slots": slots,
+            })
+        })
+        .collect();
+    answer(StatusCode::OK, serde_json::json!({ "dialogs": listed }))
+}

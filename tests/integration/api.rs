@@ -1,0 +1,176 @@
+//! The HTTP API of a real `opsbot run` with a real Synapse: a proposal is
+//! posted in the person's room and runs only after their yes there; a "no"
+//! is reported as cancelled; a token outside its scope gets 403 and nothing
+//! is posted; a read-only question is answered in the response.
+
+use sha2::{Digest, Sha256};
+
+use crate::alerts::{alert_settings, wait_for, TOKEN};
+use crate::homeserver::*;
+use crate::person::Person;
+use crate::util::{http, Fixture};
+
+const CHANGES: &str = "ci-changes-token-0123456789abcdef";
+const READS: &str = "ci-reads-token-0123456789abcdef";
+
+fn hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+fn json(body: &str) -> serde_json::Value {
+    serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {body}"))
+}
+
+#[test]
+fn proposals_wait_for_the_persons_yes_in_the_room() {
+    let synapse = Synapse::start();
+    for name in ["opsbot", "priya"] {
+        synapse.register(name);
+    }
+    let fixture = Fixture::trained_pack("dbops");
+    let config = matrix_config(&fixture, &synapse, &["priya"], "");
+    let port = free_port();
+    let runtime = test_runtime();
+    let mut priya = runtime.block_on(Person::login(&synapse.url(), "priya"));
+    let room = runtime.block_on(priya.room_inviting(&["opsbot"], false));
+    // The pack's alerts (their token from the environment) and priya's
+    // Matrix id among her ids, so she is in the dba group here too.
+    let room_id = room.room_id().to_string();
+    alert_settings(&fixture, free_port(), &room_id, &room_id);
+    fixture.append_settings(&format!(
+        "api:\n  listen: 127.0.0.1:{port}\n  tokens:\n    - name: ci-changes\n      sha256: {}\n      person: '@priya:localhost'\n      room: '{}'\n    - name: ci-reads\n      sha256: {}\n      person: '@priya:localhost'\n      room: '{}'\n      scopes: [reads]\n",
+        hash(CHANGES),
+        room.room_id(),
+        hash(READS),
+        room.room_id(),
+    ));
+    let _bot = start_bot_with(&fixture, &config, &[("DBBOT_ALERT_TOKEN", TOKEN)]);
+    wait_for("the API", || {
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+            && http(port, "GET", "/healthz", &[], b"").0 == 200
+    });
+    let post = |token: &str, body: &str| {
+        let auth = format!("Bearer {token}");
+        http(
+            port,
+            "POST",
+            "/v1/requests",
+            &[
+                ("Authorization", &auth),
+                ("Content-Type", "application/json"),
+            ],
+            body.as_bytes(),
+        )
+    };
+    let get = |token: &str, path: &str| {
+        let auth = format!("Bearer {token}");
+        http(port, "GET", path, &[("Authorization", &auth)], b"")
+    };
+    let runs = || {
+        std::fs::read_to_string(fixture.state().join("runs.tsv"))
+            .unwrap_or_default()
+            .lines()
+            .count()
+    };
+    // Polls the request's state until it has ended.
+    let ended = |id: &str| {
+        let last = std::cell::RefCell::new(serde_json::Value::Null);
+        wait_for("the request to end", || {
+            let (_, body) = get(CHANGES, &format!("/v1/requests/{id}"));
+            *last.borrow_mut() = json(&body);
+            last.borrow()["state"] == "ended"
+        });
+        last.into_inner()
+    };
+    let log = synapse.log_file();
+    run_scenario(&fixture, &log, async {
+        // The bot is in the room before anything is proposed.
+        priya.wait_members(&room, 2).await;
+        assert!(!priya.ask(&room, "hello").await.is_empty());
+
+        let (status, body) = post(CHANGES, r#"{"text": "back up the orders database"}"#);
+        assert_eq!(status, 202, "{body}");
+        let proposed = json(&body);
+        assert_eq!(proposed["state"], "awaiting_confirmation", "{body}");
+        let id = proposed["id"].as_str().unwrap().to_string();
+        let posted = priya.replies(&room, 2).await;
+        assert_eq!(
+            posted[0].body,
+            "ci-changes proposes for @priya:localhost: “back up the orders database”"
+        );
+        assert!(
+            posted[1].body.contains("Shall I go ahead?"),
+            "{}",
+            posted[1].body
+        );
+        assert_eq!(runs(), 0, "nothing runs on a proposal");
+        let (status, body) = get(CHANGES, &format!("/v1/requests/{id}"));
+        assert_eq!(
+            (status, json(&body)["state"].clone()),
+            (200, "awaiting_confirmation".into()),
+            "{body}"
+        );
+
+        // The person's yes in the room runs it, once.
+        priya.say(&room, "yes").await;
+        wait_for("the backup", || runs() == 1);
+        let status = ended(&id);
+        assert_eq!(status["outcome"], "succeeded", "{status}");
+        assert_eq!(status["confirmed_by"], "@priya:localhost", "{status}");
+
+        // A "no" there is reported as cancelled, confirmed by nobody.
+        let (status, body) = post(CHANGES, r#"{"text": "back up the orders database"}"#);
+        assert_eq!(status, 202, "{body}");
+        let id = json(&body)["id"].as_str().unwrap().to_string();
+        while !priya.reply(&room).await.contains("Shall I go ahead?") {}
+        priya.say(&room, "no").await;
+        let declined = ended(&id);
+        assert_eq!(declined["outcome"], "cancelled", "{declined}");
+        assert!(declined.get("confirmed_by").is_none(), "{declined}");
+        assert_eq!(runs(), 1);
+        // What the bot said to both is read before the room is watched.
+        tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+        while !priya.no_reply_since(&room) {
+            priya.reply(&room).await;
+        }
+
+        // Outside its scope: 403, and the room hears nothing.
+        let (status, body) = post(READS, r#"{"text": "back up the orders database"}"#);
+        assert_eq!(status, 403, "{body}");
+        // A read-only question is answered in the response.
+        let (status, body) = post(
+            READS,
+            r#"{"text": "what is the replication lag on pg-main"}"#,
+        );
+        assert_eq!(status, 200, "{body}");
+        assert!(
+            json(&body)["said"][0].as_str().unwrap().contains("pg-main"),
+            "{body}"
+        );
+        tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+        assert!(
+            priya.no_reply_since(&room),
+            "nothing was posted for a refusal or an answer"
+        );
+
+        // An answer is no request; a bad body, a bad token, an unknown id.
+        let (status, body) = post(CHANGES, r#"{"text": "yes"}"#);
+        assert_eq!(status, 422, "{body}");
+        assert_eq!(post(CHANGES, "{not json").0, 400);
+        assert_eq!(post("wrong-token-0123456789", r#"{"text": "hi"}"#).0, 401);
+        assert_eq!(get(CHANGES, "/v1/requests/0000").0, 404);
+        let (status, body) = get(READS, "/v1/dialogs");
+        assert_eq!(status, 200, "{body}");
+        let listed = json(&body);
+        let names: Vec<&str> = listed["dialogs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["name"].as_str().unwrap())
+            .collect();
+        assert!(
+            names.contains(&"replication_lag") && !names.contains(&"backup_database"),
+            "{names:?}"
+        );
+    });
+}
