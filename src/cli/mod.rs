@@ -84,6 +84,9 @@ pub enum Command {
     /// List the requests scheduled for later; cancel one by its id.
     #[command(subcommand)]
     Schedule(ScheduleCommand),
+    /// Propose a request through the running bot's HTTP API (token in
+    /// OPSBOT_API_TOKEN); the person it is for confirms it in the room.
+    Ask(ask::AskArgs),
     /// Run conversation transcripts against the trained bot with a throwaway store.
     Test(TestArgs),
     /// Review the messages the bot misread in real conversations: label them
@@ -286,6 +289,7 @@ pub struct TestArgs {
 }
 
 mod alerts;
+mod ask;
 mod audit;
 mod bot;
 mod evaluate;
@@ -349,6 +353,7 @@ pub fn run(cli: Cli) -> Result<std::process::ExitCode> {
             };
             return operator::dispatch(&paths, request);
         }
+        Command::Ask(args) => return ask::ask(&paths, &args),
         Command::Test(args) => test(&paths, &args),
         Command::Review(args) => review::review(&paths, &args),
     }

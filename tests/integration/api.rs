@@ -128,6 +128,26 @@ fn proposals_wait_for_the_persons_yes_in_the_room() {
         assert_eq!(declined["outcome"], "cancelled", "{declined}");
         assert!(declined.get("confirmed_by").is_none(), "{declined}");
         assert_eq!(runs(), 1);
+        // `opsbot ask --wait` from a terminal: posted, waits for the yes, exits 0.
+        let asking = fixture
+            .command(&["ask", "back up the orders database", "--wait"])
+            .env("OPSBOT_API_TOKEN", CHANGES)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        while !priya.reply(&room).await.contains("Shall I go ahead?") {}
+        priya.say(&room, "yes").await;
+        let asked = asking.wait_with_output().unwrap();
+        let printed = String::from_utf8_lossy(&asked.stdout);
+        assert!(
+            asked.status.success(),
+            "{printed}{}",
+            String::from_utf8_lossy(&asked.stderr)
+        );
+        assert!(printed.contains("ended: succeeded"), "{printed}");
+        assert_eq!(runs(), 2);
+
         // What the bot said to both is read before the room is watched.
         tokio::time::sleep(std::time::Duration::from_secs(2)).await;
         while !priya.no_reply_since(&room) {
