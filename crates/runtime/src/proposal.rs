@@ -68,6 +68,17 @@ pub enum Refusal {
     Unpostable,
 }
 
+impl Refusal {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Refusal::Forbidden => "forbidden",
+            Refusal::Busy => "busy",
+            Refusal::NotARequest => "not a request",
+            Refusal::Unpostable => "cannot post",
+        }
+    }
+}
+
 /// Where a request stands, for the proposer that asks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]

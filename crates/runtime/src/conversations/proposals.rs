@@ -8,6 +8,7 @@ use opsbot_dialog::{step, Conversation, Effect, Input, Phase};
 use opsbot_spec::Behaviour;
 
 use super::{Conversations, Facts};
+use crate::audit::{AuditOutcome, AuditRecord, BotCommand};
 use crate::chat::Outbound;
 use crate::command::{self, Command, Commands};
 use crate::model::Loaded;
@@ -19,6 +20,42 @@ impl Conversations {
     /// Steps `proposal` in its person's conversation (called from that
     /// conversation's worker, so nothing the person says slips in between).
     pub(crate) async fn propose(
+        &self,
+        loaded: &std::sync::Arc<Loaded>,
+        proposal: &Proposal,
+    ) -> Result<Proposed, RuntimeError> {
+        let proposed = self.step_proposal(loaded, proposal).await?;
+        if let Proposed::Refused { refusal, reason } = &proposed {
+            // Every call is in the trail: a refused one as what was asked,
+            // by whom, for whom, and why not (a taken one is audited as the
+            // request it became, with its proposer).
+            let key = &proposal.key;
+            let detail = format!("{}: {reason}", refusal.as_str());
+            let mut record = AuditRecord::command(
+                &loaded.project.settings,
+                key,
+                self.floor.now(),
+                &BotCommand {
+                    name: "api_proposal",
+                    target: &proposal.proposer,
+                    text: &proposal.text,
+                    outcome: AuditOutcome::Denied,
+                    detail: &detail,
+                    confirmed: false,
+                },
+            );
+            record.proposed_by = Some(proposal.proposer.clone());
+            let conversation = self.floor.store.load(key)?;
+            let change = Commit {
+                records: vec![record],
+                ..Commit::at(self.floor.now())
+            };
+            self.floor.commit(key, &conversation, change).await?;
+        }
+        Ok(proposed)
+    }
+
+    async fn step_proposal(
         &self,
         loaded: &std::sync::Arc<Loaded>,
         proposal: &Proposal,

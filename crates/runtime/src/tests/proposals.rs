@@ -184,6 +184,20 @@ fn a_proposal_never_answers_commands_or_oversteps_on_two_packs() {
                 "{name}: {proposed:?}"
             );
             assert!(chat.sent().is_empty(), "{name}: nothing refused is posted");
+            // Each refused call is in the trail, with its proposer and why.
+            let refused: Vec<_> = bot
+                .store()
+                .audit_newest_first()
+                .map(Result::unwrap)
+                .filter(|r| r.dialog == "api_proposal")
+                .collect();
+            assert_eq!(refused.len(), 8, "{name}");
+            assert!(refused
+                .iter()
+                .all(|r| r.proposed_by.as_deref() == Some("ci-deploys")
+                    && r.outcome == crate::AuditOutcome::Denied));
+            assert!(refused[0].access.contains("forbidden"), "{:?}", refused[0]);
+            assert_eq!(refused[0].user, "mallory");
 
             // A read-only dialog answers the proposer, and only with reads.
             let proposed = propose(user, read, changes()).await.unwrap();
