@@ -128,6 +128,7 @@ bench: synapse alertmanager models $(BENCH_VENV)/.ready-2 build
 	$(CARGO) bench --bench review
 	$(CARGO) test --release --test integration matrix_benchmark -- --ignored --nocapture
 	$(CARGO) test --release --test integration alerts_benchmark -- --ignored --nocapture
+	$(CARGO) test --release --test integration api_benchmark -- --ignored --nocapture
 
 ## Property tests with many cases: the YAML loader, parsers, NLU and dialog engine must never panic.
 FUZZ_CASES ?= 20000

@@ -21,8 +21,19 @@ fn json(body: &str) -> serde_json::Value {
     serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {body}"))
 }
 
-#[test]
-fn proposals_wait_for_the_persons_yes_in_the_room() {
+/// A running `opsbot run` (the dbops pack) with the API on a free port and
+/// priya in a room with it; the room's id is the tokens' room.
+struct Setup {
+    synapse: Synapse,
+    fixture: Fixture,
+    port: u16,
+    runtime: tokio::runtime::Runtime,
+    priya: Person,
+    room: matrix_sdk::Room,
+    _bot: BotProcess,
+}
+
+fn setup(per_minute: u32) -> Setup {
     let synapse = Synapse::start();
     for name in ["opsbot", "priya"] {
         synapse.register(name);
@@ -31,24 +42,46 @@ fn proposals_wait_for_the_persons_yes_in_the_room() {
     let config = matrix_config(&fixture, &synapse, &["priya"], "");
     let port = free_port();
     let runtime = test_runtime();
-    let mut priya = runtime.block_on(Person::login(&synapse.url(), "priya"));
+    let priya = runtime.block_on(Person::login(&synapse.url(), "priya"));
     let room = runtime.block_on(priya.room_inviting(&["opsbot"], false));
     // The pack's alerts (their token from the environment) and priya's
     // Matrix id among her ids, so she is in the dba group here too.
     let room_id = room.room_id().to_string();
     alert_settings(&fixture, free_port(), &room_id, &room_id);
     fixture.append_settings(&format!(
-        "api:\n  listen: 127.0.0.1:{port}\n  tokens:\n    - name: ci-changes\n      sha256: {}\n      person: '@priya:localhost'\n      room: '{}'\n    - name: ci-reads\n      sha256: {}\n      person: '@priya:localhost'\n      room: '{}'\n      scopes: [reads]\n",
+        "api:\n  listen: 127.0.0.1:{port}\n  tokens:\n    - name: ci-changes\n      sha256: {}\n      person: '@priya:localhost'\n      room: '{}'\n      per_minute: {per_minute}\n    - name: ci-reads\n      sha256: {}\n      person: '@priya:localhost'\n      room: '{}'\n      scopes: [reads]\n",
         hash(CHANGES),
         room.room_id(),
         hash(READS),
         room.room_id(),
     ));
-    let _bot = start_bot_with(&fixture, &config, &[("DBBOT_ALERT_TOKEN", TOKEN)]);
+    let bot = start_bot_with(&fixture, &config, &[("DBBOT_ALERT_TOKEN", TOKEN)]);
     wait_for("the API", || {
         std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
             && http(port, "GET", "/healthz", &[], b"").0 == 200
     });
+    Setup {
+        synapse,
+        fixture,
+        port,
+        runtime,
+        priya,
+        room,
+        _bot: bot,
+    }
+}
+
+#[test]
+fn proposals_wait_for_the_persons_yes_in_the_room() {
+    let Setup {
+        synapse,
+        fixture,
+        port,
+        runtime: _runtime,
+        mut priya,
+        room,
+        _bot,
+    } = setup(30);
     let post = |token: &str, body: &str| {
         let auth = format!("Bearer {token}");
         http(
@@ -193,4 +226,66 @@ fn proposals_wait_for_the_persons_yes_in_the_room() {
             "{names:?}"
         );
     });
+}
+
+/// Proposals timed one at a time.
+const PROPOSALS: usize = 40;
+
+#[test]
+#[ignore = "a benchmark; run by `make bench`"]
+fn api_benchmark() {
+    let Setup {
+        synapse,
+        fixture,
+        port,
+        runtime: _runtime,
+        mut priya,
+        room,
+        _bot,
+    } = setup(1000);
+    let log = synapse.log_file();
+    let mut answered = Vec::new();
+    let mut posted = Vec::new();
+    run_scenario(&fixture, &log, async {
+        priya.wait_members(&room, 2).await;
+        priya.ask(&room, "hello").await;
+        let auth = format!("Bearer {CHANGES}");
+        for _ in 0..PROPOSALS {
+            let started = std::time::Instant::now();
+            let (status, body) = http(
+                port,
+                "POST",
+                "/v1/requests",
+                &[
+                    ("Authorization", &auth),
+                    ("Content-Type", "application/json"),
+                ],
+                br#"{"text": "back up the orders database"}"#,
+            );
+            answered.push(started.elapsed());
+            assert_eq!(status, 202, "{body}");
+            while !priya.reply(&room).await.contains("Shall I go ahead?") {}
+            posted.push(started.elapsed());
+            priya.ask(&room, "no").await;
+        }
+    });
+    let (answer_p50, answer_p99) = crate::matrix_bench::percentiles(&answered);
+    let (posted_p50, posted_p99) = crate::matrix_bench::percentiles(&posted);
+    let report = format!(
+        "# opsbot API benchmark\n\nProduced by `make bench` (`cargo test --release --test integration api_benchmark -- --ignored`): a real `opsbot run` (the dbops pack) and a local Synapse on loopback; {PROPOSALS} proposals of \"back up the orders database\", one at a time, each declined in the room before the next.\n\n| measure | p50 | p99 |\n|---|---|---|\n| `POST /v1/requests` answered (202) | {answer_p50:.1} ms | {answer_p99:.1} ms |\n| proposal → its confirmation received by the person's client | {posted_p50:.1} ms | {posted_p99:.1} ms |\n"
+    );
+    println!("{report}");
+    let out = crate::util::repo().join("target").join("bench");
+    std::fs::create_dir_all(&out).unwrap();
+    std::fs::write(out.join("api.md"), &report).unwrap();
+    let json = serde_json::json!({
+        "proposals": PROPOSALS,
+        "answered_ms_p50": answer_p50, "answered_ms_p99": answer_p99,
+        "posted_ms_p50": posted_p50, "posted_ms_p99": posted_p99,
+    });
+    std::fs::write(
+        out.join("api.json"),
+        serde_json::to_string_pretty(&json).unwrap(),
+    )
+    .unwrap();
 }

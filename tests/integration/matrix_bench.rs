@@ -109,7 +109,7 @@ impl Drop for NioEcho {
 }
 
 /// (p50, p99) in milliseconds.
-fn percentiles(times: &[Duration]) -> (f64, f64) {
+pub(crate) fn percentiles(times: &[Duration]) -> (f64, f64) {
     let mut sorted = times.to_vec();
     sorted.sort();
     let at =
