@@ -212,6 +212,12 @@ fn proposals_wait_for_the_persons_yes_in_the_room() {
         assert_eq!(post(CHANGES, "{not json").0, 400);
         assert_eq!(post("wrong-token-0123456789", r#"{"text": "hi"}"#).0, 401);
         assert_eq!(get(CHANGES, "/v1/requests/0000").0, 404);
+        let (status, body) = http(port, "GET", "/v1/openapi.json", &[], b"");
+        assert_eq!(status, 200, "{body}");
+        assert!(
+            json(&body)["paths"]["/v1/requests"]["post"].is_object(),
+            "{body}"
+        );
         let (status, body) = get(READS, "/v1/dialogs");
         assert_eq!(status, 200, "{body}");
         let listed = json(&body);

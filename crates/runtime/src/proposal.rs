@@ -36,6 +36,7 @@ pub struct Scope {
 
 /// What became of a proposal.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "result", rename_all = "snake_case")]
 pub enum Proposed {
     /// Posted to the room; the person answers there.
@@ -54,6 +55,7 @@ pub enum Proposed {
 
 /// Why a proposal was not taken.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Refusal {
     /// The proposer's scope or the person's access does not cover the dialog.
@@ -81,6 +83,7 @@ impl Refusal {
 
 /// Where a request stands, for the proposer that asks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum RequestState {
     /// The bot asks the person for a value.
@@ -97,12 +100,14 @@ pub enum RequestState {
 
 /// A request's state and, once it ended, its outcome as the audit has it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RequestStatus {
     pub id: String,
     pub dialog: String,
     pub state: RequestState,
     /// How it ended (`executed`, `failed`, `cancelled`, `denied`, …).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, example = "succeeded"))]
     pub outcome: Option<AuditOutcome>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub confirmed_by: Option<String>,

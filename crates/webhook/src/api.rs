@@ -15,6 +15,8 @@
 //!   confirmation, …, ended with its audited outcome); 404 for an id the
 //!   token's person does not have.
 //! - `GET /v1/dialogs` — what the token may ask, with each dialog's slots.
+//! - `GET /v1/openapi.json` — this API's OpenAPI document, generated from
+//!   the handlers and the types they answer with (`utoipa`).
 //!
 //! Every answer is JSON; errors are `{"error": reason}`. 401 without a known
 //! token, 413 over 16 KiB, 408 for a slow body, 429 over the token's
@@ -29,7 +31,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
-use opsbot_runtime::proposal::{Proposal, Proposed, Refusal, Scope};
+use opsbot_runtime::proposal::{Proposal, Proposed, Refusal, RequestStatus, Scope};
 use opsbot_runtime::Runtime;
 use opsbot_spec::api::{ApiSettings, ApiToken};
 use serde::Deserialize;
@@ -67,6 +69,7 @@ pub fn api_router(runtime: Arc<Runtime>, settings: &ApiSettings) -> Router {
         .route("/v1/requests", post(propose))
         .route("/v1/requests/{id}", get(status))
         .route("/v1/dialogs", get(dialogs))
+        .route("/v1/openapi.json", get(openapi))
         .with_state(Arc::new(Api { runtime, tokens }))
 }
 
@@ -128,12 +131,93 @@ fn error(status: StatusCode, reason: String) -> Response {
     answer(status, serde_json::json!({ "error": reason }))
 }
 
-#[derive(Deserialize)]
+/// A request, as the person would write it.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ProposeBody {
+    #[schema(example = "back up the orders database")]
     text: String,
 }
 
+/// Why a call was refused.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // only its schema is used: errors are built as JSON values
+struct ErrorBody {
+    error: String,
+}
+
+/// A slot of a dialog, as `GET /v1/dialogs` lists it.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+struct SlotInfo {
+    name: String,
+    entity: String,
+    /// No default: the person is asked when the request does not say it.
+    required: bool,
+}
+
+/// A dialog the token may ask for.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+struct DialogInfo {
+    name: String,
+    description: String,
+    read_only: bool,
+    slots: Vec<SlotInfo>,
+}
+
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+struct DialogList {
+    dialogs: Vec<DialogInfo>,
+}
+
+/// The API's OpenAPI document, from the handlers and types below.
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    info(title = "opsbot API", description = "Proposals a person confirms in the room."),
+    paths(propose, status, dialogs),
+    components(schemas(ProposeBody, ErrorBody, DialogList, DialogInfo, SlotInfo, Proposed, RequestStatus)),
+    modifiers(&BearerToken)
+)]
+struct ApiDoc;
+
+struct BearerToken;
+
+impl utoipa::Modify for BearerToken {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "token",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+async fn openapi() -> Response {
+    use utoipa::OpenApi;
+    answer(
+        StatusCode::OK,
+        serde_json::to_value(ApiDoc::openapi()).expect("the document serialises"),
+    )
+}
+
+/// Proposes a request for the token's person, posted in the token's room.
+#[utoipa::path(post, path = "/v1/requests", request_body = ProposeBody,
+    security(("token" = [])),
+    responses(
+        (status = 202, description = "Posted; the person answers in the room", body = Proposed),
+        (status = 200, description = "A read-only dialog's answer", body = Proposed),
+        (status = 400, description = "Not the expected JSON", body = ErrorBody),
+        (status = 401, description = "No known token", body = ErrorBody),
+        (status = 403, description = "The token's scope or the person's access does not cover it", body = Proposed),
+        (status = 409, description = "The person has a request open in the room", body = Proposed),
+        (status = 413, description = "Over 16 KiB", body = ErrorBody),
+        (status = 422, description = "Not a request (an answer, a command, not understood)", body = Proposed),
+        (status = 429, description = "Over the token's per_minute", body = ErrorBody),
+        (status = 503, description = "The room cannot be posted to", body = Proposed),
+    ))]
 async fn propose(State(api): State<Arc<Api>>, request: Request) -> Response {
     let (parts, body) = request.into_parts();
     let Some(token) = api.token(&parts.headers) else {
@@ -215,6 +299,14 @@ async fn propose(State(api): State<Arc<Api>>, request: Request) -> Response {
     }
 }
 
+/// Where a request of the token's person stands.
+#[utoipa::path(get, path = "/v1/requests/{id}", security(("token" = [])),
+    params(("id" = String, Path, description = "The id a proposal was given")),
+    responses(
+        (status = 200, body = RequestStatus),
+        (status = 401, body = ErrorBody),
+        (status = 404, description = "Not a request of the token's person", body = ErrorBody),
+    ))]
 async fn status(
     State(api): State<Arc<Api>>,
     Path(id): Path<String>,
@@ -236,6 +328,9 @@ async fn status(
     }
 }
 
+/// The dialogs the token may ask for, with their slots.
+#[utoipa::path(get, path = "/v1/dialogs", security(("token" = [])),
+    responses((status = 200, body = DialogList), (status = 401, body = ErrorBody)))]
 async fn dialogs(State(api): State<Arc<Api>>, headers: HeaderMap) -> Response {
     let Some(token) = api.token(&headers) else {
         return no_token(&headers);
@@ -280,4 +375,53 @@ async fn dialogs(State(api): State<Arc<Api>>, headers: HeaderMap) -> Response {
         })
         .collect();
     answer(StatusCode::OK, serde_json::json!({ "dialogs": listed }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The document names every route with its statuses and the schemas of
+    /// what they answer, so a client generated from it matches the server.
+    #[test]
+    fn the_openapi_document_describes_every_route() {
+        use utoipa::OpenApi;
+        let document = serde_json::to_value(ApiDoc::openapi()).unwrap();
+        let paths = &document["paths"];
+        for (path, method) in [
+            ("/v1/requests", "post"),
+            ("/v1/requests/{id}", "get"),
+            ("/v1/dialogs", "get"),
+        ] {
+            assert!(paths[path][method].is_object(), "{path} {method}");
+        }
+        let statuses: Vec<&String> = paths["/v1/requests"]["post"]["responses"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .collect();
+        for status in [
+            "200", "202", "400", "401", "403", "409", "413", "422", "429", "503",
+        ] {
+            assert!(
+                statuses.iter().any(|s| *s == status),
+                "{status}: {statuses:?}"
+            );
+        }
+        let schemas = &document["components"]["schemas"];
+        for schema in [
+            "Proposed",
+            "RequestStatus",
+            "RequestState",
+            "Refusal",
+            "ProposeBody",
+            "DialogList",
+        ] {
+            assert!(schemas[schema].is_object(), "{schema}");
+        }
+        assert_eq!(
+            document["components"]["securitySchemes"]["token"]["scheme"],
+            "bearer"
+        );
+    }
 }
