@@ -77,7 +77,7 @@ fn proposals_wait_for_the_persons_yes_in_the_room() {
         synapse,
         fixture,
         port,
-        runtime: _runtime,
+        runtime,
         mut priya,
         room,
         _bot,
@@ -232,6 +232,10 @@ fn proposals_wait_for_the_persons_yes_in_the_room() {
             "{names:?}"
         );
     });
+    // The person's client is let go where its store's pool can hand its
+    // connections back: inside the runtime it was made in.
+    let _inside = runtime.enter();
+    drop((room, priya));
 }
 
 /// Proposals timed one at a time.
@@ -244,7 +248,7 @@ fn api_benchmark() {
         synapse,
         fixture,
         port,
-        runtime: _runtime,
+        runtime,
         mut priya,
         room,
         _bot,
@@ -275,6 +279,10 @@ fn api_benchmark() {
             priya.ask(&room, "no").await;
         }
     });
+    {
+        let _inside = runtime.enter();
+        drop((room, priya));
+    }
     let (answer_p50, answer_p99) = crate::matrix_bench::percentiles(&answered);
     let (posted_p50, posted_p99) = crate::matrix_bench::percentiles(&posted);
     let report = format!(
