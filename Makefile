@@ -107,9 +107,11 @@ matrix-demo: synapse
 
 ## Formatting, lints, unit and integration tests, then the conversation tests.
 # The example bot is trained first: each test's copy of it then starts from
-# its embedding cache instead of encoding every example again.
+# its embedding cache instead of encoding every example again. Its binary is
+# the one the tests build (`--no-run`): a plain `cargo build` resolves other
+# features and compiles the whole tree a second time.
 test: lint synapse models alertmanager prometheus
-	$(CARGO) build --bin opsbot
+	$(CARGO) test --workspace --no-run
 	$(DEBUG_BIN) check
 	$(DEBUG_BIN) train
 	$(CARGO) test --workspace
