@@ -49,36 +49,16 @@ pub(super) fn run_matrix(paths: &Paths, args: &RunArgs) -> Result<()> {
             start_alerts(&bot, &alerts, paths, until_stopped.clone()).await?;
         }
         if let Some(address) = bot.model().snapshot().project.settings.health_listen {
-            let listener = opsbot_webhook::bind(address).await?;
-            let router = opsbot_webhook::health_router(bot.clone());
             // Scrapers and probes: a few connections, never a body to wait for.
-            let limits = opsbot_webhook::Limits {
-                max_connections: 16,
-                read_timeout: std::time::Duration::from_secs(10),
-            };
-            tokio::spawn(opsbot_webhook::serve(
-                listener,
-                router,
-                limits,
-                until_stopped(),
-            ));
+            let router = opsbot_webhook::health_router(bot.clone());
+            serve_on(address, router, 16, until_stopped()).await?;
             tracing::info!(%address, "health and metrics listening");
         }
         if let Some(api) = bot.model().snapshot().project.settings.api.clone() {
-            let listener = opsbot_webhook::bind(api.listen).await?;
+            // Proposers are scripts and assistants: a few connections each.
             let router = opsbot_webhook::api_router(bot.clone(), &api)
                 .merge(opsbot_webhook::health_router(bot.clone()));
-            // Proposers are scripts and assistants: a few connections each.
-            let limits = opsbot_webhook::Limits {
-                max_connections: 32,
-                read_timeout: std::time::Duration::from_secs(10),
-            };
-            tokio::spawn(opsbot_webhook::serve(
-                listener,
-                router,
-                limits,
-                until_stopped(),
-            ));
+            serve_on(api.listen, router, 32, until_stopped()).await?;
             tracing::info!(address = %api.listen, tokens = api.tokens.len(), "API listening");
         }
         let (scheduler, stopped) = (bot.clone(), until_stopped());
@@ -86,6 +66,24 @@ pub(super) fn run_matrix(paths: &Paths, args: &RunArgs) -> Result<()> {
         opsbot_matrix::run(config, bot, until_stopped()).await?;
         anyhow::Ok(())
     })?;
+    Ok(())
+}
+
+/// Serves `router` on a listener of its own (bound now, so a taken port stops
+/// `opsbot run` at once) with at most `max_connections` and 10 s to send a
+/// request.
+async fn serve_on(
+    address: std::net::SocketAddr,
+    router: opsbot_webhook::Router,
+    max_connections: usize,
+    stopped: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<()> {
+    let listener = opsbot_webhook::bind(address).await?;
+    let limits = opsbot_webhook::Limits {
+        max_connections,
+        read_timeout: std::time::Duration::from_secs(10),
+    };
+    tokio::spawn(opsbot_webhook::serve(listener, router, limits, stopped));
     Ok(())
 }
 

@@ -34,6 +34,28 @@ pub struct Scope {
     pub dialogs: Option<Vec<String>>,
 }
 
+impl Scope {
+    /// Whether a proposer of this scope may ask for `dialog` (whatever the
+    /// person's own access says).
+    pub fn covers(&self, dialog: &opsbot_spec::Dialog) -> bool {
+        let listed = self
+            .dialogs
+            .as_ref()
+            .is_none_or(|names| names.contains(&dialog.name));
+        listed
+            && if changes_nothing(dialog) {
+                self.reads
+            } else {
+                self.changes
+            }
+    }
+}
+
+/// A dialog that only answers: `read_only: true`, or a reply without an action.
+pub fn changes_nothing(dialog: &opsbot_spec::Dialog) -> bool {
+    dialog.read_only || matches!(dialog.behaviour, opsbot_spec::Behaviour::Reply(_))
+}
+
 /// What became of a proposal.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -341,19 +341,7 @@ async fn dialogs(State(api): State<Arc<Api>>, headers: HeaderMap) -> Response {
         .project
         .dialogs
         .values()
-        .filter(|d| {
-            scope
-                .dialogs
-                .as_ref()
-                .is_none_or(|names| names.contains(&d.name))
-        })
-        .filter(|d| {
-            if d.read_only {
-                scope.reads
-            } else {
-                scope.changes
-            }
-        })
+        .filter(|d| scope.covers(d))
         .map(|d| {
             let slots: Vec<serde_json::Value> = d
                 .slots

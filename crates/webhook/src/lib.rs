@@ -35,7 +35,9 @@ use axum::extract::{Path, Request, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
+/// What the routers here are (so the binary needs no axum of its own).
+pub use axum::Router;
 use opsbot_runtime::alerts::Notification;
 use opsbot_runtime::Runtime;
 

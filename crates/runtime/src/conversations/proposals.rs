@@ -5,14 +5,13 @@
 
 use opsbot_dialog::phrases;
 use opsbot_dialog::{step, Conversation, Effect, Input, Phase};
-use opsbot_spec::Behaviour;
 
 use super::{Conversations, Facts};
 use crate::audit::{AuditOutcome, AuditRecord, BotCommand};
 use crate::chat::Outbound;
 use crate::command::{self, Command, Commands};
 use crate::model::Loaded;
-use crate::proposal::{Proposal, Proposed, Refusal, RequestState};
+use crate::proposal::{changes_nothing, Proposal, Proposed, Refusal, RequestState};
 use crate::store::Commit;
 use crate::RuntimeError;
 
@@ -97,18 +96,7 @@ impl Conversations {
             .as_ref()
             .and_then(|intent| project.dialog_for_intent(&intent.name));
         if let Some(dialog) = dialog {
-            let scope = &proposal.scope;
-            let read_only = dialog.read_only || matches!(dialog.behaviour, Behaviour::Reply(_));
-            let listed = scope
-                .dialogs
-                .as_ref()
-                .is_none_or(|names| names.contains(&dialog.name));
-            let allowed = if read_only {
-                scope.reads
-            } else {
-                scope.changes
-            };
-            if !listed || !allowed {
+            if !proposal.scope.covers(dialog) {
                 return refused(
                     Refusal::Forbidden,
                     format!("this token may not propose `{}`", dialog.name),
@@ -165,14 +153,10 @@ impl Conversations {
             Phase::AwaitingApproval { .. } => RequestState::AwaitingApproval,
             Phase::Idle => {
                 return Ok(match dialog {
-                    Some(dialog)
-                        if dialog.read_only || matches!(dialog.behaviour, Behaviour::Reply(_)) =>
-                    {
-                        Proposed::Answered {
-                            dialog: dialog.name.clone(),
-                            said,
-                        }
-                    }
+                    Some(dialog) if changes_nothing(dialog) => Proposed::Answered {
+                        dialog: dialog.name.clone(),
+                        said,
+                    },
                     _ => Proposed::Refused {
                         refusal: Refusal::NotARequest,
                         reason: said.join("\n"),
