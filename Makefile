@@ -9,7 +9,7 @@ RELEASE_BIN := $(CARGO) run --quiet --release --bin opsbot --
 # `cargo run` would resolve features for the binary alone and rebuild matrix-sdk.
 DEBUG_BIN := $${CARGO_TARGET_DIR:-target}/debug/opsbot
 
-.PHONY: run test bench fuzz deps models synapse alertmanager prometheus matrix-demo build check train lint fmt clean docs
+.PHONY: run test bench fuzz deps models synapse mcp-client alertmanager prometheus matrix-demo build check train lint fmt clean docs
 
 # Synapse (a real Matrix homeserver for the Matrix tests, benchmark and demo),
 # installed from PyPI into a local virtualenv.
@@ -65,6 +65,16 @@ $(SYNAPSE):
 
 synapse: deps $(SYNAPSE)
 
+## A real MCP client (the Python `mcp` SDK) for the MCP tests, in its own
+## virtualenv (its dependencies are not Synapse's).
+MCP_CLIENT := .venv-mcp/.ready-1
+$(MCP_CLIENT):
+	test -x .venv-mcp/bin/python || python3 -m venv .venv-mcp
+	.venv-mcp/bin/pip install -q "mcp>=2.3,<3"
+	touch $@
+
+mcp-client: deps $(MCP_CLIENT)
+
 ## Prometheus Alertmanager (Debian's package) for the alert tests: a real sender of webhooks.
 ALERTMANAGER := /usr/bin/prometheus-alertmanager
 alertmanager:
@@ -110,7 +120,7 @@ matrix-demo: synapse
 # its embedding cache instead of encoding every example again. Its binary is
 # the one the tests build (`--no-run`): a plain `cargo build` resolves other
 # features and compiles the whole tree a second time.
-test: lint synapse models alertmanager prometheus
+test: lint synapse mcp-client models alertmanager prometheus
 	$(CARGO) test --workspace --no-run
 	$(DEBUG_BIN) check
 	$(DEBUG_BIN) train

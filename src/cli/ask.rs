@@ -33,16 +33,7 @@ pub struct AskArgs {
 pub(super) fn ask(paths: &Paths, args: &AskArgs) -> Result<std::process::ExitCode> {
     let token = std::env::var("OPSBOT_API_TOKEN")
         .map_err(|_| anyhow!("set OPSBOT_API_TOKEN to a token of api.tokens in opsbot.yaml"))?;
-    let base = match &args.url {
-        Some(url) => url.trim_end_matches('/').to_string(),
-        None => {
-            let project = crate::app::load_project(paths)?;
-            let api = project.settings.api.ok_or_else(|| {
-                anyhow!("opsbot.yaml has no api: section; add one (see the book's HTTP API chapter) or give --url")
-            })?;
-            format!("http://{}", api.listen)
-        }
-    };
+    let base = api_base(paths, args.url.as_deref())?;
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(60))
         .build()
@@ -116,6 +107,20 @@ pub(super) fn ask(paths: &Paths, args: &AskArgs) -> Result<std::process::ExitCod
                     status["state"]
                 );
             }
+        }
+    })
+}
+
+/// The running bot's API: `url`, or `api.listen` of the project.
+pub(super) fn api_base(paths: &Paths, url: Option<&str>) -> Result<String> {
+    Ok(match url {
+        Some(url) => url.trim_end_matches('/').to_string(),
+        None => {
+            let project = crate::app::load_project(paths)?;
+            let api = project.settings.api.ok_or_else(|| {
+                anyhow!("opsbot.yaml has no api: section; add one (see the book's HTTP API chapter) or give --url")
+            })?;
+            format!("http://{}", api.listen)
         }
     })
 }

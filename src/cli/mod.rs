@@ -87,6 +87,9 @@ pub enum Command {
     /// Propose a request through the running bot's HTTP API (token in
     /// OPSBOT_API_TOKEN); the person it is for confirms it in the room.
     Ask(ask::AskArgs),
+    /// Serve the bot's MCP tools on stdin/stdout for an LLM assistant,
+    /// through the running bot's HTTP API (token in OPSBOT_API_TOKEN).
+    Mcp(mcp::McpArgs),
     /// Run conversation transcripts against the trained bot with a throwaway store.
     Test(TestArgs),
     /// Review the messages the bot misread in real conversations: label them
@@ -294,6 +297,7 @@ mod audit;
 mod bot;
 mod evaluate;
 mod extra_parts;
+mod mcp;
 mod near_miss;
 pub(crate) mod operator;
 mod review;
@@ -354,6 +358,7 @@ pub fn run(cli: Cli) -> Result<std::process::ExitCode> {
             return operator::dispatch(&paths, request);
         }
         Command::Ask(args) => return ask::ask(&paths, &args),
+        Command::Mcp(args) => mcp::mcp(&paths, &args),
         Command::Test(args) => test(&paths, &args),
         Command::Review(args) => review::review(&paths, &args),
     }

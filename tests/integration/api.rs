@@ -10,30 +10,30 @@ use crate::homeserver::*;
 use crate::person::Person;
 use crate::util::{http, Fixture};
 
-const CHANGES: &str = "ci-changes-token-0123456789abcdef";
-const READS: &str = "ci-reads-token-0123456789abcdef";
+pub(crate) const CHANGES: &str = "ci-changes-token-0123456789abcdef";
+pub(crate) const READS: &str = "ci-reads-token-0123456789abcdef";
 
 fn hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
-fn json(body: &str) -> serde_json::Value {
+pub(crate) fn json(body: &str) -> serde_json::Value {
     serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {body}"))
 }
 
 /// A running `opsbot run` (the dbops pack) with the API on a free port and
 /// priya in a room with it; the room's id is the tokens' room.
-struct Setup {
-    synapse: Synapse,
-    fixture: Fixture,
-    port: u16,
-    runtime: tokio::runtime::Runtime,
-    priya: Person,
-    room: matrix_sdk::Room,
-    _bot: BotProcess,
+pub(crate) struct Setup {
+    pub synapse: Synapse,
+    pub fixture: Fixture,
+    pub port: u16,
+    pub runtime: tokio::runtime::Runtime,
+    pub priya: Person,
+    pub room: matrix_sdk::Room,
+    pub _bot: BotProcess,
 }
 
-fn setup(per_minute: u32) -> Setup {
+pub(crate) fn setup(per_minute: u32) -> Setup {
     let synapse = Synapse::start();
     for name in ["opsbot", "priya"] {
         synapse.register(name);
@@ -210,6 +210,26 @@ fn proposals_wait_for_the_persons_yes_in_the_room() {
         let (status, body) = post(CHANGES, r#"{"text": "yes"}"#);
         assert_eq!(status, 422, "{body}");
         assert_eq!(post(CHANGES, "{not json").0, 400);
+        // A dialog and values: each mistake is named; nothing is posted.
+        for (body, named) in [
+            (r#"{"intent": "no_such_intent"}"#, "no_such_intent"),
+            (
+                r#"{"text": "back up orders", "dialog": "backup_database"}"#,
+                "not both",
+            ),
+            (
+                r#"{"dialog": "backup_database", "slots": {"database": true}}"#,
+                "database",
+            ),
+            (
+                r#"{"dialog": "backup_database", "slots": {"database": "ordrs"}}"#,
+                "ordrs",
+            ),
+        ] {
+            let (status, answer) = post(CHANGES, body);
+            assert_eq!(status, 422, "{body}: {answer}");
+            assert!(answer.contains(named), "{body}: {answer}");
+        }
         assert_eq!(post("wrong-token-0123456789", r#"{"text": "hi"}"#).0, 401);
         assert_eq!(get(CHANGES, "/v1/requests/0000").0, 404);
         let (status, body) = http(port, "GET", "/v1/openapi.json", &[], b"");

@@ -20,6 +20,7 @@ mod listener;
 mod matrix;
 mod matrix_bench;
 mod matrix_sync;
+mod mcp;
 mod nlu;
 mod person;
 mod prometheus;

@@ -6,7 +6,8 @@
 //! person's room as a pending question or confirmation that a person answers
 //! there, and only a read-only dialog answers the proposer directly.
 
-use serde::Serialize;
+pub use opsbot_dialog::Given;
+use serde::{Deserialize, Serialize};
 
 use crate::audit::AuditOutcome;
 use crate::key::ConversationKey;
@@ -18,10 +19,31 @@ pub struct Proposal {
     /// Who proposes (an API token's name), recorded in the audit beside the
     /// person who confirms.
     pub proposer: String,
-    /// What the person would have written.
-    pub text: String,
+    /// What is asked for: the words the person would have written, or a
+    /// dialog and its values.
+    pub asked: Asked,
     /// What the proposer may do.
     pub scope: Scope,
+}
+
+/// A request as a proposer states it.
+#[derive(Debug, Clone)]
+pub enum Asked {
+    /// In words, read as a chat message is ("restart apache on web-01").
+    Words(String),
+    /// As a dialog and its values by slot name, each checked exactly as
+    /// given (an MCP tool call, or `intent` + `slots` over HTTP).
+    Given(Given),
+}
+
+impl Asked {
+    /// How the request reads in the room's heading and the audit.
+    pub fn shown(&self) -> String {
+        match self {
+            Asked::Words(text) => text.clone(),
+            Asked::Given(given) => given.shown(),
+        }
+    }
 }
 
 /// What a proposer may do: changes (confirmed by the person in the room),
@@ -57,7 +79,7 @@ pub fn changes_nothing(dialog: &opsbot_spec::Dialog) -> bool {
 }
 
 /// What became of a proposal.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "result", rename_all = "snake_case")]
 pub enum Proposed {
@@ -76,7 +98,7 @@ pub enum Proposed {
 }
 
 /// Why a proposal was not taken.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Refusal {
@@ -104,7 +126,7 @@ impl Refusal {
 }
 
 /// Where a request stands, for the proposer that asks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum RequestState {
@@ -121,7 +143,7 @@ pub enum RequestState {
 }
 
 /// A request's state and, once it ended, its outcome as the audit has it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RequestStatus {
     pub id: String,

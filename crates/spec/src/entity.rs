@@ -247,6 +247,13 @@ impl Entity {
         self.validate_with(candidate, &TimeFrame::utc(now), false)
     }
 
+    /// [`Entity::validate_in`] without the typo-tolerant step: a value a
+    /// program gave (an API or MCP call) is taken as written or refused,
+    /// never replaced by a near listed one.
+    pub fn validate_exact_in(&self, candidate: &str, frame: &TimeFrame) -> Result<String, String> {
+        self.validate_with(candidate, frame, false)
+    }
+
     fn validate_with(
         &self,
         candidate: &str,

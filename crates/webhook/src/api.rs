@@ -4,7 +4,8 @@
 //! as a question or confirmation the person answers there. Only read-only
 //! dialogs answer in the response.
 //!
-//! - `POST /v1/requests` `{"text": "back up the orders database"}` — 202 with
+//! - `POST /v1/requests` `{"text": "back up the orders database"}`, or
+//!   `{"dialog": "backup_database", "slots": {"database": "orders"}}` — 202 with
 //!   the request's id and state when posted; 200 with the answer of a
 //!   read-only dialog; 403 when the token's scope or the person's access does
 //!   not cover the dialog; 409 when the person has a request open in the
@@ -17,82 +18,49 @@
 //! - `GET /v1/dialogs` — what the token may ask, with each dialog's slots.
 //! - `GET /v1/openapi.json` — this API's OpenAPI document, generated from
 //!   the handlers and the types they answer with (`utoipa`).
+//! - `/mcp` — the same door for MCP clients (see [`crate::mcp`]).
 //!
 //! Every answer is JSON; errors are `{"error": reason}`. 401 without a known
 //! token, 413 over 16 KiB, 408 for a slow body, 429 over the token's
 //! `per_minute`. Tokens are compared as hashes in constant time and never
 //! logged.
 
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
 
 use axum::extract::{Path, Request, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
-use opsbot_runtime::proposal::{Proposal, Proposed, Refusal, RequestStatus, Scope};
+use opsbot_runtime::proposal::{Asked, Proposed, Refusal, RequestStatus};
 use opsbot_runtime::Runtime;
-use opsbot_spec::api::{ApiSettings, ApiToken};
+use opsbot_spec::api::ApiSettings;
 use serde::Deserialize;
-use sha2::{Digest, Sha256};
-use subtle::ConstantTimeEq;
 
 use crate::answer;
+use crate::dialogs::{dialogs_for, DialogInfo, DialogList, SlotInfo};
+use crate::tokens::{checked_via, Api};
 
 /// A proposal is a sentence; anything larger is not one.
 const MAX_BODY: usize = 16 * 1024;
 const BODY_TIMEOUT: Duration = Duration::from_secs(10);
 
-struct Token {
-    settings: ApiToken,
-    /// Proposals in the current minute: (the minute's start, how many).
-    window: Mutex<(Instant, u32)>,
-}
-
-struct Api {
-    runtime: Arc<Runtime>,
-    tokens: Vec<Token>,
-}
-
 /// The API's routes over `runtime`, for the tokens of `settings`.
 pub fn api_router(runtime: Arc<Runtime>, settings: &ApiSettings) -> Router {
-    let tokens = settings
-        .tokens
-        .iter()
-        .map(|t| Token {
-            settings: t.clone(),
-            window: Mutex::new((Instant::now(), 0)),
-        })
-        .collect();
+    let api = Arc::new(Api::new(runtime, settings));
     Router::new()
         .route("/v1/requests", post(propose))
         .route("/v1/requests/{id}", get(status))
         .route("/v1/dialogs", get(dialogs))
         .route("/v1/openapi.json", get(openapi))
-        .with_state(Arc::new(Api { runtime, tokens }))
-}
-
-impl Api {
-    /// The token the request's bearer token hashes to, every configured hash
-    /// compared in constant time.
-    fn token(&self, headers: &HeaderMap) -> Option<&Token> {
-        let given = headers
-            .get(axum::http::header::AUTHORIZATION)
-            .and_then(|v| v.as_bytes().strip_prefix(b"Bearer "))
-            .map(Sha256::digest)?;
-        let mut found = None;
-        for token in &self.tokens {
-            if bool::from(given.as_slice().ct_eq(&token.settings.sha256)) {
-                found = Some(token);
-            }
-        }
-        found
-    }
+        .with_state(api.clone())
+        .nest_service("/mcp", crate::mcp::http_service(api))
 }
 
 /// 401 for a request without a known token (logged without the token).
-fn no_token(headers: &HeaderMap) -> Response {
+pub(crate) fn no_token(headers: &HeaderMap) -> Response {
     tracing::warn!(
         has_authorization = headers.contains_key(axum::http::header::AUTHORIZATION),
         "API refused: no known token"
@@ -103,40 +71,59 @@ fn no_token(headers: &HeaderMap) -> Response {
     )
 }
 
-impl Token {
-    fn key(&self) -> opsbot_runtime::key::ConversationKey {
-        opsbot_runtime::key::ConversationKey::new(&self.settings.room, &self.settings.person)
-    }
-
-    /// Counts a proposal against `per_minute`; `false` when over it.
-    fn admit(&self) -> bool {
-        let mut window = self.window.lock().expect("rate window lock");
-        if window.0.elapsed() >= Duration::from_secs(60) {
-            *window = (Instant::now(), 0);
-        }
-        window.1 += 1;
-        window.1 <= self.settings.per_minute
-    }
-
-    fn scope(&self) -> Scope {
-        Scope {
-            changes: self.settings.changes,
-            reads: self.settings.reads,
-            dialogs: self.settings.dialogs.clone(),
-        }
-    }
-}
-
 fn error(status: StatusCode, reason: String) -> Response {
     answer(status, serde_json::json!({ "error": reason }))
 }
 
-/// A request, as the person would write it.
+/// A request: in words, as the person would write it (`text`), or as a
+/// dialog (`dialog`, or its `intent`) and the values of its slots, each
+/// taken exactly as given.
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ProposeBody {
     #[schema(example = "back up the orders database")]
-    text: String,
+    #[serde(default)]
+    text: Option<String>,
+    #[serde(default)]
+    #[schema(example = "backup_database")]
+    dialog: Option<String>,
+    #[serde(default)]
+    intent: Option<String>,
+    /// Slot name → value (a string or a number).
+    #[serde(default)]
+    #[schema(value_type = Object, example = json!({"database": "orders"}))]
+    slots: BTreeMap<String, serde_json::Value>,
+    /// The client behind the token (an MCP client's name), kept in the
+    /// audit beside the token's name.
+    #[serde(default)]
+    via: Option<String>,
+}
+
+impl ProposeBody {
+    /// What is asked, or why the body asks nothing one can take.
+    fn asked(&self, runtime: &Runtime) -> Result<Asked, String> {
+        match (&self.text, self.dialog.is_some() || self.intent.is_some()) {
+            (Some(_), true) => {
+                Err("give the request as text or as a dialog and slots, not both".into())
+            }
+            (Some(text), false) if text.trim().is_empty() => {
+                Err("text is empty; write the request as the person would".into())
+            }
+            (Some(_), false) if !self.slots.is_empty() => {
+                Err("slots go with a dialog or an intent, not with text".into())
+            }
+            (Some(text), false) => Ok(Asked::Words(text.clone())),
+            (None, true) => crate::tokens::given(
+                runtime,
+                self.dialog.as_deref(),
+                self.intent.as_deref(),
+                &self.slots,
+            ),
+            (None, false) => {
+                Err("give the request as text, or as a dialog (or intent) and slots".into())
+            }
+        }
+    }
 }
 
 /// Why a call was refused.
@@ -144,32 +131,6 @@ struct ProposeBody {
 #[allow(dead_code)] // only its schema is used: errors are built as JSON values
 struct ErrorBody {
     error: String,
-}
-
-/// A slot of a dialog, as `GET /v1/dialogs` lists it.
-#[derive(utoipa::ToSchema)]
-#[allow(dead_code)]
-struct SlotInfo {
-    name: String,
-    entity: String,
-    /// No default: the person is asked when the request does not say it.
-    required: bool,
-}
-
-/// A dialog the token may ask for.
-#[derive(utoipa::ToSchema)]
-#[allow(dead_code)]
-struct DialogInfo {
-    name: String,
-    description: String,
-    read_only: bool,
-    slots: Vec<SlotInfo>,
-}
-
-#[derive(utoipa::ToSchema)]
-#[allow(dead_code)]
-struct DialogList {
-    dialogs: Vec<DialogInfo>,
 }
 
 /// The API's OpenAPI document, from the handlers and types below.
@@ -254,23 +215,19 @@ async fn propose(State(api): State<Arc<Api>>, request: Request) -> Response {
         Err(e) => {
             return error(
                 StatusCode::BAD_REQUEST,
-                format!("expected a JSON object {{\"text\": \"…\"}}: {e}"),
+                format!("expected a JSON object {{\"text\": \"…\"}} or {{\"dialog\": \"…\", \"slots\": {{…}}}}: {e}"),
             )
         }
     };
-    if body.text.trim().is_empty() {
-        return error(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "text is empty; write the request as the person would".into(),
-        );
-    }
-    let proposal = Proposal {
-        key: token.key(),
-        proposer: token.settings.name.clone(),
-        text: body.text,
-        scope: token.scope(),
+    let asked = match body.asked(&api.runtime) {
+        Ok(asked) => asked,
+        Err(why) => return error(StatusCode::UNPROCESSABLE_ENTITY, why),
     };
-    match api.runtime.ingress().propose(proposal).await {
+    let via = match body.via.as_deref().map(checked_via).transpose() {
+        Ok(via) => via,
+        Err(why) => return error(StatusCode::UNPROCESSABLE_ENTITY, why),
+    };
+    match api.propose(token, asked, via).await {
         Ok(proposed) => {
             let status = match &proposed {
                 Proposed::Posted { .. } => StatusCode::ACCEPTED,
@@ -336,33 +293,13 @@ async fn dialogs(State(api): State<Arc<Api>>, headers: HeaderMap) -> Response {
         return no_token(&headers);
     };
     let loaded = api.runtime.model().snapshot();
-    let scope = token.scope();
-    let listed: Vec<serde_json::Value> = loaded
-        .project
-        .dialogs
-        .values()
-        .filter(|d| scope.covers(d))
-        .map(|d| {
-            let slots: Vec<serde_json::Value> = d
-                .slots
-                .iter()
-                .map(|s| {
-                    serde_json::json!({
-                        "name": s.name,
-                        "entity": s.entity,
-                        "required": s.default.is_none(),
-                    })
-                })
-                .collect();
-            serde_json::json!({
-                "name": d.name,
-                "description": d.description,
-                "read_only": d.read_only,
-                "slots": slots,
-            })
-        })
-        .collect();
-    answer(StatusCode::OK, serde_json::json!({ "dialogs": listed }))
+    let list = DialogList {
+        dialogs: dialogs_for(&loaded.project, &token.scope()),
+    };
+    answer(
+        StatusCode::OK,
+        serde_json::to_value(list).expect("a dialog list serialises"),
+    )
 }
 
 #[cfg(test)]

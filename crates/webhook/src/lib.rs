@@ -25,7 +25,10 @@
 
 mod api;
 mod auth;
+pub mod dialogs;
 mod listener;
+pub mod mcp;
+mod tokens;
 
 use std::future::Future;
 use std::sync::Arc;

@@ -1,6 +1,7 @@
 //! The engine's contract with the runtime: the context it is given, the inputs
 //! it takes, and the transition (state, replies, effects) it returns.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -155,6 +156,32 @@ pub enum Input<'a> {
     /// A request scheduled with [`Effect::Schedule`] is due: checked again as
     /// of now (access, limits) and run.
     Due(&'a Request),
+    /// A request stated as a dialog and its values by a program (an API or
+    /// MCP call) rather than in words: nothing is read into it, every value
+    /// is checked exactly as given, and one that does not fit is refused.
+    Given(&'a Given),
+}
+
+/// A dialog and the values of its slots, by slot name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Given {
+    pub dialog: String,
+    pub slots: BTreeMap<String, String>,
+}
+
+impl Given {
+    /// How the request reads in the audit and the room:
+    /// `restart_service service=apache host=web-01`.
+    pub fn shown(&self) -> String {
+        std::iter::once(self.dialog.clone())
+            .chain(
+                self.slots
+                    .iter()
+                    .map(|(name, value)| format!("{name}={value}")),
+            )
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
 }
 
 /// How a request ended, one list for the engine and the audit trail: the

@@ -25,6 +25,17 @@ impl<'a> Step<'a> {
     /// A candidate checked by the slot's entity, resolved in the speaker's
     /// zone toward the slot's direction, and held to the slot's limits.
     pub(super) fn slot_value(&self, slot: &Slot, candidate: &str) -> Result<String, String> {
+        self.slot_value_as(slot, candidate, true)
+    }
+
+    /// [`Step::slot_value`], typo-tolerant (`fuzzy`: a person's words) or
+    /// exact (a program's values, see `given`).
+    pub(super) fn slot_value_as(
+        &self,
+        slot: &Slot,
+        candidate: &str,
+        fuzzy: bool,
+    ) -> Result<String, String> {
         let Some(entity) = self.project.entities.get(&slot.entity) else {
             return Err(format!("slot {} has no entity {}", slot.name, slot.entity));
         };
@@ -33,7 +44,12 @@ impl<'a> Step<'a> {
             zone: self.ctx.time_zone,
             direction: slot.limits.direction,
         };
-        let value = entity.validate_in(candidate, &frame).map_err(|refused| {
+        let validated = if fuzzy {
+            entity.validate_in(candidate, &frame)
+        } else {
+            entity.validate_exact_in(candidate, &frame)
+        };
+        let value = validated.map_err(|refused| {
             // A refusal says what the slot takes when its limits say it
             // ("“-300” is negative … (ttl must be from 60 to 86400)").
             match slot.limits.describe(&slot.name, entity.value_type()) {

@@ -26,6 +26,7 @@ mod deferral;
 mod ending;
 mod explain;
 mod filling;
+mod given;
 mod lessons;
 mod lookups;
 mod negation;
@@ -79,6 +80,7 @@ pub fn step(
         }
         Input::Interrupted { started } => step.interrupted(phase, started),
         Input::Due(request) => step.due(phase, &mut parked, request),
+        Input::Given(given) => step.given(phase, given),
     };
     // Parts of the message nothing used are named even when no question or
     // confirmation followed to carry them.

@@ -11,7 +11,7 @@ use crate::audit::{AuditOutcome, AuditRecord, BotCommand};
 use crate::chat::Outbound;
 use crate::command::{self, Command, Commands};
 use crate::model::Loaded;
-use crate::proposal::{changes_nothing, Proposal, Proposed, Refusal, RequestState};
+use crate::proposal::{changes_nothing, Asked, Proposal, Proposed, Refusal, RequestState};
 use crate::store::Commit;
 use crate::RuntimeError;
 
@@ -37,7 +37,7 @@ impl Conversations {
                 &BotCommand {
                     name: "api_proposal",
                     target: &proposal.proposer,
-                    text: &proposal.text,
+                    text: &proposal.asked.shown(),
                     outcome: AuditOutcome::Denied,
                     detail: &detail,
                     confirmed: false,
@@ -61,23 +61,34 @@ impl Conversations {
     ) -> Result<Proposed, RuntimeError> {
         let key = &proposal.key;
         let refused = |refusal, reason: String| Ok(Proposed::Refused { refusal, reason });
-        let text = command::flatten_line_breaks(&proposal.text);
-        let message = match command::parse(&text, Commands::default()) {
-            Command::Message(message) if message.code.is_none() => message,
-            Command::TooLong(why) => return refused(Refusal::NotARequest, why),
-            _ => {
-                return refused(
-                    Refusal::NotARequest,
-                    "that is one of the bot's commands or an answer, which only a person in the room may give".into(),
-                )
+        // In words: (what the NLU reads, what is shown, dry run).
+        let words = match &proposal.asked {
+            Asked::Words(text) => {
+                let text = command::flatten_line_breaks(text);
+                let message = match command::parse(&text, Commands::default()) {
+                    Command::Message(message) if message.code.is_none() => message,
+                    Command::TooLong(why) => return refused(Refusal::NotARequest, why),
+                    _ => {
+                        return refused(
+                            Refusal::NotARequest,
+                            "that is one of the bot's commands or an answer, which only a person in the room may give".into(),
+                        )
+                    }
+                };
+                if phrases::classify(message.text) != phrases::Answer::Other {
+                    return refused(
+                        Refusal::NotARequest,
+                        format!("“{}” is an answer, which only a person in the room may give; propose a request instead", message.text),
+                    );
+                }
+                Some((
+                    message.content.to_string(),
+                    message.text.to_string(),
+                    message.dry_run,
+                ))
             }
+            Asked::Given(_) => None,
         };
-        if phrases::classify(message.text) != phrases::Answer::Other {
-            return refused(
-                Refusal::NotARequest,
-                format!("“{}” is an answer, which only a person in the room may give; propose a request instead", message.text),
-            );
-        }
         let conversation = self.floor.store.load(key)?;
         if conversation.phase != Phase::Idle {
             return refused(
@@ -89,12 +100,30 @@ impl Conversations {
                 ),
             );
         }
-        let understanding = self.understand(loaded, message.content).await?;
         let project = &loaded.project;
-        let dialog = understanding
-            .intent
-            .as_ref()
-            .and_then(|intent| project.dialog_for_intent(&intent.name));
+        let (understanding, dialog) = match (&proposal.asked, &words) {
+            (Asked::Given(given), _) => match project.dialogs.get(&given.dialog) {
+                Some(dialog) => (None, Some(dialog)),
+                None => {
+                    return refused(
+                        Refusal::NotARequest,
+                        format!(
+                            "there is no dialog named “{}”; GET /v1/dialogs lists those this token may propose",
+                            given.dialog
+                        ),
+                    )
+                }
+            },
+            (Asked::Words(_), Some((content, _, _))) => {
+                let understanding = self.understand(loaded, content).await?;
+                let dialog = understanding
+                    .intent
+                    .as_ref()
+                    .and_then(|intent| project.dialog_for_intent(&intent.name));
+                (Some(understanding), dialog)
+            }
+            (Asked::Words(_), None) => unreachable!("words are read above"),
+        };
         if let Some(dialog) = dialog {
             if !proposal.scope.covers(dialog) {
                 return refused(
@@ -113,9 +142,15 @@ impl Conversations {
                 );
             }
         }
-        let mut ctx = self.context(loaded, key, message.dry_run)?;
+        let dry_run = words.as_ref().is_some_and(|(_, _, dry_run)| *dry_run);
+        let mut ctx = self.context(loaded, key, dry_run)?;
         ctx.proposed_by = Some(&proposal.proposer);
-        let transition = step(project, conversation, Input::Message(&understanding), &ctx);
+        let input = match (&proposal.asked, &understanding) {
+            (Asked::Given(given), _) => Input::Given(given),
+            (_, Some(understanding)) => Input::Message(understanding),
+            (Asked::Words(_), None) => unreachable!("words are understood above"),
+        };
+        let transition = step(project, conversation, input, &ctx);
         // The gate in code, whatever the engine decided: a proposal never
         // runs or schedules a change by itself (a change dialog always asks
         // for a yes — `opsbot check` insists — but this does not rely on it).
@@ -174,10 +209,11 @@ impl Conversations {
         };
         let request = after.request().expect("a pending phase holds its request");
         let (id, dialog) = (request.id.clone(), request.dialog.clone());
-        let heading = format!(
-            "{} proposes for {}: “{}”",
-            proposal.proposer, key.user, message.text
-        );
+        let shown = match words {
+            Some((_, text, _)) => text,
+            None => proposal.asked.shown(),
+        };
+        let heading = format!("{} proposes for {}: “{shown}”", proposal.proposer, key.user);
         for (n, text) in std::iter::once(heading)
             .chain(said.iter().cloned())
             .enumerate()

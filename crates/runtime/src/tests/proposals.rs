@@ -4,7 +4,7 @@
 
 use super::alert_port::RecordingChat;
 use super::*;
-use crate::proposal::{Proposal, Proposed, Refusal, RequestState, Scope};
+use crate::proposal::{Asked, Proposal, Proposed, Refusal, RequestState, Scope};
 
 fn changes() -> Scope {
     Scope {
@@ -18,7 +18,7 @@ fn proposal(user: &str, text: &str, scope: Scope) -> Proposal {
     Proposal {
         key: ConversationKey::new("ops", user),
         proposer: "ci-deploys".into(),
-        text: text.into(),
+        asked: Asked::Words(text.into()),
         scope,
     }
 }
@@ -227,6 +227,90 @@ fn a_proposal_never_answers_commands_or_oversteps_on_two_packs() {
             assert!(runs(state.path())
                 .iter()
                 .all(|r| !r.contains("backup") && !r.contains("rerun")));
+        });
+    }
+}
+
+/// (pack, the dialog of `REQUESTS`' request, its slot)
+const GIVEN: &[(&str, &str, &str)] = &[
+    ("dbops", "backup_database", "database"),
+    ("cicd", "rerun_pipeline", "pipeline"),
+];
+
+fn given(user: &str, dialog: &str, slots: &[(&str, &str)]) -> Proposal {
+    Proposal {
+        key: ConversationKey::new("ops", user),
+        proposer: "ci-deploys".into(),
+        asked: Asked::Given(opsbot_dialog::Given {
+            dialog: dialog.into(),
+            slots: slots
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        }),
+        scope: changes(),
+    }
+}
+
+#[test]
+fn a_proposal_of_given_values_takes_them_exactly_as_given_on_two_packs() {
+    for (&(name, user, _, value, ran), &(_, dialog, slot)) in REQUESTS.iter().zip(GIVEN) {
+        let state = tempfile::tempdir().unwrap();
+        let bot = bot(name, state.path());
+        let chat = RecordingChat::new(true);
+        bot.attach_chat(chat.clone());
+        runtime().block_on(async {
+            // Each mistake is refused with its reason; nothing is posted.
+            let typo: String = value.chars().rev().collect();
+            let refusals = [
+                (vec![(slot, typo.as_str())], typo.clone()),
+                (
+                    vec![(slot, value), ("colour", "blue")],
+                    "colour".to_string(),
+                ),
+                (vec![], slot.to_string()),
+            ];
+            for (slots, named) in refusals {
+                let proposed = bot
+                    .ingress()
+                    .propose(given(user, dialog, &slots))
+                    .await
+                    .unwrap();
+                let Proposed::Refused { refusal, reason } = &proposed else {
+                    panic!("{name}: {slots:?} was taken: {proposed:?}");
+                };
+                assert_eq!(*refusal, Refusal::NotARequest, "{name}: {reason}");
+                assert!(reason.contains(&named), "{name}: {reason}");
+            }
+            let proposed = bot
+                .ingress()
+                .propose(given(user, "no_such_dialog", &[]))
+                .await
+                .unwrap();
+            assert_eq!(refusal(&proposed), Some(Refusal::NotARequest), "{name}");
+            assert!(chat.sent().is_empty(), "{name}: nothing refused is posted");
+
+            // Right values: posted as given, and run only after the yes.
+            let proposed = bot
+                .ingress()
+                .propose(given(user, dialog, &[(slot, value)]))
+                .await
+                .unwrap();
+            let Proposed::Posted {
+                state: asked, said, ..
+            } = &proposed
+            else {
+                panic!("{name}: {proposed:?}");
+            };
+            assert_eq!(*asked, RequestState::AwaitingConfirmation, "{name}");
+            assert_eq!(
+                chat.sent()[0].2,
+                format!("ci-deploys proposes for {user}: “{dialog} {slot}={value}”")
+            );
+            assert!(said[0].contains(value), "{name}: {said:?}");
+            assert!(runs(state.path()).is_empty(), "{name}");
+            say(&bot, "ops", user, "yes").await;
+            assert_eq!(runs(state.path()), [format!("{user} {ran}")], "{name}");
         });
     }
 }
