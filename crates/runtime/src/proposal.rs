@@ -112,6 +112,9 @@ pub enum Refusal {
     /// The bot cannot post to the room (no chat door, or the room is not
     /// reachable): nobody could confirm it.
     Unpostable,
+    /// Given as a dialog and values, and a value does not fit, a slot is
+    /// unknown or one it needs is missing (the reason names each).
+    Invalid,
 }
 
 impl Refusal {
@@ -121,6 +124,7 @@ impl Refusal {
             Refusal::Busy => "busy",
             Refusal::NotARequest => "not a request",
             Refusal::Unpostable => "cannot post",
+            Refusal::Invalid => "invalid values",
         }
     }
 }

@@ -175,7 +175,7 @@ async fn openapi() -> Response {
         (status = 403, description = "The token's scope or the person's access does not cover it", body = Proposed),
         (status = 409, description = "The person has a request open in the room", body = Proposed),
         (status = 413, description = "Over 16 KiB", body = ErrorBody),
-        (status = 422, description = "Not a request (an answer, a command, not understood)", body = Proposed),
+        (status = 422, description = "Not a request (an answer, a command, not understood), or values given that do not fit", body = Proposed),
         (status = 429, description = "Over the token's per_minute", body = ErrorBody),
         (status = 503, description = "The room cannot be posted to", body = Proposed),
     ))]
@@ -184,6 +184,9 @@ async fn propose(State(api): State<Arc<Api>>, request: Request) -> Response {
     let Some(token) = api.token(&parts.headers) else {
         return no_token(&parts.headers);
     };
+    if let Some(tag) = parts.extensions.get::<crate::listener::ConnectionTag>() {
+        tag.authenticated();
+    }
     if !token.admit() {
         tracing::warn!(token = %token.settings.name, "API refused: over per_minute");
         return error(
@@ -235,7 +238,7 @@ async fn propose(State(api): State<Arc<Api>>, request: Request) -> Response {
                 Proposed::Refused { refusal, .. } => match refusal {
                     Refusal::Forbidden => StatusCode::FORBIDDEN,
                     Refusal::Busy => StatusCode::CONFLICT,
-                    Refusal::NotARequest => StatusCode::UNPROCESSABLE_ENTITY,
+                    Refusal::NotARequest | Refusal::Invalid => StatusCode::UNPROCESSABLE_ENTITY,
                     Refusal::Unpostable => StatusCode::SERVICE_UNAVAILABLE,
                 },
             };

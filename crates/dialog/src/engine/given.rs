@@ -79,7 +79,7 @@ impl<'a> Step<'a> {
                         },
                     );
                 }
-                Err(reason) => errors.push(format!("{name}: {reason}")),
+                Err(reason) => errors.push(format!("the value for {name}: {reason}")),
             }
         }
         for slot in &dialog.slots {

@@ -106,7 +106,7 @@ impl Conversations {
                 Some(dialog) => (None, Some(dialog)),
                 None => {
                     return refused(
-                        Refusal::NotARequest,
+                        Refusal::Invalid,
                         format!(
                             "there is no dialog named “{}”; GET /v1/dialogs lists those this token may propose",
                             given.dialog
@@ -192,11 +192,16 @@ impl Conversations {
                         dialog: dialog.name.clone(),
                         said,
                     },
+                    // Values given that do not fit are the proposer's to
+                    // mend; words not taken as a request are not one.
                     _ => Proposed::Refused {
-                        refusal: Refusal::NotARequest,
+                        refusal: match proposal.asked {
+                            Asked::Given(_) => Refusal::Invalid,
+                            Asked::Words(_) => Refusal::NotARequest,
+                        },
                         reason: said.join("\n"),
                     },
-                })
+                });
             }
             // Which of two requests was meant is the proposer's to say: the
             // question is not left open for the person.

@@ -42,6 +42,10 @@ pub(crate) fn http_service(api: Arc<Api>) -> Router {
 async fn authenticate(State(api): State<Arc<Api>>, mut request: Request, next: Next) -> Response {
     match api.token_index(request.headers()) {
         Some(index) => {
+            // A token holder's stream is not closed to make room for others.
+            if let Some(tag) = request.extensions().get::<crate::listener::ConnectionTag>() {
+                tag.authenticated();
+            }
             request.extensions_mut().insert(Caller(index));
             next.run(request).await
         }

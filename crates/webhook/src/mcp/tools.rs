@@ -36,7 +36,12 @@ fn tool_of(dialog: &DialogInfo) -> Tool {
             property["maximum"] = json!(maximum);
         }
         if let Some(default) = &slot.default {
-            property["default"] = json!(default);
+            // The default in the slot's own JSON type ("6" of an integer is 6).
+            property["default"] = match slot.kind.as_str() {
+                "integer" => default.parse::<i64>().map_or(json!(default), |n| json!(n)),
+                "number" => default.parse::<f64>().map_or(json!(default), |n| json!(n)),
+                _ => json!(default),
+            };
         }
         properties.insert(slot.name.clone(), property);
     }
