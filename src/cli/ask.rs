@@ -28,6 +28,10 @@ pub struct AskArgs {
     /// The API's address [default: api.listen of the project].
     #[arg(long)]
     pub url: Option<String>,
+    /// Propose for this person (one of the token's people:) instead of the
+    /// token's own person; they confirm it in the room.
+    #[arg(long = "as", value_name = "PERSON")]
+    pub as_person: Option<String>,
 }
 
 pub(super) fn ask(paths: &Paths, args: &AskArgs) -> Result<std::process::ExitCode> {
@@ -42,7 +46,10 @@ pub(super) fn ask(paths: &Paths, args: &AskArgs) -> Result<std::process::ExitCod
         let response = client
             .post(format!("{base}/v1/requests"))
             .bearer_auth(&token)
-            .json(&serde_json::json!({ "text": args.text }))
+            .json(&match &args.as_person {
+                Some(person) => serde_json::json!({ "text": args.text, "as": person }),
+                None => serde_json::json!({ "text": args.text }),
+            })
             .send()
             .await
             .with_context(|| {

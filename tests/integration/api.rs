@@ -49,7 +49,7 @@ pub(crate) fn setup(per_minute: u32) -> Setup {
     let room_id = room.room_id().to_string();
     alert_settings(&fixture, free_port(), &room_id, &room_id);
     fixture.append_settings(&format!(
-        "api:\n  listen: 127.0.0.1:{port}\n  tokens:\n    - name: ci-changes\n      sha256: {}\n      person: '@priya:localhost'\n      room: '{}'\n      per_minute: {per_minute}\n    - name: ci-reads\n      sha256: {}\n      person: '@priya:localhost'\n      room: '{}'\n      scopes: [reads]\n",
+        "api:\n  listen: 127.0.0.1:{port}\n  tokens:\n    - name: ci-changes\n      sha256: {}\n      person: '@priya:localhost'\n      people: ['@omar:db.example']\n      room: '{}'\n      per_minute: {per_minute}\n    - name: ci-reads\n      sha256: {}\n      person: '@priya:localhost'\n      room: '{}'\n      scopes: [reads]\n",
         hash(CHANGES),
         room.room_id(),
         hash(READS),
@@ -251,6 +251,40 @@ fn proposals_wait_for_the_persons_yes_in_the_room() {
             names.contains(&"replication_lag") && !names.contains(&"backup_database"),
             "{names:?}"
         );
+
+        // For another person: only one of the token's people, and the
+        // request is found under the token whoever it is for.
+        let (status, body) = post(
+            CHANGES,
+            r#"{"text": "back up the orders database", "as": "@mallory:localhost"}"#,
+        );
+        assert_eq!(status, 403, "{body}");
+        assert!(body.contains("people"), "{body}");
+        let asked = fixture
+            .command(&[
+                "ask",
+                "back up the orders database",
+                "--as",
+                "@omar:db.example",
+            ])
+            .env("OPSBOT_API_TOKEN", CHANGES)
+            .output()
+            .unwrap();
+        let printed = String::from_utf8_lossy(&asked.stdout);
+        assert!(asked.status.success(), "{printed}");
+        let id = printed
+            .strip_prefix("posted as ")
+            .and_then(|rest| rest.split_whitespace().next())
+            .unwrap_or_else(|| panic!("{printed}"))
+            .to_string();
+        let posted = priya.replies(&room, 2).await;
+        assert_eq!(
+            posted[0].body,
+            "ci-changes proposes for @omar:db.example: “back up the orders database”"
+        );
+        let (status, body) = get(CHANGES, &format!("/v1/requests/{id}"));
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(json(&body)["state"], "awaiting_confirmation", "{body}");
     });
     // The person's client is let go where its store's pool can hand its
     // connections back: inside the runtime it was made in.

@@ -52,6 +52,9 @@ pub struct Metrics {
     /// `opsbot_door_failures_total{door, what}`: a door's sync or send
     /// failures and retries (e.g. `matrix`, `sync`).
     pub door_failures: IntCounterVec,
+    /// `opsbot_proposals_total{result}`: proposals from the API and MCP
+    /// (posted, answered, or the refusal: forbidden, busy, …).
+    pub proposals: IntCounterVec,
 }
 
 impl Default for Metrics {
@@ -113,6 +116,11 @@ impl Metrics {
             "Failures and retries of a door's connection, by door and what failed.",
             &["door", "what"],
         );
+        let proposals = counter(
+            "opsbot_proposals_total",
+            "Proposals from the HTTP API and MCP, by result (posted, answered, or why refused).",
+            &["result"],
+        );
         let message_seconds = histogram(
             "opsbot_message_seconds",
             "Time from a message's turn to its last reply.",
@@ -150,6 +158,7 @@ impl Metrics {
             alert_deliveries,
             scheduled,
             door_failures,
+            proposals,
         }
     }
 

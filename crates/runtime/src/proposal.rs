@@ -117,6 +117,23 @@ pub enum Refusal {
     Invalid,
 }
 
+impl Proposed {
+    /// Its result as a metric's label: `posted`, `answered`, or the refusal.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Proposed::Posted { .. } => "posted",
+            Proposed::Answered { .. } => "answered",
+            Proposed::Refused { refusal, .. } => match refusal {
+                Refusal::Forbidden => "forbidden",
+                Refusal::Busy => "busy",
+                Refusal::NotARequest => "not_a_request",
+                Refusal::Unpostable => "unpostable",
+                Refusal::Invalid => "invalid",
+            },
+        }
+    }
+}
+
 impl Refusal {
     pub fn as_str(self) -> &'static str {
         match self {

@@ -14,6 +14,7 @@
 //!       scopes: [changes, reads]
 //!       dialogs: [backup_database]
 //!       per_minute: 30
+//!       people: ["@kim:example.org"]   # may also propose for these
 //! ```
 
 use std::net::SocketAddr;
@@ -43,6 +44,7 @@ pub struct RawToken {
     pub scopes: Option<Vec<String>>,
     pub dialogs: Option<Vec<String>>,
     pub per_minute: Option<u32>,
+    pub people: Option<Vec<String>>,
 }
 
 /// The API's settings, checked.
@@ -72,6 +74,16 @@ pub struct ApiToken {
     pub dialogs: Option<Vec<String>>,
     /// Proposals a minute before 429.
     pub per_minute: u32,
+    /// Others it may propose for (`opsbot ask --as`, `"as"` in a request),
+    /// in the same room; `person` is the one when none is named.
+    pub people: Vec<String>,
+}
+
+impl ApiToken {
+    /// Whether the token may propose for `person`.
+    pub fn acts_for(&self, person: &str) -> bool {
+        self.person == person || self.people.iter().any(|p| p == person)
+    }
 }
 
 /// Checks `api:`; every mistake is named at its line.
@@ -143,6 +155,16 @@ pub fn check(raw: RawApi, index: &PositionIndex, diagnostics: &mut Diagnostics) 
                 named.push((index.locate(&format!("{at}.dialogs.{j}")), dialog.clone()));
             }
         }
+        for (k, other) in token.people.iter().flatten().enumerate() {
+            if other.trim().is_empty() || other.chars().any(char::is_whitespace) {
+                diagnostics.push(
+                    index.locate(&format!("{at}.people.{k}")),
+                    format!(
+                        "`{other}` is not a chat user id; expected one like `@kim:example.org`"
+                    ),
+                );
+            }
+        }
         let per_minute = token.per_minute.unwrap_or(30);
         if per_minute == 0 {
             diagnostics.push(
@@ -159,6 +181,7 @@ pub fn check(raw: RawApi, index: &PositionIndex, diagnostics: &mut Diagnostics) 
             reads: scopes.iter().any(|s| s == "reads"),
             dialogs: token.dialogs,
             per_minute: per_minute.max(1),
+            people: token.people.unwrap_or_default(),
         });
     }
     ApiSettings {

@@ -41,7 +41,7 @@ use serde::Deserialize;
 
 use crate::answer;
 use crate::dialogs::{dialogs_for, DialogInfo, DialogList, SlotInfo};
-use crate::tokens::{checked_via, Api};
+use crate::tokens::{checked_via, Api, Token};
 
 /// A proposal is a sentence; anything larger is not one.
 const MAX_BODY: usize = 16 * 1024;
@@ -97,6 +97,10 @@ struct ProposeBody {
     /// audit beside the token's name.
     #[serde(default)]
     via: Option<String>,
+    /// Whom it is for, when not the token's person: one of its `people`.
+    #[serde(default, rename = "as")]
+    #[schema(example = "@kim:example.org")]
+    as_person: Option<String>,
 }
 
 impl ProposeBody {
@@ -172,7 +176,7 @@ async fn openapi() -> Response {
         (status = 200, description = "A read-only dialog's answer", body = Proposed),
         (status = 400, description = "Not the expected JSON", body = ErrorBody),
         (status = 401, description = "No known token", body = ErrorBody),
-        (status = 403, description = "The token's scope or the person's access does not cover it", body = Proposed),
+        (status = 403, description = "The token's scope or the person's access does not cover it (a refusal), or `as` names someone the token may not propose for (an error)", body = Proposed),
         (status = 409, description = "The person has a request open in the room", body = Proposed),
         (status = 413, description = "Over 16 KiB", body = ErrorBody),
         (status = 422, description = "Not a request (an answer, a command, not understood), or values given that do not fit", body = Proposed),
@@ -230,7 +234,11 @@ async fn propose(State(api): State<Arc<Api>>, request: Request) -> Response {
         Ok(via) => via,
         Err(why) => return error(StatusCode::UNPROCESSABLE_ENTITY, why),
     };
-    match api.propose(token, asked, via).await {
+    let key = match token.key_for(body.as_person.as_deref()) {
+        Ok(key) => key,
+        Err(why) => return error(StatusCode::FORBIDDEN, why),
+    };
+    match api.propose(token, key, asked, via).await {
         Ok(proposed) => {
             let status = match &proposed {
                 Proposed::Posted { .. } => StatusCode::ACCEPTED,
@@ -275,7 +283,7 @@ async fn status(
     let Some(token) = api.token(&headers) else {
         return no_token(&headers);
     };
-    match api.runtime.ingress().request_status(&token.key(), &id) {
+    match find_status(&api, token, &id) {
         Ok(Some(status)) => answer(
             StatusCode::OK,
             serde_json::to_value(status).expect("a status serialises"),
@@ -286,6 +294,21 @@ async fn status(
         ),
         Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
     }
+}
+
+/// Where request `id` stands, among the requests of the people the token
+/// proposes for (`None`: none of theirs).
+pub(crate) fn find_status(
+    api: &Api,
+    token: &Token,
+    id: &str,
+) -> Result<Option<RequestStatus>, opsbot_runtime::RuntimeError> {
+    for key in token.keys() {
+        if let Some(status) = api.runtime.ingress().request_status(&key, id)? {
+            return Ok(Some(status));
+        }
+    }
+    Ok(None)
 }
 
 /// The dialogs the token may ask for, with their slots.

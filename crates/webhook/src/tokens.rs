@@ -70,6 +70,7 @@ impl Api {
     pub(crate) async fn propose(
         &self,
         token: &Token,
+        key: ConversationKey,
         asked: Asked,
         via: Option<&str>,
     ) -> Result<Proposed, RuntimeError> {
@@ -78,7 +79,7 @@ impl Api {
             None => token.settings.name.clone(),
         };
         let proposal = Proposal {
-            key: token.key(),
+            key,
             proposer,
             asked,
             scope: token.scope(),
@@ -90,6 +91,28 @@ impl Api {
 impl Token {
     pub(crate) fn key(&self) -> ConversationKey {
         ConversationKey::new(&self.settings.room, &self.settings.person)
+    }
+
+    /// The conversation of `person` (the token's own when `None`) in the
+    /// token's room, or why the token may not propose for them.
+    pub(crate) fn key_for(&self, person: Option<&str>) -> Result<ConversationKey, String> {
+        match person {
+            None => Ok(self.key()),
+            Some(person) if self.settings.acts_for(person) => {
+                Ok(ConversationKey::new(&self.settings.room, person))
+            }
+            Some(person) => Err(format!(
+                "this token may not propose for {person}; add them to its people: in opsbot.yaml"
+            )),
+        }
+    }
+
+    /// Every conversation the token may propose into: its person's, then
+    /// its people's.
+    pub(crate) fn keys(&self) -> impl Iterator<Item = ConversationKey> + '_ {
+        std::iter::once(&self.settings.person)
+            .chain(&self.settings.people)
+            .map(|person| ConversationKey::new(&self.settings.room, person))
     }
 
     /// Counts a proposal against `per_minute`; `false` when over it.

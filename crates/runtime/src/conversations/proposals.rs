@@ -24,6 +24,11 @@ impl Conversations {
         proposal: &Proposal,
     ) -> Result<Proposed, RuntimeError> {
         let proposed = self.step_proposal(loaded, proposal).await?;
+        self.floor
+            .metrics
+            .proposals
+            .with_label_values(&[proposed.label()])
+            .inc();
         if let Proposed::Refused { refusal, reason } = &proposed {
             // Every call is in the trail: a refused one as what was asked,
             // by whom, for whom, and why not (a taken one is audited as the

@@ -313,6 +313,13 @@ fn a_proposal_of_given_values_takes_them_exactly_as_given_on_two_packs() {
             assert!(runs(state.path()).is_empty(), "{name}");
             say(&bot, "ops", user, "yes").await;
             assert_eq!(runs(state.path()), [format!("{user} {ran}")], "{name}");
+            let metrics = bot.metrics().render();
+            for counted in [
+                r#"opsbot_proposals_total{result="invalid"} 4"#,
+                r#"opsbot_proposals_total{result="posted"} 1"#,
+            ] {
+                assert!(metrics.contains(counted), "{name}: {counted} in {metrics}");
+            }
         });
     }
 }

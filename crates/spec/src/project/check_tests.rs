@@ -459,7 +459,7 @@ fn api_tokens_are_checked_at_their_line() {
     assert_eq!(hex::encode(token.sha256), hash);
 
     let bad = format!(
-        "name: t\nalerts:\n  listen: 127.0.0.1:9200\n  token_env: T\napi:\n  listen: 127.0.0.1:9200\n  tokens:\n    - name: ci\n      sha256: hunter2hunter2hunter2\n      person: p\n      room: r\n    - name: ci\n      sha256: {hash}\n      person: p\n      room: r\n      scopes: [admin]\n      dialogs: [nuke]\n      per_minute: 0\n    - name: half\n"
+        "name: t\nalerts:\n  listen: 127.0.0.1:9200\n  token_env: T\napi:\n  listen: 127.0.0.1:9200\n  tokens:\n    - name: ci\n      sha256: hunter2hunter2hunter2\n      person: p\n      room: r\n    - name: ci\n      sha256: {hash}\n      person: p\n      room: r\n      scopes: [admin]\n      dialogs: [nuke]\n      per_minute: 0\n      people: [\"kim x\"]\n    - name: half\n"
     );
     let report = mini_report(&bad, "false").unwrap_err();
     let expected = "\
@@ -469,6 +469,7 @@ opsbot.yaml:12:13: a second token is named `ci`; names tell proposers apart in t
 opsbot.yaml:16:16: unknown scope `admin`; expected `changes` (proposed, confirmed by the person) or `reads` (read-only dialogs answered)
 opsbot.yaml:17:17: no dialog is named `nuke`; expected one of the dialogs in dialogs/
 opsbot.yaml:18:19: per_minute is 0; expected at least 1 (remove the token to shut it out)
-opsbot.yaml:19:7: token 3 has no `name, sha256, person or room`; every token needs name, sha256, person and room";
+opsbot.yaml:19:16: `kim x` is not a chat user id; expected one like `@kim:example.org`
+opsbot.yaml:20:7: token 3 has no `name, sha256, person or room`; every token needs name, sha256, person and room";
     assert_eq!(report, expected);
 }

@@ -99,6 +99,7 @@ impl Door for LocalDoor {
             .api
             .propose(
                 token,
+                token.key(),
                 opsbot_runtime::proposal::Asked::Given(given),
                 Some(&via),
             )
@@ -116,10 +117,6 @@ impl Door for LocalDoor {
         id: String,
     ) -> Result<Option<RequestStatus>, String> {
         let token = self.token(ctx)?;
-        self.api
-            .runtime
-            .ingress()
-            .request_status(&token.key(), &id)
-            .map_err(|e| e.to_string())
+        crate::api::find_status(&self.api, token, &id).map_err(|e| e.to_string())
     }
 }
