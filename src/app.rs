@@ -122,8 +122,25 @@ fn encoder_dir(paths: &Paths, meta: &opsbot_nlu::ModelMeta) -> PathBuf {
     }
 }
 
-/// The trained model, with the encoder it was trained with (if any).
+/// The trained model, with the encoder it was trained with (if any); one
+/// trained on other data than `intents/` holds now is refused. For the
+/// commands that judge or depend on the model matching the project.
 pub fn load_nlu(project: &Project, paths: &Paths) -> Result<Nlu> {
+    open_nlu(project, paths, false)
+}
+
+/// The model to serve: as [`load_nlu`], but one trained before `intents/`
+/// last changed is taken, with a warning, rather than leaving the team
+/// without a bot until someone runs `opsbot train`.
+pub fn load_nlu_serving(project: &Project, paths: &Paths) -> Result<Nlu> {
+    let nlu = open_nlu(project, paths, true)?;
+    if let Some(stale) = nlu.stale() {
+        tracing::warn!("{stale}");
+    }
+    Ok(nlu)
+}
+
+fn open_nlu(project: &Project, paths: &Paths, serving: bool) -> Result<Nlu> {
     let meta = IntentModel::load_meta(&paths.model())?;
     let encoder: Option<Arc<dyn SentenceEncoder>> = match meta.encoder {
         // One thread: fastest for one message at a time (see the encoder's notes).
@@ -133,13 +150,18 @@ pub fn load_nlu(project: &Project, paths: &Paths) -> Result<Nlu> {
         }
         None => None,
     };
-    let nlu = Nlu::load(project, &paths.model(), encoder)?;
+    let nlu = if serving {
+        Nlu::load_serving(project, &paths.model(), encoder)?
+    } else {
+        Nlu::load(project, &paths.model(), encoder)?
+    };
     let tagger_path = paths.tagger();
     if !tagger_path.exists() {
         return Ok(nlu);
     }
     let tagger = opsbot_nlu::Tagger::load(&tagger_path)?;
-    if tagger.training_hash() != project.training_hash {
+    // Served stale, the tagger's labels of entities since removed are skipped.
+    if tagger.training_hash() != project.training_hash && !serving {
         anyhow::bail!(
             "{} was trained on other data than intents/ now holds; run `opsbot train`",
             tagger_path.display()
@@ -163,7 +185,7 @@ pub fn open_bot(paths: &Paths) -> Result<RuntimeBuilder> {
             without.join(", ")
         );
     }
-    let nlu = load_nlu(&project, paths)?;
+    let nlu = load_nlu_serving(&project, paths)?;
     let store = SledStore::open_with_policy(&paths.store(), paths.key_policy)?;
     Ok(Runtime::builder(project, nlu, store, paths.state.clone()).inbox(paths.inbox()))
 }

@@ -19,7 +19,7 @@ pub fn reloader(paths: &Paths) -> Arc<Reloader> {
     let paths = paths.clone();
     Arc::new(move || {
         let project = app::load_project(&paths).map_err(|e| format!("{e:#}"))?;
-        let nlu = app::load_nlu(&project, &paths).map_err(|e| format!("{e:#}"))?;
+        let nlu = app::load_nlu_serving(&project, &paths).map_err(|e| format!("{e:#}"))?;
         Ok((project, nlu))
     })
 }

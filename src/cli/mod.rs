@@ -384,6 +384,19 @@ fn check(paths: &Paths) -> Result<()> {
         project.entities.len(),
         project.dialogs.len()
     );
+    // A stale model is served (a restart never takes the bot down), so the
+    // author hears it here rather than from a bot that ignores new examples.
+    let model = paths.model();
+    if model.exists() {
+        match opsbot_nlu::IntentModel::load(&model) {
+            Ok(trained) => {
+                if let Some(stale) = opsbot_nlu::Staleness::of(&project, &trained, model) {
+                    println!("warning: {stale}");
+                }
+            }
+            Err(e) => println!("warning: {e}"),
+        }
+    }
     Ok(())
 }
 

@@ -300,9 +300,16 @@ fn interactive(paths: &Paths, inbox: &Inbox) -> Result<()> {
                 suggestion.clone().expect("offered"),
             )?,
             1 => {
+                // Starts on the likeliest intent the group was read as.
+                let likeliest = session.likeliest_intents();
+                let start = likeliest
+                    .iter()
+                    .find_map(|name| intents.iter().position(|i| i == name))
+                    .unwrap_or(0);
                 let which = Select::with_theme(&theme)
                     .with_prompt("which intent?")
                     .items(&intents)
+                    .default(start)
                     .interact()?;
                 label_answer(&theme, &session, &project, intents[which].clone())?
             }

@@ -29,24 +29,36 @@ pub fn find<'e>(entries: &'e [InboxEntry], prefix: &str) -> Result<&'e InboxEntr
     }
 }
 
-/// Groups of near-duplicate entries (indices), most similar by the encoder
-/// when there is one, else by shared words.
+/// Groups of near-duplicate entries (indices): one template with other
+/// values, or rewordings — most similar by the encoder when there is one,
+/// else by shared words.
 pub fn groups(
     entries: &[InboxEntry],
     encoder: Option<&dyn SentenceEncoder>,
 ) -> Result<Vec<Vec<usize>>> {
     let texts: Vec<&str> = entries.iter().map(|e| e.text.as_str()).collect();
-    match encoder {
-        Some(encoder) if !texts.is_empty() => {
-            let vectors = encoder.encode(&texts)?;
-            Ok(group::group(texts.len(), |a, b| {
-                group::cosine(&vectors[a], &vectors[b]) >= group::SIMILAR
-            }))
-        }
-        _ => Ok(group::group(texts.len(), |a, b| {
-            group::word_similarity(texts[a], texts[b]) >= group::SIMILAR
-        })),
-    }
+    let templates: Vec<String> = entries
+        .iter()
+        .map(|e| {
+            let values: Vec<(usize, usize, &str)> = e
+                .entities
+                .iter()
+                .map(|v| (v.start, v.end, v.entity.as_str()))
+                .collect();
+            group::template(&e.text, &values)
+        })
+        .collect();
+    let vectors = match encoder {
+        Some(encoder) if !texts.is_empty() => Some(encoder.encode(&texts)?),
+        _ => None,
+    };
+    Ok(group::group(texts.len(), |a, b| {
+        templates[a] == templates[b]
+            || match &vectors {
+                Some(vectors) => group::cosine(&vectors[a], &vectors[b]) >= group::SIMILAR,
+                None => group::word_similarity(texts[a], texts[b]) >= group::SIMILAR,
+            }
+    }))
 }
 
 /// Does what an answer asks: writes the examples and records the decision

@@ -92,6 +92,25 @@ impl Session {
             .map(|(label, _)| label)
     }
 
+    /// The intents the group's messages were likeliest read as, most
+    /// likely first (out of scope left out): where to start a picker.
+    pub fn likeliest_intents(&self) -> Vec<String> {
+        let mut scores: Vec<(String, f32)> = Vec::new();
+        for entry in self.current().unwrap_or_default() {
+            for guess in entry.predicted.iter().chain(&entry.alternatives) {
+                if guess.name == opsbot_spec::OUT_OF_SCOPE {
+                    continue;
+                }
+                match scores.iter_mut().find(|(n, _)| *n == guess.name) {
+                    Some((_, s)) => *s += guess.confidence,
+                    None => scores.push((guess.name.clone(), guess.confidence)),
+                }
+            }
+        }
+        scores.sort_by(|a, b| b.1.total_cmp(&a.1));
+        scores.into_iter().map(|(name, _)| name).collect()
+    }
+
     /// The examples the group's messages would become under `label`, values
     /// annotated where its dialog has slots for them.
     pub fn proposals(&self, project: &Project, label: &str) -> Vec<String> {

@@ -359,3 +359,96 @@ fn the_encoder_groups_rephrasings_and_keeps_different_requests_apart() {
         vec![vec![0, 1], vec![2], vec![3], vec![4, 5], vec![6], vec![7]]
     );
 }
+
+/// Four messages made from one annotated example of each bot with four of
+/// its entity's listed values are one group (a sentence encoder kept them
+/// apart: they share a template, not a meaning); another intent's example
+/// is not in it.
+#[test]
+fn messages_from_one_template_with_other_values_are_one_group_on_three_bots() {
+    for name in ["", "dbops", "cicd"] {
+        let (_dir, root) = project_copy(name);
+        let project = opsbot_spec::load_project(&root).unwrap();
+        let extractor = opsbot_nlu::EntityExtractor::new(&project);
+        let listed = |entity: &str| {
+            project
+                .entities
+                .get(entity)
+                .map_or(0, |e| e.canonical_values().count())
+        };
+        let (intent, example, span) = project
+            .intents
+            .values()
+            .flat_map(|i| i.examples.iter().map(move |e| (i, e)))
+            .find_map(|(i, e)| {
+                e.spans
+                    .iter()
+                    .find(|s| listed(&s.entity) >= 4)
+                    .map(|s| (i, e, s.clone()))
+            })
+            .expect("an example with a value of an entity that lists four");
+        let found = |text: &str| -> Vec<FoundValue> {
+            extractor
+                .extract(text)
+                .into_iter()
+                .map(|m| FoundValue {
+                    entity: m.entity,
+                    start: m.start,
+                    end: m.end,
+                    value: m.value,
+                })
+                .collect()
+        };
+        let texts: Vec<String> = project.entities[&span.entity]
+            .canonical_values()
+            .take(4)
+            .map(|v| {
+                format!(
+                    "{}{v}{}",
+                    &example.text[..span.start],
+                    &example.text[span.end..]
+                )
+            })
+            .collect();
+        let mut entries: Vec<InboxEntry> = texts
+            .iter()
+            .enumerate()
+            .map(|(i, t)| entry(&format!("t{i:07}"), t, found(t)))
+            .collect();
+        let other = &project
+            .intents
+            .values()
+            .find(|i| i.name != intent.name)
+            .unwrap()
+            .examples[0]
+            .text;
+        entries.push(entry("o0000001", other, found(other)));
+        let grouped = groups(&entries, None).unwrap();
+        assert_eq!(grouped[0], vec![0, 1, 2, 3], "{name}: {texts:?} {grouped:?}");
+        assert!(grouped.contains(&vec![4]), "{name}: {grouped:?}");
+    }
+}
+
+#[test]
+fn a_message_not_understood_is_offered_its_likeliest_reading() {
+    let guess = |name: &str, confidence: f32| opsbot_nlu::IntentGuess {
+        name: name.into(),
+        confidence,
+    };
+    let mut first = entry("cccc0001", "kick the frontend thing", Vec::new());
+    first.alternatives = vec![
+        guess("rerun_pipeline", 0.31),
+        guess(OUT_OF_SCOPE, 0.30),
+        guess("cancel_pipeline", 0.2),
+    ];
+    let mut second = entry("cccc0002", "kick the backend thing", Vec::new());
+    second.alternatives = vec![guess(OUT_OF_SCOPE, 0.5), guess("cancel_pipeline", 0.3)];
+    assert_eq!(first.suggestion(), Some("rerun_pipeline"));
+    assert_eq!(second.suggestion(), Some(OUT_OF_SCOPE));
+    let session = Session::new(vec![first, second], vec![vec![0, 1]]);
+    // The picker starts on the intent the group leaned to most.
+    assert_eq!(
+        session.likeliest_intents(),
+        ["cancel_pipeline", "rerun_pipeline"]
+    );
+}

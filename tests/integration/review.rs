@@ -2,7 +2,8 @@
 //! bot does not understand lands in the review inbox, `opsbot review accept`
 //! writes it into the project's intents YAML (which still checks), a retrain
 //! makes the bot understand it, `evaluate --reviewed` shows the change, and
-//! `purge` forgets it.
+//! `purge` forgets it. Between the accept and the retrain the bot still
+//! starts, serving the stale model and saying so.
 
 use crate::util::{stderr, stdout, Fixture};
 
@@ -24,6 +25,12 @@ const CASES: &[(&str, &str, &str, &str, &str)] = &[
         "Which pipeline should I rerun?",
     ),
 ];
+
+/// Whether `name` is an intent of the fixture's bot.
+fn check_intent(fixture: &Fixture, name: &str) -> bool {
+    let project = opsbot_spec::load_project(fixture.path()).unwrap();
+    project.intents.contains_key(name)
+}
 
 fn entries(fixture: &Fixture, all: bool) -> Vec<serde_json::Value> {
     let mut args = vec!["review", "list", "--json"];
@@ -50,6 +57,12 @@ fn a_reviewed_message_is_understood_after_a_retrain_on_two_packs() {
         assert_eq!(waiting[0]["text"], message);
         assert_eq!(waiting[0]["kind"], "not_understood");
         assert_eq!(waiting[0]["group"], 1);
+        // Not understood, yet a label is suggested: the model's likeliest class.
+        let suggestion = waiting[0]["suggestion"].as_str().unwrap_or_default();
+        assert!(
+            suggestion == "out_of_scope" || check_intent(&fixture, suggestion),
+            "{pack}: {waiting:?}"
+        );
         let id = waiting[0]["id"].as_str().unwrap();
 
         let out = fixture.run(
@@ -77,6 +90,26 @@ fn a_reviewed_message_is_understood_after_a_retrain_on_two_packs() {
         assert_eq!(entries(&fixture, true)[0]["decision"]["label"], intent);
         let check = fixture.run(&["check"], "");
         assert!(check.status.success(), "{pack}: {}", stdout(&check));
+        assert!(
+            stdout(&check).contains("warning: ") && stdout(&check).contains("is stale"),
+            "{pack}: {}",
+            stdout(&check)
+        );
+
+        // A restart before the retrain: the last model is served (it still
+        // does not know the message) and the log says it is stale.
+        let out = fixture.run(&["shell", "--user", user], &format!("{message}\n"));
+        assert!(out.status.success(), "{pack}: {}", stderr(&out));
+        assert!(
+            stdout(&out).starts_with("Sorry, I did not understand"),
+            "{pack}: {}",
+            stdout(&out)
+        );
+        assert!(stderr(&out).contains("is stale"), "{pack}: {}", stderr(&out));
+        // The commands that judge the model still refuse it.
+        let out = fixture.run(&["test"], "");
+        assert!(!out.status.success());
+        assert!(stderr(&out).contains("is stale"), "{pack}: {}", stderr(&out));
 
         let train = fixture.run(&["train"], "");
         assert!(train.status.success(), "{pack}: {}", stderr(&train));

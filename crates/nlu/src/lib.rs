@@ -17,6 +17,7 @@ pub mod model;
 pub mod near_miss;
 pub mod prototype;
 pub mod reliability;
+mod stale;
 pub mod tagger;
 mod text;
 pub mod train;
@@ -32,6 +33,7 @@ pub use extract::EntityExtractor;
 pub use model::{Calibration, IntentModel, ModelMeta, NluConfig, TrainMetrics, MODEL_FILE};
 pub use tagger::{train_for_project, SlotScores, TaggedText, Tagger, TAGGER_FILE};
 pub use train::{train, TrainOptions, TrainProgress, TrainingData};
+pub use stale::Staleness;
 pub use understand::{IntentGuess, Nlu, Understanding, Unsure};
 
 #[derive(Debug, thiserror::Error)]

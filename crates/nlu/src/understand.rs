@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::extract::EntityExtractor;
 use crate::model::{decide, IntentModel};
 use crate::near_miss::{RequestWord, ServedWords};
+use crate::stale::Staleness;
 use crate::tagger::{self, Tagger};
 pub use crate::text::mask_bot_name;
 use crate::{NluError, SentenceEncoder};
@@ -87,6 +88,8 @@ pub struct Nlu {
     bot_name: String,
     /// What the project's requests start with (near misses are refused).
     served: Arc<ServedWords>,
+    /// Set when the model was trained before `intents/` last changed.
+    stale: Option<Staleness>,
 }
 
 impl std::fmt::Debug for Nlu {
@@ -104,28 +107,56 @@ impl std::fmt::Debug for Nlu {
 
 impl Nlu {
     /// Loads the model for `project`, refusing one trained on other data or for
-    /// another encoder than `encoder`.
+    /// another encoder than `encoder`: for the commands that judge the model.
     pub fn load(
         project: &Project,
         model_path: &Path,
         encoder: Option<Arc<dyn SentenceEncoder>>,
     ) -> Result<Nlu, NluError> {
+        Nlu::open(project, model_path, encoder, false)
+    }
+
+    /// Loads the model for `project` to serve it: one trained before
+    /// `intents/` last changed is taken (see [`Nlu::stale`]), since a bot
+    /// with the last good model beats no bot; one for another encoder is not.
+    pub fn load_serving(
+        project: &Project,
+        model_path: &Path,
+        encoder: Option<Arc<dyn SentenceEncoder>>,
+    ) -> Result<Nlu, NluError> {
+        Nlu::open(project, model_path, encoder, true)
+    }
+
+    fn open(
+        project: &Project,
+        model_path: &Path,
+        encoder: Option<Arc<dyn SentenceEncoder>>,
+        stale_ok: bool,
+    ) -> Result<Nlu, NluError> {
         let model = IntentModel::load(model_path)?;
-        if model.meta.training_hash != project.training_hash {
+        let stale = Staleness::of(project, &model, model_path.to_path_buf());
+        if let (Some(stale), false) = (&stale, stale_ok) {
             return Err(NluError::Stale {
                 path: model_path.to_path_buf(),
-                trained_on: short(&model.meta.training_hash),
-                current: short(&project.training_hash),
+                trained_on: stale.trained_on.clone(),
+                current: stale.current.clone(),
             });
         }
-        Nlu::new(project, model, encoder).map_err(|e| match e {
+        let nlu = Nlu::new(project, model, encoder).map_err(|e| match e {
             NluError::EncoderMismatch { needs, have, .. } => NluError::EncoderMismatch {
                 path: model_path.to_path_buf(),
                 needs,
                 have,
             },
             other => other,
-        })
+        })?;
+        Ok(Nlu { stale, ..nlu })
+    }
+
+    /// How the model differs from the project, when it was trained before
+    /// `intents/` last changed and is served anyway.
+    pub fn stale(&self) -> Option<&Staleness> {
+        self.stale.as_ref()
     }
 
     pub fn new(
@@ -159,6 +190,7 @@ impl Nlu {
             tagger: None,
             bot_name: project.settings.name.clone(),
             served: Arc::new(ServedWords::from_project(project)),
+            stale: None,
         })
     }
 
@@ -222,7 +254,11 @@ impl Nlu {
                 (None, Vec::new())
             }
         };
-        let ranked = self.model.rank(&content, &entities, embedding.as_deref());
+        let mut ranked = self.model.rank(&content, &entities, embedding.as_deref());
+        if let Some(stale) = &self.stale {
+            // An intent the project no longer has is never an answer.
+            ranked.retain(|(name, _)| !stale.removed.contains(name));
+        }
         let (mut decision, _) = decide(&ranked, self.threshold);
         let unfamiliar = self.model.featurizer.known_words(&content, &entities) == 0;
         if unfamiliar {
@@ -365,9 +401,6 @@ pub fn ambiguous_pair(ranked: &[IntentGuess], margin: f32, threshold: f32) -> Ve
     }
 }
 
-fn short(hash: &str) -> String {
-    hash.chars().take(12).collect()
-}
 
 #[cfg(test)]
 mod tests {

@@ -128,12 +128,15 @@ impl InboxEntry {
     }
 
     /// The label a reviewer would most likely give: the user's own choice,
-    /// else what they asked for next, else the model's reading.
+    /// else what they asked for next, else the model's reading, else — for a
+    /// message not understood — the model's likeliest class (an intent
+    /// below the threshold, or out of scope).
     pub fn suggestion(&self) -> Option<&str> {
         self.chosen
             .as_deref()
             .or(self.suggested.as_deref())
             .or(self.predicted.as_ref().map(|p| p.name.as_str()))
+            .or(self.alternatives.first().map(|g| g.name.as_str()))
     }
 }
 

@@ -7,7 +7,8 @@
 //! project's intents and dialogs, outcomes — never a user id or free text.
 
 use prometheus::{
-    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder,
+    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry,
+    TextEncoder,
 };
 
 use crate::audit::AuditRecord;
@@ -55,6 +56,9 @@ pub struct Metrics {
     /// `opsbot_proposals_total{result}`: proposals from the API and MCP
     /// (posted, answered, or the refusal: forbidden, busy, …).
     pub proposals: IntCounterVec,
+    /// `opsbot_model_stale`: 1 while the intent model served was trained
+    /// before `intents/` last changed (served until `opsbot train`).
+    pub model_stale: IntGauge,
 }
 
 impl Default for Metrics {
@@ -145,6 +149,14 @@ impl Metrics {
         registry
             .register(Box::new(action_seconds.clone()))
             .expect("registered once");
+        let model_stale = IntGauge::new(
+            "opsbot_model_stale",
+            "1 while the intent model served was trained before intents/ last changed.",
+        )
+        .expect("a valid gauge");
+        registry
+            .register(Box::new(model_stale.clone()))
+            .expect("registered once");
         Metrics {
             registry,
             messages,
@@ -159,6 +171,7 @@ impl Metrics {
             scheduled,
             door_failures,
             proposals,
+            model_stale,
         }
     }
 

@@ -6,6 +6,7 @@ use std::sync::{Arc, RwLock};
 
 use opsbot_nlu::Nlu;
 use opsbot_spec::Project;
+use prometheus::IntGauge;
 
 /// Loads a freshly trained model (and the project files it was trained on).
 pub type Reloader = dyn Fn() -> Result<(Project, Nlu), String> + Send + Sync;
@@ -19,14 +20,28 @@ pub struct Loaded {
 pub struct Model {
     loaded: RwLock<Arc<Loaded>>,
     reloader: Option<Arc<Reloader>>,
+    /// `opsbot_model_stale`, kept true to the model in use.
+    stale: IntGauge,
 }
 
 impl Model {
-    pub(crate) fn new(project: Project, nlu: Nlu, reloader: Option<Arc<Reloader>>) -> Model {
+    pub(crate) fn new(
+        project: Project,
+        nlu: Nlu,
+        reloader: Option<Arc<Reloader>>,
+        stale: IntGauge,
+    ) -> Model {
+        stale.set(i64::from(nlu.stale().is_some()));
         Model {
             loaded: RwLock::new(Arc::new(Loaded { project, nlu })),
             reloader,
+            stale,
         }
+    }
+
+    /// What needs attention about the model in use (it is served stale).
+    pub fn warning(&self) -> Option<String> {
+        self.snapshot().nlu.stale().map(ToString::to_string)
     }
 
     /// The project and model in use now (a refresh may replace them).
@@ -37,6 +52,10 @@ impl Model {
     /// Swaps in a newly trained model with its project; messages already being
     /// handled finish with the ones they started with, none waits or is dropped.
     pub fn replace(&self, project: Project, nlu: Nlu) {
+        self.stale.set(i64::from(nlu.stale().is_some()));
+        if let Some(stale) = nlu.stale() {
+            tracing::warn!("{stale}");
+        }
         *self.loaded.write().expect("model lock") = Arc::new(Loaded { project, nlu });
         tracing::info!("intent model refreshed");
     }
@@ -51,10 +70,15 @@ impl Model {
         };
         Some(loaded.map(|(project, nlu)| {
             let meta = &nlu.model().meta;
-            let summary = format!(
+            let mut summary = format!(
                 "Reloaded the intent model: trained {} on {} examples of {} intents.",
                 meta.trained_at, meta.examples, meta.intents
             );
+            if nlu.stale().is_some() {
+                summary.push_str(
+                    " It was trained before intents/ last changed: run `opsbot train` for the new examples.",
+                );
+            }
             self.replace(project, nlu);
             summary
         }))

@@ -142,7 +142,12 @@ impl RuntimeBuilder {
             .action_limit
             .unwrap_or_else(|| self.project.settings.action_limit());
         let floor = Arc::new(Floor::new(self.store, self.clock));
-        let model = Arc::new(Model::new(self.project, self.nlu, self.reloader));
+        let model = Arc::new(Model::new(
+            self.project,
+            self.nlu,
+            self.reloader,
+            floor.metrics.model_stale.clone(),
+        ));
         let actions = Arc::new(Actions::new(floor.clone(), self.state_dir, action_limit));
         let alerts = Arc::new(AlertDesk::new(floor.clone(), model.clone()));
         let review = Arc::new(Review::new(floor.clone(), self.inbox));
@@ -311,6 +316,17 @@ impl Runtime {
             parts.push(("door", door));
         }
         parts
+    }
+
+    /// What works but needs attention, one line each (the model is served
+    /// stale). For `/readyz`, which still answers ready.
+    pub fn warnings(&self) -> Vec<String> {
+        self.services
+            .model
+            .warning()
+            .map(|w| format!("model: {w}"))
+            .into_iter()
+            .collect()
     }
 
     /// What the bot counts, for `/metrics`.

@@ -11,7 +11,8 @@
 //!   `alerts.hooks` (its templates name the fields); 404 for an unknown hook,
 //!   400 naming a field the body lacks; otherwise as above.
 //! - `GET /healthz` — 200 `ok`.
-//! - `GET /readyz` — 200 `ready`, or 503 naming what is not (the store, the
+//! - `GET /readyz` — 200 `ready` (a `warning:` line after it when the model
+//!   is served stale), or 503 naming what is not (the store, the
 //!   door's connection).
 //! - `GET /metrics` — the bot's counters in the Prometheus text format.
 //! - On the API's own listener (`api:`): `/v1/requests`, `/v1/dialogs` —
@@ -102,12 +103,17 @@ async fn readyz(State(runtime): State<Arc<Runtime>>) -> Response {
         .iter()
         .filter_map(|(part, state)| state.as_ref().err().map(|why| format!("{part}: {why}")))
         .collect();
+    let warnings = runtime.warnings();
     if not_ready.is_empty() {
-        (StatusCode::OK, "ready").into_response()
+        // Served, so ready; what needs attention is said on the lines after.
+        let body: String = std::iter::once("ready".to_string())
+            .chain(warnings.iter().map(|w| format!("\nwarning: {w}")))
+            .collect();
+        (StatusCode::OK, body).into_response()
     } else {
         answer(
             StatusCode::SERVICE_UNAVAILABLE,
-            serde_json::json!({"ready": false, "not_ready": not_ready}),
+            serde_json::json!({"ready": false, "not_ready": not_ready, "warnings": warnings}),
         )
     }
 }

@@ -177,9 +177,12 @@ pub fn train(
             calibration: previous.meta.calibration.clone(),
             prototype_weight: previous.prototypes.as_ref().map_or(0.0, |p| p.weight),
             metrics: TrainMetrics {
+                // The readings, and so the epochs named beside them, are
+                // the last full training's; the warm epochs are said here.
                 method: format!(
-                    "warm start from the model of {}, its calibration kept",
-                    previous.meta.trained_at
+                    "warm start from the model of {} with {} gentle epochs on all the data, its calibration and readings kept",
+                    previous.meta.trained_at,
+                    config.warm_epochs.max(1)
                 ),
                 ..metrics.clone()
             },
@@ -189,7 +192,7 @@ pub fn train(
             classifier,
             calibrated,
             metrics.best_epoch,
-            config.warm_epochs,
+            metrics.epochs_run,
         )
     } else if let Some(validation) = options.validation {
         let fit = fit_all();

@@ -153,6 +153,20 @@ fn a_small_edit_of_a_large_project_starts_from_the_previous_weights() {
     );
     assert_eq!(metrics.encoded, 1);
     assert_eq!(metrics.new_since_full_training, 1);
+    // The epochs beside the kept readings are the full training's (the
+    // summary once said "best epoch 12 of 2"), the warm ones in the method.
+    assert_eq!(
+        (metrics.best_epoch, metrics.epochs_run),
+        (cold.meta.metrics.best_epoch, cold.meta.metrics.epochs_run)
+    );
+    assert!(metrics.best_epoch <= metrics.epochs_run);
+    assert!(
+        metrics
+            .method
+            .contains(&format!("{} gentle epochs", config.warm_epochs)),
+        "{}",
+        metrics.method
+    );
     assert_eq!(
         warm.meta.calibration, cold.meta.calibration,
         "calibration kept"
