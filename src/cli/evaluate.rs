@@ -86,6 +86,7 @@ pub(super) fn evaluate(paths: &Paths, args: &EvaluateArgs) -> Result<()> {
                 "without a threshold or question: in-scope accuracy {:.1}%",
                 100.0 * live.in_scope_accuracy_without_threshold
             );
+            print_paths(&live.paths, live.evaluation.examples);
             live.evaluation
         }
         None => {
@@ -189,6 +190,38 @@ pub(super) fn evaluate(paths: &Paths, args: &EvaluateArgs) -> Result<()> {
         println!("wrote {}", image.display());
     }
     Ok(())
+}
+
+/// What the messages would meet in chat, each path with its share.
+fn print_paths(paths: &opsbot_nlu::evaluate::Paths, examples: usize) {
+    let share = |n: usize| 100.0 * n as f64 / examples.max(1) as f64;
+    println!("what each message would meet:");
+    for (what, n) in [
+        ("answered, right intent", paths.answered_right),
+        ("answered, wrong intent", paths.answered_wrong),
+        (
+            "asked \"A or B?\", the right intent one of them",
+            paths.asked_which_right,
+        ),
+        ("asked \"A or B?\", neither right", paths.asked_which_wrong),
+        (
+            "asked \"did you mean to …?\", the right intent",
+            paths.asked_meant_right,
+        ),
+        (
+            "asked \"did you mean to …?\", another intent",
+            paths.asked_meant_wrong,
+        ),
+        ("  … of which out of scope", paths.asked_meant_out_of_scope),
+        ("refused, out of scope", paths.refused_right),
+        ("refused, though in scope", paths.refused_in_scope),
+        (
+            "  … of which the likeliest intent was right",
+            paths.refused_right_reading,
+        ),
+    ] {
+        println!("  {what:<50} {n:>6}  {:>5.1}%", share(n));
+    }
 }
 
 /// A test file whose labels the model does not know would be scored wrong

@@ -247,6 +247,13 @@ pub(super) fn print_training_summary(model: &IntentModel, seconds: f64, path: &P
             metrics.reliability.ece * 100.0,
             metrics.refused_right * 100.0
         );
+        if let Some(from) = meta.calibration.ask_from {
+            println!(
+                "  from {from:.2} up to the threshold \"did you mean …?\" is asked instead: it offers {:.1}% of the readings it got right, the right intent in {:.0}% of its questions",
+                metrics.asked_right * 100.0,
+                metrics.questions_right * 100.0
+            );
+        }
     }
     println!(
         "  out-of-scope threshold {:.2} ({}), temperature {:.2}",

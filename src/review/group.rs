@@ -31,7 +31,10 @@ pub fn template(text: &str, values: &[(usize, usize, &str)]) -> String {
     let mut spans: Vec<&(usize, usize, &str)> = values
         .iter()
         .filter(|(start, end, _)| {
-            start < end && *end <= text.len() && text.is_char_boundary(*start) && text.is_char_boundary(*end)
+            start < end
+                && *end <= text.len()
+                && text.is_char_boundary(*start)
+                && text.is_char_boundary(*end)
         })
         .collect();
     spans.sort_by_key(|(start, _, _)| *start);
@@ -124,7 +127,10 @@ mod tests {
             "deploy build {value} to staging"
         );
         // Words stay words: a different request is a different template.
-        assert_eq!(template("stop apache", &[(5, 11, "service")]), "stop {service}");
+        assert_eq!(
+            template("stop apache", &[(5, 11, "service")]),
+            "stop {service}"
+        );
         // A span that does not fit the text is ignored, not a panic.
         assert_eq!(template("stop", &[(2, 40, "service")]), "stop");
     }

@@ -14,7 +14,7 @@ pub use crate::folds::stratified_folds;
 use crate::model::{decide, IntentModel, NluConfig};
 use crate::reliability::{reliability, Reliability};
 use crate::train::{train, TrainOptions, TrainingData};
-use crate::{NluError, SentenceEncoder};
+use crate::{NluError, SentenceEncoder, Understanding};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct ClassScore {
@@ -160,12 +160,69 @@ pub struct LiveEvaluation {
     pub evaluation: Evaluation,
     /// Messages the bot would answer with "did you mean A or B?".
     pub asked_which: usize,
+    /// What each message would meet, as the person sees it.
+    pub paths: Paths,
     /// In-scope accuracy of the likeliest in-scope intent, no threshold, no question.
     pub in_scope_accuracy_without_threshold: f64,
 }
 
+/// What the messages of a test set would meet: answered, asked (one option
+/// or two), or refused — each right or wrong for its label.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Paths {
+    /// Answered with the right intent, or a wrong one.
+    pub answered_right: usize,
+    pub answered_wrong: usize,
+    /// "Did you mean A or B?" with the right intent among the two, or
+    /// without it (out of scope counts so).
+    pub asked_which_right: usize,
+    pub asked_which_wrong: usize,
+    /// "Did you mean to …?" (one option below the threshold), the right
+    /// intent or not.
+    pub asked_meant_right: usize,
+    pub asked_meant_wrong: usize,
+    /// Of those asked about another intent, the ones out of scope.
+    pub asked_meant_out_of_scope: usize,
+    /// Refused: rightly (out of scope), or though it was in scope.
+    pub refused_right: usize,
+    pub refused_in_scope: usize,
+    /// Of those refused in scope, the ones whose likeliest intent was right.
+    pub refused_right_reading: usize,
+}
+
+impl Paths {
+    fn count(&mut self, u: &Understanding, label: &str) {
+        let in_scope = label != OUT_OF_SCOPE;
+        let is = |name: &str| in_scope && name == label;
+        let (right, wrong) = if !u.ambiguous.is_empty() {
+            (&mut self.asked_which_right, &mut self.asked_which_wrong)
+        } else if u.intent.is_some() {
+            (&mut self.answered_right, &mut self.answered_wrong)
+        } else if u.meant.is_some() {
+            self.asked_meant_out_of_scope += usize::from(!in_scope);
+            (&mut self.asked_meant_right, &mut self.asked_meant_wrong)
+        } else if in_scope {
+            self.refused_in_scope += 1;
+            self.refused_right_reading +=
+                usize::from(u.nearest_intents().next().is_some_and(|g| is(&g.name)));
+            return;
+        } else {
+            self.refused_right += 1;
+            return;
+        };
+        let offered = u
+            .ambiguous
+            .iter()
+            .chain(u.intent.iter())
+            .chain(u.meant.iter())
+            .any(|g| is(&g.name));
+        *if offered { right } else { wrong } += 1;
+    }
+}
+
 pub fn evaluate_live(nlu: &crate::Nlu, data: &TrainingData) -> LiveEvaluation {
     let mut asked_which = 0;
+    let mut paths = Paths::default();
     let (mut in_scope, mut top_right) = (0usize, 0usize);
     let reads: Vec<Read> = data
         .texts
@@ -173,6 +230,7 @@ pub fn evaluate_live(nlu: &crate::Nlu, data: &TrainingData) -> LiveEvaluation {
         .zip(&data.labels)
         .map(|(text, label)| {
             let u = nlu.understand(text);
+            paths.count(&u, label);
             let best_in_scope = u
                 .nearest_intents()
                 .next()
@@ -209,6 +267,7 @@ pub fn evaluate_live(nlu: &crate::Nlu, data: &TrainingData) -> LiveEvaluation {
     LiveEvaluation {
         evaluation,
         asked_which,
+        paths,
         in_scope_accuracy_without_threshold: if in_scope == 0 {
             0.0
         } else {

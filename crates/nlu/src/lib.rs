@@ -31,9 +31,9 @@ use std::path::PathBuf;
 pub use encoder::{SentenceEncoder, WordEncoding};
 pub use extract::EntityExtractor;
 pub use model::{Calibration, IntentModel, ModelMeta, NluConfig, TrainMetrics, MODEL_FILE};
+pub use stale::Staleness;
 pub use tagger::{train_for_project, SlotScores, TaggedText, Tagger, TAGGER_FILE};
 pub use train::{train, TrainOptions, TrainProgress, TrainingData};
-pub use stale::Staleness;
 pub use understand::{IntentGuess, Nlu, Understanding, Unsure};
 
 #[derive(Debug, thiserror::Error)]

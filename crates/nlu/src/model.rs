@@ -101,6 +101,12 @@ pub struct Calibration {
     pub threshold: f32,
     /// How the threshold was chosen, for people reading the model's header.
     pub threshold_rule: String,
+    /// From this probability up to the threshold, a message whose likeliest
+    /// class is an intent, clearly ahead, is asked about ("Did you mean to
+    /// …?") instead of refused. Chosen out of fold; `None`: never (too few
+    /// readings to tell, no out-of-scope examples, or an older model).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ask_from: Option<f32>,
 }
 
 impl Default for Calibration {
@@ -109,6 +115,7 @@ impl Default for Calibration {
             temperature: 1.0,
             threshold: 0.5,
             threshold_rule: "default".into(),
+            ask_from: None,
         }
     }
 }
@@ -136,6 +143,13 @@ pub struct TrainMetrics {
     pub reliability: Reliability,
     /// Sentences new since the last full training (warm starts add up).
     pub new_since_full_training: usize,
+    /// Share of the held-out messages read right that the threshold refuses
+    /// but "Did you mean to …?" offers (see [`Calibration::ask_from`]).
+    #[serde(default)]
+    pub asked_right: f64,
+    /// Share of those questions whose one option is the right intent.
+    #[serde(default)]
+    pub questions_right: f64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -132,7 +132,10 @@ mod tests {
         assert_eq!(stale.removed, ["rollback_app"]);
         assert_eq!(stale.unknown_to_model, ["drain_node"]);
         let said = stale.to_string();
-        assert!(said.contains("is stale") && said.contains("opsbot train"), "{said}");
+        assert!(
+            said.contains("is stale") && said.contains("opsbot train"),
+            "{said}"
+        );
 
         // Its own training examples read as the removed intent before; now
         // never: no dialog would answer it.
@@ -140,7 +143,11 @@ mod tests {
         let mut read_before = 0;
         for example in &removed.examples {
             let text = example.text.as_str();
-            if fresh.understand(text).intent.is_some_and(|i| i.name == "rollback_app") {
+            if fresh
+                .understand(text)
+                .intent
+                .is_some_and(|i| i.name == "rollback_app")
+            {
                 read_before += 1;
             }
             let now = nlu.understand(text);
@@ -150,6 +157,9 @@ mod tests {
                 "{text}: {now:?}"
             );
         }
-        assert!(read_before > 0, "the test needs examples the model read as it");
+        assert!(
+            read_before > 0,
+            "the test needs examples the model read as it"
+        );
     }
 }

@@ -39,6 +39,7 @@ fn start(project: &Project, text: &str, intent: &str, alert: &AlertContext) -> T
         entities: EntityExtractor::new(project).candidates(text),
         unserved: None,
         unsure: None,
+        meant: None,
         unknown: Vec::new(),
     };
     let mut ctx = Context::new(
@@ -166,6 +167,7 @@ fn a_value_carried_over_from_the_persons_last_request_wins_over_the_alert() {
         entities: EntityExtractor::new(&example).candidates(text),
         unserved: None,
         unsure: None,
+        meant: None,
         unknown: Vec::new(),
     };
     let mut ctx = Context::new(
@@ -218,6 +220,7 @@ fn with_several_alerts_open_none_fills_a_slot_and_the_bot_asks_which() {
             entities: EntityExtractor::new(&project).candidates(text),
             unserved: None,
             unsure: None,
+            meant: None,
             unknown: Vec::new(),
         };
         let mut ctx = Context::new(

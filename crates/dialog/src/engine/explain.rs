@@ -60,15 +60,22 @@ impl<'a> Step<'a> {
             names.dedup();
             opsbot_spec::join_or(&names).replacen(" or ", " and ", 1)
         };
+        // "payments-admins (alice and carol)": every group named with its members.
+        let group = |g: &String| -> String {
+            let members = settings.groups.get(g).cloned().unwrap_or_default();
+            format!("{g} ({})", people(&members))
+        };
+        let groups_of = |groups: &[String]| -> String {
+            let named: Vec<String> = groups.iter().map(group).collect();
+            let named: Vec<&str> = named.iter().map(String::as_str).collect();
+            opsbot_spec::join_or(&named)
+        };
         let who = match &dialog.access.allow {
             Allow::Everyone => "Everyone".to_string(),
             Allow::Principals { users, groups } => {
                 let mut parts: Vec<String> = groups
                     .iter()
-                    .map(|g| {
-                        let members = settings.groups.get(g).cloned().unwrap_or_default();
-                        format!("members of {g} ({})", people(&members))
-                    })
+                    .map(|g| format!("members of {}", group(g)))
                     .collect();
                 if !users.is_empty() {
                     parts.push(people(users));
@@ -89,15 +96,15 @@ impl<'a> Step<'a> {
                 .iter()
                 .map(|(slot, pattern)| format!("{slot} {pattern}"))
                 .collect();
-            let groups: Vec<&str> = requirement.groups.iter().map(String::as_str).collect();
+            let groups: Vec<String> = requirement.groups.iter().cloned().collect();
             text.push_str(&format!(
                 " {} needs membership of {}.",
                 capitalise(&when.join(" and ")),
-                opsbot_spec::join_or(&groups)
+                groups_of(&groups)
             ));
         }
         if let Some(approval) = &dialog.approval {
-            let groups: Vec<&str> = approval.groups.iter().map(String::as_str).collect();
+            let groups: Vec<String> = approval.groups.iter().cloned().collect();
             let when = if approval.when.is_empty() {
                 "each request".to_string()
             } else {
@@ -110,7 +117,7 @@ impl<'a> Step<'a> {
             };
             text.push_str(&format!(
                 " Another member of {} must approve {when}.",
-                opsbot_spec::join_or(&groups)
+                groups_of(&groups)
             ));
         }
         if dialog.two_factor {

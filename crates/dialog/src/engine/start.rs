@@ -46,16 +46,23 @@ impl<'a> Step<'a> {
     /// before anything runs or is offered to run (a lookup too: "delete the
     /// orders topic" is not answered with a description of it). A yes starts it; the answer labels the message for
     /// the review inbox, so the new word can be taught.
+    /// With `below_threshold`, the same question about a message not
+    /// understood whose likeliest intent is clearly ahead but not likely
+    /// enough to act on ("I am not sure I understood. Did you mean to …?"),
+    /// for any dialog: asking costs one word, refusing costs a retyped
+    /// request.
     fn ask_meant(
         &mut self,
         dialog: &Dialog,
         confidence: f32,
         u: &Understanding,
         memory: &Memory,
+        below_threshold: bool,
     ) -> Phase {
         let word = u.unsure.as_ref().and_then(|s| s.word.as_deref());
         let said = match word {
             Some(word) => format!("“{word}” is not a word my requests use."),
+            None if below_threshold => "I am not sure I understood.".to_string(),
             None => "You did not say what to do.".to_string(),
         };
         let shown: String = u.text.trim().chars().take(80).collect();
@@ -66,11 +73,15 @@ impl<'a> Step<'a> {
             Some(statement) => format!(
                 "I read your message as “{statement}”. Is that what you meant? Say yes or no."
             ),
+            None if below_threshold => {
+                format!("Did you mean to {}? Say yes or no.", dialog.description)
+            }
             None => format!("Do you mean to {}? Say yes or no.", dialog.description),
         };
         self.say(format!("{said} {question}"));
         let why = match word {
             Some(word) => format!("none of the requests I was taught say “{word}”"),
+            None if below_threshold => "not surely enough to act on it".to_string(),
             None => "it asks for nothing in words".to_string(),
         };
         self.explain(
@@ -184,6 +195,7 @@ impl<'a> Step<'a> {
         message.ambiguous.clear();
         // The person said which they meant: no longer in doubt.
         message.unsure = None;
+        message.meant = None;
         self.begin(dialog, choice.confidence, &message, memory)
     }
 
@@ -264,7 +276,7 @@ impl<'a> Step<'a> {
             Some((dialog, confidence))
                 if u.unsure.is_some() && matches!(dialog.behaviour, Behaviour::Run { .. }) =>
             {
-                self.ask_meant(dialog, confidence, u, memory)
+                self.ask_meant(dialog, confidence, u, memory, false)
             }
             Some((dialog, confidence)) => {
                 let phase = self.begin(dialog, confidence, u, memory);
@@ -272,9 +284,21 @@ impl<'a> Step<'a> {
                 phase
             }
             None => {
+                // Kept for review either way; a yes relabels it.
                 self.learn_not_understood(u);
-                self.not_understood(u);
-                Phase::Idle
+                match u.meant.as_ref().and_then(|g| {
+                    self.project
+                        .dialog_for_intent(&g.name)
+                        .map(|d| (d, g.confidence))
+                }) {
+                    Some((dialog, confidence)) => {
+                        self.ask_meant(dialog, confidence, u, memory, true)
+                    }
+                    None => {
+                        self.not_understood(u);
+                        Phase::Idle
+                    }
+                }
             }
         }
     }
@@ -300,20 +324,27 @@ impl<'a> Step<'a> {
             return None;
         }
         // A follow-up that clearly asks for something else is that request:
-        // another intent, confidently, whose dialog has a slot for a value named.
-        let asks_for_other = u.intent.as_ref().is_some_and(|g| {
-            g.confidence >= SWITCH_CONFIDENCE
-                && self.project.dialog_for_intent(&g.name).is_some_and(|d| {
-                    d.name != dialog.name
-                        && u.entities
-                            .iter()
-                            .any(|m| d.slots.iter().any(|s| s.entity == m.entity))
-                })
-        });
+        // another intent, confidently and in its own words (not read through
+        // a word no example uses: "same for …"), whose dialog has a slot for
+        // a value named.
+        let asks_for_other = u.unsure.is_none()
+            && u.intent.as_ref().is_some_and(|g| {
+                g.confidence >= SWITCH_CONFIDENCE
+                    && self.project.dialog_for_intent(&g.name).is_some_and(|d| {
+                        d.name != dialog.name
+                            && u.entities
+                                .iter()
+                                .any(|m| d.slots.iter().any(|s| s.entity == m.entity))
+                    })
+            });
         if asks_for_other {
             return None;
         }
         let confidence = u.intent.as_ref().map_or(0.0, |g| g.confidence);
-        Some(self.begin_with(dialog, confidence, u, memory, CarryOver::AllSlots))
+        // Its request word is the opening ("same for"): nothing to note about
+        // a word no example uses.
+        let mut again = u.clone();
+        again.unsure = None;
+        Some(self.begin_with(dialog, confidence, &again, memory, CarryOver::AllSlots))
     }
 }

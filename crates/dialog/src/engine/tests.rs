@@ -26,6 +26,7 @@ fn understood(project: &Project, text: &str, intent: Option<&str>) -> Understand
         entities: EntityExtractor::new(project).candidates(text),
         unserved: None,
         unsure: None,
+        meant: None,
         unknown: Vec::new(),
     }
 }
@@ -475,3 +476,4 @@ mod words;
 
 mod later;
 mod request_words;
+mod unlikely;
