@@ -130,14 +130,10 @@ pub fn load_nlu(project: &Project, paths: &Paths) -> Result<Nlu> {
 }
 
 /// The model to serve: as [`load_nlu`], but one trained before `intents/`
-/// last changed is taken, with a warning, rather than leaving the team
-/// without a bot until someone runs `opsbot train`.
+/// last changed is taken rather than leaving the team without a bot until
+/// someone runs `opsbot train` (the runtime's model service says so).
 pub fn load_nlu_serving(project: &Project, paths: &Paths) -> Result<Nlu> {
-    let nlu = open_nlu(project, paths, true)?;
-    if let Some(stale) = nlu.stale() {
-        tracing::warn!("{stale}");
-    }
-    Ok(nlu)
+    open_nlu(project, paths, true)
 }
 
 fn open_nlu(project: &Project, paths: &Paths, serving: bool) -> Result<Nlu> {

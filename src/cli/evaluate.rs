@@ -80,7 +80,7 @@ pub(super) fn evaluate(paths: &Paths, args: &EvaluateArgs) -> Result<()> {
                 paths.model().display(),
                 nlu.threshold(),
                 project.settings.ambiguity_margin,
-                live.asked_which,
+                live.paths.asked_which(),
             );
             println!(
                 "without a threshold or question: in-scope accuracy {:.1}%",

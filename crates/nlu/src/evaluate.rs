@@ -158,8 +158,6 @@ pub struct LiveEvaluation {
     /// As the bot decides; a message it would ask about counts as not answered
     /// (out of scope).
     pub evaluation: Evaluation,
-    /// Messages the bot would answer with "did you mean A or B?".
-    pub asked_which: usize,
     /// What each message would meet, as the person sees it.
     pub paths: Paths,
     /// In-scope accuracy of the likeliest in-scope intent, no threshold, no question.
@@ -191,6 +189,11 @@ pub struct Paths {
 }
 
 impl Paths {
+    /// Messages the bot would answer with "did you mean A or B?".
+    pub fn asked_which(&self) -> usize {
+        self.asked_which_right + self.asked_which_wrong
+    }
+
     fn count(&mut self, u: &Understanding, label: &str) {
         let in_scope = label != OUT_OF_SCOPE;
         let is = |name: &str| in_scope && name == label;
@@ -221,7 +224,6 @@ impl Paths {
 }
 
 pub fn evaluate_live(nlu: &crate::Nlu, data: &TrainingData) -> LiveEvaluation {
-    let mut asked_which = 0;
     let mut paths = Paths::default();
     let (mut in_scope, mut top_right) = (0usize, 0usize);
     let reads: Vec<Read> = data
@@ -247,7 +249,6 @@ pub fn evaluate_live(nlu: &crate::Nlu, data: &TrainingData) -> LiveEvaluation {
                 .unwrap_or_else(|| (OUT_OF_SCOPE.to_string(), 0.0));
             let confidence = u.ranking.first().map_or(0.0, |g| g.confidence);
             let decided = if !u.ambiguous.is_empty() {
-                asked_which += 1;
                 (OUT_OF_SCOPE.to_string(), confidence)
             } else {
                 match u.intent {
@@ -266,7 +267,6 @@ pub fn evaluate_live(nlu: &crate::Nlu, data: &TrainingData) -> LiveEvaluation {
     evaluation.threshold = nlu.threshold();
     LiveEvaluation {
         evaluation,
-        asked_which,
         paths,
         in_scope_accuracy_without_threshold: if in_scope == 0 {
             0.0

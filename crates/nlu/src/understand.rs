@@ -91,8 +91,6 @@ pub struct Nlu {
     encoder: Option<Arc<dyn SentenceEncoder>>,
     tagger: Option<Arc<Tagger>>,
     threshold: f32,
-    /// Where "Did you mean to …?" starts below the threshold (none: never).
-    ask_from: Option<f32>,
     ambiguity_margin: f32,
     bot_name: String,
     /// What the project's requests start with (near misses are refused).
@@ -193,7 +191,6 @@ impl Nlu {
                 .settings
                 .confidence_threshold
                 .unwrap_or(model.meta.calibration.threshold),
-            ask_from: model.meta.calibration.ask_from,
             ambiguity_margin: project.settings.ambiguity_margin,
             model,
             encoder,
@@ -367,7 +364,13 @@ impl Nlu {
         {
             return None;
         }
-        let in_band = self.ask_from.is_some_and(|from| top.confidence >= from);
+        // Where training found the question worth asking (none: nowhere).
+        let in_band = self
+            .model
+            .meta
+            .calibration
+            .ask_from
+            .is_some_and(|from| top.confidence >= from);
         match self.served.judge(content, entities, &top.name) {
             RequestWord::Unsure(Some(word)) => Some((top.clone(), Some(word))),
             RequestWord::Fits | RequestWord::Unsure(None) if in_band => Some((top.clone(), None)),

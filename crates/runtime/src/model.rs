@@ -31,7 +31,7 @@ impl Model {
         reloader: Option<Arc<Reloader>>,
         stale: IntGauge,
     ) -> Model {
-        stale.set(i64::from(nlu.stale().is_some()));
+        say_if_stale(&stale, &nlu);
         Model {
             loaded: RwLock::new(Arc::new(Loaded { project, nlu })),
             reloader,
@@ -52,10 +52,7 @@ impl Model {
     /// Swaps in a newly trained model with its project; messages already being
     /// handled finish with the ones they started with, none waits or is dropped.
     pub fn replace(&self, project: Project, nlu: Nlu) {
-        self.stale.set(i64::from(nlu.stale().is_some()));
-        if let Some(stale) = nlu.stale() {
-            tracing::warn!("{stale}");
-        }
+        say_if_stale(&self.stale, &nlu);
         *self.loaded.write().expect("model lock") = Arc::new(Loaded { project, nlu });
         tracing::info!("intent model refreshed");
     }
@@ -82,5 +79,14 @@ impl Model {
             self.replace(project, nlu);
             summary
         }))
+    }
+}
+
+/// Keeps `opsbot_model_stale` true to `nlu` and logs a stale model, at
+/// start and on every swap: the one place a served stale model is said.
+fn say_if_stale(gauge: &IntGauge, nlu: &Nlu) {
+    gauge.set(i64::from(nlu.stale().is_some()));
+    if let Some(stale) = nlu.stale() {
+        tracing::warn!("{stale}");
     }
 }

@@ -65,7 +65,7 @@ impl<'a> Step<'a> {
             let members = settings.groups.get(g).cloned().unwrap_or_default();
             format!("{g} ({})", people(&members))
         };
-        let groups_of = |groups: &[String]| -> String {
+        let groups_of = |groups: &BTreeSet<String>| -> String {
             let named: Vec<String> = groups.iter().map(group).collect();
             let named: Vec<&str> = named.iter().map(String::as_str).collect();
             opsbot_spec::join_or(&named)
@@ -96,15 +96,13 @@ impl<'a> Step<'a> {
                 .iter()
                 .map(|(slot, pattern)| format!("{slot} {pattern}"))
                 .collect();
-            let groups: Vec<String> = requirement.groups.iter().cloned().collect();
             text.push_str(&format!(
                 " {} needs membership of {}.",
                 capitalise(&when.join(" and ")),
-                groups_of(&groups)
+                groups_of(&requirement.groups)
             ));
         }
         if let Some(approval) = &dialog.approval {
-            let groups: Vec<String> = approval.groups.iter().cloned().collect();
             let when = if approval.when.is_empty() {
                 "each request".to_string()
             } else {
@@ -117,7 +115,7 @@ impl<'a> Step<'a> {
             };
             text.push_str(&format!(
                 " Another member of {} must approve {when}.",
-                groups_of(&groups)
+                groups_of(&approval.groups)
             ));
         }
         if dialog.two_factor {

@@ -25,28 +25,7 @@ impl<'a> Step<'a> {
             ));
             return Phase::Idle;
         };
-        let mut request = Request {
-            id: request_id(self.ctx, &given.shown()),
-            dialog: dialog.name.clone(),
-            intent: dialog.intent.clone(),
-            confidence: 1.0,
-            slots: BTreeMap::new(),
-            messages: vec![given.shown()],
-            failed_answers: 0,
-            confirmed_by: None,
-            approved_by: None,
-            declined_by: None,
-            two_factor: false,
-            dry_run: self.ctx.dry_run,
-            started_at: self.ctx.now,
-            alert: None,
-            touched_at: self.ctx.now,
-            offered: Vec::new(),
-            checked: BTreeMap::new(),
-            at: None,
-            at_said: None,
-            proposed_by: self.ctx.proposed_by.map(str::to_string),
-        };
+        let mut request = self.new_request(dialog, &given.shown(), 1.0);
         if let Err(reason) =
             dialog
                 .access

@@ -33,28 +33,7 @@ impl<'a> Step<'a> {
             self.notes.push(note);
         }
         self.read_as(u, Some(&dialog.intent));
-        let mut request = Request {
-            id: request_id(self.ctx, &u.text),
-            dialog: dialog.name.clone(),
-            intent: dialog.intent.clone(),
-            confidence,
-            slots: BTreeMap::new(),
-            messages: vec![u.text.clone()],
-            failed_answers: 0,
-            confirmed_by: None,
-            approved_by: None,
-            declined_by: None,
-            two_factor: false,
-            dry_run: self.ctx.dry_run,
-            started_at: self.ctx.now,
-            alert: None,
-            touched_at: self.ctx.now,
-            offered: Vec::new(),
-            checked: BTreeMap::new(),
-            at: None,
-            at_said: None,
-            proposed_by: self.ctx.proposed_by.map(str::to_string),
-        };
+        let mut request = self.new_request(dialog, &u.text, confidence);
         let found = self.fill_from_entities(dialog, &mut request, u, None);
         let (mut errors, rejected, mut spans) = (found.errors, found.rejected, found.spans);
         // What the person said and what carries over from their last request
@@ -148,6 +127,33 @@ impl<'a> Step<'a> {
                 }
                 self.advance(dialog, request)
             }
+        }
+    }
+
+    /// A request of `dialog` opened now by `said` (a message, or how a
+    /// program's call is shown), nothing filled yet.
+    pub(super) fn new_request(&self, dialog: &Dialog, said: &str, confidence: f32) -> Request {
+        Request {
+            id: request_id(self.ctx, said),
+            dialog: dialog.name.clone(),
+            intent: dialog.intent.clone(),
+            confidence,
+            slots: BTreeMap::new(),
+            messages: vec![said.to_string()],
+            failed_answers: 0,
+            confirmed_by: None,
+            approved_by: None,
+            declined_by: None,
+            two_factor: false,
+            dry_run: self.ctx.dry_run,
+            started_at: self.ctx.now,
+            alert: None,
+            touched_at: self.ctx.now,
+            offered: Vec::new(),
+            checked: BTreeMap::new(),
+            at: None,
+            at_said: None,
+            proposed_by: self.ctx.proposed_by.map(str::to_string),
         }
     }
 

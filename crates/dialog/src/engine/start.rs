@@ -268,11 +268,7 @@ impl<'a> Step<'a> {
                 return phase;
             }
         }
-        match u.intent.as_ref().and_then(|g| {
-            self.project
-                .dialog_for_intent(&g.name)
-                .map(|d| (d, g.confidence))
-        }) {
+        match self.dialog_read(u.intent.as_ref()) {
             Some((dialog, confidence))
                 if u.unsure.is_some() && matches!(dialog.behaviour, Behaviour::Run { .. }) =>
             {
@@ -286,11 +282,7 @@ impl<'a> Step<'a> {
             None => {
                 // Kept for review either way; a yes relabels it.
                 self.learn_not_understood(u);
-                match u.meant.as_ref().and_then(|g| {
-                    self.project
-                        .dialog_for_intent(&g.name)
-                        .map(|d| (d, g.confidence))
-                }) {
+                match self.dialog_read(u.meant.as_ref()) {
                     Some((dialog, confidence)) => {
                         self.ask_meant(dialog, confidence, u, memory, true)
                     }
@@ -301,6 +293,15 @@ impl<'a> Step<'a> {
                 }
             }
         }
+    }
+
+    /// The dialog a reading (the intent read, or the one asked about) would
+    /// start, with its confidence.
+    fn dialog_read(&self, guess: Option<&IntentGuess>) -> Option<(&'a Dialog, f32)> {
+        let guess = guess?;
+        self.project
+            .dialog_for_intent(&guess.name)
+            .map(|d| (d, guess.confidence))
     }
 
     /// "and on web-02", "also staging", "same for redis": a message that opens

@@ -103,3 +103,29 @@ fn a_reply_with_values_of_its_own_is_a_new_request_not_the_choice() {
     let request = s.conversation.request().expect("the reply's own request");
     assert_eq!(request.slots["version"].value, "1.3");
 }
+
+#[test]
+fn a_follow_up_read_through_a_new_word_as_another_intent_repeats_the_last_request() {
+    // "same for web-02" after a restart: the classifier may read another
+    // dialog with a host slot through "same", a word no example uses; that
+    // reading is not a request of its own, so the restart is repeated,
+    // without a note about "same".
+    let mut s = Session::new();
+    s.say("restart apache on web-01", Some("restart_service"), 0);
+    s.say("yes", None, 0);
+    let ok = ActionOutcome {
+        succeeded: true,
+        exit_code: Some(0),
+        output: String::new(),
+        duration: std::time::Duration::ZERO,
+        error: None,
+        started: true,
+    };
+    s.feed(Input::ActionFinished(&ok), 0);
+    let u = unsure(&s, "same for web-02", "silence_alerts", Some("same"));
+    let t = s.feed(Input::Message(&u), 1);
+    assert_eq!(
+        t.replies,
+        ["I will restart apache on web-02. Shall I go ahead? (yes/no)"]
+    );
+}
