@@ -1,9 +1,11 @@
 //! A throwaway copy of the example project and helpers to run the binary in it.
 
+use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 /// The repository root (the example project).
@@ -28,6 +30,53 @@ fn copy_tree(from: &Path, to: &Path) {
     }
 }
 
+/// The `models/` folder of a bot trained once per test process. Training is
+/// deterministic for the same sources, so a copy of this model is the model a
+/// fixture would train itself; dozens of tests share one training per bot
+/// instead of each spending seconds of the suite's two cores on it.
+/// The templates live under the target folder (statics are never dropped, so
+/// a temporary folder would outlive the run); `cargo clean` removes them.
+fn trained_models(name: &str, sources: impl FnOnce(&Path) -> Fixture) -> PathBuf {
+    static TRAINED: Mutex<BTreeMap<String, Arc<OnceLock<Fixture>>>> = Mutex::new(BTreeMap::new());
+    let cell = TRAINED
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .entry(name.to_string())
+        .or_default()
+        .clone();
+    // Waits while another test trains the same bot; a failed training panics
+    // here in each test that needs it.
+    let template = cell.get_or_init(|| {
+        let fixture = sources(&Path::new(env!("CARGO_TARGET_TMPDIR")).join("trained"));
+        let out = fixture.run(&["train"], "");
+        assert!(
+            out.status.success(),
+            "training {name} failed: {}",
+            stderr(&out)
+        );
+        fixture
+    });
+    template.path().join("models")
+}
+
+/// Copies the trained files of `from` (a `models/` folder) into `to`, leaving
+/// the shared encoder's link alone.
+fn copy_models(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let kind = entry.file_type().unwrap();
+        let target = to.join(entry.file_name());
+        if kind.is_symlink() {
+            continue;
+        } else if kind.is_dir() {
+            copy_models(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
 impl Fixture {
     /// A copy of the example bot's sources (no model, no state).
     pub fn example() -> Fixture {
@@ -37,8 +86,12 @@ impl Fixture {
     /// A copy of one of the test packs in `tests/packs/` (bots of other
     /// domains), untrained.
     pub fn pack(name: &str) -> Fixture {
+        Fixture::pack_in(name, &std::env::temp_dir())
+    }
+
+    fn pack_in(name: &str, parent: &Path) -> Fixture {
         let sources = repo().join("tests/packs").join(name);
-        let fixture = Fixture::from_sources(&sources);
+        let fixture = Fixture::from_sources_in(&sources, parent);
         // A pack's own transcripts and near-miss requests come along.
         if sources.join("tests").is_dir() {
             copy_tree(&sources.join("tests"), &fixture.path().join("tests"));
@@ -46,20 +99,22 @@ impl Fixture {
         fixture
     }
 
-    /// A test pack, trained.
+    /// A test pack, trained (the model is trained once per test process and
+    /// copied into each fixture).
     pub fn trained_pack(name: &str) -> Fixture {
         let fixture = Fixture::pack(name);
-        let out = fixture.run(&["train"], "");
-        assert!(
-            out.status.success(),
-            "training {name} failed: {}",
-            stderr(&out)
-        );
+        let models = trained_models(name, |parent| Fixture::pack_in(name, parent));
+        copy_models(&models, &fixture.path().join("models"));
         fixture
     }
 
     fn from_sources(sources: &Path) -> Fixture {
-        let dir = tempfile::tempdir().unwrap();
+        Fixture::from_sources_in(sources, &std::env::temp_dir())
+    }
+
+    fn from_sources_in(sources: &Path, parent: &Path) -> Fixture {
+        std::fs::create_dir_all(parent).unwrap();
+        let dir = tempfile::tempdir_in(parent).unwrap();
         for folder in ["intents", "dialogs", "actions", "data"] {
             if sources.join(folder).is_dir() {
                 copy_tree(&sources.join(folder), &dir.path().join(folder));
@@ -83,11 +138,13 @@ impl Fixture {
         Fixture { dir }
     }
 
-    /// The example bot, trained.
+    /// The example bot, trained (once per test process, as `trained_pack`).
     pub fn trained() -> Fixture {
         let fixture = Fixture::example();
-        let out = fixture.run(&["train"], "");
-        assert!(out.status.success(), "training failed: {}", stderr(&out));
+        let models = trained_models("example", |parent| {
+            Fixture::from_sources_in(&repo(), parent)
+        });
+        copy_models(&models, &fixture.path().join("models"));
         fixture
     }
 
