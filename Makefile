@@ -5,6 +5,10 @@ SHELL := /bin/bash
 CARGO ?= cargo
 # Through cargo, so CARGO_TARGET_DIR is honoured and nothing is rebuilt needlessly.
 RELEASE_BIN := $(CARGO) run --quiet --release --bin opsbot --
+# `make run`'s binary: the terminal alone, without the Matrix and HTTP doors
+# (about half the crates), in a profile of its own (target/terminal/) so it
+# never replaces the full build of `make build` (target/release/).
+TERMINAL_BIN := $(CARGO) run --quiet --profile terminal --no-default-features --bin opsbot --
 # The binary `cargo test --workspace` already built (for the integration tests):
 # `cargo run` would resolve features for the binary alone and rebuild matrix-sdk.
 DEBUG_BIN := $${CARGO_TARGET_DIR:-target}/debug/opsbot
@@ -94,11 +98,12 @@ prometheus:
 build: deps models
 	$(CARGO) build --release --bin opsbot
 
-## Build, train the example bot if its model is missing or stale, and open a conversation.
-run: build
-	$(RELEASE_BIN) check
-	$(RELEASE_BIN) train --if-stale
-	$(RELEASE_BIN) shell
+## Build the terminal bot, train the example bot if its model is missing or stale, and open a conversation.
+run: deps models
+	$(CARGO) build --profile terminal --no-default-features --bin opsbot
+	$(TERMINAL_BIN) check
+	$(TERMINAL_BIN) train --if-stale
+	$(TERMINAL_BIN) shell
 
 check: build
 	$(RELEASE_BIN) check

@@ -6,6 +6,7 @@
 use nix::sys::resource::{getrlimit, setrlimit, Resource};
 
 /// Descriptors kept for everything but the alert listener's sockets.
+#[cfg(feature = "doors")]
 const RESERVED_DESCRIPTORS: u64 = 128;
 
 /// Raises the soft open-file limit to the hard one; returns the limit in force.
@@ -23,6 +24,7 @@ pub fn raise_open_file_limit() -> Option<u64> {
     Some(soft)
 }
 
+#[cfg(feature = "doors")]
 /// The listener's limits from `alerts:`, its connection cap lowered to leave
 /// `RESERVED_DESCRIPTORS` free under the open-file limit.
 pub fn listener_limits(alerts: &opsbot_spec::AlertSettings) -> opsbot_webhook::Limits {

@@ -7,32 +7,12 @@
 
 use std::time::Duration;
 
-use anyhow::{anyhow, bail, Context, Result};
-use clap::Args;
-
+use super::door_args::AskArgs;
 use crate::app::Paths;
+use anyhow::{anyhow, bail, Context, Result};
 
 /// How often `--wait` asks where the request stands.
 const POLL: Duration = Duration::from_secs(2);
-
-#[derive(Debug, Args)]
-pub struct AskArgs {
-    /// The request, as the person would write it.
-    pub text: String,
-    /// Follow the request until it ends; exit 0 only if it succeeded.
-    #[arg(long)]
-    pub wait: bool,
-    /// With --wait: give up after this long, e.g. 30m.
-    #[arg(long, default_value = "1h", value_parser = humantime::parse_duration)]
-    pub timeout: Duration,
-    /// The API's address [default: api.listen of the project].
-    #[arg(long)]
-    pub url: Option<String>,
-    /// Propose for this person (one of the token's people:) instead of the
-    /// token's own person; they confirm it in the room.
-    #[arg(long = "as", value_name = "PERSON")]
-    pub as_person: Option<String>,
-}
 
 pub(super) fn ask(paths: &Paths, args: &AskArgs) -> Result<std::process::ExitCode> {
     let token = std::env::var("OPSBOT_API_TOKEN")

@@ -8,19 +8,12 @@
 use std::time::Duration;
 
 use anyhow::{anyhow, Context, Result};
-use clap::Args;
 use opsbot_runtime::proposal::{Given, Proposed, RequestStatus};
 use opsbot_webhook::dialogs::{DialogInfo, DialogList};
 use opsbot_webhook::mcp::{serve_stdio, Door, McpContext};
 
+use super::door_args::McpArgs;
 use crate::app::Paths;
-
-#[derive(Debug, Args)]
-pub struct McpArgs {
-    /// The API's address [default: api.listen of the project].
-    #[arg(long)]
-    pub url: Option<String>,
-}
 
 pub(super) fn mcp(paths: &Paths, args: &McpArgs) -> Result<()> {
     let token = std::env::var("OPSBOT_API_TOKEN")

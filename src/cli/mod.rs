@@ -86,10 +86,10 @@ pub enum Command {
     Schedule(ScheduleCommand),
     /// Propose a request through the running bot's HTTP API (token in
     /// OPSBOT_API_TOKEN); the person it is for confirms it in the room.
-    Ask(ask::AskArgs),
+    Ask(door_args::AskArgs),
     /// Serve the bot's MCP tools on stdin/stdout for an LLM assistant,
     /// through the running bot's HTTP API (token in OPSBOT_API_TOKEN).
-    Mcp(mcp::McpArgs),
+    Mcp(door_args::McpArgs),
     /// Run conversation transcripts against the trained bot with a throwaway store.
     Test(TestArgs),
     /// Review the messages the bot misread in real conversations: label them
@@ -292,15 +292,20 @@ pub struct TestArgs {
 }
 
 mod alerts;
+#[cfg(feature = "doors")]
 mod ask;
 mod audit;
 mod bot;
+mod door_args;
 mod evaluate;
 mod extra_parts;
+#[cfg(feature = "doors")]
 mod mcp;
 mod near_miss;
 pub(crate) mod operator;
 mod review;
+#[cfg(feature = "doors")]
+mod run;
 mod schedule;
 mod terminal;
 mod timeline;
@@ -333,7 +338,8 @@ pub fn run(cli: Cli) -> Result<std::process::ExitCode> {
         Command::Evaluate(args) => evaluate::evaluate(&paths, &args),
         Command::Import(args) => evaluate::import(&paths, &args),
         Command::Shell(args) => bot::run_shell(&paths, &args),
-        Command::Run(args) => bot::run_matrix(&paths, &args),
+        #[cfg(feature = "doors")]
+        Command::Run(args) => run::run_matrix(&paths, &args),
         // The operator's commands: on the store, or through the running bot.
         Command::Audit(args) => {
             let request = match &args.command {
@@ -357,12 +363,26 @@ pub fn run(cli: Cli) -> Result<std::process::ExitCode> {
             };
             return operator::dispatch(&paths, request);
         }
+        #[cfg(feature = "doors")]
         Command::Ask(args) => return ask::ask(&paths, &args),
+        #[cfg(feature = "doors")]
         Command::Mcp(args) => mcp::mcp(&paths, &args),
+        #[cfg(not(feature = "doors"))]
+        Command::Run(_) | Command::Ask(_) | Command::Mcp(_) => Err(without_doors()),
         Command::Test(args) => test(&paths, &args),
         Command::Review(args) => review::review(&paths, &args),
     }
     .map(|()| std::process::ExitCode::SUCCESS)
+}
+
+/// What `opsbot run`, `ask` and `mcp` say in a build without the doors.
+#[cfg(not(feature = "doors"))]
+fn without_doors() -> anyhow::Error {
+    anyhow::anyhow!(
+        "this opsbot was built without the Matrix and HTTP doors (`make run` builds the \
+         terminal alone, for a quick first conversation); build them with `make build` \
+         (or `cargo build --release`) and run target/release/opsbot"
+    )
 }
 
 pub(super) fn runtime() -> Result<tokio::runtime::Runtime> {
