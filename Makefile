@@ -121,15 +121,28 @@ matrix-demo: synapse
 	tools/matrix-demo.sh
 
 ## Formatting, lints, unit and integration tests, then the conversation tests.
+# The lints run inside the test build, as `cargo clippy` runs them: clippy-driver
+# compiles the workspace's own crates (RUSTC_WORKSPACE_WRAPPER, with the
+# arguments in CLIPPY_ARGS, which is how cargo-clippy hands them over), so
+# the ~450 dependencies are compiled once instead of checked for clippy and
+# then built again for the tests. The same variables for `cargo test`, or
+# it would rebuild the workspace without them. The terminal-only build of
+# `make run` is linted too (it reuses the test build's dependencies where
+# their features agree).
 # The example bot is trained first: each test's copy of it then starts from
 # its embedding cache instead of encoding every example again. Its binary is
 # the one the tests build (`--no-run`): a plain `cargo build` resolves other
 # features and compiles the whole tree a second time.
-test: lint synapse mcp-client models alertmanager prometheus
-	$(CARGO) test --workspace --no-run
+CLIPPY_DRIVER = $(shell rustup which clippy-driver 2>/dev/null || command -v clippy-driver)
+LINTED = RUSTC_WORKSPACE_WRAPPER="$(CLIPPY_DRIVER)" CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__"
+test: deps models synapse mcp-client alertmanager prometheus
+	$(CARGO) fmt --all -- --check
+	@test -x "$(CLIPPY_DRIVER)" || { echo "error: clippy-driver not found (rustup component add clippy)"; exit 1; }
+	$(LINTED) $(CARGO) test --workspace --all-targets --no-run
+	$(LINTED) $(CARGO) build --no-default-features --bin opsbot
 	$(DEBUG_BIN) check
 	$(DEBUG_BIN) train
-	$(CARGO) test --workspace
+	$(LINTED) $(CARGO) test --workspace
 	$(DEBUG_BIN) test
 
 ## Accuracy, training time, latency and load figures; writes target/bench/*.md and *.json.
