@@ -127,8 +127,10 @@ matrix-demo: synapse
 # the ~450 dependencies are compiled once instead of checked for clippy and
 # then built again for the tests. The same variables for `cargo test`, or
 # it would rebuild the workspace without them. The terminal-only build of
-# `make run` is linted too (it reuses the test build's dependencies where
-# their features agree).
+# `make run` is built and linted too, with the whole workspace selected so
+# the dependencies' features agree with the test build's and only three
+# crates compile again; it replaces target/debug/opsbot, which `cargo test`
+# puts back (the tests need the doors) before any test runs.
 # The example bot is trained first: each test's copy of it then starts from
 # its embedding cache instead of encoding every example again. Its binary is
 # the one the tests build (`--no-run`): a plain `cargo build` resolves other
@@ -139,7 +141,7 @@ test: deps models synapse mcp-client alertmanager prometheus
 	$(CARGO) fmt --all -- --check
 	@test -x "$(CLIPPY_DRIVER)" || { echo "error: clippy-driver not found (rustup component add clippy)"; exit 1; }
 	$(LINTED) $(CARGO) test --workspace --all-targets --no-run
-	$(LINTED) $(CARGO) build --no-default-features --bin opsbot
+	$(LINTED) $(CARGO) build --workspace --no-default-features --bin opsbot
 	$(DEBUG_BIN) check
 	$(DEBUG_BIN) train
 	$(LINTED) $(CARGO) test --workspace
