@@ -105,6 +105,7 @@ pub fn run_task(
         "threshold_rule": model.meta.calibration.threshold_rule,
         "method": metrics.method,
         "prototype_weight": model.prototypes.as_ref().map_or(0.0, |p| p.weight),
+        "neighbour_weight": model.neighbours.as_ref().map_or(0.0, |n| n.weight),
         "best_epoch": metrics.best_epoch,
         "macro_f1": evaluation.macro_f1,
         "operating_points": operating_points,

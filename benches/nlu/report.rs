@@ -128,11 +128,12 @@ pub fn render(report: &Value) -> String {
 
     let full = &report["rows"]["clinc150_full"]["after"];
     md.push_str(&format!(
-        "\nCLINC150 full (after): threshold {} ({}), temperature {}, prototype weight {}.\n\n",
+        "\nCLINC150 full (after): threshold {} ({}), temperature {}, prototype weight {}, nearest-example weight {}.\n\n",
         num(&full["threshold"], 2),
         full["threshold_rule"].as_str().unwrap_or("–"),
         num(&full["temperature"], 2),
         num(&full["prototype_weight"], 0),
+        num(&full["neighbour_weight"], 0),
     ));
     if let Some(points) = full["operating_points"].as_array() {
         md.push_str("Other thresholds on the CLINC150 full test set (for choosing `confidence_threshold`):\n\n| threshold | in-scope acc. | OOS recall | right answers refused |\n|---|---|---|---|\n");

@@ -229,6 +229,13 @@ pub(super) fn print_training_summary(model: &IntentModel, seconds: f64, path: &P
             prototypes.weight
         );
     }
+    if let Some(neighbours) = &model.neighbours {
+        println!(
+            "  nearest of {} examples weighted {:.0} beside the linear classifier",
+            neighbours.examples(),
+            neighbours.weight
+        );
+    }
     if metrics.validation_examples > 0 {
         println!(
             "  {} readings of examples not trained on ({}): in-scope accuracy {:.1}%{}; best epoch {} of {}",

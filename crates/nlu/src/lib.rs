@@ -15,6 +15,7 @@ mod folds;
 pub mod import;
 pub mod model;
 pub mod near_miss;
+pub mod neighbours;
 pub mod prototype;
 pub mod reliability;
 mod stale;

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::artifact;
 use crate::classifier::{softmax_in_place, SoftmaxRegression, TrainConfig};
 use crate::features::{SparseConfig, SparseFeaturizer, SparseVec};
+use crate::neighbours::Neighbours;
 use crate::prototype::Prototypes;
 use crate::reliability::Reliability;
 use crate::NluError;
@@ -44,6 +45,11 @@ pub struct NluConfig {
     /// Weights of the nearest-prototype head tried on the held-out readings;
     /// the one with the best likelihood is kept (0 turns the head off).
     pub prototype_weights: Vec<f32>,
+    /// Weights of the nearest-example head tried beside each prototype
+    /// weight, chosen the same way (empty or 0 alone: no such head, as in
+    /// models trained before it).
+    #[serde(default)]
+    pub neighbour_weights: Vec<f32>,
     /// How the threshold is chosen (from `threshold_target:` in `opsbot.yaml`).
     pub threshold_target: ThresholdTarget,
     /// Projects with at least this many examples retrain after a small edit
@@ -65,6 +71,7 @@ impl NluConfig {
         NluConfig {
             cross_validation_folds: 0,
             prototype_weights: vec![0.0],
+            neighbour_weights: vec![0.0],
             ..NluConfig::default()
         }
     }
@@ -83,6 +90,7 @@ impl Default for NluConfig {
             // 10 % held out: data sets under 10,000 examples are cross-validated.
             cross_validate_below: 1000,
             prototype_weights: vec![0.0, 2.0, 5.0, 10.0, 20.0, 40.0],
+            neighbour_weights: vec![0.0, 2.0, 5.0, 10.0, 20.0, 40.0],
             threshold_target: ThresholdTarget::Balanced,
             warm_start_from: 2000,
             warm_start_max_share: 0.01,
@@ -191,6 +199,8 @@ pub struct IntentModel {
     pub classifier: SoftmaxRegression,
     /// Class means of the sentence embeddings (with an encoder).
     pub prototypes: Option<Prototypes>,
+    /// The labelled examples' embeddings, for the nearest-example head.
+    pub neighbours: Option<Neighbours>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -200,6 +210,34 @@ struct Body {
     dense: Option<DenseFeatures>,
     classifier: SoftmaxRegression,
     prototypes: Option<Prototypes>,
+    neighbours: Option<Neighbours>,
+}
+
+/// The body of a model trained before the nearest-example head: still read,
+/// so an upgrade never stops a bot from serving the model it has.
+#[derive(Deserialize)]
+struct BodyBeforeNeighbours {
+    classes: Vec<String>,
+    featurizer: SparseFeaturizer,
+    dense: Option<DenseFeatures>,
+    classifier: SoftmaxRegression,
+    prototypes: Option<Prototypes>,
+}
+
+impl Body {
+    fn decode(bytes: &[u8]) -> Result<Body, bincode::Error> {
+        bincode::deserialize(bytes).or_else(|error| {
+            let old: BodyBeforeNeighbours = bincode::deserialize(bytes).map_err(|_| error)?;
+            Ok(Body {
+                classes: old.classes,
+                featurizer: old.featurizer,
+                dense: old.dense,
+                classifier: old.classifier,
+                prototypes: old.prototypes,
+                neighbours: None,
+            })
+        })
+    }
 }
 
 impl IntentModel {
@@ -229,6 +267,9 @@ impl IntentModel {
         self.classifier.logits_into(input, &mut out);
         if let (Some(prototypes), Some(embedding)) = (&self.prototypes, embedding) {
             prototypes.add_to(embedding, &mut out);
+        }
+        if let (Some(neighbours), Some(embedding)) = (&self.neighbours, embedding) {
+            neighbours.add_to(embedding, &mut out);
         }
         softmax_in_place(&mut out, self.meta.calibration.temperature);
         out
@@ -265,6 +306,7 @@ impl IntentModel {
             dense: &self.dense,
             classifier: &self.classifier,
             prototypes: &self.prototypes,
+            neighbours: &self.neighbours,
         })
         .map_err(|e| corrupt(e.to_string()))?;
         artifact::write(path, MAGIC, &header, &body)
@@ -281,7 +323,7 @@ impl IntentModel {
     pub fn load(path: &Path) -> Result<IntentModel, NluError> {
         let artifact = artifact::read(path, MAGIC, "an opsbot intent model")?;
         let meta = parse_header(path, artifact.header())?;
-        let body: Body = bincode::deserialize(artifact.body()).map_err(|e| NluError::Corrupt {
+        let body = Body::decode(artifact.body()).map_err(|e| NluError::Corrupt {
             path: path.to_path_buf(),
             reason: format!("the weights do not decode ({e})"),
         })?;
@@ -292,6 +334,7 @@ impl IntentModel {
             dense: body.dense,
             classifier: body.classifier,
             prototypes: body.prototypes,
+            neighbours: body.neighbours,
         };
         model.check().map_err(|reason| NluError::Corrupt {
             path: path.to_path_buf(),
@@ -320,6 +363,9 @@ impl IntentModel {
         if let Some(prototypes) = &self.prototypes {
             prototypes.check(self.classes.len())?;
         }
+        if let Some(neighbours) = &self.neighbours {
+            neighbours.check(self.classes.len())?;
+        }
         let calibration = &self.meta.calibration;
         let usable = calibration.temperature.is_finite()
             && calibration.temperature > 0.0
@@ -338,6 +384,7 @@ struct BodyRef<'a> {
     dense: &'a Option<DenseFeatures>,
     classifier: &'a SoftmaxRegression,
     prototypes: &'a Option<Prototypes>,
+    neighbours: &'a Option<Neighbours>,
 }
 
 /// Checks the format and version, and reads the header.
@@ -401,5 +448,34 @@ mod tests {
         assert_eq!(decide(&r, 0.8).0, OUT_OF_SCOPE);
         let r = ranked(&[(OUT_OF_SCOPE, 0.5), ("restart", 0.45)]);
         assert_eq!(decide(&r, 0.3).0, OUT_OF_SCOPE);
+    }
+
+    #[test]
+    fn a_body_from_before_the_nearest_example_head_still_decodes() {
+        let classes = vec!["a".to_string(), "b".to_string()];
+        let featurizer = SparseFeaturizer::fit(SparseConfig::default(), std::iter::empty());
+        let classifier = SoftmaxRegression::new(2, featurizer.dimension());
+        let prototypes: Option<Prototypes> = None;
+        let dense: Option<DenseFeatures> = None;
+        // Bincode writes a struct as the tuple of its fields.
+        let old =
+            bincode::serialize(&(&classes, &featurizer, &dense, &classifier, &prototypes)).unwrap();
+        let body = Body::decode(&old).unwrap();
+        assert_eq!(body.classes, classes);
+        assert!(body.neighbours.is_none());
+
+        let mut neighbours = Neighbours::fit(2, 2, [(&[1.0, 0.0][..], 1)]);
+        neighbours.weight = 5.0;
+        let new = bincode::serialize(&BodyRef {
+            classes: &classes,
+            featurizer: &featurizer,
+            dense: &dense,
+            classifier: &classifier,
+            prototypes: &prototypes,
+            neighbours: &Some(neighbours.clone()),
+        })
+        .unwrap();
+        assert_eq!(Body::decode(&new).unwrap().neighbours, Some(neighbours));
+        assert!(Body::decode(&old[..old.len() - 1]).is_err(), "a cut body");
     }
 }

@@ -1,5 +1,6 @@
 //! Calibration from held-out readings (out-of-fold, or one hold-out on large
-//! data): the prototype head's weight and the temperature by likelihood, then
+//! data): the prototype and nearest-example heads' weights and the temperature
+//! by likelihood, then
 //! the out-of-scope threshold by the author's target (`threshold_target:`).
 
 use opsbot_spec::{ThresholdTarget, OUT_OF_SCOPE};
@@ -14,26 +15,58 @@ pub(crate) struct Reading {
     pub logits: Vec<f32>,
     /// Cosine similarity to each class prototype (with an encoder).
     pub similarities: Option<Vec<f32>>,
+    /// Cosine similarity to each class's nearest example (with an encoder
+    /// and the nearest-example head).
+    pub nearest: Option<Vec<f32>>,
     pub label: usize,
 }
 
+/// The weights of the heads added to the linear classifier's logits.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub(crate) struct HeadWeights {
+    pub prototype: f32,
+    pub neighbour: f32,
+}
+
 impl Reading {
-    fn probabilities(&self, prototype_weight: f32, temperature: f32) -> Vec<f32> {
-        let mut p = self.logits.clone();
-        if let (Some(s), true) = (&self.similarities, prototype_weight != 0.0) {
-            for (l, s) in p.iter_mut().zip(s) {
-                *l += prototype_weight * s;
+    /// The logits with the heads' weighted similarities added, into `out`.
+    fn scores_into(&self, heads: HeadWeights, out: &mut Vec<f32>) {
+        out.clear();
+        out.extend_from_slice(&self.logits);
+        for (similarities, weight) in [
+            (&self.similarities, heads.prototype),
+            (&self.nearest, heads.neighbour),
+        ] {
+            if let (Some(s), true) = (similarities, weight != 0.0) {
+                for (l, s) in out.iter_mut().zip(s) {
+                    *l += weight * s;
+                }
             }
         }
+    }
+
+    fn probabilities(&self, heads: HeadWeights, temperature: f32) -> Vec<f32> {
+        let mut p = Vec::with_capacity(self.logits.len());
+        self.scores_into(heads, &mut p);
         softmax_in_place(&mut p, temperature);
         p
+    }
+
+    /// −ln of the label's probability (at most −ln 1e-12), without
+    /// allocating: the weights' search computes it tens of thousands of times
+    /// per reading.
+    fn surprise(&self, scores: &[f32], temperature: f32) -> f64 {
+        let max = scores.iter().copied().fold(f32::NEG_INFINITY, f32::max) / temperature;
+        let total: f32 = scores.iter().map(|s| (s / temperature - max).exp()).sum();
+        let log_p = scores[self.label] / temperature - max - total.ln();
+        (-(log_p as f64)).min(-(1e-12f64).ln())
     }
 }
 
 /// What calibration decided.
 pub(crate) struct Calibrated {
     pub calibration: Calibration,
-    pub prototype_weight: f32,
+    pub heads: HeadWeights,
     pub metrics: TrainMetrics,
 }
 
@@ -63,54 +96,106 @@ fn temperatures() -> impl Iterator<Item = f32> {
 }
 
 /// Mean negative log-likelihood of the labels.
-fn loss(readings: &[Reading], prototype_weight: f32, temperature: f32) -> f64 {
+fn loss(readings: &[Reading], scores: &[Vec<f32>], temperature: f32) -> f64 {
     let total: f64 = readings
         .iter()
-        .map(|r| {
-            let p = r.probabilities(prototype_weight, temperature);
-            -(p[r.label].max(1e-12) as f64).ln()
-        })
+        .zip(scores)
+        .map(|(r, s)| r.surprise(s, temperature))
         .sum();
     total / readings.len().max(1) as f64
+}
+
+/// The best temperature for these head weights and its loss.
+fn fit_temperature(readings: &[Reading], heads: HeadWeights) -> (f64, f32) {
+    let scores: Vec<Vec<f32>> = readings
+        .iter()
+        .map(|r| {
+            let mut s = Vec::with_capacity(r.logits.len());
+            r.scores_into(heads, &mut s);
+            s
+        })
+        .collect();
+    let mut best = (f64::INFINITY, 1.0f32);
+    for temperature in temperatures() {
+        let l = loss(readings, &scores, temperature);
+        if l < best.0 - 1e-9 {
+            best = (l, temperature);
+        }
+    }
+    best
 }
 
 /// `method` says where the readings came from, for the model's header.
 pub(crate) fn calibrate(
     readings: &[Reading],
     classes: &[String],
-    prototype_weights: &[f32],
+    head_weights: (&[f32], &[f32]),
     target: ThresholdTarget,
     method: &str,
 ) -> Calibrated {
     if readings.is_empty() {
         return Calibrated {
             calibration: Calibration::default(),
-            prototype_weight: 0.0,
+            heads: HeadWeights::default(),
             metrics: TrainMetrics::default(),
         };
     }
-    let has_prototypes = readings.iter().all(|r| r.similarities.is_some());
-    let weights: Vec<f32> = if has_prototypes && !prototype_weights.is_empty() {
-        prototype_weights.to_vec()
-    } else {
-        vec![0.0]
+    // A head is tried only where every reading has its similarities.
+    let tried = |weights: &[f32], has: bool| -> Vec<f32> {
+        if has && !weights.is_empty() {
+            weights.to_vec()
+        } else {
+            vec![0.0]
+        }
     };
-    let mut best = (f64::INFINITY, 0.0f32, 1.0f32);
-    for &weight in &weights {
-        for temperature in temperatures() {
-            let l = loss(readings, weight, temperature);
+    let prototype_weights = tried(
+        head_weights.0,
+        readings.iter().all(|r| r.similarities.is_some()),
+    );
+    let neighbour_weights = tried(head_weights.1, readings.iter().all(|r| r.nearest.is_some()));
+    // One head's weight at a time, the other held: the prototypes', the
+    // nearest examples' given it, the prototypes' again given that (a full
+    // grid would cost the product of the lists). Starting from no heads and
+    // moving only on a strictly lower loss, a head is weighted only when it
+    // makes the held-out labels likelier.
+    let start = HeadWeights::default();
+    let (loss0, temperature0) = fit_temperature(readings, start);
+    let mut best = (loss0, start, temperature0);
+    for vary_prototype in [true, false, true] {
+        let weights = if vary_prototype {
+            &prototype_weights
+        } else {
+            &neighbour_weights
+        };
+        let held = best.1;
+        for &weight in weights {
+            let heads = if vary_prototype {
+                HeadWeights {
+                    prototype: weight,
+                    ..held
+                }
+            } else {
+                HeadWeights {
+                    neighbour: weight,
+                    ..held
+                }
+            };
+            if heads == held {
+                continue;
+            }
+            let (l, temperature) = fit_temperature(readings, heads);
             if l < best.0 - 1e-9 {
-                best = (l, weight, temperature);
+                best = (l, heads, temperature);
             }
         }
     }
-    let (_, prototype_weight, temperature) = best;
+    let (_, heads, temperature) = best;
 
     let oos = classes.iter().position(|c| c == OUT_OF_SCOPE);
     let scored: Vec<Scored> = readings
         .iter()
         .map(|r| {
-            let p = r.probabilities(prototype_weight, temperature);
+            let p = r.probabilities(heads, temperature);
             let ranked = rank_classes(classes, &p);
             let (best_class, best_p) = ranked
                 .iter()
@@ -227,7 +312,7 @@ pub(crate) fn calibrate(
             threshold_rule: rule,
             ask_from: ask.as_ref().map(|a| a.from),
         },
-        prototype_weight,
+        heads,
         metrics: TrainMetrics {
             validation_examples: scored.len(),
             in_scope_accuracy,
@@ -331,6 +416,7 @@ mod tests {
                 Reading {
                     logits,
                     similarities: None,
+                    nearest: None,
                     label,
                 }
             })
@@ -344,7 +430,7 @@ mod tests {
             let c = calibrate(
                 &readings,
                 &classes(),
-                &[0.0],
+                (&[0.0], &[0.0]),
                 ThresholdTarget::RefuseRightAtMost(share),
                 "test",
             );
@@ -358,14 +444,14 @@ mod tests {
         let loose = calibrate(
             &readings,
             &classes(),
-            &[0.0],
+            (&[0.0], &[0.0]),
             ThresholdTarget::RefuseRightAtMost(0.01),
             "t",
         );
         let strict = calibrate(
             &readings,
             &classes(),
-            &[0.0],
+            (&[0.0], &[0.0]),
             ThresholdTarget::RefuseRightAtMost(0.2),
             "t",
         );
@@ -373,8 +459,14 @@ mod tests {
     }
 
     /// 60 readings of two classes: the logits favour the label by
-    /// `logit_margin`, the similarities favour the label (`true`) or the other class.
-    fn prototype_readings(logit_margin: f32, similarities_right: bool) -> Vec<Reading> {
+    /// `logit_margin`; the prototype similarities favour the label (`true`)
+    /// or the other class; the nearest-example ones say nothing, or know the
+    /// class where `nearest_right`.
+    fn head_readings(
+        logit_margin: f32,
+        similarities_right: bool,
+        nearest_right: bool,
+    ) -> Vec<Reading> {
         (0..60)
             .map(|i| {
                 let label = i % 2;
@@ -382,24 +474,39 @@ mod tests {
                 logits[label] = logit_margin;
                 let mut similarities = vec![0.1; 3];
                 similarities[if similarities_right { label } else { 1 - label }] = 0.6;
+                let mut nearest = vec![0.5; 3];
+                if nearest_right {
+                    nearest[label] = 0.9;
+                }
                 Reading {
                     logits,
                     similarities: Some(similarities),
+                    nearest: Some(nearest),
                     label,
                 }
             })
             .collect()
     }
 
-    fn prototype_weight(readings: &[Reading]) -> (f32, usize) {
+    fn prototype_readings(logit_margin: f32, similarities_right: bool) -> Vec<Reading> {
+        head_readings(logit_margin, similarities_right, false)
+    }
+
+    fn head_weights(readings: &[Reading]) -> (HeadWeights, usize) {
+        let weights = [0.0, 5.0, 20.0];
         let c = calibrate(
             readings,
             &classes(),
-            &[0.0, 5.0, 20.0],
+            (&weights, &weights),
             ThresholdTarget::Balanced,
             "t",
         );
-        (c.prototype_weight, c.metrics.reliability.readings)
+        (c.heads, c.metrics.reliability.readings)
+    }
+
+    fn prototype_weight(readings: &[Reading]) -> (f32, usize) {
+        let (heads, readings) = head_weights(readings);
+        (heads.prototype, readings)
     }
 
     #[test]
@@ -448,5 +555,18 @@ mod tests {
         assert_eq!(readings, 60);
         // Misleading similarities: left out.
         assert_eq!(prototype_weight(&prototype_readings(3.0, false)).0, 0.0);
+    }
+
+    #[test]
+    fn the_nearest_example_head_gets_weight_only_when_it_helps() {
+        // Uninformative nearest examples: no weight.
+        assert_eq!(
+            head_weights(&head_readings(3.0, true, false)).0.neighbour,
+            0.0
+        );
+        // The logits and the prototypes mislead; the nearest examples know.
+        let (heads, _) = head_weights(&head_readings(0.0, false, true));
+        assert!(heads.neighbour > 0.0, "{heads:?}");
+        assert_eq!(heads.prototype, 0.0, "{heads:?}");
     }
 }

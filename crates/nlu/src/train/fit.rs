@@ -1,5 +1,6 @@
 //! One training run's featurised examples: the sparse featuriser fitted on them,
-//! where the sentence embedding goes, the class prototypes, and epochs of the
+//! where the sentence embedding goes, the class prototypes and the labelled
+//! examples for the nearest-example head, and epochs of the
 //! linear classifier with early stopping on held-out readings.
 
 use std::collections::HashMap;
@@ -11,6 +12,7 @@ use crate::classifier::{SoftmaxRegression, Trainer};
 use crate::extract::EntityExtractor;
 use crate::features::{SparseFeaturizer, SparseVec};
 use crate::model::{DenseFeatures, NluConfig};
+use crate::neighbours::Neighbours;
 use crate::prototype::Prototypes;
 use crate::train::calibrate::Reading;
 use crate::train::TrainingData;
@@ -20,6 +22,7 @@ pub(super) struct Fit<'a> {
     pub featurizer: SparseFeaturizer,
     pub dense: Option<DenseFeatures>,
     pub prototypes: Option<Prototypes>,
+    pub neighbours: Option<Neighbours>,
     pub classes: &'a [String],
     extractor: &'a EntityExtractor,
     embeddings: Option<&'a HashMap<String, Vec<f32>>>,
@@ -63,21 +66,31 @@ impl<'a> Fit<'a> {
             .iter()
             .map(|l| classes.binary_search(l).expect("label among classes"))
             .collect();
-        let prototypes = match (embeddings, dimension) {
-            (Some(map), Some(dimension)) => Some(Prototypes::fit(
-                classes.len(),
-                dimension,
-                data.texts
+        let (prototypes, neighbours) = match (embeddings, dimension) {
+            (Some(map), Some(dimension)) => {
+                let labelled = || {
+                    data.texts
+                        .iter()
+                        .zip(&labels)
+                        .filter_map(|(t, &l)| map.get(t).map(|e| (e.as_slice(), l)))
+                };
+                let neighbours = config
+                    .neighbour_weights
                     .iter()
-                    .zip(&labels)
-                    .filter_map(|(t, &l)| map.get(t).map(|e| (e.as_slice(), l))),
-            )),
-            _ => None,
+                    .any(|&w| w != 0.0)
+                    .then(|| Neighbours::fit(classes.len(), dimension, labelled()));
+                (
+                    Some(Prototypes::fit(classes.len(), dimension, labelled())),
+                    neighbours,
+                )
+            }
+            _ => (None, None),
         };
         let mut fit = Fit {
             featurizer,
             dense,
             prototypes,
+            neighbours,
             classes,
             extractor,
             embeddings,
@@ -147,12 +160,22 @@ impl<'a> Fit<'a> {
         trainer.epoch(model, &self.inputs, &self.labels);
     }
 
-    /// How this fit reads a held-out example: logits and prototype similarities.
+    /// How this fit reads a held-out example: logits, prototype similarities
+    /// and nearest-example similarities.
     pub fn read(&self, model: &SoftmaxRegression, example: &Example) -> Reading {
+        let classes = self.classes.len();
         let similarities = match (&self.prototypes, &example.embedding) {
             (Some(prototypes), Some(embedding)) => {
-                let mut out = vec![0.0; self.classes.len()];
+                let mut out = vec![0.0; classes];
                 prototypes.similarities_into(embedding, &mut out);
+                Some(out)
+            }
+            _ => None,
+        };
+        let nearest = match (&self.neighbours, &example.embedding) {
+            (Some(neighbours), Some(embedding)) => {
+                let mut out = vec![0.0; classes];
+                neighbours.similarities_into(embedding, &mut out);
                 Some(out)
             }
             _ => None,
@@ -160,6 +183,7 @@ impl<'a> Fit<'a> {
         Reading {
             logits: logits(model, &example.input),
             similarities,
+            nearest,
             label: example.label,
         }
     }

@@ -23,7 +23,7 @@ use crate::model::{
 };
 use crate::text::mask_bot_name;
 use crate::{NluError, SentenceEncoder};
-use calibrate::{calibrate, Calibrated};
+use calibrate::{calibrate, Calibrated, HeadWeights};
 use fit::Fit;
 
 /// Texts with their intent labels; out-of-scope examples carry [`OUT_OF_SCOPE`].
@@ -148,7 +148,7 @@ pub fn train(
         calibrate(
             readings,
             &classes,
-            &config.prototype_weights,
+            (&config.prototype_weights, &config.neighbour_weights),
             config.threshold_target,
             method,
         )
@@ -175,7 +175,10 @@ pub fn train(
         new_since_full_training = metrics.new_since_full_training + encoded;
         let calibrated = Calibrated {
             calibration: previous.meta.calibration.clone(),
-            prototype_weight: previous.prototypes.as_ref().map_or(0.0, |p| p.weight),
+            heads: HeadWeights {
+                prototype: previous.prototypes.as_ref().map_or(0.0, |p| p.weight),
+                neighbour: previous.neighbours.as_ref().map_or(0.0, |n| n.weight),
+            },
             metrics: TrainMetrics {
                 // The readings, and so the epochs named beside them, are
                 // the last full training's; the warm epochs are said here.
@@ -278,14 +281,20 @@ fn into_model(
 ) -> IntentModel {
     let Calibrated {
         calibration,
-        prototype_weight,
+        heads,
         metrics,
     } = calibrated;
     let config = fit.config.clone();
     let intents = fit.classes.iter().filter(|c| *c != OUT_OF_SCOPE).count();
     let prototypes = fit.prototypes.and_then(|mut p| {
-        p.weight = prototype_weight;
-        (prototype_weight != 0.0).then_some(p)
+        p.weight = heads.prototype;
+        (heads.prototype != 0.0).then_some(p)
+    });
+    // Kept only when weighted: the examples' embeddings are the largest
+    // part of a model that has them.
+    let neighbours = fit.neighbours.and_then(|mut n| {
+        n.weight = heads.neighbour;
+        (heads.neighbour != 0.0).then_some(n)
     });
     IntentModel {
         meta: ModelMeta {
@@ -308,6 +317,7 @@ fn into_model(
         dense: fit.dense,
         classifier,
         prototypes,
+        neighbours,
     }
 }
 
