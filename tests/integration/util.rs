@@ -34,6 +34,7 @@ fn copy_tree(from: &Path, to: &Path) {
 /// deterministic for the same sources, so a copy of this model is the model a
 /// fixture would train itself; dozens of tests share one training per bot
 /// instead of each spending seconds of the suite's two cores on it.
+///
 /// The templates live under the target folder (statics are never dropped, so
 /// a temporary folder would outlive the run); `cargo clean` removes them.
 fn trained_models(name: &str, sources: impl FnOnce(&Path) -> Fixture) -> PathBuf {

@@ -163,29 +163,28 @@ impl<'a> Fit<'a> {
     /// How this fit reads a held-out example: logits, prototype similarities
     /// and nearest-example similarities.
     pub fn read(&self, model: &SoftmaxRegression, example: &Example) -> Reading {
-        let classes = self.classes.len();
-        let similarities = match (&self.prototypes, &example.embedding) {
-            (Some(prototypes), Some(embedding)) => {
-                let mut out = vec![0.0; classes];
-                prototypes.similarities_into(embedding, &mut out);
-                Some(out)
-            }
-            _ => None,
-        };
-        let nearest = match (&self.neighbours, &example.embedding) {
-            (Some(neighbours), Some(embedding)) => {
-                let mut out = vec![0.0; classes];
-                neighbours.similarities_into(embedding, &mut out);
-                Some(out)
-            }
-            _ => None,
-        };
+        let similarities = (self.prototypes.as_ref())
+            .and_then(|p| self.per_class(example, |e, out| p.similarities_into(e, out)));
+        let nearest = (self.neighbours.as_ref())
+            .and_then(|n| self.per_class(example, |e, out| n.similarities_into(e, out)));
         Reading {
             logits: logits(model, &example.input),
             similarities,
             nearest,
             label: example.label,
         }
+    }
+
+    /// One head's similarities (one per class) for an example with an embedding.
+    fn per_class(
+        &self,
+        example: &Example,
+        similarities_into: impl Fn(&[f32], &mut [f32]),
+    ) -> Option<Vec<f32>> {
+        let embedding = example.embedding.as_deref()?;
+        let mut out = vec![0.0; self.classes.len()];
+        similarities_into(embedding, &mut out);
+        Some(out)
     }
 
     /// Trains with early stopping on `held` (or for `epochs` exactly). Returns
