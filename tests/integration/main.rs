@@ -26,6 +26,7 @@ mod person;
 mod prometheus;
 mod restart;
 mod review;
+mod runbooks;
 mod safety;
 mod schedule_crash;
 mod shell;

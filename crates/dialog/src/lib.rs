@@ -23,6 +23,6 @@ pub use engine::{
 pub use extras::{evaluate_extra_parts, parse_extra_parts, ExtraPart, ExtrasReport};
 pub use plan::{AuditQuery, Lookup, Plan};
 pub use state::{
-    AlertLink, Choice, Conversation, Explanation, LastDialog, PendingReminder, Phase, Reading,
-    Remembered, Request, SlotOrigin, SlotValue,
+    AlertLink, Choice, Conversation, Explanation, LastDialog, Pause, PendingReminder, Phase,
+    Reading, Remembered, Request, RunbookRun, SlotOrigin, SlotValue, StepDone, StepStatus,
 };

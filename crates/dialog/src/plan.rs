@@ -218,6 +218,25 @@ pub fn build(
     room: &str,
 ) -> Plan {
     match action {
+        // The engine builds each step's plan as the run reaches it; asked
+        // for the runbook as a whole, its first program step stands for it.
+        Action::Runbook(runbook) => {
+            let first = runbook.steps.iter().find_map(|step| match &step.does {
+                opsbot_spec::StepKind::Program(p) => Some(Action::Program(p.clone())),
+                opsbot_spec::StepKind::Ask(_) => None,
+            });
+            match first {
+                Some(program) => build(dialog, &program, vars, request, user, room),
+                None => Plan::Program {
+                    program: PathBuf::new(),
+                    program_display: String::new(),
+                    args: Vec::new(),
+                    env: Vec::new(),
+                    timeout: Duration::ZERO,
+                    workdir: PathBuf::new(),
+                },
+            }
+        }
         Action::ShowAudit(show) => {
             let rendered = |t: &Option<opsbot_spec::Template>| {
                 t.as_ref()

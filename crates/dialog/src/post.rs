@@ -78,6 +78,7 @@ pub fn post_plan(
         at: None,
         at_said: None,
         proposed_by: None,
+        runbook: None,
     };
     let vars = variables(project, &request, POSTER, room, schedule.every.zone());
     let plan = plan::build(dialog, action, &vars, &request, POSTER, room);

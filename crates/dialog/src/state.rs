@@ -89,12 +89,116 @@ pub struct Request {
     /// name): the person it is for still confirms it in the room.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub proposed_by: Option<String>,
+    /// How far its runbook got, once a runbook dialog's request runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runbook: Option<RunbookRun>,
+}
+
+/// How far a runbook got: the step it is at and what each step did.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RunbookRun {
+    /// The step running, asked about or next: an index into the runbook's
+    /// steps, or into its rollback steps when `rolling_back`.
+    pub at: usize,
+    #[serde(default)]
+    pub rolling_back: bool,
+    /// What each step did, in order (rollback steps after the others).
+    #[serde(default)]
+    pub done: Vec<StepDone>,
+    /// The description of the step whose failure ended or rolled back the run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failed: Option<String>,
+    /// The requester stopped it.
+    #[serde(default)]
+    pub aborted: bool,
+    /// How many of `done` a progress message has named already.
+    #[serde(default)]
+    pub reported: usize,
+}
+
+/// One step's end, as the journal and the progress message tell it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StepDone {
+    pub name: String,
+    /// Its description with the values filled in.
+    pub description: String,
+    #[serde(default)]
+    pub rollback: bool,
+    pub status: StepStatus,
+    /// The values read from its output.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub outputs: BTreeMap<String, String>,
+    /// Its output (trimmed), or why it failed or was skipped.
+    #[serde(default)]
+    pub output: String,
+    #[serde(default)]
+    pub exit_code: Option<i32>,
+    #[serde(default)]
+    pub seconds: f64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StepStatus {
+    Succeeded,
+    Failed,
+    /// Its condition did not hold.
+    Skipped,
+    /// A question answered yes.
+    Yes,
+    /// A question answered no.
+    No,
+    /// The bot restarted while it ran and the requester chose to go on
+    /// without it: whether it finished is not known.
+    Unknown,
+}
+
+impl StepStatus {
+    /// The mark the progress message shows.
+    pub fn mark(self) -> &'static str {
+        match self {
+            StepStatus::Succeeded | StepStatus::Yes => "✔",
+            StepStatus::Failed | StepStatus::No => "✘",
+            StepStatus::Skipped => "↷",
+            StepStatus::Unknown => "?",
+        }
+    }
+
+    /// The step counts as done for what follows (`steps.NAME.succeeded`).
+    pub fn succeeded(self) -> bool {
+        matches!(self, StepStatus::Succeeded | StepStatus::Yes)
+    }
+}
+
+/// Why a runbook waits for its requester.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Pause {
+    /// A step's yes/no question.
+    Question,
+    /// The bot restarted while the step was about to run (`started:
+    /// false`) or running: retry it, skip it, or abort?
+    Interrupted { started: bool },
 }
 
 impl Request {
     /// The short name used in approval commands ("approve 7f3a").
     pub fn short_id(&self) -> &str {
         &self.id[..self.id.len().min(4)]
+    }
+
+    /// The journal's key for what runs now: the request, or its runbook's
+    /// current step (`7f3a…/2`, a rollback step `7f3a…/r1`).
+    pub fn run_id(&self) -> String {
+        match &self.runbook {
+            Some(run) => format!(
+                "{}/{}{}",
+                self.id,
+                if run.rolling_back { "r" } else { "" },
+                run.at + 1
+            ),
+            None => self.id.clone(),
+        }
     }
 
     pub fn slot_values(&self) -> BTreeMap<String, String> {
@@ -133,6 +237,11 @@ pub enum Phase {
     /// The action was handed to the executor; its outcome is not known yet.
     Executing {
         request: Request,
+    },
+    /// A runbook waits for its requester between steps.
+    RunbookPaused {
+        request: Request,
+        pause: Pause,
     },
     /// Two intents fitted the message about equally well; the bot asked which
     /// one was meant and keeps the message to start the chosen one with.
@@ -253,7 +362,8 @@ impl Conversation {
             | Phase::AwaitingConfirmation { request }
             | Phase::AwaitingCode { request }
             | Phase::AwaitingApproval { request }
-            | Phase::Executing { request } => Some(request),
+            | Phase::Executing { request }
+            | Phase::RunbookPaused { request, .. } => Some(request),
         }
     }
 
@@ -266,6 +376,7 @@ impl Conversation {
             Phase::AwaitingCode { .. } => "awaiting_code",
             Phase::AwaitingApproval { .. } => "awaiting_approval",
             Phase::Executing { .. } => "executing",
+            Phase::RunbookPaused { .. } => "runbook_paused",
             Phase::Choosing { .. } => "choosing",
         }
     }

@@ -175,6 +175,10 @@ impl ReplySink for MatrixSink {
         Some(ReplyId(self.next))
     }
 
+    fn edits_in_place(&self) -> bool {
+        true
+    }
+
     fn edit(&mut self, id: ReplyId, text: String) {
         let _ = self.later.send(Later::Edit(id.0, text));
     }

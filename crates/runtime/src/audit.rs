@@ -65,6 +65,10 @@ pub struct AuditRecord {
     /// from older records, so their hashes still verify).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub proposed_by: Option<String>,
+    /// The runbook step this record is about: `2 promote`, a rollback step
+    /// `r1 switch_back` (absent for one-action requests and older records).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step: Option<String>,
 }
 
 /// A built-in command to audit (see [`AuditRecord::command`]).
@@ -120,6 +124,7 @@ impl AuditRecord {
             reason: None,
             alert: None,
             proposed_by: None,
+            step: None,
         }
     }
 
@@ -163,6 +168,11 @@ impl AuditRecord {
         let mut audit = AuditRecord::from_request(settings, key, time, outcome, &record.request);
         if outcome == AuditOutcome::Denied {
             audit.access = format!("denied: {}", record.reason);
+        }
+        // A runbook's step the bot lost track of: named by its number.
+        if let (AuditOutcome::OutcomeUnknown, Some(_)) = (outcome, &record.request.runbook) {
+            let run_id = record.request.run_id();
+            audit.step = run_id.rsplit('/').next().map(str::to_string);
         }
         audit.reason = Some(settings.redact(&record.reason));
         audit
@@ -257,6 +267,22 @@ impl AuditRecord {
             audit.reason = Some("dry run: only the read-only preview ran".into());
         }
         audit.command = Some(plan.command_line());
+        if request.runbook.is_some() {
+            let run_id = request.run_id();
+            let number = run_id.rsplit('/').next().unwrap_or_default();
+            let name = match plan {
+                Plan::Program { env, .. } => env
+                    .iter()
+                    .find(|(k, _)| k == "OPSBOT_STEP")
+                    .map(|(_, v)| v.as_str()),
+                Plan::ShowAudit(_) => None,
+            };
+            audit.step = Some(
+                format!("{number} {}", name.unwrap_or_default())
+                    .trim()
+                    .to_string(),
+            );
+        }
         audit.exit_code = outcome.exit_code;
         audit.duration_ms = Some(outcome.duration.as_millis() as u64);
         audit.output = Some(settings.redact(&outcome.output));

@@ -145,7 +145,7 @@ impl Ingress {
         T: Send + 'static,
         F: Future<Output = T> + Send + 'static,
     {
-        let (sink, replies) = ChannelSink::new(editable);
+        let (sink, replies) = ChannelSink::new(editable, reply.edits_in_place());
         let (done, result) = oneshot::channel();
         self.queues.push(key, async move {
             let _ = done.send(job(Box::new(sink)).await);

@@ -18,6 +18,12 @@ pub struct ReplyId(pub u64);
 pub trait ReplySink: Send {
     /// Sends a reply; returns its id when this sink can edit it later.
     fn say(&mut self, text: String) -> Option<ReplyId>;
+    /// Whether an edit replaces the earlier message where people read it
+    /// (a chat), rather than adding a new one (a terminal): a runbook's
+    /// progress is then one message, edited.
+    fn edits_in_place(&self) -> bool {
+        false
+    }
 
     /// Replaces the text of an earlier reply. A sink that cannot edit never
     /// hands out ids, so this is only called on sinks that can.

@@ -33,10 +33,11 @@ pub use entity::{join_or, Entity, EntityMatch, MatchSource, MAX_VALUE_CHARS};
 pub use limits::Limits;
 pub use people::People;
 pub use project::{
-    load_project, training_hash, Action, Behaviour, Dialog, Example, FileLookup, Intent, Missed,
-    ProgramAction, Project, ReviewSettings, Schedule, Settings, ShowAudit, Slot, ThresholdTarget,
-    ValuesFrom, WhenDue, CAPABILITIES_VAR, CONTEXT_VARS, DEFAULT_MAX_CONCURRENT_ACTIONS,
-    DEFAULT_MAX_MESSAGE_AGE, OUT_OF_SCOPE, RESULT_VARS,
+    load_project, training_hash, Action, Behaviour, Condition, Dialog, Example, FileLookup, Intent,
+    Missed, OnFailure, OutputSource, ProgramAction, Project, ReviewSettings, Runbook, RunbookStep,
+    Schedule, Settings, ShowAudit, Slot, StepKind, StepOutput, ThresholdTarget, ValuesFrom,
+    WhenDue, CAPABILITIES_VAR, CONTEXT_VARS, DEFAULT_MAX_CONCURRENT_ACTIONS,
+    DEFAULT_MAX_MESSAGE_AGE, FAILED_STEP_VAR, OUT_OF_SCOPE, RESULT_VARS, STEP_FLAGS, STEP_VARS,
 };
 pub use template::Template;
 pub use types::{Direction, TimeFrame, ValueType};

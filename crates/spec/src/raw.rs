@@ -111,6 +111,13 @@ pub struct RawDialog {
     #[serde(default)]
     pub schedulable: RawSchedulable,
     pub action: Option<RawAction>,
+    /// Instead of one `action`: a runbook, programs and questions run one
+    /// after another.
+    pub steps: Option<Vec<RawStep>>,
+    /// Run in order when a step with `on_failure: rollback` fails or the
+    /// requester aborts a runbook.
+    #[serde(default)]
+    pub rollback: Vec<RawStep>,
     /// A read-only program a dry run runs instead, to show what the action
     /// would touch ("the queries that would be killed").
     pub preview: Option<RawAction>,
@@ -176,6 +183,42 @@ pub enum RawValuesFrom {
 pub enum RawBound {
     Number(f64),
     Text(String),
+}
+
+/// One step of a runbook: a program (the fields of an action) or a question.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawStep {
+    pub name: String,
+    /// What it does, for the plan and the progress message.
+    pub description: Option<String>,
+    pub program: Option<String>,
+    #[serde(default)]
+    pub args: Vec<String>,
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+    pub timeout: Option<String>,
+    pub workdir: Option<String>,
+    #[serde(default)]
+    pub unsafe_shell_command_string: bool,
+    /// Instead of a program: a yes/no question to the requester.
+    pub ask: Option<String>,
+    /// Run only if this condition holds.
+    pub when: Option<String>,
+    /// Values read from the program's output, by name.
+    #[serde(default)]
+    pub outputs: BTreeMap<String, RawOutput>,
+    /// `stop` (default), `continue` or `rollback`.
+    pub on_failure: Option<String>,
+}
+
+/// Where a step's output value is read: a JSON field or a regex capture.
+/// Exactly one of the two.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawOutput {
+    pub json: Option<String>,
+    pub regex: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]

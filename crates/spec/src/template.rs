@@ -53,13 +53,19 @@ impl Template {
                     };
                     let name: String = chars[i + 1..i + 1 + len].iter().collect();
                     let name = name.trim().to_string();
-                    // `{slot}` or a typed slot's field, `{slot.field}`.
-                    let is_name = match name.split_once('.') {
-                        Some((slot, field)) => {
-                            crate::annotation::is_identifier(slot)
-                                && crate::annotation::is_identifier(field)
+                    // `{slot}`, a typed slot's field, `{slot.field}`, or a
+                    // runbook step's value, `{steps.step.value}`.
+                    let parts: Vec<&str> = name.split('.').collect();
+                    let is_name = match parts.as_slice() {
+                        ["steps", step, value] => {
+                            crate::annotation::is_identifier(step)
+                                && crate::annotation::is_identifier(value)
                         }
-                        None => crate::annotation::is_identifier(&name),
+                        [slot] | [slot, _] => {
+                            parts.iter().all(|p| crate::annotation::is_identifier(p))
+                                && !slot.is_empty()
+                        }
+                        _ => false,
                     };
                     if !is_name {
                         return Err(TemplateError {
@@ -128,6 +134,26 @@ impl Template {
                         out.push_str(v);
                     }
                 }
+            }
+        }
+        out
+    }
+
+    /// Like `render`, but a placeholder without a value stays as written
+    /// (`{steps.check.idle}`): a plan shown before the values exist.
+    pub fn render_known(&self, values: &BTreeMap<String, String>) -> String {
+        let mut out = String::new();
+        for piece in &self.pieces {
+            match piece {
+                Piece::Text(t) => out.push_str(t),
+                Piece::Var(name) => match values.get(name) {
+                    Some(v) => out.push_str(v),
+                    None => {
+                        out.push('{');
+                        out.push_str(name);
+                        out.push('}');
+                    }
+                },
             }
         }
         out

@@ -47,6 +47,8 @@ impl<'a> Step<'a> {
                 0,
                 format!("Okay, this replaces your request to {replaced}; nothing was run."),
             );
+            // A new request is a dry run only if this message says so.
+            request.dry_run = self.ctx.dry_run;
         }
         if !found.slots.is_empty() {
             self.account(dialog, &u.text, &found.spans, &[]);

@@ -251,6 +251,10 @@ pub enum Effect {
     /// Keep this confirmed request until `request.at`, then feed
     /// `Input::Due` with it back (in the requester's conversation).
     Schedule(Request),
+    /// How far a runbook is: `whole` for the one message a door edits in
+    /// place as the steps go, `latest` (the steps since the last one) for
+    /// a door that can only add messages.
+    Progress { whole: String, latest: String },
     /// The scheduled request with this id is dealt with (run, refused, or
     /// put back with a `Schedule` that follows): forget it, in the same
     /// commit as the step, so it never fires twice.

@@ -62,6 +62,10 @@ impl<'a> Step<'a> {
                 request.short_id(),
                 humantime::format_duration(self.project.settings.confirmation_expiry)
             ));
+            let steps = self.steps_line(dialog, &request);
+            if let (false, Some(last)) = (steps.is_empty(), self.replies.last_mut()) {
+                last.push_str(&steps);
+            }
             return Phase::AwaitingApproval { request };
         }
         self.run(dialog, request)
@@ -74,6 +78,9 @@ impl<'a> Step<'a> {
         else {
             return Phase::Idle;
         };
+        if let opsbot_spec::Action::Runbook(runbook) = action {
+            return self.run_runbook(dialog, runbook, request);
+        }
         let vars = self.vars(&request);
         let mut plan = plan::build(
             dialog,
@@ -114,19 +121,10 @@ impl<'a> Step<'a> {
             self.record(Outcome::DryRun, request, "dry run");
             return Phase::Idle;
         }
-        if let Some(at) = request.at {
-            if at > self.ctx.now {
-                return self.schedule(dialog, request, at);
-            }
-            // Confirmed after the time it was asked for: never run late
-            // unasked.
-            self.say(format!(
-                "The time you gave for this has passed, so I did not {}; ask again with a new time, or without one to run it now.",
-                dialog.description
-            ));
-            self.record(Outcome::Cancelled, request, "confirmed after its time");
-            return Phase::Idle;
-        }
+        let request = match self.timed(dialog, request) {
+            Ok(request) => request,
+            Err(phase) => return *phase,
+        };
         if let Some(running) = running {
             self.say(running.render(&vars));
         }
@@ -135,6 +133,46 @@ impl<'a> Step<'a> {
             request: request.clone(),
         });
         Phase::Executing { request }
+    }
+
+    /// A runbook request: its dry run shows every step; for later, it is
+    /// scheduled; else it starts at its first step.
+    fn run_runbook(
+        &mut self,
+        dialog: &Dialog,
+        runbook: &opsbot_spec::Runbook,
+        mut request: Request,
+    ) -> Phase {
+        request.dry_run = request.dry_run || self.ctx.dry_run;
+        if request.dry_run {
+            let plan = self.runbook_dry_run(dialog, runbook, &request);
+            self.say(plan);
+            self.record(Outcome::DryRun, request, "dry run");
+            return Phase::Idle;
+        }
+        match self.timed(dialog, request) {
+            Ok(request) => self.start_runbook(dialog, runbook, request),
+            Err(phase) => *phase,
+        }
+    }
+
+    /// A request for a later time is scheduled, and one confirmed after
+    /// its time is refused; `Ok` when it runs now.
+    fn timed(&mut self, dialog: &Dialog, request: Request) -> Result<Request, Box<Phase>> {
+        let Some(at) = request.at else {
+            return Ok(request);
+        };
+        if at > self.ctx.now {
+            return Err(Box::new(self.schedule(dialog, request, at)));
+        }
+        // Confirmed after the time it was asked for: never run late
+        // unasked.
+        self.say(format!(
+            "The time you gave for this has passed, so I did not {}; ask again with a new time, or without one to run it now.",
+            dialog.description
+        ));
+        self.record(Outcome::Cancelled, request, "confirmed after its time");
+        Err(Box::new(Phase::Idle))
     }
 
     pub(super) fn code(&mut self, phase: Phase, check: CodeCheck) -> Phase {
@@ -242,11 +280,24 @@ impl<'a> Step<'a> {
             return Phase::Idle;
         };
         let Behaviour::Run {
-            success, failure, ..
+            action,
+            success,
+            failure,
+            ..
         } = &dialog.behaviour
         else {
             return Phase::Idle;
         };
+        if let (opsbot_spec::Action::Runbook(runbook), Some(_)) = (action, &request.runbook) {
+            let phase = self.runbook_step_finished(dialog, runbook, request.clone(), outcome);
+            let succeeded = self.effects.iter().any(|e| {
+                matches!(e, Effect::Record(r) if r.disposition == Outcome::Succeeded && r.request.id == request.id)
+            });
+            if succeeded {
+                self.remember(dialog, &request, memory, last_dialog);
+            }
+            return phase;
+        }
         let mut vars = self.vars(&request);
         let output = outcome
             .error
@@ -269,24 +320,35 @@ impl<'a> Step<'a> {
         let template = if outcome.succeeded { success } else { failure };
         self.say(template.render(&vars).trim_end().to_string());
         if outcome.succeeded {
-            *last_dialog = Some(LastDialog {
-                dialog: dialog.name.clone(),
-                at: self.ctx.now,
-            });
-            for slot in &dialog.slots {
-                if let Some(v) = request.slots.get(&slot.name) {
-                    memory.insert(
-                        slot.name.clone(),
-                        Remembered {
-                            entity: slot.entity.clone(),
-                            value: v.value.clone(),
-                            at: self.ctx.now,
-                        },
-                    );
-                }
-            }
+            self.remember(dialog, &request, memory, last_dialog);
         }
         Phase::Idle
+    }
+
+    /// A request that succeeded: its values and dialog, for follow-ups.
+    fn remember(
+        &self,
+        dialog: &Dialog,
+        request: &Request,
+        memory: &mut Memory,
+        last_dialog: &mut Option<LastDialog>,
+    ) {
+        *last_dialog = Some(LastDialog {
+            dialog: dialog.name.clone(),
+            at: self.ctx.now,
+        });
+        for slot in &dialog.slots {
+            if let Some(v) = request.slots.get(&slot.name) {
+                memory.insert(
+                    slot.name.clone(),
+                    Remembered {
+                        entity: slot.entity.clone(),
+                        value: v.value.clone(),
+                        at: self.ctx.now,
+                    },
+                );
+            }
+        }
     }
 
     /// A dry run's preview finished: what would run, and what the preview
@@ -321,6 +383,9 @@ impl<'a> Step<'a> {
         let Phase::Executing { request } = phase else {
             return phase;
         };
+        if request.runbook.is_some() {
+            return self.runbook_interrupted(request, started);
+        }
         let description = self.description(&request.dialog);
         if !started {
             self.say(format!(
@@ -356,7 +421,8 @@ impl<'a> Step<'a> {
             }
             Phase::AwaitingConfirmation { request }
             | Phase::AwaitingCode { request }
-            | Phase::AwaitingApproval { request } => (request, settings.confirmation_expiry),
+            | Phase::AwaitingApproval { request }
+            | Phase::RunbookPaused { request, .. } => (request, settings.confirmation_expiry),
             Phase::Choosing { asked_at, .. } => {
                 // Nothing was requested yet, so nothing to record: a late reply
                 // is simply read as a new message.
@@ -371,6 +437,10 @@ impl<'a> Step<'a> {
         if elapsed(request.touched_at, self.ctx.now) <= limit {
             return Some(phase);
         }
+        if let Phase::RunbookPaused { request, .. } = phase {
+            self.runbook_expired(request);
+            return self.after_expiry(u);
+        }
         let description = self.description(&request.dialog);
         let dropped = format!(
             "Your request to {description} waited more than {} for an answer, so I dropped it.",
@@ -383,6 +453,12 @@ impl<'a> Step<'a> {
             request.clone(),
             "no answer before the pending request expired",
         );
+        self.after_expiry(u)
+    }
+
+    /// After a dropped request: the message that found it dropped is read
+    /// afresh, unless it only answered the dropped question.
+    fn after_expiry(&mut self, u: Option<&Understanding>) -> Option<Phase> {
         let u = u?;
         if !matches!(phrases::classify(&u.text), Answer::Other)
             || phrases::totp_code(&u.text).is_some()

@@ -33,6 +33,7 @@ mod negation;
 mod reading;
 mod refusals;
 mod request;
+mod runbook;
 mod start;
 mod switching;
 
@@ -233,13 +234,14 @@ impl<'a> Step<'a> {
                     _ => String::new(),
                 };
                 let text = c.render(&self.vars(request));
+                let steps = self.steps_line(dialog, request);
                 match request.at {
                     Some(at) => format!(
-                        "{} {} (yes/no){note}",
+                        "{} {} (yes/no){note}{steps}",
                         self.when(request, at),
                         scheduling(&text)
                     ),
-                    None => format!("{text} (yes/no){note}"),
+                    None => format!("{text} (yes/no){note}{steps}"),
                 }
             }
             // Only asked when a part of the message was not used (see
@@ -255,6 +257,17 @@ impl<'a> Step<'a> {
                     self.describe(dialog, request)
                 ),
             },
+        }
+    }
+
+    /// A runbook's steps, on a line of their own after its confirmation.
+    pub(super) fn steps_line(&self, dialog: &Dialog, request: &Request) -> String {
+        match &dialog.behaviour {
+            Behaviour::Run {
+                action: opsbot_spec::Action::Runbook(runbook),
+                ..
+            } => format!("\nSteps: {}", self.runbook_plan(runbook, request)),
+            _ => String::new(),
         }
     }
 

@@ -85,6 +85,7 @@ impl<'a> Step<'a> {
                 self.say(format!("I am still working on your request to {description}; I will tell you when it is done."));
                 Phase::Executing { request }
             }
+            Phase::RunbookPaused { request, pause } => self.runbook_answer(request, pause, u),
             Phase::Choosing {
                 options,
                 message,

@@ -154,6 +154,7 @@ impl<'a> Step<'a> {
             at: None,
             at_said: None,
             proposed_by: self.ctx.proposed_by.map(str::to_string),
+            runbook: None,
         }
     }
 

@@ -476,4 +476,5 @@ mod words;
 
 mod later;
 mod request_words;
+mod runbook;
 mod unlikely;

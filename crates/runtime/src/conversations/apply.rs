@@ -32,11 +32,14 @@ impl Conversations {
         // After a run, the first reply is the action's outcome.
         let mut after_run = false;
         let mut journal: Vec<(String, JournalStatus)> = Vec::new();
+        // A runbook's one progress message, edited as its steps go.
+        let mut runbook_progress: Option<ReplyId> = None;
         loop {
             let now = self.floor.now();
             let mut run = None;
             let mut lookup = None;
             let mut lessons = Vec::new();
+            let mut steps_progress = None;
             let (mut schedule, mut unschedule) = (Vec::new(), Vec::new());
             for effect in transition.effects {
                 match effect {
@@ -50,20 +53,26 @@ impl Conversations {
                         schedule.push(Job::of_request(key.clone(), request))
                     }
                     Effect::Unschedule(id) => unschedule.push(id),
+                    Effect::Progress { whole, latest } => steps_progress = Some((whole, latest)),
                 }
             }
             if let Some((_, request)) = &run {
-                journal.push((request.id.clone(), JournalStatus::Planned));
+                journal.push((request.run_id(), JournalStatus::Planned));
             }
             let change = Commit {
                 at: now,
                 records: std::mem::take(&mut records),
                 journal: std::mem::take(&mut journal),
-                // Read-only runs do not count against the rate limit.
+                // Read-only runs do not count against the rate limit, and
+                // a runbook counts once, at its first step.
                 execution_by: run
                     .as_ref()
                     .filter(|(_, request)| {
                         !request.dry_run
+                            && request
+                                .runbook
+                                .as_ref()
+                                .is_none_or(|r| r.done.is_empty() && !r.rolling_back)
                             && project
                                 .dialogs
                                 .get(&request.dialog)
@@ -81,6 +90,18 @@ impl Conversations {
                 self.floor.jobs_changed.notify_one();
             }
             self.review.learn(loaded, key, lessons).await;
+            // A runbook's progress: one message edited in place where the
+            // sink can edit, else the steps since the last one.
+            if let Some((whole, latest)) = steps_progress {
+                match runbook_progress {
+                    Some(id) => reply.edit(id, whole),
+                    None if reply.edits_in_place() => runbook_progress = reply.say(whole),
+                    None if latest.is_empty() => {}
+                    None => {
+                        reply.say(latest);
+                    }
+                }
+            }
             // The reply announcing a run ("Restarting … …") is the one a sink
             // that can edit keeps up to date; the result then replaces it.
             let count = transition.replies.len();

@@ -210,7 +210,7 @@ impl Conversations {
             }
             // Which of two requests was meant is the proposer's to say: the
             // question is not left open for the person.
-            Phase::Choosing { .. } | Phase::Executing { .. } => {
+            Phase::Choosing { .. } | Phase::Executing { .. } | Phase::RunbookPaused { .. } => {
                 self.floor
                     .commit(key, &Conversation::default(), Commit::at(self.floor.now()))
                     .await?;

@@ -84,7 +84,7 @@ impl Conversations {
         let started = self
             .floor
             .store
-            .journal_entry(&request.id)?
+            .journal_entry(&request.run_id())?
             .is_some_and(|e| e.status != JournalStatus::Planned);
         let ctx = self.context(loaded, key, false)?;
         let transition = step(

@@ -19,16 +19,19 @@ pub(crate) struct ChannelSink {
     next: u64,
     /// Hands out ids only when the receiving sink can edit.
     editable: bool,
+    /// The receiving sink's edits replace what people read.
+    in_place: bool,
     out: mpsc::UnboundedSender<Out>,
 }
 
 impl ChannelSink {
-    pub fn new(editable: bool) -> (ChannelSink, mpsc::UnboundedReceiver<Out>) {
+    pub fn new(editable: bool, in_place: bool) -> (ChannelSink, mpsc::UnboundedReceiver<Out>) {
         let (out, receiver) = mpsc::unbounded_channel();
         (
             ChannelSink {
                 next: 0,
                 editable,
+                in_place: editable && in_place,
                 out,
             },
             receiver,
@@ -41,6 +44,10 @@ impl ReplySink for ChannelSink {
         self.next += 1;
         let _ = self.out.send(Out::Say(self.next, text));
         self.editable.then_some(ReplyId(self.next))
+    }
+
+    fn edits_in_place(&self) -> bool {
+        self.in_place
     }
 
     fn edit(&mut self, id: ReplyId, text: String) {

@@ -49,6 +49,7 @@ fn request(id: &str) -> Request {
         at: None,
         at_said: None,
         proposed_by: None,
+        runbook: None,
     }
 }
 

@@ -97,6 +97,10 @@ impl ReplySink for Recorder {
         Some(ReplyId(self.0.len() as u64))
     }
 
+    fn edits_in_place(&self) -> bool {
+        true
+    }
+
     fn edit(&mut self, id: ReplyId, text: String) {
         self.0.push(Said::Edit(id.0, text));
     }

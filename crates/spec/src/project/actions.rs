@@ -69,7 +69,7 @@ impl Checker<'_> {
     }
 
     /// A program action, or `None` when any of its checks found a mistake.
-    fn check_program(
+    pub(super) fn check_program(
         &mut self,
         file: &SourceFile,
         path: &str,

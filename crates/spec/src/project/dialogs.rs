@@ -77,12 +77,13 @@ impl Checker<'_> {
         let access = self.check_access(file, &path, raw, &slot_names);
         let approval = self.check_approval(file, &path, raw, &slot_names);
         if raw.action.is_none()
+            && raw.steps.is_none()
             && (raw.approval.is_some() || raw.two_factor || !raw.require.is_empty())
         {
             self.diagnostics.push(at, format!("dialog `{name}` only replies, so `approval`, `two_factor` and `require` have nothing to guard; expected them on dialogs with an action"));
         }
         let when_due = self.check_when_due(file, &path, &raw.schedulable.when_due);
-        if raw.schedulable.on && (raw.action.is_none() || raw.read_only) {
+        if raw.schedulable.on && ((raw.action.is_none() && raw.steps.is_none()) || raw.read_only) {
             self.diagnostics.push(
                 file.index.locate(&format!("{path}.schedulable")),
                 format!("dialog `{name}` changes nothing, so `schedulable` has nothing to run later; expected it on dialogs whose action changes something (a lookup runs as things are now)"),
@@ -262,6 +263,20 @@ impl Checker<'_> {
         result_vars: &[&str],
     ) -> Option<Behaviour> {
         let at = file.index.locate(path);
+        if let Some(steps) = &raw.steps {
+            if raw.action.is_some() || raw.reply.is_some() {
+                self.diagnostics.push(at, format!("dialog `{name}` has `steps` and also `action` or `reply`; expected one of them"));
+                return None;
+            }
+            let (runbook, extra) = self.check_runbook(file, path, name, raw, steps, base_vars)?;
+            let mut vars = result_vars.to_vec();
+            vars.extend(extra.iter().map(String::as_str));
+            let action = Some(Action::Runbook(runbook));
+            return self.check_run(file, path, name, raw, action, base_vars, &vars);
+        }
+        if !raw.rollback.is_empty() {
+            self.diagnostics.push(file.index.locate(&format!("{path}.rollback")), format!("dialog `{name}` has `rollback` but no `steps`; rollback steps undo a runbook's steps"));
+        }
         match (&raw.action, &raw.reply) {
             (Some(_), Some(_)) => {
                 self.diagnostics.push(
@@ -281,6 +296,7 @@ impl Checker<'_> {
                     .map(Behaviour::Reply)
             }
             (Some(action), None) => {
+                let action = self.check_action(file, path, "action", name, action, base_vars);
                 self.check_run(file, path, name, raw, action, base_vars, result_vars)
             }
         }
@@ -294,12 +310,12 @@ impl Checker<'_> {
         path: &str,
         name: &str,
         raw: &raw::RawDialog,
-        action: &raw::RawAction,
+        action: Option<Action>,
         base_vars: &[&str],
         result_vars: &[&str],
     ) -> Option<Behaviour> {
         let at = file.index.locate(path);
-        let action = self.check_action(file, path, "action", name, action, base_vars);
+        let runbook = matches!(action, Some(Action::Runbook(_)));
         if raw.allow.is_empty() {
             self.diagnostics.push(at.clone(), format!("dialog `{name}` runs an action but does not say who may run it; expected `allow: [user, ...]` or `allow: [\"*\"]`"));
         }
@@ -310,18 +326,27 @@ impl Checker<'_> {
             .running
             .as_ref()
             .and_then(|t| self.check_template(file, &format!("{path}.running"), t, base_vars));
+        let (default_success, default_failure) = if runbook {
+            (
+                "Done in {duration}.",
+                "{failed_step} failed (exit status {exit_code}): {output}",
+            )
+        } else {
+            (
+                "Done: {output}",
+                "That failed (exit status {exit_code}): {output}",
+            )
+        };
         let success = self.check_template(
             file,
             &format!("{path}.success"),
-            raw.success.as_deref().unwrap_or("Done: {output}"),
+            raw.success.as_deref().unwrap_or(default_success),
             result_vars,
         );
         let failure = self.check_template(
             file,
             &format!("{path}.failure"),
-            raw.failure
-                .as_deref()
-                .unwrap_or("That failed (exit status {exit_code}): {output}"),
+            raw.failure.as_deref().unwrap_or(default_failure),
             result_vars,
         );
         match (action, success, failure) {
@@ -346,7 +371,7 @@ impl Checker<'_> {
     ) -> Option<ProgramAction> {
         let preview = raw.preview.as_ref()?;
         let at = file.index.locate(&format!("{path}.preview"));
-        if raw.action.is_none() {
+        if raw.action.is_none() && raw.steps.is_none() {
             self.diagnostics.push(at.clone(), format!("dialog `{name}` has a `preview` but no `action`; a preview shows what the action would do"));
         }
         match self.check_action(file, path, "preview", name, preview, vars) {

@@ -324,6 +324,8 @@ pub enum Action {
     Program(ProgramAction),
     /// Lists the newest audit records of one intent (read-only, built in).
     ShowAudit(ShowAudit),
+    /// `steps:` run one after another (see `runbooks.rs`).
+    Runbook(Runbook),
 }
 
 // A project holds a handful of dialogs; boxing the larger variant would only
@@ -412,6 +414,7 @@ mod intents;
 mod load;
 mod operations;
 mod permissions;
+mod runbooks;
 mod schedules;
 mod settings;
 mod slot_limits;
@@ -422,6 +425,10 @@ mod values_from;
 mod check_tests;
 
 pub use load::load_project;
+pub use runbooks::{
+    Condition, OnFailure, OutputSource, Runbook, RunbookStep, StepKind, StepOutput,
+    FAILED_STEP_VAR, STEP_FLAGS, STEP_VARS,
+};
 pub use source::training_hash;
 
 /// What happens when a scheduled request falls due (`schedulable:` as a

@@ -34,7 +34,9 @@ impl Checker<'_> {
         slot_names: &[String],
     ) -> Access {
         let at = file.index.locate(&format!("{path}.allow"));
-        let allow = if raw.allow.iter().any(|u| u == "*") || raw.action.is_none() {
+        let allow = if raw.allow.iter().any(|u| u == "*")
+            || (raw.action.is_none() && raw.steps.is_none())
+        {
             Allow::Everyone
         } else {
             let (groups, users): (Vec<&String>, Vec<&String>) =

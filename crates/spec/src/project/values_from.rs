@@ -56,7 +56,7 @@ impl Checker<'_> {
                 };
                 match self.check_action(file, slot_path, "values_from", dialog, &action, vars)? {
                     Action::Program(program) => Some(ValuesFrom::Program(program)),
-                    Action::ShowAudit(_) => None,
+                    Action::ShowAudit(_) | Action::Runbook(_) => None,
                 }
             }
         }

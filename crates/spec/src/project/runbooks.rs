@@ -1,0 +1,529 @@
+//! Runbooks: a dialog's `steps:` (programs and yes/no questions run one after
+//! another, each maybe only `when:` a condition holds, reading values from its
+//! output for later steps) and its `rollback:` steps, checked with
+//! `file:line:column`: unknown or repeated step names, values used before a
+//! step gives them, conditions that do not parse.
+
+use evalexpr::{ContextWithMutableVariables, HashMapContext, Node, Value};
+
+use super::checker::Checker;
+use super::source::*;
+use super::*;
+
+/// The variables a step adds, for later steps, conditions and messages:
+/// `steps.NAME.output` (its output, trimmed), `steps.NAME.exit_code` and each
+/// declared output; conditions may also read `steps.NAME.ran` and
+/// `steps.NAME.succeeded`.
+pub const STEP_VARS: &[&str] = &["output", "exit_code"];
+/// Only conditions read these: whether a step ran, and whether it succeeded.
+pub const STEP_FLAGS: &[&str] = &["ran", "succeeded"];
+/// Result messages of a runbook may also name the step that failed.
+pub const FAILED_STEP_VAR: &str = "failed_step";
+
+/// A dialog's sequence of steps (`steps:`) and what undoes them (`rollback:`).
+#[derive(Debug, Clone)]
+pub struct Runbook {
+    pub steps: Vec<RunbookStep>,
+    /// Run in order after a step with `on_failure: rollback` fails (or its
+    /// question is answered no), or when the requester aborts.
+    pub rollback: Vec<RunbookStep>,
+}
+
+#[derive(Debug, Clone)]
+pub struct RunbookStep {
+    /// An identifier: `check_lag`.
+    pub name: String,
+    /// What it does, as the plan and the progress message say it.
+    pub description: Template,
+    pub does: StepKind,
+    /// Only run when this holds; skipped otherwise.
+    pub when: Option<Condition>,
+    pub outputs: Vec<StepOutput>,
+    pub on_failure: OnFailure,
+}
+
+#[derive(Debug, Clone)]
+pub enum StepKind {
+    Program(ProgramAction),
+    /// A yes/no question to the requester: yes goes on, no is the step's failure.
+    Ask(Template),
+}
+
+/// What a failed step (or a question answered no) leads to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnFailure {
+    /// Nothing more runs.
+    Stop,
+    /// The next step runs as if it had succeeded.
+    Continue,
+    /// The `rollback:` steps run, then nothing more.
+    Rollback,
+}
+
+/// A value read from a step's output.
+#[derive(Debug, Clone)]
+pub struct StepOutput {
+    pub name: String,
+    pub from: OutputSource,
+}
+
+#[derive(Debug, Clone)]
+pub enum OutputSource {
+    /// A field of the JSON the program printed: `lag.seconds`, `items.0.id`.
+    Json(Vec<String>),
+    /// A regex over the output: the capture named like the output, else the
+    /// first group, else the whole match.
+    Regex(Regex),
+}
+
+impl StepOutput {
+    /// The value in a program's output, or `None` when it is not there.
+    pub fn read(&self, output: &str) -> Option<String> {
+        match &self.from {
+            OutputSource::Json(path) => {
+                // The whole output, or else its first line that is JSON
+                // (what the program wrote to stderr comes after).
+                let mut value: serde_json::Value =
+                    serde_json::from_str(output.trim()).ok().or_else(|| {
+                        output
+                            .lines()
+                            .find_map(|l| serde_json::from_str(l.trim()).ok())
+                    })?;
+                for field in path {
+                    value = match value {
+                        serde_json::Value::Object(mut map) => map.remove(field)?,
+                        serde_json::Value::Array(mut items) => {
+                            let i: usize = field.parse().ok()?;
+                            (i < items.len()).then(|| items.swap_remove(i))?
+                        }
+                        _ => return None,
+                    };
+                }
+                match value {
+                    serde_json::Value::Null => None,
+                    serde_json::Value::String(s) => Some(s),
+                    other => Some(other.to_string()),
+                }
+            }
+            OutputSource::Regex(regex) => {
+                let captures = regex.captures(output)?;
+                captures
+                    .name(&self.name)
+                    .or_else(|| captures.get(1))
+                    .or_else(|| captures.get(0))
+                    .map(|m| m.as_str().to_string())
+            }
+        }
+    }
+}
+
+/// A `when:` condition: an expression in evalexpr's language
+/// (`steps.check_lag.seconds < 5 && environment == "production"`).
+#[derive(Debug, Clone)]
+pub struct Condition {
+    source: String,
+    tree: Node,
+}
+
+impl Condition {
+    pub fn parse(source: &str) -> Result<Condition, String> {
+        let tree = evalexpr::build_operator_tree(source).map_err(|e| e.to_string())?;
+        // evalexpr finds an operator missing its operand only when it
+        // evaluates: so evaluate once with every variable empty, where only
+        // such mistakes (not the values' types) stop it.
+        let mut context = HashMapContext::new();
+        for name in tree.iter_variable_identifiers() {
+            context
+                .set_value(name.to_string(), Value::Empty)
+                .map_err(|e| e.to_string())?;
+        }
+        if let Err(
+            e @ (evalexpr::EvalexprError::WrongOperatorArgumentAmount { .. }
+            | evalexpr::EvalexprError::WrongFunctionArgumentAmount { .. }
+            | evalexpr::EvalexprError::FunctionIdentifierNotFound(_)
+            | evalexpr::EvalexprError::ContextNotMutable),
+        ) = tree.eval_with_context(&context)
+        {
+            return Err(e.to_string());
+        }
+        Ok(Condition {
+            source: source.trim().to_string(),
+            tree,
+        })
+    }
+
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
+    /// The variables it reads.
+    pub fn variables(&self) -> Vec<String> {
+        self.tree
+            .iter_variable_identifiers()
+            .map(str::to_string)
+            .collect()
+    }
+
+    /// Whether it holds for these values (a number, `true`/`false` or text
+    /// each); an error names what could not be decided and why.
+    pub fn holds(&self, values: &BTreeMap<String, String>) -> Result<bool, String> {
+        let mut context = HashMapContext::new();
+        for name in self.variables() {
+            let Some(text) = values.get(&name) else {
+                return Err(format!(
+                    "`{name}` has no value (its step did not run or gave none)"
+                ));
+            };
+            let value = if let Ok(i) = text.trim().parse::<i64>() {
+                Value::Int(i)
+            } else if let Ok(f) = text.trim().parse::<f64>() {
+                Value::Float(f)
+            } else if let Ok(b) = text.trim().parse::<bool>() {
+                Value::Boolean(b)
+            } else {
+                Value::String(text.clone())
+            };
+            context.set_value(name, value).map_err(|e| e.to_string())?;
+        }
+        self.tree
+            .eval_boolean_with_context(&context)
+            .map_err(|e| format!("`{}` could not be decided: {e}", self.source))
+    }
+}
+
+impl Runbook {
+    /// Every step, the rollback's after the runbook's.
+    pub fn all_steps(&self) -> impl Iterator<Item = &RunbookStep> {
+        self.steps.iter().chain(&self.rollback)
+    }
+}
+
+/// The template and condition variables a step's values go by.
+fn step_variables(step: &str, outputs: &[String], flags: bool) -> Vec<String> {
+    let mut names: Vec<String> = STEP_VARS
+        .iter()
+        .map(|v| format!("steps.{step}.{v}"))
+        .collect();
+    names.extend(outputs.iter().map(|o| format!("steps.{step}.{o}")));
+    if flags {
+        names.extend(STEP_FLAGS.iter().map(|v| format!("steps.{step}.{v}")));
+    }
+    names
+}
+
+/// A step or output name conditions can read: letters, digits and `_`.
+fn is_plain_name(name: &str) -> bool {
+    !name.is_empty()
+        && !name.starts_with(|c: char| c.is_ascii_digit())
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+impl Checker<'_> {
+    /// A dialog's `steps:` and `rollback:`; also returns the variables its
+    /// result messages may use besides the usual ones.
+    pub(super) fn check_runbook(
+        &mut self,
+        file: &SourceFile,
+        path: &str,
+        name: &str,
+        raw: &raw::RawDialog,
+        steps: &[raw::RawStep],
+        base_vars: &[&str],
+    ) -> Option<(Runbook, Vec<String>)> {
+        let before = self.diagnostics.len();
+        let at = file.index.locate(&format!("{path}.steps"));
+        if steps.is_empty() {
+            self.diagnostics.push(
+                at.clone(),
+                format!("dialog `{name}` has no steps; expected at least one step under `steps:`"),
+            );
+        }
+        if raw.preview.is_some() {
+            self.diagnostics.push(file.index.locate(&format!("{path}.preview")), format!("dialog `{name}` has `steps`, so `preview` has no one action to preview; a runbook's dry run shows every step's plan"));
+        }
+        if raw.read_only {
+            self.diagnostics.push(at.clone(), format!("dialog `{name}` has `steps` and `read_only: true`; expected a runbook to be confirmed (read-only dialogs run one action)"));
+        }
+        let has_rollback = !raw.rollback.is_empty();
+        let mut known: Vec<String> = Vec::new();
+        let mut names: Vec<String> = Vec::new();
+        let mut checked = Vec::new();
+        for (i, step) in steps.iter().enumerate() {
+            let step_path = format!("{path}.steps.{i}");
+            let vars: Vec<&str> = base_vars
+                .iter()
+                .copied()
+                .chain(known.iter().map(String::as_str))
+                .collect();
+            let checked_step =
+                self.check_step(file, &step_path, step, &vars, &names, has_rollback, false);
+            // A misnamed or repeated step gives no values to name.
+            if is_plain_name(&step.name) && !names.contains(&step.name) {
+                let outputs: Vec<String> = step.outputs.keys().cloned().collect();
+                known.extend(step_variables(&step.name, &outputs, true));
+            }
+            names.push(step.name.clone());
+            checked.extend(checked_step);
+        }
+        // Rollback steps may name every step's values; a step that did not
+        // run has none, so they guard with `steps.NAME.ran`.
+        let mut rollback_vars: Vec<String> = known.clone();
+        let mut rollback = Vec::new();
+        for (i, step) in raw.rollback.iter().enumerate() {
+            let step_path = format!("{path}.rollback.{i}");
+            let vars: Vec<&str> = base_vars
+                .iter()
+                .copied()
+                .chain(rollback_vars.iter().map(String::as_str))
+                .collect();
+            let checked_step = self.check_step(file, &step_path, step, &vars, &names, false, true);
+            if is_plain_name(&step.name) && !names.contains(&step.name) {
+                let outputs: Vec<String> = step.outputs.keys().cloned().collect();
+                rollback_vars.extend(step_variables(&step.name, &outputs, true));
+            }
+            names.push(step.name.clone());
+            rollback.extend(checked_step);
+        }
+        let mut result_vars = known;
+        result_vars.push(FAILED_STEP_VAR.to_string());
+        (self.diagnostics.len() == before).then_some((
+            Runbook {
+                steps: checked,
+                rollback,
+            },
+            result_vars,
+        ))
+    }
+
+    /// One step: a program or a question, its condition, outputs and
+    /// failure policy.
+    #[allow(clippy::too_many_arguments)]
+    fn check_step(
+        &mut self,
+        file: &SourceFile,
+        path: &str,
+        raw: &raw::RawStep,
+        vars: &[&str],
+        earlier: &[String],
+        has_rollback: bool,
+        in_rollback: bool,
+    ) -> Option<RunbookStep> {
+        let before = self.diagnostics.len();
+        let at = file.index.locate(path);
+        let name = raw.name.as_str();
+        if !is_plain_name(name) {
+            self.diagnostics.push(
+                file.index.locate(&format!("{path}.name")),
+                format!("`{name}` is not a usable step name; expected letters, digits and '_' (conditions read `steps.{name}.…`)"),
+            );
+        } else if earlier.iter().any(|e| e == name) {
+            self.diagnostics.push(
+                file.index.locate(&format!("{path}.name")),
+                format!(
+                    "step `{name}` is named twice; expected each step (and rollback step) once"
+                ),
+            );
+        }
+        for output in raw.outputs.keys() {
+            if !is_plain_name(output)
+                || STEP_VARS.contains(&output.as_str())
+                || STEP_FLAGS.contains(&output.as_str())
+            {
+                self.diagnostics.push(
+                    file.index.locate(&format!("{path}.outputs.{output}")),
+                    format!("`{output}` is not a usable output name; expected letters, digits and '_', not one of {}", join_or(&[STEP_VARS, STEP_FLAGS].concat())),
+                );
+            }
+        }
+        let does = match (&raw.program, &raw.ask) {
+            (Some(_), Some(_)) | (None, None) => {
+                self.diagnostics.push(
+                    at.clone(),
+                    format!("step `{name}` must have exactly one of `program` or `ask`"),
+                );
+                None
+            }
+            (Some(program), None) => {
+                let action = raw::RawAction {
+                    program: Some(program.clone()),
+                    args: raw.args.clone(),
+                    env: raw.env.clone(),
+                    timeout: raw.timeout.clone(),
+                    workdir: raw.workdir.clone(),
+                    show_audit: None,
+                    unsafe_shell_command_string: raw.unsafe_shell_command_string,
+                };
+                self.check_program(file, path, program, &action, vars)
+                    .map(StepKind::Program)
+            }
+            (None, Some(question)) => {
+                if in_rollback {
+                    self.diagnostics.push(at.clone(), format!("rollback step `{name}` asks a question; expected rollback steps to be programs (a rollback runs without waiting)"));
+                }
+                let extra = !raw.args.is_empty()
+                    || !raw.env.is_empty()
+                    || raw.timeout.is_some()
+                    || raw.workdir.is_some()
+                    || !raw.outputs.is_empty();
+                if extra {
+                    self.diagnostics.push(at.clone(), format!("step `{name}` asks a question, so it has no program for `args`, `env`, `timeout`, `workdir` or `outputs`"));
+                }
+                self.check_template(file, &format!("{path}.ask"), question, vars)
+                    .map(StepKind::Ask)
+            }
+        };
+        let description = match (&raw.description, &raw.program) {
+            (Some(d), _) => self.check_template(file, &format!("{path}.description"), d, vars),
+            (None, Some(program)) => Template::parse(&format!("run {program}")).ok(),
+            (None, None) => Template::parse("ask you whether to go on").ok(),
+        };
+        let when = raw.when.as_ref().and_then(|source| {
+            let when_at = file.index.locate(&format!("{path}.when"));
+            match Condition::parse(source) {
+                Ok(condition) => {
+                    for variable in condition.variables() {
+                        if !vars.contains(&variable.as_str()) {
+                            self.diagnostics.push(when_at.clone(), format!("condition `{source}` names `{variable}`, which no slot or earlier step gives; expected one of {}", join_or(vars)));
+                        }
+                    }
+                    Some(condition)
+                }
+                Err(e) => {
+                    self.diagnostics.push(when_at, format!("condition `{source}` does not parse ({e}); expected an expression such as `steps.check_lag.seconds < 5` (text in double quotes)"));
+                    None
+                }
+            }
+        });
+        let mut outputs = Vec::new();
+        for (output, source) in &raw.outputs {
+            let out_at = file.index.locate(&format!("{path}.outputs.{output}"));
+            let from = match (&source.json, &source.regex) {
+                (Some(_), Some(_)) | (None, None) => {
+                    self.diagnostics.push(out_at, format!("output `{output}` must have exactly one of `json` (a field path) or `regex`"));
+                    continue;
+                }
+                (Some(field), None) => {
+                    let parts: Vec<String> = field.split('.').map(str::to_string).collect();
+                    if parts.iter().any(String::is_empty) {
+                        self.diagnostics.push(out_at, format!("`{field}` is not a JSON field path; expected names separated by dots, such as `lag.seconds`"));
+                        continue;
+                    }
+                    OutputSource::Json(parts)
+                }
+                (None, Some(pattern)) => match Regex::new(pattern) {
+                    Ok(regex) => OutputSource::Regex(regex),
+                    Err(e) => {
+                        self.diagnostics.push(
+                            out_at,
+                            format!("`{pattern}` is not a regular expression: {e}"),
+                        );
+                        continue;
+                    }
+                },
+            };
+            outputs.push(StepOutput {
+                name: output.clone(),
+                from,
+            });
+        }
+        let on_failure = match raw.on_failure.as_deref() {
+            None | Some("stop") => OnFailure::Stop,
+            Some("continue") => OnFailure::Continue,
+            Some("rollback") if in_rollback => {
+                self.diagnostics.push(
+                    file.index.locate(&format!("{path}.on_failure")),
+                    format!(
+                        "rollback step `{name}` cannot roll back; expected `stop` or `continue`"
+                    ),
+                );
+                OnFailure::Stop
+            }
+            Some("rollback") if !has_rollback => {
+                self.diagnostics.push(file.index.locate(&format!("{path}.on_failure")), format!("step `{name}` rolls back on failure, but the dialog has no `rollback:` steps; expected them, or `on_failure: stop`"));
+                OnFailure::Stop
+            }
+            Some("rollback") => OnFailure::Rollback,
+            Some(other) => {
+                self.diagnostics.push(file.index.locate(&format!("{path}.on_failure")), format!("`{other}` is not a failure policy; expected `stop`, `continue` or `rollback`"));
+                OnFailure::Stop
+            }
+        };
+        let (does, description) = (does?, description?);
+        (self.diagnostics.len() == before).then(|| RunbookStep {
+            name: name.to_string(),
+            description,
+            does,
+            when,
+            outputs,
+            on_failure,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn output(name: &str, from: OutputSource) -> StepOutput {
+        StepOutput {
+            name: name.into(),
+            from,
+        }
+    }
+
+    #[test]
+    fn outputs_are_read_from_json_fields_and_regex_captures() {
+        let json = output(
+            "seconds",
+            OutputSource::Json(vec!["lag".into(), "seconds".into()]),
+        );
+        assert_eq!(
+            json.read(r#"{"lag": {"seconds": 0.4}}"#).as_deref(),
+            Some("0.4")
+        );
+        assert_eq!(json.read(r#"{"lag": {}}"#), None);
+        assert_eq!(json.read("not json"), None);
+        let item = output("id", OutputSource::Json(vec!["items".into(), "1".into()]));
+        assert_eq!(item.read(r#"{"items": ["a", "b"]}"#).as_deref(), Some("b"));
+        let named = output(
+            "colour",
+            OutputSource::Regex(Regex::new(r"idle=(?P<colour>\w+) (\d+)").unwrap()),
+        );
+        assert_eq!(
+            named.read("live=blue idle=green 7").as_deref(),
+            Some("green")
+        );
+        let first = output(
+            "n",
+            OutputSource::Regex(Regex::new(r"took (\d+)ms").unwrap()),
+        );
+        assert_eq!(first.read("it took 41ms").as_deref(), Some("41"));
+        assert_eq!(first.read("nothing"), None);
+    }
+
+    #[test]
+    fn conditions_read_numbers_flags_and_text() {
+        let values = BTreeMap::from([
+            ("steps.check.seconds".to_string(), "0.4".to_string()),
+            ("steps.check.ran".to_string(), "true".to_string()),
+            ("environment".to_string(), "production".to_string()),
+        ]);
+        let holds = |source: &str| Condition::parse(source).unwrap().holds(&values);
+        assert_eq!(holds("steps.check.seconds < 5"), Ok(true));
+        assert_eq!(
+            holds("steps.check.ran && environment == \"production\""),
+            Ok(true)
+        );
+        assert_eq!(holds("environment != \"production\""), Ok(false));
+        assert!(holds("steps.other.seconds < 5")
+            .unwrap_err()
+            .contains("no value"));
+        assert!(holds("environment < 5").is_err());
+        let incomplete = Condition::parse("steps.check.seconds <");
+        assert!(incomplete.is_err() || incomplete.unwrap().holds(&values).is_err());
+    }
+}
+
+#[cfg(test)]
+#[path = "runbooks_tests.rs"]
+mod checks;
