@@ -249,6 +249,8 @@ impl<'a> Step<'a> {
         let answered_no = stopper.is_some_and(|d| d.status == StepStatus::No);
         let mut text = if run.aborted {
             format!("Stopped as you asked: {}.", ran_summary(&run))
+        } else if answered_no && run.rolling_back {
+            format!("Stopped after your no: {}.", ran_summary(&run))
         } else if answered_no {
             format!(
                 "Stopped after your no; nothing more was run: {}.",

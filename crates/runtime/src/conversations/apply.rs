@@ -132,7 +132,7 @@ impl Conversations {
                 }
                 return Ok(transition.conversation);
             };
-            let (id, at) = (request.id.clone(), self.floor.now());
+            let (id, at) = (request.run_id(), self.floor.now());
             self.floor
                 .blocking(move |store| store.mark_started(&id, at))
                 .await?;
@@ -174,7 +174,7 @@ impl Conversations {
                     .note_action(loaded, key, &request, &outcome)
                     .await?;
             }
-            journal.push((request.id.clone(), JournalStatus::Finished));
+            journal.push((request.run_id(), JournalStatus::Finished));
             after_run = true;
             transition = step(
                 project,
