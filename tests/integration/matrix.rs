@@ -323,6 +323,53 @@ async fn scenarios(fixture: &Fixture, config: &Path, synapse: &mut Synapse) {
     );
     alice.read = alice.inbox.lock().unwrap().len();
 
+    // A runbook: one progress message, edited in place as its steps go,
+    // ending with every step marked; the result is a message of its own.
+    let confirmation = alice.ask(&dm, "blue-green deploy shop 1.5.0").await;
+    assert!(
+        confirmation.starts_with("I will deploy shop 1.5.0 blue/green. Shall I go ahead? (yes/no)\nSteps: 1 find shop's idle colour · 2 install 1.5.0 on"),
+        "{confirmation}"
+    );
+    alice.say(&dm, "yes").await;
+    let progress = alice.replies(&dm, 1).await.remove(0);
+    assert_eq!(
+        progress.body,
+        "Blue/green deploy of shop 1.5.0: [1/6] ⏳ find shop's idle colour …"
+    );
+    let started = Instant::now();
+    let (edits, new) = loop {
+        let inbox = alice.inbox.lock().unwrap()[alice.read..].to_vec();
+        let edits: Vec<String> = inbox
+            .iter()
+            .filter(|m| m.replaces.as_ref() == Some(&progress.event))
+            .map(|m| m.body.clone())
+            .collect();
+        let new: Vec<String> = inbox
+            .iter()
+            .filter(|m| m.room == dm.room_id() && m.replaces.is_none())
+            .map(|m| m.body.clone())
+            .collect();
+        if edits.last().is_some_and(|e| e.contains("[6/6] ✔")) && !new.is_empty() {
+            break (edits, new);
+        }
+        assert!(started.elapsed() < WAIT, "edits {edits:?}, new {new:?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(
+        edits.last().unwrap(),
+        "Blue/green deploy of shop 1.5.0: [1/6] ✔ find shop's idle colour · [2/6] ✔ install 1.5.0 on green · [3/6] ✔ check green's health · [4/6] ↷ ask before switching if green is slow · [5/6] ✔ switch traffic to green · [6/6] ✔ check green is healthy live"
+    );
+    assert_eq!(
+        new.len(),
+        1,
+        "one new message besides the progress: {new:?}"
+    );
+    assert!(
+        new[0].contains("shop 1.5.0 is live on green (all steps took"),
+        "{new:?}"
+    );
+    alice.read = alice.inbox.lock().unwrap().len();
+
     // Killed while an action runs: on start the bot speaks first, in the room,
     // before the requester writes again.
     assert_eq!(
