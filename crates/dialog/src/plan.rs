@@ -223,7 +223,7 @@ pub fn build(
         Action::Runbook(runbook) => {
             let first = runbook.steps.iter().find_map(|step| match &step.does {
                 opsbot_spec::StepKind::Program(p) => Some(Action::Program(p.clone())),
-                opsbot_spec::StepKind::Ask(_) => None,
+                opsbot_spec::StepKind::Ask(_) | opsbot_spec::StepKind::Wait(_) => None,
             });
             match first {
                 Some(program) => build(dialog, &program, vars, request, user, room),

@@ -114,6 +114,12 @@ pub struct RunbookRun {
     /// How many of `done` a progress message has named already.
     #[serde(default)]
     pub reported: usize,
+    /// An `until:` step's time limit, from its first try.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deadline: Option<DateTime<Utc>>,
+    /// Tries of the current `until:` step so far.
+    #[serde(default)]
+    pub attempts: u32,
 }
 
 /// One step's end, as the journal and the progress message tell it.
@@ -179,6 +185,9 @@ pub enum Pause {
     /// The bot restarted while the step was about to run (`started:
     /// false`) or running: retry it, skip it, or abort?
     Interrupted { started: bool },
+    /// A `wait:` step, or an `until:` step's next try: the scheduler brings
+    /// the run back at `until`.
+    Waiting { until: DateTime<Utc> },
 }
 
 impl Request {

@@ -17,6 +17,10 @@ pub const MAX_NESTING: usize = 64;
 /// Bounds of an action's timeout.
 pub const TIMEOUT_RANGE: (Duration, Duration) =
     (Duration::from_millis(100), Duration::from_secs(24 * 3600));
+/// Bounds of a runbook's `wait:` and of an `until:`'s interval and time
+/// limit: the wait is kept in the store, not slept, so a day is fine.
+pub const WAIT_RANGE: (Duration, Duration) =
+    (Duration::from_secs(1), Duration::from_secs(24 * 3600));
 /// Bounds of how long a confirmation, approval, code or question is awaited.
 pub const EXPIRY_RANGE: (Duration, Duration) =
     (Duration::from_secs(5), Duration::from_secs(7 * 24 * 3600));

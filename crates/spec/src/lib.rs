@@ -35,7 +35,7 @@ pub use people::People;
 pub use project::{
     load_project, training_hash, Action, Behaviour, Condition, Dialog, Example, FileLookup, Intent,
     Missed, OnFailure, OutputSource, ProgramAction, Project, ReviewSettings, Runbook, RunbookStep,
-    Schedule, Settings, ShowAudit, Slot, StepKind, StepOutput, ThresholdTarget, ValuesFrom,
+    Schedule, Settings, ShowAudit, Slot, StepKind, StepOutput, ThresholdTarget, Until, ValuesFrom,
     WhenDue, CAPABILITIES_VAR, CONTEXT_VARS, DEFAULT_MAX_CONCURRENT_ACTIONS,
     DEFAULT_MAX_MESSAGE_AGE, FAILED_STEP_VAR, OUT_OF_SCOPE, RESULT_VARS, STEP_FLAGS, STEP_VARS,
 };

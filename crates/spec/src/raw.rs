@@ -203,6 +203,11 @@ pub struct RawStep {
     pub unsafe_shell_command_string: bool,
     /// Instead of a program: a yes/no question to the requester.
     pub ask: Option<String>,
+    /// Instead of a program or a question: a pause (`2m`), kept in the store.
+    pub wait: Option<String>,
+    /// Runs the program again every `every` until it succeeds, for at most
+    /// `within`.
+    pub until: Option<RawUntil>,
     /// Run only if this condition holds.
     pub when: Option<String>,
     /// Values read from the program's output, by name.
@@ -213,6 +218,13 @@ pub struct RawStep {
 }
 
 /// Where a step's output value is read: a JSON field or a regex capture.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawUntil {
+    pub every: String,
+    pub within: String,
+}
+
 /// Exactly one of the two.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

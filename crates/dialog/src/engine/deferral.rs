@@ -202,6 +202,9 @@ impl<'a> Step<'a> {
         parked: &mut Option<Box<Phase>>,
         request: &Request,
     ) -> Phase {
+        if request.runbook.is_some() {
+            return self.runbook_due(phase, request);
+        }
         self.effects.push(Effect::Unschedule(request.id.clone()));
         let Some(dialog) = self.dialog_of(request) else {
             return phase;

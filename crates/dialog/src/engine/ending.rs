@@ -416,6 +416,11 @@ impl<'a> Step<'a> {
     pub(super) fn expire(&mut self, phase: Phase, u: Option<&Understanding>) -> Option<Phase> {
         let settings = &self.project.settings;
         let (request, limit) = match &phase {
+            // A wait is the bot's, not an answer awaited: it never expires.
+            Phase::RunbookPaused {
+                pause: crate::state::Pause::Waiting { .. },
+                ..
+            } => return Some(phase),
             Phase::Collecting { request, .. } | Phase::Checking { request, .. } => {
                 (request, settings.pending_expiry)
             }

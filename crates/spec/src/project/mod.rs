@@ -426,7 +426,7 @@ mod check_tests;
 
 pub use load::load_project;
 pub use runbooks::{
-    Condition, OnFailure, OutputSource, Runbook, RunbookStep, StepKind, StepOutput,
+    Condition, OnFailure, OutputSource, Runbook, RunbookStep, StepKind, StepOutput, Until,
     FAILED_STEP_VAR, STEP_FLAGS, STEP_VARS,
 };
 pub use source::training_hash;

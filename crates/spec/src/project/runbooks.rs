@@ -40,6 +40,8 @@ pub struct RunbookStep {
     pub when: Option<Condition>,
     pub outputs: Vec<StepOutput>,
     pub on_failure: OnFailure,
+    /// A program step run again until it succeeds (`until:`).
+    pub until: Option<Until>,
 }
 
 #[derive(Debug, Clone)]
@@ -47,6 +49,17 @@ pub enum StepKind {
     Program(ProgramAction),
     /// A yes/no question to the requester: yes goes on, no is the step's failure.
     Ask(Template),
+    /// A pause before the next step, kept in the store (it survives a
+    /// restart; the requester may abort it).
+    Wait(Duration),
+}
+
+/// `until:`: try again every `every` until the program succeeds, giving up
+/// once `within` has passed since the first try.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Until {
+    pub every: Duration,
+    pub within: Duration,
 }
 
 /// What a failed step (or a question answered no) leads to.
@@ -335,15 +348,40 @@ impl Checker<'_> {
                 );
             }
         }
-        let does = match (&raw.program, &raw.ask) {
-            (Some(_), Some(_)) | (None, None) => {
-                self.diagnostics.push(
-                    at.clone(),
-                    format!("step `{name}` must have exactly one of `program` or `ask`"),
-                );
-                None
+        let wait = raw
+            .wait
+            .as_ref()
+            .and_then(|text| self.check_wait(file, &format!("{path}.wait"), text));
+        let until = raw.until.as_ref().and_then(|until| {
+            let every = self.check_wait(file, &format!("{path}.until.every"), &until.every)?;
+            let within = self.check_wait(file, &format!("{path}.until.within"), &until.within)?;
+            if within < every {
+                self.diagnostics.push(file.index.locate(&format!("{path}.until")), format!("step `{name}` tries again every {} but only for {}; expected `within` at least `every`", until.every, until.within));
             }
-            (Some(program), None) => {
+            Some(Until { every, within })
+        });
+        if raw.until.is_some() && raw.program.is_none() {
+            self.diagnostics.push(
+                file.index.locate(&format!("{path}.until")),
+                format!("step `{name}` has `until` but no program to run again"),
+            );
+        }
+        if raw.wait.is_some() && in_rollback {
+            self.diagnostics.push(at.clone(), format!("rollback step `{name}` waits; expected rollback steps to be programs (a rollback runs without waiting)"));
+        }
+        let does = match (&raw.program, &raw.ask, &raw.wait) {
+            (None, None, Some(_)) => {
+                let extra = !raw.args.is_empty()
+                    || !raw.env.is_empty()
+                    || raw.timeout.is_some()
+                    || raw.workdir.is_some()
+                    || !raw.outputs.is_empty();
+                if extra {
+                    self.diagnostics.push(at.clone(), format!("step `{name}` waits, so it has no program for `args`, `env`, `timeout`, `workdir` or `outputs`"));
+                }
+                wait.map(StepKind::Wait)
+            }
+            (Some(program), None, None) => {
                 let action = raw::RawAction {
                     program: Some(program.clone()),
                     args: raw.args.clone(),
@@ -356,7 +394,7 @@ impl Checker<'_> {
                 self.check_program(file, path, program, &action, vars)
                     .map(StepKind::Program)
             }
-            (None, Some(question)) => {
+            (None, Some(question), None) => {
                 if in_rollback {
                     self.diagnostics.push(at.clone(), format!("rollback step `{name}` asks a question; expected rollback steps to be programs (a rollback runs without waiting)"));
                 }
@@ -371,11 +409,19 @@ impl Checker<'_> {
                 self.check_template(file, &format!("{path}.ask"), question, vars)
                     .map(StepKind::Ask)
             }
+            _ => {
+                self.diagnostics.push(
+                    at.clone(),
+                    format!("step `{name}` must have exactly one of `program`, `ask` or `wait`"),
+                );
+                None
+            }
         };
-        let description = match (&raw.description, &raw.program) {
-            (Some(d), _) => self.check_template(file, &format!("{path}.description"), d, vars),
-            (None, Some(program)) => Template::parse(&format!("run {program}")).ok(),
-            (None, None) => Template::parse("ask you whether to go on").ok(),
+        let description = match (&raw.description, &raw.program, &raw.wait) {
+            (Some(d), _, _) => self.check_template(file, &format!("{path}.description"), d, vars),
+            (None, Some(program), _) => Template::parse(&format!("run {program}")).ok(),
+            (None, None, Some(wait)) => Template::parse(&format!("wait {wait}")).ok(),
+            (None, None, None) => Template::parse("ask you whether to go on").ok(),
         };
         let when = raw.when.as_ref().and_then(|source| {
             let when_at = file.index.locate(&format!("{path}.when"));
@@ -456,7 +502,30 @@ impl Checker<'_> {
             when,
             outputs,
             on_failure,
+            until,
         })
+    }
+
+    /// A wait, an interval or a time limit: a duration within `WAIT_RANGE`.
+    fn check_wait(&mut self, file: &SourceFile, path: &str, text: &str) -> Option<Duration> {
+        let at = file.index.locate(path);
+        match humantime::parse_duration(text) {
+            Ok(d) => match guard::out_of_range(d, guard::WAIT_RANGE) {
+                None => Some(d),
+                Some(expected) => {
+                    self.diagnostics
+                        .push(at, format!("`{text}` is out of range; {expected}"));
+                    None
+                }
+            },
+            Err(_) => {
+                self.diagnostics.push(
+                    at,
+                    format!("`{text}` is not a duration; expected one such as `30s` or `5m`"),
+                );
+                None
+            }
+        }
     }
 }
 

@@ -53,6 +53,15 @@ pub(crate) async fn apply(
         ));
         return Ok(());
     }
+    if let Work::Request(request) = &job.work {
+        if request.runbook.is_some() {
+            reply.say(format!(
+                "That is a wait inside {}'s running runbook; it goes on by itself at its time. To stop the runbook, {} says “abort”.",
+                job.key.user, job.key.user
+            ));
+            return Ok(());
+        }
+    }
     let requester = &job.key.user;
     if !loaded.project.settings.same_person(requester, &key.user) {
         let refusal = format!("Only {requester}, who asked for it, or an admin may {verb} it.");
@@ -337,6 +346,14 @@ pub fn cancel_as_operator(
             "the post `{}` comes from `schedules:` in the YAML; change or remove it there",
             post.schedule
         )));
+    }
+    if let Work::Request(request) = &job.work {
+        if request.runbook.is_some() {
+            return Err(RuntimeError::Refused(format!(
+                "that is a wait inside {}'s running runbook; the requester stops the runbook by saying “abort”",
+                job.key.user
+            )));
+        }
     }
     let mut change = Commit::at(now);
     change.unschedule.push(job.id().to_string());

@@ -59,10 +59,16 @@ pub fn describe(project: &opsbot_spec::Project, job: &Job) -> String {
                 .into_iter()
                 .map(|(k, v)| format!("{k}={v}"))
                 .collect();
-            if values.is_empty() {
-                format!("the request to {description}")
+            // A running runbook's wait: it goes on by itself at its time.
+            let what = if request.runbook.is_some() {
+                "the running runbook"
             } else {
-                format!("the request to {description} ({})", values.join(", "))
+                "the request"
+            };
+            if values.is_empty() {
+                format!("{what} to {description}")
+            } else {
+                format!("{what} to {description} ({})", values.join(", "))
             }
         }
         Work::Reminder(reminder) => {

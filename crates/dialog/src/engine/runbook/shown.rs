@@ -1,0 +1,193 @@
+//! How a runbook is shown: its steps in a confirmation, every step's exact
+//! command line in a dry run, and the progress message as the steps go.
+
+use opsbot_spec::{Action, Runbook, RunbookStep, StepKind};
+
+use super::*;
+
+impl<'a> Step<'a> {
+    /// The steps as a confirmation lists them: "1 check lag · 2 promote
+    /// pg-main-3 (if …)".
+    pub(in crate::engine) fn runbook_plan(&self, runbook: &Runbook, request: &Request) -> String {
+        let vars = self.vars(request);
+        runbook
+            .steps
+            .iter()
+            .enumerate()
+            .map(|(i, step)| {
+                let when = step
+                    .when
+                    .as_ref()
+                    .map(|c| format!(" (if {})", c.source()))
+                    .unwrap_or_default();
+                format!("{} {}{when}", i + 1, step.description.render_known(&vars))
+            })
+            .collect::<Vec<_>>()
+            .join(" · ")
+    }
+
+    /// What a dry run of a runbook shows: each step's command line and
+    /// environment as far as they are known now.
+    pub(in crate::engine) fn runbook_dry_run(
+        &self,
+        dialog: &Dialog,
+        runbook: &Runbook,
+        request: &Request,
+    ) -> String {
+        let mut vars = self.vars(request);
+        // Values no step has given yet stand as their names in the plan.
+        for step in runbook.all_steps() {
+            let outputs = step.outputs.iter().map(|o| o.name.as_str());
+            for name in opsbot_spec::STEP_VARS.iter().copied().chain(outputs) {
+                let var = format!("steps.{}.{name}", step.name);
+                vars.insert(var.clone(), format!("{{{var}}}"));
+            }
+        }
+        let list = |steps: &[RunbookStep]| -> Vec<String> {
+            steps
+                .iter()
+                .enumerate()
+                .map(|(i, step)| {
+                    let when = step
+                        .when
+                        .as_ref()
+                        .map(|c| format!(", only if {}", c.source()))
+                        .unwrap_or_default();
+                    let does = match &step.does {
+                        StepKind::Wait(wait) => {
+                            format!("wait {}", humantime::format_duration(*wait))
+                        }
+                        StepKind::Ask(q) => format!("ask “{}”", q.render_known(&vars)),
+                        StepKind::Program(p) => {
+                            let plan = plan::build(
+                                dialog,
+                                &Action::Program(p.clone()),
+                                &vars,
+                                request,
+                                self.ctx.user,
+                                self.ctx.room,
+                            );
+                            let unknown: Vec<String> = p
+                                .args
+                                .iter()
+                                .chain(p.env.values())
+                                .flat_map(|t| t.placeholders())
+                                .map(|(name, _)| name)
+                                .filter(|name| name.starts_with("steps."))
+                                .collect();
+                            let waits = if unknown.is_empty() {
+                                String::new()
+                            } else {
+                                format!(
+                                    " (needs {} when it runs)",
+                                    opsbot_spec::join_or(
+                                        &unknown.iter().map(String::as_str).collect::<Vec<_>>()
+                                    )
+                                    .replacen(" or ", " and ", 1)
+                                )
+                            };
+                            format!("run {}{waits}", plan.command_line())
+                        }
+                    };
+                    format!(
+                        "{}. {}: {does}{when}",
+                        i + 1,
+                        step.description.render_known(&vars)
+                    )
+                })
+                .collect()
+        };
+        let mut text = format!(
+            "Dry run, nothing was run. The runbook to {} would:\n{}",
+            self.describe(dialog, request),
+            list(&runbook.steps).join("\n")
+        );
+        if !runbook.rollback.is_empty() {
+            text.push_str(&format!(
+                "\nand to roll back:\n{}",
+                list(&runbook.rollback).join("\n")
+            ));
+        }
+        text
+    }
+
+    /// The progress message: every step so far, and the one now running or
+    /// asking (`now`), or none when the run ended.
+    pub(super) fn progress(
+        &mut self,
+        dialog: &Dialog,
+        runbook: &Runbook,
+        request: &mut Request,
+        now: Option<(&str, &str)>,
+    ) {
+        let Some(run) = request.runbook.as_ref() else {
+            return;
+        };
+        let count = |rollback: bool| {
+            if rollback {
+                runbook.rollback.len()
+            } else {
+                runbook.steps.len()
+            }
+        };
+        let mut numbers = (0usize, 0usize);
+        let mut entries: Vec<String> = Vec::new();
+        // What a door that cannot edit says: the steps since the last
+        // message that did not simply succeed, and the one now running.
+        let mut latest: Vec<String> = Vec::new();
+        for (i, done) in run.done.iter().enumerate() {
+            let n = if done.rollback {
+                &mut numbers.1
+            } else {
+                &mut numbers.0
+            };
+            *n += 1;
+            let prefix = if done.rollback { "rollback " } else { "" };
+            // Seconds only where they tell something.
+            let time = if done.seconds >= 1.0 {
+                format!(" ({:.0}s)", done.seconds)
+            } else {
+                String::new()
+            };
+            let entry = format!(
+                "{prefix}[{}/{}] {} {}{time}",
+                *n,
+                count(done.rollback),
+                done.status.mark(),
+                done.description
+            );
+            if i >= run.reported && !done.status.succeeded() {
+                let why = if done.output.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {}", done.output.lines().next().unwrap_or_default())
+                };
+                latest.push(format!("{entry}{why}"));
+            }
+            entries.push(entry);
+        }
+        if let Some((mark, text)) = now {
+            let prefix = if run.rolling_back { "rollback " } else { "" };
+            let entry = format!(
+                "{prefix}[{}/{}] {mark} {text}",
+                run.at + 1,
+                count(run.rolling_back)
+            );
+            latest.push(entry.clone());
+            entries.push(entry);
+        }
+        let title = match &dialog.behaviour {
+            Behaviour::Run {
+                running: Some(running),
+                ..
+            } => running.render(&self.vars(request)),
+            _ => capitalise(&dialog.description),
+        };
+        let whole = format!("{title}: {}", entries.join(" · "));
+        let latest = latest.join("\n");
+        self.effects.push(Effect::Progress { whole, latest });
+        if let Some(run) = request.runbook.as_mut() {
+            run.reported = run.done.len();
+        }
+    }
+}
