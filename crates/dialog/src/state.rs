@@ -120,6 +120,9 @@ pub struct RunbookRun {
     /// Tries of the current `until:` step so far.
     #[serde(default)]
     pub attempts: u32,
+    /// Who approved the current step, when it needs approval.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step_approved_by: Option<String>,
 }
 
 /// One step's end, as the journal and the progress message tell it.
@@ -141,6 +144,9 @@ pub struct StepDone {
     pub exit_code: Option<i32>,
     #[serde(default)]
     pub seconds: f64,
+    /// Who approved the step, when it needed approval.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approved_by: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -188,6 +194,9 @@ pub enum Pause {
     /// A `wait:` step, or an `until:` step's next try: the scheduler brings
     /// the run back at `until`.
     Waiting { until: DateTime<Utc> },
+    /// A step that another member of its approver groups must approve
+    /// ("approve 7f3a") before it runs.
+    Approval,
 }
 
 impl Request {

@@ -208,6 +208,8 @@ pub struct RawStep {
     /// Runs the program again every `every` until it succeeds, for at most
     /// `within`.
     pub until: Option<RawUntil>,
+    /// Another member of these groups must approve this step before it runs.
+    pub approval: Option<RawApproval>,
     /// Run only if this condition holds.
     pub when: Option<String>,
     /// Values read from the program's output, by name.

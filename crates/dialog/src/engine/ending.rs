@@ -220,6 +220,13 @@ impl<'a> Step<'a> {
         let Some(phase) = self.expire(phase, None) else {
             return Phase::Idle;
         };
+        if let Phase::RunbookPaused {
+            request,
+            pause: crate::state::Pause::Approval,
+        } = phase
+        {
+            return self.step_approval(request, approver, approve);
+        }
         let Phase::AwaitingApproval { mut request } = phase else {
             self.say("That request is no longer waiting for approval.");
             return phase;

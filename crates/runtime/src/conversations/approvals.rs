@@ -5,7 +5,7 @@
 //! conversation is only ever changed by its own ordered worker.
 
 use crate::command::ApprovalCommand;
-use opsbot_dialog::{step, Input, Phase};
+use opsbot_dialog::{step, Input, Pause, Phase};
 
 use super::Conversations;
 use crate::model::Loaded;
@@ -38,7 +38,11 @@ impl Conversations {
             .conversations_in(room)?
             .into_iter()
             .filter_map(|(key, conversation)| match conversation.phase {
-                Phase::AwaitingApproval { request } => {
+                Phase::AwaitingApproval { request }
+                | Phase::RunbookPaused {
+                    request,
+                    pause: Pause::Approval,
+                } => {
                     let matches = code.is_none_or(|code| request.id.starts_with(code));
                     matches.then(|| (key, request.id.clone(), request.dialog.clone()))
                 }
@@ -150,8 +154,15 @@ impl Conversations {
     ) -> Result<(), RuntimeError> {
         let conversation = self.load(requester, reply)?;
         // It may have moved on since the approval was routed.
-        if !matches!(&conversation.phase, Phase::AwaitingApproval { request } if request.id == request_id)
-        {
+        let waiting = match &conversation.phase {
+            Phase::AwaitingApproval { request }
+            | Phase::RunbookPaused {
+                request,
+                pause: Pause::Approval,
+            } => request.id == request_id,
+            _ => false,
+        };
+        if !waiting {
             reply.say("That request is no longer waiting for approval.".into());
             return Ok(());
         }

@@ -42,6 +42,8 @@ pub struct RunbookStep {
     pub on_failure: OnFailure,
     /// A program step run again until it succeeds (`until:`).
     pub until: Option<Until>,
+    /// A program step that another member of these groups approves first.
+    pub approval: Option<Approval>,
 }
 
 #[derive(Debug, Clone)]
@@ -366,6 +368,29 @@ impl Checker<'_> {
                 format!("step `{name}` has `until` but no program to run again"),
             );
         }
+        let approval = raw.approval.as_ref().map(|a| {
+            let approval_at = file.index.locate(&format!("{path}.approval"));
+            if a.groups.is_empty() {
+                self.diagnostics.push(
+                    approval_at.clone(),
+                    "approval names no groups; expected `groups: [approvers]`",
+                );
+            }
+            self.check_groups(&a.groups, &approval_at);
+            for slot in a.when.keys().filter(|s| !vars.contains(&s.as_str())) {
+                self.diagnostics.push(
+                    approval_at.clone(),
+                    format!("approval names unknown slot `{slot}`; expected one of the dialog's slots"),
+                );
+            }
+            if raw.program.is_none() || in_rollback {
+                self.diagnostics.push(approval_at.clone(), format!("step `{name}` has `approval` but is no program step of the runbook (a question, a wait and the rollback are not approved)"));
+            }
+            Approval {
+                groups: a.groups.iter().cloned().collect(),
+                when: a.when.clone(),
+            }
+        });
         if raw.wait.is_some() && in_rollback {
             self.diagnostics.push(at.clone(), format!("rollback step `{name}` waits; expected rollback steps to be programs (a rollback runs without waiting)"));
         }
@@ -503,6 +528,7 @@ impl Checker<'_> {
             outputs,
             on_failure,
             until,
+            approval,
         })
     }
 

@@ -92,6 +92,17 @@ impl<'a> Step<'a> {
                         self.step_done(&mut request, step, description, StepStatus::Failed, reason);
                         return self.step_failed(dialog, runbook, request, step.on_failure);
                     }
+                    let needs_approval = step
+                        .approval
+                        .as_ref()
+                        .is_some_and(|a| a.applies(&request.slot_values()));
+                    let approved = request
+                        .runbook
+                        .as_ref()
+                        .is_some_and(|r| r.step_approved_by.is_some());
+                    if needs_approval && !approved {
+                        return self.ask_step_approval(dialog, runbook, request, step, &vars);
+                    }
                     let mut plan = plan::build(
                         dialog,
                         &Action::Program(program.clone()),
@@ -103,7 +114,14 @@ impl<'a> Step<'a> {
                     if let plan::Plan::Program { env, .. } = &mut plan {
                         env.push(("OPSBOT_STEP".into(), step.name.clone()));
                     }
-                    let mut attempt = String::new();
+                    let mut attempt = match request
+                        .runbook
+                        .as_ref()
+                        .and_then(|r| r.step_approved_by.as_ref())
+                    {
+                        Some(approver) => format!(" (approved by {approver})"),
+                        None => String::new(),
+                    };
                     if let (Some(until), Some(run)) = (step.until, request.runbook.as_mut()) {
                         if run.deadline.is_none() {
                             run.deadline = Some(
@@ -212,6 +230,7 @@ impl<'a> Step<'a> {
                 output,
                 exit_code: outcome.exit_code,
                 seconds: outcome.duration.as_secs_f64(),
+                approved_by: run.step_approved_by.take(),
             });
         }
         if status == StepStatus::Failed {
@@ -380,6 +399,7 @@ impl<'a> Step<'a> {
                 output,
                 exit_code: None,
                 seconds: 0.0,
+                approved_by: run.step_approved_by.take(),
             });
         }
     }

@@ -49,6 +49,17 @@ impl<'a> Step<'a> {
         let vars = self.runbook_vars(&request, runbook);
         let description = step.description.render_known(&vars);
         match pause {
+            Pause::Approval => {
+                if answer == Answer::No {
+                    return self.abort_runbook(dialog, runbook, request);
+                }
+                let groups = step_approvers(step);
+                self.say(format!(
+                    "The step “{description}” of your runbook waits for approval by a member of {groups} other than you (“approve {}”); say “abort” to stop the runbook.",
+                    request.short_id()
+                ));
+                Phase::RunbookPaused { request, pause }
+            }
             Pause::Waiting { until } => {
                 if answer == Answer::No {
                     self.effects.push(Effect::Unschedule(request.id.clone()));
@@ -121,6 +132,112 @@ impl<'a> Step<'a> {
                 }
             }
         }
+    }
+
+    /// A step that needs approval: the run waits, and the approvers are shown
+    /// exactly what the step will run.
+    pub(in crate::engine) fn ask_step_approval(
+        &mut self,
+        dialog: &Dialog,
+        runbook: &Runbook,
+        mut request: Request,
+        step: &opsbot_spec::RunbookStep,
+        vars: &BTreeMap<String, String>,
+    ) -> Phase {
+        let description = step.description.render_known(vars);
+        let StepKind::Program(program) = &step.does else {
+            return Phase::Idle;
+        };
+        let plan = plan::build(
+            dialog,
+            &Action::Program(program.clone()),
+            vars,
+            &request,
+            self.ctx.user,
+            self.ctx.room,
+        );
+        self.progress(
+            dialog,
+            runbook,
+            &mut request,
+            Some(("✋", &format!("{description} (needs approval)"))),
+        );
+        request.touched_at = self.ctx.now;
+        self.say(format!(
+            "The step “{description}” of {}'s runbook to {} needs approval: a member of {} other than {} must say “approve {}” or “deny {}”. It runs: {}",
+            self.ctx.user,
+            dialog.description,
+            step_approvers(step),
+            self.ctx.user,
+            request.short_id(),
+            request.short_id(),
+            plan.command_line()
+        ));
+        Phase::RunbookPaused {
+            request,
+            pause: Pause::Approval,
+        }
+    }
+
+    /// Another member's decision on a step waiting for approval.
+    pub(in crate::engine) fn step_approval(
+        &mut self,
+        mut request: Request,
+        approver: &str,
+        approve: bool,
+    ) -> Phase {
+        let Some(dialog) = self.dialog_of(&request) else {
+            return Phase::Idle;
+        };
+        let Behaviour::Run {
+            action: Action::Runbook(runbook),
+            ..
+        } = &dialog.behaviour
+        else {
+            return Phase::Idle;
+        };
+        let run = request.runbook.clone().unwrap_or_default();
+        let Some(step) = current(runbook, &run) else {
+            return self.runbook_ended(dialog, runbook, request);
+        };
+        let groups = step
+            .approval
+            .as_ref()
+            .map(|a| a.groups.clone())
+            .unwrap_or_default();
+        let pause = Pause::Approval;
+        if self.project.settings.same_person(approver, self.ctx.user) {
+            self.say(format!(
+                "You cannot approve a step of your own runbook; a member of {} other than you must.",
+                step_approvers(step)
+            ));
+            return Phase::RunbookPaused { request, pause };
+        }
+        if !opsbot_spec::access::member_of_any(&self.project.settings.groups, approver, &groups) {
+            self.say(format!(
+                "{approver} is not a member of {}, so cannot decide on this step.",
+                step_approvers(step)
+            ));
+            return Phase::RunbookPaused { request, pause };
+        }
+        let description = step
+            .description
+            .render_known(&self.runbook_vars(&request, runbook));
+        if !approve {
+            self.step_done(
+                &mut request,
+                step,
+                description,
+                StepStatus::Failed,
+                format!("declined by {approver}"),
+            );
+            return self.step_failed(dialog, runbook, request, step.on_failure);
+        }
+        // The progress line names the approver as the step starts.
+        if let Some(run) = request.runbook.as_mut() {
+            run.step_approved_by = Some(approver.to_string());
+        }
+        self.next_step(dialog, runbook, request)
     }
 
     /// The run rests until `until`, kept as a scheduled job: the scheduler
@@ -308,4 +425,14 @@ impl<'a> Step<'a> {
         );
         Phase::Idle
     }
+}
+
+/// "dba or release-managers": who may approve a step.
+fn step_approvers(step: &opsbot_spec::RunbookStep) -> String {
+    let groups: Vec<&str> = step
+        .approval
+        .iter()
+        .flat_map(|a| a.groups.iter().map(String::as_str))
+        .collect();
+    opsbot_spec::join_or(&groups)
 }

@@ -352,6 +352,7 @@ fn with_wait_and_until(s: &mut Session) {
             outputs: Vec::new(),
             on_failure: OnFailure::Stop,
             until: None,
+            approval: None,
         },
     );
     runbook.steps[6].until = Some(Until {
@@ -477,4 +478,61 @@ fn an_abort_during_a_wait_drops_it_and_rolls_back() {
     let t = s.feed(Input::Due(&due), 4);
     assert!(t.effects.iter().all(|e| !matches!(e, Effect::Run { .. })));
     assert!(matches!(s.conversation.phase, Phase::Idle));
+}
+
+#[test]
+fn a_step_that_needs_approval_waits_for_another_member_and_shows_what_it_runs() {
+    let mut s = Session::new();
+    {
+        use opsbot_spec::{Action, Approval};
+        let dialog = s.project.dialogs.get_mut("bluegreen_deploy").unwrap();
+        let Behaviour::Run {
+            action: Action::Runbook(runbook),
+            ..
+        } = &mut dialog.behaviour
+        else {
+            panic!("the example's runbook");
+        };
+        runbook.steps[4].approval = Some(Approval {
+            groups: ["release-managers".to_string()].into(),
+            when: Default::default(),
+        });
+    }
+    up_to_the_probe(&mut s, "1.5.0");
+    let t = s.feed(Input::ActionFinished(&outcome(true, "latency=42ms")), 2);
+    assert!(t.effects.iter().all(|e| !matches!(e, Effect::Run { .. })));
+    assert!(
+        t.replies[0].ends_with("a member of release-managers other than alice must say “approve ")
+            || t.replies[0].contains("It runs: actions/bluegreen.sh switch shop green"),
+        "{:?}",
+        t.replies
+    );
+    let approve = |s: &mut Session, approver: &str, yes: bool| {
+        s.feed(
+            Input::Approval {
+                approver,
+                approve: yes,
+            },
+            3,
+        )
+    };
+    // Not the requester, not someone outside the group.
+    let t = approve(&mut s, "alice", true);
+    assert!(t.replies[0].starts_with("You cannot approve a step of your own runbook"));
+    let t = approve(&mut s, "bob", true);
+    assert!(t.replies[0].starts_with("bob is not a member of release-managers"));
+    let t = approve(&mut s, "dave", true);
+    assert_eq!(ran(&t), ["switch", "shop", "green"]);
+    let t = s.feed(Input::ActionFinished(&outcome(true, "switched")), 3);
+    assert_eq!(ran(&t), ["health", "shop", "green", "--live"]);
+    let t = s.feed(Input::ActionFinished(&outcome(true, "latency=40ms")), 3);
+    let whole = t
+        .effects
+        .iter()
+        .find_map(|e| match e {
+            Effect::Progress { whole, .. } => Some(whole.clone()),
+            _ => None,
+        })
+        .unwrap();
+    assert!(whole.contains("[5/6] ✔ switch traffic to green"), "{whole}");
 }
