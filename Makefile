@@ -157,6 +157,7 @@ bench: synapse alertmanager models $(BENCH_VENV)/.ready-2 build
 	$(CARGO) bench --bench pipeline
 	$(CARGO) bench --bench load
 	$(CARGO) bench --bench schedule
+	$(CARGO) bench --bench runbook
 	$(CARGO) bench --bench review
 	$(CARGO) test --release --test integration matrix_benchmark -- --ignored --nocapture
 	$(CARGO) test --release --test integration alerts_benchmark -- --ignored --nocapture

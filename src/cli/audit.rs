@@ -187,9 +187,15 @@ fn print_record(r: &AuditRecord, out: &mut dyn Write) -> std::io::Result<()> {
         (Some(code), Some(ms)) => format!("  exit {code} in {:.1}s", ms as f64 / 1000.0),
         _ => String::new(),
     };
+    // A runbook's step: named after its request's intent.
+    let step = r
+        .step
+        .as_ref()
+        .map(|s| format!(" step {}", shown(s)))
+        .unwrap_or_default();
     writeln!(
         out,
-        "#{} {}  {}/{}  {}  {}{}",
+        "#{} {}  {}/{}  {}{step}  {}{}",
         r.id,
         r.time.format("%Y-%m-%d %H:%M:%S UTC"),
         shown(&r.room),

@@ -4,6 +4,7 @@
 
 use opsbot_runtime::alerts::{incidents, AlertEvent, Incident};
 
+use std::collections::BTreeMap;
 use std::io::Write;
 
 use super::audit::{parse_since, shown};
@@ -123,6 +124,53 @@ fn minutes(from: chrono::DateTime<chrono::Utc>, to: chrono::DateTime<chrono::Utc
     }
 }
 
+/// One audit record as a row of the timeline.
+fn record_row(r: &AuditRecord) -> String {
+    let cell = |s: &str| cell_text(s);
+    let mut details = Vec::new();
+    if let Some(c) = &r.confirmed_by {
+        details.push(format!("confirmed by {c}"));
+    }
+    if let Some(a) = &r.approved_by {
+        details.push(format!("approved by {a}"));
+    }
+    if let Some(d) = &r.declined_by {
+        details.push(format!("declined by {d}"));
+    }
+    if r.two_factor {
+        details.push("2FA".into());
+    }
+    if let Some(alert) = &r.alert {
+        details.push(format!("about the alert {}", cell(&alert.name)));
+    }
+    if let Some(command) = &r.command {
+        details.push(code_span(&shown(
+            &command.replace('|', "\\|").replace('\n', " "),
+        )));
+    }
+    if let Some(code) = r.exit_code {
+        details.push(format!("exit {code}"));
+    }
+    if let Some(reason) = &r.reason {
+        details.push(cell(reason));
+    }
+    // A runbook's step sits under its run: the run's own
+    // record (its outcome and every step's mark) follows them.
+    let request = match &r.step {
+        Some(step) => format!("↳ step {}", cell(step)),
+        None => format!("{} {}", cell(&r.intent), cell(&r.slot_summary())),
+    };
+    format!(
+        "| {} | {} | {} | {} | {request} | {} | {} |\n",
+        r.id,
+        r.time.format("%Y-%m-%d %H:%M:%S"),
+        cell(&r.room),
+        cell(&r.user),
+        r.outcome.as_str(),
+        details.join("; ")
+    )
+}
+
 pub(super) fn markdown_timeline(
     name: &str,
     records: &[AuditRecord],
@@ -141,48 +189,27 @@ pub(super) fn markdown_timeline(
         _ => out.push_str("No records match.\n\n"),
     }
     out.push_str("| # | time (UTC) | room | who | request | outcome | details |\n|---|---|---|---|---|---|---|\n");
+    // A runbook's steps are shown under its run's last record (its end),
+    // once there is one; until then, in their place.
+    let mut anchors: BTreeMap<&str, u64> = BTreeMap::new();
+    for r in records.iter().filter(|r| r.step.is_none()) {
+        anchors.insert(&r.request_id, r.id);
+    }
     let cell = |s: &str| cell_text(s);
     for entry in &all {
         match entry {
+            Entry::Record(r) if r.step.is_some() && anchors.contains_key(r.request_id.as_str()) => {
+            }
             Entry::Record(r) => {
-                let mut details = Vec::new();
-                if let Some(c) = &r.confirmed_by {
-                    details.push(format!("confirmed by {c}"));
+                out.push_str(&record_row(r));
+                if anchors.get(r.request_id.as_str()) == Some(&r.id) {
+                    for step in records
+                        .iter()
+                        .filter(|s| s.step.is_some() && s.request_id == r.request_id)
+                    {
+                        out.push_str(&record_row(step));
+                    }
                 }
-                if let Some(a) = &r.approved_by {
-                    details.push(format!("approved by {a}"));
-                }
-                if let Some(d) = &r.declined_by {
-                    details.push(format!("declined by {d}"));
-                }
-                if r.two_factor {
-                    details.push("2FA".into());
-                }
-                if let Some(alert) = &r.alert {
-                    details.push(format!("about the alert {}", cell(&alert.name)));
-                }
-                if let Some(command) = &r.command {
-                    details.push(code_span(&shown(
-                        &command.replace('|', "\\|").replace('\n', " "),
-                    )));
-                }
-                if let Some(code) = r.exit_code {
-                    details.push(format!("exit {code}"));
-                }
-                if let Some(reason) = &r.reason {
-                    details.push(cell(reason));
-                }
-                out.push_str(&format!(
-                    "| {} | {} | {} | {} | {} {} | {} | {} |\n",
-                    r.id,
-                    r.time.format("%Y-%m-%d %H:%M:%S"),
-                    cell(&r.room),
-                    cell(&r.user),
-                    cell(&r.intent),
-                    cell(&r.slot_summary()),
-                    r.outcome.as_str(),
-                    details.join("; ")
-                ));
             }
             Entry::Alert(e) => out.push_str(&format!(
                 "| – | {} | {} | {} | {} | {} | {} |\n",
@@ -252,5 +279,38 @@ mod tests {
         assert_eq!(code_span("ls -l"), "`ls -l`");
         assert_eq!(code_span("echo `id`"), "`` echo `id` ``");
         assert_eq!(code_span("a``b"), "```a``b```");
+    }
+
+    /// A runbook's step records are listed under the record of its run,
+    /// once it ended; a request without steps stays where it is.
+    #[test]
+    fn a_runbooks_steps_sit_under_its_run() {
+        let record = |id: u64, request: &str, step: Option<&str>| -> opsbot_runtime::AuditRecord {
+            serde_json::from_value(serde_json::json!({
+                "id": id, "prev_hash": "", "hash": "", "request_id": request,
+                "time": "2026-12-08T10:00:00Z", "room": "ops", "user": "alice",
+                "outcome": "succeeded", "dialog": "d", "intent": format!("intent_{request}"),
+                "confidence": 1.0, "slots": {}, "messages": [], "confirmed_by": null,
+                "approved_by": null, "two_factor": false, "dry_run": false,
+                "access": "allowed", "command": null, "exit_code": null,
+                "duration_ms": null, "output": null, "reason": null, "step": step,
+            }))
+            .unwrap()
+        };
+        let records = [
+            record(1, "r1", Some("1 check")),
+            record(2, "other", None),
+            record(3, "r1", Some("2 switch")),
+            record(4, "r1", None),
+            record(5, "r2", Some("1 check")),
+        ];
+        let table = super::markdown_timeline("ops", &records, &[]);
+        let ids: Vec<&str> = table
+            .lines()
+            .filter(|l| l.starts_with("| ") && !l.starts_with("| #"))
+            .map(|l| l.split(" | ").next().unwrap().trim_start_matches("| "))
+            .collect();
+        assert_eq!(ids, ["2", "4", "1", "3", "5"], "{table}");
+        assert!(table.contains("| ↳ step 2 switch |"), "{table}");
     }
 }
