@@ -369,11 +369,14 @@ impl Ingress {
                     .await?
             }
             Command::Message(message) => {
-                if !services
+                let answered = services
                     .alerts
                     .answer_mute(&loaded, key, message.text, sink)
                     .await?
-                {
+                    || services
+                        .conversations
+                        .answer_running(&loaded, key, message.text, sink)?;
+                if !answered {
                     services
                         .conversations
                         .message(&loaded, key, message, envelope.replying_to.as_deref(), sink)

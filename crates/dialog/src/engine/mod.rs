@@ -38,6 +38,7 @@ mod start;
 mod switching;
 
 pub use contract::*;
+pub use runbook::status;
 
 /// Advances one conversation by one input.
 pub fn step(

@@ -11,6 +11,7 @@ pub(crate) mod admins;
 pub(crate) mod leave;
 pub(crate) mod reload;
 pub mod remind;
+pub(crate) mod running;
 pub mod schedule;
 pub mod words;
 

@@ -25,6 +25,7 @@ mod apply;
 mod approvals;
 mod proposals;
 mod resume;
+mod running;
 mod scheduled;
 
 pub(crate) use approvals::Approval;

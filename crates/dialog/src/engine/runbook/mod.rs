@@ -13,6 +13,8 @@ use crate::state::{Pause, RunbookRun, StepDone, StepStatus};
 mod pause;
 mod shown;
 
+pub use shown::status;
+
 impl<'a> Step<'a> {
     /// A confirmed (and guarded) runbook request starts at its first step.
     pub(super) fn start_runbook(

@@ -123,59 +123,7 @@ impl<'a> Step<'a> {
         let Some(run) = request.runbook.as_ref() else {
             return;
         };
-        let count = |rollback: bool| {
-            if rollback {
-                runbook.rollback.len()
-            } else {
-                runbook.steps.len()
-            }
-        };
-        let mut numbers = (0usize, 0usize);
-        let mut entries: Vec<String> = Vec::new();
-        // What a door that cannot edit says: the steps since the last
-        // message that did not simply succeed, and the one now running.
-        let mut latest: Vec<String> = Vec::new();
-        for (i, done) in run.done.iter().enumerate() {
-            let n = if done.rollback {
-                &mut numbers.1
-            } else {
-                &mut numbers.0
-            };
-            *n += 1;
-            let prefix = if done.rollback { "rollback " } else { "" };
-            // Seconds only where they tell something.
-            let time = if done.seconds >= 1.0 {
-                format!(" ({:.0}s)", done.seconds)
-            } else {
-                String::new()
-            };
-            let entry = format!(
-                "{prefix}[{}/{}] {} {}{time}",
-                *n,
-                count(done.rollback),
-                done.status.mark(),
-                done.description
-            );
-            if i >= run.reported && !done.status.succeeded() {
-                let why = if done.output.is_empty() {
-                    String::new()
-                } else {
-                    format!(": {}", done.output.lines().next().unwrap_or_default())
-                };
-                latest.push(format!("{entry}{why}"));
-            }
-            entries.push(entry);
-        }
-        if let Some((mark, text)) = now {
-            let prefix = if run.rolling_back { "rollback " } else { "" };
-            let entry = format!(
-                "{prefix}[{}/{}] {mark} {text}",
-                run.at + 1,
-                count(run.rolling_back)
-            );
-            latest.push(entry.clone());
-            entries.push(entry);
-        }
+        let (entries, latest) = entries(runbook, run, now);
         let title = match &dialog.behaviour {
             Behaviour::Run {
                 running: Some(running),
@@ -190,4 +138,136 @@ impl<'a> Step<'a> {
             run.reported = run.done.len();
         }
     }
+}
+
+/// The progress message's entries — every step so far, and the one now
+/// running or waiting (`now`: its mark and text) — and what a door that
+/// cannot edit says: the steps since the last message that did not simply
+/// succeed, and the one now.
+fn entries(
+    runbook: &Runbook,
+    run: &RunbookRun,
+    now: Option<(&str, &str)>,
+) -> (Vec<String>, Vec<String>) {
+    let count = |rollback: bool| {
+        if rollback {
+            runbook.rollback.len()
+        } else {
+            runbook.steps.len()
+        }
+    };
+    let mut numbers = (0usize, 0usize);
+    let mut entries: Vec<String> = Vec::new();
+    let mut latest: Vec<String> = Vec::new();
+    for (i, done) in run.done.iter().enumerate() {
+        let n = if done.rollback {
+            &mut numbers.1
+        } else {
+            &mut numbers.0
+        };
+        *n += 1;
+        let prefix = if done.rollback { "rollback " } else { "" };
+        // Seconds only where they tell something.
+        let time = if done.seconds >= 1.0 {
+            format!(" ({:.0}s)", done.seconds)
+        } else {
+            String::new()
+        };
+        let entry = format!(
+            "{prefix}[{}/{}] {} {}{time}",
+            *n,
+            count(done.rollback),
+            done.status.mark(),
+            done.description
+        );
+        if i >= run.reported && !done.status.succeeded() {
+            let why = if done.output.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", done.output.lines().next().unwrap_or_default())
+            };
+            latest.push(format!("{entry}{why}"));
+        }
+        entries.push(entry);
+    }
+    if let Some((mark, text)) = now {
+        let prefix = if run.rolling_back { "rollback " } else { "" };
+        let entry = format!(
+            "{prefix}[{}/{}] {mark} {text}",
+            run.at + 1,
+            count(run.rolling_back)
+        );
+        latest.push(entry.clone());
+        entries.push(entry);
+    }
+    (entries, latest)
+}
+
+/// How far a conversation's request is, for "what is running?": `None`
+/// when nothing of it runs or waits in the middle of a run. A runbook's
+/// steps so far and the current one; one action, that it runs.
+pub fn status(
+    project: &Project,
+    conversation: &Conversation,
+    zone: chrono_tz::Tz,
+) -> Option<String> {
+    let (request, pause) = match &conversation.phase {
+        Phase::Executing { request } => (request, None),
+        Phase::RunbookPaused { request, pause } => (request, Some(*pause)),
+        _ => return None,
+    };
+    let dialog = project.dialogs.get(&request.dialog)?;
+    let values: Vec<String> = dialog
+        .slots
+        .iter()
+        .filter_map(|s| {
+            request
+                .slots
+                .get(&s.name)
+                .map(|v| format!("{}={}", s.name, v.value))
+        })
+        .collect();
+    let what = if values.is_empty() {
+        dialog.description.clone()
+    } else {
+        format!("{} ({})", dialog.description, values.join(", "))
+    };
+    let (
+        Behaviour::Run {
+            action: Action::Runbook(runbook),
+            ..
+        },
+        Some(run),
+    ) = (&dialog.behaviour, &request.runbook)
+    else {
+        return Some(format!("request to {what}: running"));
+    };
+    let step = if run.rolling_back {
+        &runbook.rollback
+    } else {
+        &runbook.steps
+    }
+    .get(run.at);
+    let vars = crate::plan::variables(request, "", "", &project.settings.name);
+    let description = step
+        .map(|s| s.description.render_known(&vars))
+        .unwrap_or_default();
+    let now = match pause {
+        None => ("⏳", format!("{description} …")),
+        Some(Pause::Question) => ("❓", format!("{description} (waits for a yes or no)")),
+        Some(Pause::Approval) => ("✋", format!("{description} (needs approval)")),
+        Some(Pause::Waiting { until }) => (
+            "⏸",
+            format!(
+                "{description} (until {})",
+                opsbot_spec::types::display_time(until, zone)
+            ),
+        ),
+        Some(Pause::Interrupted { .. }) => (
+            "?",
+            format!("{description} (interrupted by a restart: retry, skip or abort?)"),
+        ),
+    };
+    let (entries, _) = entries(runbook, run, step.map(|_| (now.0, now.1.as_str())));
+    Some(format!("runbook to {what}: {}", entries.join(" · ")))
 }
