@@ -477,4 +477,5 @@ mod words;
 mod later;
 mod request_words;
 mod runbook;
+mod runbook_pauses;
 mod unlikely;

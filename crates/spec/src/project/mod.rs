@@ -414,6 +414,7 @@ mod intents;
 mod load;
 mod operations;
 mod permissions;
+mod runbook_checks;
 mod runbooks;
 mod schedules;
 mod settings;

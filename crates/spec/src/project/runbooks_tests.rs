@@ -50,6 +50,14 @@ const DIALOGS: &str = r#"dialogs:
       - name: both
         program: actions/ok.sh
         ask: Really?
+      - name: pause
+        wait: soon
+      - name: retry
+        program: actions/ok.sh
+        until: {every: 1m, within: 10s}
+      - name: approved
+        ask: Sure?
+        approval: {groups: [nobody]}
     rollback:
       - name: undo
         ask: Undo?
@@ -69,12 +77,16 @@ dialogs/a.yaml:19:9: step `check` asks a question, so it has no program for `arg
 dialogs/a.yaml:19:15: step `check` is named twice; expected each step (and rollback step) once
 dialogs/a.yaml:23:15: condition `steps.check.later > 1` names `steps.check.later`, which no slot or earlier step gives; expected one of cluster, user, room, bot, steps.check.output, steps.check.exit_code, steps.check.bad, steps.check.both, steps.check.output, steps.check.seconds, steps.check.ran or steps.check.succeeded
 dialogs/a.yaml:25:17: template names unknown slot `steps.promote.output`; expected one of cluster, user, room, bot, steps.check.output, steps.check.exit_code, steps.check.bad, steps.check.both, steps.check.output, steps.check.seconds, steps.check.ran or steps.check.succeeded
-dialogs/a.yaml:27:9: step `neither` must have exactly one of `program` or `ask`
+dialogs/a.yaml:27:9: step `neither` must have exactly one of `program`, `ask` or `wait`
 dialogs/a.yaml:28:15: condition `cluster ==` does not parse (An operator expected 2 arguments, but got 1.); expected an expression such as `steps.check_lag.seconds < 5` (text in double quotes)
 dialogs/a.yaml:29:21: `sometimes` is not a failure policy; expected `stop`, `continue` or `rollback`
-dialogs/a.yaml:30:9: step `both` must have exactly one of `program` or `ask`
-dialogs/a.yaml:34:9: rollback step `undo` asks a question; expected rollback steps to be programs (a rollback runs without waiting)
-dialogs/a.yaml:36:21: rollback step `undo` cannot roll back; expected `stop` or `continue`
+dialogs/a.yaml:30:9: step `both` must have exactly one of `program`, `ask` or `wait`
+dialogs/a.yaml:34:15: `soon` is not a duration; expected one such as `30s` or `5m`
+dialogs/a.yaml:37:9: step `retry` tries again every 1m but only for 10s; expected `within` at least `every`
+dialogs/a.yaml:40:9: unknown group `nobody`; expected one of no values (define groups in opsbot.yaml)
+dialogs/a.yaml:40:9: step `approved` has `approval` but is no program step of the runbook (a question, a wait and the rollback are not approved)
+dialogs/a.yaml:42:9: rollback step `undo` asks a question; expected rollback steps to be programs (a rollback runs without waiting)
+dialogs/a.yaml:44:21: rollback step `undo` cannot roll back; expected `stop` or `continue`
 "#;
 
 fn report(root: &Path) -> String {
