@@ -187,7 +187,7 @@ impl Plan {
     }
 }
 
-fn quote_for_display(arg: &str) -> String {
+pub(crate) fn quote_for_display(arg: &str) -> String {
     let plain = !arg.is_empty()
         && arg
             .chars()

@@ -111,6 +111,9 @@ pub struct RunbookRun {
     /// The requester stopped it.
     #[serde(default)]
     pub aborted: bool,
+    /// The step it was stopped at (its description), when it was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stopped_at: Option<String>,
     /// How many of `done` a progress message has named already.
     #[serde(default)]
     pub reported: usize,
@@ -123,6 +126,10 @@ pub struct RunbookRun {
     /// Who approved the current step, when it needs approval.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub step_approved_by: Option<String>,
+    /// Programs handed to the executor so far (tries and retries each
+    /// count): the rate limit counts a run once, at its first.
+    #[serde(default)]
+    pub runs: u32,
 }
 
 /// One step's end, as the journal and the progress message tell it.

@@ -45,11 +45,44 @@ pub(crate) fn parse(text: &str) -> Option<Asked> {
     .iter()
     .find_map(|lead| norm.strip_prefix(lead))?;
     let words: Vec<String> = rest
-        .split_whitespace()
-        .filter(|w| !["the", "my", "our", "a", "it", "along", "now", "with"].contains(w))
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty() && !FILLER.contains(w))
         .map(str::to_string)
         .collect();
     (!words.is_empty()).then_some(Asked::About(words))
+}
+
+/// Words that name nothing in "how far is the patching of worker-23?".
+const FILLER: &[&str] = &[
+    "the", "my", "our", "your", "a", "an", "it", "that", "this", "along", "now", "with", "of",
+    "for", "on", "to", "in", "at", "from",
+];
+
+/// Words that name any run: "how far is the runbook?".
+const ANY_RUN: &[&str] = &[
+    "runbook", "run", "job", "request", "action", "step", "steps", "thing",
+];
+
+/// Whether the question's `words` name what `about` (a request's dialog
+/// name, intent, description and values, lower case) says: each word is
+/// one of its words, or one begins the other in at least four letters
+/// ("patching" and "patch"); words that name any run count for every one.
+pub(crate) fn names(words: &[String], about: &str) -> bool {
+    let named: Vec<&str> = about
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .collect();
+    words.iter().all(|word| {
+        ANY_RUN.contains(&word.as_str())
+            || named.iter().any(|n| {
+                let (short, long) = if n.len() <= word.len() {
+                    (*n, word.as_str())
+                } else {
+                    (word.as_str(), *n)
+                };
+                short == long || (short.len() >= 4 && long.starts_with(short))
+            })
+    })
 }
 
 #[cfg(test)]
@@ -68,6 +101,15 @@ mod tests {
                 "deploy".into()
             ]))
         );
+        let Some(Asked::About(words)) = parse("how far is the patching of worker-23?") else {
+            panic!()
+        };
+        assert!(names(&words, "patch_node patch a node's kernel worker-23"));
+        assert!(!names(&words, "patch_node patch a node's kernel worker-24"));
+        let Some(Asked::About(any)) = parse("how far is the runbook?") else {
+            panic!()
+        };
+        assert!(names(&any, "anything at all"));
         assert_eq!(parse("what is running on web-01"), None);
         assert_eq!(parse("restart apache"), None);
         assert_eq!(parse("how far is it"), None);

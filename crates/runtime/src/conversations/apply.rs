@@ -64,15 +64,12 @@ impl Conversations {
                 records: std::mem::take(&mut records),
                 journal: std::mem::take(&mut journal),
                 // Read-only runs do not count against the rate limit, and
-                // a runbook counts once, at its first step.
+                // a runbook counts once, at its first program.
                 execution_by: run
                     .as_ref()
                     .filter(|(_, request)| {
                         !request.dry_run
-                            && request
-                                .runbook
-                                .as_ref()
-                                .is_none_or(|r| r.done.is_empty() && !r.rolling_back)
+                            && request.runbook.as_ref().is_none_or(|r| r.runs == 1)
                             && project
                                 .dialogs
                                 .get(&request.dialog)

@@ -50,14 +50,7 @@ impl Conversations {
                         .join(" ")
                 )
                 .to_lowercase();
-                let named: Vec<&str> = about
-                    .split(|c: char| !c.is_alphanumeric())
-                    .filter(|w| !w.is_empty())
-                    .collect();
-                if !words
-                    .iter()
-                    .all(|w| named.iter().any(|n| n.starts_with(w.as_str())))
-                {
+                if !crate::command::running::names(words, &about) {
                     continue;
                 }
             }

@@ -56,6 +56,11 @@ impl Checker<'_> {
             self.diagnostics.push(at.clone(), format!("dialog `{name}` has `steps` and `read_only: true`; expected a runbook to be confirmed (read-only dialogs run one action)"));
         }
         let has_rollback = !raw.rollback.is_empty();
+        let all: Vec<String> = steps
+            .iter()
+            .chain(&raw.rollback)
+            .map(|s| s.name.clone())
+            .collect();
         let mut known: Vec<String> = Vec::new();
         let mut names: Vec<String> = Vec::new();
         let mut checked = Vec::new();
@@ -66,8 +71,14 @@ impl Checker<'_> {
                 .copied()
                 .chain(known.iter().map(String::as_str))
                 .collect();
-            let checked_step =
-                self.check_step(file, &step_path, step, &vars, &names, has_rollback, false);
+            let checked_step = self.check_step(
+                file,
+                &step_path,
+                step,
+                (&vars, &names, &all),
+                has_rollback,
+                false,
+            );
             // A misnamed or repeated step gives no values to name.
             if is_plain_name(&step.name) && !names.contains(&step.name) {
                 let outputs: Vec<String> = step.outputs.keys().cloned().collect();
@@ -87,7 +98,8 @@ impl Checker<'_> {
                 .copied()
                 .chain(rollback_vars.iter().map(String::as_str))
                 .collect();
-            let checked_step = self.check_step(file, &step_path, step, &vars, &names, false, true);
+            let checked_step =
+                self.check_step(file, &step_path, step, (&vars, &names, &all), false, true);
             if is_plain_name(&step.name) && !names.contains(&step.name) {
                 let outputs: Vec<String> = step.outputs.keys().cloned().collect();
                 rollback_vars.extend(step_variables(&step.name, &outputs, true));
@@ -108,20 +120,27 @@ impl Checker<'_> {
 
     /// One step: a program or a question, its condition, outputs and
     /// failure policy.
-    #[allow(clippy::too_many_arguments)]
     fn check_step(
         &mut self,
         file: &SourceFile,
         path: &str,
         raw: &raw::RawStep,
-        vars: &[&str],
-        earlier: &[String],
+        (vars, earlier, all): (&[&str], &[String], &[String]),
         has_rollback: bool,
         in_rollback: bool,
     ) -> Option<RunbookStep> {
         let before = self.diagnostics.len();
         let at = file.index.locate(path);
         let name = raw.name.as_str();
+        // Step values named before their step gives them are told as such;
+        // the template checks below then take them as known.
+        let misplaced = self.check_step_values(file, path, raw, vars, earlier, all);
+        let extended: Vec<&str> = vars
+            .iter()
+            .copied()
+            .chain(misplaced.iter().map(String::as_str))
+            .collect();
+        let vars = extended.as_slice();
         if !is_plain_name(name) {
             self.diagnostics.push(
                 file.index.locate(&format!("{path}.name")),
@@ -326,6 +345,88 @@ impl Checker<'_> {
             until,
             approval,
         })
+    }
+
+    /// Every `steps.NAME.VALUE` a step's templates and condition name that
+    /// is not known where it is used, told with why: its step comes later,
+    /// there is no such step, or the step gives no such value. Returns them.
+    fn check_step_values(
+        &mut self,
+        file: &SourceFile,
+        path: &str,
+        raw: &raw::RawStep,
+        vars: &[&str],
+        earlier: &[String],
+        all: &[String],
+    ) -> Vec<String> {
+        let mut fields: Vec<(String, &str)> = Vec::new();
+        if let Some(d) = &raw.description {
+            fields.push((format!("{path}.description"), d));
+        }
+        if let Some(a) = &raw.ask {
+            fields.push((format!("{path}.ask"), a));
+        }
+        for (i, a) in raw.args.iter().enumerate() {
+            fields.push((format!("{path}.args.{i}"), a));
+        }
+        for (k, v) in &raw.env {
+            fields.push((format!("{path}.env.{k}"), v));
+        }
+        let mut named: Vec<(Location, String)> = Vec::new();
+        for (field, source) in &fields {
+            let Ok(template) = Template::parse(source) else {
+                continue;
+            };
+            for (placeholder, offset) in template.placeholders() {
+                named.push((file.index.locate_in_scalar(field, offset), placeholder));
+            }
+        }
+        if let Some(when) = &raw.when {
+            if let Ok(condition) = Condition::parse(when) {
+                let at = file.index.locate(&format!("{path}.when"));
+                named.extend(condition.variables().into_iter().map(|v| (at.clone(), v)));
+            }
+        }
+        let mut misplaced = Vec::new();
+        for (at, placeholder) in named {
+            let Some(rest) = placeholder.strip_prefix("steps.") else {
+                continue;
+            };
+            if vars.contains(&placeholder.as_str()) {
+                continue;
+            }
+            let (step, value) = rest.split_once('.').unwrap_or((rest, ""));
+            let why = if earlier.iter().any(|e| e == step) {
+                let given: Vec<&str> = vars
+                    .iter()
+                    .filter_map(|v| v.strip_prefix(&format!("steps.{step}.")))
+                    .collect();
+                format!(
+                    "step `{step}` gives no `{value}`; it gives {}",
+                    join_or(&given)
+                )
+            } else if all.iter().any(|s| s == step) || step == raw.name {
+                format!("`{{{placeholder}}}` is used before step `{step}` gives it; a step may use only the values of the steps before it")
+            } else {
+                let mut names: Vec<&str> = Vec::new();
+                for e in earlier {
+                    if !names.contains(&e.as_str()) {
+                        names.push(e);
+                    }
+                }
+                if names.is_empty() {
+                    format!("there is no step `{step}` before this one")
+                } else {
+                    format!(
+                        "there is no step `{step}`; expected one of {}",
+                        join_or(&names)
+                    )
+                }
+            };
+            self.diagnostics.push(at, why);
+            misplaced.push(placeholder);
+        }
+        misplaced
     }
 
     /// A wait, an interval or a time limit: a duration within `WAIT_RANGE`.

@@ -54,6 +54,7 @@ const DIALOGS: &str = r#"dialogs:
         wait: soon
       - name: retry
         program: actions/ok.sh
+        args: ["{steps.nowhere.x}"]
         until: {every: 1m, within: 10s}
       - name: approved
         ask: Sure?
@@ -75,18 +76,19 @@ dialogs/a.yaml:17:11: output `both` must have exactly one of `json` (a field pat
 dialogs/a.yaml:18:11: `output` is not a usable output name; expected letters, digits and '_', not one of output, exit_code, ran or succeeded
 dialogs/a.yaml:19:9: step `check` asks a question, so it has no program for `args`, `env`, `timeout`, `workdir` or `outputs`
 dialogs/a.yaml:19:15: step `check` is named twice; expected each step (and rollback step) once
-dialogs/a.yaml:23:15: condition `steps.check.later > 1` names `steps.check.later`, which no slot or earlier step gives; expected one of cluster, user, room, bot, steps.check.output, steps.check.exit_code, steps.check.bad, steps.check.both, steps.check.output, steps.check.seconds, steps.check.ran or steps.check.succeeded
-dialogs/a.yaml:25:17: template names unknown slot `steps.promote.output`; expected one of cluster, user, room, bot, steps.check.output, steps.check.exit_code, steps.check.bad, steps.check.both, steps.check.output, steps.check.seconds, steps.check.ran or steps.check.succeeded
+dialogs/a.yaml:23:15: step `check` gives no `later`; it gives output, exit_code, bad, both, output, seconds, ran or succeeded
+dialogs/a.yaml:25:17: `{steps.promote.output}` is used before step `promote` gives it; a step may use only the values of the steps before it
 dialogs/a.yaml:27:9: step `neither` must have exactly one of `program`, `ask` or `wait`
 dialogs/a.yaml:28:15: condition `cluster ==` does not parse (An operator expected 2 arguments, but got 1.); expected an expression such as `steps.check_lag.seconds < 5` (text in double quotes)
 dialogs/a.yaml:29:21: `sometimes` is not a failure policy; expected `stop`, `continue` or `rollback`
 dialogs/a.yaml:30:9: step `both` must have exactly one of `program`, `ask` or `wait`
 dialogs/a.yaml:34:15: `soon` is not a duration; expected one such as `30s` or `5m`
-dialogs/a.yaml:37:9: step `retry` tries again every 1m but only for 10s; expected `within` at least `every`
-dialogs/a.yaml:40:9: unknown group `nobody`; expected one of no values (define groups in opsbot.yaml)
-dialogs/a.yaml:40:9: step `approved` has `approval` but is no program step of the runbook (a question, a wait and the rollback are not approved)
-dialogs/a.yaml:42:9: rollback step `undo` asks a question; expected rollback steps to be programs (a rollback runs without waiting)
-dialogs/a.yaml:44:21: rollback step `undo` cannot roll back; expected `stop` or `continue`
+dialogs/a.yaml:37:17: there is no step `nowhere`; expected one of check-lag, check, promote, neither, both or pause
+dialogs/a.yaml:38:9: step `retry` tries again every 1m but only for 10s; expected `within` at least `every`
+dialogs/a.yaml:41:9: unknown group `nobody`; expected one of no values (define groups in opsbot.yaml)
+dialogs/a.yaml:41:9: step `approved` has `approval` but is no program step of the runbook (a question, a wait and the rollback are not approved)
+dialogs/a.yaml:43:9: rollback step `undo` asks a question; expected rollback steps to be programs (a rollback runs without waiting)
+dialogs/a.yaml:45:21: rollback step `undo` cannot roll back; expected `stop` or `continue`
 "#;
 
 fn report(root: &Path) -> String {

@@ -116,6 +116,12 @@ impl<'a> Step<'a> {
                     if let plan::Plan::Program { env, .. } = &mut plan {
                         env.push(("OPSBOT_STEP".into(), step.name.clone()));
                     }
+                    if let Some(run) = request.runbook.as_mut() {
+                        run.runs += 1;
+                    }
+                    if let Some(run) = request.runbook.as_mut() {
+                        run.runs += 1;
+                    }
                     let mut attempt = match request
                         .runbook
                         .as_ref()
@@ -315,7 +321,10 @@ impl<'a> Step<'a> {
         let succeeded = run.failed.is_none() && !run.aborted;
         let answered_no = stopper.is_some_and(|d| d.status == StepStatus::No);
         let mut text = if run.aborted {
-            format!("Stopped as you asked: {}.", ran_summary(&run))
+            match &run.stopped_at {
+                Some(step) => format!("Stopped as you asked, at “{step}”: {}.", ran_summary(&run)),
+                None => format!("Stopped as you asked: {}.", ran_summary(&run)),
+            }
         } else if answered_no && run.rolling_back {
             format!("Stopped after your no: {}.", ran_summary(&run))
         } else if answered_no {

@@ -325,10 +325,15 @@ impl<'a> Step<'a> {
         runbook: &Runbook,
         mut request: Request,
     ) -> Phase {
+        let at = current(runbook, &request.runbook.clone().unwrap_or_default()).map(|step| {
+            step.description
+                .render_known(&self.runbook_vars(&request, runbook))
+        });
         let Some(run) = request.runbook.as_mut() else {
             return Phase::Idle;
         };
         run.aborted = true;
+        run.stopped_at = at;
         if !run.rolling_back
             && !runbook.rollback.is_empty()
             && run

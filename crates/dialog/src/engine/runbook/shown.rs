@@ -43,7 +43,26 @@ impl<'a> Step<'a> {
                 vars.insert(var.clone(), format!("{{{var}}}"));
             }
         }
-        let list = |steps: &[RunbookStep]| -> Vec<String> {
+        // What a value no step has given yet is called in a plan.
+        let needs = |templates: Vec<&opsbot_spec::Template>| -> String {
+            let unknown: Vec<String> = templates
+                .into_iter()
+                .flat_map(|t| t.placeholders())
+                .map(|(name, _)| name)
+                .filter(|name| name.starts_with("steps."))
+                .collect();
+            if unknown.is_empty() {
+                return String::new();
+            }
+            let names: Vec<&str> = unknown.iter().map(String::as_str).collect();
+            format!(
+                "needs {} when it runs",
+                opsbot_spec::join_or(&names).replacen(" or ", " and ", 1)
+            )
+        };
+        // The environment every program step gets, said once.
+        let mut common: Option<(Vec<(String, String)>, std::path::PathBuf)> = None;
+        let mut list = |steps: &[RunbookStep]| -> Vec<String> {
             steps
                 .iter()
                 .enumerate()
@@ -57,7 +76,15 @@ impl<'a> Step<'a> {
                         StepKind::Wait(wait) => {
                             format!("wait {}", humantime::format_duration(*wait))
                         }
-                        StepKind::Ask(q) => format!("ask “{}”", q.render_known(&vars)),
+                        StepKind::Ask(q) => {
+                            let needed = needs(vec![q]);
+                            let needed = if needed.is_empty() {
+                                needed
+                            } else {
+                                format!(" ({needed})")
+                            };
+                            format!("ask “{}”{needed}", q.render_known(&vars))
+                        }
                         StepKind::Program(p) => {
                             let plan = plan::build(
                                 dialog,
@@ -67,26 +94,32 @@ impl<'a> Step<'a> {
                                 self.ctx.user,
                                 self.ctx.room,
                             );
-                            let unknown: Vec<String> = p
-                                .args
+                            let own: Vec<String> = p
+                                .env
                                 .iter()
-                                .chain(p.env.values())
-                                .flat_map(|t| t.placeholders())
-                                .map(|(name, _)| name)
-                                .filter(|name| name.starts_with("steps."))
+                                .map(|(k, t)| {
+                                    format!("{k}={}", plan::quote_for_display(&t.render(&vars)))
+                                })
                                 .collect();
-                            let waits = if unknown.is_empty() {
-                                String::new()
-                            } else {
-                                format!(
-                                    " (needs {} when it runs)",
-                                    opsbot_spec::join_or(
-                                        &unknown.iter().map(String::as_str).collect::<Vec<_>>()
-                                    )
-                                    .replacen(" or ", " and ", 1)
-                                )
-                            };
-                            format!("run {}{waits}", plan.command_line())
+                            if let (None, plan::Plan::Program { env, workdir, .. }) =
+                                (&common, &plan)
+                            {
+                                let shared = env
+                                    .iter()
+                                    .filter(|(k, _)| !p.env.contains_key(k))
+                                    .cloned()
+                                    .collect();
+                                common = Some((shared, workdir.clone()));
+                            }
+                            let mut notes =
+                                vec![needs(p.args.iter().chain(p.env.values()).collect())];
+                            notes
+                                .push(format!("timeout {}", humantime::format_duration(p.timeout)));
+                            if !own.is_empty() {
+                                notes.push(format!("also {}", own.join(" ")));
+                            }
+                            notes.retain(|n| !n.is_empty());
+                            format!("run {} ({})", plan.command_line(), notes.join("; "))
                         }
                     };
                     format!(
@@ -97,15 +130,26 @@ impl<'a> Step<'a> {
                 })
                 .collect()
         };
+        let steps = list(&runbook.steps);
+        let rollback = list(&runbook.rollback);
         let mut text = format!(
             "Dry run, nothing was run. The runbook to {} would:\n{}",
             self.describe(dialog, request),
-            list(&runbook.steps).join("\n")
+            steps.join("\n")
         );
-        if !runbook.rollback.is_empty() {
+        if !rollback.is_empty() {
+            text.push_str(&format!("\nand to roll back:\n{}", rollback.join("\n")));
+        }
+        if let Some((env, workdir)) = common {
+            let env: Vec<String> = env
+                .iter()
+                .filter(|(k, _)| k != "OPSBOT_STEP")
+                .map(|(k, v)| format!("{k}={}", plan::quote_for_display(v)))
+                .collect();
             text.push_str(&format!(
-                "\nand to roll back:\n{}",
-                list(&runbook.rollback).join("\n")
+                "\nEach program runs in {} with the environment {} and OPSBOT_STEP, the step's name.",
+                workdir.display(),
+                env.join(" ")
             ));
         }
         text
