@@ -63,7 +63,9 @@ fn every_example_intent_has_at_least_fifteen_examples() {
 /// README alone by people who never saw the code, their conversations saying
 /// what a good bot does; `etldesk` (scheduling) and `certdesk` (TLS
 /// certificates, ten examples per intent, its paraphrases asked about below
-/// the threshold) from the book alone.
+/// the threshold) and `nodedesk` (Kubernetes node patching: a runbook with
+/// outputs, conditions, a question, a wait, retries and a rollback) from the
+/// book alone.
 #[test]
 fn pack_transcripts_pass() {
     for pack in [
@@ -74,6 +76,7 @@ fn pack_transcripts_pass() {
         "queuedesk",
         "etldesk",
         "certdesk",
+        "nodedesk",
     ] {
         let fixture = Fixture::trained_pack(pack);
         let out = fixture.run(&["test"], "");
