@@ -17,8 +17,8 @@ mod fuzz;
 mod words_fuzz;
 
 pub use engine::{
-    overlong_reply, status, step, ActionOutcome, AlertContext, CodeCheck, Context, Effect, Given,
-    Input, Lesson, LessonKind, Outcome, Record, Transition, MAX_MESSAGE_CHARS,
+    lock_of, overlong_reply, status, step, ActionOutcome, AlertContext, CodeCheck, Context, Effect,
+    Given, Input, Lesson, LessonKind, Outcome, Record, Transition, MAX_MESSAGE_CHARS,
 };
 pub use extras::{evaluate_extra_parts, parse_extra_parts, ExtraPart, ExtrasReport};
 pub use plan::{AuditQuery, Lookup, Plan};

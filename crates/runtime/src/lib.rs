@@ -85,4 +85,7 @@ pub enum RuntimeError {
     /// comes from `schedules:` in the YAML").
     #[error("{0}")]
     Refused(String),
+    /// A runbook's lock is held by another conversation's run.
+    #[error("the lock `{key}` is held by {holder}'s run")]
+    Locked { key: String, holder: String },
 }

@@ -70,6 +70,22 @@ pub struct Commit {
     pub unschedule: Vec<String>,
     /// Requests confirmed for later, kept until they are due.
     pub schedule: Vec<Job>,
+    /// The runbook lock the conversation holds after this step.
+    pub lock: LockChange,
+}
+
+/// A runbook's `lock:` as a step leaves it: one run per key at a time,
+/// across conversations. A hold by another conversation makes the commit
+/// fail with [`RuntimeError::Locked`] and write nothing.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum LockChange {
+    /// Not a step of a conversation: its locks stay as they are.
+    #[default]
+    Keep,
+    /// The conversation runs (or waits in) a runbook that holds this key.
+    Hold(String),
+    /// It holds none (any it held is let go).
+    Release,
 }
 
 impl Commit {
@@ -82,6 +98,7 @@ impl Commit {
             execution_by: None,
             unschedule: Vec::new(),
             schedule: Vec::new(),
+            lock: LockChange::Keep,
         }
     }
 }

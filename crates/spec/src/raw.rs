@@ -118,6 +118,9 @@ pub struct RawDialog {
     /// requester aborts a runbook.
     #[serde(default)]
     pub rollback: Vec<RawStep>,
+    /// One run at a time per value of this template (`"{cluster}"`), across
+    /// all runbooks that name the same lock.
+    pub lock: Option<String>,
     /// A read-only program a dry run runs instead, to show what the action
     /// would touch ("the queries that would be killed").
     pub preview: Option<RawAction>,

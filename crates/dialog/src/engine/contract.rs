@@ -160,6 +160,12 @@ pub enum Input<'a> {
     /// MCP call) rather than in words: nothing is read into it, every value
     /// is checked exactly as given, and one that does not fit is refused.
     Given(&'a Given),
+    /// The store refused the step that started a runbook: `holder`'s run
+    /// holds its `lock`. The runbook does not start.
+    Locked {
+        lock: &'a str,
+        holder: &'a str,
+    },
 }
 
 /// A dialog and the values of its slots, by slot name.

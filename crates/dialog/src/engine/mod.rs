@@ -38,7 +38,7 @@ mod start;
 mod switching;
 
 pub use contract::*;
-pub use runbook::status;
+pub use runbook::{lock_of, status};
 
 /// Advances one conversation by one input.
 pub fn step(
@@ -83,6 +83,7 @@ pub fn step(
         Input::Interrupted { started } => step.interrupted(phase, started),
         Input::Due(request) => step.due(phase, &mut parked, request),
         Input::Given(given) => step.given(phase, given),
+        Input::Locked { lock, holder } => step.locked(phase, lock, holder),
     };
     // Parts of the message nothing used are named even when no question or
     // confirmation followed to carry them.

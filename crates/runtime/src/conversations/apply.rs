@@ -9,7 +9,7 @@ use super::{Conversations, Facts};
 use crate::audit::AuditRecord;
 use crate::model::Loaded;
 use crate::reply::{Reply, ReplyId};
-use crate::store::{Commit, ConversationKey, Job, JournalStatus};
+use crate::store::{Commit, ConversationKey, Job, JournalStatus, LockChange};
 use crate::RuntimeError;
 
 impl Conversations {
@@ -78,11 +78,30 @@ impl Conversations {
                     .map(|_| settings.person_of(&key.user).to_string()),
                 unschedule,
                 schedule,
+                lock: match opsbot_dialog::lock_of(project, &transition.conversation) {
+                    Some(lock) => LockChange::Hold(lock),
+                    None => LockChange::Release,
+                },
             };
             let scheduled = !change.schedule.is_empty();
-            self.floor
+            match self
+                .floor
                 .commit(key, &transition.conversation, change)
-                .await?;
+                .await
+            {
+                // Another conversation's run holds the runbook's lock: the
+                // step that would start it was not kept; the engine says so.
+                Err(RuntimeError::Locked { key: lock, holder }) => {
+                    let ctx = self.context_with(loaded, key, facts, false);
+                    let input = Input::Locked {
+                        lock: &lock,
+                        holder: &holder,
+                    };
+                    transition = step(project, transition.conversation, input, &ctx);
+                    continue;
+                }
+                committed => committed?,
+            };
             if scheduled {
                 self.floor.jobs_changed.notify_one();
             }

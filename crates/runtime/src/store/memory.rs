@@ -10,7 +10,7 @@ use opsbot_dialog::{Conversation, Phase};
 
 use super::{
     AlertStore, AuditRecords, AuditStore, Commit, ConversationKey, ConversationStore, Job,
-    JournalEntry, JournalStatus, SecretStore,
+    JournalEntry, JournalStatus, LockChange, SecretStore,
 };
 use crate::alerts::{AlertEvent, AlertGroup, Mute};
 use crate::audit::{self, AuditRecord, ChainHead, Verification};
@@ -34,6 +34,8 @@ struct State {
     alert_events: Vec<AlertEvent>,
     mutes: BTreeMap<String, Mute>,
     jobs: BTreeMap<String, Job>,
+    /// Runbook lock → the conversation holding it.
+    locks: BTreeMap<String, ConversationKey>,
 }
 
 pub struct MemoryStore {
@@ -110,6 +112,21 @@ impl ConversationStore for MemoryStore {
     ) -> Result<Vec<AuditRecord>, RuntimeError> {
         let now = change.at;
         let mut state = self.state();
+        // The lock first: a hold by another conversation writes nothing.
+        if let LockChange::Hold(lock) = &change.lock {
+            if let Some(holder) = state.locks.get(lock).filter(|h| *h != key) {
+                return Err(RuntimeError::Locked {
+                    key: lock.clone(),
+                    holder: holder.user.clone(),
+                });
+            }
+        }
+        if change.lock != LockChange::Keep {
+            state.locks.retain(|_, holder| holder != key);
+        }
+        if let LockChange::Hold(lock) = &change.lock {
+            state.locks.insert(lock.clone(), key.clone());
+        }
         let (stored, head) = audit::chain(
             state.head.clone().unwrap_or_default(),
             &change.records,

@@ -8,11 +8,13 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use opsbot_dialog::Conversation;
-use sled::transaction::TransactionError;
+use sled::transaction::{ConflictableTransactionError, TransactionError};
 use sled::Transactional;
 
 use super::sealing::KeyPolicy;
-use super::{corrupt, json, Commit, ConversationStore, Job, JournalEntry, JournalStatus};
+use super::{
+    corrupt, json, Commit, ConversationStore, Job, JournalEntry, JournalStatus, LockChange,
+};
 use crate::audit::AuditRecord;
 use crate::checkpoints::Checkpoints;
 use crate::key::ConversationKey;
@@ -53,6 +55,9 @@ pub struct SledStore {
     pub(super) alert_events: sled::Tree,
     /// Mutes by (room, target).
     pub(super) mutes: sled::Tree,
+    /// Runbook locks: `k` + lock → the holding conversation's key; `h` +
+    /// conversation key → the lock it holds.
+    locks: sled::Tree,
 }
 
 impl SledStore {
@@ -144,6 +149,7 @@ impl SledStore {
             alerts: tree("alerts")?,
             alert_events: tree("alert_events")?,
             mutes: tree("mutes")?,
+            locks: tree("locks")?,
             db,
             key,
             checkpoints: Arc::new(checkpoints),
@@ -254,9 +260,38 @@ impl ConversationStore for SledStore {
             &self.journal,
             &self.executions,
             &self.jobs,
+            &self.locks,
         )
             .transaction(
-                |(conversations, audit, meta, journal, executions, scheduled)| {
+                |(conversations, audit, meta, journal, executions, scheduled, locks)| {
+                    // The lock first: a hold by another conversation aborts
+                    // the whole step, so nothing of it is written.
+                    if change.lock != LockChange::Keep {
+                        let holder_key = [b"h".as_slice(), &key.bytes()].concat();
+                        if let LockChange::Hold(lock) = &change.lock {
+                            let lock_key = [b"k".as_slice(), lock.as_bytes()].concat();
+                            if let Some(holder) = locks.get(&lock_key)? {
+                                if holder.as_ref() != key.bytes().as_slice() {
+                                    let holder = ConversationKey::from_bytes(&holder).map_or_else(
+                                        || "another conversation".to_string(),
+                                        |k| k.user,
+                                    );
+                                    return Err(ConflictableTransactionError::Abort((
+                                        lock.clone(),
+                                        holder,
+                                    )));
+                                }
+                            }
+                        }
+                        if let Some(held) = locks.remove(holder_key.as_slice())? {
+                            locks.remove([b"k".as_slice(), &held].concat())?;
+                        }
+                        if let LockChange::Hold(lock) = &change.lock {
+                            locks
+                                .insert([b"k".as_slice(), lock.as_bytes()].concat(), key.bytes())?;
+                            locks.insert(holder_key, lock.as_bytes())?;
+                        }
+                    }
                     conversations.insert(key.bytes(), state.as_slice())?;
                     let stored = append_chained(audit, meta, &change.records, &self.key)?;
                     for (id, status) in &change.journal {
@@ -280,9 +315,9 @@ impl ConversationStore for SledStore {
                     Ok(stored)
                 },
             )
-            .map_err(|e: TransactionError<()>| match e {
+            .map_err(|e: TransactionError<(String, String)>| match e {
                 TransactionError::Storage(e) => SledStore::error(e),
-                TransactionError::Abort(()) => unreachable!("the transaction never aborts"),
+                TransactionError::Abort((key, holder)) => RuntimeError::Locked { key, holder },
             })?;
         self.flush()?;
         // The copy is synced too before the caller replies: a record the store

@@ -5,10 +5,13 @@
 use chrono::{Duration, Utc};
 use opsbot_dialog::{Conversation, Phase, Request};
 
-use super::{Commit, ConversationKey, Job, JournalStatus, MemoryStore, SledStore, Store};
+use super::{
+    Commit, ConversationKey, Job, JournalStatus, LockChange, MemoryStore, SledStore, Store,
+};
 use crate::audit::AuditRecord;
 use crate::seal::AuditKey;
 use crate::totp::TotpRecord;
+use crate::RuntimeError;
 
 /// Runs `check` against each backend, naming the backend on failure.
 fn each_store(check: impl Fn(&dyn Store)) {
@@ -236,6 +239,49 @@ fn scheduled_requests_are_kept_until_a_commit_forgets_them() {
         let kept = store.jobs().unwrap();
         assert_eq!(kept.len(), 1);
         assert_eq!(store.job("soon").unwrap().as_ref(), kept.first());
+    });
+}
+
+#[test]
+fn a_runbook_lock_is_held_by_one_conversation_until_it_lets_go() {
+    each_store(|store| {
+        let alice = ConversationKey::new("room", "alice");
+        let bob = ConversationKey::new("other room", "bob");
+        let hold = |lock: &str| Commit {
+            lock: LockChange::Hold(lock.into()),
+            ..Commit::at(Utc::now())
+        };
+        let running = in_phase(Phase::Executing {
+            request: request("r1"),
+        });
+        store.commit(&alice, &running, hold("pg-main")).unwrap();
+        // Held again by its holder: fine.
+        store.commit(&alice, &running, hold("pg-main")).unwrap();
+        // Another conversation is refused, and nothing of its step is kept.
+        let refused = store.commit(&bob, &running, hold("pg-main"));
+        assert!(
+            matches!(&refused, Err(RuntimeError::Locked { key, holder }) if key == "pg-main" && holder == "alice"),
+            "{refused:?}"
+        );
+        assert_eq!(store.load(&bob).unwrap(), Conversation::default());
+        // Another lock is free; a step that keeps the locks as they are
+        // (not a conversation's) changes nothing.
+        store.commit(&bob, &running, hold("pg-analytics")).unwrap();
+        store
+            .commit(&alice, &running, Commit::at(Utc::now()))
+            .unwrap();
+        assert!(store.commit(&bob, &running, hold("pg-main")).is_err());
+        // Let go (the run ended): the lock is free for the next run.
+        let release = Commit {
+            lock: LockChange::Release,
+            ..Commit::at(Utc::now())
+        };
+        store
+            .commit(&alice, &Conversation::default(), release)
+            .unwrap();
+        store.commit(&bob, &running, hold("pg-main")).unwrap();
+        // Holding another lock lets go of the one held before.
+        assert!(store.commit(&alice, &running, hold("pg-analytics")).is_ok());
     });
 }
 

@@ -89,6 +89,18 @@ impl Checker<'_> {
                 format!("dialog `{name}` changes nothing, so `schedulable` has nothing to run later; expected it on dialogs whose action changes something (a lookup runs as things are now)"),
             );
         }
+        let lock = raw.lock.as_ref().and_then(|lock| {
+            let lock_path = format!("{path}.lock");
+            if raw.steps.is_none() {
+                self.diagnostics.push(file.index.locate(&lock_path), format!("dialog `{name}` has a `lock` but no `steps`; a lock keeps two runs of a runbook on one target apart"));
+            }
+            let slots: Vec<&str> = slot_names.iter().map(String::as_str).collect();
+            let template = self.check_template(file, &lock_path, lock, &slots)?;
+            if !template.has_placeholders() && lock.trim().is_empty() {
+                self.diagnostics.push(file.index.locate(&lock_path), "the lock is empty; expected a template such as \"{cluster}\"");
+            }
+            Some(template)
+        });
         let behaviour = behaviour.filter(|_| self.diagnostics.len() == before)?;
         Some(Dialog {
             name: name.to_string(),
@@ -104,6 +116,7 @@ impl Checker<'_> {
             confirm,
             behaviour,
             preview,
+            lock,
         })
     }
 

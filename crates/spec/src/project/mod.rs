@@ -367,6 +367,8 @@ pub struct Dialog {
     /// What a dry run runs instead of the action: a read-only program that
     /// shows what the action would touch.
     pub preview: Option<ProgramAction>,
+    /// A runbook's `lock:`: no two runs whose lock renders the same at once.
+    pub lock: Option<Template>,
 }
 
 impl Dialog {

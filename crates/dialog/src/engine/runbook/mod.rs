@@ -15,6 +15,19 @@ mod shown;
 
 pub use shown::status;
 
+/// The lock a conversation's runbook holds while it runs or waits in the
+/// middle (its dialog's `lock:` with the request's values), if any.
+pub fn lock_of(project: &Project, conversation: &Conversation) -> Option<String> {
+    let request = match &conversation.phase {
+        Phase::Executing { request } | Phase::RunbookPaused { request, .. } => request,
+        _ => return None,
+    };
+    request.runbook.as_ref()?;
+    let lock = project.dialogs.get(&request.dialog)?.lock.as_ref()?;
+    let vars = variables(project, request, "", "", chrono_tz::Tz::UTC);
+    Some(lock.render(&vars))
+}
+
 impl<'a> Step<'a> {
     /// A confirmed (and guarded) runbook request starts at its first step.
     pub(super) fn start_runbook(
@@ -157,6 +170,26 @@ impl<'a> Step<'a> {
                 }
             }
         }
+    }
+
+    /// The run could not start: another conversation's run holds its lock
+    /// (the store refused the step that started it, so nothing of that
+    /// step was kept or run).
+    pub(super) fn locked(&mut self, phase: Phase, lock: &str, holder: &str) -> Phase {
+        let (Phase::Executing { request } | Phase::RunbookPaused { request, .. }) = phase else {
+            return phase;
+        };
+        let description = self.description(&request.dialog);
+        let why = format!("{holder}'s run holds “{lock}”");
+        self.say(format!(
+            "I did not start your runbook to {description}: {why}, and two runs on “{lock}” never interleave; nothing was run. Ask again when it has finished (“what is running?” shows it)."
+        ));
+        self.explain(
+            format!("I did not start it because {why}."),
+            Some(&request.dialog),
+        );
+        self.record(Outcome::Cancelled, request, format!("not started: {why}"));
+        Phase::Idle
     }
 
     /// The step that ran came back: its outputs are read, and the run goes on,

@@ -213,3 +213,33 @@ fn a_step_that_needs_approval_waits_for_another_member_and_shows_what_it_runs() 
         .unwrap();
     assert!(whole.contains("[5/6] ✔ switch traffic to green"), "{whole}");
 }
+
+#[test]
+fn a_run_whose_lock_another_run_holds_does_not_start() {
+    let mut s = Session::new();
+    s.say("blue-green deploy shop 1.5.0", Some("bluegreen_deploy"), 0);
+    let t = s.say("yes", None, 1);
+    assert_eq!(ran(&t), ["status", "shop"]);
+    // The store refused the step that started it: the engine says why and
+    // keeps nothing running.
+    let t = s.feed(
+        Input::Locked {
+            lock: "app shop",
+            holder: "bob",
+        },
+        1,
+    );
+    assert!(
+        t.replies[0].starts_with("I did not start your runbook to deploy a version of an app blue/green: bob's run holds “app shop”"),
+        "{:?}",
+        t.replies
+    );
+    assert!(t.effects.iter().all(|e| !matches!(e, Effect::Run { .. })));
+    assert!(matches!(s.conversation.phase, Phase::Idle));
+    let t = s.say("why?", None, 2);
+    assert!(
+        t.replies[0].contains("bob's run holds “app shop”"),
+        "{:?}",
+        t.replies
+    );
+}

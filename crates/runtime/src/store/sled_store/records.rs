@@ -73,12 +73,12 @@ fn decode_record(
 }
 
 /// Appends records after the chain head, linking each to the previous hash.
-pub(super) fn append_chained(
+pub(super) fn append_chained<A>(
     audit: &TransactionalTree,
     meta: &TransactionalTree,
     records: &[AuditRecord],
     key: &AuditKey,
-) -> Result<Vec<AuditRecord>, ConflictableTransactionError<()>> {
+) -> Result<Vec<AuditRecord>, ConflictableTransactionError<A>> {
     if records.is_empty() {
         return Ok(Vec::new());
     }
