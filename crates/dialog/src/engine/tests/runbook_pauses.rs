@@ -230,7 +230,8 @@ fn a_run_whose_lock_another_run_holds_does_not_start() {
         1,
     );
     assert!(
-        t.replies[0].starts_with("I did not start your runbook to deploy a version of an app blue/green: bob's run holds “app shop”"),
+        t.replies[0].starts_with("I did not start your runbook to deploy a version of an app blue/green")
+            && t.replies[0].contains(": bob's run holds “app shop”, and two runs on “app shop” never interleave; nothing was run."),
         "{:?}",
         t.replies
     );
