@@ -288,12 +288,16 @@ fn a_dry_run_shows_every_step_and_runs_nothing() {
         "{text}"
     );
     assert!(
-        text.contains("(needs steps.check.idle when it runs)"),
+        text.contains("(needs steps.check.idle when it runs; timeout 1m)"),
         "{text}"
     );
     assert!(text.contains("only if steps.probe.latency > 500"), "{text}");
     assert!(
         text.contains("and to roll back:\n1. switch traffic back to {steps.check.live}"),
+        "{text}"
+    );
+    assert!(
+        text.ends_with("with the environment OPSBOT_SLOT_APP=shop OPSBOT_SLOT_VERSION=1.5.0 OPSBOT_USER=alice OPSBOT_ROOM=ops OPSBOT_DIALOG=bluegreen_deploy and OPSBOT_STEP, the step's name."),
         "{text}"
     );
 }
