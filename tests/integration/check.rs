@@ -8,7 +8,7 @@ fn the_example_bot_checks_clean() {
     let out = fixture.run(&["check"], "");
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(
-        stdout(&out).starts_with("ok: 9 intents"),
+        stdout(&out).starts_with("ok: 10 intents"),
         "{}",
         stdout(&out)
     );

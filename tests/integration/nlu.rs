@@ -17,7 +17,7 @@ fn train_prints_a_summary_and_writes_a_versioned_model_with_metrics() {
     assert!(out.status.success(), "{}", stderr(&out));
     let text = stdout(&out);
     assert!(
-        text.contains("trained on 213 examples of 9 intents and out of scope"),
+        text.contains("trained on 229 examples of 10 intents and out of scope"),
         "{text}"
     );
     assert!(text.contains("all-MiniLM-L6-v2@"), "{text}");
@@ -29,7 +29,7 @@ fn train_prints_a_summary_and_writes_a_versioned_model_with_metrics() {
 
     let meta = opsbot_nlu::IntentModel::load_meta(&fixture.path().join("models/intent-model.bin"))
         .unwrap();
-    assert_eq!(meta.examples, 213);
+    assert_eq!(meta.examples, 229);
     assert!(meta
         .encoder
         .as_deref()
@@ -82,7 +82,7 @@ fn evaluate_cross_validates_and_writes_json_and_a_confusion_matrix() {
     assert!(out.status.success(), "{}", stderr(&out));
     let text = stdout(&out);
     assert!(
-        text.contains("3-fold cross-validation on 213 examples"),
+        text.contains("3-fold cross-validation on 229 examples"),
         "{text}"
     );
     assert!(text.contains("out of scope       precision"), "{text}");
@@ -92,7 +92,7 @@ fn evaluate_cross_validates_and_writes_json_and_a_confusion_matrix() {
     assert!(accuracy > 0.8, "the example bot is learnable: {accuracy}");
     assert_eq!(
         evaluation["confusion"]["classes"].as_array().unwrap().len(),
-        10
+        11
     );
     let total: u64 = evaluation["confusion"]["counts"]
         .as_array()
@@ -100,7 +100,7 @@ fn evaluate_cross_validates_and_writes_json_and_a_confusion_matrix() {
         .iter()
         .flat_map(|row| row.as_array().unwrap().iter().map(|c| c.as_u64().unwrap()))
         .sum();
-    assert_eq!(total, 213, "every example lands in one cell");
+    assert_eq!(total, 229, "every example lands in one cell");
     let image = std::fs::read_to_string(&svg).unwrap();
     assert!(image.starts_with("<svg") && image.contains("restart_service"));
     // Slots, per entity, exact span.
@@ -246,7 +246,7 @@ fn fine_tuning_trains_the_encoder_and_the_bot_uses_it() {
     let out = fixture.run(&["train", "--fine-tune", "--fine-tune-epochs", "1"], "");
     assert!(out.status.success(), "{}", stderr(&out));
     let text = stdout(&out);
-    assert!(text.contains("fine-tuned the encoder: 7 steps"), "{text}");
+    assert!(text.contains("fine-tuned the encoder: 8 steps"), "{text}");
     let meta = opsbot_nlu::IntentModel::load_meta(&fixture.path().join("models/intent-model.bin"))
         .unwrap();
     assert_eq!(meta.encoder_dir.as_deref(), Some("encoder-fine-tuned"));
