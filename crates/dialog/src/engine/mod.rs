@@ -300,21 +300,7 @@ impl<'a> Step<'a> {
 
     /// "deploy a version of an app to an environment (app=shop, version=1.2, …)".
     pub(super) fn describe(&self, dialog: &Dialog, request: &Request) -> String {
-        let slots: Vec<String> = dialog
-            .slots
-            .iter()
-            .filter_map(|s| {
-                request
-                    .slots
-                    .get(&s.name)
-                    .map(|v| format!("{}={}", s.name, v.value))
-            })
-            .collect();
-        if slots.is_empty() {
-            dialog.description.clone()
-        } else {
-            format!("{} ({})", dialog.description, slots.join(", "))
-        }
+        describe(dialog, request)
     }
 
     pub(super) fn cancel(&mut self, request: Request) -> Phase {
@@ -334,6 +320,26 @@ impl<'a> Step<'a> {
             ));
         }
         dialog
+    }
+}
+
+/// "deploy a version of an app to an environment (app=shop, version=1.2, …)":
+/// a dialog's description with the request's values, in the slots' order.
+pub(crate) fn describe(dialog: &Dialog, request: &Request) -> String {
+    let slots: Vec<String> = dialog
+        .slots
+        .iter()
+        .filter_map(|s| {
+            request
+                .slots
+                .get(&s.name)
+                .map(|v| format!("{}={}", s.name, v.value))
+        })
+        .collect();
+    if slots.is_empty() {
+        dialog.description.clone()
+    } else {
+        format!("{} ({})", dialog.description, slots.join(", "))
     }
 }
 

@@ -209,14 +209,15 @@ impl Checker<'_> {
         if raw.wait.is_some() && in_rollback {
             self.diagnostics.push(at.clone(), format!("rollback step `{name}` waits; expected rollback steps to be programs (a rollback runs without waiting)"));
         }
+        // Fields only a program step has, on a question or a wait.
+        let has_program_fields = !raw.args.is_empty()
+            || !raw.env.is_empty()
+            || raw.timeout.is_some()
+            || raw.workdir.is_some()
+            || !raw.outputs.is_empty();
         let does = match (&raw.program, &raw.ask, &raw.wait) {
             (None, None, Some(_)) => {
-                let extra = !raw.args.is_empty()
-                    || !raw.env.is_empty()
-                    || raw.timeout.is_some()
-                    || raw.workdir.is_some()
-                    || !raw.outputs.is_empty();
-                if extra {
+                if has_program_fields {
                     self.diagnostics.push(at.clone(), format!("step `{name}` waits, so it has no program for `args`, `env`, `timeout`, `workdir` or `outputs`"));
                 }
                 wait.map(StepKind::Wait)
@@ -238,12 +239,7 @@ impl Checker<'_> {
                 if in_rollback {
                     self.diagnostics.push(at.clone(), format!("rollback step `{name}` asks a question; expected rollback steps to be programs (a rollback runs without waiting)"));
                 }
-                let extra = !raw.args.is_empty()
-                    || !raw.env.is_empty()
-                    || raw.timeout.is_some()
-                    || raw.workdir.is_some()
-                    || !raw.outputs.is_empty();
-                if extra {
+                if has_program_fields {
                     self.diagnostics.push(at.clone(), format!("step `{name}` asks a question, so it has no program for `args`, `env`, `timeout`, `workdir` or `outputs`"));
                 }
                 self.check_template(file, &format!("{path}.ask"), question, vars)

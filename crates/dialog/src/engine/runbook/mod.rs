@@ -29,6 +29,19 @@ pub fn lock_of(project: &Project, conversation: &Conversation) -> Option<String>
 }
 
 impl<'a> Step<'a> {
+    /// The dialog and runbook of a stored runbook request; `None` when its
+    /// dialog is gone (said) or no longer has steps.
+    fn runbook_of(&mut self, request: &Request) -> Option<(&'a Dialog, &'a Runbook)> {
+        let dialog = self.dialog_of(request)?;
+        match &dialog.behaviour {
+            Behaviour::Run {
+                action: Action::Runbook(runbook),
+                ..
+            } => Some((dialog, runbook)),
+            _ => None,
+        }
+    }
+
     /// A confirmed (and guarded) runbook request starts at its first step.
     pub(super) fn start_runbook(
         &mut self,

@@ -186,14 +186,7 @@ impl<'a> Step<'a> {
         approver: &str,
         approve: bool,
     ) -> Phase {
-        let Some(dialog) = self.dialog_of(&request) else {
-            return Phase::Idle;
-        };
-        let Behaviour::Run {
-            action: Action::Runbook(runbook),
-            ..
-        } = &dialog.behaviour
-        else {
+        let Some((dialog, runbook)) = self.runbook_of(&request) else {
             return Phase::Idle;
         };
         let run = request.runbook.clone().unwrap_or_default();
@@ -287,14 +280,7 @@ impl<'a> Step<'a> {
                 },
             };
         }
-        let Some(dialog) = self.dialog_of(&request) else {
-            return Phase::Idle;
-        };
-        let Behaviour::Run {
-            action: Action::Runbook(runbook),
-            ..
-        } = &dialog.behaviour
-        else {
+        let Some((dialog, runbook)) = self.runbook_of(&request) else {
             return Phase::Idle;
         };
         request.at = None;
@@ -355,14 +341,7 @@ impl<'a> Step<'a> {
         request: Request,
         started: bool,
     ) -> Phase {
-        let Some(dialog) = self.dialog_of(&request) else {
-            return Phase::Idle;
-        };
-        let Behaviour::Run {
-            action: Action::Runbook(runbook),
-            ..
-        } = &dialog.behaviour
-        else {
+        let Some((dialog, runbook)) = self.runbook_of(&request) else {
             return Phase::Idle;
         };
         let run = request.runbook.clone().unwrap_or_default();

@@ -261,21 +261,7 @@ pub fn status(
         _ => return None,
     };
     let dialog = project.dialogs.get(&request.dialog)?;
-    let values: Vec<String> = dialog
-        .slots
-        .iter()
-        .filter_map(|s| {
-            request
-                .slots
-                .get(&s.name)
-                .map(|v| format!("{}={}", s.name, v.value))
-        })
-        .collect();
-    let what = if values.is_empty() {
-        dialog.description.clone()
-    } else {
-        format!("{} ({})", dialog.description, values.join(", "))
-    };
+    let what = super::describe(dialog, request);
     let (
         Behaviour::Run {
             action: Action::Runbook(runbook),

@@ -579,3 +579,33 @@ fn a_new_request_of_the_same_kind_at_a_confirmation_says_it_replaces_the_old() {
         ["I will restart nginx on web-03. Shall I go ahead? (yes/no)"]
     );
 }
+
+/// A whole new request at a dry run's confirmation is a new request: a dry
+/// run only if its own message says so (the confirmation it gets does not
+/// say "dry run", so a yes must run it).
+#[test]
+fn a_new_request_replacing_a_dry_run_is_not_a_dry_run() {
+    let mut s = Session::new();
+    let u = understood(&s.project, "deploy shop 1.2 to staging", Some("deploy_app"));
+    let mut dry = Context::new("alice", "ops", at(0));
+    dry.dry_run = true;
+    s.conversation =
+        step(&s.project, s.conversation.clone(), Input::Message(&u), &dry).conversation;
+    let t = s.say("deploy billing 3.1 to qa", Some("deploy_app"), 1);
+    assert!(
+        t.replies[0].starts_with("Okay, this replaces your request"),
+        "{:?}",
+        t.replies
+    );
+    let Phase::AwaitingConfirmation { request } = &s.conversation.phase else {
+        panic!("{:?}", s.conversation.phase);
+    };
+    assert!(!request.dry_run);
+    let t = s.say("yes", None, 2);
+    assert!(
+        t.effects.iter().any(|e| matches!(e, Effect::Run { .. })),
+        "{:?} {:?}",
+        t.replies,
+        t.effects
+    );
+}
